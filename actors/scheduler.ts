@@ -1,0 +1,155 @@
+/**
+ * The scheduler: the only one that assigns. It keeps pending tasks ordered (priority desc, oldest first) and the
+ * idle workers the pool manager registered, and the moment both exist it hands a task to a worker. No polling.
+ */
+import { dispatch, spawn, type Ref } from 'nact';
+import type { Logger } from '../src/logger.js';
+import { PendingQueue } from '../src/supervision/priority-queue.js';
+import type { QueuedTask } from '../src/tasks/task.js';
+import type { TaskTransitions } from '../src/tasks/transitions.js';
+import type { WorkerHandle } from './worker.js';
+
+export type SchedulerMsg =
+  | { type: 'tasksQueued'; tasks: QueuedTask[] }
+  /** A new worker incarnation joined the pool (from the pool manager). */
+  | { type: 'workerReady'; worker: WorkerHandle }
+  /** A worker finished its run, or an assignment fell through, and it can take the next task. */
+  | { type: 'workerIdle'; workerId: string; incarnation: number }
+  /** A worker died or was stopped: its task, if any, goes back to the queue. */
+  | { type: 'workerRemoved'; workerId: string; incarnation: number; reason: string }
+  /** The store refused an assignment; the task goes back in memory, the worker stays idle. */
+  | { type: 'assignFailed'; task: QueuedTask; workerId: string; incarnation: number }
+  /** Stop assigning (shutdown). Running tasks go on. */
+  | { type: 'drain' }
+  | { type: 'getLoad'; replyTo: Ref<SchedulerLoad> };
+
+export interface SchedulerLoad {
+  pending: number;
+  running: number;
+  idleWorkers: number;
+  workers: number;
+  draining: boolean;
+}
+
+export interface SchedulerDeps {
+  transitions: TaskTransitions;
+  newLease: () => string;
+  log: Logger;
+}
+
+interface Assignment {
+  taskId: string;
+  lease: string;
+}
+
+interface SchedulerState {
+  queue: PendingQueue;
+  workers: Map<string, WorkerHandle>;
+  /** Insertion-ordered, so the longest-idle worker is offered work first. */
+  idle: Set<string>;
+  running: Map<string, Assignment>;
+  draining: boolean;
+}
+
+/** Spawns the scheduler under parent; crashes are reported to the parent, which rebuilds the tree. */
+export function spawnScheduler(parent: Ref<any>, deps: SchedulerDeps, onCrash: (err: Error) => void): Ref<SchedulerMsg> {
+  return spawn(parent, (state: SchedulerState, msg: SchedulerMsg, ctx) => handle(state, msg, ctx.self, deps), 'scheduler', {
+    initialStateFunc: (): SchedulerState => ({ queue: new PendingQueue(), workers: new Map(), idle: new Set(), running: new Map(), draining: false }),
+    onCrash: (_msg, err, ctx) => {
+      onCrash(err ?? new Error('scheduler crashed'));
+      return ctx.stop;
+    },
+  });
+}
+
+function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg>, deps: SchedulerDeps): SchedulerState {
+  switch (msg.type) {
+    case 'tasksQueued':
+      for (const t of msg.tasks) state.queue.push(t);
+      break;
+    case 'workerReady':
+      state.workers.set(msg.worker.id, msg.worker);
+      state.idle.add(msg.worker.id);
+      break;
+    case 'workerIdle':
+      if (isCurrent(state, msg.workerId, msg.incarnation)) {
+        state.running.delete(msg.workerId);
+        state.idle.add(msg.workerId);
+      }
+      break;
+    case 'assignFailed':
+      state.queue.push(msg.task);
+      if (isCurrent(state, msg.workerId, msg.incarnation)) {
+        state.running.delete(msg.workerId);
+        state.idle.add(msg.workerId);
+      }
+      break;
+    case 'workerRemoved':
+      if (isCurrent(state, msg.workerId, msg.incarnation)) removeWorker(state, msg.workerId, msg.reason, self, deps);
+      break;
+    case 'drain':
+      state.draining = true;
+      break;
+    case 'getLoad':
+      dispatch(msg.replyTo, {
+        pending: state.queue.size,
+        running: state.running.size,
+        idleWorkers: state.idle.size,
+        workers: state.workers.size,
+        draining: state.draining,
+      });
+      return state;
+  }
+  assignWhilePossible(state, self, deps);
+  return state;
+}
+
+function isCurrent(state: SchedulerState, workerId: string, incarnation: number): boolean {
+  return state.workers.get(workerId)?.incarnation === incarnation;
+}
+
+function removeWorker(state: SchedulerState, workerId: string, reason: string, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
+  state.workers.delete(workerId);
+  state.idle.delete(workerId);
+  const assignment = state.running.get(workerId);
+  if (!assignment) return;
+  state.running.delete(workerId);
+  // The requeue is conditional on the lease, so a result that raced in first wins and nothing runs twice.
+  deps.transitions.requeue(assignment.taskId, assignment.lease, reason).then(
+    (queued) => queued && dispatch(self, { type: 'tasksQueued', tasks: [queued] }),
+    (err: Error) => deps.log.error('requeue failed; the task is requeued at next start', { task: assignment.taskId, error: err.message }),
+  );
+}
+
+function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
+  while (!state.draining && state.queue.size > 0 && state.idle.size > 0) {
+    const task = state.queue.pop()!;
+    const worker = pickWorker(state, task);
+    state.idle.delete(worker.id);
+    const lease = deps.newLease();
+    state.running.set(worker.id, { taskId: task.id, lease });
+    deps.transitions.assign(task.id, worker.id, lease).then(
+      (full) => {
+        // null: the task left `pending` meanwhile (cancelled); the worker is free again.
+        if (full) dispatch(worker.ref, { type: 'run', task: full, lease });
+        else dispatch(self, { type: 'workerIdle', workerId: worker.id, incarnation: worker.incarnation });
+      },
+      (err: Error) => {
+        deps.log.error('assigning a task failed', { task: task.id, error: err.message });
+        dispatch(self, { type: 'assignFailed', task, workerId: worker.id, incarnation: worker.incarnation });
+      },
+    );
+  }
+}
+
+/** Prefers an idle worker whose backend serves the requested model; otherwise the longest idle one. */
+function pickWorker(state: SchedulerState, task: QueuedTask): WorkerHandle {
+  if (task.model) {
+    for (const id of state.idle) {
+      const w = state.workers.get(id)!;
+      if (w.model === task.model) return w;
+    }
+  }
+  const first = state.idle.values().next().value as string;
+  return state.workers.get(first)!;
+}

@@ -1,0 +1,161 @@
+/**
+ * A worker: one concurrency slot on one backend. It runs one task at a time, streaming the answer out as progress,
+ * beats to the pool manager the whole time (busy or idle), writes the result under its lease, then asks for more.
+ * The backend call runs beside the mailbox, so heartbeats and stop requests are handled while it streams.
+ */
+import { dispatch, spawn, type Ref } from 'nact';
+import type { Backend } from '../src/backends/types.js';
+import type { Clock, TimerHandle } from '../src/clock.js';
+import { Aborted, TaskTimeout, describeError } from '../src/errors.js';
+import type { Logger } from '../src/logger.js';
+import { buildPrompt } from '../src/tasks/prompt.js';
+import type { Task, TaskOutcome } from '../src/tasks/task.js';
+import type { TaskTransitions } from '../src/tasks/transitions.js';
+import type { SchedulerMsg } from './scheduler.js';
+
+/** How the scheduler knows a worker: its id, which incarnation of the slot, where to send work. */
+export interface WorkerHandle {
+  id: string;
+  incarnation: number;
+  ref: Ref<WorkerMsg>;
+  backend: string;
+  model: string;
+  location: 'local' | 'remote';
+}
+
+export type WorkerMsg =
+  | { type: 'run'; task: Task; lease: string }
+  /** The detached run settled (result written or abandoned). */
+  | { type: 'runEnded'; lease: string }
+  /** Timer tick: report liveness to the pool manager. */
+  | { type: 'beat' };
+
+/** What the worker tells the pool manager on every beat. */
+export interface Heartbeat {
+  type: 'heartbeat';
+  workerId: string;
+  incarnation: number;
+  taskId: string | null;
+  at: number;
+}
+
+export interface WorkerDeps {
+  id: string;
+  incarnation: number;
+  backend: Backend;
+  location: 'local' | 'remote';
+  transitions: TaskTransitions;
+  scheduler: Ref<SchedulerMsg>;
+  clock: Clock;
+  log: Logger;
+  heartbeatMs: number;
+  /** Seconds a task may run when it names no timeout. */
+  defaultTimeoutS: number;
+}
+
+interface Running {
+  taskId: string;
+  lease: string;
+  abort: AbortController;
+  timer: TimerHandle;
+}
+
+interface WorkerState {
+  running: Running | null;
+  beatTimer: TimerHandle;
+}
+
+/**
+ * Spawns a worker under the pool manager. `onCrash` tells the owner; the actor itself stops, and whatever it was
+ * running is aborted so the backend stops working on a task that is about to be requeued.
+ */
+export function spawnWorker(
+  pool: Ref<any>,
+  actorName: string,
+  deps: WorkerDeps,
+  beatTo: (beat: Heartbeat) => void,
+  onCrash: (err: Error) => void,
+): WorkerHandle {
+  const ref = spawn(
+    pool,
+    (state: WorkerState, msg: WorkerMsg, ctx) => handle(state, msg, ctx.self, deps, beatTo),
+    actorName,
+    {
+      initialStateFunc: (ctx) => ({
+        running: null,
+        beatTimer: deps.clock.setInterval(() => dispatch(ctx.self, { type: 'beat' }), deps.heartbeatMs),
+      }),
+      afterStop: (state) => {
+        deps.clock.clearInterval(state.beatTimer);
+        if (state.running) {
+          deps.clock.clearTimeout(state.running.timer);
+          state.running.abort.abort(new Aborted('worker stopped'));
+        }
+      },
+      onCrash: (_msg, err, ctx) => {
+        onCrash(err ?? new Error('worker crashed'));
+        return ctx.stop;
+      },
+    },
+  );
+  return { id: deps.id, incarnation: deps.incarnation, ref, backend: deps.backend.name, model: deps.backend.model, location: deps.location };
+}
+
+function handle(state: WorkerState, msg: WorkerMsg, self: Ref<WorkerMsg>, deps: WorkerDeps, beatTo: (b: Heartbeat) => void): WorkerState {
+  switch (msg.type) {
+    case 'beat':
+      beatTo({ type: 'heartbeat', workerId: deps.id, incarnation: deps.incarnation, taskId: state.running?.taskId ?? null, at: deps.clock.now() });
+      return state;
+    case 'run': {
+      if (state.running) {
+        // Never happens while the scheduler is the only assigner; refuse loudly rather than run two at once.
+        throw new Error(`worker ${deps.id} was given ${msg.task.id} while running ${state.running.taskId}`);
+      }
+      const abort = new AbortController();
+      const timeoutS = msg.task.options.timeout ?? deps.defaultTimeoutS;
+      const timer = deps.clock.setTimeout(
+        () => abort.abort(new TaskTimeout(`task ran past its ${timeoutS} s timeout`)),
+        timeoutS * 1000,
+      );
+      const lease = msg.lease;
+      runTask(msg.task, lease, abort.signal, deps).finally(() => dispatch(self, { type: 'runEnded', lease }));
+      return { ...state, running: { taskId: msg.task.id, lease, abort, timer } };
+    }
+    case 'runEnded':
+      if (state.running?.lease !== msg.lease) return state;
+      deps.clock.clearTimeout(state.running.timer);
+      dispatch(deps.scheduler, { type: 'workerIdle', workerId: deps.id, incarnation: deps.incarnation });
+      return { ...state, running: null };
+  }
+}
+
+/** Calls the backend and records the outcome. Never rejects. */
+async function runTask(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<void> {
+  const outcome = await callBackend(task, signal, deps);
+  if (!outcome) return;
+  try {
+    const recorded = await deps.transitions.finish(task.id, lease, outcome);
+    if (!recorded) deps.log.info('result discarded: the lease was no longer current', { task: task.id, worker: deps.id });
+  } catch (err) {
+    deps.log.error('writing a result failed; the task is requeued at next start', { task: task.id, error: (err as Error).message });
+  }
+}
+
+/** The outcome to record, or null when the run was aborted by someone who decides the task's state (stop, cancel). */
+async function callBackend(task: Task, signal: AbortSignal, deps: WorkerDeps): Promise<TaskOutcome | null> {
+  const { system, prompt } = buildPrompt(task);
+  try {
+    const result = await deps.backend.generate({
+      prompt,
+      system,
+      model: task.options.model,
+      signal,
+      onChunk: (chunk) => deps.transitions.progress(task.id, deps.id, chunk),
+    });
+    return { status: 'completed', output: result.output };
+  } catch (err) {
+    if (signal.aborted && signal.reason instanceof Aborted) return null;
+    const { code, message } = describeError(err);
+    return { status: 'failed', error: { code, message } };
+  }
+}

@@ -1,0 +1,77 @@
+import { Pool, type Dispatcher } from 'undici';
+import { BackendHttpError } from '../errors.js';
+import { readBodyExcerpt } from './http-errors.js';
+import { parseBackendJson } from './json.js';
+
+/** Time a probe may take when the caller gives no signal. */
+const DEFAULT_PROBE_TIMEOUT_MS = 2000;
+
+/** A keep-alive connection pool to one backend origin. */
+export function createBackendPool(origin: string): Pool {
+  return new Pool(origin, {
+    connections: 64,
+    // A big local model may think for minutes before its first byte; the caller's signal is the time limit.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+}
+
+export interface BackendRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  /** Serialised as JSON. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Sends one request and returns the response when its status is 2xx. Any other status throws
+ * BackendHttpError with the status and an excerpt of the body (which is consumed either way).
+ */
+export async function sendBackendRequest(pool: Dispatcher, req: BackendRequest, label: string): Promise<Dispatcher.ResponseData> {
+  const hasBody = req.body !== undefined;
+  const res = await pool.request({
+    method: req.method,
+    path: req.path,
+    headers: hasBody ? { 'content-type': 'application/json', ...req.headers } : req.headers,
+    body: hasBody ? JSON.stringify(req.body) : null,
+    signal: req.signal ?? null,
+  });
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    const bodyExcerpt = await readBodyExcerpt(res.body);
+    throw new BackendHttpError(
+      `${label}: HTTP ${res.statusCode} from ${req.method} ${req.path}${bodyExcerpt ? `: ${bodyExcerpt}` : ''}`,
+      res.statusCode,
+    );
+  }
+  return res;
+}
+
+/** Reads a whole response body and parses it as JSON (BackendProtocolError when it is not). */
+export async function readJsonBody(body: Dispatcher.ResponseData['body'], what: string, label: string): Promise<unknown> {
+  return parseBackendJson(await body.text(), what, label);
+}
+
+/** True when GET `path` answers 200 before the signal (default: 2 s) fires. Never throws. */
+export async function probeEndpoint(
+  pool: Dispatcher,
+  path: string,
+  headers: Record<string, string> | undefined,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  try {
+    const res = await pool.request({
+      method: 'GET',
+      path,
+      headers,
+      signal: signal ?? AbortSignal.timeout(DEFAULT_PROBE_TIMEOUT_MS),
+    });
+    const ok = res.statusCode === 200;
+    // Consume the listing so the connection returns to the pool; a failure here does not change the verdict.
+    await res.body.dump().catch(() => undefined);
+    return ok;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,86 @@
+import { Aborted, BackendProtocolError, BackendUnavailable, KoubouError } from '../errors.js';
+import { excerpt } from './excerpt.js';
+
+/** undici error codes that mean the server could not be reached or the connection broke. */
+const CONNECTION_UNDICI_CODES = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'UND_ERR_INFO',
+]);
+
+/** undici error codes that mean the server answered with malformed HTTP. */
+const PROTOCOL_UNDICI_CODES = new Set([
+  'UND_ERR_HEADERS_OVERFLOW',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+]);
+
+/** The error to throw for an aborted signal: its reason when that is an Error, else an Aborted. */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  return new Aborted(reason === undefined ? 'backend call aborted' : `backend call aborted: ${String(reason)}`);
+}
+
+/**
+ * Maps anything thrown while talking to a backend onto the Backend contract: the abort reason when the
+ * signal fired, Koubou errors unchanged, network failures as BackendUnavailable, malformed HTTP as
+ * BackendProtocolError. Anything else (e.g. a throwing onChunk callback) is returned unchanged.
+ */
+export function toBackendError(err: unknown, signal: AbortSignal | undefined, label: string): unknown {
+  if (signal?.aborted) return abortError(signal);
+  if (err instanceof KoubouError) return err;
+  const code = errorCode(err);
+  if (code === undefined) return err;
+  const detail = `${code}${err instanceof Error && err.message ? ` ${excerpt(err.message, 200)}` : ''}`;
+  if (code.startsWith('HPE_') || PROTOCOL_UNDICI_CODES.has(code)) {
+    return new BackendProtocolError(`${label}: malformed HTTP response (${detail})`, { cause: err });
+  }
+  if (CONNECTION_UNDICI_CODES.has(code) || isSystemError(err)) {
+    return new BackendUnavailable(`${label}: cannot reach the server (${detail})`, { cause: err });
+  }
+  return err;
+}
+
+/** The `code` of an error, looking into AggregateError (Happy Eyeballs tries several addresses). */
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  if (err instanceof AggregateError) {
+    for (const inner of err.errors) {
+      const innerCode = errorCode(inner);
+      if (innerCode !== undefined) return innerCode;
+    }
+  }
+  return undefined;
+}
+
+/** Node's system errors (ECONNREFUSED, ENOTFOUND, EPIPE…) carry `syscall`; AggregateErrors wrap them. */
+function isSystemError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  if (typeof (err as { syscall?: unknown }).syscall === 'string') return true;
+  return err instanceof AggregateError && err.errors.some(isSystemError);
+}
+
+/** Reads the start of an error response for the message and discards the rest; never throws. */
+export async function readBodyExcerpt(body: AsyncIterable<Uint8Array>, maxChars = 300): Promise<string> {
+  const maxBytes = maxChars * 4;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    // Leaving the loop early destroys the body; reading small bodies to the end keeps the socket reusable.
+    for await (const chunk of body) {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+      if (size >= maxBytes) break;
+    }
+  } catch {
+    // A broken body still leaves whatever arrived, which is the best evidence there is.
+  }
+  return excerpt(Buffer.concat(chunks).toString('utf8'), maxChars);
+}

@@ -1,0 +1,52 @@
+/** One LLM backend: a server speaking the Ollama or the OpenAI-compatible protocol. */
+export type BackendType = 'ollama' | 'openai';
+
+export interface BackendSettings {
+  /** Unique name from config, e.g. "local". */
+  name: string;
+  type: BackendType;
+  /** Base URL, e.g. http://127.0.0.1:11434 (ollama) or http://127.0.0.1:1234 (openai; "/v1" optional). */
+  url: string;
+  /** Default model; a task's options.model overrides it. */
+  model: string;
+  /** Bearer key for OpenAI-compatible servers that want one. */
+  api_key?: string | undefined;
+  /** Ollama only: which endpoint to use. */
+  endpoint?: 'chat' | 'generate' | undefined;
+  /** Stream the answer (chunks reach onChunk as they arrive). Default true. */
+  stream?: boolean | undefined;
+}
+
+export interface GenerateRequest {
+  prompt: string;
+  /** System prompt derived from the task type. */
+  system?: string | undefined;
+  /** Overrides the backend's default model for this call. */
+  model?: string | undefined;
+  /** Aborting it cancels the HTTP request and closes the stream. */
+  signal: AbortSignal;
+  /** Called with each streamed piece of the answer, in order. */
+  onChunk?: ((text: string) => void) | undefined;
+}
+
+export interface GenerateResult {
+  output: string;
+  model: string;
+  promptTokens?: number | undefined;
+  completionTokens?: number | undefined;
+}
+
+export interface Backend {
+  readonly name: string;
+  readonly type: BackendType;
+  readonly model: string;
+  /**
+   * Runs one prompt. Throws BackendUnavailable (cannot connect), BackendHttpError (HTTP error status),
+   * BackendProtocolError (a body that is not what the protocol says), or signal.reason when aborted.
+   */
+  generate(req: GenerateRequest): Promise<GenerateResult>;
+  /** True when the server answers its cheap listing endpoint within the signal's time. Never throws. */
+  probe(signal?: AbortSignal): Promise<boolean>;
+  /** Closes pooled connections. */
+  close(): Promise<void>;
+}

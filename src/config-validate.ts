@@ -1,0 +1,188 @@
+/**
+ * Field validators for the configuration. Each takes the raw value and its key path
+ * ("server.port", "backends[1].name") and returns the checked value or throws a ConfigError naming the key.
+ * Numbers may arrive as strings (environment variables, flags); int and positive convert them.
+ */
+import { ConfigError } from './errors.js';
+
+/** A validator for one field: the checked value, or a ConfigError naming `key`. */
+export type Check<T> = (value: unknown, key: string) => T;
+
+export interface IntRange {
+  min?: number;
+  max?: number;
+}
+
+/** Throws the standard "expected X, got Y" error; absent values read as "is required". */
+export function fail(key: string, expected: string, value: unknown): never {
+  throw new ConfigError(value === undefined ? `is required (${expected})` : `${expected}, got ${show(value)}`, key);
+}
+
+/** An integer in [min, max]; numeric strings are converted. */
+export function int(value: unknown, key: string, { min = 0, max = Number.MAX_SAFE_INTEGER }: IntRange = {}): number {
+  const n = toNumber(value);
+  const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
+  if (n === undefined || !Number.isInteger(n) || n < min || n > max) fail(key, `must be an integer ${range}`, value);
+  return n;
+}
+
+/** A number greater than 0 and at most `max` (fractions allowed, e.g. short timeouts in tests). */
+export function positive(value: unknown, key: string, max: number): number {
+  const n = toNumber(value);
+  if (n === undefined || !(n > 0) || n > max) fail(key, `must be a number greater than 0 and at most ${max}`, value);
+  return n;
+}
+
+/** A non-empty string. */
+export function str(value: unknown, key: string): string {
+  if (typeof value !== 'string' || value.trim() === '') fail(key, 'must be a non-empty string', value);
+  return value;
+}
+
+/** A non-empty string matching `pattern`; `description` says in words what the pattern allows. */
+export function matching(value: unknown, key: string, pattern: RegExp, description: string): string {
+  const s = str(value, key);
+  if (!pattern.test(s)) fail(key, `must contain only ${description}`, value);
+  return s;
+}
+
+/** A boolean (true/false, not a string). */
+export function bool(value: unknown, key: string): boolean {
+  if (typeof value !== 'boolean') fail(key, 'must be true or false', value);
+  return value;
+}
+
+/** One of a fixed set of strings. */
+export function oneOf<T extends string>(value: unknown, key: string, choices: readonly T[]): T {
+  if (!choices.includes(value as T)) fail(key, `must be one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`, value);
+  return value as T;
+}
+
+/** An absolute URL whose scheme is one of `protocols` (given without "://", e.g. "http"). */
+export function url(value: unknown, key: string, protocols: readonly string[]): string {
+  const expected = `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`;
+  const s = str(value, key);
+  let parsed: URL;
+  try {
+    parsed = new URL(s);
+  } catch {
+    fail(key, expected, value);
+  }
+  if (!protocols.includes(parsed.protocol.replace(/:$/, '')) || parsed.host === '') fail(key, expected, value);
+  return s;
+}
+
+/** Lets `check` also accept null (an explicit "off"). */
+export function nullable<T>(check: Check<T>): Check<T | null> {
+  return (value, key) => (value === null ? null : check(value, key));
+}
+
+/** A list; absent or empty YAML (null) reads as an empty list. */
+export function list(value: unknown, key: string): unknown[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) fail(key, 'must be a list', value);
+  return value;
+}
+
+/** A mapping whose keys are all in `allowed` (catches typos); absent or empty YAML (null) reads as {}. */
+export function mapping(value: unknown, key: string, allowed: readonly string[]): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) fail(key || '(top level)', 'must be a mapping', value);
+  for (const name of Object.keys(value)) {
+    if (!allowed.includes(name)) {
+      throw new ConfigError(`unknown key (expected one of: ${allowed.join(', ')})`, join(key, name));
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * One mapping of the config under `path`: rejects unknown keys (the keys of `defaults`), substitutes the
+ * default for each absent field and validates it. `origins` maps key paths to the env variable or flag
+ * that set them, so an error about an overridden value says where the value came from.
+ */
+export class Section<D extends object> {
+  private readonly fields: Record<string, unknown>;
+
+  constructor(
+    value: unknown,
+    private readonly path: string,
+    private readonly defaults: D,
+    private readonly origins: ReadonlyMap<string, string> = new Map(),
+  ) {
+    this.fields = mapping(value, path, Object.keys(defaults));
+  }
+
+  /** The key path of a field, e.g. "server.port". */
+  keyOf(name: keyof D & string): string {
+    return join(this.path, name);
+  }
+
+  /** True when the YAML (or an override) set the field, as opposed to it taking its default. */
+  has(name: keyof D & string): boolean {
+    return this.fields[name] !== undefined;
+  }
+
+  /** Validates the field's value, or its default when absent, with `check`. */
+  read<T>(name: keyof D & string, check: Check<T>): T {
+    const key = this.keyOf(name);
+    const value = this.fields[name] === undefined ? this.defaults[name as keyof D] : this.fields[name];
+    try {
+      return check(value, key);
+    } catch (err) {
+      throw blameOrigin(err, key, this.origins.get(key));
+    }
+  }
+
+  /** The nested mapping `name`, with its own defaults. */
+  section<N extends keyof D & string>(name: N): Section<D[N] & object> {
+    return new Section(this.fields[name], this.keyOf(name), this.defaults[name] as D[N] & object, this.origins);
+  }
+
+  int(name: keyof D & string, range?: IntRange): number {
+    return this.read(name, (v, k) => int(v, k, range));
+  }
+
+  positive(name: keyof D & string, max: number): number {
+    return this.read(name, (v, k) => positive(v, k, max));
+  }
+
+  str(name: keyof D & string): string {
+    return this.read(name, str);
+  }
+
+  bool(name: keyof D & string): boolean {
+    return this.read(name, bool);
+  }
+
+  oneOf<T extends string>(name: keyof D & string, choices: readonly T[]): T {
+    return this.read(name, (v, k) => oneOf(v, k, choices));
+  }
+}
+
+/** Adds "(from KOUBOU_PORT)" to an error about a value that an override supplied. */
+function blameOrigin(err: unknown, key: string, origin: string | undefined): unknown {
+  const prefix = `${key}: `;
+  if (!origin || !(err instanceof ConfigError) || err.key !== key || !err.message.startsWith(prefix)) return err;
+  return new ConfigError(`${err.message.slice(prefix.length)} (from ${origin})`, key);
+}
+
+function join(path: string, name: string): string {
+  return path ? `${path}.${name}` : name;
+}
+
+function toNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  return undefined;
+}
+
+function show(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

@@ -1,0 +1,346 @@
+/**
+ * Koubou's configuration: defaults < YAML file < environment < command-line flags.
+ * loadConfig is the only place that reads environment variables (they are passed in).
+ * Relative paths (store.path, files.root, the config file itself) are resolved against `cwd`,
+ * the coordinator's working directory, not against the config file's directory.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { BackendSettings, BackendType } from './backends/types.js';
+import { ConfigError } from './errors.js';
+import type { LogLevel } from './logger.js';
+import { Section, int, list, matching, nullable, positive, str, url } from './config-validate.js';
+
+export interface ServerConfig {
+  readonly host: string;
+  /** 0 asks the OS for a free port. */
+  readonly port: number;
+  /** When set, clients must present this token. */
+  readonly api_token: string | null;
+  readonly sync_wait_s: number;
+  readonly body_limit_bytes: number;
+}
+
+export interface RestartConfig {
+  readonly base_ms: number;
+  readonly max_ms: number;
+  readonly intensity: number;
+  readonly period_ms: number;
+}
+
+export interface PoolConfig {
+  readonly heartbeat_interval_ms: number;
+  readonly heartbeat_timeout_ms: number;
+  readonly idle_ms: number;
+  readonly shutdown_grace_ms: number;
+  readonly restart: RestartConfig;
+}
+
+/** A backend entry; extending BackendSettings makes the compiler check that it can be handed to a backend. */
+export interface BackendConfig extends BackendSettings {
+  readonly name: string;
+  readonly type: BackendType;
+  readonly url: string;
+  readonly model: string;
+  readonly min_workers: number;
+  readonly max_workers: number;
+  /** YAML null (no key) reads as undefined, which is what BackendSettings expects. */
+  readonly api_key: string | undefined;
+  readonly endpoint: 'chat' | 'generate';
+  readonly stream: boolean;
+  /** Default task timeout for this backend; null uses tasks.default_timeout_s. */
+  readonly timeout_s: number | null;
+}
+
+export interface KoubouConfig {
+  readonly server: ServerConfig;
+  /** path is absolute after loading. */
+  readonly store: { readonly path: string };
+  readonly queue: { readonly max_pending: number };
+  readonly tasks: { readonly default_timeout_s: number; readonly max_attempts: number };
+  readonly pool: PoolConfig;
+  /** root is absolute after loading; null disables `files` in tasks. */
+  readonly files: { readonly root: string | null; readonly max_bytes: number };
+  readonly log: { readonly level: LogLevel };
+  readonly nats: { readonly url: string | null; readonly prefix: string };
+  readonly backends: readonly BackendConfig[];
+}
+
+export interface LoadConfigOptions {
+  argv?: string[];
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+/** Node timers fire at once when given more than 2^31-1 ms, so every duration stays below that. */
+const MAX_TIMER_MS = 2_147_483_647;
+const MAX_TIMER_S = Math.floor(MAX_TIMER_MS / 1000);
+const MAX_WORKERS = 256;
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+const BACKEND_TYPES: readonly BackendType[] = ['ollama', 'openai'];
+const DEFAULT_FILE = 'config/koubou.yaml';
+
+/** Defaults of every key; `undefined` marks a key without a default (required, or derived from others). */
+const DEFAULTS = {
+  server: { host: '127.0.0.1', port: 8765, api_token: null, sync_wait_s: 300, body_limit_bytes: 1_048_576 },
+  store: { path: '.koubou/koubou.db' },
+  queue: { max_pending: 100_000 },
+  tasks: { default_timeout_s: 600, max_attempts: 3 },
+  pool: {
+    heartbeat_interval_ms: 1000,
+    heartbeat_timeout_ms: 3000,
+    idle_ms: 60_000,
+    shutdown_grace_ms: 10_000,
+    restart: { base_ms: 100, max_ms: 30_000, intensity: 5, period_ms: 60_000 },
+  },
+  files: { root: '.', max_bytes: 262_144 },
+  log: { level: 'info' },
+  nats: { url: null, prefix: 'koubou' },
+  backends: undefined,
+};
+
+const BACKEND_DEFAULTS = {
+  name: undefined,
+  type: undefined,
+  url: undefined,
+  model: undefined,
+  min_workers: 1,
+  max_workers: undefined,
+  api_key: null,
+  endpoint: 'chat',
+  stream: true,
+  timeout_s: null,
+};
+
+/** Used when no config file is named and config/koubou.yaml does not exist. */
+const DEFAULT_BACKEND = {
+  name: 'local',
+  type: 'ollama',
+  url: 'http://127.0.0.1:11434',
+  model: 'gpt-oss:20b',
+  min_workers: 1,
+  max_workers: 2,
+};
+
+/** Settings that env variables and flags may override. The API token has no flag: command lines show in `ps`. */
+const OVERRIDES: ReadonlyArray<{ section: 'server' | 'store' | 'log' | 'nats'; key: string; env: string; flag?: string }> = [
+  { section: 'server', key: 'host', env: 'KOUBOU_HOST', flag: 'host' },
+  { section: 'server', key: 'port', env: 'KOUBOU_PORT', flag: 'port' },
+  { section: 'server', key: 'api_token', env: 'KOUBOU_API_TOKEN' },
+  { section: 'store', key: 'path', env: 'KOUBOU_DB', flag: 'db' },
+  { section: 'log', key: 'level', env: 'KOUBOU_LOG_LEVEL', flag: 'log-level' },
+  { section: 'nats', key: 'url', env: 'KOUBOU_NATS_URL', flag: 'nats' },
+];
+
+/**
+ * Splits argv into `--name value` / `--name=value` flags and positionals. A flag followed by another
+ * flag (or nothing) is `true`; names in `booleanFlags` never take a value. Everything after `--` is positional.
+ */
+export function parseFlags(argv: string[], booleanFlags: readonly string[] = []): { flags: Record<string, string | true>; positionals: string[] } {
+  const flags: Record<string, string | true> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('--') || arg.length === 2) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    if (eq !== -1) {
+      flags[arg.slice(2, eq)] = arg.slice(eq + 1);
+      continue;
+    }
+    const name = arg.slice(2);
+    const next = argv[i + 1];
+    if (next !== undefined && !next.startsWith('--') && !booleanFlags.includes(name)) {
+      flags[name] = next;
+      i++;
+    } else {
+      flags[name] = true;
+    }
+  }
+  return { flags, positionals };
+}
+
+/** Builds the validated, deep-frozen configuration from defaults, the YAML file, `env` and the flags in `argv`. */
+export function loadConfig(opts: LoadConfigOptions = {}): KoubouConfig {
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  const env = opts.env ?? {};
+  const { flags } = parseFlags(opts.argv ?? []);
+  const raw = readConfigFile(cwd, flags, env);
+  const origins = applyOverrides(raw, flags, env);
+  return deepFreeze(validate(raw, origins, cwd));
+}
+
+/** The parsed YAML of the named or default config file, or the built-in defaults when there is none. */
+function readConfigFile(cwd: string, flags: Record<string, string | true>, env: Record<string, string | undefined>): Record<string, unknown> {
+  const named = flagValue(flags, 'config') ?? envValue(env, 'KOUBOU_CONFIG');
+  const source = flags.config !== undefined ? '--config' : 'KOUBOU_CONFIG';
+  const file = path.resolve(cwd, named ?? DEFAULT_FILE);
+  if (named === undefined && !fs.existsSync(file)) return { backends: [{ ...DEFAULT_BACKEND }] };
+
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'config file not found' : 'cannot read config file';
+    throw new ConfigError(`${reason}: ${file}`, named === undefined ? DEFAULT_FILE : source);
+  }
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(text);
+  } catch (err) {
+    throw new ConfigError(`invalid YAML: ${(err as Error).message.trimEnd()}`, file);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError('must hold a YAML mapping (key: value lines) at the top level', file);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Writes env values, then flags (which win), into the raw config; returns which key each override set. */
+function applyOverrides(raw: Record<string, unknown>, flags: Record<string, string | true>, env: Record<string, string | undefined>): Map<string, string> {
+  const origins = new Map<string, string>();
+  for (const { section, key, env: envName, flag } of OVERRIDES) {
+    const fromFlag = flag === undefined ? undefined : flagValue(flags, flag);
+    const value = fromFlag ?? envValue(env, envName);
+    if (value === undefined) continue;
+    raw[section] ??= {};
+    const target = raw[section];
+    // A section that is not a mapping is left alone so validation reports it.
+    if (typeof target !== 'object' || target === null || Array.isArray(target)) continue;
+    (target as Record<string, unknown>)[key] = value;
+    origins.set(`${section}.${key}`, fromFlag !== undefined ? `--${flag}` : envName);
+  }
+  return origins;
+}
+
+/** Empty env variables count as unset, as shells make unsetting awkward. */
+function envValue(env: Record<string, string | undefined>, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function flagValue(flags: Record<string, string | true>, name: string): string | undefined {
+  const value = flags[name];
+  if (value === true) throw new ConfigError('needs a value', `--${name}`);
+  return value;
+}
+
+function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, string>, cwd: string): KoubouConfig {
+  const root = new Section(raw, '', DEFAULTS, origins);
+  const server = root.section('server');
+  const store = root.section('store');
+  const queue = root.section('queue');
+  const tasks = root.section('tasks');
+  const pool = root.section('pool');
+  const restart = pool.section('restart');
+  const files = root.section('files');
+  const log = root.section('log');
+  const nats = root.section('nats');
+
+  const config: KoubouConfig = {
+    server: {
+      host: server.str('host'),
+      port: server.int('port', { min: 0, max: 65_535 }),
+      api_token: server.read('api_token', nullable(str)),
+      sync_wait_s: server.positive('sync_wait_s', MAX_TIMER_S),
+      body_limit_bytes: server.int('body_limit_bytes', { min: 1 }),
+    },
+    store: { path: path.resolve(cwd, store.read('path', storePath)) },
+    queue: { max_pending: queue.int('max_pending', { min: 1 }) },
+    tasks: {
+      default_timeout_s: tasks.positive('default_timeout_s', MAX_TIMER_S),
+      max_attempts: tasks.int('max_attempts', { min: 1, max: 100 }),
+    },
+    pool: {
+      heartbeat_interval_ms: pool.int('heartbeat_interval_ms', { min: 1, max: MAX_TIMER_MS }),
+      heartbeat_timeout_ms: pool.int('heartbeat_timeout_ms', { min: 1, max: MAX_TIMER_MS }),
+      idle_ms: pool.int('idle_ms', { min: 0, max: MAX_TIMER_MS }),
+      shutdown_grace_ms: pool.int('shutdown_grace_ms', { min: 0, max: MAX_TIMER_MS }),
+      restart: {
+        base_ms: restart.int('base_ms', { min: 1, max: MAX_TIMER_MS }),
+        max_ms: restart.int('max_ms', { min: 1, max: MAX_TIMER_MS }),
+        intensity: restart.int('intensity', { min: 1 }),
+        period_ms: restart.int('period_ms', { min: 1, max: MAX_TIMER_MS }),
+      },
+    },
+    files: {
+      root: mapNull(files.read('root', nullable(str)), (root) => path.resolve(cwd, root)),
+      max_bytes: files.int('max_bytes', { min: 1 }),
+    },
+    log: { level: log.oneOf('level', LOG_LEVELS) },
+    nats: {
+      url: nats.read('url', nullable((v, k) => url(v, k, ['nats', 'tls', 'ws', 'wss']))),
+      prefix: nats.read('prefix', (v, k) => matching(v, k, /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "letters, digits, '_', '-' and single dots")),
+    },
+    backends: root.read('backends', readBackends),
+  };
+
+  const { heartbeat_interval_ms: interval, heartbeat_timeout_ms: timeout } = config.pool;
+  if (timeout <= interval) {
+    throw new ConfigError(`must be greater than pool.heartbeat_interval_ms (${interval}), got ${timeout}`, pool.keyOf('heartbeat_timeout_ms'));
+  }
+  const { base_ms, max_ms } = config.pool.restart;
+  if (max_ms < base_ms) throw new ConfigError(`must be >= pool.restart.base_ms (${base_ms}), got ${max_ms}`, restart.keyOf('max_ms'));
+  return config;
+}
+
+/** A durable file path: ":memory:" would silently lose every task on restart. */
+function storePath(value: unknown, key: string): string {
+  const p = str(value, key);
+  if (p === ':memory:') throw new ConfigError('must be a file path (":memory:" would lose every task on restart)', key);
+  return p;
+}
+
+function readBackends(value: unknown, key: string): BackendConfig[] {
+  const entries = list(value, key);
+  if (entries.length === 0) throw new ConfigError('must list at least one backend', key);
+  const seen = new Set<string>();
+  return entries.map((entry, i) => {
+    const backend = readBackend(entry, `${key}[${i}]`);
+    if (seen.has(backend.name)) throw new ConfigError(`duplicate backend name ${JSON.stringify(backend.name)}`, `${key}[${i}].name`);
+    seen.add(backend.name);
+    return backend;
+  });
+}
+
+function readBackend(entry: unknown, at: string): BackendConfig {
+  const b = new Section(entry, at, BACKEND_DEFAULTS);
+  const name = b.read('name', (v, k) => matching(v, k, /^[A-Za-z0-9_-]+$/, "letters, digits, '_' and '-'"));
+  const type = b.oneOf('type', BACKEND_TYPES);
+  if (type !== 'ollama' && b.has('endpoint')) throw new ConfigError('only applies to type "ollama"', b.keyOf('endpoint'));
+  const min_workers = b.int('min_workers', { min: 0, max: MAX_WORKERS });
+  const max_workers = b.read('max_workers', (v, k) => int(v === undefined ? Math.max(min_workers, 1) : v, k, { min: 1, max: MAX_WORKERS }));
+  if (max_workers < min_workers) throw new ConfigError(`must be >= min_workers (${min_workers}), got ${max_workers}`, b.keyOf('max_workers'));
+  return {
+    name,
+    type,
+    url: b.read('url', (v, k) => url(v, k, ['http', 'https'])),
+    model: b.str('model'),
+    min_workers,
+    max_workers,
+    api_key: b.read('api_key', nullable(str)) ?? undefined,
+    endpoint: b.oneOf('endpoint', ['chat', 'generate']),
+    stream: b.bool('stream'),
+    timeout_s: b.read('timeout_s', nullable((v, k) => positive(v, k, MAX_TIMER_S))),
+  };
+}
+
+function mapNull<T, U>(value: T | null, fn: (value: T) => U): U | null {
+  return value === null ? null : fn(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

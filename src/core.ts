@@ -1,0 +1,117 @@
+/**
+ * The core of a running coordinator, without adapters: store, event bus, actor tree and the task service.
+ * main.ts puts the HTTP server in front of it; tests use it directly too.
+ */
+import { randomUUID } from 'node:crypto';
+import { dispatch, query } from 'nact';
+import { startTree, type Tree } from '../actors/root.js';
+import type { SchedulerLoad } from '../actors/scheduler.js';
+import { createBackend } from './backends/index.js';
+import type { Backend } from './backends/types.js';
+import { systemClock, type Clock } from './clock.js';
+import type { KoubouConfig } from './config.js';
+import { EventBus } from './events/bus.js';
+import type { Logger } from './logger.js';
+import { openStore, type Store } from './store/store.js';
+import type { WorkerInfo } from './store/workers-repo.js';
+import { coalescing } from './tasks/queue-notifier.js';
+import { QueueStats } from './tasks/queue-stats.js';
+import { TaskService } from './tasks/service.js';
+import { storeTransitions } from './tasks/transitions.js';
+import { BackendHealth, type HealthReport } from './health.js';
+
+export interface Core {
+  readonly config: KoubouConfig;
+  readonly service: TaskService;
+  readonly bus: EventBus;
+  health(): Promise<HealthReport>;
+  workers(): Promise<WorkerInfo[]>;
+  /** Stops taking work, lets running tasks finish within graceMs, requeues the rest, closes everything. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export interface CoreOptions {
+  log: Logger;
+  clock?: Clock;
+  /** Called when supervision gives up; the process should exit non-zero. */
+  onFatal(err: Error): void;
+}
+
+const QUERY_TIMEOUT_MS = 5_000;
+
+/** Opens the store, recovers what a previous run left, and starts the supervision tree. */
+export async function startCore(config: KoubouConfig, opts: CoreOptions): Promise<Core> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log;
+  const store = await openStore(config.store.path, clock);
+  const bus = new EventBus();
+  // Counts before recovery: recovery's own "requeued" events then move them to the truth.
+  const stats = new QueueStats(await store.tasks.countByStatus(), bus);
+  const transitions = storeTransitions(store.tasks, bus, clock.now);
+  const backends: Backend[] = config.backends.map((b) => createBackend(b));
+  const backendHealth = new BackendHealth(backends, clock);
+
+  const tree: Tree = await startTree({
+    async recover() {
+      for (const e of await store.tasks.requeueOrphans('found in progress at start-up')) bus.publish(e);
+      await store.workers.markAllGone();
+      return store.tasks.pendingQueue();
+    },
+    scheduler: { transitions, newLease: randomUUID, log: log.child({ actor: 'scheduler' }) },
+    pool: {
+      backends: config.backends.map((b, i) => ({
+        backend: backends[i]!,
+        minWorkers: b.min_workers,
+        maxWorkers: b.max_workers,
+        timeoutS: b.timeout_s ?? config.tasks.default_timeout_s,
+      })),
+      transitions,
+      clock,
+      log: log.child({ actor: 'pool-manager' }),
+      heartbeatIntervalMs: config.pool.heartbeat_interval_ms,
+      heartbeatTimeoutMs: config.pool.heartbeat_timeout_ms,
+      restart: config.pool.restart,
+      recordStarted: (w) => store.workers.started(w),
+      recordBeats: (beats) => store.workers.beats(beats),
+      onBackendFailed: (name, reason) => backendHealth.markFailed(name, reason),
+    },
+    restart: config.pool.restart,
+    clock,
+    log: log.child({ actor: 'root' }),
+    onGiveUp: opts.onFatal,
+  });
+
+  const service = new TaskService({
+    tasks: store.tasks,
+    bus,
+    stats,
+    files: { root: config.files.root, maxBytes: config.files.max_bytes },
+    maxPending: config.queue.max_pending,
+    notifyQueued: coalescing((tasks) => dispatch(tree.scheduler, { type: 'tasksQueued', tasks })),
+  });
+
+  const load = () => query(tree.scheduler, (replyTo): { type: 'getLoad'; replyTo: typeof replyTo } => ({ type: 'getLoad', replyTo }), QUERY_TIMEOUT_MS) as Promise<SchedulerLoad>;
+
+  return {
+    config,
+    service,
+    bus,
+    async health() {
+      return backendHealth.report(stats.snapshot(), await load());
+    },
+    workers: () => store.workers.list({ includeGone: false }),
+    async shutdown(graceMs) {
+      service.stopAccepting();
+      dispatch(tree.scheduler, { type: 'drain' });
+      const deadline = clock.now() + graceMs;
+      while ((await load()).running > 0 && clock.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await query(tree.pool, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
+      const requeued = await store.tasks.requeueOrphans('coordinator shut down before the task finished');
+      for (const e of requeued) bus.publish(e);
+      if (requeued.length > 0) log.info('requeued unfinished tasks for the next start', { count: requeued.length });
+      tree.stop();
+      await Promise.all(backends.map((b) => b.close()));
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/** Base of every error Koubou raises on purpose: a stable code, an HTTP status and whether a retry may help. */
+export abstract class KoubouError extends Error {
+  abstract readonly code: string;
+  /** HTTP status the API answers with when this error reaches a client. */
+  readonly status: number = 500;
+  /** True when trying the same thing again later may succeed (network, 5xx, timeouts). */
+  readonly retryable: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Client input that does not satisfy the API contract. `field` names the offending key. */
+export class ValidationError extends KoubouError {
+  readonly code = 'invalid_request';
+  override readonly status = 400;
+  constructor(message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
+export class InvalidJson extends KoubouError {
+  readonly code = 'invalid_json';
+  override readonly status = 400;
+}
+
+export class PayloadTooLarge extends KoubouError {
+  readonly code = 'payload_too_large';
+  override readonly status = 413;
+}
+
+export class Unauthorized extends KoubouError {
+  readonly code = 'unauthorized';
+  override readonly status = 401;
+}
+
+export class TaskNotFound extends KoubouError {
+  readonly code = 'task_not_found';
+  override readonly status = 404;
+  constructor(readonly taskId: string) {
+    super(`no task with id ${JSON.stringify(taskId)}`);
+  }
+}
+
+export class RouteNotFound extends KoubouError {
+  readonly code = 'not_found';
+  override readonly status = 404;
+}
+
+/** Admission control: the queue is full, the client should back off. */
+export class QueueFull extends KoubouError {
+  readonly code = 'queue_full';
+  override readonly status = 503;
+  override readonly retryable = true;
+}
+
+/** The system is shutting down and takes no new work. */
+export class ShuttingDown extends KoubouError {
+  readonly code = 'shutting_down';
+  override readonly status = 503;
+  override readonly retryable = true;
+}
+
+/** The backend could not be reached (connection refused, DNS, reset). */
+export class BackendUnavailable extends KoubouError {
+  readonly code = 'backend_unavailable';
+  override readonly status = 502;
+  override readonly retryable = true;
+}
+
+/** The backend answered with an HTTP error. 5xx and 429 are retryable; other 4xx are permanent. */
+export class BackendHttpError extends KoubouError {
+  readonly code = 'backend_http_error';
+  override readonly status = 502;
+  override readonly retryable: boolean;
+  constructor(message: string, readonly httpStatus: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.retryable = httpStatus >= 500 || httpStatus === 429 || httpStatus === 408;
+  }
+}
+
+/** The backend answered, but not in the shape its protocol promises. */
+export class BackendProtocolError extends KoubouError {
+  readonly code = 'backend_protocol_error';
+  override readonly status = 502;
+  override readonly retryable = true;
+}
+
+/** A task ran past its time limit; the backend call was aborted. */
+export class TaskTimeout extends KoubouError {
+  readonly code = 'timeout';
+  override readonly status = 504;
+  override readonly retryable = true;
+}
+
+/** The work was cancelled on purpose (client cancel, shutdown). */
+export class Aborted extends KoubouError {
+  readonly code = 'aborted';
+  override readonly status = 409;
+}
+
+/** The configuration file or an override is wrong; `key` names the offending setting. */
+export class ConfigError extends KoubouError {
+  readonly code = 'config_error';
+  constructor(message: string, readonly key?: string) {
+    super(key ? `${key}: ${message}` : message);
+  }
+}
+
+/** The store failed (disk full, corrupt file). */
+export class StoreError extends KoubouError {
+  readonly code = 'store_error';
+  override readonly status = 503;
+  override readonly retryable = true;
+}
+
+/** Normalises anything thrown into {code, message, retryable} for logs, results and events. */
+export function describeError(err: unknown): { code: string; message: string; retryable: boolean } {
+  if (err instanceof KoubouError) return { code: err.code, message: err.message, retryable: err.retryable };
+  if (err instanceof Error) return { code: 'internal_error', message: err.message, retryable: false };
+  return { code: 'internal_error', message: String(err), retryable: false };
+}

@@ -1,0 +1,20 @@
+/** Bearer-token check for every route but /health, when a token is configured. */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { Unauthorized } from '../errors.js';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Compares digests in constant time, so the token cannot be guessed byte by byte from timings. */
+export function requireBearer(token: string, open: (path: string) => boolean): MiddlewareHandler {
+  const expected = digest(token);
+  return async (c, next) => {
+    if (open(c.req.path)) return next();
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    if (!match || !timingSafeEqual(digest(match[1]!.trim()), expected)) {
+      throw new Unauthorized('a valid "Authorization: Bearer <token>" header is required');
+    }
+    return next();
+  };
+}

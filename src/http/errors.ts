@@ -1,0 +1,22 @@
+/** The one place that turns an error into an HTTP answer: a 4xx/5xx status and {error:{code, message}}. */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { KoubouError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+export function errorBody(err: KoubouError) {
+  const field = err instanceof ValidationError && err.field ? { field: err.field } : {};
+  return { error: { code: err.code, message: err.message, ...field } };
+}
+
+/** Hono onError handler: our errors map to their status; anything else is logged and answered 500 without details. */
+export function errorHandler(log: Logger) {
+  return (err: Error, c: Context) => {
+    if (err instanceof KoubouError) {
+      if (err.status >= 500) log.warn('request failed', { path: c.req.path, code: err.code, error: err.message });
+      return c.json(errorBody(err), err.status as ContentfulStatusCode);
+    }
+    log.error('unexpected error while handling a request', { path: c.req.path, error: err.message, stack: err.stack });
+    return c.json({ error: { code: 'internal_error', message: 'internal error; see the server log' } }, 500);
+  };
+}

@@ -1,0 +1,38 @@
+/** /task/* and /tasks: submit, status, history, listing. */
+import { Hono } from 'hono';
+import { ValidationError } from '../errors.js';
+import type { TaskService } from '../tasks/service.js';
+import { TASK_STATUSES, type TaskStatus } from '../tasks/task.js';
+import { parseDelegateInput, parseLimit } from '../tasks/validate.js';
+import { eventView, resultView, statusView } from '../tasks/view.js';
+import { readJson } from './json-body.js';
+
+export function taskRoutes(service: TaskService, syncWaitMs: number): Hono {
+  const app = new Hono();
+
+  app.post('/task/delegate', async (c) => {
+    const input = parseDelegateInput(await readJson(c));
+    const { task, ended } = await service.submit(input, input.sync ? syncWaitMs : undefined);
+    if (input.sync && ended) return c.json({ task_id: task.id, status: task.status, result: resultView(task) }, 200);
+    // Async, or a sync wait that ran out: the task is safely queued and keeps going.
+    return c.json({ task_id: task.id, status: task.status }, 202);
+  });
+
+  app.get('/task/:id/status', async (c) => c.json(statusView(await service.get(c.req.param('id')))));
+
+  app.get('/task/:id/events', async (c) => {
+    const id = c.req.param('id');
+    return c.json({ task_id: id, events: (await service.events(id)).map(eventView) });
+  });
+
+  app.get('/tasks', async (c) => {
+    const status = c.req.query('status') || undefined;
+    if (status !== undefined && !(TASK_STATUSES as readonly string[]).includes(status)) {
+      throw new ValidationError(`status must be one of ${TASK_STATUSES.join(', ')}, got ${JSON.stringify(status)}`, 'status');
+    }
+    const tasks = await service.list({ status: status as TaskStatus | undefined, limit: parseLimit(c.req.query('limit')) });
+    return c.json({ tasks: tasks.map(statusView), count: tasks.length });
+  });
+
+  return app;
+}

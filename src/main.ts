@@ -1,0 +1,75 @@
+/** The composition root: config → store → actor tree → HTTP; signals and draining. */
+import type { KoubouConfig } from './config.js';
+import { startCore, type Core } from './core.js';
+import { createApp } from './http/app.js';
+import { listen, type Listening } from './http/server.js';
+import type { Logger } from './logger.js';
+
+export interface Coordinator {
+  core: Core;
+  http: Listening;
+  /** Drains (stop taking work, let running tasks finish within the grace period, requeue the rest) and closes. */
+  stop(): Promise<void>;
+}
+
+/** Starts a coordinator with this config. */
+export async function startCoordinator(config: KoubouConfig, log: Logger, onFatal: (err: Error) => void): Promise<Coordinator> {
+  const core = await startCore(config, { log, onFatal });
+  let http: Listening;
+  try {
+    http = await listen(createApp(core, log), config.server.host, config.server.port);
+  } catch (err) {
+    await core.shutdown(0);
+    throw err;
+  }
+  let stopping: Promise<void> | null = null;
+  return {
+    core,
+    http,
+    stop() {
+      stopping ??= (async () => {
+        const grace = config.pool.shutdown_grace_ms;
+        // Stop new connections first; sync waiters are answered or cut off once the core has drained.
+        const closed = http.close(grace + 1_000);
+        await core.shutdown(grace);
+        await closed;
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Runs until SIGTERM/SIGINT, then drains and exits 0. A second signal exits at once. */
+export async function runCoordinator(config: KoubouConfig, log: Logger): Promise<void> {
+  const fatal = (err: Error) => {
+    log.error('supervision gave up; exiting', { error: err.message });
+    process.exit(70);
+  };
+  const coordinator = await startCoordinator(config, log, fatal);
+  log.info('koubou is listening', {
+    url: coordinator.http.url,
+    store: config.store.path,
+    backends: config.backends.map((b) => `${b.name} (${b.type} ${b.model} at ${b.url}, ${b.min_workers}-${b.max_workers} workers)`),
+  });
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      log.warn('second signal; exiting without draining', { signal });
+      process.exit(1);
+    }
+    signalled = true;
+    log.info('draining before exit', { signal, grace_ms: config.pool.shutdown_grace_ms });
+    coordinator.stop().then(
+      () => {
+        log.info('stopped cleanly');
+        process.exit(0);
+      },
+      (err: Error) => {
+        log.error('shutdown failed', { error: err.message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

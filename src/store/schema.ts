@@ -1,0 +1,63 @@
+/** Kysely table types: the shape of the SQLite file. Times are epoch milliseconds. */
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+export interface TasksTable {
+  /** Insertion order: the tie-breaker among equal priorities (oldest first). */
+  seq: Generated<number>;
+  id: string;
+  type: string;
+  prompt: string;
+  /** JSON: [{path, content}] read at submit time, so any worker (local or remote) can use them. */
+  files: string;
+  /** JSON: {timeout?, model?} */
+  options: string;
+  priority: number;
+  status: string;
+  attempts: number;
+  worker_id: string | null;
+  lease: string | null;
+  output: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+}
+
+export interface WorkersTable {
+  id: string;
+  backend: string;
+  model: string;
+  location: string;
+  status: string;
+  current_task: string | null;
+  last_heartbeat: number | null;
+  completed: number;
+  failed: number;
+  restarts: number;
+  started_at: number;
+  updated_at: number;
+}
+
+export interface TaskEventsTable {
+  seq: Generated<number>;
+  task_id: string;
+  at: number;
+  kind: string;
+  worker_id: string | null;
+  lease: string | null;
+  /** JSON with kind-specific facts (error, attempt, reason). */
+  detail: string | null;
+}
+
+export interface Schema {
+  tasks: TasksTable;
+  workers: WorkersTable;
+  task_events: TaskEventsTable;
+}
+
+export type TaskRow = Selectable<TasksTable>;
+export type NewTaskRow = Insertable<TasksTable>;
+export type WorkerRow = Selectable<WorkersTable>;
+export type TaskEventRow = Selectable<TaskEventsTable>;

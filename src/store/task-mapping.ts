@@ -1,0 +1,26 @@
+/** Converts between database rows and the Task the rest of the system uses. */
+import type { Task, TaskFile, TaskOptions, TaskStatus, TaskType } from '../tasks/task.js';
+import type { TaskRow } from './schema.js';
+
+/** Turns a tasks row into a Task; JSON columns are parsed here and nowhere else. */
+export function rowToTask(row: TaskRow): Task {
+  return {
+    id: row.id,
+    seq: row.seq,
+    type: row.type as TaskType,
+    prompt: row.prompt,
+    files: JSON.parse(row.files) as TaskFile[],
+    options: JSON.parse(row.options) as TaskOptions,
+    priority: row.priority,
+    status: row.status as TaskStatus,
+    attempts: row.attempts,
+    workerId: row.worker_id,
+    lease: row.lease,
+    output: row.output,
+    error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    updatedAt: row.updated_at,
+  };
+}

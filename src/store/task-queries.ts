@@ -1,0 +1,102 @@
+/** The task statements the queue runs for every task, compiled once (see prepared.ts). */
+import type { Selectable } from 'kysely';
+import { prepare } from './prepared.js';
+import type { TaskEventsTable, TasksTable } from './schema.js';
+
+type NewTaskParams = Omit<Selectable<TasksTable>, 'seq' | 'status' | 'attempts' | 'worker_id' | 'lease' | 'output' | 'error_code' | 'error_message' | 'started_at' | 'finished_at'>;
+
+export const insertTask = prepare<NewTaskParams, { seq: number }>((db, p) =>
+  db
+    .insertInto('tasks')
+    .values({
+      id: p('id'),
+      type: p('type'),
+      prompt: p('prompt'),
+      files: p('files'),
+      options: p('options'),
+      priority: p('priority'),
+      status: 'pending',
+      attempts: 0,
+      created_at: p('created_at'),
+      updated_at: p('updated_at'),
+    })
+    .returning('seq'),
+);
+
+export const insertEvent = prepare<Omit<Selectable<TaskEventsTable>, 'seq'>, never>((db, p) =>
+  db.insertInto('task_events').values({
+    task_id: p('task_id'),
+    at: p('at'),
+    kind: p('kind'),
+    worker_id: p('worker_id'),
+    lease: p('lease'),
+    detail: p('detail'),
+  }),
+);
+
+export const assignTask = prepare<{ id: string; worker_id: string; lease: string; now: number }, Selectable<TasksTable>>(
+  (db, p) =>
+    db
+      .updateTable('tasks')
+      .set((eb) => ({
+        status: 'in_progress',
+        worker_id: p('worker_id'),
+        lease: p('lease'),
+        attempts: eb('attempts', '+', 1),
+        started_at: p('now'),
+        updated_at: p('now'),
+      }))
+      .where('id', '=', p('id'))
+      .where('status', '=', 'pending')
+      .returningAll(),
+);
+
+type FinishParams = {
+  id: string;
+  lease: string;
+  status: string;
+  output: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  now: number;
+};
+
+export const finishTask = prepare<FinishParams, { worker_id: string | null }>((db, p) =>
+  db
+    .updateTable('tasks')
+    .set({
+      status: p('status'),
+      output: p('output'),
+      error_code: p('error_code'),
+      error_message: p('error_message'),
+      finished_at: p('now'),
+      updated_at: p('now'),
+    })
+    .where('id', '=', p('id'))
+    .where('lease', '=', p('lease'))
+    .where('status', '=', 'in_progress')
+    .returning('worker_id'),
+);
+
+export const countWorkerCompleted = prepare<{ id: string }, never>((db, p) =>
+  db.updateTable('workers').set((eb) => ({ completed: eb('completed', '+', 1) })).where('id', '=', p('id')),
+);
+
+export const countWorkerFailed = prepare<{ id: string }, never>((db, p) =>
+  db.updateTable('workers').set((eb) => ({ failed: eb('failed', '+', 1) })).where('id', '=', p('id')),
+);
+
+export const requeueTask = prepare<{ id: string; lease: string; now: number }, { seq: number; priority: number; options: string }>(
+  (db, p) =>
+    db
+      .updateTable('tasks')
+      .set({ status: 'pending', worker_id: null, lease: null, started_at: null, updated_at: p('now') })
+      .where('id', '=', p('id'))
+      .where('lease', '=', p('lease'))
+      .where('status', '=', 'in_progress')
+      .returning(['seq', 'priority', 'options']),
+);
+
+export const selectTask = prepare<{ id: string }, Selectable<TasksTable>>((db, p) =>
+  db.selectFrom('tasks').selectAll().where('id', '=', p('id')),
+);

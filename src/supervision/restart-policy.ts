@@ -1,0 +1,26 @@
+/**
+ * When to restart a crashed worker slot, OTP style: exponential backoff with jitter, and an intensity limit
+ * (at most `intensity` restarts within `period_ms`) past which the slot's backend is marked failed instead of spinning.
+ */
+export interface RestartSettings {
+  base_ms: number;
+  max_ms: number;
+  intensity: number;
+  period_ms: number;
+}
+
+export type RestartDecision =
+  | { action: 'restart'; delayMs: number; history: number[] }
+  | { action: 'giveUp'; history: number[] };
+
+/**
+ * Decides the next step after a crash at `now`, given the times of earlier restarts.
+ * `random` in [0,1) spreads restarts (full jitter on the upper half) so many slots do not restart in lockstep.
+ */
+export function decideRestart(history: readonly number[], now: number, settings: RestartSettings, random: () => number = Math.random): RestartDecision {
+  const recent = history.filter((t) => now - t < settings.period_ms);
+  if (recent.length >= settings.intensity) return { action: 'giveUp', history: recent };
+  const exponential = Math.min(settings.max_ms, settings.base_ms * 2 ** recent.length);
+  const delayMs = Math.round(exponential / 2 + (random() * exponential) / 2);
+  return { action: 'restart', delayMs, history: [...recent, now] };
+}

@@ -1,0 +1,84 @@
+/** The task operations every adapter calls: submit (optionally waiting), read, list, history. */
+import { randomUUID } from 'node:crypto';
+import type { EventBus } from '../events/bus.js';
+import type { TaskEvent } from '../events/types.js';
+import { QueueFull, ShuttingDown, TaskNotFound } from '../errors.js';
+import type { TaskRepository } from '../store/tasks-repo.js';
+import { readTaskFiles, type FileRules } from './files.js';
+import type { QueueStats } from './queue-stats.js';
+import type { QueuedTask, Task, TaskStatus } from './task.js';
+import type { DelegateInput } from './validate.js';
+import { waitForFinal } from './wait.js';
+
+export interface TaskServiceDeps {
+  tasks: TaskRepository;
+  bus: EventBus;
+  stats: QueueStats;
+  files: FileRules;
+  maxPending: number;
+  /** Hands committed tasks to the scheduler. */
+  notifyQueued(task: QueuedTask): void;
+}
+
+export interface SubmitResult {
+  task: Task;
+  /** False when a sync wait ran out before the task ended; the task keeps running. */
+  ended: boolean;
+}
+
+export class TaskService {
+  private accepting = true;
+  /** Submits between the admission check and the commit, so a burst cannot overshoot max_pending. */
+  private reserved = 0;
+
+  constructor(private readonly deps: TaskServiceDeps) {}
+
+  /** Refuse new work from now on (shutdown). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Writes the task to disk, queues it, and (when waitMs is given) waits for it to end. */
+  async submit(input: DelegateInput, waitMs?: number): Promise<SubmitResult> {
+    if (!this.accepting) throw new ShuttingDown('the server is shutting down and takes no new tasks');
+    if (this.deps.stats.pending + this.reserved >= this.deps.maxPending) {
+      throw new QueueFull(`the queue is full (${this.deps.maxPending} pending tasks); retry later`);
+    }
+    this.reserved++;
+    try {
+      const files = await readTaskFiles(input.files, this.deps.files);
+      const id = randomUUID();
+      // Subscribe before the insert: a fast backend can finish the task before insert() even returns.
+      const wait = waitMs === undefined ? null : waitForFinal(this.deps.bus, id, waitMs);
+      let queued: QueuedTask;
+      try {
+        const inserted = await this.deps.tasks.insert({ id, type: input.type, prompt: input.prompt, files, options: input.options, priority: input.priority });
+        queued = inserted.queued;
+        this.deps.bus.publish(inserted.event);
+      } catch (err) {
+        wait?.cancel();
+        throw err;
+      }
+      this.deps.notifyQueued(queued);
+      const ended = wait ? await wait.done : false;
+      return { task: await this.get(id), ended };
+    } finally {
+      this.reserved--;
+    }
+  }
+
+  async get(id: string): Promise<Task> {
+    const task = await this.deps.tasks.get(id);
+    if (!task) throw new TaskNotFound(id);
+    return task;
+  }
+
+  list(filter: { status?: TaskStatus | undefined; limit: number }): Promise<Task[]> {
+    return this.deps.tasks.list(filter);
+  }
+
+  async events(id: string): Promise<TaskEvent[]> {
+    await this.get(id);
+    return this.deps.tasks.events(id);
+  }
+}

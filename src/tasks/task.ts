@@ -1,0 +1,68 @@
+/** The task as the rest of the system sees it. */
+
+export const TASK_TYPES = [
+  'general',
+  'code',
+  'code_generation',
+  'documentation',
+  'translation',
+  'analysis',
+  'refactoring',
+] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+
+export const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** Terminal states: nothing that arrives later changes them. */
+export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export interface TaskFile {
+  path: string;
+  content: string;
+}
+
+export interface TaskOptions {
+  /** Seconds the backend call may take. */
+  timeout?: number;
+  /** Overrides the backend's default model. */
+  model?: string;
+}
+
+export interface TaskError {
+  code: string;
+  message: string;
+}
+
+export interface Task {
+  id: string;
+  seq: number;
+  type: TaskType;
+  prompt: string;
+  files: TaskFile[];
+  options: TaskOptions;
+  priority: number;
+  status: TaskStatus;
+  attempts: number;
+  workerId: string | null;
+  lease: string | null;
+  output: string | null;
+  error: TaskError | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  updatedAt: number;
+}
+
+/** What the scheduler keeps in memory per pending task: enough to order and route it, never the prompt. */
+export interface QueuedTask {
+  id: string;
+  seq: number;
+  priority: number;
+  model: string | null;
+}
+
+/** How a run ended, as the worker reports it. */
+export type TaskOutcome =
+  | { status: 'completed'; output: string }
+  | { status: 'failed'; error: TaskError };

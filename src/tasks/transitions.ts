@@ -1,0 +1,40 @@
+/** Task state changes as the actors need them: each one is committed to the store, then published on the bus. */
+import type { EventBus } from '../events/bus.js';
+import type { TaskRepository } from '../store/tasks-repo.js';
+import type { QueuedTask, Task, TaskOutcome } from './task.js';
+
+/** The narrow interface actors depend on; tests give them their own implementation. */
+export interface TaskTransitions {
+  assign(id: string, workerId: string, lease: string): Promise<Task | null>;
+  finish(id: string, lease: string, outcome: TaskOutcome): Promise<boolean>;
+  requeue(id: string, lease: string, reason: string): Promise<QueuedTask | null>;
+  /** A streamed piece of output: published only, never stored piecewise. */
+  progress(id: string, workerId: string, chunk: string): void;
+}
+
+/** Binds transitions to the real repository and bus. */
+export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () => number): TaskTransitions {
+  return {
+    async assign(id, workerId, lease) {
+      const result = await tasks.assign(id, workerId, lease);
+      if (!result) return null;
+      bus.publish(result.event);
+      return result.task;
+    },
+    async finish(id, lease, outcome) {
+      const event = await tasks.finish(id, lease, outcome);
+      if (!event) return false;
+      bus.publish(event);
+      return true;
+    },
+    async requeue(id, lease, reason) {
+      const result = await tasks.requeue(id, lease, reason);
+      if (!result) return null;
+      bus.publish(result.event);
+      return result.queued;
+    },
+    progress(id, workerId, chunk) {
+      bus.publish({ taskId: id, kind: 'progress', at: now(), workerId, detail: { chunk } });
+    },
+  };
+}

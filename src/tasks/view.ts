@@ -1,0 +1,47 @@
+/** The JSON shapes of a task that clients see (the seeds' contract). */
+import type { TaskEvent } from '../events/types.js';
+import type { Task } from './task.js';
+import { FINAL_STATUSES } from './task.js';
+
+export interface TaskResultView {
+  success: boolean;
+  output: string | null;
+  error: string | null;
+  error_code: string | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** `result` is present once the task has ended, null before. */
+export function resultView(task: Task): TaskResultView | null {
+  if (!FINAL_STATUSES.has(task.status)) return null;
+  return {
+    success: task.status === 'completed',
+    output: task.output,
+    error: task.error?.message ?? null,
+    error_code: task.error?.code ?? null,
+  };
+}
+
+/** GET /task/:id/status */
+export function statusView(task: Task) {
+  return {
+    task_id: task.id,
+    status: task.status,
+    type: task.type,
+    priority: task.priority,
+    result: resultView(task),
+    worker_id: task.workerId,
+    attempts: task.attempts,
+    model: task.options.model ?? null,
+    created_at: iso(task.createdAt),
+    started_at: iso(task.startedAt),
+    finished_at: iso(task.finishedAt),
+    updated_at: iso(task.updatedAt),
+  };
+}
+
+/** One entry of a task's history. */
+export function eventView(e: TaskEvent) {
+  return { kind: e.kind, at: iso(e.at), worker_id: e.workerId ?? null, lease: e.lease ?? null, ...(e.detail ?? {}) };
+}

@@ -1,0 +1,296 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, parseFlags } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+// Compiled to dist/test/unit, so the project root is three levels up.
+const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const shippedConfig = path.join(projectRoot, 'config/koubou.yaml');
+const examplesDir = path.join(projectRoot, 'config/examples');
+
+const tmpDirs: string[] = [];
+after(() => {
+  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** An empty working directory (so no config/koubou.yaml in it). */
+function emptyDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'koubou-config-'));
+  tmpDirs.push(dir);
+  return dir;
+}
+
+/** A working directory holding `yaml` as koubou.yaml; returns it and the argv naming the file. */
+function withConfig(yaml: string): { cwd: string; argv: string[]; file: string } {
+  const cwd = emptyDir();
+  const file = path.join(cwd, 'koubou.yaml');
+  fs.writeFileSync(file, yaml);
+  return { cwd, argv: ['--config', file], file };
+}
+
+const oneBackend = `
+backends:
+  - name: local
+    type: ollama
+    url: http://127.0.0.1:11434
+    model: m
+`;
+
+/** Asserts that `fn` throws a ConfigError for `key` whose message matches `pattern`. */
+function assertConfigError(fn: () => unknown, key: string, pattern?: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    assert.equal(err.key, key, err.message);
+    assert.ok(err.message.startsWith(`${key}: `), err.message);
+    if (pattern) assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+function loadYaml(yaml: string, env: Record<string, string> = {}) {
+  const { cwd, argv } = withConfig(yaml);
+  return loadConfig({ cwd, argv, env });
+}
+
+describe('loadConfig defaults', () => {
+  it('uses the built-in defaults and one local Ollama backend when there is no config file', () => {
+    const cwd = emptyDir();
+    const config = loadConfig({ cwd });
+    assert.deepEqual(config.server, { host: '127.0.0.1', port: 8765, api_token: null, sync_wait_s: 300, body_limit_bytes: 1_048_576 });
+    assert.deepEqual(config.store, { path: path.join(cwd, '.koubou/koubou.db') });
+    assert.deepEqual(config.queue, { max_pending: 100_000 });
+    assert.deepEqual(config.tasks, { default_timeout_s: 600, max_attempts: 3 });
+    assert.deepEqual(config.pool, {
+      heartbeat_interval_ms: 1000,
+      heartbeat_timeout_ms: 3000,
+      idle_ms: 60_000,
+      shutdown_grace_ms: 10_000,
+      restart: { base_ms: 100, max_ms: 30_000, intensity: 5, period_ms: 60_000 },
+    });
+    assert.deepEqual(config.files, { root: cwd, max_bytes: 262_144 });
+    assert.deepEqual(config.log, { level: 'info' });
+    assert.deepEqual(config.nats, { url: null, prefix: 'koubou' });
+    assert.deepEqual(config.backends, [
+      {
+        name: 'local',
+        type: 'ollama',
+        url: 'http://127.0.0.1:11434',
+        model: 'gpt-oss:20b',
+        min_workers: 1,
+        max_workers: 2,
+        api_key: undefined,
+        endpoint: 'chat',
+        stream: true,
+        timeout_s: null,
+      },
+    ]);
+  });
+
+  it('ships a config/koubou.yaml equal to the defaults', () => {
+    const cwd = emptyDir();
+    assert.deepEqual(loadConfig({ cwd, argv: ['--config', shippedConfig] }), loadConfig({ cwd }));
+  });
+
+  it('reads config/koubou.yaml from the working directory when no file is named', () => {
+    const config = loadConfig({ cwd: projectRoot });
+    assert.equal(config.store.path, path.join(projectRoot, '.koubou/koubou.db'));
+    assert.equal(config.backends[0]?.name, 'local');
+  });
+
+  for (const example of fs.readdirSync(examplesDir).filter((f) => f.endsWith('.yaml'))) {
+    it(`loads the example ${example}`, () => {
+      const config = loadConfig({ cwd: emptyDir(), argv: ['--config', path.join(examplesDir, example)] });
+      assert.ok(config.backends.length >= 1);
+    });
+  }
+
+  it('loads the LAN example with two backends and NATS', () => {
+    const config = loadConfig({ cwd: emptyDir(), argv: ['--config', path.join(examplesDir, 'lan-coordinator.yaml')] });
+    assert.deepEqual(config.backends.map((b) => b.type), ['ollama', 'openai']);
+    assert.equal(config.nats.url, 'nats://127.0.0.1:4222');
+  });
+
+  it('fills backend defaults: max_workers = max(min_workers, 1), api_key null reads as undefined', () => {
+    const config = loadYaml(`
+backends:
+  - { name: a, type: ollama, url: "http://h:1", model: m, min_workers: 0 }
+  - { name: b, type: openai, url: "https://h/v1", model: m, min_workers: 3, api_key: sk-1, timeout_s: 0.5 }
+`);
+    assert.deepEqual(config.backends.map((b) => [b.min_workers, b.max_workers]), [[0, 1], [3, 3]]);
+    assert.equal(config.backends[0]?.api_key, undefined);
+    assert.equal(config.backends[1]?.api_key, 'sk-1');
+    assert.equal(config.backends[1]?.timeout_s, 0.5);
+  });
+
+  it('resolves relative store.path and files.root against cwd and keeps files.root null', () => {
+    const { cwd, argv } = withConfig(`${oneBackend}\nstore: { path: data/k.db }\nfiles: { root: null }\n`);
+    const config = loadConfig({ cwd, argv });
+    assert.equal(config.store.path, path.join(cwd, 'data/k.db'));
+    assert.equal(config.files.root, null);
+  });
+
+  it('returns a deeply frozen object', () => {
+    const config = loadConfig({ cwd: emptyDir() });
+    assert.ok(Object.isFrozen(config));
+    assert.throws(() => {
+      (config.server as { port: number }).port = 1;
+    }, TypeError);
+    assert.throws(() => {
+      (config.pool.restart as { base_ms: number }).base_ms = 1;
+    }, TypeError);
+    assert.throws(() => (config.backends as unknown[]).push({}), TypeError);
+    assert.throws(() => {
+      (config.backends[0] as { model: string }).model = 'x';
+    }, TypeError);
+  });
+});
+
+describe('loadConfig precedence: file < env < flags', () => {
+  const yaml = `${oneBackend}\nserver: { port: 7000, host: file-host }\nlog: { level: warn }\n`;
+
+  it('takes values from the file over the defaults', () => {
+    const config = loadYaml(yaml);
+    assert.equal(config.server.port, 7000);
+    assert.equal(config.server.host, 'file-host');
+    assert.equal(config.log.level, 'warn');
+  });
+
+  it('takes env over the file, converting numbers', () => {
+    const config = loadYaml(yaml, {
+      KOUBOU_PORT: '8000',
+      KOUBOU_HOST: 'env-host',
+      KOUBOU_LOG_LEVEL: 'debug',
+      KOUBOU_DB: '/tmp/env.db',
+      KOUBOU_API_TOKEN: 'secret',
+      KOUBOU_NATS_URL: 'nats://10.0.0.1:4222',
+    });
+    assert.equal(config.server.port, 8000);
+    assert.equal(config.server.host, 'env-host');
+    assert.equal(config.server.api_token, 'secret');
+    assert.equal(config.log.level, 'debug');
+    assert.equal(config.store.path, '/tmp/env.db');
+    assert.equal(config.nats.url, 'nats://10.0.0.1:4222');
+  });
+
+  it('takes flags over env, in both --name value and --name=value forms', () => {
+    const { cwd, argv } = withConfig(yaml);
+    const env = { KOUBOU_PORT: '8000', KOUBOU_LOG_LEVEL: 'debug', KOUBOU_NATS_URL: 'nats://env:4222' };
+    const config = loadConfig({
+      cwd,
+      env,
+      argv: ['start', ...argv, '--port=9000', '--log-level', 'error', '--nats', 'nats://flag:4222', '--db', 'rel.db', '--unknown'],
+    });
+    assert.equal(config.server.port, 9000);
+    assert.equal(config.log.level, 'error');
+    assert.equal(config.nats.url, 'nats://flag:4222');
+    assert.equal(config.store.path, path.join(cwd, 'rel.db'));
+  });
+
+  it('ignores empty env variables', () => {
+    assert.equal(loadYaml(yaml, { KOUBOU_PORT: '' }).server.port, 7000);
+  });
+
+  it('finds the file through KOUBOU_CONFIG, with --config winning', () => {
+    const { cwd, file } = withConfig(yaml);
+    assert.equal(loadConfig({ cwd, env: { KOUBOU_CONFIG: file } }).server.port, 7000);
+    const other = path.join(cwd, 'other.yaml');
+    fs.writeFileSync(other, `${oneBackend}\nserver: { port: 7100 }\n`);
+    assert.equal(loadConfig({ cwd, env: { KOUBOU_CONFIG: file }, argv: ['--config', 'other.yaml'] }).server.port, 7100);
+  });
+
+  it('allows port 0 (ephemeral)', () => {
+    assert.equal(loadConfig({ cwd: emptyDir(), argv: ['--port', '0'] }).server.port, 0);
+  });
+});
+
+describe('loadConfig errors name their key', () => {
+  it('rejects unknown keys, at any depth', () => {
+    assertConfigError(() => loadYaml(`${oneBackend}\nsever: { port: 1 }\n`), 'sever', /unknown key/);
+    assertConfigError(() => loadYaml(`${oneBackend}\npool: { restart: { intensty: 3 } }\n`), 'pool.restart.intensty', /unknown key/);
+    assertConfigError(() => loadYaml(`${oneBackend}    max_worker: 3\n`), 'backends[0].max_worker', /unknown key.*max_workers/);
+  });
+
+  it('rejects a bad port from the file, a flag and the env', () => {
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { port: 70000 }\n`), 'server.port', /between 0 and 65535, got 70000/);
+    assertConfigError(() => loadConfig({ cwd: emptyDir(), argv: ['--port', 'abc'] }), 'server.port', /got "abc" \(from --port\)/);
+    assertConfigError(() => loadConfig({ cwd: emptyDir(), env: { KOUBOU_PORT: 'abc' } }), 'server.port', /got "abc" \(from KOUBOU_PORT\)/);
+    assertConfigError(() => loadConfig({ cwd: emptyDir(), env: { KOUBOU_PORT: '80.5' } }), 'server.port', /KOUBOU_PORT/);
+  });
+
+  it('rejects a flag without a value', () => {
+    assertConfigError(() => loadConfig({ cwd: emptyDir(), argv: ['--port'] }), '--port', /needs a value/);
+  });
+
+  it('rejects max_workers below min_workers', () => {
+    assertConfigError(() => loadYaml(`${oneBackend}    min_workers: 4\n    max_workers: 2\n`), 'backends[0].max_workers', /min_workers \(4\)/);
+  });
+
+  it('rejects duplicate backend names', () => {
+    assertConfigError(() => loadYaml(`${oneBackend}${oneBackend.replace('backends:\n', '')}`), 'backends[1].name', /duplicate/);
+  });
+
+  it('rejects bad URLs', () => {
+    assertConfigError(() => loadYaml(oneBackend.replace('http://127.0.0.1:11434', 'not a url')), 'backends[0].url', /http:\/\/ or https:\/\//);
+    assertConfigError(() => loadYaml(oneBackend.replace('http://127.0.0.1:11434', 'ftp://host')), 'backends[0].url');
+    assertConfigError(() => loadYaml(`${oneBackend}\nnats: { url: "http://host:4222" }\n`), 'nats.url', /nats:\/\//);
+  });
+
+  it('rejects malformed YAML with the parser line', () => {
+    const { cwd, argv, file } = withConfig('server:\n  port: [1, 2\nlog: {}\n');
+    assertConfigError(() => loadConfig({ cwd, argv }), file, /invalid YAML: .*line 3/);
+  });
+
+  it('rejects an explicitly named file that does not exist', () => {
+    const cwd = emptyDir();
+    assertConfigError(() => loadConfig({ cwd, argv: ['--config', 'missing.yaml'] }), '--config', /not found: .*missing\.yaml/);
+    assertConfigError(() => loadConfig({ cwd, env: { KOUBOU_CONFIG: 'missing.yaml' } }), 'KOUBOU_CONFIG', /not found/);
+  });
+
+  it('rejects an empty or missing backends list', () => {
+    assertConfigError(() => loadYaml('backends: []\n'), 'backends', /at least one backend/);
+    assertConfigError(() => loadYaml('server: { port: 1 }\n'), 'backends', /at least one backend/);
+  });
+
+  it('rejects wrong types and out-of-range values', () => {
+    assertConfigError(() => loadYaml(`${oneBackend}    stream: "yes"\n`), 'backends[0].stream', /true or false/);
+    assertConfigError(() => loadYaml(`${oneBackend}    type: vllm\n`.replace('    type: ollama\n', '')), 'backends[0].type', /"ollama", "openai"/);
+    assertConfigError(() => loadYaml(oneBackend.replace('name: local', 'name: "a b"')), 'backends[0].name');
+    assertConfigError(() => loadYaml(`${oneBackend}    max_workers: 257\n`), 'backends[0].max_workers', /between 1 and 256/);
+    assertConfigError(() => loadYaml(`${oneBackend}\ntasks: { max_attempts: 0 }\n`), 'tasks.max_attempts', /between 1 and 100/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { sync_wait_s: 0 }\n`), 'server.sync_wait_s', /greater than 0/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nlog: { level: verbose }\n`), 'log.level');
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: 8765\n`), 'server', /mapping/);
+    assertConfigError(() => loadYaml(`backends:\n  - local\n`), 'backends[0]', /mapping/);
+  });
+
+  it('rejects settings that contradict each other or durability', () => {
+    assertConfigError(() => loadYaml(`${oneBackend}\npool: { heartbeat_interval_ms: 3000 }\n`), 'pool.heartbeat_timeout_ms', /greater than/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nstore: { path: ":memory:" }\n`), 'store.path', /memory/);
+    assertConfigError(() => loadYaml(`${oneBackend}\npool: { restart: { base_ms: 500, max_ms: 100 } }\n`), 'pool.restart.max_ms');
+    assertConfigError(
+      () => loadYaml(oneBackend.replace('type: ollama', 'type: openai').concat('    endpoint: generate\n')),
+      'backends[0].endpoint',
+      /ollama/,
+    );
+  });
+});
+
+describe('parseFlags', () => {
+  it('reads --name value, --name=value, bare flags and positionals', () => {
+    assert.deepEqual(parseFlags(['start', '--port', '9000', '--host=0.0.0.0', '--verbose', '--db', 'x.db', 'extra']), {
+      flags: { port: '9000', host: '0.0.0.0', verbose: true, db: 'x.db' },
+      positionals: ['start', 'extra'],
+    });
+  });
+
+  it('treats everything after -- as positional and honours boolean flags', () => {
+    assert.deepEqual(parseFlags(['--json', 'submit', '--', '--not-a-flag'], ['json']), {
+      flags: { json: true },
+      positionals: ['submit', '--not-a-flag'],
+    });
+  });
+});
