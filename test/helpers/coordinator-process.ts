@@ -1,0 +1,40 @@
+/** The real `koubou start` command in a child process, for crash and signal tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
+
+export interface CoordinatorProcess {
+  url: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (or the signal name) once the process has exited. */
+  exited: Promise<number | string>;
+  output(): string;
+}
+
+/** Starts `koubou start --config file` and resolves once it logs the URL it listens on. */
+export function startCoordinatorProcess(configFile: string, extraEnv: Record<string, string> = {}): Promise<CoordinatorProcess> {
+  const child = spawn(process.execPath, [CLI, 'start', '--config', configFile, '--log-level', 'info'], {
+    env: { PATH: process.env.PATH ?? '', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`coordinator did not start within 20 s:\n${log}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      const match = /"msg":"koubou is listening","url":"([^"]+)"/.exec(log);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ url: match[1]!, child, exited, output: () => log });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`coordinator exited (${code}) before listening:\n${log}`));
+    });
+  });
+}

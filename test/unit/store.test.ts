@@ -1,0 +1,72 @@
+/** The task store on a real SQLite file: transitions, leases, recovery, and the group-commit writer. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openStore, type Store } from '../../src/store/store.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { tempDir } from '../helpers/temp.js';
+
+const newTask = (id: string, priority = 5) => ({ id, type: 'general' as const, prompt: `prompt ${id}`, files: [], options: {}, priority });
+
+describe('task store', () => {
+  const dir = tempDir();
+  const clock = new ManualClock();
+  let store: Store;
+  before(async () => {
+    store = await openStore(join(dir.path, 'sub', 'k.db'), clock);
+  });
+  after(async () => {
+    await store.close();
+    dir.remove();
+  });
+
+  it('inserts, assigns under a lease, and only that lease may finish', async () => {
+    const { queued } = await store.tasks.insert(newTask('t1'));
+    assert.equal(queued.priority, 5);
+    const assigned = await store.tasks.assign('t1', 'w1', 'lease-a');
+    assert.equal(assigned?.task.status, 'in_progress');
+    assert.equal(assigned?.task.attempts, 1);
+    assert.equal(await store.tasks.assign('t1', 'w2', 'lease-b'), null, 'an in-progress task cannot be assigned again');
+    assert.equal(await store.tasks.finish('t1', 'stale', { status: 'completed', output: 'x' }), null);
+    const done = await store.tasks.finish('t1', 'lease-a', { status: 'completed', output: 'ok' });
+    assert.equal(done?.kind, 'completed');
+    assert.equal(await store.tasks.finish('t1', 'lease-a', { status: 'failed', error: { code: 'x', message: 'late' } }), null);
+    const t = await store.tasks.get('t1');
+    assert.equal(t?.status, 'completed');
+    assert.equal(t?.output, 'ok');
+    assert.deepEqual((await store.tasks.events('t1')).map((e) => e.kind), ['queued', 'assigned', 'completed']);
+  });
+
+  it('requeues for the current lease only, keeping the attempt count', async () => {
+    await store.tasks.insert(newTask('t2'));
+    await store.tasks.assign('t2', 'w1', 'l1');
+    assert.equal(await store.tasks.requeue('t2', 'other', 'lost'), null);
+    const again = await store.tasks.requeue('t2', 'l1', 'lost');
+    assert.equal(again?.queued.id, 't2');
+    const t = await store.tasks.get('t2');
+    assert.equal(t?.status, 'pending');
+    assert.equal(t?.attempts, 1);
+    assert.equal(t?.lease, null);
+  });
+
+  it('recovers orphans and lists the pending queue in dispatch order', async () => {
+    await store.tasks.insert(newTask('low', 1));
+    await store.tasks.insert(newTask('high', 9));
+    await store.tasks.assign('high', 'w9', 'lh');
+    const events = await store.tasks.requeueOrphans('restart');
+    assert.deepEqual(events.map((e) => e.taskId), ['high']);
+    const queue = (await store.tasks.pendingQueue()).map((q) => q.id);
+    assert.deepEqual(queue, ['high', 't2', 'low']);
+  });
+
+  it('commits concurrent writes in shared transactions, and one failing write does not fail its neighbours', async () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `bulk-${i}`);
+    const results = await Promise.allSettled([...ids.map((id) => store.tasks.insert(newTask(id))), store.tasks.insert(newTask('bulk-7'))]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 200);
+    const rejected = results.filter((r) => r.status === 'rejected');
+    assert.equal(rejected.length, 1, 'only the duplicate id fails');
+    assert.match(String((rejected[0] as PromiseRejectedResult).reason), /UNIQUE/);
+    const counts = await store.tasks.countByStatus();
+    assert.equal(counts.pending, 203);
+  });
+});
