@@ -10,7 +10,8 @@ import type { Logger } from '../src/logger.js';
 import type { WorkerBeat, WorkerStatus } from '../src/store/workers-repo.js';
 import { decideRestart, type RestartSettings } from '../src/supervision/restart-policy.js';
 import type { TaskTransitions } from '../src/tasks/transitions.js';
-import type { SchedulerMsg } from './scheduler.js';
+import { coalescing, perLoopTurn } from '../src/supervision/coalesce.js';
+import type { IdleWorker, SchedulerMsg } from './scheduler.js';
 import { spawnWorker, type Heartbeat, type WorkerHandle } from './worker.js';
 
 export interface PoolBackend {
@@ -40,6 +41,8 @@ export interface PoolDeps {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   restart: RestartSettings;
+  maxAttempts: number;
+  retryDelayMs(attempt: number): number;
   /** Persistence of the workers table (started, restarted, live status). */
   recordStarted(w: { id: string; backend: string; model: string; location: 'local' | 'remote'; restart: boolean }): Promise<void>;
   recordBeats(beats: WorkerBeat[]): Promise<void>;
@@ -60,6 +63,7 @@ interface Slot {
 
 interface PoolState {
   slots: Map<string, Slot>;
+  notifyIdle: (worker: IdleWorker) => void;
   sweepTimer: TimerHandle | null;
   stopped: boolean;
 }
@@ -67,7 +71,12 @@ interface PoolState {
 /** Spawns the pool manager under parent; crashes are reported to the parent, which rebuilds the tree. */
 export function spawnPoolManager(parent: Ref<any>, deps: PoolDeps, onCrash: (err: Error) => void): Ref<PoolMsg> {
   return spawn(parent, (state: PoolState, msg: PoolMsg, ctx) => handle(state, msg, ctx.self, deps), 'pool-manager', {
-    initialStateFunc: (): PoolState => ({ slots: new Map(), sweepTimer: null, stopped: false }),
+    initialStateFunc: (): PoolState => ({
+      slots: new Map(),
+      notifyIdle: coalescing((workers) => dispatch(deps.scheduler, { type: 'workersIdle', workers }), perLoopTurn),
+      sweepTimer: null,
+      stopped: false,
+    }),
     afterStop: (state) => {
       if (state.sweepTimer) deps.clock.clearInterval(state.sweepTimer);
     },
@@ -85,7 +94,7 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
         for (let i = 0; i < pool.minWorkers; i++) {
           const slot = newSlot(`local:${pool.backend.name}:${i}`, pool);
           state.slots.set(slot.id, slot);
-          startWorker(slot, self, deps, false);
+          startWorker(state, slot, self, deps, false);
         }
       }
       state.sweepTimer = deps.clock.setInterval(() => dispatch(self, { type: 'sweep' }), deps.heartbeatIntervalMs);
@@ -107,7 +116,7 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
     }
     case 'respawn': {
       const slot = state.slots.get(msg.workerId);
-      if (slot && slot.status === 'restarting' && !state.stopped) startWorker(slot, self, deps, true);
+      if (slot && slot.status === 'restarting' && !state.stopped) startWorker(state, slot, self, deps, true);
       return state;
     }
     case 'sweep':
@@ -134,7 +143,7 @@ function newSlot(id: string, pool: PoolBackend): Slot {
   return { id, pool, incarnation: 0, handle: null, status: 'restarting', lastBeat: 0, taskId: null, restarts: [] };
 }
 
-function startWorker(slot: Slot, self: Ref<PoolMsg>, deps: PoolDeps, restart: boolean): void {
+function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: PoolDeps, restart: boolean): void {
   slot.incarnation += 1;
   const incarnation = slot.incarnation;
   const backend = slot.pool.backend;
@@ -147,7 +156,10 @@ function startWorker(slot: Slot, self: Ref<PoolMsg>, deps: PoolDeps, restart: bo
       backend,
       location: 'local',
       transitions: deps.transitions,
-      scheduler: deps.scheduler,
+      notifyIdle: state.notifyIdle,
+      retryLater: (task, delayMs) => dispatch(deps.scheduler, { type: 'retryLater', task, delayMs }),
+      maxAttempts: deps.maxAttempts,
+      retryDelayMs: deps.retryDelayMs,
       clock: deps.clock,
       log: deps.log,
       heartbeatMs: deps.heartbeatIntervalMs,

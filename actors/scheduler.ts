@@ -3,6 +3,7 @@
  * idle workers the pool manager registered, and the moment both exist it hands a task to a worker. No polling.
  */
 import { dispatch, spawn, type Ref } from 'nact';
+import type { Clock } from '../src/clock.js';
 import type { Logger } from '../src/logger.js';
 import { PendingQueue } from '../src/supervision/priority-queue.js';
 import type { QueuedTask } from '../src/tasks/task.js';
@@ -13,15 +14,22 @@ export type SchedulerMsg =
   | { type: 'tasksQueued'; tasks: QueuedTask[] }
   /** A new worker incarnation joined the pool (from the pool manager). */
   | { type: 'workerReady'; worker: WorkerHandle }
-  /** A worker finished its run, or an assignment fell through, and it can take the next task. */
-  | { type: 'workerIdle'; workerId: string; incarnation: number }
+  /** Workers that finished their run, or whose assignment fell through, and can take the next task. */
+  | { type: 'workersIdle'; workers: IdleWorker[] }
   /** A worker died or was stopped: its task, if any, goes back to the queue. */
   | { type: 'workerRemoved'; workerId: string; incarnation: number; reason: string }
+  /** A task failed retryably; queue it again once its backoff has passed. */
+  | { type: 'retryLater'; task: QueuedTask; delayMs: number }
   /** The store refused an assignment; the task goes back in memory, the worker stays idle. */
   | { type: 'assignFailed'; task: QueuedTask; workerId: string; incarnation: number }
   /** Stop assigning (shutdown). Running tasks go on. */
   | { type: 'drain' }
   | { type: 'getLoad'; replyTo: Ref<SchedulerLoad> };
+
+export interface IdleWorker {
+  workerId: string;
+  incarnation: number;
+}
 
 export interface SchedulerLoad {
   pending: number;
@@ -33,6 +41,7 @@ export interface SchedulerLoad {
 
 export interface SchedulerDeps {
   transitions: TaskTransitions;
+  clock: Clock;
   newLease: () => string;
   log: Logger;
 }
@@ -71,10 +80,12 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       state.workers.set(msg.worker.id, msg.worker);
       state.idle.add(msg.worker.id);
       break;
-    case 'workerIdle':
-      if (isCurrent(state, msg.workerId, msg.incarnation)) {
-        state.running.delete(msg.workerId);
-        state.idle.add(msg.workerId);
+    case 'workersIdle':
+      for (const w of msg.workers) {
+        if (isCurrent(state, w.workerId, w.incarnation)) {
+          state.running.delete(w.workerId);
+          state.idle.add(w.workerId);
+        }
       }
       break;
     case 'assignFailed':
@@ -87,6 +98,12 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
     case 'workerRemoved':
       if (isCurrent(state, msg.workerId, msg.incarnation)) removeWorker(state, msg.workerId, msg.reason, self, deps);
       break;
+    case 'retryLater': {
+      // Kept out of the queue until then; if the process stops meanwhile the task is pending on disk and runs at start.
+      const { task, delayMs } = msg;
+      deps.clock.setTimeout(() => dispatch(self, { type: 'tasksQueued', tasks: [task] }), delayMs);
+      return state;
+    }
     case 'drain':
       state.draining = true;
       break;
@@ -132,7 +149,7 @@ function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, dep
       (full) => {
         // null: the task left `pending` meanwhile (cancelled); the worker is free again.
         if (full) dispatch(worker.ref, { type: 'run', task: full, lease });
-        else dispatch(self, { type: 'workerIdle', workerId: worker.id, incarnation: worker.incarnation });
+        else dispatch(self, { type: 'workersIdle', workers: [{ workerId: worker.id, incarnation: worker.incarnation }] });
       },
       (err: Error) => {
         deps.log.error('assigning a task failed', { task: task.id, error: err.message });

@@ -9,9 +9,9 @@ import type { Clock, TimerHandle } from '../src/clock.js';
 import { Aborted, TaskTimeout, describeError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { buildPrompt } from '../src/tasks/prompt.js';
-import type { Task, TaskOutcome } from '../src/tasks/task.js';
+import type { QueuedTask, Task, TaskOutcome } from '../src/tasks/task.js';
 import type { TaskTransitions } from '../src/tasks/transitions.js';
-import type { SchedulerMsg } from './scheduler.js';
+import type { IdleWorker } from './scheduler.js';
 
 /** How the scheduler knows a worker: its id, which incarnation of the slot, where to send work. */
 export interface WorkerHandle {
@@ -45,7 +45,14 @@ export interface WorkerDeps {
   backend: Backend;
   location: 'local' | 'remote';
   transitions: TaskTransitions;
-  scheduler: Ref<SchedulerMsg>;
+  /** Tells the scheduler this worker can take the next task (coalesced with other workers' notices). */
+  notifyIdle(worker: IdleWorker): void;
+  /** Hands a task that failed retryably back to the scheduler, to queue after delayMs. */
+  retryLater(task: QueuedTask, delayMs: number): void;
+  /** Attempts a task may have; a retryable failure on the last one fails the task. */
+  maxAttempts: number;
+  /** Backoff before the next attempt, given the attempt that just failed (1 for the first). */
+  retryDelayMs(attempt: number): number;
   clock: Clock;
   log: Logger;
   heartbeatMs: number;
@@ -76,9 +83,11 @@ export function spawnWorker(
   beatTo: (beat: Heartbeat) => void,
   onCrash: (err: Error) => void,
 ): WorkerHandle {
+  // Cleared when the actor stops, so a run that settles afterwards does not offer a dead worker to the scheduler.
+  let alive = true;
   const ref = spawn(
     pool,
-    (state: WorkerState, msg: WorkerMsg, ctx) => handle(state, msg, ctx.self, deps, beatTo),
+    (state: WorkerState, msg: WorkerMsg, ctx) => handle(state, msg, ctx.self, deps, beatTo, () => alive),
     actorName,
     {
       initialStateFunc: (ctx) => ({
@@ -86,6 +95,7 @@ export function spawnWorker(
         beatTimer: deps.clock.setInterval(() => dispatch(ctx.self, { type: 'beat' }), deps.heartbeatMs),
       }),
       afterStop: (state) => {
+        alive = false;
         deps.clock.clearInterval(state.beatTimer);
         if (state.running) {
           deps.clock.clearTimeout(state.running.timer);
@@ -101,7 +111,14 @@ export function spawnWorker(
   return { id: deps.id, incarnation: deps.incarnation, ref, backend: deps.backend.name, model: deps.backend.model, location: deps.location };
 }
 
-function handle(state: WorkerState, msg: WorkerMsg, self: Ref<WorkerMsg>, deps: WorkerDeps, beatTo: (b: Heartbeat) => void): WorkerState {
+function handle(
+  state: WorkerState,
+  msg: WorkerMsg,
+  self: Ref<WorkerMsg>,
+  deps: WorkerDeps,
+  beatTo: (b: Heartbeat) => void,
+  alive: () => boolean,
+): WorkerState {
   switch (msg.type) {
     case 'beat':
       beatTo({ type: 'heartbeat', workerId: deps.id, incarnation: deps.incarnation, taskId: state.running?.taskId ?? null, at: deps.clock.now() });
@@ -118,22 +135,33 @@ function handle(state: WorkerState, msg: WorkerMsg, self: Ref<WorkerMsg>, deps: 
         timeoutS * 1000,
       );
       const lease = msg.lease;
-      runTask(msg.task, lease, abort.signal, deps).finally(() => dispatch(self, { type: 'runEnded', lease }));
+      runTask(msg.task, lease, abort.signal, deps).finally(() => {
+        // runEnded reaches this mailbox before any new run can, so the slot is clear when the next task arrives;
+        // telling the scheduler here rather than from runEnded saves an actor hop per task.
+        dispatch(self, { type: 'runEnded', lease });
+        if (alive()) deps.notifyIdle({ workerId: deps.id, incarnation: deps.incarnation });
+      });
       return { ...state, running: { taskId: msg.task.id, lease, abort, timer } };
     }
     case 'runEnded':
       if (state.running?.lease !== msg.lease) return state;
       deps.clock.clearTimeout(state.running.timer);
-      dispatch(deps.scheduler, { type: 'workerIdle', workerId: deps.id, incarnation: deps.incarnation });
       return { ...state, running: null };
   }
 }
 
-/** Calls the backend and records the outcome. Never rejects. */
+/** Calls the backend and records the outcome: retry, completed or failed. Never rejects. */
 async function runTask(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<void> {
-  const outcome = await callBackend(task, signal, deps);
-  if (!outcome) return;
+  const result = await callBackend(task, signal, deps);
+  if (!result) return;
+  const { outcome, retryable } = result;
   try {
+    if (outcome.status === 'failed' && retryable && task.attempts < deps.maxAttempts) {
+      const delayMs = deps.retryDelayMs(task.attempts);
+      const queued = await deps.transitions.retry(task.id, lease, outcome.error, delayMs);
+      if (queued) deps.retryLater(queued, delayMs);
+      return;
+    }
     const recorded = await deps.transitions.finish(task.id, lease, outcome);
     if (!recorded) deps.log.info('result discarded: the lease was no longer current', { task: task.id, worker: deps.id });
   } catch (err) {
@@ -142,7 +170,7 @@ async function runTask(task: Task, lease: string, signal: AbortSignal, deps: Wor
 }
 
 /** The outcome to record, or null when the run was aborted by someone who decides the task's state (stop, cancel). */
-async function callBackend(task: Task, signal: AbortSignal, deps: WorkerDeps): Promise<TaskOutcome | null> {
+async function callBackend(task: Task, signal: AbortSignal, deps: WorkerDeps): Promise<{ outcome: TaskOutcome; retryable: boolean } | null> {
   const { system, prompt } = buildPrompt(task);
   try {
     const result = await deps.backend.generate({
@@ -152,10 +180,10 @@ async function callBackend(task: Task, signal: AbortSignal, deps: WorkerDeps): P
       signal,
       onChunk: (chunk) => deps.transitions.progress(task.id, deps.id, chunk),
     });
-    return { status: 'completed', output: result.output };
+    return { outcome: { status: 'completed', output: result.output }, retryable: false };
   } catch (err) {
     if (signal.aborted && signal.reason instanceof Aborted) return null;
-    const { code, message } = describeError(err);
-    return { status: 'failed', error: { code, message } };
+    const { code, message, retryable } = describeError(err);
+    return { outcome: { status: 'failed', error: { code, message } }, retryable };
   }
 }

@@ -58,7 +58,7 @@ export interface KoubouConfig {
   /** path is absolute after loading. */
   readonly store: { readonly path: string };
   readonly queue: { readonly max_pending: number };
-  readonly tasks: { readonly default_timeout_s: number; readonly max_attempts: number };
+  readonly tasks: { readonly default_timeout_s: number; readonly max_attempts: number; readonly retry_base_ms: number; readonly retry_max_ms: number };
   readonly pool: PoolConfig;
   /** root is absolute after loading; null disables `files` in tasks. */
   readonly files: { readonly root: string | null; readonly max_bytes: number };
@@ -86,7 +86,7 @@ const DEFAULTS = {
   server: { host: '127.0.0.1', port: 8765, api_token: null, sync_wait_s: 300, body_limit_bytes: 1_048_576 },
   store: { path: '.koubou/koubou.db' },
   queue: { max_pending: 100_000 },
-  tasks: { default_timeout_s: 600, max_attempts: 3 },
+  tasks: { default_timeout_s: 600, max_attempts: 3, retry_base_ms: 1000, retry_max_ms: 30000 },
   pool: {
     heartbeat_interval_ms: 1000,
     heartbeat_timeout_ms: 3000,
@@ -258,6 +258,8 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
     tasks: {
       default_timeout_s: tasks.positive('default_timeout_s', MAX_TIMER_S),
       max_attempts: tasks.int('max_attempts', { min: 1, max: 100 }),
+      retry_base_ms: tasks.int('retry_base_ms', { min: 0, max: MAX_TIMER_MS }),
+      retry_max_ms: tasks.int('retry_max_ms', { min: 0, max: MAX_TIMER_MS }),
     },
     pool: {
       heartbeat_interval_ms: pool.int('heartbeat_interval_ms', { min: 1, max: MAX_TIMER_MS }),
@@ -289,6 +291,8 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
   }
   const { base_ms, max_ms } = config.pool.restart;
   if (max_ms < base_ms) throw new ConfigError(`must be >= pool.restart.base_ms (${base_ms}), got ${max_ms}`, restart.keyOf('max_ms'));
+  const { retry_base_ms, retry_max_ms } = config.tasks;
+  if (retry_max_ms < retry_base_ms) throw new ConfigError(`must be >= tasks.retry_base_ms (${retry_base_ms}), got ${retry_max_ms}`, tasks.keyOf('retry_max_ms'));
   return config;
 }
 

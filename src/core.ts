@@ -14,7 +14,8 @@ import { EventBus } from './events/bus.js';
 import type { Logger } from './logger.js';
 import { openStore, type Store } from './store/store.js';
 import type { WorkerInfo } from './store/workers-repo.js';
-import { coalescing } from './tasks/queue-notifier.js';
+import { backoffMs } from './supervision/backoff.js';
+import { coalescing } from './supervision/coalesce.js';
 import { QueueStats } from './tasks/queue-stats.js';
 import { TaskService } from './tasks/service.js';
 import { storeTransitions } from './tasks/transitions.js';
@@ -47,7 +48,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
   const bus = new EventBus();
   // Counts before recovery: recovery's own "requeued" events then move them to the truth.
   const stats = new QueueStats(await store.tasks.countByStatus(), bus);
-  const transitions = storeTransitions(store.tasks, bus, clock.now);
+  const transitions = storeTransitions(store.tasks, bus, clock.now, config.tasks.max_attempts);
   const backends: Backend[] = config.backends.map((b) => createBackend(b));
   const backendHealth = new BackendHealth(backends, clock);
 
@@ -57,7 +58,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       await store.workers.markAllGone();
       return store.tasks.pendingQueue();
     },
-    scheduler: { transitions, newLease: randomUUID, log: log.child({ actor: 'scheduler' }) },
+    scheduler: { transitions, clock, newLease: randomUUID, log: log.child({ actor: 'scheduler' }) },
     pool: {
       backends: config.backends.map((b, i) => ({
         backend: backends[i]!,
@@ -71,6 +72,8 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       heartbeatIntervalMs: config.pool.heartbeat_interval_ms,
       heartbeatTimeoutMs: config.pool.heartbeat_timeout_ms,
       restart: config.pool.restart,
+      maxAttempts: config.tasks.max_attempts,
+      retryDelayMs: (attempt) => backoffMs(attempt - 1, config.tasks.retry_base_ms, config.tasks.retry_max_ms),
       recordStarted: (w) => store.workers.started(w),
       recordBeats: (beats) => store.workers.beats(beats),
       onBackendFailed: (name, reason) => backendHealth.markFailed(name, reason),
@@ -108,6 +111,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       await query(tree.pool, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
       const requeued = await store.tasks.requeueOrphans('coordinator shut down before the task finished');
       for (const e of requeued) bus.publish(e);
+      service.releaseWaits();
       if (requeued.length > 0) log.info('requeued unfinished tasks for the next start', { count: requeued.length });
       tree.stop();
       await Promise.all(backends.map((b) => b.close()));

@@ -16,6 +16,14 @@ export function createBackendPool(origin: string): Pool {
   });
 }
 
+/**
+ * Closes the pool's connections at once. Calls still in flight reject with BackendUnavailable: a graceful
+ * close would wait forever on a hanging server, so callers abort their calls first when they care.
+ */
+export async function closePool(pool: Pool): Promise<void> {
+  if (!pool.destroyed) await pool.destroy();
+}
+
 export interface BackendRequest {
   method: 'GET' | 'POST';
   path: string;

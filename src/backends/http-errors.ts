@@ -36,7 +36,8 @@ export function toBackendError(err: unknown, signal: AbortSignal | undefined, la
   if (err instanceof KoubouError) return err;
   const code = errorCode(err);
   if (code === undefined) return err;
-  const detail = `${code}${err instanceof Error && err.message ? ` ${excerpt(err.message, 200)}` : ''}`;
+  const message = err instanceof Error ? excerpt(err.message, 200) : '';
+  const detail = message.includes(code) ? message : message ? `${code}: ${message}` : code;
   if (code.startsWith('HPE_') || PROTOCOL_UNDICI_CODES.has(code)) {
     return new BackendProtocolError(`${label}: malformed HTTP response (${detail})`, { cause: err });
   }

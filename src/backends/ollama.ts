@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { BackendProtocolError } from '../errors.js';
 import { parseBaseUrl } from './base-url.js';
-import { createBackendPool, probeEndpoint, readJsonBody, sendBackendRequest } from './http-client.js';
+import { closePool, createBackendPool, probeEndpoint, readJsonBody, sendBackendRequest } from './http-client.js';
 import { toBackendError } from './http-errors.js';
 import { errorPayloadText, isRecord, optionalNumber, parseBackendJson } from './json.js';
 import { readLines } from './lines.js';
@@ -53,7 +53,7 @@ export function createOllamaBackend(settings: BackendSettings): Backend {
     model: settings.model,
     generate,
     probe: (signal) => probeEndpoint(pool, `${basePath}/api/tags`, undefined, signal),
-    close: () => pool.close(),
+    close: () => closePool(pool),
   };
 }
 
@@ -91,7 +91,7 @@ async function readStreamedAnswer(
   }
   if (final === undefined) {
     throw new BackendProtocolError(
-      `${label}: stream ended before the object with "done": true (${lineCount} lines received)`,
+      `${label}: stream ended before the object with "done": true (${lineCount} ${lineCount === 1 ? 'line' : 'lines'} received)`,
     );
   }
   return { output: pieces.join(''), object: final };

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { BackendProtocolError } from '../errors.js';
 import { parseBaseUrl } from './base-url.js';
-import { createBackendPool, probeEndpoint, readJsonBody, sendBackendRequest } from './http-client.js';
+import { closePool, createBackendPool, probeEndpoint, readJsonBody, sendBackendRequest } from './http-client.js';
 import { toBackendError } from './http-errors.js';
 import { errorPayloadText, isRecord, optionalNumber, parseBackendJson } from './json.js';
 import { readLines } from './lines.js';
@@ -62,7 +62,7 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
     model: settings.model,
     generate,
     probe: (signal) => probeEndpoint(pool, `${apiBase}/models`, headers, signal),
-    close: () => pool.close(),
+    close: () => closePool(pool),
   };
 }
 

@@ -4,6 +4,8 @@ export type TaskEventKind =
   | 'queued'
   | 'assigned'
   | 'requeued'
+  /** A retryable failure: back to pending, to run again after a backoff. */
+  | 'retried'
   | 'progress'
   | 'completed'
   | 'failed'
@@ -15,6 +17,6 @@ export interface TaskEvent {
   at: number;
   workerId?: string | null;
   lease?: string | null;
-  /** Kind-specific facts: {priority} when queued, {attempt} when assigned, {error} when failed, {chunk} for progress. */
+  /** Kind-specific facts: {priority} when queued, {attempt} when assigned, {error, attempt, retry_in_ms} when retried, {error} when failed, {chunk} for progress. */
   detail?: Record<string, unknown> | null;
 }

@@ -1,8 +1,7 @@
-/** The Hono application: body limit, auth, one sub-app per resource, one error handler. */
+/** The Hono application: auth, one sub-app per resource, one error handler. */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Core } from '../core.js';
-import { PayloadTooLarge, RouteNotFound } from '../errors.js';
+import { RouteNotFound } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { requireBearer } from './auth.js';
 import { errorHandler } from './errors.js';
@@ -16,17 +15,8 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   app.notFound((c) => {
     throw new RouteNotFound(`no route ${c.req.method} ${c.req.path}`);
   });
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: server.body_limit_bytes,
-      onError: () => {
-        throw new PayloadTooLarge(`the request body is over the ${server.body_limit_bytes}-byte limit`);
-      },
-    }),
-  );
   if (server.api_token) app.use('*', requireBearer(server.api_token, (path) => path === '/health'));
-  app.route('/', taskRoutes(core.service, server.sync_wait_s * 1000));
+  app.route('/', taskRoutes(core.service, { syncWaitMs: server.sync_wait_s * 1000, bodyLimitBytes: server.body_limit_bytes }));
   app.route('/', poolRoutes(core, now));
   return app;
 }

@@ -7,12 +7,12 @@ import { parseDelegateInput, parseLimit } from '../tasks/validate.js';
 import { eventView, resultView, statusView } from '../tasks/view.js';
 import { readJson } from './json-body.js';
 
-export function taskRoutes(service: TaskService, syncWaitMs: number): Hono {
+export function taskRoutes(service: TaskService, limits: { syncWaitMs: number; bodyLimitBytes: number }): Hono {
   const app = new Hono();
 
   app.post('/task/delegate', async (c) => {
-    const input = parseDelegateInput(await readJson(c));
-    const { task, ended } = await service.submit(input, input.sync ? syncWaitMs : undefined);
+    const input = parseDelegateInput(await readJson(c, limits.bodyLimitBytes));
+    const { task, ended } = await service.submit(input, input.sync ? limits.syncWaitMs : undefined);
     if (input.sync && ended) return c.json({ task_id: task.id, status: task.status, result: resultView(task) }, 200);
     // Async, or a sync wait that ran out: the task is safely queued and keeps going.
     return c.json({ task_id: task.id, status: task.status }, 202);

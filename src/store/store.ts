@@ -1,6 +1,7 @@
 /** The durable store: one SQLite file, its repositories and the group-commit writer they share. */
 import type { Clock } from '../clock.js';
 import { openConnection } from './connection.js';
+import { SqlRunner } from './prepared.js';
 import { TaskRepository } from './tasks-repo.js';
 import { WorkerRepository } from './workers-repo.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -14,13 +15,14 @@ export interface Store {
 
 /** Opens the store at path (migrating it) with the given clock for timestamps. */
 export async function openStore(path: string, clock: Clock): Promise<Store> {
-  const { db } = await openConnection(path);
-  const writer = new WriteBatcher(db);
+  const { db, raw } = await openConnection(path);
+  const sql = new SqlRunner(raw);
+  const writer = new WriteBatcher(sql);
   return {
-    tasks: new TaskRepository(db, writer, clock),
+    tasks: new TaskRepository(db, sql, writer, clock),
     workers: new WorkerRepository(db, writer, clock),
     async close() {
-      await writer.close();
+      writer.close();
       await db.destroy();
     },
   };

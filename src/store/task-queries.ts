@@ -97,6 +97,18 @@ export const requeueTask = prepare<{ id: string; lease: string; now: number }, {
       .returning(['seq', 'priority', 'options']),
 );
 
+export const requeueAllInProgress = prepare<{ now: number }, { id: string; lease: string | null }>((db, p) =>
+  db
+    .updateTable('tasks')
+    .set({ status: 'pending', worker_id: null, lease: null, started_at: null, updated_at: p('now') })
+    .where('status', '=', 'in_progress')
+    .returning(['id', 'lease']),
+);
+
+export const selectLeasedAttempts = prepare<{ id: string; lease: string }, { attempts: number }>((db, p) =>
+  db.selectFrom('tasks').select('attempts').where('id', '=', p('id')).where('lease', '=', p('lease')).where('status', '=', 'in_progress'),
+);
+
 export const selectTask = prepare<{ id: string }, Selectable<TasksTable>>((db, p) =>
   db.selectFrom('tasks').selectAll().where('id', '=', p('id')),
 );

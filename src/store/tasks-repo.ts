@@ -1,8 +1,9 @@
 /** Every read and state transition of tasks. Each transition appends to the task's event log in the same transaction. */
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { TaskEvent, TaskEventKind } from '../events/types.js';
-import type { QueuedTask, Task, TaskFile, TaskOptions, TaskOutcome, TaskStatus, TaskType } from '../tasks/task.js';
+import type { QueuedTask, Task, TaskError, TaskFile, TaskOptions, TaskOutcome, TaskStatus, TaskType } from '../tasks/task.js';
+import type { SqlRunner } from './prepared.js';
 import type { Schema, TaskEventRow } from './schema.js';
 import * as q from './task-queries.js';
 import { rowToTask } from './task-mapping.js';
@@ -19,20 +20,19 @@ export interface NewTask {
 
 export type StatusCounts = Record<TaskStatus, number>;
 
-type Db = Kysely<Schema> | Transaction<Schema>;
-
 export class TaskRepository {
   constructor(
     private readonly db: Kysely<Schema>,
+    private readonly sql: SqlRunner,
     private readonly writer: WriteBatcher,
     private readonly clock: Clock,
   ) {}
 
   /** Inserts a pending task; resolves once it is committed to disk. */
   insert(task: NewTask): Promise<{ queued: QueuedTask; event: TaskEvent }> {
-    return this.writer.write(async (trx) => {
+    return this.writer.write((sql) => {
       const now = this.clock.now();
-      const [inserted] = await q.insertTask.run(trx, {
+      const [inserted] = sql.all(q.insertTask, {
         id: task.id,
         type: task.type,
         prompt: task.prompt,
@@ -43,73 +43,89 @@ export class TaskRepository {
         updated_at: now,
       });
       const seq = inserted!.seq;
-      const event = await appendEvent(trx, { taskId: task.id, kind: 'queued', at: now, detail: { priority: task.priority } });
+      const event = appendEvent(sql, { taskId: task.id, kind: 'queued', at: now, detail: { priority: task.priority } });
       return { queued: { id: task.id, seq, priority: task.priority, model: task.options.model ?? null }, event };
     });
   }
 
   /** pending → in_progress under a new lease; null when the task is no longer pending (cancelled meanwhile). */
   assign(id: string, workerId: string, lease: string): Promise<{ task: Task; event: TaskEvent } | null> {
-    return this.writer.write(async (trx) => {
+    return this.writer.write((sql) => {
       const now = this.clock.now();
-      const [row] = await q.assignTask.run(trx, { id, worker_id: workerId, lease, now });
+      const row = sql.first(q.assignTask, { id, worker_id: workerId, lease, now });
       if (!row) return null;
-      const event = await appendEvent(trx, { taskId: id, kind: 'assigned', at: now, workerId, lease, detail: { attempt: row.attempts } });
+      const event = appendEvent(sql, { taskId: id, kind: 'assigned', at: now, workerId, lease, detail: { attempt: row.attempts } });
       return { task: rowToTask(row), event };
     });
   }
 
   /** in_progress → completed|failed, only for the lease that holds the task; null when that lease is stale. */
   finish(id: string, lease: string, outcome: TaskOutcome): Promise<TaskEvent | null> {
-    return this.writer.write(async (trx) => {
-      const now = this.clock.now();
-      const failed = outcome.status === 'failed';
-      const [row] = await q.finishTask.run(trx, {
-        id,
-        lease,
-        status: outcome.status,
-        output: failed ? null : outcome.output,
-        error_code: failed ? outcome.error.code : null,
-        error_message: failed ? outcome.error.message : null,
-        now,
-      });
-      if (!row) return null;
-      if (row.worker_id) await (failed ? q.countWorkerFailed : q.countWorkerCompleted).run(trx, { id: row.worker_id });
-      return appendEvent(trx, {
-        taskId: id,
-        kind: outcome.status,
-        at: now,
-        workerId: row.worker_id,
-        lease,
-        detail: failed ? { error: outcome.error } : null,
-      });
+    return this.writer.write((sql) => this.finishIn(sql, id, lease, outcome, this.clock.now()));
+  }
+
+  private finishIn(sql: SqlRunner, id: string, lease: string, outcome: TaskOutcome, now: number): TaskEvent | null {
+    const failed = outcome.status === 'failed';
+    const row = sql.first(q.finishTask, {
+      id,
+      lease,
+      status: outcome.status,
+      output: failed ? null : outcome.output,
+      error_code: failed ? outcome.error.code : null,
+      error_message: failed ? outcome.error.message : null,
+      now,
+    });
+    if (!row) return null;
+    if (row.worker_id) sql.all(failed ? q.countWorkerFailed : q.countWorkerCompleted, { id: row.worker_id });
+    return appendEvent(sql, {
+      taskId: id,
+      kind: outcome.status,
+      at: now,
+      workerId: row.worker_id,
+      lease,
+      detail: failed ? { error: outcome.error } : null,
     });
   }
 
-  /** in_progress → pending for the given lease (worker lost, shutdown); the attempt stays counted. */
-  requeue(id: string, lease: string, reason: string): Promise<{ queued: QueuedTask; event: TaskEvent } | null> {
-    return this.writer.write(async (trx) => {
+  /**
+   * Its worker was lost: in_progress → pending for the given lease (the attempt stays counted), or → failed with
+   * `worker_lost` once the task has had maxAttempts, so a task that kills its workers cannot loop forever.
+   * Null when that lease no longer holds the task.
+   */
+  requeue(id: string, lease: string, reason: string, maxAttempts: number): Promise<{ queued: QueuedTask | null; event: TaskEvent } | null> {
+    return this.writer.write((sql) => {
       const now = this.clock.now();
-      const [row] = await q.requeueTask.run(trx, { id, lease, now });
+      const held = sql.first(q.selectLeasedAttempts, { id, lease });
+      if (!held) return null;
+      if (held.attempts >= maxAttempts) {
+        const error = { code: 'worker_lost', message: `${reason} (attempt ${held.attempts} of ${maxAttempts})` };
+        return { queued: null, event: this.finishIn(sql, id, lease, { status: 'failed', error }, now)! };
+      }
+      const row = sql.first(q.requeueTask, { id, lease, now })!;
+      const event = appendEvent(sql, { taskId: id, kind: 'requeued', at: now, lease, detail: { reason, attempt: held.attempts } });
+      return { queued: toQueued(id, row), event };
+    });
+  }
+
+  /** A retryable failure: in_progress → pending for the given lease, to run again after retryInMs. */
+  retry(id: string, lease: string, error: TaskError, retryInMs: number): Promise<{ queued: QueuedTask; event: TaskEvent } | null> {
+    return this.writer.write((sql) => {
+      const now = this.clock.now();
+      const row = sql.first(q.requeueTask, { id, lease, now });
       if (!row) return null;
-      const event = await appendEvent(trx, { taskId: id, kind: 'requeued', at: now, lease, detail: { reason } });
+      const event = appendEvent(sql, { taskId: id, kind: 'retried', at: now, lease, detail: { error, retry_in_ms: retryInMs } });
       return { queued: toQueued(id, row), event };
     });
   }
 
   /** At start-up: every task a dead process left in progress goes back to pending. Returns their events. */
   requeueOrphans(reason: string): Promise<TaskEvent[]> {
-    return this.writer.write(async (trx) => {
+    return this.writer.write((sql) => {
       const now = this.clock.now();
-      const rows = await trx
-        .updateTable('tasks')
-        .set({ status: 'pending', worker_id: null, lease: null, started_at: null, updated_at: now })
-        .where('status', '=', 'in_progress')
-        .returning(['id', 'lease'])
-        .execute();
+      const rows = sql.all(q.requeueAllInProgress, { now });
       const events: TaskEvent[] = [];
       for (const row of rows) {
-        events.push(await appendEvent(trx, { taskId: row.id, kind: 'requeued', at: now, lease: row.lease, detail: { reason } }));
+        events.push(appendEvent(sql, { taskId: row.id, kind: 'requeued', at: now, lease: row.lease, detail: { reason } }));
       }
       return events;
     });
@@ -127,16 +143,16 @@ export class TaskRepository {
     return rows.map((r) => toQueued(r.id, r));
   }
 
-  async get(id: string): Promise<Task | null> {
-    const [row] = await q.selectTask.run(this.db, { id });
+  get(id: string): Task | null {
+    const row = this.sql.first(q.selectTask, { id });
     return row ? rowToTask(row) : null;
   }
 
   /** Newest first, optionally filtered by status. */
   async list(filter: { status?: TaskStatus | undefined; limit: number }): Promise<Task[]> {
-    let q = this.db.selectFrom('tasks').selectAll();
-    if (filter.status) q = q.where('status', '=', filter.status);
-    const rows = await q.orderBy('seq', 'desc').limit(filter.limit).execute();
+    let query = this.db.selectFrom('tasks').selectAll();
+    if (filter.status) query = query.where('status', '=', filter.status);
+    const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
     return rows.map(rowToTask);
   }
 
@@ -163,8 +179,8 @@ function toQueued(id: string, row: { seq: number; priority: number; options: str
   return { id, seq: row.seq, priority: row.priority, model: options.model ?? null };
 }
 
-async function appendEvent(db: Db, e: TaskEvent & { kind: TaskEventKind }): Promise<TaskEvent> {
-  await q.insertEvent.run(db, {
+function appendEvent(sql: SqlRunner, e: TaskEvent & { kind: TaskEventKind }): TaskEvent {
+  sql.all(q.insertEvent, {
     task_id: e.taskId,
     at: e.at,
     kind: e.kind,

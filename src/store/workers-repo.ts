@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Schema, WorkerRow } from './schema.js';
+import * as q from './worker-queries.js';
 import type { WriteBatcher } from './write-batcher.js';
 
 export type WorkerStatus = 'idle' | 'busy' | 'restarting' | 'failed' | 'stopped' | 'gone';
@@ -38,64 +39,26 @@ export class WorkerRepository {
 
   /** Records a (re)started worker; a restart keeps its counters and bumps `restarts`. */
   started(w: { id: string; backend: string; model: string; location: 'local' | 'remote'; restart: boolean }): Promise<void> {
-    return this.writer.write(async (trx) => {
-      const now = this.clock.now();
-      await trx
-        .insertInto('workers')
-        .values({
-          id: w.id,
-          backend: w.backend,
-          model: w.model,
-          location: w.location,
-          status: 'idle',
-          current_task: null,
-          last_heartbeat: now,
-          completed: 0,
-          failed: 0,
-          restarts: 0,
-          started_at: now,
-          updated_at: now,
-        })
-        .onConflict((oc) =>
-          oc.column('id').doUpdateSet((eb) => ({
-            backend: w.backend,
-            model: w.model,
-            location: w.location,
-            status: 'idle',
-            current_task: null,
-            last_heartbeat: now,
-            started_at: now,
-            updated_at: now,
-            restarts: w.restart ? eb('workers.restarts', '+', 1) : eb.ref('workers.restarts'),
-          })),
-        )
-        .execute();
+    return this.writer.write((sql) => {
+      sql.all(q.upsertStartedWorker, { ...w, now: this.clock.now(), restart: w.restart ? 1 : 0 });
     });
   }
 
   /** Writes the live status of many workers in one transaction. */
   beats(beats: WorkerBeat[]): Promise<void> {
     if (beats.length === 0) return Promise.resolve();
-    return this.writer.write(async (trx) => {
+    return this.writer.write((sql) => {
       const now = this.clock.now();
       for (const b of beats) {
-        await trx
-          .updateTable('workers')
-          .set({ status: b.status, current_task: b.currentTask, last_heartbeat: b.lastHeartbeat, updated_at: now })
-          .where('id', '=', b.id)
-          .execute();
+        sql.all(q.updateWorkerBeat, { id: b.id, status: b.status, current_task: b.currentTask, last_heartbeat: b.lastHeartbeat, now });
       }
     });
   }
 
   /** At start-up: workers recorded by a previous process are gone. */
   markAllGone(): Promise<void> {
-    return this.writer.write(async (trx) => {
-      await trx
-        .updateTable('workers')
-        .set({ status: 'gone', current_task: null, updated_at: this.clock.now() })
-        .where('status', '!=', 'gone')
-        .execute();
+    return this.writer.write((sql) => {
+      sql.all(q.markWorkersGone, { now: this.clock.now() });
     });
   }
 

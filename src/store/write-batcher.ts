@@ -1,12 +1,13 @@
 /**
- * Group commit: writes issued in the same turn of the event loop share one transaction. With hundreds of
- * submits a second this turns hundreds of commits into a few, and each caller still learns its own outcome.
+ * Group commit: writes issued close together share one synchronous transaction; each caller still learns its own
+ * outcome, and a write is on disk (in the WAL) before its promise resolves. A commit costs tens of microseconds of
+ * syscalls whatever its size, so when writes keep coming (the last commit was under `windowMs` ago) the batcher waits
+ * out the window to gather more; an isolated write is committed on the next turn of the event loop.
  */
-import type { Kysely, Transaction } from 'kysely';
 import { StoreError } from '../errors.js';
-import type { Schema } from './schema.js';
+import type { SqlRunner } from './prepared.js';
 
-export type WriteOp<T> = (trx: Transaction<Schema>) => Promise<T>;
+export type WriteOp<T> = (sql: SqlRunner) => T;
 
 interface Pending {
   op: WriteOp<unknown>;
@@ -17,12 +18,12 @@ interface Pending {
 export class WriteBatcher {
   private queue: Pending[] = [];
   private scheduled = false;
-  private flushing: Promise<void> | null = null;
   private closed = false;
+  private lastFlush = -Infinity;
 
   constructor(
-    private readonly db: Kysely<Schema>,
-    private readonly maxBatch = 512,
+    private readonly sql: SqlRunner,
+    private readonly windowMs = 1,
   ) {}
 
   /** Runs op inside a transaction shared with the other writes of this tick; resolves after the commit. */
@@ -30,53 +31,42 @@ export class WriteBatcher {
     if (this.closed) return Promise.reject(new StoreError('the store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-      this.schedule();
+      if (!this.scheduled) {
+        this.scheduled = true;
+        const busy = performance.now() - this.lastFlush < this.windowMs;
+        if (busy) setTimeout(() => this.flush(), this.windowMs);
+        else setImmediate(() => this.flush());
+      }
     });
   }
 
-  /** Waits until every write issued so far is committed. */
-  async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.flushing) {
-      await (this.flushing ?? new Promise((r) => setImmediate(r)));
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.drain();
+  /** Commits what is queued now and refuses further writes. */
+  close(): void {
+    this.flush();
     this.closed = true;
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.flushing) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.flushing = this.flush().finally(() => {
-        this.flushing = null;
-        if (this.queue.length > 0) this.schedule();
-      });
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.queue.splice(0, this.maxBatch);
+  private flush(): void {
+    this.scheduled = false;
+    this.lastFlush = performance.now();
+    const batch = this.queue;
     if (batch.length === 0) return;
+    this.queue = [];
+    const raw = this.sql.raw;
+    let results: unknown[];
     try {
-      const results = await this.db.transaction().execute(async (trx) => {
-        const out: unknown[] = [];
-        for (const item of batch) out.push(await item.op(trx));
-        return out;
-      });
-      batch.forEach((item, i) => item.resolve(results[i]));
+      results = raw.transaction(() => batch.map((item) => item.op(this.sql)))();
     } catch {
       // One bad write must not fail its neighbours: replay each alone so only the culprit rejects.
       for (const item of batch) {
         try {
-          item.resolve(await this.db.transaction().execute(item.op));
+          item.resolve(raw.transaction(() => item.op(this.sql))());
         } catch (err) {
           item.reject(err instanceof StoreError ? err : new StoreError(`store write failed: ${(err as Error).message}`, { cause: err }));
         }
       }
+      return;
     }
+    batch.forEach((item, i) => item.resolve(results[i]));
   }
 }

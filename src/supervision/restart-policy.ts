@@ -2,6 +2,8 @@
  * When to restart a crashed worker slot, OTP style: exponential backoff with jitter, and an intensity limit
  * (at most `intensity` restarts within `period_ms`) past which the slot's backend is marked failed instead of spinning.
  */
+import { backoffMs } from './backoff.js';
+
 export interface RestartSettings {
   base_ms: number;
   max_ms: number;
@@ -20,7 +22,6 @@ export type RestartDecision =
 export function decideRestart(history: readonly number[], now: number, settings: RestartSettings, random: () => number = Math.random): RestartDecision {
   const recent = history.filter((t) => now - t < settings.period_ms);
   if (recent.length >= settings.intensity) return { action: 'giveUp', history: recent };
-  const exponential = Math.min(settings.max_ms, settings.base_ms * 2 ** recent.length);
-  const delayMs = Math.round(exponential / 2 + (random() * exponential) / 2);
+  const delayMs = backoffMs(recent.length, settings.base_ms, settings.max_ms, random);
   return { action: 'restart', delayMs, history: [...recent, now] };
 }

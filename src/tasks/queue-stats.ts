@@ -9,6 +9,7 @@ const MOVES: Partial<Record<TaskEvent['kind'], [TaskStatus | null, TaskStatus]>>
   queued: [null, 'pending'],
   assigned: ['pending', 'in_progress'],
   requeued: ['in_progress', 'pending'],
+  retried: ['in_progress', 'pending'],
   completed: ['in_progress', 'completed'],
   failed: ['in_progress', 'failed'],
 };

@@ -1,14 +1,14 @@
 /** The task operations every adapter calls: submit (optionally waiting), read, list, history. */
-import { randomUUID } from 'node:crypto';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import { QueueFull, ShuttingDown, TaskNotFound } from '../errors.js';
 import type { TaskRepository } from '../store/tasks-repo.js';
 import { readTaskFiles, type FileRules } from './files.js';
+import { newTaskId } from './ids.js';
 import type { QueueStats } from './queue-stats.js';
 import type { QueuedTask, Task, TaskStatus } from './task.js';
 import type { DelegateInput } from './validate.js';
-import { waitForFinal } from './wait.js';
+import { waitForFinal, type FinalWait } from './wait.js';
 
 export interface TaskServiceDeps {
   tasks: TaskRepository;
@@ -30,6 +30,7 @@ export class TaskService {
   private accepting = true;
   /** Submits between the admission check and the commit, so a burst cannot overshoot max_pending. */
   private reserved = 0;
+  private readonly waits = new Set<FinalWait>();
 
   constructor(private readonly deps: TaskServiceDeps) {}
 
@@ -44,27 +45,36 @@ export class TaskService {
     if (this.deps.stats.pending + this.reserved >= this.deps.maxPending) {
       throw new QueueFull(`the queue is full (${this.deps.maxPending} pending tasks); retry later`);
     }
+    const id = newTaskId();
+    let wait: FinalWait | null = null;
     this.reserved++;
     try {
       const files = await readTaskFiles(input.files, this.deps.files);
-      const id = randomUUID();
       // Subscribe before the insert: a fast backend can finish the task before insert() even returns.
-      const wait = waitMs === undefined ? null : waitForFinal(this.deps.bus, id, waitMs);
-      let queued: QueuedTask;
-      try {
-        const inserted = await this.deps.tasks.insert({ id, type: input.type, prompt: input.prompt, files, options: input.options, priority: input.priority });
-        queued = inserted.queued;
-        this.deps.bus.publish(inserted.event);
-      } catch (err) {
-        wait?.cancel();
-        throw err;
-      }
-      this.deps.notifyQueued(queued);
-      const ended = wait ? await wait.done : false;
-      return { task: await this.get(id), ended };
+      if (waitMs !== undefined) wait = this.track(waitForFinal(this.deps.bus, id, waitMs));
+      const inserted = await this.deps.tasks.insert({ id, type: input.type, prompt: input.prompt, files, options: input.options, priority: input.priority });
+      this.deps.bus.publish(inserted.event);
+      this.deps.notifyQueued(inserted.queued);
+    } catch (err) {
+      wait?.cancel();
+      throw err;
     } finally {
+      // From here on the task is counted as pending by the stats, running or not.
       this.reserved--;
     }
+    const ended = wait ? await wait.done : false;
+    return { task: await this.get(id), ended };
+  }
+
+  /** Ends every sync wait now (shutdown): their clients get the task id and can ask again after the restart. */
+  releaseWaits(): void {
+    for (const wait of this.waits) wait.cancel();
+  }
+
+  private track(wait: FinalWait): FinalWait {
+    this.waits.add(wait);
+    wait.done.finally(() => this.waits.delete(wait));
+    return wait;
   }
 
   async get(id: string): Promise<Task> {

@@ -1,19 +1,22 @@
 /** Task state changes as the actors need them: each one is committed to the store, then published on the bus. */
 import type { EventBus } from '../events/bus.js';
 import type { TaskRepository } from '../store/tasks-repo.js';
-import type { QueuedTask, Task, TaskOutcome } from './task.js';
+import type { QueuedTask, Task, TaskError, TaskOutcome } from './task.js';
 
 /** The narrow interface actors depend on; tests give them their own implementation. */
 export interface TaskTransitions {
   assign(id: string, workerId: string, lease: string): Promise<Task | null>;
   finish(id: string, lease: string, outcome: TaskOutcome): Promise<boolean>;
+  /** Worker lost: back to pending, or failed once attempts are used up. Null when not requeued. */
   requeue(id: string, lease: string, reason: string): Promise<QueuedTask | null>;
+  /** A retryable failure: back to pending, to run again after retryInMs. */
+  retry(id: string, lease: string, error: TaskError, retryInMs: number): Promise<QueuedTask | null>;
   /** A streamed piece of output: published only, never stored piecewise. */
   progress(id: string, workerId: string, chunk: string): void;
 }
 
 /** Binds transitions to the real repository and bus. */
-export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () => number): TaskTransitions {
+export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () => number, maxAttempts: number): TaskTransitions {
   return {
     async assign(id, workerId, lease) {
       const result = await tasks.assign(id, workerId, lease);
@@ -28,7 +31,13 @@ export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () =
       return true;
     },
     async requeue(id, lease, reason) {
-      const result = await tasks.requeue(id, lease, reason);
+      const result = await tasks.requeue(id, lease, reason, maxAttempts);
+      if (!result) return null;
+      bus.publish(result.event);
+      return result.queued;
+    },
+    async retry(id, lease, error, retryInMs) {
+      const result = await tasks.retry(id, lease, error, retryInMs);
       if (!result) return null;
       bus.publish(result.event);
       return result.queued;

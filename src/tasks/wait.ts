@@ -17,6 +17,8 @@ export function waitForFinal(bus: EventBus, taskId: string, timeoutMs: number): 
     if (FINAL_KINDS.has(e.kind)) finish(true);
   });
   const timer = setTimeout(() => finish(false), timeoutMs);
+  // A pending wait must never keep a stopping process alive.
+  timer.unref();
   function finish(ended: boolean) {
     clearTimeout(timer);
     unsubscribe();

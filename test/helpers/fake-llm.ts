@@ -383,8 +383,9 @@ class FakeLlmServer implements FakeLlm {
     const { mode } = behaviour;
     const rendered = render(generation);
     if (mode === 'hang' && generation.stream) {
+      // Send the first piece that carries text (OpenAI opens with an empty role-only chunk), then stall.
       res.writeHead(rendered.status, { 'content-type': rendered.contentType });
-      res.write(rendered.contentPieces[0] ?? '');
+      res.write(rendered.contentPieces.slice(0, generation.protocol === 'openai' ? 2 : 1).join(''));
       return;
     }
     if (this.failInstead(mode, generation.protocol, generation.stream, res)) return;
@@ -401,7 +402,8 @@ class FakeLlmServer implements FakeLlm {
         ? rendered.contentPieces.slice(0, Math.max(1, Math.ceil(rendered.contentPieces.length / 2)))
         : [...rendered.contentPieces, ...rendered.closingPieces];
     if (behaviour.chunkDelayMs <= 0 && !behaviour.splitWrites) {
-      for (const piece of pieces) res.write(piece);
+      // Without pauses the client would get the pieces in one read anyway; one write is cheaper.
+      res.write(pieces.join(''));
       res.end();
       return;
     }

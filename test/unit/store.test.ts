@@ -40,9 +40,9 @@ describe('task store', () => {
   it('requeues for the current lease only, keeping the attempt count', async () => {
     await store.tasks.insert(newTask('t2'));
     await store.tasks.assign('t2', 'w1', 'l1');
-    assert.equal(await store.tasks.requeue('t2', 'other', 'lost'), null);
-    const again = await store.tasks.requeue('t2', 'l1', 'lost');
-    assert.equal(again?.queued.id, 't2');
+    assert.equal(await store.tasks.requeue('t2', 'other', 'lost', 3), null);
+    const again = await store.tasks.requeue('t2', 'l1', 'lost', 3);
+    assert.equal(again?.queued?.id, 't2');
     const t = await store.tasks.get('t2');
     assert.equal(t?.status, 'pending');
     assert.equal(t?.attempts, 1);
@@ -68,5 +68,46 @@ describe('task store', () => {
     assert.match(String((rejected[0] as PromiseRejectedResult).reason), /UNIQUE/);
     const counts = await store.tasks.countByStatus();
     assert.equal(counts.pending, 203);
+  });
+});
+
+describe('task store retries and attempt limits', () => {
+  const dir = tempDir();
+  const clock = new ManualClock();
+  let store: Store;
+  before(async () => {
+    store = await openStore(join(dir.path, 'k.db'), clock);
+  });
+  after(async () => {
+    await store.close();
+    dir.remove();
+  });
+
+  it('retry puts the task back with the error and backoff in its history', async () => {
+    await store.tasks.insert(newTask('r1'));
+    await store.tasks.assign('r1', 'w1', 'a1');
+    const retried = await store.tasks.retry('r1', 'a1', { code: 'backend_http_error', message: '500' }, 1500);
+    assert.equal(retried?.queued.id, 'r1');
+    assert.equal(retried?.event.kind, 'retried');
+    assert.deepEqual(retried?.event.detail, { error: { code: 'backend_http_error', message: '500' }, retry_in_ms: 1500 });
+    assert.equal((await store.tasks.get('r1'))?.status, 'pending');
+    assert.equal(await store.tasks.retry('r1', 'a1', { code: 'x', message: 'late' }, 1), null, 'a stale lease cannot retry');
+  });
+
+  it('a lost worker fails the task once its attempts are used up', async () => {
+    await store.tasks.insert(newTask('r2'));
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      await store.tasks.assign('r2', 'w1', `l${attempt}`);
+      const r = await store.tasks.requeue('r2', `l${attempt}`, 'worker died', 3);
+      assert.equal(r?.queued?.id, 'r2', `attempt ${attempt} is requeued`);
+    }
+    await store.tasks.assign('r2', 'w1', 'l3');
+    const last = await store.tasks.requeue('r2', 'l3', 'worker died', 3);
+    assert.equal(last?.queued, null);
+    assert.equal(last?.event.kind, 'failed');
+    const t = await store.tasks.get('r2');
+    assert.equal(t?.status, 'failed');
+    assert.equal(t?.error?.code, 'worker_lost');
+    assert.match(t?.error?.message ?? '', /attempt 3 of 3/);
   });
 });

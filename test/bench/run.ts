@@ -1,0 +1,43 @@
+/** `npm run bench`: runs each benchmark several times and prints medians. Figures are reported, never asserted. */
+import { parseFlags } from '../../src/config.js';
+import { runDelegation, type DelegationRun } from './delegation.js';
+import { startFakeProcess } from './processes.js';
+import { fmt, median } from './stats.js';
+
+async function main(): Promise<void> {
+  const { flags } = parseFlags(process.argv.slice(2));
+  const runs = Number(flags.runs ?? 3);
+  const opts = {
+    tasks: Number(flags.tasks ?? 5000),
+    clients: Number(flags.clients ?? 50),
+    workers: Number(flags.workers ?? 8),
+    latencySamples: Number(flags['latency-samples'] ?? 500),
+  };
+  const fake = await startFakeProcess();
+  try {
+    console.log(`delegation: ${runs} runs; ${opts.tasks} tasks from ${opts.clients} clients, ${opts.workers} worker slots, fake Ollama at zero delay`);
+    const results: DelegationRun[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await runDelegation({ ...opts, fakeUrl: fake.url });
+      results.push(r);
+      console.log(
+        `  run ${i + 1}: ${fmt(r.tasksPerSecond, 0)} tasks/s; direct p50 ${fmt(r.directP50)} ms p99 ${fmt(r.directP99)} ms; ` +
+          `sync p50 ${fmt(r.syncP50)} ms p99 ${fmt(r.syncP99)} ms; peak RSS ${fmt(r.peakRssMiB, 1)} MiB`,
+      );
+    }
+    const m = (f: (r: DelegationRun) => number) => median(results.map(f));
+    console.log('medians:');
+    console.log(`  (a) throughput            ${fmt(m((r) => r.tasksPerSecond), 0)} tasks/s   (target >= 3000)`);
+    console.log(`  (b) added latency p50     ${fmt(m((r) => r.syncP50 - r.directP50), 3)} ms       (target <= 1)`);
+    console.log(`      added latency p99     ${fmt(m((r) => r.syncP99 - r.directP99), 3)} ms       (target <= 5)`);
+    console.log(`      direct backend p50/p99 ${fmt(m((r) => r.directP50), 3)} / ${fmt(m((r) => r.directP99), 3)} ms`);
+    console.log(`  (c) coordinator peak RSS  ${fmt(m((r) => r.peakRssMiB), 1)} MiB`);
+  } finally {
+    fake.child.kill('SIGTERM');
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
