@@ -1,7 +1,8 @@
 /**
- * The pool manager: the only one that creates or stops workers. It starts `min_workers` slots per backend, holds a
- * heartbeat lease on each, replaces a worker that crashed or went silent (after a backoff from the restart policy),
- * and marks a backend failed when its slots crash faster than the policy allows.
+ * The pool manager: the only one that creates or stops workers. It starts `min_workers` slots per backend, adds slots
+ * up to `max_workers` when the scheduler reports a backlog, retires slots idle longer than `idle_ms` (down to min),
+ * holds a heartbeat lease on each, replaces a worker that crashed or went silent (after a backoff from the restart
+ * policy), and marks a backend failed when its slots crash faster than the policy allows.
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
 import type { Backend } from '../src/backends/types.js';
@@ -9,6 +10,7 @@ import type { Clock, TimerHandle } from '../src/clock.js';
 import type { Logger } from '../src/logger.js';
 import type { WorkerBeat, WorkerStatus } from '../src/store/workers-repo.js';
 import { decideRestart, type RestartSettings } from '../src/supervision/restart-policy.js';
+import { workersToAdd, workersToRetire } from '../src/supervision/scaling.js';
 import type { TaskTransitions } from '../src/tasks/transitions.js';
 import { coalescing, perLoopTurn } from '../src/supervision/coalesce.js';
 import type { IdleWorker, SchedulerMsg } from './scheduler.js';
@@ -27,8 +29,12 @@ export type PoolMsg =
   | Heartbeat
   | { type: 'workerCrashed'; workerId: string; incarnation: number; error: string }
   | { type: 'respawn'; workerId: string }
-  /** Timer tick: reap silent workers, persist live status. */
+  /** Timer tick: reap silent workers, retire idle ones, persist live status. */
   | { type: 'sweep' }
+  /** From the scheduler: tasks are waiting and no worker is idle; `workers` is how many it knows. */
+  | { type: 'demand'; pending: number; workers: number }
+  /** From the scheduler: whether it let an idle worker go (it may have just given it a task). */
+  | { type: 'retired'; workerId: string; incarnation: number; ok: boolean }
   /** Shutdown: stop every worker (aborting what runs) and answer how many were stopped. */
   | { type: 'stopAll'; replyTo: Ref<number> };
 
@@ -48,6 +54,7 @@ export interface PoolDeps {
   recordBeats(beats: WorkerBeat[]): Promise<void>;
   /** Called when a backend's pool trips the restart intensity limit. */
   onBackendFailed(backend: string, reason: string): void;
+  idleMs: number;
 }
 
 interface Slot {
@@ -58,6 +65,10 @@ interface Slot {
   status: WorkerStatus;
   lastBeat: number;
   taskId: string | null;
+  /** When the worker last became idle; null while it runs a task. */
+  idleSince: number | null;
+  /** Asked the scheduler to let it go; waiting for the answer. */
+  retiring: boolean;
   restarts: number[];
 }
 
@@ -66,6 +77,8 @@ interface PoolState {
   notifyIdle: (worker: IdleWorker) => void;
   sweepTimer: TimerHandle | null;
   stopped: boolean;
+  /** Backends whose slots crashed past the restart intensity: no new workers for them. */
+  failedBackends: Set<string>;
 }
 
 /** Spawns the pool manager under parent; crashes are reported to the parent, which rebuilds the tree. */
@@ -76,6 +89,7 @@ export function spawnPoolManager(parent: Ref<any>, deps: PoolDeps, onCrash: (err
       notifyIdle: coalescing((workers) => dispatch(deps.scheduler, { type: 'workersIdle', workers }), perLoopTurn),
       sweepTimer: null,
       stopped: false,
+      failedBackends: new Set(),
     }),
     afterStop: (state) => {
       if (state.sweepTimer) deps.clock.clearInterval(state.sweepTimer);
@@ -90,28 +104,51 @@ export function spawnPoolManager(parent: Ref<any>, deps: PoolDeps, onCrash: (err
 function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDeps): PoolState {
   switch (msg.type) {
     case 'start':
-      for (const pool of deps.backends) {
-        for (let i = 0; i < pool.minWorkers; i++) {
-          const slot = newSlot(`local:${pool.backend.name}:${i}`, pool);
-          state.slots.set(slot.id, slot);
-          startWorker(state, slot, self, deps, false);
-        }
-      }
+      for (const pool of deps.backends) addWorkers(state, pool, pool.minWorkers, self, deps);
       state.sweepTimer = deps.clock.setInterval(() => dispatch(self, { type: 'sweep' }), deps.heartbeatIntervalMs);
       return state;
     case 'heartbeat': {
       const slot = state.slots.get(msg.workerId);
       if (!slot || slot.incarnation !== msg.incarnation) return state;
-      slot.lastBeat = deps.clock.now();
+      const now = deps.clock.now();
+      slot.lastBeat = now;
       slot.taskId = msg.taskId;
       slot.status = msg.taskId ? 'busy' : 'idle';
+      slot.idleSince = msg.taskId ? null : (slot.idleSince ?? now);
+      return state;
+    }
+    case 'demand': {
+      if (state.stopped) return state;
+      const unseen = [...state.slots.values()].filter(hasWorker).length - msg.workers;
+      const capacity = deps.backends.map((pool) => ({
+        name: pool.backend.name,
+        slots: slotsOf(state, pool.backend.name).length,
+        max: pool.maxWorkers,
+        failed: state.failedBackends.has(pool.backend.name),
+      }));
+      for (const [name, count] of workersToAdd(capacity, msg.pending, unseen)) {
+        const pool = deps.backends.find((b) => b.backend.name === name)!;
+        deps.log.info('scaling up', { backend: name, add: count, pending: msg.pending });
+        addWorkers(state, pool, count, self, deps);
+      }
+      return state;
+    }
+    case 'retired': {
+      const slot = state.slots.get(msg.workerId);
+      if (!slot || slot.incarnation !== msg.incarnation) return state;
+      slot.retiring = false;
+      if (!msg.ok || !slot.handle) return state;
+      stop(slot.handle.ref);
+      state.slots.delete(slot.id);
+      deps.log.info('scaled down an idle worker', { worker: slot.id });
+      deps.recordBeats([{ id: slot.id, status: 'stopped', currentTask: null, lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
       return state;
     }
     case 'workerCrashed': {
       const slot = state.slots.get(msg.workerId);
       if (!slot || slot.incarnation !== msg.incarnation || state.stopped) return state;
       deps.log.warn('worker crashed', { worker: slot.id, error: msg.error });
-      replace(slot, `worker crashed: ${msg.error}`, self, deps);
+      replace(slot, `worker crashed: ${msg.error}`, state.failedBackends, self, deps);
       return state;
     }
     case 'respawn': {
@@ -139,9 +176,27 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
   }
 }
 
-function newSlot(id: string, pool: PoolBackend): Slot {
-  return { id, pool, incarnation: 0, handle: null, status: 'restarting', lastBeat: 0, taskId: null, restarts: [] };
+const hasWorker = (slot: Slot) => slot.handle !== null || slot.status === 'restarting';
+
+/** A backend's slots that hold or will soon hold a worker. */
+function slotsOf(state: PoolState, backend: string): Slot[] {
+  return [...state.slots.values()].filter((s) => s.pool.backend.name === backend && hasWorker(s));
 }
+
+/** Starts `count` new slots for a backend, each under the lowest free index so ids stay small and stable. */
+function addWorkers(state: PoolState, pool: PoolBackend, count: number, self: Ref<PoolMsg>, deps: PoolDeps): void {
+  for (let i = 0, added = 0; added < count; i++) {
+    const id = `local:${pool.backend.name}:${i}`;
+    const existing = state.slots.get(id);
+    if (existing && hasWorker(existing)) continue;
+    const slot: Slot = existing ?? { id, pool, incarnation: 0, handle: null, status: 'restarting', lastBeat: 0, taskId: null, idleSince: null, retiring: false, restarts: [] };
+    state.slots.set(id, slot);
+    startWorker(state, slot, self, deps, existing !== undefined);
+    added++;
+  }
+}
+
+const logStoreError = (deps: PoolDeps) => (err: Error) => deps.log.error('recording worker status failed', { error: err.message });
 
 function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: PoolDeps, restart: boolean): void {
   slot.incarnation += 1;
@@ -171,14 +226,14 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
   slot.status = 'idle';
   slot.taskId = null;
   slot.lastBeat = deps.clock.now();
-  deps.recordStarted({ id: slot.id, backend: backend.name, model: backend.model, location: 'local', restart }).catch((err: Error) =>
-    deps.log.error('recording a worker failed', { worker: slot.id, error: err.message }),
-  );
+  slot.idleSince = slot.lastBeat;
+  slot.retiring = false;
+  deps.recordStarted({ id: slot.id, backend: backend.name, model: backend.model, location: 'local', restart }).catch(logStoreError(deps));
   dispatch(deps.scheduler, { type: 'workerReady', worker: slot.handle });
 }
 
 /** Takes a dead or silent worker out of the pool, requeues its task, and schedules its successor. */
-function replace(slot: Slot, reason: string, self: Ref<PoolMsg>, deps: PoolDeps): void {
+function replace(slot: Slot, reason: string, failedBackends: Set<string>, self: Ref<PoolMsg>, deps: PoolDeps): void {
   if (slot.handle) stop(slot.handle.ref);
   slot.handle = null;
   slot.taskId = null;
@@ -187,6 +242,7 @@ function replace(slot: Slot, reason: string, self: Ref<PoolMsg>, deps: PoolDeps)
   slot.restarts = decision.history;
   if (decision.action === 'giveUp') {
     slot.status = 'failed';
+    failedBackends.add(slot.pool.backend.name);
     const why = `${decision.history.length} restarts within ${deps.restart.period_ms} ms; last: ${reason}`;
     deps.log.error('worker slot gave up', { worker: slot.id, reason: why });
     deps.onBackendFailed(slot.pool.backend.name, why);
@@ -201,9 +257,26 @@ function sweep(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
   for (const slot of state.slots.values()) {
     if (slot.handle && now - slot.lastBeat > deps.heartbeatTimeoutMs) {
       deps.log.warn('worker missed its heartbeat lease', { worker: slot.id, silentMs: now - slot.lastBeat });
-      replace(slot, `heartbeat lost after ${now - slot.lastBeat} ms`, self, deps);
+      replace(slot, `heartbeat lost after ${now - slot.lastBeat} ms`, state.failedBackends, self, deps);
     }
   }
+  retireIdle(state, self, deps, now);
   const beats = [...state.slots.values()].map((s) => ({ id: s.id, status: s.status, currentTask: s.taskId, lastHeartbeat: s.lastBeat || null }));
-  deps.recordBeats(beats).catch((err: Error) => deps.log.error('recording heartbeats failed', { error: err.message }));
+  deps.recordBeats(beats).catch(logStoreError(deps));
+}
+
+/** Asks the scheduler to release workers idle past idle_ms; it answers `retired`, and only then is one stopped. */
+function retireIdle(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps, now: number): void {
+  const candidates = [...state.slots.values()].filter((s) => s.handle && !s.retiring);
+  const live = new Map<string, number>();
+  for (const s of state.slots.values()) {
+    if (s.handle && !s.retiring) live.set(s.pool.backend.name, (live.get(s.pool.backend.name) ?? 0) + 1);
+  }
+  const min = new Map(deps.backends.map((b) => [b.backend.name, b.minWorkers]));
+  const idle = candidates.map((s) => ({ id: s.id, backend: s.pool.backend.name, idleSince: s.idleSince }));
+  for (const id of workersToRetire(idle, live, min, now, deps.idleMs)) {
+    const slot = state.slots.get(id)!;
+    slot.retiring = true;
+    dispatch(deps.scheduler, { type: 'retire', workerId: slot.id, incarnation: slot.incarnation, replyTo: self });
+  }
 }

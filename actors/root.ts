@@ -21,7 +21,7 @@ export type RootMsg =
 export interface RootDeps {
   /** Puts the store in a clean state for a fresh tree and returns the pending queue in dispatch order. */
   recover(): Promise<QueuedTask[]>;
-  scheduler: SchedulerDeps;
+  scheduler: Omit<SchedulerDeps, 'requestWorkers'>;
   pool: Omit<PoolDeps, 'scheduler'>;
   restart: RestartSettings;
   clock: Clock;
@@ -70,8 +70,11 @@ async function handle(state: RootState, msg: RootMsg, self: Ref<RootMsg>, deps: 
       if (state.scheduler) stop(state.scheduler);
       const pending = await deps.recover();
       const report = (child: string) => (err: Error) => dispatch(self, { type: 'childCrashed', child, error: err.message });
-      const scheduler = spawnScheduler(self, deps.scheduler, report('scheduler'));
-      const pool = spawnPoolManager(self, { ...deps.pool, scheduler }, report('pool-manager'));
+      // The scheduler asks the pool for workers, and the pool needs the scheduler's ref: bind the ask late.
+      let pool: Ref<PoolMsg> | null = null;
+      const requestWorkers = (pending: number, workers: number) => pool && dispatch(pool, { type: 'demand', pending, workers });
+      const scheduler = spawnScheduler(self, { ...deps.scheduler, requestWorkers }, report('scheduler'));
+      pool = spawnPoolManager(self, { ...deps.pool, scheduler }, report('pool-manager'));
       if (pending.length > 0) dispatch(scheduler, { type: 'tasksQueued', tasks: pending });
       dispatch(pool, { type: 'start' });
       deps.log.info('supervision tree started', { pending: pending.length });

@@ -22,6 +22,8 @@ export type SchedulerMsg =
   | { type: 'retryLater'; task: QueuedTask; delayMs: number }
   /** The store refused an assignment; the task goes back in memory, the worker stays idle. */
   | { type: 'assignFailed'; task: QueuedTask; workerId: string; incarnation: number }
+  /** From the pool manager: may this idle worker go? Answered with `retired`. */
+  | { type: 'retire'; workerId: string; incarnation: number; replyTo: Ref<RetiredReply> }
   /** Stop assigning (shutdown). Running tasks go on. */
   | { type: 'drain' }
   | { type: 'getLoad'; replyTo: Ref<SchedulerLoad> };
@@ -39,11 +41,20 @@ export interface SchedulerLoad {
   draining: boolean;
 }
 
+export interface RetiredReply {
+  type: 'retired';
+  workerId: string;
+  incarnation: number;
+  ok: boolean;
+}
+
 export interface SchedulerDeps {
   transitions: TaskTransitions;
   clock: Clock;
   newLease: () => string;
   log: Logger;
+  /** Tasks wait and no worker is idle: ask the pool manager for more (it knows the limits). */
+  requestWorkers(pending: number, workers: number): void;
 }
 
 interface Assignment {
@@ -58,12 +69,14 @@ interface SchedulerState {
   idle: Set<string>;
   running: Map<string, Assignment>;
   draining: boolean;
+  /** The backlog last reported to the pool manager, so a steady backlog is not reported on every message. */
+  lastDemand: { pending: number; workers: number };
 }
 
 /** Spawns the scheduler under parent; crashes are reported to the parent, which rebuilds the tree. */
 export function spawnScheduler(parent: Ref<any>, deps: SchedulerDeps, onCrash: (err: Error) => void): Ref<SchedulerMsg> {
   return spawn(parent, (state: SchedulerState, msg: SchedulerMsg, ctx) => handle(state, msg, ctx.self, deps), 'scheduler', {
-    initialStateFunc: (): SchedulerState => ({ queue: new PendingQueue(), workers: new Map(), idle: new Set(), running: new Map(), draining: false }),
+    initialStateFunc: (): SchedulerState => ({ queue: new PendingQueue(), workers: new Map(), idle: new Set(), running: new Map(), draining: false, lastDemand: { pending: 0, workers: -1 } }),
     onCrash: (_msg, err, ctx) => {
       onCrash(err ?? new Error('scheduler crashed'));
       return ctx.stop;
@@ -104,6 +117,15 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       deps.clock.setTimeout(() => dispatch(self, { type: 'tasksQueued', tasks: [task] }), delayMs);
       return state;
     }
+    case 'retire': {
+      const ok = isCurrent(state, msg.workerId, msg.incarnation) && state.idle.has(msg.workerId);
+      if (ok) {
+        state.idle.delete(msg.workerId);
+        state.workers.delete(msg.workerId);
+      }
+      dispatch(msg.replyTo, { type: 'retired', workerId: msg.workerId, incarnation: msg.incarnation, ok });
+      return state;
+    }
     case 'drain':
       state.draining = true;
       break;
@@ -118,7 +140,20 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       return state;
   }
   assignWhilePossible(state, self, deps);
+  reportDemand(state, deps);
   return state;
+}
+
+/** Asks for more workers when tasks wait with no idle worker, unless nothing changed since the last ask. */
+function reportDemand(state: SchedulerState, deps: SchedulerDeps): void {
+  if (state.draining || state.queue.size === 0 || state.idle.size > 0) {
+    state.lastDemand = { pending: 0, workers: -1 };
+    return;
+  }
+  const { pending, workers } = state.lastDemand;
+  if (state.queue.size <= pending && state.workers.size === workers) return;
+  state.lastDemand = { pending: state.queue.size, workers: state.workers.size };
+  deps.requestWorkers(state.queue.size, state.workers.size);
 }
 
 function isCurrent(state: SchedulerState, workerId: string, incarnation: number): boolean {

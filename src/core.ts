@@ -73,6 +73,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       heartbeatTimeoutMs: config.pool.heartbeat_timeout_ms,
       restart: config.pool.restart,
       maxAttempts: config.tasks.max_attempts,
+      idleMs: config.pool.idle_ms,
       retryDelayMs: (attempt) => backoffMs(attempt - 1, config.tasks.retry_base_ms, config.tasks.retry_max_ms),
       recordStarted: (w) => store.workers.started(w),
       recordBeats: (beats) => store.workers.beats(beats),

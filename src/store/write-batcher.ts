@@ -1,8 +1,8 @@
 /**
  * Group commit: writes issued close together share one synchronous transaction; each caller still learns its own
  * outcome, and a write is on disk (in the WAL) before its promise resolves. A commit costs tens of microseconds of
- * syscalls whatever its size, so when writes keep coming (the last commit was under `windowMs` ago) the batcher waits
- * out the window to gather more; an isolated write is committed on the next turn of the event loop.
+ * syscalls whatever its size. At a low write rate each batch commits on the next turn of the event loop (no added
+ * latency); above `busyRate` writes per millisecond the batcher waits up to `windowMs` to gather more per commit.
  */
 import { StoreError } from '../errors.js';
 import type { SqlRunner } from './prepared.js';
@@ -19,11 +19,15 @@ export class WriteBatcher {
   private queue: Pending[] = [];
   private scheduled = false;
   private closed = false;
-  private lastFlush = -Infinity;
+  /** Writes counted since `rateSince`, to estimate the current write rate. */
+  private written = 0;
+  private rateSince = performance.now();
+  private busy = false;
 
   constructor(
     private readonly sql: SqlRunner,
     private readonly windowMs = 1,
+    private readonly busyRate = 4,
   ) {}
 
   /** Runs op inside a transaction shared with the other writes of this tick; resolves after the commit. */
@@ -33,11 +37,21 @@ export class WriteBatcher {
       this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        const busy = performance.now() - this.lastFlush < this.windowMs;
-        if (busy) setTimeout(() => this.flush(), this.windowMs);
+        if (this.busy) setTimeout(() => this.flush(), this.windowMs);
         else setImmediate(() => this.flush());
       }
     });
+  }
+
+  /** Re-estimates the write rate every ~10 ms of activity. */
+  private measureRate(ops: number): void {
+    this.written += ops;
+    const now = performance.now();
+    const elapsed = now - this.rateSince;
+    if (elapsed < 10) return;
+    this.busy = this.written / elapsed >= this.busyRate;
+    this.written = 0;
+    this.rateSince = now;
   }
 
   /** Commits what is queued now and refuses further writes. */
@@ -48,9 +62,9 @@ export class WriteBatcher {
 
   private flush(): void {
     this.scheduled = false;
-    this.lastFlush = performance.now();
     const batch = this.queue;
     if (batch.length === 0) return;
+    this.measureRate(batch.length);
     this.queue = [];
     const raw = this.sql.raw;
     let results: unknown[];
