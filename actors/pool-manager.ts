@@ -14,7 +14,7 @@ import { workersToAdd, workersToRetire } from '../src/supervision/scaling.js';
 import type { TaskTransitions } from '../src/tasks/transitions.js';
 import { coalescing, perLoopTurn } from '../src/supervision/coalesce.js';
 import type { IdleWorker, SchedulerMsg } from './scheduler.js';
-import { spawnWorker, type Heartbeat, type WorkerHandle } from './worker.js';
+import type { Heartbeat, WorkerHandle, spawnWorker } from './worker.js';
 
 export interface PoolBackend {
   backend: Backend;
@@ -55,6 +55,8 @@ export interface PoolDeps {
   /** Called when a backend's pool trips the restart intensity limit. */
   onBackendFailed(backend: string, reason: string): void;
   idleMs: number;
+  /** Starts one worker actor; the real one is spawnWorker, tests give a controllable one. */
+  spawnWorker: typeof spawnWorker;
 }
 
 interface Slot {
@@ -202,7 +204,7 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
   slot.incarnation += 1;
   const incarnation = slot.incarnation;
   const backend = slot.pool.backend;
-  slot.handle = spawnWorker(
+  slot.handle = deps.spawnWorker(
     self,
     `${slot.id.replaceAll(':', '.')}.${incarnation}`,
     {

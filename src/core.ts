@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { dispatch, query } from 'nact';
 import { startTree, type Tree } from '../actors/root.js';
 import type { SchedulerLoad } from '../actors/scheduler.js';
+import { spawnWorker } from '../actors/worker.js';
 import { createBackend } from './backends/index.js';
 import type { Backend } from './backends/types.js';
 import { systemClock, type Clock } from './clock.js';
@@ -74,6 +75,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       restart: config.pool.restart,
       maxAttempts: config.tasks.max_attempts,
       idleMs: config.pool.idle_ms,
+      spawnWorker,
       retryDelayMs: (attempt) => backoffMs(attempt - 1, config.tasks.retry_base_ms, config.tasks.retry_max_ms),
       recordStarted: (w) => store.workers.started(w),
       recordBeats: (beats) => store.workers.beats(beats),
