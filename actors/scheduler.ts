@@ -24,6 +24,8 @@ export type SchedulerMsg =
   | { type: 'assignFailed'; task: QueuedTask; workerId: string; incarnation: number }
   /** From the pool manager: may this idle worker go? Answered with `retired`. */
   | { type: 'retire'; workerId: string; incarnation: number; replyTo: Ref<RetiredReply> }
+  /** The store has cancelled this task: drop it from the queue, or stop the worker running it under `lease`. */
+  | { type: 'taskCancelled'; taskId: string; lease: string | null }
   /** Stop assigning (shutdown). Running tasks go on. */
   | { type: 'drain' }
   | { type: 'getLoad'; replyTo: Ref<SchedulerLoad> };
@@ -126,6 +128,14 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       dispatch(msg.replyTo, { type: 'retired', workerId: msg.workerId, incarnation: msg.incarnation, ok });
       return state;
     }
+    case 'taskCancelled':
+      state.queue.remove(msg.taskId);
+      for (const [workerId, running] of state.running) {
+        if (running.taskId === msg.taskId && running.lease === msg.lease) {
+          dispatch(state.workers.get(workerId)!.ref, { type: 'cancel', lease: running.lease });
+        }
+      }
+      return state;
     case 'drain':
       state.draining = true;
       break;

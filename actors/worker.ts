@@ -27,6 +27,8 @@ export type WorkerMsg =
   | { type: 'run'; task: Task; lease: string }
   /** The detached run settled (result written or abandoned). */
   | { type: 'runEnded'; lease: string }
+  /** The task under this lease was cancelled: abort the backend call. The canceller has recorded the state. */
+  | { type: 'cancel'; lease: string }
   /** Timer tick: report liveness to the pool manager. */
   | { type: 'beat' };
 
@@ -143,6 +145,9 @@ function handle(
       });
       return { ...state, running: { taskId: msg.task.id, lease, abort, timer } };
     }
+    case 'cancel':
+      if (state.running?.lease === msg.lease) state.running.abort.abort(new Aborted('the task was cancelled'));
+      return state;
     case 'runEnded':
       if (state.running?.lease !== msg.lease) return state;
       deps.clock.clearTimeout(state.running.timer);

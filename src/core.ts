@@ -94,6 +94,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     files: { root: config.files.root, maxBytes: config.files.max_bytes },
     maxPending: config.queue.max_pending,
     notifyQueued: coalescing((tasks) => dispatch(tree.scheduler, { type: 'tasksQueued', tasks })),
+    notifyCancelled: (taskId, lease) => dispatch(tree.scheduler, { type: 'taskCancelled', taskId, lease }),
   });
 
   const load = () => query(tree.scheduler, (replyTo): { type: 'getLoad'; replyTo: typeof replyTo } => ({ type: 'getLoad', replyTo }), QUERY_TIMEOUT_MS) as Promise<SchedulerLoad>;

@@ -44,6 +44,15 @@ export class TaskNotFound extends KoubouError {
   }
 }
 
+/** Cancelling a task that has already completed or failed. */
+export class TaskAlreadyFinished extends KoubouError {
+  readonly code = 'task_already_finished';
+  override readonly status = 409;
+  constructor(readonly taskId: string, readonly taskStatus: string) {
+    super(`task ${taskId} has already ${taskStatus === 'completed' ? 'completed' : 'failed'}; there is nothing to cancel`);
+  }
+}
+
 export class RouteNotFound extends KoubouError {
   readonly code = 'not_found';
   override readonly status = 404;

@@ -1,5 +1,5 @@
 /** /task/* and /tasks: submit, status, history, listing. */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { ValidationError } from '../errors.js';
 import type { TaskService } from '../tasks/service.js';
 import { TASK_STATUSES, type TaskStatus } from '../tasks/task.js';
@@ -19,6 +19,13 @@ export function taskRoutes(service: TaskService, limits: { syncWaitMs: number; b
   });
 
   app.get('/task/:id/status', async (c) => c.json(statusView(await service.get(c.req.param('id')))));
+
+  const cancel = async (c: Context) => {
+    const task = await service.cancel(c.req.param('id') ?? '');
+    return c.json({ task_id: task.id, status: task.status });
+  };
+  app.delete('/task/:id', cancel);
+  app.post('/task/:id/cancel', cancel);
 
   app.get('/task/:id/events', async (c) => {
     const id = c.req.param('id');

@@ -109,6 +109,18 @@ export const selectLeasedAttempts = prepare<{ id: string; lease: string }, { att
   db.selectFrom('tasks').select('attempts').where('id', '=', p('id')).where('lease', '=', p('lease')).where('status', '=', 'in_progress'),
 );
 
+export const selectStatus = prepare<{ id: string }, { status: string; lease: string | null; worker_id: string | null }>((db, p) =>
+  db.selectFrom('tasks').select(['status', 'lease', 'worker_id']).where('id', '=', p('id')),
+);
+
+export const cancelTask = prepare<{ id: string; now: number }, never>((db, p) =>
+  db
+    .updateTable('tasks')
+    .set({ status: 'cancelled', lease: null, finished_at: p('now'), updated_at: p('now') })
+    .where('id', '=', p('id'))
+    .where('status', 'in', ['pending', 'in_progress']),
+);
+
 export const selectTask = prepare<{ id: string }, Selectable<TasksTable>>((db, p) =>
   db.selectFrom('tasks').selectAll().where('id', '=', p('id')),
 );

@@ -20,6 +20,10 @@ export interface NewTask {
 
 export type StatusCounts = Record<TaskStatus, number>;
 
+export type CancelResult =
+  | { cancelled: true; from: 'pending' | 'in_progress'; lease: string | null; event: TaskEvent }
+  | { cancelled: false; status: TaskStatus };
+
 export class TaskRepository {
   constructor(
     private readonly db: Kysely<Schema>,
@@ -115,6 +119,23 @@ export class TaskRepository {
       if (!row) return null;
       const event = appendEvent(sql, { taskId: id, kind: 'retried', at: now, lease, detail: { error, retry_in_ms: retryInMs } });
       return { queued: toQueued(id, row), event };
+    });
+  }
+
+  /**
+   * pending|in_progress → cancelled. Returns the state it left (and the lease that ran it), or the final state it is
+   * already in, or null for an unknown id. Clearing the lease makes any later result from the old run a no-op.
+   */
+  cancel(id: string): Promise<CancelResult | null> {
+    return this.writer.write((sql) => {
+      const row = sql.first(q.selectStatus, { id });
+      if (!row) return null;
+      const from = row.status as TaskStatus;
+      if (from !== 'pending' && from !== 'in_progress') return { cancelled: false, status: from };
+      const now = this.clock.now();
+      sql.all(q.cancelTask, { id, now });
+      const event = appendEvent(sql, { taskId: id, kind: 'cancelled', at: now, workerId: row.worker_id, lease: row.lease, detail: { from } });
+      return { cancelled: true, from, lease: row.lease, event };
     });
   }
 

@@ -1,7 +1,7 @@
 /** The task operations every adapter calls: submit (optionally waiting), read, list, history. */
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
-import { QueueFull, ShuttingDown, TaskNotFound } from '../errors.js';
+import { QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound } from '../errors.js';
 import type { TaskRepository } from '../store/tasks-repo.js';
 import { readTaskFiles, type FileRules } from './files.js';
 import { newTaskId } from './ids.js';
@@ -18,6 +18,8 @@ export interface TaskServiceDeps {
   maxPending: number;
   /** Hands committed tasks to the scheduler. */
   notifyQueued(task: QueuedTask): void;
+  /** Tells the scheduler a task was cancelled; `lease` is set when it was running (its worker must stop). */
+  notifyCancelled(taskId: string, lease: string | null): void;
 }
 
 export interface SubmitResult {
@@ -75,6 +77,19 @@ export class TaskService {
     this.waits.add(wait);
     wait.done.finally(() => this.waits.delete(wait));
     return wait;
+  }
+
+  /** Cancels a pending or running task (a running one has its backend call aborted). Cancelling twice is fine. */
+  async cancel(id: string): Promise<Task> {
+    const result = await this.deps.tasks.cancel(id);
+    if (!result) throw new TaskNotFound(id);
+    if (result.cancelled) {
+      this.deps.bus.publish(result.event);
+      this.deps.notifyCancelled(id, result.from === 'in_progress' ? result.lease : null);
+    } else if (result.status !== 'cancelled') {
+      throw new TaskAlreadyFinished(id, result.status);
+    }
+    return this.get(id);
   }
 
   async get(id: string): Promise<Task> {

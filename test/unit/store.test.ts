@@ -111,3 +111,42 @@ describe('task store retries and attempt limits', () => {
     assert.match(t?.error?.message ?? '', /attempt 3 of 3/);
   });
 });
+
+describe('task store cancellation', () => {
+  const dir = tempDir();
+  const clock = new ManualClock();
+  let store: Store;
+  before(async () => {
+    store = await openStore(join(dir.path, 'k.db'), clock);
+  });
+  after(async () => {
+    await store.close();
+    dir.remove();
+  });
+
+  it('a cancelled running task stays cancelled whatever its old run reports later', async () => {
+    await store.tasks.insert(newTask('c1'));
+    await store.tasks.assign('c1', 'w1', 'run-1');
+    const result = await store.tasks.cancel('c1');
+    assert.deepEqual(result && { ...result, event: undefined }, { cancelled: true, from: 'in_progress', lease: 'run-1', event: undefined });
+    assert.equal(await store.tasks.finish('c1', 'run-1', { status: 'completed', output: 'late' }), null);
+    assert.equal(await store.tasks.retry('c1', 'run-1', { code: 'x', message: 'late' }, 1), null);
+    assert.equal(await store.tasks.requeue('c1', 'run-1', 'lost', 3), null);
+    const t = await store.tasks.get('c1');
+    assert.equal(t?.status, 'cancelled');
+    assert.equal(t?.output, null);
+    assert.deepEqual((await store.tasks.events('c1')).map((e) => e.kind), ['queued', 'assigned', 'cancelled']);
+  });
+
+  it('reports the state of a task that cannot be cancelled, and null for an unknown id', async () => {
+    await store.tasks.insert(newTask('c2'));
+    await store.tasks.assign('c2', 'w1', 'l');
+    await store.tasks.finish('c2', 'l', { status: 'completed', output: 'ok' });
+    assert.deepEqual(await store.tasks.cancel('c2'), { cancelled: false, status: 'completed' });
+    assert.equal(await store.tasks.cancel('nope'), null);
+    await store.tasks.insert(newTask('c3'));
+    assert.equal((await store.tasks.cancel('c3'))?.cancelled, true);
+    assert.deepEqual(await store.tasks.cancel('c3'), { cancelled: false, status: 'cancelled' });
+    assert.equal(await store.tasks.assign('c3', 'w1', 'l3'), null, 'a cancelled task is never assigned');
+  });
+});
