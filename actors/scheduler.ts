@@ -20,8 +20,6 @@ export type SchedulerMsg =
   | { type: 'workerRemoved'; workerId: string; incarnation: number; reason: string }
   /** A task failed retryably; queue it again once its backoff has passed. */
   | { type: 'retryLater'; task: QueuedTask; delayMs: number }
-  /** The store refused an assignment; the task goes back in memory, the worker stays idle. */
-  | { type: 'assignFailed'; task: QueuedTask; workerId: string; incarnation: number }
   /** From the pool manager: may this idle worker go? Answered with `retired`. */
   | { type: 'retire'; workerId: string; incarnation: number; replyTo: Ref<RetiredReply> }
   /** The store has cancelled this task: drop it from the queue, or stop the worker running it under `lease`. */
@@ -103,13 +101,6 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
         }
       }
       break;
-    case 'assignFailed':
-      state.queue.push(msg.task);
-      if (isCurrent(state, msg.workerId, msg.incarnation)) {
-        state.running.delete(msg.workerId);
-        state.idle.add(msg.workerId);
-      }
-      break;
     case 'workerRemoved':
       if (isCurrent(state, msg.workerId, msg.incarnation)) removeWorker(state, msg.workerId, msg.reason, self, deps);
       break;
@@ -184,24 +175,35 @@ function removeWorker(state: SchedulerState, workerId: string, reason: string, s
 }
 
 function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
+  const commits: (() => void)[] = [];
   while (!state.draining && state.queue.size > 0 && state.idle.size > 0) {
     const task = state.queue.pop()!;
     const worker = pickWorker(state, task);
     state.idle.delete(worker.id);
     const lease = deps.newLease();
     state.running.set(worker.id, { taskId: task.id, lease });
-    deps.transitions.assign(task.id, worker.id, lease).then(
-      (full) => {
-        // null: the task left `pending` meanwhile (cancelled); the worker is free again.
-        if (full) dispatch(worker.ref, { type: 'run', task: full, lease });
-        else dispatch(self, { type: 'workersIdle', workers: [{ workerId: worker.id, incarnation: worker.incarnation }] });
-      },
-      (err: Error) => {
-        deps.log.error('assigning a task failed', { task: task.id, error: err.message });
-        dispatch(self, { type: 'assignFailed', task, workerId: worker.id, incarnation: worker.incarnation });
-      },
+    const claim = deps.transitions.assign(task.id, worker.id, lease);
+    if (!claim) {
+      // Not pending any more (cancelled while queued): the worker stays free for the next task.
+      state.running.delete(worker.id);
+      state.idle.add(worker.id);
+      continue;
+    }
+    dispatch(worker.ref, { type: 'run', task: claim.task, lease });
+    commits.push(() =>
+      claim.commit().then(
+        // The claim lost a race: the run must stop; the worker reports idle once it has.
+        (held) => held || dispatch(worker.ref, { type: 'cancel', lease }),
+        (err: Error) => {
+          deps.log.error('recording an assignment failed; the task goes back to the queue', { task: task.id, error: err.message });
+          dispatch(worker.ref, { type: 'cancel', lease });
+          dispatch(self, { type: 'tasksQueued', tasks: [task] });
+        },
+      ),
     );
   }
+  // After the dispatches: the workers' turns then come before the commit, so backend calls start sooner.
+  for (const commit of commits) commit();
 }
 
 /** Prefers an idle worker whose backend serves the requested model; otherwise the longest idle one. */

@@ -121,6 +121,10 @@ export const cancelTask = prepare<{ id: string; now: number }, never>((db, p) =>
     .where('status', 'in', ['pending', 'in_progress']),
 );
 
+export const selectEvents = prepare<{ id: string }, Selectable<TaskEventsTable>>((db, p) =>
+  db.selectFrom('task_events').selectAll().where('task_id', '=', p('id')).orderBy('seq'),
+);
+
 export const selectTask = prepare<{ id: string }, Selectable<TasksTable>>((db, p) =>
   db.selectFrom('tasks').selectAll().where('id', '=', p('id')),
 );

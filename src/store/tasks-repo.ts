@@ -1,4 +1,9 @@
-/** Every read and state transition of tasks. Each transition appends to the task's event log in the same transaction. */
+/**
+ * Every read and state transition of tasks. The task row records how a task began (created_at, priority) and ended
+ * (finished_at, status, output or error); the event log, written in the same transaction, records what happened in
+ * between (assigned, retried, requeued, cancelled). History reads join the two, so the common path writes one log row
+ * per attempt instead of three per task.
+ */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { TaskEvent, TaskEventKind } from '../events/types.js';
@@ -47,7 +52,7 @@ export class TaskRepository {
         updated_at: now,
       });
       const seq = inserted!.seq;
-      const event = appendEvent(sql, { taskId: task.id, kind: 'queued', at: now, detail: { priority: task.priority } });
+      const event: TaskEvent = { taskId: task.id, kind: 'queued', at: now, detail: { priority: task.priority } };
       return { queued: { id: task.id, seq, priority: task.priority, model: task.options.model ?? null }, event };
     });
   }
@@ -81,14 +86,7 @@ export class TaskRepository {
     });
     if (!row) return null;
     if (row.worker_id) sql.all(failed ? q.countWorkerFailed : q.countWorkerCompleted, { id: row.worker_id });
-    return appendEvent(sql, {
-      taskId: id,
-      kind: outcome.status,
-      at: now,
-      workerId: row.worker_id,
-      lease,
-      detail: failed ? { error: outcome.error } : null,
-    });
+    return { taskId: id, kind: outcome.status, at: now, workerId: row.worker_id, lease, detail: failed ? { error: outcome.error } : null };
   }
 
   /**
@@ -188,10 +186,23 @@ export class TaskRepository {
     return counts;
   }
 
-  /** The task's history, oldest first. */
-  async events(id: string): Promise<TaskEvent[]> {
-    const rows = await this.db.selectFrom('task_events').selectAll().where('task_id', '=', id).orderBy('seq').execute();
-    return rows.map(rowToEvent);
+  /** The task's history, oldest first: queued, what the log recorded, then how it ended. */
+  events(id: string): TaskEvent[] {
+    const task = this.get(id);
+    if (!task) return [];
+    const logged = loggedEvents(this.sql, id);
+    const history: TaskEvent[] = [{ taskId: id, kind: 'queued', at: task.createdAt, detail: { priority: task.priority } }, ...logged];
+    if (task.status === 'completed' || task.status === 'failed') {
+      history.push({
+        taskId: id,
+        kind: task.status,
+        at: task.finishedAt ?? task.updatedAt,
+        workerId: task.workerId,
+        lease: task.lease,
+        detail: task.error ? { error: task.error } : null,
+      });
+    }
+    return history;
   }
 }
 
@@ -210,6 +221,10 @@ function appendEvent(sql: SqlRunner, e: TaskEvent & { kind: TaskEventKind }): Ta
     detail: e.detail ? JSON.stringify(e.detail) : null,
   });
   return e;
+}
+
+function loggedEvents(sql: SqlRunner, id: string): TaskEvent[] {
+  return sql.all(q.selectEvents, { id }).map(rowToEvent);
 }
 
 function rowToEvent(row: TaskEventRow): TaskEvent {

@@ -4,8 +4,23 @@ import type { TaskRepository } from '../store/tasks-repo.js';
 import type { QueuedTask, Task, TaskError, TaskOutcome } from './task.js';
 
 /** The narrow interface actors depend on; tests give them their own implementation. */
+/** A task claimed for a worker: what to run now, and the write that records the assignment. */
+export interface Claim {
+  task: Task;
+  /**
+   * Queues the assignment write; false once committed means the task left `pending` first (a cancel won the race).
+   * Call it after dispatching the run, so the worker's turn comes before the commit's.
+   */
+  commit(): Promise<boolean>;
+}
+
 export interface TaskTransitions {
-  assign(id: string, workerId: string, lease: string): Promise<Task | null>;
+  /**
+   * Claims a pending task for a worker under a new lease. The run may start at once: the assignment commits before any
+   * later write of this task (writes commit in order), so its result is always recorded under this lease.
+   * Null when the task is not pending.
+   */
+  assign(id: string, workerId: string, lease: string): Claim | null;
   finish(id: string, lease: string, outcome: TaskOutcome): Promise<boolean>;
   /** Worker lost: back to pending, or failed once attempts are used up. Null when not requeued. */
   requeue(id: string, lease: string, reason: string): Promise<QueuedTask | null>;
@@ -18,11 +33,17 @@ export interface TaskTransitions {
 /** Binds transitions to the real repository and bus. */
 export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () => number, maxAttempts: number): TaskTransitions {
   return {
-    async assign(id, workerId, lease) {
-      const result = await tasks.assign(id, workerId, lease);
-      if (!result) return null;
-      bus.publish(result.event);
-      return result.task;
+    assign(id, workerId, lease) {
+      const current = tasks.get(id);
+      if (!current || current.status !== 'pending') return null;
+      const commit = () =>
+        tasks.assign(id, workerId, lease).then((result) => {
+          if (result) bus.publish(result.event);
+          return result !== null;
+        });
+      const startedAt = now();
+      const task: Task = { ...current, status: 'in_progress', attempts: current.attempts + 1, workerId, lease, startedAt, updatedAt: startedAt };
+      return { task, commit };
     },
     async finish(id, lease, outcome) {
       const event = await tasks.finish(id, lease, outcome);
