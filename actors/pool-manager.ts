@@ -248,6 +248,7 @@ function replace(slot: Slot, reason: string, failedBackends: Set<string>, self: 
     const why = `${decision.history.length} restarts within ${deps.restart.period_ms} ms; last: ${reason}`;
     deps.log.error('worker slot gave up', { worker: slot.id, reason: why });
     deps.onBackendFailed(slot.pool.backend.name, why);
+    deps.recordBeats([{ id: slot.id, status: 'failed', currentTask: null, lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
     return;
   }
   slot.status = 'restarting';

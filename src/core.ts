@@ -37,6 +37,8 @@ export interface CoreOptions {
   clock?: Clock;
   /** Called when supervision gives up; the process should exit non-zero. */
   onFatal(err: Error): void;
+  /** Starts worker actors; fault-injection tests and benchmarks wrap the real one. */
+  spawnWorker?: typeof spawnWorker;
 }
 
 const QUERY_TIMEOUT_MS = 5_000;
@@ -75,7 +77,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       restart: config.pool.restart,
       maxAttempts: config.tasks.max_attempts,
       idleMs: config.pool.idle_ms,
-      spawnWorker,
+      spawnWorker: opts.spawnWorker ?? spawnWorker,
       retryDelayMs: (attempt) => backoffMs(attempt - 1, config.tasks.retry_base_ms, config.tasks.retry_max_ms),
       recordStarted: (w) => store.workers.started(w),
       recordBeats: (beats) => store.workers.beats(beats),

@@ -1,6 +1,6 @@
 /** The composition root: config → store → actor tree → HTTP; signals and draining. */
 import type { KoubouConfig } from './config.js';
-import { startCore, type Core } from './core.js';
+import { startCore, type Core, type CoreOptions } from './core.js';
 import { createApp } from './http/app.js';
 import { listen, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
@@ -13,8 +13,13 @@ export interface Coordinator {
 }
 
 /** Starts a coordinator with this config. */
-export async function startCoordinator(config: KoubouConfig, log: Logger, onFatal: (err: Error) => void): Promise<Coordinator> {
-  const core = await startCore(config, { log, onFatal });
+export async function startCoordinator(
+  config: KoubouConfig,
+  log: Logger,
+  onFatal: (err: Error) => void,
+  extra: Pick<CoreOptions, 'spawnWorker'> = {},
+): Promise<Coordinator> {
+  const core = await startCore(config, { log, onFatal, ...extra });
   let http: Listening;
   try {
     http = await listen(createApp(core, log), config.server.host, config.server.port);

@@ -1,4 +1,5 @@
 /** An in-process coordinator on a real SQLite file and a real HTTP port, for integration tests. */
+import type { CoreOptions } from '../../src/core.js';
 import { silentLogger } from '../../src/logger.js';
 import { startCoordinator, type Coordinator } from '../../src/main.js';
 import { tempDir } from './temp.js';
@@ -12,13 +13,20 @@ export interface TestCoordinator {
   close(): Promise<void>;
 }
 
-export async function startTestCoordinator(opts: Omit<TestConfigOptions, 'dir'> & { dir?: string }): Promise<TestCoordinator> {
+export async function startTestCoordinator(
+  opts: Omit<TestConfigOptions, 'dir'> & { dir?: string; spawnWorker?: CoreOptions['spawnWorker'] },
+): Promise<TestCoordinator> {
   const temp = opts.dir ? null : tempDir();
   const dir = opts.dir ?? temp!.path;
   const { config } = writeTestConfig({ ...opts, dir });
-  const coordinator = await startCoordinator(config, silentLogger, (err) => {
-    throw err;
-  });
+  const coordinator = await startCoordinator(
+    config,
+    silentLogger,
+    (err) => {
+      throw err;
+    },
+    { spawnWorker: opts.spawnWorker },
+  );
   return {
     url: coordinator.http.url,
     dir,
