@@ -78,6 +78,7 @@ interface PoolState {
   slots: Map<string, Slot>;
   notifyIdle: (worker: IdleWorker) => void;
   sweepTimer: TimerHandle | null;
+  sweeps: number;
   stopped: boolean;
   /** Backends whose slots crashed past the restart intensity: no new workers for them. */
   failedBackends: Set<string>;
@@ -90,6 +91,7 @@ export function spawnPoolManager(parent: Ref<any>, deps: PoolDeps, onCrash: (err
       slots: new Map(),
       notifyIdle: coalescing((workers) => dispatch(deps.scheduler, { type: 'workersIdle', workers }), perLoopTurn),
       sweepTimer: null,
+      sweeps: 0,
       stopped: false,
       failedBackends: new Set(),
     }),
@@ -107,7 +109,8 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
   switch (msg.type) {
     case 'start':
       for (const pool of deps.backends) addWorkers(state, pool, pool.minWorkers, self, deps);
-      state.sweepTimer = deps.clock.setInterval(() => dispatch(self, { type: 'sweep' }), deps.heartbeatIntervalMs);
+      // Twice per interval, so a silent worker is caught at most half an interval after its lease runs out.
+      state.sweepTimer = deps.clock.setInterval(() => dispatch(self, { type: 'sweep' }), deps.heartbeatIntervalMs / 2);
       return state;
     case 'heartbeat': {
       const slot = state.slots.get(msg.workerId);
@@ -264,6 +267,8 @@ function sweep(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
     }
   }
   retireIdle(state, self, deps, now);
+  // Live status reaches the workers table once per interval; leases are checked on every sweep.
+  if (state.sweeps++ % 2 !== 0) return;
   const beats = [...state.slots.values()].map((s) => ({ id: s.id, status: s.status, currentTask: s.taskId, lastHeartbeat: s.lastBeat || null }));
   deps.recordBeats(beats).catch(logStoreError(deps));
 }

@@ -108,7 +108,7 @@ describe('pool manager supervision', () => {
     assert.equal(ready().length, 1);
   });
 
-  it('declares a silent worker dead within timeout + one interval, and replaces it after a backoff', async () => {
+  it('declares a silent worker dead within timeout + half an interval, and replaces it after a backoff', async () => {
     await settle();
     await run(2000);
     const lastBeat = clock.now() - (clock.now() % INTERVAL);
@@ -116,7 +116,8 @@ describe('pool manager supervision', () => {
     await run(TIMEOUT + 2 * INTERVAL);
     assert.equal(removed().length, 1);
     const gone = removed()[0]!;
-    assert.ok(gone.at - lastBeat <= TIMEOUT + INTERVAL, `detected ${gone.at - lastBeat} ms after the last beat`);
+    // Leases are swept twice per interval; 50 ms is this test's step.
+    assert.ok(gone.at - lastBeat <= TIMEOUT + INTERVAL / 2 + 50, `detected ${gone.at - lastBeat} ms after the last beat`);
     assert.ok(gone.at - lastBeat > TIMEOUT);
     assert.match((gone.msg as { reason: string }).reason, /heartbeat lost/);
     const next = ready()[1];
