@@ -100,6 +100,17 @@ describe('supervision under injected faults', () => {
     assert.equal((await client.get('/workers')).body.workers[0].restarts, restarts, 'no more restarts');
   });
 
+  it('backend 500 twice then OK: completes on attempt 3 with both failures in its history', async () => {
+    await start({ min_workers: 1, max_workers: 1 }, { max_attempts: 3 });
+    fake.script(['error500', 'error500']);
+    const res = await client.delegate({ prompt: 'third time lucky', sync: true });
+    assert.equal(res.body.status, 'completed');
+    const status = (await client.status(res.body.task_id)).body;
+    assert.equal(status.attempts, 3);
+    const history = await events(res.body.task_id);
+    assert.deepEqual(history.map((e) => e.kind), ['queued', 'assigned', 'retried', 'assigned', 'retried', 'assigned', 'completed']);
+  });
+
   it('a task running ten times the heartbeat timeout is not reaped', async () => {
     await start({ min_workers: 1, max_workers: 1 });
     const res = await client.delegate({ prompt: 'long one [[delay:4000]]', sync: true });
