@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const opts = {
     tasks: Number(flags.tasks ?? 5000),
     clients: Number(flags.clients ?? 50),
-    workers: Number(flags.workers ?? 8),
+    workers: Number(flags.workers ?? 32),
     latencySamples: Number(flags['latency-samples'] ?? 500),
   };
   const suite = String(flags.suite ?? 'all');

@@ -10,19 +10,12 @@ import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm, type FakeMode } from '../helpers/fake-llm.js';
+import { closedPort } from '../helpers/ports.js';
 
 const MAX_ATTEMPTS = 2;
 /** Retries with millisecond backoffs, so the failure tests stay fast. */
 const FAST_RETRIES = { max_attempts: MAX_ATTEMPTS, retry_base_ms: 10, retry_max_ms: 40 };
 
-/** A port nothing listens on: bound by us, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('backend failures', () => {
   let fake: FakeLlm;

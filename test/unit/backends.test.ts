@@ -14,6 +14,7 @@ import {
 } from '../../src/errors.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm, type FakeRequest } from '../helpers/fake-llm.js';
+import { closedPort } from '../helpers/ports.js';
 
 /** How long after abort() a call may take to reject and still count as prompt. */
 const PROMPT_MS = 500;
@@ -43,14 +44,6 @@ function backend(type: BackendType, overrides: Partial<BackendSettings> = {}): B
   return b;
 }
 
-/** A port nothing listens on: bind one, then release it. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A one-off server writing a fixed raw body, for wire shapes the fake does not produce. */
 async function serveRaw(contentType: string, body: string): Promise<{ url: string; close: () => Promise<void> }> {

@@ -6,19 +6,26 @@ import { openStore, type Store } from '../../src/store/store.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { tempDir } from '../helpers/temp.js';
 
+/** Opens a fresh store file before the suite and closes it after; `use` receives it. */
+function storeFixture(use: (store: Store) => void, file = 'k.db'): void {
+  const dir = tempDir();
+  let opened: Store;
+  before(async () => {
+    opened = await openStore(join(dir.path, file), new ManualClock());
+    use(opened);
+  });
+  after(async () => {
+    await opened.close();
+    dir.remove();
+  });
+}
+
 const newTask = (id: string, priority = 5) => ({ id, type: 'general' as const, prompt: `prompt ${id}`, files: [], options: {}, priority });
 
 describe('task store', () => {
-  const dir = tempDir();
-  const clock = new ManualClock();
-  let store: Store;
-  before(async () => {
-    store = await openStore(join(dir.path, 'sub', 'k.db'), clock);
-  });
-  after(async () => {
-    await store.close();
-    dir.remove();
-  });
+  let store!: Store;
+  // A directory that does not exist yet: opening creates it.
+  storeFixture((opened) => (store = opened), join('sub', 'k.db'));
 
   it('inserts, assigns under a lease, and only that lease may finish', async () => {
     const { queued } = await store.tasks.insert(newTask('t1'));
@@ -72,16 +79,8 @@ describe('task store', () => {
 });
 
 describe('task store retries and attempt limits', () => {
-  const dir = tempDir();
-  const clock = new ManualClock();
-  let store: Store;
-  before(async () => {
-    store = await openStore(join(dir.path, 'k.db'), clock);
-  });
-  after(async () => {
-    await store.close();
-    dir.remove();
-  });
+  let store!: Store;
+  storeFixture((opened) => (store = opened));
 
   it('retry puts the task back with the error and backoff in its history', async () => {
     await store.tasks.insert(newTask('r1'));
@@ -113,16 +112,8 @@ describe('task store retries and attempt limits', () => {
 });
 
 describe('task store cancellation', () => {
-  const dir = tempDir();
-  const clock = new ManualClock();
-  let store: Store;
-  before(async () => {
-    store = await openStore(join(dir.path, 'k.db'), clock);
-  });
-  after(async () => {
-    await store.close();
-    dir.remove();
-  });
+  let store!: Store;
+  storeFixture((opened) => (store = opened));
 
   it('a cancelled running task stays cancelled whatever its old run reports later', async () => {
     await store.tasks.insert(newTask('c1'));
