@@ -12,9 +12,11 @@ export function taskRoutes(service: TaskService, limits: { syncWaitMs: number; b
 
   app.post('/task/delegate', async (c) => {
     const input = parseDelegateInput(await readJson(c, limits.bodyLimitBytes));
-    const { task, ended } = await service.submit(input, input.sync ? limits.syncWaitMs : undefined);
-    if (input.sync && ended) return c.json({ task_id: task.id, status: task.status, result: resultView(task) }, 200);
-    // Async, or a sync wait that ran out: the task is safely queued and keeps going.
+    const submitted = await service.submit(input, input.sync ? limits.syncWaitMs : undefined);
+    if (!submitted.waited) return c.json({ task_id: submitted.taskId, status: 'pending' }, 202);
+    const { task, ended } = submitted;
+    if (ended) return c.json({ task_id: task.id, status: task.status, result: resultView(task) }, 200);
+    // The sync wait ran out: the task is safely queued and keeps going.
     return c.json({ task_id: task.id, status: task.status }, 202);
   });
 

@@ -22,11 +22,11 @@ export interface TaskServiceDeps {
   notifyCancelled(taskId: string, lease: string | null): void;
 }
 
-export interface SubmitResult {
-  task: Task;
-  /** False when a sync wait ran out before the task ended; the task keeps running. */
-  ended: boolean;
-}
+export type SubmitResult =
+  /** Queued without waiting: nothing to read back, the answer is known. */
+  | { taskId: string; waited: false }
+  /** Waited: the task as it stands; `ended` is false when the wait ran out and the task keeps running. */
+  | { taskId: string; waited: true; task: Task; ended: boolean };
 
 export class TaskService {
   private accepting = true;
@@ -64,8 +64,9 @@ export class TaskService {
       // From here on the task is counted as pending by the stats, running or not.
       this.reserved--;
     }
-    const ended = wait ? await wait.done : false;
-    return { task: await this.get(id), ended };
+    if (!wait) return { taskId: id, waited: false };
+    const ended = await wait.done;
+    return { taskId: id, waited: true, task: await this.get(id), ended };
   }
 
   /** Ends every sync wait now (shutdown): their clients get the task id and can ask again after the restart. */
