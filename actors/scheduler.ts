@@ -26,7 +26,16 @@ export type SchedulerMsg =
   | { type: 'taskCancelled'; taskId: string; lease: string | null }
   /** Stop assigning (shutdown). Running tasks go on. */
   | { type: 'drain' }
-  | { type: 'getLoad'; replyTo: Ref<SchedulerLoad> };
+  | { type: 'getLoad'; replyTo: Ref<SchedulerLoad> }
+  /** Where a pending task stands in the queue, and when it may finish; null when it is not queued here. */
+  | { type: 'estimate'; taskId: string; replyTo: Ref<QueueEstimate | null> };
+
+export interface QueueEstimate {
+  /** 1 = next to run. */
+  position: number;
+  /** Estimated milliseconds until it finishes, from the workers' measured run times; null before any run. */
+  etaMs: number | null;
+}
 
 export interface IdleWorker {
   workerId: string;
@@ -60,7 +69,11 @@ export interface SchedulerDeps {
 interface Assignment {
   taskId: string;
   lease: string;
+  startedAt: number;
 }
+
+/** Weight of the newest run in a worker's running average of run time. */
+const SPEED_WEIGHT = 0.3;
 
 interface SchedulerState {
   queue: PendingQueue;
@@ -68,6 +81,8 @@ interface SchedulerState {
   /** Insertion-ordered, so the longest-idle worker is offered work first. */
   idle: Set<string>;
   running: Map<string, Assignment>;
+  /** Per worker: running average of milliseconds per task (an EWMA), for ETAs and later for routing. */
+  runMs: Map<string, number>;
   draining: boolean;
   /** The backlog last reported to the pool manager, so a steady backlog is not reported on every message. */
   lastDemand: { pending: number; workers: number };
@@ -76,7 +91,7 @@ interface SchedulerState {
 /** Spawns the scheduler under parent; crashes are reported to the parent, which rebuilds the tree. */
 export function spawnScheduler(parent: Ref<any>, deps: SchedulerDeps, onCrash: (err: Error) => void): Ref<SchedulerMsg> {
   return spawn(parent, (state: SchedulerState, msg: SchedulerMsg, ctx) => handle(state, msg, ctx.self, deps), 'scheduler', {
-    initialStateFunc: (): SchedulerState => ({ queue: new PendingQueue(), workers: new Map(), idle: new Set(), running: new Map(), draining: false, lastDemand: { pending: 0, workers: -1 } }),
+    initialStateFunc: (): SchedulerState => ({ queue: new PendingQueue(), workers: new Map(), idle: new Set(), running: new Map(), runMs: new Map(), draining: false, lastDemand: { pending: 0, workers: -1 } }),
     onCrash: (_msg, err, ctx) => {
       onCrash(err ?? new Error('scheduler crashed'));
       return ctx.stop;
@@ -96,6 +111,7 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
     case 'workersIdle':
       for (const w of msg.workers) {
         if (isCurrent(state, w.workerId, w.incarnation)) {
+          recordRunTime(state, w.workerId, deps.clock.now());
           state.running.delete(w.workerId);
           state.idle.add(w.workerId);
         }
@@ -130,6 +146,9 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
     case 'drain':
       state.draining = true;
       break;
+    case 'estimate':
+      dispatch(msg.replyTo, estimate(state, msg.taskId));
+      return state;
     case 'getLoad':
       dispatch(msg.replyTo, {
         pending: state.queue.size,
@@ -181,7 +200,7 @@ function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, dep
     const worker = pickWorker(state, task);
     state.idle.delete(worker.id);
     const lease = deps.newLease();
-    state.running.set(worker.id, { taskId: task.id, lease });
+    state.running.set(worker.id, { taskId: task.id, lease, startedAt: deps.clock.now() });
     const claim = deps.transitions.assign(task.id, worker.id, lease);
     if (!claim) {
       // Not pending any more (cancelled while queued): the worker stays free for the next task.
@@ -216,4 +235,25 @@ function pickWorker(state: SchedulerState, task: QueuedTask): WorkerHandle {
   }
   const first = state.idle.values().next().value as string;
   return state.workers.get(first)!;
+}
+
+function recordRunTime(state: SchedulerState, workerId: string, now: number): void {
+  const run = state.running.get(workerId);
+  if (!run) return;
+  const ms = now - run.startedAt;
+  const previous = state.runMs.get(workerId);
+  state.runMs.set(workerId, previous === undefined ? ms : previous + SPEED_WEIGHT * (ms - previous));
+}
+
+/** Position by counting the queued tasks that go first (O(n), no sort); ETA from the pool's measured throughput. */
+function estimate(state: SchedulerState, taskId: string): QueueEstimate | null {
+  const target = state.queue.find(taskId);
+  if (!target) return null;
+  const ahead = state.queue.countBefore(target);
+  const measured = [...state.workers.keys()].map((id) => state.runMs.get(id)).filter((ms): ms is number => ms !== undefined);
+  if (measured.length === 0 || state.workers.size === 0) return { position: ahead + 1, etaMs: null };
+  const meanMs = measured.reduce((a, b) => a + b, 0) / measured.length;
+  // Tasks per millisecond the whole pool finishes; workers not measured yet count as average ones.
+  const throughput = [...state.workers.keys()].reduce((sum, id) => sum + 1 / Math.max(1, state.runMs.get(id) ?? meanMs), 0);
+  return { position: ahead + 1, etaMs: Math.round(ahead / throughput + meanMs) };
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { dispatch, query } from 'nact';
 import { startTree, type Tree } from '../actors/root.js';
-import type { SchedulerLoad } from '../actors/scheduler.js';
+import type { QueueEstimate, SchedulerLoad, SchedulerMsg } from '../actors/scheduler.js';
 import { spawnWorker } from '../actors/worker.js';
 import { createBackend } from './backends/index.js';
 import type { Backend } from './backends/types.js';
@@ -97,6 +97,8 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     maxPending: config.queue.max_pending,
     notifyQueued: coalescing((tasks) => dispatch(tree.scheduler, { type: 'tasksQueued', tasks })),
     notifyCancelled: (taskId, lease) => dispatch(tree.scheduler, { type: 'taskCancelled', taskId, lease }),
+    estimate: (taskId) =>
+      query(tree.scheduler, (replyTo): SchedulerMsg => ({ type: 'estimate', taskId, replyTo }), QUERY_TIMEOUT_MS) as Promise<QueueEstimate | null>,
   });
 
   const load = () => query(tree.scheduler, (replyTo): { type: 'getLoad'; replyTo: typeof replyTo } => ({ type: 'getLoad', replyTo }), QUERY_TIMEOUT_MS) as Promise<SchedulerLoad>;

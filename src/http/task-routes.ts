@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import { ValidationError } from '../errors.js';
 import type { TaskService } from '../tasks/service.js';
 import { TASK_STATUSES, type TaskStatus } from '../tasks/task.js';
-import { parseDelegateInput, parseLimit } from '../tasks/validate.js';
+import { parseDelegateInput, parseIdempotencyKey, parseLimit, parseWaitSeconds, type DelegateInput } from '../tasks/validate.js';
 import { eventView, resultView, statusView } from '../tasks/view.js';
 import { readJson } from './json-body.js';
 
@@ -11,16 +11,21 @@ export function taskRoutes(service: TaskService, limits: { syncWaitMs: number; b
   const app = new Hono();
 
   app.post('/task/delegate', async (c) => {
-    const input = parseDelegateInput(await readJson(c, limits.bodyLimitBytes));
+    const input = withHeaderKey(parseDelegateInput(await readJson(c, limits.bodyLimitBytes)), c.req.header('idempotency-key'));
     const submitted = await service.submit(input, input.sync ? limits.syncWaitMs : undefined);
-    if (!submitted.waited) return c.json({ task_id: submitted.taskId, status: 'pending' }, 202);
+    if (submitted.replayed) c.header('idempotent-replayed', 'true');
+    if (!submitted.waited) return c.json({ task_id: submitted.taskId, status: submitted.status }, 202);
     const { task, ended } = submitted;
     if (ended) return c.json({ task_id: task.id, status: task.status, result: resultView(task) }, 200);
     // The sync wait ran out: the task is safely queued and keeps going.
     return c.json({ task_id: task.id, status: task.status }, 202);
   });
 
-  app.get('/task/:id/status', async (c) => c.json(statusView(await service.get(c.req.param('id')))));
+  app.get('/task/:id/status', async (c) => {
+    const waitMs = parseWaitSeconds(c.req.query('wait')) * 1000;
+    const task = await service.watch(c.req.param('id'), waitMs);
+    return c.json(statusView(task, await service.estimate(task)));
+  });
 
   const cancel = async (c: Context) => {
     const task = await service.cancel(c.req.param('id') ?? '');
@@ -40,8 +45,18 @@ export function taskRoutes(service: TaskService, limits: { syncWaitMs: number; b
       throw new ValidationError(`status must be one of ${TASK_STATUSES.join(', ')}, got ${JSON.stringify(status)}`, 'status');
     }
     const tasks = await service.list({ status: status as TaskStatus | undefined, limit: parseLimit(c.req.query('limit')) });
-    return c.json({ tasks: tasks.map(statusView), count: tasks.length });
+    return c.json({ tasks: tasks.map((t) => statusView(t)), count: tasks.length });
   });
 
   return app;
+}
+
+/** The `Idempotency-Key` header and the body's `idempotency_key` are one setting; sent both, they must agree. */
+function withHeaderKey(input: DelegateInput, header: string | undefined): DelegateInput {
+  if (header === undefined) return input;
+  const key = parseIdempotencyKey(header, 'Idempotency-Key');
+  if (input.idempotencyKey !== null && input.idempotencyKey !== key) {
+    throw new ValidationError('the Idempotency-Key header and idempotency_key in the body differ; send one', 'idempotency_key');
+  }
+  return { ...input, idempotencyKey: key };
 }

@@ -55,7 +55,13 @@ const migrations: Record<string, Migration> = {
         .addColumn('detail', 'text')
         .execute();
       await db.schema.createIndex('task_events_task').on('task_events').columns(['task_id', 'seq']).execute();
-      await sql`select 1`.execute(db);
+    },
+  },
+  '0002_idempotency': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('tasks').addColumn('idempotency_key', 'text').execute();
+      // Partial: most tasks have no key, and only keys must be unique.
+      await sql`create unique index tasks_idempotency_key on tasks (idempotency_key) where idempotency_key is not null`.execute(db);
     },
   },
 };

@@ -23,6 +23,8 @@ export interface TasksTable {
   started_at: number | null;
   finished_at: number | null;
   updated_at: number;
+  /** A client's key for this submit: the same key within 24 h returns this task instead of a new one. */
+  idempotency_key: Generated<string | null>;
 }
 
 export interface WorkersTable {

@@ -3,7 +3,10 @@ import type { Selectable } from 'kysely';
 import { prepare } from './prepared.js';
 import type { TaskEventsTable, TasksTable } from './schema.js';
 
-type NewTaskParams = Omit<Selectable<TasksTable>, 'seq' | 'status' | 'attempts' | 'worker_id' | 'lease' | 'output' | 'error_code' | 'error_message' | 'started_at' | 'finished_at'>;
+type NewTaskParams = Omit<
+  Selectable<TasksTable>,
+  'seq' | 'status' | 'attempts' | 'worker_id' | 'lease' | 'output' | 'error_code' | 'error_message' | 'started_at' | 'finished_at'
+>;
 
 export const insertTask = prepare<NewTaskParams, { seq: number }>((db, p) =>
   db
@@ -19,8 +22,18 @@ export const insertTask = prepare<NewTaskParams, { seq: number }>((db, p) =>
       attempts: 0,
       created_at: p('created_at'),
       updated_at: p('updated_at'),
+      idempotency_key: p('idempotency_key'),
     })
     .returning('seq'),
+);
+
+export const selectByIdempotencyKey = prepare<{ key: string }, { id: string }>((db, p) =>
+  db.selectFrom('tasks').select('id').where('idempotency_key', '=', p('key')),
+);
+
+/** A key is remembered for a day; after that it may name a new task. */
+export const expireIdempotencyKey = prepare<{ key: string; before: number }, never>((db, p) =>
+  db.updateTable('tasks').set({ idempotency_key: null }).where('idempotency_key', '=', p('key')).where('created_at', '<', p('before')),
 );
 
 export const insertEvent = prepare<Omit<Selectable<TaskEventsTable>, 'seq'>, never>((db, p) =>

@@ -21,7 +21,13 @@ export interface NewTask {
   files: TaskFile[];
   options: TaskOptions;
   priority: number;
+  idempotencyKey?: string | null;
 }
+
+/** How long an idempotency key keeps naming its task. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export type InsertResult = { queued: QueuedTask; event: TaskEvent } | { existing: string };
 
 export type StatusCounts = Record<TaskStatus, number>;
 
@@ -37,10 +43,20 @@ export class TaskRepository {
     private readonly clock: Clock,
   ) {}
 
-  /** Inserts a pending task; resolves once it is committed to disk. */
-  insert(task: NewTask): Promise<{ queued: QueuedTask; event: TaskEvent }> {
-    return this.writer.write((sql) => {
+  /**
+   * Inserts a pending task; resolves once it is committed to disk. With an idempotency key already used in the last
+   * 24 h it inserts nothing and names the existing task. Check and insert share one transaction, so two concurrent
+   * submits with one key cannot both insert.
+   */
+  insert(task: NewTask): Promise<InsertResult> {
+    return this.writer.write((sql): InsertResult => {
       const now = this.clock.now();
+      const key = task.idempotencyKey ?? null;
+      if (key !== null) {
+        sql.all(q.expireIdempotencyKey, { key, before: now - IDEMPOTENCY_WINDOW_MS });
+        const existing = sql.first(q.selectByIdempotencyKey, { key });
+        if (existing) return { existing: existing.id };
+      }
       const [inserted] = sql.all(q.insertTask, {
         id: task.id,
         type: task.type,
@@ -50,6 +66,7 @@ export class TaskRepository {
         priority: task.priority,
         created_at: now,
         updated_at: now,
+        idempotency_key: key,
       });
       const seq = inserted!.seq;
       const event: TaskEvent = { taskId: task.id, kind: 'queued', at: now, detail: { priority: task.priority } };

@@ -57,9 +57,15 @@ export class PendingQueue {
     return true;
   }
 
-  /** Tasks in dispatch order (for queue positions); copies, so O(n log n). */
-  ordered(): QueuedTask[] {
-    return [...this.heap].sort((a, b) => (before(a, b) ? -1 : 1));
+  find(id: string): QueuedTask | undefined {
+    return this.ids.has(id) ? this.heap.find((t) => t.id === id) : undefined;
+  }
+
+  /** How many queued tasks run before this one (its queue position minus one), in O(n). */
+  countBefore(task: QueuedTask): number {
+    let n = 0;
+    for (const t of this.heap) if (t !== task && before(t, task)) n++;
+    return n;
   }
 
   private siftUp(i: number): void {

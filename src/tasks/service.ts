@@ -1,4 +1,5 @@
 /** The task operations every adapter calls: submit (optionally waiting), read, list, history. */
+import type { QueueEstimate } from '../../actors/scheduler.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import { QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound } from '../errors.js';
@@ -6,9 +7,9 @@ import type { TaskRepository } from '../store/tasks-repo.js';
 import { readTaskFiles, type FileRules } from './files.js';
 import { newTaskId } from './ids.js';
 import type { QueueStats } from './queue-stats.js';
-import type { QueuedTask, Task, TaskStatus } from './task.js';
+import { FINAL_STATUSES, type QueuedTask, type Task, type TaskStatus } from './task.js';
 import type { DelegateInput } from './validate.js';
-import { waitForFinal, type FinalWait } from './wait.js';
+import { isFinal, isStateChange, waitForTaskEvent, type TaskWait } from './wait.js';
 
 export interface TaskServiceDeps {
   tasks: TaskRepository;
@@ -20,19 +21,22 @@ export interface TaskServiceDeps {
   notifyQueued(task: QueuedTask): void;
   /** Tells the scheduler a task was cancelled; `lease` is set when it was running (its worker must stop). */
   notifyCancelled(taskId: string, lease: string | null): void;
+  /** Asks the scheduler where a pending task stands. */
+  estimate(taskId: string): Promise<QueueEstimate | null>;
 }
 
-export type SubmitResult =
-  /** Queued without waiting: nothing to read back, the answer is known. */
-  | { taskId: string; waited: false }
+export type SubmitResult = { taskId: string; status: TaskStatus; replayed: boolean } & (
+  /** Queued without waiting: a new task's status is known without reading it back. */
+  | { waited: false }
   /** Waited: the task as it stands; `ended` is false when the wait ran out and the task keeps running. */
-  | { taskId: string; waited: true; task: Task; ended: boolean };
+  | { waited: true; task: Task; ended: boolean }
+);
 
 export class TaskService {
   private accepting = true;
   /** Submits between the admission check and the commit, so a burst cannot overshoot max_pending. */
   private reserved = 0;
-  private readonly waits = new Set<FinalWait>();
+  private readonly waits = new Set<TaskWait>();
 
   constructor(private readonly deps: TaskServiceDeps) {}
 
@@ -41,22 +45,38 @@ export class TaskService {
     this.accepting = false;
   }
 
-  /** Writes the task to disk, queues it, and (when waitMs is given) waits for it to end. */
+  /**
+   * Writes the task to disk, queues it, and (when waitMs is given) waits for it to end. A repeated idempotency key
+   * names the task it first created (within 24 h) instead of creating another.
+   */
   async submit(input: DelegateInput, waitMs?: number): Promise<SubmitResult> {
     if (!this.accepting) throw new ShuttingDown('the server is shutting down and takes no new tasks');
     if (this.deps.stats.pending + this.reserved >= this.deps.maxPending) {
       throw new QueueFull(`the queue is full (${this.deps.maxPending} pending tasks); retry later`);
     }
-    const id = newTaskId();
-    let wait: FinalWait | null = null;
+    const newId = newTaskId();
+    let wait: TaskWait | null = null;
+    let existing: string | null = null;
     this.reserved++;
     try {
       const files = await readTaskFiles(input.files, this.deps.files);
       // Subscribe before the insert: a fast backend can finish the task before insert() even returns.
-      if (waitMs !== undefined) wait = this.track(waitForFinal(this.deps.bus, id, waitMs));
-      const inserted = await this.deps.tasks.insert({ id, type: input.type, prompt: input.prompt, files, options: input.options, priority: input.priority });
-      this.deps.bus.publish(inserted.event);
-      this.deps.notifyQueued(inserted.queued);
+      if (waitMs !== undefined) wait = this.track(waitForTaskEvent(this.deps.bus, newId, waitMs, isFinal));
+      const inserted = await this.deps.tasks.insert({
+        id: newId,
+        type: input.type,
+        prompt: input.prompt,
+        files,
+        options: input.options,
+        priority: input.priority,
+        idempotencyKey: input.idempotencyKey,
+      });
+      if ('existing' in inserted) {
+        existing = inserted.existing;
+      } else {
+        this.deps.bus.publish(inserted.event);
+        this.deps.notifyQueued(inserted.queued);
+      }
     } catch (err) {
       wait?.cancel();
       throw err;
@@ -64,17 +84,48 @@ export class TaskService {
       // From here on the task is counted as pending by the stats, running or not.
       this.reserved--;
     }
-    if (!wait) return { taskId: id, waited: false };
+    if (existing !== null) {
+      wait?.cancel();
+      return this.replay(existing, waitMs);
+    }
+    if (!wait) return { taskId: newId, status: 'pending', replayed: false, waited: false };
     const ended = await wait.done;
-    return { taskId: id, waited: true, task: await this.get(id), ended };
+    return { taskId: newId, status: 'pending', replayed: false, waited: true, task: await this.get(newId), ended };
   }
 
-  /** Ends every sync wait now (shutdown): their clients get the task id and can ask again after the restart. */
+  /** The answer for a repeated idempotency key: the first task, waited on like a new one. */
+  private async replay(id: string, waitMs: number | undefined): Promise<SubmitResult> {
+    const wait = waitMs === undefined ? null : this.track(waitForTaskEvent(this.deps.bus, id, waitMs, isFinal));
+    const current = await this.get(id);
+    if (!wait) return { taskId: id, status: current.status, replayed: true, waited: false };
+    // Subscribed before reading, so an end between the two is not missed.
+    const ended = FINAL_STATUSES.has(current.status) ? (wait.cancel(), true) : await wait.done;
+    return { taskId: id, status: current.status, replayed: true, waited: true, task: await this.get(id), ended };
+  }
+
+  /**
+   * The task now, or, when it is not final and waitMs > 0, as soon as its state changes (long-poll), at the latest
+   * after waitMs.
+   */
+  async watch(id: string, waitMs: number): Promise<Task> {
+    if (waitMs <= 0) return this.get(id);
+    const wait = this.track(waitForTaskEvent(this.deps.bus, id, waitMs, isStateChange));
+    try {
+      const current = await this.get(id);
+      if (FINAL_STATUSES.has(current.status)) return current;
+      await wait.done;
+      return await this.get(id);
+    } finally {
+      wait.cancel();
+    }
+  }
+
+  /** Ends every wait now (shutdown): their clients get the task as it stands and can ask again after the restart. */
   releaseWaits(): void {
     for (const wait of this.waits) wait.cancel();
   }
 
-  private track(wait: FinalWait): FinalWait {
+  private track(wait: TaskWait): TaskWait {
     this.waits.add(wait);
     wait.done.finally(() => this.waits.delete(wait));
     return wait;
@@ -91,6 +142,11 @@ export class TaskService {
       throw new TaskAlreadyFinished(id, result.status);
     }
     return this.get(id);
+  }
+
+  /** Queue position and ETA of a pending task; null for any other. */
+  async estimate(task: Task): Promise<QueueEstimate | null> {
+    return task.status === 'pending' ? this.deps.estimate(task.id) : null;
   }
 
   async get(id: string): Promise<Task> {

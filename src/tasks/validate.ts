@@ -9,6 +9,8 @@ export interface DelegateInput {
   sync: boolean;
   files: string[];
   options: TaskOptions;
+  /** Repeating a submit with the same key within 24 h returns the first task. */
+  idempotencyKey: string | null;
 }
 
 export const LIMITS = {
@@ -44,7 +46,25 @@ export function parseDelegateInput(body: unknown): DelegateInput {
     sync: parseBoolean(body.sync, 'sync', false),
     files: parseFiles(body.files),
     options: parseOptions(body.options),
+    idempotencyKey: parseIdempotencyKey(body.idempotency_key),
   };
+}
+
+/** 1-255 printable characters; the header and the body field are checked alike. */
+export function parseIdempotencyKey(value: unknown, field = 'idempotency_key'): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length < 1 || value.length > 255 || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new ValidationError(`${field} must be 1 to 255 printable characters, got ${describe(value)}`, field);
+  }
+  return value;
+}
+
+/** Seconds a status request may wait for a change: 0 to 60. */
+export function parseWaitSeconds(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 60) throw new ValidationError(`wait must be a number of seconds from 0 to 60, got ${JSON.stringify(raw)}`, 'wait');
+  return n;
 }
 
 function parseType(body: Record<string, unknown>): TaskType {

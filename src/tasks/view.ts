@@ -1,4 +1,5 @@
 /** The JSON shapes of a task that clients see (the seeds' contract). */
+import type { QueueEstimate } from '../../actors/scheduler.js';
 import type { TaskEvent } from '../events/types.js';
 import type { Task } from './task.js';
 import { FINAL_STATUSES } from './task.js';
@@ -23,9 +24,10 @@ export function resultView(task: Task): TaskResultView | null {
   };
 }
 
-/** GET /task/:id/status */
-export function statusView(task: Task) {
+/** GET /task/:id/status; a pending task also gets its queue position and an ETA in seconds (null until measured). */
+export function statusView(task: Task, estimate: QueueEstimate | null = null) {
   return {
+    ...(estimate ? { queue_position: estimate.position, eta_s: estimate.etaMs === null ? null : Math.round(estimate.etaMs / 100) / 10 } : {}),
     task_id: task.id,
     status: task.status,
     type: task.type,

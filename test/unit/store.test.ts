@@ -7,12 +7,13 @@ import { ManualClock } from '../helpers/manual-clock.js';
 import { tempDir } from '../helpers/temp.js';
 
 /** Opens a fresh store file before the suite and closes it after; `use` receives it. */
-function storeFixture(use: (store: Store) => void, file = 'k.db'): void {
+function storeFixture(use: (store: Store, clock: ManualClock) => void, file = 'k.db'): void {
   const dir = tempDir();
   let opened: Store;
   before(async () => {
-    opened = await openStore(join(dir.path, file), new ManualClock());
-    use(opened);
+    const clock = new ManualClock();
+    opened = await openStore(join(dir.path, file), clock);
+    use(opened, clock);
   });
   after(async () => {
     await opened.close();
@@ -28,8 +29,9 @@ describe('task store', () => {
   storeFixture((opened) => (store = opened), join('sub', 'k.db'));
 
   it('inserts, assigns under a lease, and only that lease may finish', async () => {
-    const { queued } = await store.tasks.insert(newTask('t1'));
-    assert.equal(queued.priority, 5);
+    const inserted = await store.tasks.insert(newTask('t1'));
+    assert.ok('queued' in inserted);
+    assert.equal(inserted.queued.priority, 5);
     const assigned = await store.tasks.assign('t1', 'w1', 'lease-a');
     assert.equal(assigned?.task.status, 'in_progress');
     assert.equal(assigned?.task.attempts, 1);
@@ -141,3 +143,25 @@ describe('task store cancellation', () => {
     assert.equal(await store.tasks.assign('c3', 'w1', 'l3'), null, 'a cancelled task is never assigned');
   });
 });
+
+describe('task store idempotency keys', () => {
+  let store!: Store;
+  let clock!: ManualClock;
+  storeFixture((opened, c) => ((store = opened), (clock = c)));
+
+  it('a repeated key names the first task; concurrent repeats insert once', async () => {
+    const results = await Promise.all([1, 2, 3].map((i) => store.tasks.insert({ ...newTask(`k${i}`), idempotencyKey: 'same' })));
+    const created = results.filter((r) => 'queued' in r);
+    assert.equal(created.length, 1);
+    for (const r of results) if ('existing' in r) assert.equal(r.existing, 'k1');
+    assert.equal((await store.tasks.countByStatus()).pending, 1);
+  });
+
+  it('a key older than 24 h may name a new task', async () => {
+    await store.tasks.insert({ ...newTask('old'), idempotencyKey: 'daily' });
+    clock.advance(24 * 60 * 60 * 1000 + 1);
+    const again = await store.tasks.insert({ ...newTask('new'), idempotencyKey: 'daily' });
+    assert.ok('queued' in again && again.queued.id === 'new');
+  });
+});
+
