@@ -1,37 +1,71 @@
 #!/usr/bin/env node
-/** The `koubou` command. Exit codes: 0 done, 1 failed, 2 usage. */
-import { loadConfig, parseFlags } from '../config.js';
+/** The `koubou` command: dispatches to one module per command. Exit codes are in errors.ts (0 done, 1 failed, 2 usage). */
+import { readFileSync } from 'node:fs';
 import { KoubouError } from '../errors.js';
-import { createLogger } from '../logger.js';
-import { runCoordinator } from '../main.js';
+import { CliError, EXIT, UsageError } from './errors.js';
+import { usage } from './usage.js';
 
-const USAGE = `usage: koubou start [--config FILE] [--port N] [--host ADDR] [--db PATH] [--log-level LEVEL]
+type Command = (argv: string[]) => Promise<number | void>;
 
-  start    run the coordinator in the foreground (the default)
+/** Loaded on demand, so `koubou tasks` does not load the server. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('./commands/start.js')).start,
+  stop: async () => (await import('./commands/stop.js')).stop,
+  submit: async () => (await import('./commands/submit.js')).submit,
+  status: async () => (await import('./commands/status.js')).status,
+  tasks: async () => (await import('./commands/lists.js')).tasks,
+  workers: async () => (await import('./commands/lists.js')).workers,
+  cancel: async () => (await import('./commands/cancel.js')).cancel,
+  mcp: async () => (await import('./commands/mcp.js')).mcp,
+};
 
-Environment: KOUBOU_CONFIG, KOUBOU_PORT, KOUBOU_HOST, KOUBOU_DB, KOUBOU_API_TOKEN, KOUBOU_LOG_LEVEL.
-Every setting is described in config/koubou.yaml.`;
-
-async function main(argv: string[]): Promise<void> {
-  const { flags, positionals } = parseFlags(argv, ['help', 'version']);
-  if (flags.help) {
-    process.stdout.write(USAGE + '\n');
-    return;
+async function main(argv: string[]): Promise<number | void> {
+  const [first, ...rest] = argv;
+  if (first === undefined) throw new UsageError('missing command');
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const topic = first === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && !(topic in COMMANDS)) throw new UsageError(`unknown command ${JSON.stringify(topic)}`);
+    process.stdout.write(`${usage(topic ?? null)}\n`);
+    return EXIT.ok;
   }
-  const command = positionals[0] ?? 'start';
-  if (command !== 'start') {
-    process.stderr.write(`koubou: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
-    process.exit(2);
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return EXIT.ok;
   }
-  const config = loadConfig({ argv, env: process.env, cwd: process.cwd() });
-  await runCoordinator(config, createLogger(config.log.level));
+  const load = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+  if (!load) throw new UsageError(first.startsWith('-') ? `expected a command before ${first}` : `unknown command ${JSON.stringify(first)}`);
+  return (await load())(rest);
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof KoubouError) {
-    process.stderr.write(`koubou: ${err.message}\n`);
-    process.exit(err.code === 'config_error' ? 2 : 1);
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+function report(err: unknown): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`koubou: ${err.message}\n\n${usage(err.command)}\n`);
+    return err.exitCode;
   }
-  process.stderr.write(`koubou: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+  if (err instanceof CliError) {
+    process.stderr.write(`koubou: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof KoubouError) {
+    // From the server side of `start` / `stop`: a configuration mistake is a usage error.
+    process.stderr.write(`koubou: ${err.message}\n`);
+    return err.code === 'config_error' ? EXIT.usage : EXIT.failed;
+  }
+  // A system error (EADDRINUSE, EACCES...) says enough in its message; anything else gets its stack.
+  const e = err as NodeJS.ErrnoException;
+  process.stderr.write(`koubou: ${typeof e.code === 'string' && e.syscall ? e.message : (e.stack ?? String(err))}\n`);
+  return EXIT.failed;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (typeof code === 'number') process.exitCode = code;
+  },
+  // Exit at once: a failed `start` may leave handles open that would keep the process alive.
+  (err: unknown) => process.exit(report(err)),
+);

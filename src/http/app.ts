@@ -5,6 +5,8 @@ import { RouteNotFound } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { requireBearer } from './auth.js';
 import { errorHandler } from './errors.js';
+import { localApi } from '../mcp/local-api.js';
+import { mcpRoute } from './mcp-route.js';
 import { poolRoutes } from './pool-routes.js';
 import { taskRoutes } from './task-routes.js';
 
@@ -18,5 +20,6 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   if (server.api_token) app.use('*', requireBearer(server.api_token, (path) => path === '/health'));
   app.route('/', taskRoutes(core.service, { syncWaitMs: server.sync_wait_s * 1000, bodyLimitBytes: server.body_limit_bytes }));
   app.route('/', poolRoutes(core, now));
+  app.route('/', mcpRoute(localApi(core, now)));
   return app;
 }

@@ -1,0 +1,65 @@
+/** The JSON the coordinator answers with, as far as the CLI reads it. */
+
+export type TaskState = 'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
+
+export const FINAL_STATES: ReadonlySet<string> = new Set<TaskState>(['completed', 'failed', 'cancelled']);
+
+export interface TaskResult {
+  success: boolean;
+  output: string | null;
+  error: string | null;
+  error_code: string | null;
+}
+
+export interface TaskStatus {
+  task_id: string;
+  status: TaskState;
+  type: string;
+  priority: number;
+  result: TaskResult | null;
+  worker_id: string | null;
+  attempts: number;
+  model?: string | null;
+  created_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string | null;
+  queue_position?: number | null;
+  eta_s?: number | null;
+}
+
+export interface Submitted {
+  task_id: string;
+  status: TaskState;
+}
+
+export interface DelegateBody {
+  prompt: string;
+  type?: string;
+  priority?: number;
+  files?: string[];
+  options?: { timeout?: number; model?: string };
+}
+
+export interface TaskEventView {
+  kind: string;
+  at: string;
+  worker_id: string | null;
+  lease: string | null;
+  [detail: string]: unknown;
+}
+
+export interface WorkerView {
+  worker_id: string;
+  backend: string;
+  model: string;
+  location: string;
+  status: string;
+  current_task: string | null;
+  last_heartbeat: string | null;
+  heartbeat_age_ms: number | null;
+  completed: number;
+  failed: number;
+  restarts: number;
+  started_at: string;
+}

@@ -1,0 +1,104 @@
+/** `koubou start`: the coordinator in the foreground, or with --detach in the background (pid file, log file). */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { KoubouConfig } from '../../config.js';
+import { parseCommand, positionals } from '../args.js';
+import { processEnv } from '../client-env.js';
+import { daemonFiles, isAlive, localUrl, logTail, looksLikeKoubou, readPid, removePid, writePid } from '../daemon.js';
+import { CliError, EXIT } from '../errors.js';
+import { json } from '../format.js';
+import { out, printHelp } from './shared.js';
+import { SERVER_OPTIONS, configArgs, serverConfig } from './server-flags.js';
+
+const CLI = fileURLToPath(new URL('../koubou.js', import.meta.url));
+const OPTIONS = { ...SERVER_OPTIONS, detach: { type: 'boolean' } } as const;
+const READY_WITHIN_MS = 15_000;
+const POLL_MS = 100;
+
+export async function start(argv: string[]): Promise<number | void> {
+  const { values, positionals: given } = parseCommand('start', argv, OPTIONS);
+  if (values.help) return printHelp('start');
+  positionals('start', given, []);
+  const args = configArgs(values);
+  const config = serverConfig(args);
+  if (values.detach) return detach(config, args, values.json === true);
+  const [{ runCoordinator }, { createLogger }] = await Promise.all([import('../../main.js'), import('../../logger.js')]);
+  await runCoordinator(config, createLogger(config.log.level));
+}
+
+/** Starts `koubou start ARGS` as a detached child logging to koubou.log, and returns once it answers /health. */
+async function detach(config: KoubouConfig, args: string[], asJson: boolean): Promise<number> {
+  const files = daemonFiles(config.store.path);
+  fs.mkdirSync(files.dir, { recursive: true });
+  const running = readPid(files.pidFile);
+  if (running !== null && isAlive(running) && looksLikeKoubou(running)) {
+    throw new CliError(`koubou is already running (pid ${running}, see ${files.pidFile}); stop it first with koubou stop`);
+  }
+  const url = config.server.port === 0 ? null : localUrl(config.server.host, config.server.port);
+  if (url !== null && (await answers(url))) throw new CliError(`something already answers at ${url}; is koubou already running?`);
+
+  const logFd = fs.openSync(files.logFile, 'a');
+  const logStart = fs.fstatSync(logFd).size;
+  let child;
+  try {
+    child = spawn(process.execPath, [...process.execArgv, CLI, 'start', ...args], {
+      cwd: process.cwd(),
+      env: processEnv(),
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+    });
+  } finally {
+    fs.closeSync(logFd);
+  }
+  const ended = new Promise<string>((resolve) => {
+    child.once('error', (err) => resolve(`could not be started: ${err.message}`));
+    child.once('exit', (code, signal) => resolve(`exited with ${signal ? `signal ${signal}` : `code ${code}`}`));
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new CliError(`koubou ${await ended}`);
+  writePid(files.pidFile, pid);
+  child.unref();
+
+  const ready = waitUntilAnswering(() => url ?? listeningUrl(files.logFile, logStart));
+  const outcome = await Promise.race([ready, ended.then((how) => ({ died: how }))]);
+  if (outcome === null) {
+    child.kill('SIGTERM');
+    removePid(files.pidFile);
+    const where = url ?? '(port 0: no "koubou is listening" line in the log; set server.port, or log.level info)';
+    throw new CliError(`koubou did not answer at ${where} within ${READY_WITHIN_MS / 1000} s; stopped it. The end of ${files.logFile}:\n${logTail(files.logFile, logStart)}`);
+  }
+  if (typeof outcome === 'object') {
+    removePid(files.pidFile);
+    throw new CliError(`koubou ${outcome.died} before it answered; the end of ${files.logFile}:\n${logTail(files.logFile, logStart)}`);
+  }
+  out(asJson ? json({ url: outcome, pid, pid_file: files.pidFile, log_file: files.logFile }) : `koubou is running at ${outcome} (pid ${pid}, log ${files.logFile})\n`);
+  return EXIT.ok;
+}
+
+/** Polls /health until something answers; resolves with the URL, or null when the time is up. */
+async function waitUntilAnswering(target: () => string | null): Promise<string | null> {
+  const deadline = Date.now() + READY_WITHIN_MS;
+  while (Date.now() < deadline) {
+    const url = target();
+    if (url !== null && (await answers(url))) return url;
+    await sleep(POLL_MS);
+  }
+  return null;
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
+    await res.arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** With server.port 0 the only way to learn the port is the "koubou is listening" log line (log level info). */
+function listeningUrl(logFile: string, from: number): string | null {
+  return /"msg":"koubou is listening","url":"([^"]+)"/.exec(logTail(logFile, from, 1_000))?.[1] ?? null;
+}

@@ -1,0 +1,43 @@
+/** `koubou stop`: SIGTERM the coordinator named by the pid file, wait for it to drain and exit, remove the pid file. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseCommand, positionals } from '../args.js';
+import { daemonFiles, isAlive, looksLikeKoubou, readPid, removePid } from '../daemon.js';
+import { CliError, EXIT } from '../errors.js';
+import { json } from '../format.js';
+import { out, printHelp } from './shared.js';
+import { SERVER_OPTIONS, configArgs, serverConfig } from './server-flags.js';
+
+/** Beyond the drain grace period, what exiting may take (closing the store, the HTTP server). */
+const EXTRA_MS = 5_000;
+const POLL_MS = 100;
+
+export async function stop(argv: string[]): Promise<number> {
+  const { values, positionals: given } = parseCommand('stop', argv, SERVER_OPTIONS);
+  if (values.help) return printHelp('stop');
+  positionals('stop', given, []);
+  const config = serverConfig(configArgs(values));
+  const { pidFile } = daemonFiles(config.store.path);
+
+  const pid = readPid(pidFile);
+  if (pid === null) throw new CliError(`koubou is not running (no pid file at ${pidFile})`);
+  if (!isAlive(pid) || !looksLikeKoubou(pid)) {
+    removePid(pidFile);
+    throw new CliError(`koubou is not running (pid ${pid} from ${pidFile} is gone); removed the stale pid file`);
+  }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch (err) {
+    throw new CliError(`cannot signal pid ${pid}: ${(err as Error).message}`);
+  }
+  const limitMs = config.pool.shutdown_grace_ms + EXTRA_MS;
+  const deadline = Date.now() + limitMs;
+  while (isAlive(pid)) {
+    if (Date.now() >= deadline) {
+      throw new CliError(`koubou (pid ${pid}) has not exited ${limitMs / 1000} s after SIGTERM; it may still be draining (kill -9 ${pid} ends it at once)`);
+    }
+    await sleep(POLL_MS);
+  }
+  removePid(pidFile);
+  out(values.json ? json({ pid, stopped: true }) : `koubou stopped (pid ${pid})\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,60 @@
+/** `koubou submit PROMPT [--wait]`: queue a task; print its id, or wait and print its output. */
+import { TASK_TYPES } from '../../tasks/task.js';
+import { CLIENT_OPTIONS, intFlag, oneOfFlag, parseCommand, positionals, positiveFlag } from '../args.js';
+import type { DelegateBody } from '../api-types.js';
+import { EXIT, UsageError } from '../errors.js';
+import { followTask } from '../follow.js';
+import { failure, json, withNewline } from '../format.js';
+import { connect, out, printHelp } from './shared.js';
+
+const OPTIONS = {
+  ...CLIENT_OPTIONS,
+  type: { type: 'string' },
+  priority: { type: 'string' },
+  file: { type: 'string', multiple: true },
+  model: { type: 'string' },
+  timeout: { type: 'string' },
+  wait: { type: 'boolean' },
+} as const;
+
+export async function submit(argv: string[]): Promise<number> {
+  const { values, positionals: given } = parseCommand('submit', argv, OPTIONS);
+  if (values.help) return printHelp('submit');
+  const [promptArg] = positionals('submit', given, ['PROMPT']) as [string];
+  const body: DelegateBody = { prompt: promptArg === '-' ? await readStdin() : promptArg };
+  if (body.prompt.trim() === '') throw new UsageError('the prompt is empty', 'submit');
+  const type = oneOfFlag('submit', 'type', values.type, TASK_TYPES);
+  if (type !== undefined) body.type = type;
+  const priority = intFlag('submit', 'priority', values.priority, 1, 10);
+  if (priority !== undefined) body.priority = priority;
+  if (values.file?.length) body.files = values.file;
+  const timeout = positiveFlag('submit', 'timeout', values.timeout);
+  if (timeout !== undefined || values.model !== undefined) {
+    body.options = {};
+    if (timeout !== undefined) body.options.timeout = timeout;
+    if (values.model !== undefined) body.options.model = values.model;
+  }
+  const client = connect('submit', values.url);
+
+  const submitted = await client.delegate(body);
+  if (!values.wait) {
+    out(values.json ? json({ task_id: submitted.task_id, status: submitted.status }) : `${submitted.task_id}\n`);
+    return EXIT.ok;
+  }
+  const final = await followTask(client, submitted.task_id);
+  if (values.json) out(json(final));
+  if (final.status === 'completed') {
+    if (!values.json) out(withNewline(final.result?.output ?? ''));
+    return EXIT.ok;
+  }
+  process.stderr.write(`koubou: ${failure(final)}\n`);
+  return EXIT.failed;
+}
+
+/** The prompt from stdin, without the trailing newline(s) `echo` and editors add. */
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('(reading the prompt from stdin; end with Ctrl-D)\n');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/(\r?\n)+$/, '');
+}

@@ -1,0 +1,66 @@
+/**
+ * Follows a task until it is final (completed, failed, cancelled) by long-polling its status, for `submit --wait`
+ * and `status --watch`. Works whether or not the server honours `wait`: a quick answer without a change is followed
+ * by a short pause, so the loop never spins.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FINAL_STATES, type TaskStatus } from './api-types.js';
+import type { KoubouClient } from './client.js';
+import { EXIT } from './errors.js';
+import { stateLine } from './format.js';
+import { Progress } from './progress.js';
+
+const LONG_POLL_S = 30;
+/** An answer faster than this that shows no change means the server did not wait. */
+const QUICK_MS = 50;
+const PAUSE_MS = 200;
+
+/** Called with every answer; `changed` when the state differs from the previous answer (always true for the first). */
+export type OnStatus = (task: TaskStatus, changed: boolean) => void;
+
+/** The loop itself: resolves with the final status. */
+export async function follow(client: KoubouClient, id: string, onStatus: OnStatus): Promise<TaskStatus> {
+  let previous: string | null = null;
+  for (;;) {
+    const asked = performance.now();
+    const task = await client.status(id, previous === null ? 0 : LONG_POLL_S);
+    const key = changeKey(task);
+    const changed = key !== previous;
+    previous = key;
+    onStatus(task, changed);
+    if (FINAL_STATES.has(task.status)) return task;
+    if (!changed && performance.now() - asked < QUICK_MS) await sleep(PAUSE_MS);
+  }
+}
+
+function changeKey(t: TaskStatus): string {
+  return [t.status, t.worker_id, t.attempts, t.queue_position ?? ''].join('|');
+}
+
+/**
+ * follow() with what a person watching needs: the progress line on a terminal, and Ctrl-C that stops following
+ * (exit 130) while the task keeps running. `onStatus` may print through the given `print` to keep the line intact.
+ */
+export async function followTask(
+  client: KoubouClient,
+  id: string,
+  onStatus: (task: TaskStatus, changed: boolean, print: (out: NodeJS.WritableStream, text: string) => void) => void = () => {},
+): Promise<TaskStatus> {
+  const progress = new Progress();
+  const onSigint = () => {
+    progress.clear();
+    process.stderr.write(`\nstopped following; task ${id} keeps running (koubou status ${id} --watch)\n`);
+    process.exit(EXIT.interrupted);
+  };
+  process.once('SIGINT', onSigint);
+  progress.start();
+  try {
+    return await follow(client, id, (task, changed) => {
+      progress.update(stateLine(task));
+      onStatus(task, changed, (out, text) => progress.print(out, text));
+    });
+  } finally {
+    progress.clear();
+    process.off('SIGINT', onSigint);
+  }
+}
