@@ -157,7 +157,7 @@ function handle(
 
 /** Calls the backend and records the outcome: retry, completed or failed. Never rejects. */
 async function runTask(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<void> {
-  const result = await callBackend(task, signal, deps);
+  const result = await callBackend(task, lease, signal, deps);
   if (!result) return;
   const { outcome, retryable } = result;
   try {
@@ -175,7 +175,7 @@ async function runTask(task: Task, lease: string, signal: AbortSignal, deps: Wor
 }
 
 /** The outcome to record, or null when the run was aborted by someone who decides the task's state (stop, cancel). */
-async function callBackend(task: Task, signal: AbortSignal, deps: WorkerDeps): Promise<{ outcome: TaskOutcome; retryable: boolean } | null> {
+async function callBackend(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<{ outcome: TaskOutcome; retryable: boolean } | null> {
   const { system, prompt } = buildPrompt(task);
   try {
     const result = await deps.backend.generate({
@@ -183,7 +183,7 @@ async function callBackend(task: Task, signal: AbortSignal, deps: WorkerDeps): P
       system,
       model: task.options.model,
       signal,
-      onChunk: (chunk) => deps.transitions.progress(task.id, deps.id, chunk),
+      onChunk: (chunk) => deps.transitions.progress(task.id, deps.id, lease, chunk),
     });
     return { outcome: { status: 'completed', output: result.output }, retryable: false };
   } catch (err) {

@@ -17,6 +17,7 @@ import { openStore, type Store } from './store/store.js';
 import type { WorkerInfo } from './store/workers-repo.js';
 import { backoffMs } from './supervision/backoff.js';
 import { coalescing } from './supervision/coalesce.js';
+import { OutputBuffers } from './tasks/output-buffers.js';
 import { QueueStats } from './tasks/queue-stats.js';
 import { TaskService } from './tasks/service.js';
 import { storeTransitions } from './tasks/transitions.js';
@@ -97,6 +98,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     maxPending: config.queue.max_pending,
     notifyQueued: coalescing((tasks) => dispatch(tree.scheduler, { type: 'tasksQueued', tasks })),
     notifyCancelled: (taskId, lease) => dispatch(tree.scheduler, { type: 'taskCancelled', taskId, lease }),
+    output: new OutputBuffers(bus),
     estimate: (taskId) =>
       query(tree.scheduler, (replyTo): SchedulerMsg => ({ type: 'estimate', taskId, replyTo }), QUERY_TIMEOUT_MS) as Promise<QueueEstimate | null>,
   });

@@ -26,6 +26,8 @@ export interface TaskStatus {
   updated_at: string | null;
   queue_position?: number | null;
   eta_s?: number | null;
+  /** A running task's output streamed so far, from character `from` on. */
+  partial_output?: { from: number; text: string; length: number };
 }
 
 export interface Submitted {

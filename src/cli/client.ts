@@ -39,8 +39,12 @@ export class KoubouClient {
   }
 
   /** The task's status; with waitS > 0 the server may hold the answer until the status changes (long-poll). */
-  status(id: string, waitS = 0): Promise<TaskStatus> {
-    const query = waitS > 0 ? `?wait=${waitS}` : '';
+  /** With outputFrom, the answer carries the output streamed past that many characters, and waits for it too. */
+  status(id: string, waitS = 0, outputFrom?: number): Promise<TaskStatus> {
+    const params = new URLSearchParams();
+    if (waitS > 0) params.set('wait', String(waitS));
+    if (outputFrom !== undefined) params.set('output_from', String(outputFrom));
+    const query = params.size > 0 ? `?${params}` : '';
     return this.call<TaskStatus>('GET', `/task/${encodeURIComponent(id)}/status${query}`, { timeoutMs: CALL_TIMEOUT_MS + waitS * 1000 });
   }
 

@@ -18,16 +18,37 @@ const PAUSE_MS = 200;
 /** Called with every answer; `changed` when the state differs from the previous answer (always true for the first). */
 export type OnStatus = (task: TaskStatus, changed: boolean) => void;
 
-/** The loop itself: resolves with the final status. */
-export async function follow(client: KoubouClient, id: string, onStatus: OnStatus): Promise<TaskStatus> {
+/** Receives a running task's output as it streams in; a new attempt starts again from its first character. */
+export type OnOutput = (text: string, fresh: boolean) => void;
+
+/** The loop itself: resolves with the final status. With onOutput, the output streams in as well. */
+export async function follow(client: KoubouClient, id: string, onStatus: OnStatus, onOutput?: OnOutput): Promise<TaskStatus> {
   let previous: string | null = null;
+  let attempt = -1;
+  let seen = 0;
   for (;;) {
     const asked = performance.now();
-    const task = await client.status(id, previous === null ? 0 : LONG_POLL_S);
+    const task = await client.status(id, previous === null ? 0 : LONG_POLL_S, onOutput ? seen : undefined);
     const key = changeKey(task);
     const changed = key !== previous;
     previous = key;
     onStatus(task, changed);
+    if (onOutput && task.partial_output) {
+      const { from, text } = task.partial_output;
+      const fresh = task.attempts !== attempt;
+      if (fresh && from > 0) {
+        // A new attempt (a retry): its text starts at 0, and we asked from where the old one had got to.
+        attempt = task.attempts;
+        seen = 0;
+        continue;
+      }
+      attempt = task.attempts;
+      seen = from + text.length;
+      if (text) {
+        onOutput(text, fresh);
+        continue; // more may already be there: ask again at once
+      }
+    }
     if (FINAL_STATES.has(task.status)) return task;
     if (!changed && performance.now() - asked < QUICK_MS) await sleep(PAUSE_MS);
   }
@@ -45,6 +66,7 @@ export async function followTask(
   client: KoubouClient,
   id: string,
   onStatus: (task: TaskStatus, changed: boolean, print: (out: NodeJS.WritableStream, text: string) => void) => void = () => {},
+  onOutput?: (text: string, fresh: boolean, print: (out: NodeJS.WritableStream, text: string) => void) => void,
 ): Promise<TaskStatus> {
   const progress = new Progress();
   const onSigint = () => {
@@ -55,10 +77,16 @@ export async function followTask(
   process.once('SIGINT', onSigint);
   progress.start();
   try {
-    return await follow(client, id, (task, changed) => {
-      progress.update(stateLine(task));
-      onStatus(task, changed, (out, text) => progress.print(out, text));
-    });
+    const print = (out: NodeJS.WritableStream, text: string) => progress.print(out, text);
+    return await follow(
+      client,
+      id,
+      (task, changed) => {
+        progress.update(stateLine(task));
+        onStatus(task, changed, print);
+      },
+      onOutput && ((text, fresh) => onOutput(text, fresh, print)),
+    );
   } finally {
     progress.clear();
     process.off('SIGINT', onSigint);

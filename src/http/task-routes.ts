@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import { ValidationError } from '../errors.js';
 import type { TaskService } from '../tasks/service.js';
 import { TASK_STATUSES, type TaskStatus } from '../tasks/task.js';
-import { parseDelegateInput, parseIdempotencyKey, parseLimit, parseWaitSeconds, type DelegateInput } from '../tasks/validate.js';
+import { parseDelegateInput, parseIdempotencyKey, parseLimit, parseOutputFrom, parseWaitSeconds, type DelegateInput } from '../tasks/validate.js';
 import { eventView, resultView, statusView } from '../tasks/view.js';
 import { readJson } from './json-body.js';
 
@@ -23,8 +23,10 @@ export function taskRoutes(service: TaskService, limits: { syncWaitMs: number; b
 
   app.get('/task/:id/status', async (c) => {
     const waitMs = parseWaitSeconds(c.req.query('wait')) * 1000;
-    const task = await service.watch(c.req.param('id'), waitMs);
-    return c.json(statusView(task, await service.estimate(task)));
+    const from = parseOutputFrom(c.req.query('output_from'));
+    const task = await service.watch(c.req.param('id'), waitMs, from);
+    const partial = service.partialOutput(task, from ?? 0);
+    return c.json(statusView(task, await service.estimate(task), partial && { ...partial, from: from ?? 0 }));
   });
 
   const cancel = async (c: Context) => {

@@ -9,7 +9,8 @@ export function localApi(core: Pick<Core, 'service' | 'bus' | 'health' | 'worker
   const { service } = core;
   const view = async (id: string, waitMs = 0) => {
     const task = await service.watch(id, waitMs);
-    return statusView(task, await service.estimate(task));
+    const partial = service.partialOutput(task);
+    return statusView(task, await service.estimate(task), partial && { ...partial, from: 0 });
   };
   return {
     async delegate(args) {

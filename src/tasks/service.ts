@@ -6,6 +6,7 @@ import { QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound } from '../e
 import type { TaskRepository } from '../store/tasks-repo.js';
 import { readTaskFiles, type FileRules } from './files.js';
 import { newTaskId } from './ids.js';
+import type { OutputBuffers, PartialOutput } from './output-buffers.js';
 import type { QueueStats } from './queue-stats.js';
 import { FINAL_STATUSES, type QueuedTask, type Task, type TaskStatus } from './task.js';
 import type { DelegateInput } from './validate.js';
@@ -23,6 +24,8 @@ export interface TaskServiceDeps {
   notifyCancelled(taskId: string, lease: string | null): void;
   /** Asks the scheduler where a pending task stands. */
   estimate(taskId: string): Promise<QueueEstimate | null>;
+  /** What running tasks have streamed so far. */
+  output: OutputBuffers;
 }
 
 export type SubmitResult = { taskId: string; status: TaskStatus; replayed: boolean } & (
@@ -105,14 +108,15 @@ export class TaskService {
 
   /**
    * The task now, or, when it is not final and waitMs > 0, as soon as its state changes (long-poll), at the latest
-   * after waitMs.
+   * after waitMs. With outputFrom, streamed output beyond that many characters also ends the wait.
    */
-  async watch(id: string, waitMs: number): Promise<Task> {
+  async watch(id: string, waitMs: number, outputFrom?: number): Promise<Task> {
     if (waitMs <= 0) return this.get(id);
-    const wait = this.track(waitForTaskEvent(this.deps.bus, id, waitMs, isStateChange));
+    const grew = () => outputFrom !== undefined && this.deps.output.length(id) > outputFrom;
+    const wait = this.track(waitForTaskEvent(this.deps.bus, id, waitMs, (e) => isStateChange(e) || grew()));
     try {
       const current = await this.get(id);
-      if (FINAL_STATUSES.has(current.status)) return current;
+      if (FINAL_STATUSES.has(current.status) || grew()) return current;
       await wait.done;
       return await this.get(id);
     } finally {
@@ -142,6 +146,11 @@ export class TaskService {
       throw new TaskAlreadyFinished(id, result.status);
     }
     return this.get(id);
+  }
+
+  /** The output a running task has streamed so far, from character `from` on. */
+  partialOutput(task: Task, from = 0): PartialOutput | null {
+    return task.status === 'in_progress' ? this.deps.output.read(task.id, from) : null;
   }
 
   /** Queue position and ETA of a pending task; null for any other. */

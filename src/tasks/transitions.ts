@@ -27,7 +27,7 @@ export interface TaskTransitions {
   /** A retryable failure: back to pending, to run again after retryInMs. */
   retry(id: string, lease: string, error: TaskError, retryInMs: number): Promise<QueuedTask | null>;
   /** A streamed piece of output: published only, never stored piecewise. */
-  progress(id: string, workerId: string, chunk: string): void;
+  progress(id: string, workerId: string, lease: string, chunk: string): void;
 }
 
 /** Binds transitions to the real repository and bus. */
@@ -63,8 +63,8 @@ export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () =
       bus.publish(result.event);
       return result.queued;
     },
-    progress(id, workerId, chunk) {
-      bus.publish({ taskId: id, kind: 'progress', at: now(), workerId, detail: { chunk } });
+    progress(id, workerId, lease, chunk) {
+      bus.publish({ taskId: id, kind: 'progress', at: now(), workerId, lease, detail: { chunk } });
     },
   };
 }

@@ -59,6 +59,14 @@ export function parseIdempotencyKey(value: unknown, field = 'idempotency_key'): 
   return value;
 }
 
+/** Characters of streamed output the client already has; undefined when not given. */
+export function parseOutputFrom(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new ValidationError(`output_from must be a whole number of characters, got ${JSON.stringify(raw)}`, 'output_from');
+  return n;
+}
+
 /** Seconds a status request may wait for a change: 0 to 60. */
 export function parseWaitSeconds(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 0;

@@ -1,6 +1,7 @@
 /** The JSON shapes of a task that clients see (the seeds' contract). */
 import type { QueueEstimate } from '../../actors/scheduler.js';
 import type { TaskEvent } from '../events/types.js';
+import type { PartialOutput } from './output-buffers.js';
 import type { Task } from './task.js';
 import { FINAL_STATUSES } from './task.js';
 
@@ -24,10 +25,14 @@ export function resultView(task: Task): TaskResultView | null {
   };
 }
 
-/** GET /task/:id/status; a pending task also gets its queue position and an ETA in seconds (null until measured). */
-export function statusView(task: Task, estimate: QueueEstimate | null = null) {
+/**
+ * GET /task/:id/status. A pending task also gets its queue position and an ETA in seconds (null until measured); a
+ * running one the output it has streamed so far (from `partial.from` on).
+ */
+export function statusView(task: Task, estimate: QueueEstimate | null = null, partial: (PartialOutput & { from: number }) | null = null) {
   return {
     ...(estimate ? { queue_position: estimate.position, eta_s: estimate.etaMs === null ? null : Math.round(estimate.etaMs / 100) / 10 } : {}),
+    ...(partial ? { partial_output: { from: partial.from, text: partial.text, length: partial.length } } : {}),
     task_id: task.id,
     status: task.status,
     type: task.type,

@@ -108,16 +108,16 @@ describe('the koubou command against a coordinator', () => {
     assert.match(human.stdout, new RegExp(`^task\\s+${id}$`, 'm'));
   });
 
-  it('status --watch prints each change and ends when the task ends (exit 0, then the output)', async () => {
-    const prompt = `[[delay:500]] watched ${randomUUID()}`;
+  it('status --watch streams the output to stdout, each change to stderr, and ends when the task ends', async () => {
+    const prompt = `[[delay:300]] [[chunk-delay:120]] watched as it streams ${randomUUID()}`;
     const id = (await client.delegate({ prompt })).body.task_id as string;
     const res = await run(['status', id, '--watch']);
     assert.equal(res.code, 0, res.stderr);
     assert.equal((await client.status(id)).body.status, 'completed', 'the watch ended only once the task had');
-    const lines = res.stdout.trimEnd().split('\n');
-    assert.equal(lines.at(-1), `echo(fake-model): ${prompt}`);
-    assert.match(lines.at(-2)!, /^\d\d:\d\d:\d\d {2}completed \(after [\d.]+s\)$/);
-    assert.ok(lines.slice(0, -2).some((l) => /\s(pending|in_progress)\b/.test(l)), `a change before the end:\n${res.stdout}`);
+    assert.equal(res.stdout, `echo(fake-model): ${prompt}\n`, 'stdout is exactly the output');
+    const lines = res.stderr.trimEnd().split('\n');
+    assert.match(lines.at(-1)!, /^\d\d:\d\d:\d\d {2}completed \(after [\d.]+s\)$/);
+    assert.ok(lines.slice(0, -1).some((l) => /\s(pending|in_progress)\b/.test(l)), `a change before the end:\n${res.stderr}`);
   });
 
   it('a failing task: submit --wait exits 1 with the error on stderr and nothing on stdout', async () => {

@@ -92,3 +92,42 @@ describe('idempotency and long-poll', () => {
     assert.equal((await client.status(ids[2]!)).body.queue_position, undefined);
   });
 });
+
+describe('output so far', () => {
+  let fake: FakeLlm;
+  let koubou: TestCoordinator;
+  let client: ReturnType<typeof api>;
+
+  before(async () => {
+    fake = await startFakeLlm({ chunkDelayMs: 150 });
+    koubou = await startTestCoordinator({ backends: [{ url: fake.url }] });
+    client = api(koubou.url);
+  });
+  after(async () => {
+    await koubou.close();
+    await fake.close();
+  });
+
+  it('a running task shows its streamed output, and output_from long-polls for more of it', async () => {
+    const prompt = 'one two three four five six';
+    const id = (await client.delegate({ prompt })).body.task_id;
+    await eventually(async () => (await client.status(id)).body.partial_output?.length > 0, 5000);
+    let seen = '';
+    let polls = 0;
+    for (;;) {
+      const view = (await client.get(`/task/${id}/status?wait=10&output_from=${seen.length}`)).body;
+      polls++;
+      if (view.status !== 'in_progress') {
+        assert.equal(view.status, 'completed');
+        assert.equal(view.partial_output, undefined, 'a finished task has its result instead');
+        assert.equal(view.result.output, `echo(fake-model): ${prompt}`);
+        break;
+      }
+      assert.equal(view.partial_output.from, seen.length);
+      seen += view.partial_output.text;
+      assert.ok(`echo(fake-model): ${prompt}`.startsWith(seen), `streamed so far: ${JSON.stringify(seen)}`);
+    }
+    assert.ok(polls >= 3, `the output came in ${polls} long-polls, piece by piece`);
+    assert.equal((await client.get(`/task/${id}/status?output_from=-1`)).status, 400);
+  });
+});

@@ -18,12 +18,28 @@ export async function status(argv: string[]): Promise<number> {
     out(values.json ? json(task) : statusBlock(task));
     return EXIT.ok;
   }
-  const final = await followTask(client, id, (task, changed, print) => {
-    if (!changed) return;
-    print(process.stdout, values.json ? `${JSON.stringify(task)}\n` : changeLine(task));
-  });
+  // Human mode: the output is the data and streams to stdout as it comes; changes of state are news, on stderr.
+  // With --json every change is a JSON line on stdout.
+  let streamed = '';
+  const final = await followTask(
+    client,
+    id,
+    (task, changed, print) => {
+      if (!changed) return;
+      if (values.json) print(process.stdout, `${JSON.stringify(task)}\n`);
+      else print(process.stderr, changeLine(task));
+    },
+    values.json
+      ? undefined
+      : (text, fresh, print) => {
+          if (fresh && streamed) print(process.stdout, '\n');
+          streamed = fresh ? text : streamed + text;
+          print(process.stdout, text);
+        },
+  );
   if (final.status === 'completed') {
-    if (!values.json) out(withNewline(final.result?.output ?? ''));
+    const output = final.result?.output ?? '';
+    if (!values.json) out(withNewline(streamed && output.startsWith(streamed) ? output.slice(streamed.length) : (streamed ? '\n' : '') + output));
     return EXIT.ok;
   }
   process.stderr.write(`koubou: ${failure(final)}\n`);
