@@ -4,6 +4,9 @@ import { startCore, type Core, type CoreOptions } from './core.js';
 import { createApp } from './http/app.js';
 import { listen, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
+import { connectNats } from './nats/connection.js';
+import { subjects } from './nats/subjects.js';
+import { serveTasksOverNats } from './nats/task-adapter.js';
 
 export interface Coordinator {
   core: Core;
@@ -21,11 +24,19 @@ export async function startCoordinator(
 ): Promise<Coordinator> {
   const core = await startCore(config, { log, onFatal, ...extra });
   let http: Listening;
+  let nats: { close(): Promise<void> } | null = null;
   try {
     http = await listen(createApp(core, log), config.server.host, config.server.port);
   } catch (err) {
     await core.shutdown(0);
     throw err;
+  }
+  try {
+    if (config.nats.url) nats = await startNats(core, config, log);
+  } catch (err) {
+    await http.close();
+    await core.shutdown(0);
+    throw new Error(`cannot connect to NATS at ${config.nats.url}: ${(err as Error).message}`, { cause: err });
   }
   let stopping: Promise<void> | null = null;
   return {
@@ -37,9 +48,24 @@ export async function startCoordinator(
         // Stop new connections first; sync waiters are answered or cut off once the core has drained.
         const closed = http.close(grace + 1_000);
         await core.shutdown(grace);
+        // After the drain: sync delegates waiting over NATS still get their answer.
+        await nats?.close();
         await closed;
       })();
       return stopping;
+    },
+  };
+}
+
+/** Connects to NATS and serves the task subjects; other services delegate through them. */
+async function startNats(core: Core, config: KoubouConfig, log: Logger): Promise<{ close(): Promise<void> }> {
+  const link = await connectNats({ url: config.nats.url!, name: 'koubou-coordinator', log: log.child({ adapter: 'nats' }) });
+  const stopEvents = serveTasksOverNats(core, link, subjects(config.nats.prefix), config.server.sync_wait_s * 1000);
+  log.info('serving tasks over NATS', { url: config.nats.url, prefix: config.nats.prefix });
+  return {
+    async close() {
+      stopEvents();
+      await link.close();
     },
   };
 }

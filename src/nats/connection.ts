@@ -1,0 +1,86 @@
+/**
+ * The one module that imports the `nats` client. Everything else sees NatsLink: JSON in, JSON out, errors as data,
+ * and a connection that reconnects by itself for as long as the process lives.
+ */
+import { connect, type NatsConnection } from 'nats';
+import { describeError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { decode, encode } from './codec.js';
+
+export type Payload = Record<string, unknown>;
+
+export interface NatsLink {
+  /** Answers requests on `subject`; a thrown KoubouError becomes {error:{code, message, field?}}. */
+  serve(subject: string, handler: (payload: Payload) => Promise<Payload>): void;
+  publish(subject: string, payload: Payload): void;
+  /** Sends a request and returns the decoded answer. */
+  request(subject: string, payload: Payload, timeoutMs: number): Promise<Payload>;
+  /** Receives messages on `subject` (wildcards allowed); returns the unsubscribe function. */
+  subscribe(subject: string, handler: (payload: Payload, subject: string) => void): () => void;
+  /** Lets pending replies go out, then closes. */
+  close(): Promise<void>;
+}
+
+export interface NatsOptions {
+  url: string;
+  /** Shown in the server's connection list. */
+  name: string;
+  log: Logger;
+}
+
+/** Connects (waiting for the first connection up to 10 s), then reconnects forever with a short wait. */
+export async function connectNats(opts: NatsOptions): Promise<NatsLink> {
+  const nc = await connect({ servers: opts.url, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 10_000 });
+  watchStatus(nc, opts.log);
+  return {
+    serve(subject, handler) {
+      nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err) return opts.log.warn('NATS subscription error', { subject, error: err.message });
+          const answer = (async () => {
+            try {
+              return await handler(decode(msg.data));
+            } catch (e) {
+              return errorPayload(e);
+            }
+          })();
+          answer.then((payload) => {
+            // A requester that gave up, or a connection closing at shutdown, leaves nobody to answer.
+            if (msg.reply && !nc.isClosed()) msg.respond(encode(payload));
+          });
+        },
+      });
+    },
+    publish: (subject, payload) => nc.publish(subject, encode(payload)),
+    async request(subject, payload, timeoutMs) {
+      return decode((await nc.request(subject, encode(payload), { timeout: timeoutMs })).data);
+    },
+    subscribe(subject, handler) {
+      const sub = nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err) return;
+          try {
+            handler(decode(msg.data), msg.subject);
+          } catch (e) {
+            opts.log.warn('dropped an invalid NATS message', { subject: msg.subject, error: (e as Error).message });
+          }
+        },
+      });
+      return () => sub.unsubscribe();
+    },
+    close: () => nc.drain(),
+  };
+}
+
+/** The same error shape as the HTTP API: {error:{code, message, field?}}. */
+function errorPayload(err: unknown): Payload {
+  const { code, message } = describeError(err);
+  const field = err instanceof ValidationError && err.field ? { field: err.field } : {};
+  return { error: { code, message, ...field } };
+}
+
+async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
+  for await (const s of nc.status()) {
+    if (s.type === 'disconnect' || s.type === 'reconnect') log.info(`NATS ${s.type}`, { server: String(s.data) });
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Delegation over NATS for other services, beside HTTP and calling the same application functions:
+ * `<prefix>.task.delegate` and `<prefix>.task.status` (request/reply), and every task event on
+ * `<prefix>.events.task.<task_id>`.
+ */
+import type { Core } from '../core.js';
+import { ValidationError } from '../errors.js';
+import { parseDelegateInput } from '../tasks/validate.js';
+import { eventView, resultView, statusView } from '../tasks/view.js';
+import type { NatsLink } from './connection.js';
+import type { Subjects } from './subjects.js';
+
+/** Starts serving; returns the function that stops publishing events. */
+export function serveTasksOverNats(core: Pick<Core, 'service' | 'bus'>, link: NatsLink, subjects: Subjects, syncWaitMs: number): () => void {
+  const { service } = core;
+
+  link.serve(subjects.delegate, async (payload) => {
+    const input = parseDelegateInput(payload);
+    const submitted = await service.submit(input, input.sync ? syncWaitMs : undefined);
+    if (submitted.waited && submitted.ended) {
+      return { task_id: submitted.task.id, status: submitted.task.status, result: resultView(submitted.task) };
+    }
+    return { task_id: submitted.taskId, status: submitted.waited ? submitted.task.status : submitted.status };
+  });
+
+  link.serve(subjects.status, async (payload) => {
+    const id = payload.task_id;
+    if (typeof id !== 'string' || id === '') throw new ValidationError('task_id must be a non-empty string', 'task_id');
+    const task = await service.get(id);
+    const partial = service.partialOutput(task);
+    return statusView(task, await service.estimate(task), partial && { ...partial, from: 0 });
+  });
+
+  return core.bus.subscribe((e) => link.publish(subjects.taskEvents(e.taskId), { task_id: e.taskId, ...eventView(e) }));
+}

@@ -1,0 +1,81 @@
+/**
+ * Delegation over NATS for other services, against a real nats-server: request/reply delegate (async and sync) and
+ * status, every task event on <prefix>.events.task.<id>, bad messages answered with errors, and reconnection after
+ * the NATS server restarts.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../src/logger.js';
+import { connectNats, type NatsLink, type Payload } from '../../src/nats/connection.js';
+import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { eventually } from '../helpers/eventually.js';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+
+describe('tasks over NATS', () => {
+  let nats: NatsServer;
+  let fake: FakeLlm;
+  let koubou: TestCoordinator;
+  let client: NatsLink;
+  const events: { subject: string; payload: Payload }[] = [];
+
+  before(async () => {
+    nats = await startNatsServer();
+    fake = await startFakeLlm();
+    koubou = await startTestCoordinator({ backends: [{ url: fake.url }], extra: { nats: { url: nats.url, prefix: 'kb' } } });
+    client = await connectNats({ url: nats.url, name: 'test-client', log: silentLogger });
+    client.subscribe('kb.events.task.*', (payload, subject) => events.push({ subject, payload }));
+  });
+  after(async () => {
+    await client.close();
+    await koubou.close();
+    await fake.close();
+    await nats.close();
+  });
+
+  it('delegates asynchronously and streams every event of the task', async () => {
+    const answer = await client.request('kb.task.delegate', { prompt: 'over nats', type: 'analysis', priority: 7 }, 5000);
+    assert.equal(answer.status, 'pending');
+    const id = answer.task_id as string;
+    await eventually(() => events.some((e) => e.payload.task_id === id && e.payload.kind === 'completed'));
+    const mine = events.filter((e) => e.subject === `kb.events.task.${id}`).map((e) => e.payload);
+    const kinds = mine.map((e) => e.kind);
+    assert.equal(kinds[0], 'queued');
+    assert.ok(kinds.includes('assigned'));
+    assert.ok(kinds.filter((k) => k === 'progress').length >= 2, 'output chunks are published');
+    assert.equal(mine.filter((e) => e.kind === 'progress').map((e) => e.chunk).join(''), 'echo(fake-model): over nats');
+    const status = await client.request('kb.task.status', { task_id: id }, 5000);
+    assert.equal(status.status, 'completed');
+    assert.equal((status.result as { output: string }).output, 'echo(fake-model): over nats');
+    assert.equal(status.priority, 7);
+  });
+
+  it('delegates synchronously with the same answer as HTTP', async () => {
+    const answer = await client.request('kb.task.delegate', { prompt: 'sync over nats', sync: true }, 10_000);
+    assert.equal(answer.status, 'completed');
+    assert.deepEqual(answer.result, { success: true, output: 'echo(fake-model): sync over nats', error: null, error_code: null });
+  });
+
+  it('answers bad messages with the same errors as HTTP, and never crashes', async () => {
+    const noPrompt = await client.request('kb.task.delegate', { priority: 3 }, 5000);
+    assert.deepEqual(noPrompt.error, { code: 'invalid_request', message: 'prompt is required', field: 'prompt' });
+    const badPriority = await client.request('kb.task.delegate', { prompt: 'x', priority: 99 }, 5000);
+    assert.equal((badPriority.error as { field: string }).field, 'priority');
+    const unknown = await client.request('kb.task.status', { task_id: 'nope' }, 5000);
+    assert.equal((unknown.error as { code: string }).code, 'task_not_found');
+    const noId = await client.request('kb.task.status', {}, 5000);
+    assert.equal((noId.error as { field: string }).field, 'task_id');
+  });
+
+  it('keeps serving after the NATS server restarts', async () => {
+    await nats.restart();
+    await eventually(async () => {
+      try {
+        const answer = await client.request('kb.task.delegate', { prompt: 'after restart', sync: true }, 1000);
+        return answer.status === 'completed';
+      } catch {
+        return false;
+      }
+    }, 15_000, 200);
+  });
+});

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decode, encode, InvalidMessage } from '../../src/nats/codec.js';
+import { subjects } from '../../src/nats/subjects.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+describe('NATS payloads and subjects', () => {
+  it('round-trips with the version field added and removed', () => {
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(encode({ a: 1 }))), { v: 1, a: 1 });
+    assert.deepEqual(decode(encode({ prompt: '工房' })), { prompt: '工房' });
+  });
+
+  it('refuses what is not a version-1 JSON object, naming the problem', () => {
+    assert.throws(() => decode(bytes('{nope')), (e: unknown) => e instanceof InvalidMessage && /not valid JSON/.test(e.message));
+    assert.throws(() => decode(bytes('[1]')), /JSON object/);
+    assert.throws(() => decode(bytes('{"prompt":"x"}')), /protocol version undefined/);
+    assert.throws(() => decode(bytes('{"v":2}')), /protocol version 2/);
+  });
+
+  it('puts every subject under the prefix', () => {
+    const s = subjects('lab.koubou');
+    assert.equal(s.delegate, 'lab.koubou.task.delegate');
+    assert.equal(s.status, 'lab.koubou.task.status');
+    assert.equal(s.taskEvents('abc'), 'lab.koubou.events.task.abc');
+    assert.equal(s.allTaskEvents, 'lab.koubou.events.task.*');
+  });
+});
