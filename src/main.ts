@@ -4,7 +4,7 @@ import { startCore, type Core, type CoreOptions } from './core.js';
 import { createApp } from './http/app.js';
 import { listen, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
-import { connectNats } from './nats/connection.js';
+import { connectNats, redactedServers } from './nats/connection.js';
 import { subjects } from './nats/subjects.js';
 import { serveTasksOverNats } from './nats/task-adapter.js';
 
@@ -36,7 +36,7 @@ export async function startCoordinator(
   } catch (err) {
     await http.close();
     await core.shutdown(0);
-    throw new Error(`cannot connect to NATS at ${config.nats.url}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot connect to NATS at ${redactedServers(config.nats.url!)}: ${(err as Error).message}`, { cause: err });
   }
   let stopping: Promise<void> | null = null;
   return {
@@ -61,7 +61,7 @@ export async function startCoordinator(
 async function startNats(core: Core, config: KoubouConfig, log: Logger): Promise<{ close(): Promise<void> }> {
   const link = await connectNats({ url: config.nats.url!, name: 'koubou-coordinator', log: log.child({ adapter: 'nats' }) });
   const stopEvents = serveTasksOverNats(core, link, subjects(config.nats.prefix), config.server.sync_wait_s * 1000);
-  log.info('serving tasks over NATS', { url: config.nats.url, prefix: config.nats.prefix });
+  log.info('serving tasks over NATS', { servers: redactedServers(config.nats.url!), prefix: config.nats.prefix });
   return {
     async close() {
       stopEvents();

@@ -30,7 +30,7 @@ export interface NatsOptions {
 
 /** Connects (waiting for the first connection up to 10 s), then reconnects forever with a short wait. */
 export async function connectNats(opts: NatsOptions): Promise<NatsLink> {
-  const nc = await connect({ servers: opts.url, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 10_000 });
+  const nc = await connect({ ...serversAndCredentials(opts.url), name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 10_000 });
   watchStatus(nc, opts.log);
   return {
     serve(subject, handler) {
@@ -70,6 +70,29 @@ export async function connectNats(opts: NatsOptions): Promise<NatsLink> {
     },
     close: () => nc.drain(),
   };
+}
+
+/**
+ * The nats client ignores credentials written into a URL, so they are lifted out: `nats://user:pass@host:4222`
+ * (user and password) or `nats://token@host:4222` (token). Several servers may be listed, separated by commas.
+ */
+export function serversAndCredentials(url: string): { servers: string[]; user?: string; pass?: string; token?: string } {
+  const servers: string[] = [];
+  let credentials: { user?: string; pass?: string; token?: string } = {};
+  for (const entry of url.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const parsed = new URL(entry);
+    if (parsed.username && parsed.password) credentials = { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) };
+    else if (parsed.username) credentials = { token: decodeURIComponent(parsed.username) };
+    parsed.username = '';
+    parsed.password = '';
+    servers.push(parsed.toString().replace(/\/$/, ''));
+  }
+  return { servers, ...credentials };
+}
+
+/** The server list without credentials, for logs and error messages. */
+export function redactedServers(url: string): string {
+  return serversAndCredentials(url).servers.join(',');
 }
 
 /** The same error shape as the HTTP API: {error:{code, message, field?}}. */

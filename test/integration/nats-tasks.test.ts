@@ -79,3 +79,33 @@ describe('tasks over NATS', () => {
     }, 15_000, 200);
   });
 });
+
+describe('NATS with password authentication', () => {
+  let nats: NatsServer;
+  let fake: FakeLlm;
+  before(async () => {
+    nats = await startNatsServer(['--user', 'koubou', '--pass', 's3cret']);
+    fake = await startFakeLlm();
+  });
+  after(async () => {
+    await fake.close();
+    await nats.close();
+  });
+
+  it('connects with credentials in nats.url, and refuses to start with wrong ones, saying why', async () => {
+    const url = `nats://koubou:s3cret@127.0.0.1:${nats.port}`;
+    const koubou = await startTestCoordinator({ backends: [{ url: fake.url }], extra: { nats: { url } } });
+    try {
+      const client = await connectNats({ url, name: 'test-client', log: silentLogger });
+      const answer = await client.request('koubou.task.delegate', { prompt: 'authenticated', sync: true }, 10_000);
+      assert.equal(answer.status, 'completed');
+      await client.close();
+    } finally {
+      await koubou.close();
+    }
+    await assert.rejects(
+      startTestCoordinator({ backends: [{ url: fake.url }], extra: { nats: { url: `nats://koubou:wrong@127.0.0.1:${nats.port}` } } }),
+      (err: Error) => /cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+: .*Authorization Violation/i.test(err.message) && !err.message.includes('wrong'),
+    );
+  });
+});

@@ -26,3 +26,13 @@ describe('NATS payloads and subjects', () => {
     assert.equal(s.allTaskEvents, 'lab.koubou.events.task.*');
   });
 });
+
+describe('NATS server URLs', () => {
+  it('lifts credentials out of the URL, which the client would otherwise ignore', async () => {
+    const { serversAndCredentials } = await import('../../src/nats/connection.js');
+    assert.deepEqual(serversAndCredentials('nats://koubou:s%40cret@nats-host:4222'), { servers: ['nats://nats-host:4222'], user: 'koubou', pass: 's@cret' });
+    assert.deepEqual(serversAndCredentials('nats://tok3n@host:4222'), { servers: ['nats://host:4222'], token: 'tok3n' });
+    assert.deepEqual(serversAndCredentials('nats://koubou:pw@a:4222, nats://b:4223'), { servers: ['nats://a:4222', 'nats://b:4223'], user: 'koubou', pass: 'pw' });
+    assert.deepEqual(serversAndCredentials('nats://127.0.0.1:4222'), { servers: ['nats://127.0.0.1:4222'] });
+  });
+});
