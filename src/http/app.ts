@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import { requireBearer } from './auth.js';
 import { errorHandler } from './errors.js';
 import { localApi } from '../mcp/local-api.js';
+import { eventsRoute } from './events-route.js';
 import { mcpRoute } from './mcp-route.js';
 import { poolRoutes } from './pool-routes.js';
 import { taskRoutes } from './task-routes.js';
@@ -21,5 +22,6 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   app.route('/', taskRoutes(core.service, { syncWaitMs: server.sync_wait_s * 1000, bodyLimitBytes: server.body_limit_bytes }));
   app.route('/', poolRoutes(core, now));
   app.route('/', mcpRoute(localApi(core, now)));
+  app.route('/', eventsRoute(core.bus));
   return app;
 }

@@ -1,0 +1,72 @@
+/** GET /events: a task's whole life, output chunks included, in order and promptly; filters; auth; bad filters. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { api } from '../helpers/api.js';
+import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { eventually } from '../helpers/eventually.js';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import { openSse, type SseClient } from '../helpers/sse.js';
+
+describe('live events over SSE', () => {
+  let fake: FakeLlm;
+  let koubou: TestCoordinator;
+  let client: ReturnType<typeof api>;
+  const auth = { authorization: 'Bearer ev-token' };
+  const opened: SseClient[] = [];
+  const open = async (query = '') => {
+    const sse = await openSse(`${koubou.url}/events${query}`, auth);
+    opened.push(sse);
+    await eventually(() => sse.messages.some((m) => m.event === 'ready'));
+    return sse;
+  };
+
+  before(async () => {
+    fake = await startFakeLlm({ chunkDelayMs: 30 });
+    koubou = await startTestCoordinator({ backends: [{ url: fake.url }], extra: { server: { api_token: 'ev-token' } } });
+    client = api(koubou.url, 'ev-token');
+  });
+  after(async () => {
+    for (const sse of opened) sse.close();
+    await koubou.close();
+    await fake.close();
+  });
+
+  it('streams a task from queued to completed, with its output chunk by chunk, within 100 ms of each change', async () => {
+    const all = await open();
+    // A watcher that never reads must not hold anyone up.
+    const stalled = await fetch(`${koubou.url}/events`, { headers: auth });
+    const prompt = 'watch me stream';
+    const id = (await client.delegate({ prompt })).body.task_id;
+    await eventually(() => all.messages.some((m) => m.data.task_id === id && m.data.kind === 'completed'), 5000);
+    const mine = all.messages.filter((m) => m.data.task_id === id);
+    const kinds = mine.map((m) => m.data.kind);
+    assert.equal(kinds[0], 'queued');
+    assert.equal(kinds.at(-1), 'completed');
+    assert.ok(kinds.indexOf('assigned') < kinds.indexOf('progress'));
+    assert.equal(mine.filter((m) => m.data.kind === 'progress').map((m) => m.data.chunk).join(''), `echo(fake-model): ${prompt}`);
+    const delays = mine.map((m) => m.receivedAt - Date.parse(m.data.at)).sort((a, b) => a - b);
+    assert.ok(delays[Math.floor(delays.length / 2)]! <= 100, `median delay ${delays[Math.floor(delays.length / 2)]} ms`);
+    await stalled.body?.cancel();
+  });
+
+  it('filters by task and by kind', async () => {
+    const first = (await client.delegate({ prompt: 'first' })).body.task_id;
+    const onlyFirst = await open(`?task=${first}&kind=completed,failed`);
+    const second = (await client.delegate({ prompt: 'second', sync: true })).body.task_id;
+    await eventually(async () => (await client.status(first)).body.status === 'completed');
+    await eventually(() => onlyFirst.messages.some((m) => m.event === 'task'));
+    await new Promise((r) => setTimeout(r, 100));
+    const tasks = onlyFirst.messages.filter((m) => m.event === 'task');
+    assert.equal(tasks.length, 1, JSON.stringify(tasks));
+    assert.equal(tasks[0]!.data.task_id, first);
+    assert.equal(tasks[0]!.data.kind, 'completed');
+    assert.ok(!tasks.some((m) => m.data.task_id === second));
+  });
+
+  it('needs the token, and names a bad filter', async () => {
+    assert.equal((await openSse(`${koubou.url}/events`)).status, 401);
+    const bad = await client.get('/events?kind=exploded');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.field, 'kind');
+  });
+});
