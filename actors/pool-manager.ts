@@ -54,6 +54,10 @@ export interface PoolDeps {
   recordBeats(beats: WorkerBeat[]): Promise<void>;
   /** Called when a backend's pool trips the restart intensity limit. */
   onBackendFailed(backend: string, reason: string): void;
+  /** Called for every worker declared dead, by cause. */
+  onWorkerLost(cause: 'heartbeat' | 'crash'): void;
+  /** Passed to every worker: see WorkerDeps.recordBackendCall. */
+  recordBackendCall(backend: string, seconds: number, errorCode: string | null): void;
   idleMs: number;
   /** Starts one worker actor; the real one is spawnWorker, tests give a controllable one. */
   spawnWorker: typeof spawnWorker;
@@ -153,6 +157,7 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
       const slot = state.slots.get(msg.workerId);
       if (!slot || slot.incarnation !== msg.incarnation || state.stopped) return state;
       deps.log.warn('worker crashed', { worker: slot.id, error: msg.error });
+      deps.onWorkerLost('crash');
       replace(slot, `worker crashed: ${msg.error}`, state.failedBackends, self, deps);
       return state;
     }
@@ -220,6 +225,7 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
       retryLater: (task, delayMs) => dispatch(deps.scheduler, { type: 'retryLater', task, delayMs }),
       maxAttempts: deps.maxAttempts,
       retryDelayMs: deps.retryDelayMs,
+      recordBackendCall: deps.recordBackendCall,
       clock: deps.clock,
       log: deps.log,
       heartbeatMs: deps.heartbeatIntervalMs,
@@ -263,6 +269,7 @@ function sweep(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
   for (const slot of state.slots.values()) {
     if (slot.handle && now - slot.lastBeat > deps.heartbeatTimeoutMs) {
       deps.log.warn('worker missed its heartbeat lease', { worker: slot.id, silentMs: now - slot.lastBeat });
+      deps.onWorkerLost('heartbeat');
       replace(slot, `heartbeat lost after ${now - slot.lastBeat} ms`, state.failedBackends, self, deps);
     }
   }

@@ -60,6 +60,8 @@ export interface WorkerDeps {
   heartbeatMs: number;
   /** Seconds a task may run when it names no timeout. */
   defaultTimeoutS: number;
+  /** Told about every backend call that ran to an answer or an error (not those aborted on purpose). */
+  recordBackendCall(backend: string, seconds: number, errorCode: string | null): void;
 }
 
 interface Running {
@@ -177,6 +179,8 @@ async function runTask(task: Task, lease: string, signal: AbortSignal, deps: Wor
 /** The outcome to record, or null when the run was aborted by someone who decides the task's state (stop, cancel). */
 async function callBackend(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<{ outcome: TaskOutcome; retryable: boolean } | null> {
   const { system, prompt } = buildPrompt(task);
+  const started = deps.clock.now();
+  const seconds = () => (deps.clock.now() - started) / 1000;
   try {
     const result = await deps.backend.generate({
       prompt,
@@ -185,10 +189,12 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
       signal,
       onChunk: (chunk) => deps.transitions.progress(task.id, deps.id, lease, chunk),
     });
+    deps.recordBackendCall(deps.backend.name, seconds(), null);
     return { outcome: { status: 'completed', output: result.output }, retryable: false };
   } catch (err) {
     if (signal.aborted && signal.reason instanceof Aborted) return null;
     const { code, message, retryable } = describeError(err);
+    deps.recordBackendCall(deps.backend.name, seconds(), code);
     return { outcome: { status: 'failed', error: { code, message } }, retryable };
   }
 }

@@ -22,11 +22,13 @@ import { QueueStats } from './tasks/queue-stats.js';
 import { TaskService } from './tasks/service.js';
 import { storeTransitions } from './tasks/transitions.js';
 import { BackendHealth, type HealthReport } from './health.js';
+import { Metrics } from './metrics/metrics.js';
 
 export interface Core {
   readonly config: KoubouConfig;
   readonly service: TaskService;
   readonly bus: EventBus;
+  readonly metrics: Metrics;
   health(): Promise<HealthReport>;
   workers(): Promise<WorkerInfo[]>;
   /** Stops taking work, lets running tasks finish within graceMs, requeues the rest, closes everything. */
@@ -55,6 +57,15 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
   const transitions = storeTransitions(store.tasks, bus, clock.now, config.tasks.max_attempts);
   const backends: Backend[] = config.backends.map((b) => createBackend(b));
   const backendHealth = new BackendHealth(backends, clock);
+  // Gauges read the live pool at scrape time; `load` is bound once the tree exists.
+  let load: () => Promise<SchedulerLoad> = async () => ({ pending: 0, running: 0, idleWorkers: 0, workers: 0, draining: false });
+  const metrics = new Metrics(bus, {
+    tasks: () => stats.snapshot(),
+    async workers() {
+      const [l, rows] = await Promise.all([load(), store.workers.list({ includeGone: false })]);
+      return { total: l.workers, idle: l.idleWorkers, busy: l.running, restarts: rows.reduce((sum, w) => sum + w.restarts, 0) };
+    },
+  });
 
   const tree: Tree = await startTree({
     async recover() {
@@ -83,6 +94,8 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       recordStarted: (w) => store.workers.started(w),
       recordBeats: (beats) => store.workers.beats(beats),
       onBackendFailed: (name, reason) => backendHealth.markFailed(name, reason),
+      onWorkerLost: (cause) => metrics.workerLost(cause),
+      recordBackendCall: (backend, seconds, code) => metrics.backendCall(backend, seconds, code),
     },
     restart: config.pool.restart,
     clock,
@@ -103,12 +116,13 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       query(tree.scheduler, (replyTo): SchedulerMsg => ({ type: 'estimate', taskId, replyTo }), QUERY_TIMEOUT_MS) as Promise<QueueEstimate | null>,
   });
 
-  const load = () => query(tree.scheduler, (replyTo): { type: 'getLoad'; replyTo: typeof replyTo } => ({ type: 'getLoad', replyTo }), QUERY_TIMEOUT_MS) as Promise<SchedulerLoad>;
+  load = () => query(tree.scheduler, (replyTo): { type: 'getLoad'; replyTo: typeof replyTo } => ({ type: 'getLoad', replyTo }), QUERY_TIMEOUT_MS) as Promise<SchedulerLoad>;
 
   return {
     config,
     service,
     bus,
+    metrics,
     async health() {
       return backendHealth.report(stats.snapshot(), await load());
     },

@@ -21,7 +21,7 @@ export function workerView(w: WorkerInfo, now: number) {
   };
 }
 
-export function poolRoutes(core: Pick<Core, 'workers' | 'health'>, now: () => number): Hono {
+export function poolRoutes(core: Pick<Core, 'workers' | 'health' | 'metrics'>, now: () => number): Hono {
   const app = new Hono();
 
   app.get('/workers', async (c) => {
@@ -30,6 +30,11 @@ export function poolRoutes(core: Pick<Core, 'workers' | 'health'>, now: () => nu
   });
 
   app.get('/health', async (c) => c.json(await core.health()));
+
+  app.get('/metrics', async (c) => {
+    const { body, contentType } = await core.metrics.scrape();
+    return c.body(body, 200, { 'content-type': contentType });
+  });
 
   return app;
 }

@@ -69,7 +69,7 @@ export class TaskRepository {
         idempotency_key: key,
       });
       const seq = inserted!.seq;
-      const event: TaskEvent = { taskId: task.id, kind: 'queued', at: now, detail: { priority: task.priority } };
+      const event: TaskEvent = { taskId: task.id, kind: 'queued', at: now, detail: { priority: task.priority, type: task.type } };
       return { queued: { id: task.id, seq, priority: task.priority, model: task.options.model ?? null }, event };
     });
   }
@@ -208,7 +208,7 @@ export class TaskRepository {
     const task = this.get(id);
     if (!task) return [];
     const logged = loggedEvents(this.sql, id);
-    const history: TaskEvent[] = [{ taskId: id, kind: 'queued', at: task.createdAt, detail: { priority: task.priority } }, ...logged];
+    const history: TaskEvent[] = [{ taskId: id, kind: 'queued', at: task.createdAt, detail: { priority: task.priority, type: task.type } }, ...logged];
     if (task.status === 'completed' || task.status === 'failed') {
       history.push({
         taskId: id,

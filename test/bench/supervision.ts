@@ -75,6 +75,8 @@ export async function bytesPerIdleWorker(n: number): Promise<number> {
       recordStarted: async () => {},
       recordBeats: async () => {},
       onBackendFailed: () => {},
+      onWorkerLost: () => {},
+      recordBackendCall: () => {},
     },
     () => {},
   );

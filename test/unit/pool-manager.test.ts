@@ -34,6 +34,7 @@ describe('pool manager supervision', () => {
   let seen: { at: number; msg: SchedulerMsg }[];
   let workers: FakeWorker[];
   let failedBackends: string[];
+  let losses: string[];
   let pool: Ref<PoolMsg>;
 
   /** Advances the manual clock in small steps, letting the actors react between them. */
@@ -70,6 +71,7 @@ describe('pool manager supervision', () => {
     seen = [];
     workers = [];
     failedBackends = [];
+    losses = [];
     const scheduler = spawn(system, (s: null, msg: SchedulerMsg) => {
       seen.push({ at: clock.now(), msg });
       return s;
@@ -91,6 +93,8 @@ describe('pool manager supervision', () => {
       recordStarted: async () => {},
       recordBeats: async () => {},
       onBackendFailed: (name) => failedBackends.push(name),
+      onWorkerLost: (cause) => losses.push(cause),
+      recordBackendCall: () => {},
     };
     pool = spawnPoolManager(system, deps, (err) => assert.fail(`pool manager crashed: ${err.message}`));
     dispatch(pool, { type: 'start' });
@@ -120,6 +124,7 @@ describe('pool manager supervision', () => {
     assert.ok(gone.at - lastBeat <= TIMEOUT + INTERVAL / 2 + 50, `detected ${gone.at - lastBeat} ms after the last beat`);
     assert.ok(gone.at - lastBeat > TIMEOUT);
     assert.match((gone.msg as { reason: string }).reason, /heartbeat lost/);
+    assert.deepEqual(losses, ['heartbeat']);
     const next = ready()[1];
     assert.ok(next, 'a successor was started');
     assert.equal((next.msg as { worker: WorkerHandle }).worker.incarnation, 2);

@@ -1,0 +1,86 @@
+/**
+ * Prometheus metrics (prom-client) on a registry of this coordinator's own: task outcomes, queue wait and run time,
+ * backend latency and errors, workers, restarts and lost workers. Task figures come from the event stream; gauges
+ * are read when scraped.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventBus } from '../events/bus.js';
+import type { StatusCounts } from '../store/tasks-repo.js';
+
+const SECONDS = [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
+
+export interface PoolGauges {
+  tasks(): StatusCounts;
+  workers(): Promise<{ total: number; idle: number; busy: number; restarts: number }>;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly finished = new Counter({ name: 'koubou_tasks_finished_total', help: 'Tasks that ended, by final state and type', labelNames: ['state', 'type'], registers: [this.registry] });
+  private readonly submitted = new Counter({ name: 'koubou_tasks_submitted_total', help: 'Tasks accepted, by type', labelNames: ['type'], registers: [this.registry] });
+  private readonly retried = new Counter({ name: 'koubou_task_retries_total', help: 'Attempts that failed retryably and were retried', registers: [this.registry] });
+  private readonly queueWait = new Histogram({ name: 'koubou_task_queue_wait_seconds', help: 'Time from submit (or requeue) to a worker taking the task', buckets: SECONDS, registers: [this.registry] });
+  private readonly runTime = new Histogram({ name: 'koubou_task_run_seconds', help: 'Time from a worker taking a task to its end', buckets: SECONDS, registers: [this.registry] });
+  private readonly backendLatency = new Histogram({ name: 'koubou_backend_request_seconds', help: 'LLM backend calls, by backend and outcome', labelNames: ['backend', 'outcome'], buckets: SECONDS, registers: [this.registry] });
+  private readonly backendErrors = new Counter({ name: 'koubou_backend_errors_total', help: 'Failed LLM backend calls, by backend and error code', labelNames: ['backend', 'code'], registers: [this.registry] });
+  private readonly workerLosses = new Counter({ name: 'koubou_worker_losses_total', help: 'Workers lost, by cause (heartbeat, crash)', labelNames: ['cause'], registers: [this.registry] });
+  /** Per task in flight: its type, and when its current wait or run began. */
+  private readonly inFlight = new Map<string, { type: string; since: number }>();
+
+  constructor(bus: EventBus, pool: PoolGauges) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'koubou_' });
+    const registers = [this.registry];
+    new Gauge({ name: 'koubou_tasks', help: 'Tasks by state', labelNames: ['state'], registers, collect() {
+      for (const [state, n] of Object.entries(pool.tasks())) this.set({ state }, n);
+    } });
+    const restarts = new Gauge({ name: 'koubou_worker_restarts', help: 'Restarts of the live worker slots', registers });
+    new Gauge({ name: 'koubou_workers', help: 'Live workers by status', labelNames: ['status'], registers, async collect() {
+      // One read of the pool per scrape serves both gauges.
+      const w = await pool.workers();
+      this.set({ status: 'total' }, w.total);
+      this.set({ status: 'idle' }, w.idle);
+      this.set({ status: 'busy' }, w.busy);
+      restarts.set(w.restarts);
+    } });
+    bus.subscribe((e) => {
+      const now = e.at;
+      const task = this.inFlight.get(e.taskId);
+      switch (e.kind) {
+        case 'queued':
+          this.inFlight.set(e.taskId, { type: String(e.detail?.type ?? 'general'), since: now });
+          this.submitted.inc({ type: String(e.detail?.type ?? 'general') });
+          break;
+        case 'assigned':
+          if (task) this.queueWait.observe((now - task.since) / 1000), (task.since = now);
+          break;
+        case 'requeued':
+        case 'retried':
+          if (e.kind === 'retried') this.retried.inc();
+          if (task) task.since = now;
+          break;
+        case 'completed':
+        case 'failed':
+        case 'cancelled':
+          if (task && e.kind !== 'cancelled') this.runTime.observe((now - task.since) / 1000);
+          this.finished.inc({ state: e.kind, type: task?.type ?? 'unknown' });
+          this.inFlight.delete(e.taskId);
+          break;
+      }
+    });
+  }
+
+  /** One LLM call ended: its latency, and its error code when it failed. */
+  backendCall(backend: string, seconds: number, errorCode: string | null): void {
+    this.backendLatency.observe({ backend, outcome: errorCode ? 'error' : 'ok' }, seconds);
+    if (errorCode) this.backendErrors.inc({ backend, code: errorCode });
+  }
+
+  workerLost(cause: 'heartbeat' | 'crash'): void {
+    this.workerLosses.inc({ cause });
+  }
+
+  /** The text exposition and its content type. */
+  async scrape(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}
