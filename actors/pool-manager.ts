@@ -36,7 +36,13 @@ export type PoolMsg =
   /** From the scheduler: whether it let an idle worker go (it may have just given it a task). */
   | { type: 'retired'; workerId: string; incarnation: number; ok: boolean }
   /** Shutdown: stop every worker (aborting what runs) and answer how many were stopped. */
-  | { type: 'stopAll'; replyTo: Ref<number> };
+  | { type: 'stopAll'; replyTo: Ref<number> }
+  /** A koubou-node joined (or joined again): its slots replace any it had. */
+  | { type: 'nodeJoined'; nodeId: string; session: string; slots: { backend: string; model: string }[] }
+  /** A node's heartbeat renews the lease of all its slots; answers whether this session is known. */
+  | { type: 'nodeBeat'; nodeId: string; session: string; replyTo: Ref<boolean> }
+  /** A node's slot finished its run (recorded or abandoned) and can take the next task. */
+  | { type: 'remoteIdle'; nodeId: string; session: string; slot: number };
 
 export interface PoolDeps {
   backends: PoolBackend[];
@@ -61,11 +67,26 @@ export interface PoolDeps {
   idleMs: number;
   /** Starts one worker actor; the real one is spawnWorker, tests give a controllable one. */
   spawnWorker: typeof spawnWorker;
+  /** Starts the proxy actor of one remote slot (see actors/remote-worker.ts). */
+  spawnRemoteWorker(parent: Ref<PoolMsg>, actorName: string, slot: RemoteSlotInfo): WorkerHandle;
+}
+
+export interface RemoteSlotInfo {
+  id: string;
+  incarnation: number;
+  nodeId: string;
+  session: string;
+  slot: number;
+  backend: string;
+  model: string;
 }
 
 interface Slot {
   id: string;
-  pool: PoolBackend;
+  /** The local backend this slot runs on; null for a slot on a koubou-node. */
+  pool: PoolBackend | null;
+  /** Set for a slot on a koubou-node: the node leases it, and it is never restarted here. */
+  remote: { nodeId: string; session: string; slot: number } | null;
   incarnation: number;
   handle: WorkerHandle | null;
   status: WorkerStatus;
@@ -80,6 +101,8 @@ interface Slot {
 
 interface PoolState {
   slots: Map<string, Slot>;
+  /** Remote slot ids keep counting incarnations across sessions, so a late notice from an old session is ignored. */
+  retiredIncarnations: Map<string, number>;
   notifyIdle: (worker: IdleWorker) => void;
   sweepTimer: TimerHandle | null;
   sweeps: number;
@@ -93,6 +116,7 @@ export function spawnPoolManager(parent: Ref<any>, deps: PoolDeps, onCrash: (err
   return spawn(parent, (state: PoolState, msg: PoolMsg, ctx) => handle(state, msg, ctx.self, deps), 'pool-manager', {
     initialStateFunc: (): PoolState => ({
       slots: new Map(),
+      retiredIncarnations: new Map(),
       notifyIdle: coalescing((workers) => dispatch(deps.scheduler, { type: 'workersIdle', workers }), perLoopTurn),
       sweepTimer: null,
       sweeps: 0,
@@ -169,6 +193,21 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
     case 'sweep':
       sweep(state, self, deps);
       return state;
+    case 'nodeJoined':
+      joinNode(state, msg, self, deps);
+      return state;
+    case 'nodeBeat': {
+      const slots = nodeSlots(state, msg.nodeId).filter((s) => s.remote!.session === msg.session);
+      const now = deps.clock.now();
+      for (const s of slots) s.lastBeat = now;
+      dispatch(msg.replyTo, slots.length > 0);
+      return state;
+    }
+    case 'remoteIdle': {
+      const slot = nodeSlots(state, msg.nodeId).find((s) => s.remote!.session === msg.session && s.remote!.slot === msg.slot);
+      if (slot?.handle) state.notifyIdle({ workerId: slot.id, incarnation: slot.incarnation });
+      return state;
+    }
     case 'stopAll': {
       state.stopped = true;
       let count = 0;
@@ -188,9 +227,39 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
 
 const hasWorker = (slot: Slot) => slot.handle !== null || slot.status === 'restarting';
 
-/** A backend's slots that hold or will soon hold a worker. */
+/** A local backend's slots that hold or will soon hold a worker. */
 function slotsOf(state: PoolState, backend: string): Slot[] {
-  return [...state.slots.values()].filter((s) => s.pool.backend.name === backend && hasWorker(s));
+  return [...state.slots.values()].filter((s) => s.pool?.backend.name === backend && hasWorker(s));
+}
+
+function nodeSlots(state: PoolState, nodeId: string): Slot[] {
+  return [...state.slots.values()].filter((s) => s.remote?.nodeId === nodeId);
+}
+
+/** Puts a node's slots in the pool, after taking out those of an earlier session (their tasks go back to the queue). */
+function joinNode(state: PoolState, msg: Extract<PoolMsg, { type: 'nodeJoined' }>, self: Ref<PoolMsg>, deps: PoolDeps): void {
+  for (const old of nodeSlots(state, msg.nodeId)) removeRemote(state, old, 'its node joined again', deps);
+  const now = deps.clock.now();
+  msg.slots.forEach((info, i) => {
+    const id = `remote:${msg.nodeId}:${i}`;
+    const incarnation = (state.retiredIncarnations.get(id) ?? 0) + 1;
+    state.retiredIncarnations.set(id, incarnation);
+    const remote = { nodeId: msg.nodeId, session: msg.session, slot: i };
+    const handle = deps.spawnRemoteWorker(self, `${id.replaceAll(':', '.')}.${incarnation}`, { id, incarnation, ...remote, backend: info.backend, model: info.model });
+    const slot: Slot = { id, pool: null, remote, incarnation, handle, status: 'idle', lastBeat: now, taskId: null, idleSince: now, retiring: false, restarts: [] };
+    state.slots.set(id, slot);
+    deps.recordStarted({ id, backend: info.backend, model: info.model, location: 'remote', restart: incarnation > 1 }).catch(logStoreError(deps));
+    dispatch(deps.scheduler, { type: 'workerReady', worker: handle });
+  });
+  deps.log.info('node joined the pool', { node: msg.nodeId, slots: msg.slots.length });
+}
+
+/** Takes a remote slot out: its task is requeued; the node must join again to come back. */
+function removeRemote(state: PoolState, slot: Slot, reason: string, deps: PoolDeps): void {
+  if (slot.handle) stop(slot.handle.ref);
+  state.slots.delete(slot.id);
+  dispatch(deps.scheduler, { type: 'workerRemoved', workerId: slot.id, incarnation: slot.incarnation, reason });
+  deps.recordBeats([{ id: slot.id, status: 'gone', currentTask: null, lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
 }
 
 /** Starts `count` new slots for a backend, each under the lowest free index so ids stay small and stable. */
@@ -199,7 +268,7 @@ function addWorkers(state: PoolState, pool: PoolBackend, count: number, self: Re
     const id = `local:${pool.backend.name}:${i}`;
     const existing = state.slots.get(id);
     if (existing && hasWorker(existing)) continue;
-    const slot: Slot = existing ?? { id, pool, incarnation: 0, handle: null, status: 'restarting', lastBeat: 0, taskId: null, idleSince: null, retiring: false, restarts: [] };
+    const slot: Slot = existing ?? { id, pool, remote: null, incarnation: 0, handle: null, status: 'restarting', lastBeat: 0, taskId: null, idleSince: null, retiring: false, restarts: [] };
     state.slots.set(id, slot);
     startWorker(state, slot, self, deps, existing !== undefined);
     added++;
@@ -209,9 +278,10 @@ function addWorkers(state: PoolState, pool: PoolBackend, count: number, self: Re
 const logStoreError = (deps: PoolDeps) => (err: Error) => deps.log.error('recording worker status failed', { error: err.message });
 
 function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: PoolDeps, restart: boolean): void {
+  const pool = slot.pool!;
   slot.incarnation += 1;
   const incarnation = slot.incarnation;
-  const backend = slot.pool.backend;
+  const backend = pool.backend;
   slot.handle = deps.spawnWorker(
     self,
     `${slot.id.replaceAll(':', '.')}.${incarnation}`,
@@ -229,7 +299,7 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
       clock: deps.clock,
       log: deps.log,
       heartbeatMs: deps.heartbeatIntervalMs,
-      defaultTimeoutS: slot.pool.timeoutS,
+      defaultTimeoutS: pool.timeoutS,
     },
     (beat) => dispatch(self, beat),
     (err) => dispatch(self, { type: 'workerCrashed', workerId: slot.id, incarnation, error: err.message }),
@@ -253,10 +323,10 @@ function replace(slot: Slot, reason: string, failedBackends: Set<string>, self: 
   slot.restarts = decision.history;
   if (decision.action === 'giveUp') {
     slot.status = 'failed';
-    failedBackends.add(slot.pool.backend.name);
+    failedBackends.add(slot.pool!.backend.name);
     const why = `${decision.history.length} restarts within ${deps.restart.period_ms} ms; last: ${reason}`;
     deps.log.error('worker slot gave up', { worker: slot.id, reason: why });
-    deps.onBackendFailed(slot.pool.backend.name, why);
+    deps.onBackendFailed(slot.pool!.backend.name, why);
     deps.recordBeats([{ id: slot.id, status: 'failed', currentTask: null, lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
     return;
   }
@@ -270,7 +340,9 @@ function sweep(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
     if (slot.handle && now - slot.lastBeat > deps.heartbeatTimeoutMs) {
       deps.log.warn('worker missed its heartbeat lease', { worker: slot.id, silentMs: now - slot.lastBeat });
       deps.onWorkerLost('heartbeat');
-      replace(slot, `heartbeat lost after ${now - slot.lastBeat} ms`, state.failedBackends, self, deps);
+      const reason = `heartbeat lost after ${now - slot.lastBeat} ms`;
+      if (slot.remote) removeRemote(state, slot, reason, deps);
+      else replace(slot, reason, state.failedBackends, self, deps);
     }
   }
   retireIdle(state, self, deps, now);
@@ -282,13 +354,12 @@ function sweep(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
 
 /** Asks the scheduler to release workers idle past idle_ms; it answers `retired`, and only then is one stopped. */
 function retireIdle(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps, now: number): void {
-  const candidates = [...state.slots.values()].filter((s) => s.handle && !s.retiring);
+  // Remote slots belong to their node: only local ones scale.
+  const candidates = [...state.slots.values()].filter((s) => s.pool && s.handle && !s.retiring);
   const live = new Map<string, number>();
-  for (const s of state.slots.values()) {
-    if (s.handle && !s.retiring) live.set(s.pool.backend.name, (live.get(s.pool.backend.name) ?? 0) + 1);
-  }
+  for (const s of candidates) live.set(s.pool!.backend.name, (live.get(s.pool!.backend.name) ?? 0) + 1);
   const min = new Map(deps.backends.map((b) => [b.backend.name, b.minWorkers]));
-  const idle = candidates.map((s) => ({ id: s.id, backend: s.pool.backend.name, idleSince: s.idleSince }));
+  const idle = candidates.map((s) => ({ id: s.id, backend: s.pool!.backend.name, idleSince: s.idleSince }));
   for (const id of workersToRetire(idle, live, min, now, deps.idleMs)) {
     const slot = state.slots.get(id)!;
     slot.retiring = true;

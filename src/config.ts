@@ -63,7 +63,8 @@ export interface KoubouConfig {
   /** root is absolute after loading; null disables `files` in tasks. */
   readonly files: { readonly root: string | null; readonly max_bytes: number };
   readonly log: { readonly level: LogLevel };
-  readonly nats: { readonly url: string | null; readonly prefix: string };
+  /** pool_token: what a koubou-node must present to join; null accepts any node that reaches the NATS server. */
+  readonly nats: { readonly url: string | null; readonly prefix: string; readonly pool_token: string | null };
   readonly backends: readonly BackendConfig[];
 }
 
@@ -96,7 +97,7 @@ const DEFAULTS = {
   },
   files: { root: '.', max_bytes: 262_144 },
   log: { level: 'info' },
-  nats: { url: null, prefix: 'koubou' },
+  nats: { url: null, prefix: 'koubou', pool_token: null },
   backends: undefined,
 };
 
@@ -131,6 +132,7 @@ const OVERRIDES: ReadonlyArray<{ section: 'server' | 'store' | 'log' | 'nats'; k
   { section: 'store', key: 'path', env: 'KOUBOU_DB', flag: 'db' },
   { section: 'log', key: 'level', env: 'KOUBOU_LOG_LEVEL', flag: 'log-level' },
   { section: 'nats', key: 'url', env: 'KOUBOU_NATS_URL', flag: 'nats' },
+  { section: 'nats', key: 'pool_token', env: 'KOUBOU_POOL_TOKEN' },
 ];
 
 /**
@@ -281,6 +283,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
     nats: {
       url: nats.read('url', nullable((v, k) => url(v, k, ['nats', 'tls', 'ws', 'wss']))),
       prefix: nats.read('prefix', (v, k) => matching(v, k, /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "letters, digits, '_', '-' and single dots")),
+      pool_token: nats.read('pool_token', nullable(str)),
     },
     backends: root.read('backends', readBackends),
   };

@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { dispatch, query } from 'nact';
 import { startTree, type Tree } from '../actors/root.js';
 import type { QueueEstimate, SchedulerLoad, SchedulerMsg } from '../actors/scheduler.js';
+import { spawnRemoteWorker, type RemoteSend } from '../actors/remote-worker.js';
 import { spawnWorker } from '../actors/worker.js';
+import { createNodePort, type NodePort } from './nodes/node-port.js';
 import { createBackend } from './backends/index.js';
 import type { Backend } from './backends/types.js';
 import { systemClock, type Clock } from './clock.js';
@@ -29,6 +31,8 @@ export interface Core {
   readonly service: TaskService;
   readonly bus: EventBus;
   readonly metrics: Metrics;
+  /** What koubou-nodes do through the NATS bridge: join, beat, report outcomes. */
+  readonly nodes: NodePort;
   health(): Promise<HealthReport>;
   workers(): Promise<WorkerInfo[]>;
   /** Stops taking work, lets running tasks finish within graceMs, requeues the rest, closes everything. */
@@ -42,6 +46,8 @@ export interface CoreOptions {
   onFatal(err: Error): void;
   /** Starts worker actors; fault-injection tests and benchmarks wrap the real one. */
   spawnWorker?: typeof spawnWorker;
+  /** How runs and cancels reach koubou-nodes (the NATS bridge); without it no node can join. */
+  remote?: RemoteSend;
 }
 
 const QUERY_TIMEOUT_MS = 5_000;
@@ -90,6 +96,10 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       maxAttempts: config.tasks.max_attempts,
       idleMs: config.pool.idle_ms,
       spawnWorker: opts.spawnWorker ?? spawnWorker,
+      spawnRemoteWorker: (parent, name, slot) => {
+        if (!opts.remote) throw new Error('a node joined, but this coordinator has no NATS link');
+        return spawnRemoteWorker(parent, name, slot, opts.remote);
+      },
       retryDelayMs: (attempt) => backoffMs(attempt - 1, config.tasks.retry_base_ms, config.tasks.retry_max_ms),
       recordStarted: (w) => store.workers.started(w),
       recordBeats: (beats) => store.workers.beats(beats),
@@ -123,6 +133,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     service,
     bus,
     metrics,
+    nodes: createNodePort(tree.pool, tree.scheduler, transitions),
     async health() {
       return backendHealth.report(stats.snapshot(), await load());
     },

@@ -4,7 +4,9 @@ import { startCore, type Core, type CoreOptions } from './core.js';
 import { createApp } from './http/app.js';
 import { listen, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
-import { connectNats, redactedServers } from './nats/connection.js';
+import { connectNats, redactedServers, type NatsLink } from './nats/connection.js';
+import { nodeSender, serveNodes } from './nats/node-bridge.js';
+import { nodeSubjects } from './nats/node-protocol.js';
 import { subjects } from './nats/subjects.js';
 import { serveTasksOverNats } from './nats/task-adapter.js';
 
@@ -22,22 +24,32 @@ export async function startCoordinator(
   onFatal: (err: Error) => void,
   extra: Pick<CoreOptions, 'spawnWorker'> = {},
 ): Promise<Coordinator> {
-  const core = await startCore(config, { log, onFatal, ...extra });
+  // NATS first, when configured: nodes may join as soon as the pool exists.
+  let link: NatsLink | null = null;
+  if (config.nats.url) {
+    try {
+      link = await connectNats({ url: config.nats.url, name: 'koubou-coordinator', log: log.child({ adapter: 'nats' }) });
+    } catch (err) {
+      throw new Error(`cannot connect to NATS at ${redactedServers(config.nats.url)}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  let core: Core;
+  try {
+    const remote = link ? nodeSender(link, nodeSubjects(config.nats.prefix)) : undefined;
+    core = await startCore(config, { log, onFatal, ...extra, ...(remote ? { remote } : {}) });
+  } catch (err) {
+    await link?.close();
+    throw err;
+  }
   let http: Listening;
-  let nats: { close(): Promise<void> } | null = null;
   try {
     http = await listen(createApp(core, log), config.server.host, config.server.port);
   } catch (err) {
     await core.shutdown(0);
+    await link?.close();
     throw err;
   }
-  try {
-    if (config.nats.url) nats = await startNats(core, config, log);
-  } catch (err) {
-    await http.close();
-    await core.shutdown(0);
-    throw new Error(`cannot connect to NATS at ${redactedServers(config.nats.url!)}: ${(err as Error).message}`, { cause: err });
-  }
+  const nats = link ? serveOverNats(core, link, config, log) : null;
   let stopping: Promise<void> | null = null;
   return {
     core,
@@ -57,11 +69,21 @@ export async function startCoordinator(
   };
 }
 
-/** Connects to NATS and serves the task subjects; other services delegate through them. */
-async function startNats(core: Core, config: KoubouConfig, log: Logger): Promise<{ close(): Promise<void> }> {
-  const link = await connectNats({ url: config.nats.url!, name: 'koubou-coordinator', log: log.child({ adapter: 'nats' }) });
+/** Serves the task subjects (other services delegate through them) and the node protocol (koubou-nodes join). */
+function serveOverNats(core: Core, link: NatsLink, config: KoubouConfig, log: Logger): { close(): Promise<void> } {
   const stopEvents = serveTasksOverNats(core, link, subjects(config.nats.prefix), config.server.sync_wait_s * 1000);
-  log.info('serving tasks over NATS', { servers: redactedServers(config.nats.url!), prefix: config.nats.prefix });
+  serveNodes(link, nodeSubjects(config.nats.prefix), core.nodes, {
+    poolToken: config.nats.pool_token,
+    settings: {
+      heartbeat_interval_ms: config.pool.heartbeat_interval_ms,
+      max_attempts: config.tasks.max_attempts,
+      retry_base_ms: config.tasks.retry_base_ms,
+      retry_max_ms: config.tasks.retry_max_ms,
+      default_timeout_s: config.tasks.default_timeout_s,
+    },
+    log: log.child({ adapter: 'nodes' }),
+  });
+  log.info('serving tasks and nodes over NATS', { servers: redactedServers(config.nats.url!), prefix: config.nats.prefix });
   return {
     async close() {
       stopEvents();

@@ -77,6 +77,9 @@ export async function bytesPerIdleWorker(n: number): Promise<number> {
       onBackendFailed: () => {},
       onWorkerLost: () => {},
       recordBackendCall: () => {},
+      spawnRemoteWorker: () => {
+        throw new Error('no koubou-nodes here');
+      },
     },
     () => {},
   );

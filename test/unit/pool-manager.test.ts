@@ -95,6 +95,9 @@ describe('pool manager supervision', () => {
       onBackendFailed: (name) => failedBackends.push(name),
       onWorkerLost: (cause) => losses.push(cause),
       recordBackendCall: () => {},
+      spawnRemoteWorker: () => {
+        throw new Error('no koubou-nodes here');
+      },
     };
     pool = spawnPoolManager(system, deps, (err) => assert.fail(`pool manager crashed: ${err.message}`));
     dispatch(pool, { type: 'start' });

@@ -1,0 +1,80 @@
+/** The coordinator's side of the node protocol (see node-protocol.ts): NATS messages ↔ the core's NodePort. */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { RemoteSend } from '../../actors/remote-worker.js';
+import { Unauthorized, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { NodeOutcome, NodePort } from '../nodes/node-port.js';
+import type { NatsLink, Payload } from './connection.js';
+import { NODE_ID, type NodeSubjects } from './node-protocol.js';
+
+/** Publishes runs and cancels to the node that owns the slot. */
+export function nodeSender(link: NatsLink, subjects: NodeSubjects): RemoteSend {
+  return {
+    run: (slot, task, lease) => link.publish(subjects.run(slot.nodeId), { session: slot.session, slot: slot.slot, task, lease }),
+    cancel: (slot, lease) => link.publish(subjects.cancel(slot.nodeId), { session: slot.session, slot: slot.slot, lease }),
+  };
+}
+
+export interface ServeNodesOptions {
+  /** Null: any node that reaches the NATS server may join. */
+  poolToken: string | null;
+  /** Settings every node adopts, so retries and timeouts behave the same on every machine. */
+  settings: { heartbeat_interval_ms: number; max_attempts: number; retry_base_ms: number; retry_max_ms: number; default_timeout_s: number };
+  log: Logger;
+}
+
+export function serveNodes(link: NatsLink, subjects: NodeSubjects, port: NodePort, opts: ServeNodesOptions): void {
+  link.serve(subjects.join, async (p) => {
+    const nodeId = nodeIdOf(p);
+    if (!tokenMatches(opts.poolToken, p.token)) {
+      opts.log.warn('refused a node with a wrong pool token', { node: nodeId });
+      throw new Unauthorized('wrong pool token');
+    }
+    const slots = slotsOf(p.slots);
+    const session = randomUUID();
+    port.join(nodeId, session, slots);
+    return { session, ...opts.settings };
+  });
+  link.serve(subjects.beat, async (p) => ({ known: await port.beat(nodeIdOf(p), text(p.session, 'session')) }));
+  link.serve(subjects.outcome, async (p) => ({ recorded: await port.outcome(outcomeOf(p)) }));
+  link.subscribe(subjects.idle, (p) => port.idle(nodeIdOf(p), text(p.session, 'session'), Number(p.slot)));
+  link.subscribe(subjects.progress, (p) => port.progress(text(p.task_id, 'task_id'), text(p.worker_id, 'worker_id'), text(p.lease, 'lease'), text(p.chunk, 'chunk')));
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+function tokenMatches(expected: string | null, given: unknown): boolean {
+  if (expected === null) return true;
+  return typeof given === 'string' && timingSafeEqual(digest(given), digest(expected));
+}
+
+function text(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '') throw new ValidationError(`${field} must be a non-empty string`, field);
+  return value;
+}
+
+function nodeIdOf(p: Payload): string {
+  const id = text(p.node_id, 'node_id');
+  if (!NODE_ID.test(id)) throw new ValidationError('node_id may hold letters, digits, "-" and "_" (at most 64)', 'node_id');
+  return id;
+}
+
+function slotsOf(value: unknown): { backend: string; model: string }[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 1024) throw new ValidationError('slots must list 1 to 1024 slots', 'slots');
+  return value.map((s: { backend?: unknown; model?: unknown }, i) => ({ backend: text(s?.backend, `slots[${i}].backend`), model: text(s?.model, `slots[${i}].model`) }));
+}
+
+function outcomeOf(p: Payload): NodeOutcome {
+  const taskId = text(p.task_id, 'task_id');
+  const lease = text(p.lease, 'lease');
+  if (p.kind === 'retry') {
+    const error = p.error as { code?: unknown; message?: unknown };
+    return { kind: 'retry', taskId, lease, error: { code: text(error?.code, 'error.code'), message: String(error?.message ?? '') }, delayMs: Math.max(0, Number(p.delay_ms) || 0) };
+  }
+  const o = p.outcome as { status?: unknown; output?: unknown; error?: { code?: unknown; message?: unknown } };
+  if (o?.status === 'completed' && typeof o.output === 'string') return { kind: 'finish', taskId, lease, outcome: { status: 'completed', output: o.output } };
+  if (o?.status === 'failed') {
+    return { kind: 'finish', taskId, lease, outcome: { status: 'failed', error: { code: text(o.error?.code, 'outcome.error.code'), message: String(o.error?.message ?? '') } } };
+  }
+  throw new ValidationError('outcome must be {status:"completed", output} or {status:"failed", error}', 'outcome');
+}

@@ -1,0 +1,34 @@
+/**
+ * The coordinator ↔ koubou-node protocol over NATS (subjects under the prefix; JSON with the version field).
+ *
+ *   <p>.node.join           node → coordinator, request   {node_id, token, slots:[{backend, model}]}
+ *                                                          → {session, heartbeat_interval_ms, max_attempts, retry_base_ms, retry_max_ms, default_timeout_s}
+ *   <p>.node.beat           node → coordinator, request   {node_id, session} → {known}   (unknown: join again)
+ *   <p>.node.<id>.run       coordinator → node, publish   {session, slot, task, lease}
+ *   <p>.node.<id>.cancel    coordinator → node, publish   {session, slot, lease}
+ *   <p>.node.outcome        node → coordinator, request   {node_id, session, worker_id, task_id, lease, kind:'finish'|'retry', outcome|error, delay_ms}
+ *                                                          → {recorded}   (the node repeats it until answered)
+ *   <p>.node.idle           node → coordinator, publish   {node_id, session, slot}
+ *   <p>.node.progress       node → coordinator, publish   {task_id, worker_id, lease, chunk}
+ *
+ * A node never runs anything but its configured LLM backends: the payloads carry prompts, never commands.
+ */
+export function nodeSubjects(prefix: string) {
+  return {
+    join: `${prefix}.node.join`,
+    beat: `${prefix}.node.beat`,
+    run: (nodeId: string) => `${prefix}.node.${nodeId}.run`,
+    cancel: (nodeId: string) => `${prefix}.node.${nodeId}.cancel`,
+    outcome: `${prefix}.node.outcome`,
+    idle: `${prefix}.node.idle`,
+    progress: `${prefix}.node.progress`,
+  };
+}
+
+export type NodeSubjects = ReturnType<typeof nodeSubjects>;
+
+/** Node ids become subject tokens and worker ids: letters, digits, '-' and '_' only. */
+export const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The worker id of a remote slot, as the scheduler and the store know it. */
+export const remoteWorkerId = (nodeId: string, slot: number) => `remote:${nodeId}:${slot}`;

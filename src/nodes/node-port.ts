@@ -1,0 +1,38 @@
+/**
+ * What the coordinator does for koubou-nodes, independent of how they reach it (the NATS bridge translates):
+ * join, heartbeat, idle, progress, and recording an outcome under its lease exactly as a local worker would.
+ */
+import { dispatch, query, type Ref } from 'nact';
+import type { PoolMsg } from '../../actors/pool-manager.js';
+import type { SchedulerMsg } from '../../actors/scheduler.js';
+import type { QueuedTask, TaskError, TaskOutcome } from '../tasks/task.js';
+import type { TaskTransitions } from '../tasks/transitions.js';
+
+export type NodeOutcome =
+  | { kind: 'finish'; taskId: string; lease: string; outcome: TaskOutcome }
+  | { kind: 'retry'; taskId: string; lease: string; error: TaskError; delayMs: number };
+
+export interface NodePort {
+  join(nodeId: string, session: string, slots: { backend: string; model: string }[]): void;
+  /** False: the coordinator does not know this session (the node must join again). */
+  beat(nodeId: string, session: string): Promise<boolean>;
+  idle(nodeId: string, session: string, slot: number): void;
+  /** True when recorded; false when the lease was no longer current (the task went elsewhere). */
+  outcome(o: NodeOutcome): Promise<boolean>;
+  progress(taskId: string, workerId: string, lease: string, chunk: string): void;
+}
+
+export function createNodePort(pool: Ref<PoolMsg>, scheduler: Ref<SchedulerMsg>, transitions: TaskTransitions): NodePort {
+  return {
+    join: (nodeId, session, slots) => dispatch(pool, { type: 'nodeJoined', nodeId, session, slots }),
+    beat: (nodeId, session) => query(pool, (replyTo): PoolMsg => ({ type: 'nodeBeat', nodeId, session, replyTo }), 5000) as Promise<boolean>,
+    idle: (nodeId, session, slot) => dispatch(pool, { type: 'remoteIdle', nodeId, session, slot }),
+    async outcome(o) {
+      if (o.kind === 'finish') return transitions.finish(o.taskId, o.lease, o.outcome);
+      const queued: QueuedTask | null = await transitions.retry(o.taskId, o.lease, o.error, o.delayMs);
+      if (queued) dispatch(scheduler, { type: 'retryLater', task: queued, delayMs: o.delayMs });
+      return queued !== null;
+    },
+    progress: (taskId, workerId, lease, chunk) => transitions.progress(taskId, workerId, lease, chunk),
+  };
+}

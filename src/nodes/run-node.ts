@@ -1,0 +1,180 @@
+/**
+ * A koubou-node: worker actors for this machine's LLM backends, joined to a coordinator's pool over NATS. It runs what
+ * it is assigned, streams progress, delivers each outcome until the coordinator acknowledges it, beats, and joins
+ * again by itself whenever the coordinator has forgotten it (a coordinator restart, a long NATS outage).
+ */
+import { dispatch, start, stop } from 'nact';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnWorker, type WorkerHandle } from '../../actors/worker.js';
+import { createBackend } from '../backends/index.js';
+import type { BackendSettings } from '../backends/types.js';
+import { systemClock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { connectNats, type NatsLink, type Payload } from '../nats/connection.js';
+import { nodeSubjects, remoteWorkerId } from '../nats/node-protocol.js';
+import { backoffMs } from '../supervision/backoff.js';
+import type { Task } from '../tasks/task.js';
+import type { TaskTransitions } from '../tasks/transitions.js';
+
+export interface NodeOptions {
+  natsUrl: string;
+  prefix: string;
+  nodeId: string;
+  token: string | null;
+  backends: (BackendSettings & { concurrency: number })[];
+  log: Logger;
+}
+
+interface Settings {
+  session: string;
+  heartbeat_interval_ms: number;
+  max_attempts: number;
+  retry_base_ms: number;
+  retry_max_ms: number;
+  default_timeout_s: number;
+}
+
+/** How long an outcome is offered to the coordinator before the node gives up on it (the task is requeued there). */
+const OUTCOME_PATIENCE_MS = 10 * 60_000;
+
+/** Joins the pool and serves it until stop(). Rejects when the coordinator refuses the node (wrong token). */
+export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void> }> {
+  const link = await connectNats({ url: opts.natsUrl, name: `koubou-node ${opts.nodeId}`, log: opts.log });
+  const subjects = nodeSubjects(opts.prefix);
+  const slots = opts.backends.flatMap((b) => Array.from({ length: b.concurrency }, () => ({ settings: b, backend: createBackend(b) })));
+  const system = start();
+  let settings: Settings | null = null;
+  let workers: WorkerHandle[] = [];
+  let generation = 0;
+  let stopped = false;
+  /** What each slot runs now, so a crashed worker's task can be handed back. */
+  const running = new Map<number, { taskId: string; lease: string }>();
+
+  /** Fresh workers for each session: whatever ran under an older one was requeued by the coordinator. */
+  async function join(): Promise<void> {
+    const answer = await link.request(subjects.join, { node_id: opts.nodeId, token: opts.token, slots: slots.map((s) => ({ backend: s.backend.name, model: s.backend.model })) }, 5000);
+    if (answer.error) throw new Error(`the coordinator refused this node: ${describe(answer.error)}`);
+    for (const w of workers) stop(w.ref);
+    settings = answer as unknown as Settings;
+    generation++;
+    workers = slots.map((slot, i) => spawnSlot(i, slot.backend, settings!));
+    opts.log.info('joined the pool', { node: opts.nodeId, slots: slots.length });
+  }
+
+  function spawnSlot(i: number, backend: ReturnType<typeof createBackend>, s: Settings): WorkerHandle {
+    const { session } = s;
+    const idle = () => {
+      running.delete(i);
+      link.publish(subjects.idle, { node_id: opts.nodeId, session, slot: i });
+    };
+    return spawnWorker(
+      system,
+      `slot-${i}-${generation}`,
+      {
+        id: remoteWorkerId(opts.nodeId, i),
+        incarnation: generation,
+        backend,
+        location: 'remote',
+        transitions: linkTransitions(link, subjects, opts, session),
+        notifyIdle: idle,
+        // The coordinator schedules retries when it records them.
+        retryLater: () => {},
+        maxAttempts: s.max_attempts,
+        retryDelayMs: (attempt) => backoffMs(attempt - 1, s.retry_base_ms, s.retry_max_ms),
+        clock: systemClock,
+        log: opts.log,
+        heartbeatMs: s.heartbeat_interval_ms,
+        defaultTimeoutS: s.default_timeout_s,
+        recordBackendCall: () => {},
+      },
+      // The node beats as a whole (below); a worker's own beats stay on this machine.
+      () => {},
+      (err) => {
+        opts.log.error('a worker crashed; its task goes back to the coordinator', { slot: i, error: err.message });
+        const run = running.get(i);
+        if (run) {
+          const error = { code: 'worker_crashed', message: err.message };
+          void deliver(link, subjects, opts, { node_id: opts.nodeId, session, kind: 'retry', task_id: run.taskId, lease: run.lease, error, delay_ms: 0 });
+        }
+        if (!stopped && settings?.session === session) workers[i] = spawnSlot(i, backend, s);
+        idle();
+      },
+    );
+  }
+
+  link.subscribe(subjects.run(opts.nodeId), (p) => {
+    const slot = Number(p.slot);
+    const worker = settings?.session === p.session ? workers[slot] : undefined;
+    if (!worker) return;
+    const task = p.task as Task;
+    running.set(slot, { taskId: task.id, lease: String(p.lease) });
+    dispatch(worker.ref, { type: 'run', task, lease: String(p.lease) });
+  });
+  link.subscribe(subjects.cancel(opts.nodeId), (p) => {
+    const worker = settings?.session === p.session ? workers[Number(p.slot)] : undefined;
+    if (worker) dispatch(worker.ref, { type: 'cancel', lease: String(p.lease) });
+  });
+
+  await join();
+  const beating = (async () => {
+    while (!stopped) {
+      await sleep(settings!.heartbeat_interval_ms);
+      if (stopped) break;
+      try {
+        const answer = await link.request(subjects.beat, { node_id: opts.nodeId, session: settings!.session }, 2000);
+        if (answer.known === false) await join();
+      } catch (err) {
+        // NATS or the coordinator is away: keep beating; the client reconnects by itself.
+        opts.log.debug('heartbeat not answered', { error: (err as Error).message });
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      await beating;
+      stop(system);
+      await Promise.all(slots.map((s) => s.backend.close()));
+      await link.close();
+    },
+  };
+}
+
+/** The worker's transitions on a node: results travel to the coordinator, which records them under their lease. */
+function linkTransitions(link: NatsLink, subjects: ReturnType<typeof nodeSubjects>, opts: NodeOptions, session: string): TaskTransitions {
+  const base = { node_id: opts.nodeId, session };
+  return {
+    assign: () => {
+      throw new Error('a node never assigns');
+    },
+    requeue: async () => null,
+    finish: (taskId, lease, outcome) => deliver(link, subjects, opts, { ...base, kind: 'finish', task_id: taskId, lease, outcome }),
+    retry: async (taskId, lease, error, delayMs) => {
+      await deliver(link, subjects, opts, { ...base, kind: 'retry', task_id: taskId, lease, error, delay_ms: delayMs });
+      return null;
+    },
+    progress: (taskId, workerId, lease, chunk) => link.publish(subjects.progress, { task_id: taskId, worker_id: workerId, lease, chunk }),
+  };
+}
+
+/** Offers an outcome until the coordinator answers (it may be restarting, or NATS may be down for a while). */
+async function deliver(link: NatsLink, subjects: ReturnType<typeof nodeSubjects>, opts: NodeOptions, payload: Payload): Promise<boolean> {
+  const deadline = Date.now() + OUTCOME_PATIENCE_MS;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    try {
+      const answer = await link.request(subjects.outcome, payload, 5000);
+      if (answer.error) opts.log.warn('the coordinator rejected an outcome', { task: payload.task_id, error: describe(answer.error) });
+      return answer.recorded === true;
+    } catch {
+      await sleep(backoffMs(attempt, 200, 5000));
+    }
+  }
+  opts.log.error('gave up delivering an outcome; the coordinator requeues the task', { task: payload.task_id });
+  return false;
+}
+
+function describe(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  return `${e.code ?? 'error'}: ${e.message ?? ''}`;
+}
