@@ -22,6 +22,8 @@ export type SchedulerMsg =
   | { type: 'retryLater'; task: QueuedTask; delayMs: number }
   /** From the pool manager: may this idle worker go? Answered with `retired`. */
   | { type: 'retire'; workerId: string; incarnation: number; replyTo: Ref<RetiredReply> }
+  /** A pending task's priority changed (in the store already): re-sort it, keeping its age. */
+  | { type: 'reprioritized'; task: QueuedTask }
   /** The store has cancelled this task: drop it from the queue, or stop the worker running it under `lease`. */
   | { type: 'taskCancelled'; taskId: string; lease: string | null }
   /** Stop assigning (shutdown). Running tasks go on. */
@@ -135,6 +137,10 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       dispatch(msg.replyTo, { type: 'retired', workerId: msg.workerId, incarnation: msg.incarnation, ok });
       return state;
     }
+    case 'reprioritized':
+      // Only if still queued here: a task in retry backoff is re-read from the store when it comes back.
+      if (state.queue.remove(msg.task.id)) state.queue.push(msg.task);
+      break;
     case 'taskCancelled':
       state.queue.remove(msg.taskId);
       for (const [workerId, running] of state.running) {

@@ -121,6 +121,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     maxPending: config.queue.max_pending,
     notifyQueued: coalescing((tasks) => dispatch(tree.scheduler, { type: 'tasksQueued', tasks })),
     notifyCancelled: (taskId, lease) => dispatch(tree.scheduler, { type: 'taskCancelled', taskId, lease }),
+    notifyReprioritized: (task) => dispatch(tree.scheduler, { type: 'reprioritized', task }),
     output: new OutputBuffers(bus),
     estimate: (taskId) =>
       query(tree.scheduler, (replyTo): SchedulerMsg => ({ type: 'estimate', taskId, replyTo }), QUERY_TIMEOUT_MS) as Promise<QueueEstimate | null>,

@@ -53,6 +53,24 @@ export class TaskAlreadyFinished extends KoubouError {
   }
 }
 
+/** Retrying a task that has not failed or been cancelled. */
+export class TaskNotRetryable extends KoubouError {
+  readonly code = 'task_not_retryable';
+  override readonly status = 409;
+  constructor(readonly taskId: string, readonly taskStatus: string) {
+    super(`task ${taskId} is ${taskStatus}; only a failed or cancelled task can be retried`);
+  }
+}
+
+/** Changing something only a waiting task may change. */
+export class TaskNotPending extends KoubouError {
+  readonly code = 'task_not_pending';
+  override readonly status = 409;
+  constructor(readonly taskId: string, readonly taskStatus: string) {
+    super(`task ${taskId} is ${taskStatus}; only a pending task's priority can change`);
+  }
+}
+
 export class RouteNotFound extends KoubouError {
   readonly code = 'not_found';
   override readonly status = 404;

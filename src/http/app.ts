@@ -7,6 +7,7 @@ import { requireBearer } from './auth.js';
 import { errorHandler } from './errors.js';
 import { localApi } from '../mcp/local-api.js';
 import { eventsRoute } from './events-route.js';
+import { graphqlRoute } from './graphql-route.js';
 import { mcpRoute } from './mcp-route.js';
 import { poolRoutes } from './pool-routes.js';
 import { taskRoutes } from './task-routes.js';
@@ -23,5 +24,6 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   app.route('/', poolRoutes(core, now));
   app.route('/', mcpRoute(localApi(core, now)));
   app.route('/', eventsRoute(core.bus));
+  app.route('/', graphqlRoute(core, { bodyLimitBytes: server.body_limit_bytes, log }));
   return app;
 }

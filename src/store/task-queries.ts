@@ -138,6 +138,15 @@ export const selectEvents = prepare<{ id: string }, Selectable<TaskEventsTable>>
   db.selectFrom('task_events').selectAll().where('task_id', '=', p('id')).orderBy('seq'),
 );
 
+export const updatePendingPriority = prepare<{ id: string; priority: number; now: number }, { seq: number; priority: number; options: string }>((db, p) =>
+  db
+    .updateTable('tasks')
+    .set({ priority: p('priority'), updated_at: p('now') })
+    .where('id', '=', p('id'))
+    .where('status', '=', 'pending')
+    .returning(['seq', 'priority', 'options']),
+);
+
 export const selectTask = prepare<{ id: string }, Selectable<TasksTable>>((db, p) =>
   db.selectFrom('tasks').selectAll().where('id', '=', p('id')),
 );

@@ -154,6 +154,14 @@ export class TaskRepository {
     });
   }
 
+  /** A pending task's new priority; null when the task is not pending (or unknown). */
+  setPriority(id: string, priority: number): Promise<QueuedTask | null> {
+    return this.writer.write((sql) => {
+      const row = sql.first(q.updatePendingPriority, { id, priority, now: this.clock.now() });
+      return row ? toQueued(id, row) : null;
+    });
+  }
+
   /** At start-up: every task a dead process left in progress goes back to pending. Returns their events. */
   requeueOrphans(reason: string): Promise<TaskEvent[]> {
     return this.writer.write((sql) => {

@@ -2,13 +2,13 @@
 import type { QueueEstimate } from '../../actors/scheduler.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
-import { QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound } from '../errors.js';
+import { QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound, TaskNotPending, TaskNotRetryable } from '../errors.js';
 import type { TaskRepository } from '../store/tasks-repo.js';
 import { readTaskFiles, type FileRules } from './files.js';
 import { newTaskId } from './ids.js';
 import type { OutputBuffers, PartialOutput } from './output-buffers.js';
 import type { QueueStats } from './queue-stats.js';
-import { FINAL_STATUSES, type QueuedTask, type Task, type TaskStatus } from './task.js';
+import { FINAL_STATUSES, type QueuedTask, type Task, type TaskFile, type TaskStatus } from './task.js';
 import type { DelegateInput } from './validate.js';
 import { isFinal, isStateChange, waitForTaskEvent, type TaskWait } from './wait.js';
 
@@ -22,6 +22,8 @@ export interface TaskServiceDeps {
   notifyQueued(task: QueuedTask): void;
   /** Tells the scheduler a task was cancelled; `lease` is set when it was running (its worker must stop). */
   notifyCancelled(taskId: string, lease: string | null): void;
+  /** Tells the scheduler a pending task has a new priority. */
+  notifyReprioritized(task: QueuedTask): void;
   /** Asks the scheduler where a pending task stands. */
   estimate(taskId: string): Promise<QueueEstimate | null>;
   /** What running tasks have streamed so far. */
@@ -52,7 +54,7 @@ export class TaskService {
    * Writes the task to disk, queues it, and (when waitMs is given) waits for it to end. A repeated idempotency key
    * names the task it first created (within 24 h) instead of creating another.
    */
-  async submit(input: DelegateInput, waitMs?: number): Promise<SubmitResult> {
+  async submit(input: DelegateInput, waitMs?: number, readFiles?: TaskFile[]): Promise<SubmitResult> {
     if (!this.accepting) throw new ShuttingDown('the server is shutting down and takes no new tasks');
     if (this.deps.stats.pending + this.reserved >= this.deps.maxPending) {
       throw new QueueFull(`the queue is full (${this.deps.maxPending} pending tasks); retry later`);
@@ -62,7 +64,8 @@ export class TaskService {
     let existing: string | null = null;
     this.reserved++;
     try {
-      const files = await readTaskFiles(input.files, this.deps.files);
+      // A retry carries the contents stored with the original task; a new submit reads its paths now.
+      const files = readFiles ?? (await readTaskFiles(input.files, this.deps.files));
       // Subscribe before the insert: a fast backend can finish the task before insert() even returns.
       if (waitMs !== undefined) wait = this.track(waitForTaskEvent(this.deps.bus, newId, waitMs, isFinal));
       const inserted = await this.deps.tasks.insert({
@@ -151,6 +154,25 @@ export class TaskService {
   /** The output a running task has streamed so far, from character `from` on. */
   partialOutput(task: Task, from = 0): PartialOutput | null {
     return task.status === 'in_progress' ? this.deps.output.read(task.id, from) : null;
+  }
+
+  /**
+   * Runs a failed or cancelled task again as a new task (same type, prompt, files, priority, options). Retrying the
+   * same task twice within a day returns the same new task: its id is the idempotency key.
+   */
+  async retry(id: string): Promise<Task> {
+    const task = await this.get(id);
+    if (task.status !== 'failed' && task.status !== 'cancelled') throw new TaskNotRetryable(id, task.status);
+    const input = { prompt: task.prompt, type: task.type, priority: task.priority, sync: false, files: [], options: { ...task.options }, idempotencyKey: `retry:${id}` };
+    return this.get((await this.submit(input, undefined, task.files)).taskId);
+  }
+
+  /** Changes a pending task's priority; it keeps its place among tasks of its new priority by age. */
+  async setPriority(id: string, priority: number): Promise<Task> {
+    const queued = await this.deps.tasks.setPriority(id, priority);
+    if (!queued) throw new TaskNotPending(id, (await this.get(id)).status);
+    this.deps.notifyReprioritized(queued);
+    return this.get(id);
   }
 
   /** Queue position and ETA of a pending task; null for any other. */
