@@ -104,6 +104,18 @@ describe('remote workers over NATS', () => {
     assert.ok(posts(fakes['node-a']!).length > before);
   });
 
+  it('survives a NATS server restart mid-run: everything reconnects and every task finishes once', async () => {
+    const ids = await runBatch(8, 'nats-restart', 400);
+    await eventually(() => fakes['node-a']!.inFlight + fakes['node-b']!.inFlight > 0, 5000);
+    await nats.restart();
+    await allCompletedOnce(ids);
+    // The nodes are (back) in the pool and take new work.
+    await eventually(async () => (await remoteWorkers()).length === 4, 10_000);
+    const before = posts(fakes['node-a']!).length + posts(fakes['node-b']!).length;
+    await allCompletedOnce(await runBatch(6, 'after-restart', 100));
+    assert.ok(posts(fakes['node-a']!).length + posts(fakes['node-b']!).length > before, 'the nodes run tasks again');
+  });
+
   it('refuses a node with a wrong pool token', async () => {
     fakes['node-x'] = await startFakeLlm();
     const bad = startNode('node-x', 'wrong-token');
