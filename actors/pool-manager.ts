@@ -7,6 +7,7 @@
 import { dispatch, spawn, stop, type Ref } from 'nact';
 import type { Backend } from '../src/backends/types.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
+import type { WorkerEvent } from '../src/events/worker-events.js';
 import type { Logger } from '../src/logger.js';
 import type { WorkerBeat, WorkerStatus } from '../src/store/workers-repo.js';
 import { decideRestart, type RestartSettings } from '../src/supervision/restart-policy.js';
@@ -60,8 +61,8 @@ export interface PoolDeps {
   recordBeats(beats: WorkerBeat[]): Promise<void>;
   /** Called when a backend's pool trips the restart intensity limit. */
   onBackendFailed(backend: string, reason: string): void;
-  /** Called for every worker declared dead, by cause. */
-  onWorkerLost(cause: 'heartbeat' | 'crash'): void;
+  /** Told what happens to workers: started, restarted, lost (by cause), retired, gave up, left. */
+  onWorkerEvent(e: Omit<WorkerEvent, 'at'>): void;
   /** Passed to every worker: see WorkerDeps.recordBackendCall. */
   recordBackendCall(backend: string, seconds: number, errorCode: string | null): void;
   idleMs: number;
@@ -174,6 +175,7 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
       stop(slot.handle.ref);
       state.slots.delete(slot.id);
       deps.log.info('scaled down an idle worker', { worker: slot.id });
+      deps.onWorkerEvent({ kind: 'retired', workerId: slot.id });
       deps.recordBeats([{ id: slot.id, status: 'stopped', currentTask: null, lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
       return state;
     }
@@ -181,7 +183,7 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
       const slot = state.slots.get(msg.workerId);
       if (!slot || slot.incarnation !== msg.incarnation || state.stopped) return state;
       deps.log.warn('worker crashed', { worker: slot.id, error: msg.error });
-      deps.onWorkerLost('crash');
+      deps.onWorkerEvent({ kind: 'lost', workerId: slot.id, detail: { cause: 'crash', error: msg.error } });
       replace(slot, `worker crashed: ${msg.error}`, state.failedBackends, self, deps);
       return state;
     }
@@ -250,6 +252,7 @@ function joinNode(state: PoolState, msg: Extract<PoolMsg, { type: 'nodeJoined' }
     state.slots.set(id, slot);
     deps.recordStarted({ id, backend: info.backend, model: info.model, location: 'remote', restart: incarnation > 1 }).catch(logStoreError(deps));
     dispatch(deps.scheduler, { type: 'workerReady', worker: handle });
+    deps.onWorkerEvent({ kind: 'started', workerId: id, detail: { node: msg.nodeId } });
   });
   deps.log.info('node joined the pool', { node: msg.nodeId, slots: msg.slots.length });
 }
@@ -260,6 +263,7 @@ function removeRemote(state: PoolState, slot: Slot, reason: string, deps: PoolDe
   state.slots.delete(slot.id);
   dispatch(deps.scheduler, { type: 'workerRemoved', workerId: slot.id, incarnation: slot.incarnation, reason });
   deps.recordBeats([{ id: slot.id, status: 'gone', currentTask: null, lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
+  deps.onWorkerEvent({ kind: 'left', workerId: slot.id, detail: { node: slot.remote!.nodeId, reason } });
 }
 
 /** Starts `count` new slots for a backend, each under the lowest free index so ids stay small and stable. */
@@ -310,6 +314,7 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
   slot.idleSince = slot.lastBeat;
   slot.retiring = false;
   deps.recordStarted({ id: slot.id, backend: backend.name, model: backend.model, location: 'local', restart }).catch(logStoreError(deps));
+  deps.onWorkerEvent({ kind: restart ? 'restarted' : 'started', workerId: slot.id });
   dispatch(deps.scheduler, { type: 'workerReady', worker: slot.handle });
 }
 
@@ -327,6 +332,7 @@ function replace(slot: Slot, reason: string, failedBackends: Set<string>, self: 
     const why = `${decision.history.length} restarts within ${deps.restart.period_ms} ms; last: ${reason}`;
     deps.log.error('worker slot gave up', { worker: slot.id, reason: why });
     deps.onBackendFailed(slot.pool!.backend.name, why);
+    deps.onWorkerEvent({ kind: 'gave_up', workerId: slot.id, detail: { reason: why } });
     deps.recordBeats([{ id: slot.id, status: 'failed', currentTask: null, lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
     return;
   }
@@ -339,7 +345,7 @@ function sweep(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
   for (const slot of state.slots.values()) {
     if (slot.handle && now - slot.lastBeat > deps.heartbeatTimeoutMs) {
       deps.log.warn('worker missed its heartbeat lease', { worker: slot.id, silentMs: now - slot.lastBeat });
-      deps.onWorkerLost('heartbeat');
+      deps.onWorkerEvent({ kind: 'lost', workerId: slot.id, detail: { cause: 'heartbeat', silent_ms: now - slot.lastBeat } });
       const reason = `heartbeat lost after ${now - slot.lastBeat} ms`;
       if (slot.remote) removeRemote(state, slot, reason, deps);
       else replace(slot, reason, state.failedBackends, self, deps);

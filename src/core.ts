@@ -14,6 +14,7 @@ import type { Backend } from './backends/types.js';
 import { systemClock, type Clock } from './clock.js';
 import type { KoubouConfig } from './config.js';
 import { EventBus } from './events/bus.js';
+import { WorkerEvents } from './events/worker-events.js';
 import type { Logger } from './logger.js';
 import { openStore, type Store } from './store/store.js';
 import type { WorkerInfo } from './store/workers-repo.js';
@@ -30,6 +31,7 @@ export interface Core {
   readonly config: KoubouConfig;
   readonly service: TaskService;
   readonly bus: EventBus;
+  readonly workerEvents: WorkerEvents;
   readonly metrics: Metrics;
   /** What koubou-nodes do through the NATS bridge: join, beat, report outcomes. */
   readonly nodes: NodePort;
@@ -58,6 +60,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
   const log = opts.log;
   const store = await openStore(config.store.path, clock);
   const bus = new EventBus();
+  const workerEvents = new WorkerEvents();
   // Counts before recovery: recovery's own "requeued" events then move them to the truth.
   const stats = new QueueStats(await store.tasks.countByStatus(), bus);
   const transitions = storeTransitions(store.tasks, bus, clock.now, config.tasks.max_attempts);
@@ -65,7 +68,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
   const backendHealth = new BackendHealth(backends, clock);
   // Gauges read the live pool at scrape time; `load` is bound once the tree exists.
   let load: () => Promise<SchedulerLoad> = async () => ({ pending: 0, running: 0, idleWorkers: 0, workers: 0, draining: false });
-  const metrics = new Metrics(bus, {
+  const metrics = new Metrics(bus, workerEvents, {
     tasks: () => stats.snapshot(),
     async workers() {
       const [l, rows] = await Promise.all([load(), store.workers.list({ includeGone: false })]);
@@ -104,7 +107,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       recordStarted: (w) => store.workers.started(w),
       recordBeats: (beats) => store.workers.beats(beats),
       onBackendFailed: (name, reason) => backendHealth.markFailed(name, reason),
-      onWorkerLost: (cause) => metrics.workerLost(cause),
+      onWorkerEvent: (e) => workerEvents.publish({ ...e, at: clock.now() }),
       recordBackendCall: (backend, seconds, code) => metrics.backendCall(backend, seconds, code),
     },
     restart: config.pool.restart,
@@ -133,6 +136,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     config,
     service,
     bus,
+    workerEvents,
     metrics,
     nodes: createNodePort(tree.pool, tree.scheduler, transitions),
     async health() {

@@ -1,4 +1,4 @@
-/** The composition root: config → store → actor tree → HTTP; signals and draining. */
+/** The composition root: config → NATS (when set) → store → actor tree → HTTP and NATS adapters; signals and draining. */
 import type { KoubouConfig } from './config.js';
 import { startCore, type Core, type CoreOptions } from './core.js';
 import { createApp } from './http/app.js';
@@ -43,7 +43,8 @@ export async function startCoordinator(
   }
   let http: Listening;
   try {
-    http = await listen(createApp(core, log), config.server.host, config.server.port);
+    const { app, attach } = createApp(core, log);
+    http = await listen(app, config.server.host, config.server.port, attach);
   } catch (err) {
     await core.shutdown(0);
     await link?.close();

@@ -6,24 +6,29 @@ import type { Logger } from '../logger.js';
 import { requireBearer } from './auth.js';
 import { errorHandler } from './errors.js';
 import { localApi } from '../mcp/local-api.js';
+import type { Server } from 'node:http';
 import { eventsRoute } from './events-route.js';
+import { addWebSocket } from './ws-route.js';
 import { graphqlRoute } from './graphql-route.js';
 import { mcpRoute } from './mcp-route.js';
 import { poolRoutes } from './pool-routes.js';
 import { taskRoutes } from './task-routes.js';
 
-export function createApp(core: Core, log: Logger, now: () => number = Date.now): Hono {
+/** The app, and what to call with the HTTP server once it listens (WebSocket upgrades need it). */
+export function createApp(core: Core, log: Logger, now: () => number = Date.now): { app: Hono; attach(server: Server): void } {
   const { server } = core.config;
   const app = new Hono();
   app.onError(errorHandler(log));
   app.notFound((c) => {
     throw new RouteNotFound(`no route ${c.req.method} ${c.req.path}`);
   });
-  if (server.api_token) app.use('*', requireBearer(server.api_token, (path) => path === '/health'));
+  // Browsers cannot set headers on EventSource or WebSocket: those two routes also take ?access_token=.
+  if (server.api_token) app.use('*', requireBearer(server.api_token, (path) => path === '/health', (path) => path === '/events' || path === '/ws'));
   app.route('/', taskRoutes(core.service, { syncWaitMs: server.sync_wait_s * 1000, bodyLimitBytes: server.body_limit_bytes }));
   app.route('/', poolRoutes(core, now));
   app.route('/', mcpRoute(localApi(core, now)));
   app.route('/', eventsRoute(core.bus));
   app.route('/', graphqlRoute(core, { bodyLimitBytes: server.body_limit_bytes, log }));
-  return app;
+  const attach = addWebSocket(app, core);
+  return { app, attach };
 }

@@ -12,9 +12,10 @@ export interface Listening {
 }
 
 /** Listens on host:port (0 = any free port) and resolves once the socket is bound. */
-export function listen(app: Hono, host: string, port: number): Promise<Listening> {
+export function listen(app: Hono, host: string, port: number, attach: (server: Server) => void = () => {}): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
+    attach(server);
     server.once('error', reject);
     server.once('listening', () => {
       const { port: bound } = server.address() as AddressInfo;

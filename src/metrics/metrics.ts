@@ -5,6 +5,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventBus } from '../events/bus.js';
+import type { WorkerEvents } from '../events/worker-events.js';
 import type { StatusCounts } from '../store/tasks-repo.js';
 
 const SECONDS = [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
@@ -27,7 +28,10 @@ export class Metrics {
   /** Per task in flight: its type, and when its current wait or run began. */
   private readonly inFlight = new Map<string, { type: string; since: number }>();
 
-  constructor(bus: EventBus, pool: PoolGauges) {
+  constructor(bus: EventBus, workerEvents: WorkerEvents, pool: PoolGauges) {
+    workerEvents.subscribe((e) => {
+      if (e.kind === 'lost') this.workerLosses.inc({ cause: String(e.detail?.cause ?? 'unknown') });
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'koubou_' });
     const registers = [this.registry];
     new Gauge({ name: 'koubou_tasks', help: 'Tasks by state', labelNames: ['state'], registers, collect() {
@@ -73,10 +77,6 @@ export class Metrics {
   backendCall(backend: string, seconds: number, errorCode: string | null): void {
     this.backendLatency.observe({ backend, outcome: errorCode ? 'error' : 'ok' }, seconds);
     if (errorCode) this.backendErrors.inc({ backend, code: errorCode });
-  }
-
-  workerLost(cause: 'heartbeat' | 'crash'): void {
-    this.workerLosses.inc({ cause });
   }
 
   /** The text exposition and its content type. */

@@ -75,7 +75,7 @@ export async function bytesPerIdleWorker(n: number): Promise<number> {
       recordStarted: async () => {},
       recordBeats: async () => {},
       onBackendFailed: () => {},
-      onWorkerLost: () => {},
+      onWorkerEvent: () => {},
       recordBackendCall: () => {},
       spawnRemoteWorker: () => {
         throw new Error('no koubou-nodes here');

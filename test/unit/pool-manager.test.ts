@@ -93,7 +93,7 @@ describe('pool manager supervision', () => {
       recordStarted: async () => {},
       recordBeats: async () => {},
       onBackendFailed: (name) => failedBackends.push(name),
-      onWorkerLost: (cause) => losses.push(cause),
+      onWorkerEvent: (e) => e.kind === 'lost' && losses.push(String(e.detail?.cause)),
       recordBackendCall: () => {},
       spawnRemoteWorker: () => {
         throw new Error('no koubou-nodes here');

@@ -1,0 +1,113 @@
+/**
+ * GET /ws: a WebSocket for watchers. Clients send {type:'subscribe'|'unsubscribe', channel:'task'|'worker'|'system',
+ * task_id?}, {type:'ping'} (→ pong) and {type:'get_stats'} (→ the health report). Subscribed channels push
+ * {type:'event', channel, event}; `system` pushes a stats snapshot every few seconds. Each socket has a bounded queue:
+ * a client that falls behind is told and closed, never waited for.
+ */
+import { createNodeWebSocket } from '@hono/node-ws';
+import type { Hono } from 'hono';
+import type { Server } from 'node:http';
+import type { Core } from '../core.js';
+import { BoundedSink } from '../events/bounded-sink.js';
+import { eventView } from '../tasks/view.js';
+
+/** The two methods of the `ws` socket used here: send with a completion callback (for backpressure), and close. */
+interface RawSocket {
+  send(data: string, done: (err?: Error) => void): void;
+  close(code: number, reason: string): void;
+}
+
+const CHANNELS = ['task', 'worker', 'system'] as const;
+type Channel = (typeof CHANNELS)[number];
+const SYSTEM_EVERY_MS = 5_000;
+const MAX_PENDING = 1000;
+
+/** Adds /ws to app; call the returned function with the HTTP server once it exists. */
+export function addWebSocket(app: Hono, core: Pick<Core, 'bus' | 'workerEvents' | 'health'>): (server: Server) => void {
+  const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app });
+  app.get(
+    '/ws',
+    upgradeWebSocket(() => {
+      const subscriptions = new Map<string, () => void>();
+      let sink: BoundedSink<object> | null = null;
+      const push = (message: object) => sink?.push(message);
+      return {
+        onOpen(_event, ws) {
+          const raw = ws.raw as unknown as RawSocket;
+          sink = new BoundedSink<object>(
+            (message) => new Promise<void>((resolve, reject) => raw.send(JSON.stringify(message), (err) => (err ? reject(err) : resolve()))),
+            MAX_PENDING,
+            (reason) => {
+              raw.send(JSON.stringify({ type: 'dropped', reason }), () => {});
+              raw.close(1008, 'too slow');
+            },
+          );
+          push({ type: 'hello', channels: CHANNELS });
+        },
+        async onMessage(event) {
+          const message = parse(String(event.data));
+          if ('error' in message) return push({ type: 'error', error: { code: 'invalid_message', message: message.error } });
+          switch (message.type) {
+            case 'ping':
+              return push({ type: 'pong', at: new Date().toISOString() });
+            case 'get_stats':
+              return push({ type: 'stats', stats: await core.health() });
+            case 'subscribe': {
+              const key = `${message.channel}:${message.task_id ?? ''}`;
+              if (!subscriptions.has(key)) subscriptions.set(key, subscribe(core, message.channel, message.task_id, push));
+              return push({ type: 'subscribed', channel: message.channel, task_id: message.task_id ?? null });
+            }
+            case 'unsubscribe': {
+              const key = `${message.channel}:${message.task_id ?? ''}`;
+              subscriptions.get(key)?.();
+              subscriptions.delete(key);
+              return push({ type: 'unsubscribed', channel: message.channel, task_id: message.task_id ?? null });
+            }
+          }
+        },
+        onClose() {
+          for (const unsubscribe of subscriptions.values()) unsubscribe();
+          subscriptions.clear();
+          sink = null;
+        },
+      };
+    }),
+  );
+  return (server) => injectWebSocket(server);
+}
+
+function subscribe(core: Pick<Core, 'bus' | 'workerEvents' | 'health'>, channel: Channel, taskId: string | undefined, push: (m: object) => void): () => void {
+  switch (channel) {
+    case 'task': {
+      const send = (e: Parameters<typeof eventView>[0]) => push({ type: 'event', channel, event: { task_id: e.taskId, ...eventView(e) } });
+      return taskId ? core.bus.subscribeTask(taskId, send) : core.bus.subscribe(send);
+    }
+    case 'worker':
+      return core.workerEvents.subscribe((e) => push({ type: 'event', channel, event: { ...e, at: new Date(e.at).toISOString() } }));
+    case 'system': {
+      const timer = setInterval(() => void core.health().then((stats) => push({ type: 'event', channel, event: stats })), SYSTEM_EVERY_MS);
+      timer.unref();
+      return () => clearInterval(timer);
+    }
+  }
+}
+
+type ClientMessage = { type: 'ping' } | { type: 'get_stats' } | { type: 'subscribe' | 'unsubscribe'; channel: Channel; task_id?: string };
+
+/** A client message, or what is wrong with it. */
+function parse(text: string): ClientMessage | { error: string } {
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    return { error: 'messages must be JSON objects' };
+  }
+  if (typeof m !== 'object' || m === null) return { error: 'messages must be JSON objects' };
+  if (m.type === 'ping' || m.type === 'get_stats') return { type: m.type };
+  if (m.type === 'subscribe' || m.type === 'unsubscribe') {
+    if (!(CHANNELS as readonly unknown[]).includes(m.channel)) return { error: `channel must be one of ${CHANNELS.join(', ')}` };
+    if (m.task_id !== undefined && (typeof m.task_id !== 'string' || m.channel !== 'task')) return { error: 'task_id is a string, for the task channel' };
+    return { type: m.type, channel: m.channel as Channel, ...(m.task_id ? { task_id: m.task_id as string } : {}) };
+  }
+  return { error: 'type must be subscribe, unsubscribe, ping or get_stats' };
+}

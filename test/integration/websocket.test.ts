@@ -1,0 +1,91 @@
+/** GET /ws: subscribe to task and worker events, ping/pong, get_stats, bad messages, the token in the query. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { api } from '../helpers/api.js';
+import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { eventually } from '../helpers/eventually.js';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+
+interface Socket {
+  messages: any[];
+  send(m: unknown): void;
+  close(): void;
+}
+
+/** Node 22+ has a global WebSocket; on 20 the `ws` package (a dependency of the server side) stands in. */
+async function connect(url: string): Promise<Socket> {
+  const Impl: any = (globalThis as any).WebSocket ?? (await import('ws' as string)).WebSocket;
+  const ws = new Impl(url);
+  const messages: any[] = [];
+  ws.addEventListener('message', (e: { data: unknown }) => messages.push(JSON.parse(String(e.data))));
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener('open', () => resolve());
+    ws.addEventListener('error', () => reject(new Error('WebSocket failed to open')));
+  });
+  return { messages, send: (m) => ws.send(JSON.stringify(m)), close: () => ws.close() };
+}
+
+describe('WebSocket /ws', () => {
+  let fake: FakeLlm;
+  let koubou: TestCoordinator;
+  let client: ReturnType<typeof api>;
+  let wsUrl: string;
+
+  before(async () => {
+    fake = await startFakeLlm({ chunkDelayMs: 10 });
+    koubou = await startTestCoordinator({ backends: [{ url: fake.url, min_workers: 1, max_workers: 2 }], extra: { server: { api_token: 'ws-token' } } });
+    client = api(koubou.url, 'ws-token');
+    wsUrl = `${koubou.url.replace('http', 'ws')}/ws?access_token=ws-token`;
+  });
+  after(async () => {
+    await koubou.close();
+    await fake.close();
+  });
+
+  it('streams a subscribed task from queued to completed, with its output', async () => {
+    const ws = await connect(wsUrl);
+    try {
+      ws.send({ type: 'subscribe', channel: 'task' });
+      await eventually(() => ws.messages.some((m) => m.type === 'subscribed'));
+      const id = (await client.delegate({ prompt: 'over the socket' })).body.task_id;
+      await eventually(() => ws.messages.some((m) => m.type === 'event' && m.event.task_id === id && m.event.kind === 'completed'));
+      const kinds = ws.messages.filter((m) => m.type === 'event' && m.event.task_id === id).map((m) => m.event.kind);
+      assert.equal(kinds[0], 'queued');
+      assert.equal(kinds.at(-1), 'completed');
+      const chunks = ws.messages.filter((m) => m.type === 'event' && m.event.task_id === id && m.event.kind === 'progress').map((m) => m.event.chunk);
+      assert.equal(chunks.join(''), 'echo(fake-model): over the socket');
+      ws.send({ type: 'unsubscribe', channel: 'task' });
+      await eventually(() => ws.messages.some((m) => m.type === 'unsubscribed'));
+      const seen = ws.messages.length;
+      await client.delegate({ prompt: 'after unsubscribing', sync: true });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(ws.messages.filter((m, i) => i >= seen && m.type === 'event').length, 0);
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('answers ping and get_stats, reports worker events, and names bad messages', async () => {
+    const ws = await connect(wsUrl);
+    try {
+      ws.send({ type: 'ping' });
+      ws.send({ type: 'get_stats' });
+      ws.send({ type: 'subscribe', channel: 'worker' });
+      ws.send({ type: 'subscribe', channel: 'nope' });
+      ws.send({ type: 'launch' });
+      await eventually(() => ws.messages.filter((m) => m.type === 'error').length === 2 && ws.messages.some((m) => m.type === 'stats'));
+      assert.ok(ws.messages.some((m) => m.type === 'pong'));
+      assert.equal(ws.messages.find((m) => m.type === 'stats').stats.status, 'ok');
+      assert.match(ws.messages.filter((m) => m.type === 'error')[0].error.message, /channel must be one of task, worker, system/);
+      // A burst makes the pool scale up: a worker 'started' event arrives.
+      await Promise.all([1, 2, 3].map((i) => client.delegate({ prompt: `burst ${i} [[delay:200]]` })));
+      await eventually(() => ws.messages.some((m) => m.type === 'event' && m.channel === 'worker' && m.event.kind === 'started'), 5000);
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('refuses a connection without the token', async () => {
+    await assert.rejects(connect(`${koubou.url.replace('http', 'ws')}/ws`));
+  });
+});
