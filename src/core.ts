@@ -26,6 +26,7 @@ import { TaskService } from './tasks/service.js';
 import { storeTransitions } from './tasks/transitions.js';
 import { BackendHealth, type HealthReport } from './health.js';
 import { Metrics } from './metrics/metrics.js';
+import { LogRing } from './logging/log-ring.js';
 
 export interface Core {
   readonly config: KoubouConfig;
@@ -35,6 +36,7 @@ export interface Core {
   readonly metrics: Metrics;
   /** What koubou-nodes do through the NATS bridge: join, beat, report outcomes. */
   readonly nodes: NodePort;
+  readonly logs: LogRing;
   health(): Promise<HealthReport>;
   workers(): Promise<WorkerInfo[]>;
   /** Stops taking work, lets running tasks finish within graceMs, requeues the rest, closes everything. */
@@ -50,6 +52,8 @@ export interface CoreOptions {
   spawnWorker?: typeof spawnWorker;
   /** How runs and cancels reach koubou-nodes (the NATS bridge); without it no node can join. */
   remote?: RemoteSend;
+  /** Recent log entries for GET /api/logs (the logger feeds it). */
+  logs?: LogRing;
 }
 
 const QUERY_TIMEOUT_MS = 5_000;
@@ -139,6 +143,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     workerEvents,
     metrics,
     nodes: createNodePort(tree.pool, tree.scheduler, transitions),
+    logs: opts.logs ?? new LogRing(),
     async health() {
       return backendHealth.report(stats.snapshot(), await load());
     },

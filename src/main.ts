@@ -4,6 +4,8 @@ import { startCore, type Core, type CoreOptions } from './core.js';
 import { createApp } from './http/app.js';
 import { listen, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
+import { LISTENING_MSG } from './logging/listening.js';
+import type { LogRing } from './logging/log-ring.js';
 import { connectNats, redactedServers, type NatsLink } from './nats/connection.js';
 import { nodeSender, serveNodes } from './nats/node-bridge.js';
 import { nodeSubjects } from './nats/node-protocol.js';
@@ -22,7 +24,7 @@ export async function startCoordinator(
   config: KoubouConfig,
   log: Logger,
   onFatal: (err: Error) => void,
-  extra: Pick<CoreOptions, 'spawnWorker'> = {},
+  extra: Pick<CoreOptions, 'spawnWorker' | 'logs'> = {},
 ): Promise<Coordinator> {
   // NATS first, when configured: nodes may join as soon as the pool exists.
   let link: NatsLink | null = null;
@@ -94,13 +96,13 @@ function serveOverNats(core: Core, link: NatsLink, config: KoubouConfig, log: Lo
 }
 
 /** Runs until SIGTERM/SIGINT, then drains and exits 0. A second signal exits at once. */
-export async function runCoordinator(config: KoubouConfig, log: Logger): Promise<void> {
+export async function runCoordinator(config: KoubouConfig, log: Logger, logs?: LogRing): Promise<void> {
   const fatal = (err: Error) => {
     log.error('supervision gave up; exiting', { error: err.message });
     process.exit(70);
   };
-  const coordinator = await startCoordinator(config, log, fatal);
-  log.info('koubou is listening', {
+  const coordinator = await startCoordinator(config, log, fatal, logs ? { logs } : {});
+  log.info(LISTENING_MSG, {
     url: coordinator.http.url,
     store: config.store.path,
     backends: config.backends.map((b) => `${b.name} (${b.type} ${b.model} at ${b.url}, ${b.min_workers}-${b.max_workers} workers)`),

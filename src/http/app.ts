@@ -8,6 +8,7 @@ import { errorHandler } from './errors.js';
 import { localApi } from '../mcp/local-api.js';
 import type { Server } from 'node:http';
 import { eventsRoute } from './events-route.js';
+import { logRoutes } from './log-routes.js';
 import { addWebSocket } from './ws-route.js';
 import { graphqlRoute } from './graphql-route.js';
 import { mcpRoute } from './mcp-route.js';
@@ -28,6 +29,7 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   app.route('/', poolRoutes(core, now));
   app.route('/', mcpRoute(localApi(core, now)));
   app.route('/', eventsRoute(core.bus));
+  app.route('/', logRoutes(core, now));
   app.route('/', graphqlRoute(core, { bodyLimitBytes: server.body_limit_bytes, log }));
   const attach = addWebSocket(app, core);
   return { app, attach };

@@ -1,6 +1,7 @@
 /** The real `koubou start` command in a child process, for crash and signal tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { listeningUrl } from '../../src/logging/listening.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
 
@@ -24,10 +25,10 @@ export function startCoordinatorProcess(configFile: string, extraEnv: Record<str
     const timer = setTimeout(() => reject(new Error(`coordinator did not start within 20 s:\n${log}`)), 20_000);
     const onData = (chunk: Buffer) => {
       log += chunk.toString();
-      const match = /"msg":"koubou is listening","url":"([^"]+)"/.exec(log);
-      if (match) {
+      const url = listeningUrl(log);
+      if (url) {
         clearTimeout(timer);
-        resolve({ url: match[1]!, child, exited, output: () => log });
+        resolve({ url, child, exited, output: () => log });
       }
     };
     child.stdout!.on('data', onData);

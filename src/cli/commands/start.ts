@@ -1,4 +1,6 @@
 /** `koubou start`: the coordinator in the foreground, or with --detach in the background (pid file, log file). */
+import path from 'node:path';
+import { listeningUrl as urlInLog } from '../../logging/listening.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,8 +26,15 @@ export async function start(argv: string[]): Promise<number | void> {
   const args = configArgs(values);
   const config = serverConfig(args);
   if (values.detach) return detach(config, args, values.json === true);
-  const [{ runCoordinator }, { createLogger }] = await Promise.all([import('../../main.js'), import('../../logger.js')]);
-  await runCoordinator(config, createLogger(config.log.level));
+  const [{ runCoordinator }, { createPinoLogger }, { LogRing }] = await Promise.all([
+    import('../../main.js'),
+    import('../../logging/pino-logger.js'),
+    import('../../logging/log-ring.js'),
+  ]);
+  // JSON lines to stdout and to logs/koubou.log beside the store; the ring serves GET /api/logs.
+  const logs = new LogRing();
+  const file = path.join(path.dirname(config.store.path), 'logs', 'koubou.log');
+  await runCoordinator(config, createPinoLogger({ level: config.log.level, console: 'stdout', file, ring: logs }), logs);
 }
 
 /** Starts `koubou start ARGS` as a detached child logging to koubou.log, and returns once it answers /health. */
@@ -100,5 +109,5 @@ async function answers(url: string): Promise<boolean> {
 
 /** With server.port 0 the only way to learn the port is the "koubou is listening" log line (log level info). */
 function listeningUrl(logFile: string, from: number): string | null {
-  return /"msg":"koubou is listening","url":"([^"]+)"/.exec(logTail(logFile, from, 1_000))?.[1] ?? null;
+  return urlInLog(logTail(logFile, from, 1_000));
 }
