@@ -9,6 +9,8 @@ export interface Subjects {
   taskEvents(taskId: string): string;
   /** Wildcard for watching every task's events. */
   allTaskEvents: string;
+  /** What happens to one worker (started, restarted, lost, retired, gave_up, left). */
+  workerEvents(workerId: string): string;
 }
 
 /** The subjects under `prefix`. Task ids are UUIDs, which contain no subject separators. */
@@ -18,5 +20,7 @@ export function subjects(prefix: string): Subjects {
     status: `${prefix}.task.status`,
     taskEvents: (taskId) => `${prefix}.events.task.${taskId}`,
     allTaskEvents: `${prefix}.events.task.*`,
+    // Worker ids hold ':' (local:backend:0), which subjects allow; '.' would split the token, and ids have none.
+    workerEvents: (workerId) => `${prefix}.events.worker.${workerId}`,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Delegation over NATS for other services, beside HTTP and calling the same application functions:
- * `<prefix>.task.delegate` and `<prefix>.task.status` (request/reply), and every task event on
- * `<prefix>.events.task.<task_id>`.
+ * `<prefix>.task.delegate` and `<prefix>.task.status` (request/reply), every task event on
+ * `<prefix>.events.task.<task_id>` and every worker event on `<prefix>.events.worker.<worker_id>`.
  */
 import type { Core } from '../core.js';
 import { ValidationError } from '../errors.js';
@@ -11,7 +11,7 @@ import type { NatsLink } from './connection.js';
 import type { Subjects } from './subjects.js';
 
 /** Starts serving; returns the function that stops publishing events. */
-export function serveTasksOverNats(core: Pick<Core, 'service' | 'bus'>, link: NatsLink, subjects: Subjects, syncWaitMs: number): () => void {
+export function serveTasksOverNats(core: Pick<Core, 'service' | 'bus' | 'workerEvents'>, link: NatsLink, subjects: Subjects, syncWaitMs: number): () => void {
   const { service } = core;
 
   link.serve(subjects.delegate, async (payload) => {
@@ -31,5 +31,12 @@ export function serveTasksOverNats(core: Pick<Core, 'service' | 'bus'>, link: Na
     return statusView(task, await service.estimate(task), partial && { ...partial, from: 0 });
   });
 
-  return core.bus.subscribe((e) => link.publish(subjects.taskEvents(e.taskId), { task_id: e.taskId, ...eventView(e) }));
+  const stopTasks = core.bus.subscribe((e) => link.publish(subjects.taskEvents(e.taskId), { task_id: e.taskId, ...eventView(e) }));
+  const stopWorkers = core.workerEvents.subscribe((e) =>
+    link.publish(subjects.workerEvents(e.workerId), { worker_id: e.workerId, kind: e.kind, at: new Date(e.at).toISOString(), ...(e.detail ?? {}) }),
+  );
+  return () => {
+    stopTasks();
+    stopWorkers();
+  };
 }

@@ -116,6 +116,22 @@ describe('remote workers over NATS', () => {
     assert.ok(posts(fakes['node-a']!).length + posts(fakes['node-b']!).length > before, 'the nodes run tasks again');
   });
 
+  it('publishes worker events on NATS: nodes joining and leaving', async () => {
+    const { connectNats } = await import('../../src/nats/connection.js');
+    const { silentLogger } = await import('../../src/logger.js');
+    const watcher = await connectNats({ url: nats.url, name: 'watcher', log: silentLogger });
+    const seen: { worker_id: string; kind: string }[] = [];
+    watcher.subscribe('koubou.events.worker.>', (p) => seen.push(p as { worker_id: string; kind: string }));
+    try {
+      nodes['node-b']!.child.kill('SIGKILL');
+      await eventually(() => seen.filter((e) => e.kind === 'left' && e.worker_id.startsWith('remote:node-b:')).length === 2, 5000);
+      startNode('node-b');
+      await eventually(() => seen.filter((e) => e.kind === 'started' && e.worker_id.startsWith('remote:node-b:')).length === 2, 10_000);
+    } finally {
+      await watcher.close();
+    }
+  });
+
   it('refuses a node with a wrong pool token', async () => {
     fakes['node-x'] = await startFakeLlm();
     const bad = startNode('node-x', 'wrong-token');

@@ -24,6 +24,7 @@ describe('NATS payloads and subjects', () => {
     assert.equal(s.status, 'lab.koubou.task.status');
     assert.equal(s.taskEvents('abc'), 'lab.koubou.events.task.abc');
     assert.equal(s.allTaskEvents, 'lab.koubou.events.task.*');
+    assert.equal(s.workerEvents('local:gpu:0'), 'lab.koubou.events.worker.local:gpu:0');
   });
 });
 
