@@ -29,7 +29,9 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
     process.exit(0);
   }
   const str = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
-  const natsUrl = str('nats') ?? env.KOUBOU_NATS_URL;
+  // With --config, the file's nats section fills what the flags leave out (loadConfig applies the env overrides).
+  const config = str('config') ? loadConfig({ argv, env, cwd: process.cwd() }) : null;
+  const natsUrl = str('nats') ?? config?.nats.url ?? env.KOUBOU_NATS_URL;
   if (!natsUrl) usage('--nats URL is required');
   const nodeId = str('id') ?? hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
   if (!NODE_ID.test(nodeId)) usage(`--id may hold letters, digits, "-" and "_" (at most 64), got ${JSON.stringify(nodeId)}`);
@@ -37,15 +39,14 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
   return {
     natsUrl,
     nodeId,
-    prefix: str('prefix') ?? 'koubou',
-    token: str('token') ?? env.KOUBOU_POOL_TOKEN ?? null,
-    backends: backends(argv, env, str),
+    prefix: str('prefix') ?? config?.nats.prefix ?? 'koubou',
+    token: str('token') ?? config?.nats.pool_token ?? env.KOUBOU_POOL_TOKEN ?? null,
+    backends: config ? config.backends.map((b) => ({ ...b, concurrency: b.max_workers })) : backends(str),
     log: createLogger(level, undefined, { node: nodeId }),
   };
 }
 
-function backends(argv: string[], env: Record<string, string | undefined>, str: (n: string) => string | undefined): NodeOptions['backends'] {
-  if (str('config')) return loadConfig({ argv, env, cwd: process.cwd() }).backends.map((b) => ({ ...b, concurrency: b.max_workers }));
+function backends(str: (n: string) => string | undefined): NodeOptions['backends'] {
   const type = str('backend');
   if (type !== 'ollama' && type !== 'openai') usage('--backend must be ollama or openai (or give --config)');
   const url = str('url');

@@ -102,6 +102,19 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
     );
   }
 
+  /** A node may start before its coordinator: it keeps asking, and stops only when refused. */
+  async function joinWhenACoordinatorAnswers(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await join();
+      } catch (err) {
+        if ((err as Error).message.startsWith('the coordinator refused')) throw err;
+        if (attempt === 0) opts.log.warn('no coordinator answered yet; still trying to join', { error: (err as Error).message });
+        await sleep(backoffMs(attempt, 250, 5000));
+      }
+    }
+  }
+
   link.subscribe(subjects.run(opts.nodeId), (p) => {
     const slot = Number(p.slot);
     const worker = settings?.session === p.session ? workers[slot] : undefined;
@@ -115,7 +128,7 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
     if (worker) dispatch(worker.ref, { type: 'cancel', lease: String(p.lease) });
   });
 
-  await join();
+  await joinWhenACoordinatorAnswers();
   const beating = (async () => {
     while (!stopped) {
       await sleep(settings!.heartbeat_interval_ms);

@@ -132,6 +132,21 @@ describe('remote workers over NATS', () => {
     }
   });
 
+  it('a node started before its coordinator joins once the coordinator is up', async () => {
+    fakes['node-early'] = await startFakeLlm();
+    const early = (nodes['node-early'] = startNodeProcess(['--nats', nats.url, '--prefix', 'late', '--id', 'node-early', '--backend', 'ollama', '--url', fakes['node-early'].url, '--model', 'fake-model']));
+    await eventually(() => /no coordinator answered yet/.test(early.output()), 5000);
+    const late = await startTestCoordinator({ backends: [{ url: local.url, min_workers: 0, max_workers: 1 }], extra: { nats: { url: nats.url, prefix: 'late' } } });
+    try {
+      const lateClient = api(late.url);
+      await eventually(async () => ((await lateClient.get('/workers')).body.workers as { worker_id: string }[]).some((w) => w.worker_id === 'remote:node-early:0'), 10_000);
+      const done = await lateClient.delegate({ prompt: 'for the early node', options: { model: 'fake-model' }, sync: true });
+      assert.equal(done.body.status, 'completed');
+    } finally {
+      await late.close();
+    }
+  });
+
   it('refuses a node with a wrong pool token', async () => {
     fakes['node-x'] = await startFakeLlm();
     const bad = startNode('node-x', 'wrong-token');
