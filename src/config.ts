@@ -74,6 +74,9 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
+/** Where clients (the CLI, `koubou mcp`) look for a coordinator by default: server.host and server.port's defaults. */
+export const DEFAULT_URL = 'http://127.0.0.1:8765';
+
 /** Node timers fire at once when given more than 2^31-1 ms, so every duration stays below that. */
 const MAX_TIMER_MS = 2_147_483_647;
 const MAX_TIMER_S = Math.floor(MAX_TIMER_MS / 1000);

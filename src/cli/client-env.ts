@@ -1,6 +1,6 @@
 /** The one place the client side of the CLI reads the environment; everything else gets these values passed in. */
 
-export const DEFAULT_URL = 'http://127.0.0.1:8765';
+import { DEFAULT_URL } from '../config.js';
 
 export interface ClientEnv {
   /** Base URL of the coordinator, without a trailing slash. */

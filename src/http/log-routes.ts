@@ -4,7 +4,7 @@ import type { Core } from '../core.js';
 import { ValidationError } from '../errors.js';
 import { LEVELS } from '../logging/log-ring.js';
 import { parseLimit } from '../tasks/validate.js';
-import { workerView } from './pool-routes.js';
+import { workerView } from '../store/worker-view.js';
 
 export function logRoutes(core: Pick<Core, 'logs' | 'workers'>, now: () => number): Hono {
   const app = new Hono();

@@ -2,7 +2,7 @@
 import type { Core } from '../core.js';
 import { parseDelegateInput } from '../tasks/validate.js';
 import { statusView } from '../tasks/view.js';
-import { workerView } from '../http/pool-routes.js';
+import { workerView } from '../store/worker-view.js';
 import { delegateBody, type KoubouApi } from './api.js';
 
 export function localApi(core: Pick<Core, 'service' | 'bus' | 'health' | 'workers'>, now: () => number = Date.now): KoubouApi {

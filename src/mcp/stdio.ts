@@ -4,14 +4,13 @@
  * embedded one on the configured store. Stdout carries the protocol, so logs go to stderr.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { loadConfig, parseFlags } from '../config.js';
+import { DEFAULT_URL, loadConfig, parseFlags } from '../config.js';
 import { startCore } from '../core.js';
 import { createLogger } from '../logger.js';
 import type { KoubouApi } from './api.js';
 import { httpApi, isReachable } from './http-api.js';
 import { localApi } from './local-api.js';
 import { createMcpServer } from './server.js';
-import { DEFAULT_URL } from '../cli/client-env.js';
 
 /** Serves MCP on stdin/stdout until the client closes stdin. */
 export async function runMcpStdio(argv: string[], env: Record<string, string | undefined>, cwd = process.cwd()): Promise<void> {

@@ -47,7 +47,8 @@ export const insertEvent = prepare<Omit<Selectable<TaskEventsTable>, 'seq'>, nev
   }),
 );
 
-export const assignTask = prepare<{ id: string; worker_id: string; lease: string; now: number }, Selectable<TasksTable>>(
+/** The claim already read the row for the run: only the attempt number comes back, not the prompt again. */
+export const assignTask = prepare<{ id: string; worker_id: string; lease: string; now: number }, { attempts: number }>(
   (db, p) =>
     db
       .updateTable('tasks')
@@ -61,7 +62,7 @@ export const assignTask = prepare<{ id: string; worker_id: string; lease: string
       }))
       .where('id', '=', p('id'))
       .where('status', '=', 'pending')
-      .returningAll(),
+      .returning('attempts'),
 );
 
 type FinishParams = {

@@ -74,14 +74,14 @@ export class TaskRepository {
     });
   }
 
-  /** pending → in_progress under a new lease; null when the task is no longer pending (cancelled meanwhile). */
-  assign(id: string, workerId: string, lease: string): Promise<{ task: Task; event: TaskEvent } | null> {
+  /** pending → in_progress under a new lease; resolves with the `assigned` event, or null when no longer pending. */
+  assign(id: string, workerId: string, lease: string): Promise<{ attempt: number; event: TaskEvent } | null> {
     return this.writer.write((sql) => {
       const now = this.clock.now();
       const row = sql.first(q.assignTask, { id, worker_id: workerId, lease, now });
       if (!row) return null;
       const event = appendEvent(sql, { taskId: id, kind: 'assigned', at: now, workerId, lease, detail: { attempt: row.attempts } });
-      return { task: rowToTask(row), event };
+      return { attempt: row.attempts, event };
     });
   }
 

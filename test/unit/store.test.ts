@@ -33,8 +33,8 @@ describe('task store', () => {
     assert.ok('queued' in inserted);
     assert.equal(inserted.queued.priority, 5);
     const assigned = await store.tasks.assign('t1', 'w1', 'lease-a');
-    assert.equal(assigned?.task.status, 'in_progress');
-    assert.equal(assigned?.task.attempts, 1);
+    assert.equal(assigned?.attempt, 1);
+    assert.equal((await store.tasks.get('t1'))?.status, 'in_progress');
     assert.equal(await store.tasks.assign('t1', 'w2', 'lease-b'), null, 'an in-progress task cannot be assigned again');
     assert.equal(await store.tasks.finish('t1', 'stale', { status: 'completed', output: 'x' }), null);
     const done = await store.tasks.finish('t1', 'lease-a', { status: 'completed', output: 'ok' });
