@@ -6,6 +6,7 @@
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
 import type { Backend } from '../src/backends/types.js';
+import type { Capabilities } from '../src/routing/capabilities.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import type { WorkerEvent } from '../src/events/worker-events.js';
 import type { Logger } from '../src/logger.js';
@@ -23,6 +24,7 @@ export interface PoolBackend {
   maxWorkers: number;
   /** Seconds a task on this backend may run when it names no timeout. */
   timeoutS: number;
+  caps: Capabilities;
 }
 
 export type PoolMsg =
@@ -39,7 +41,7 @@ export type PoolMsg =
   /** Shutdown: stop every worker (aborting what runs) and answer how many were stopped. */
   | { type: 'stopAll'; replyTo: Ref<number> }
   /** A koubou-node joined (or joined again): its slots replace any it had. */
-  | { type: 'nodeJoined'; nodeId: string; session: string; slots: { backend: string; model: string }[] }
+  | { type: 'nodeJoined'; nodeId: string; session: string; slots: AnnouncedSlot[] }
   /** A node's heartbeat renews the lease of all its slots; answers whether this session is known. */
   | { type: 'nodeBeat'; nodeId: string; session: string; replyTo: Ref<boolean> }
   /** A node's slot finished its run (recorded or abandoned) and can take the next task. */
@@ -80,6 +82,14 @@ export interface RemoteSlotInfo {
   slot: number;
   backend: string;
   model: string;
+  caps: Capabilities;
+}
+
+/** A slot a koubou-node announces when it joins. */
+export interface AnnouncedSlot {
+  backend: string;
+  model: string;
+  caps: Capabilities;
 }
 
 interface Slot {
@@ -247,7 +257,7 @@ function joinNode(state: PoolState, msg: Extract<PoolMsg, { type: 'nodeJoined' }
     const incarnation = (state.retiredIncarnations.get(id) ?? 0) + 1;
     state.retiredIncarnations.set(id, incarnation);
     const remote = { nodeId: msg.nodeId, session: msg.session, slot: i };
-    const handle = deps.spawnRemoteWorker(self, `${id.replaceAll(':', '.')}.${incarnation}`, { id, incarnation, ...remote, backend: info.backend, model: info.model });
+    const handle = deps.spawnRemoteWorker(self, `${id.replaceAll(':', '.')}.${incarnation}`, { id, incarnation, ...remote, ...info });
     const slot: Slot = { id, pool: null, remote, incarnation, handle, status: 'idle', lastBeat: now, taskId: null, idleSince: now, retiring: false, restarts: [] };
     state.slots.set(id, slot);
     deps.recordStarted({ id, backend: info.backend, model: info.model, location: 'remote', restart: incarnation > 1 }).catch(logStoreError(deps));
@@ -294,6 +304,8 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
       incarnation,
       backend,
       location: 'local',
+      group: `local:${backend.name}`,
+      caps: pool.caps,
       transitions: deps.transitions,
       notifyIdle: state.notifyIdle,
       retryLater: (task, delayMs) => dispatch(deps.scheduler, { type: 'retryLater', task, delayMs }),

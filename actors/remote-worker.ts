@@ -14,6 +14,9 @@ export interface RemoteSend {
   cancel(slot: RemoteSlotInfo, lease: string): void;
 }
 
+/** The slots one backend of one node offers share a speed; `remoteGroup(node, '')` prefixes all of a node's groups. */
+export const remoteGroup = (nodeId: string, backend: string) => `remote:${nodeId}:${backend}`;
+
 export function spawnRemoteWorker(parent: Ref<any>, actorName: string, slot: RemoteSlotInfo, send: RemoteSend): WorkerHandle {
   const ref = spawn(
     parent,
@@ -26,5 +29,5 @@ export function spawnRemoteWorker(parent: Ref<any>, actorName: string, slot: Rem
     // Forwarding cannot fail in a way a restart would fix; a crash is logged by the parent's sweep when beats stop.
     { onCrash: (_msg, _err, ctx) => ctx.resume },
   );
-  return { id: slot.id, incarnation: slot.incarnation, ref, backend: slot.backend, model: slot.model, location: 'remote' };
+  return { id: slot.id, incarnation: slot.incarnation, ref, backend: slot.backend, model: slot.model, location: 'remote', group: remoteGroup(slot.nodeId, slot.backend), caps: slot.caps };
 }

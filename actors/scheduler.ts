@@ -5,7 +5,11 @@
 import { dispatch, spawn, type Ref } from 'nact';
 import type { Clock } from '../src/clock.js';
 import type { Logger } from '../src/logger.js';
-import { PendingQueue } from '../src/supervision/priority-queue.js';
+import { LaneQueue } from '../src/routing/lanes.js';
+import { plan } from '../src/routing/planner.js';
+import type { RoutingConfig } from '../src/routing/policy.js';
+import { PoolView, type Assignment } from '../src/routing/pool-view.js';
+import { remoteGroup } from './remote-worker.js';
 import type { QueuedTask } from '../src/tasks/task.js';
 import type { TaskTransitions } from '../src/tasks/transitions.js';
 import type { WorkerHandle } from './worker.js';
@@ -26,6 +30,8 @@ export type SchedulerMsg =
   | { type: 'reprioritized'; task: QueuedTask }
   /** The store has cancelled this task: drop it from the queue, or stop the worker running it under `lease`. */
   | { type: 'taskCancelled'; taskId: string; lease: string | null }
+  /** A node's heartbeat listed the runs it has in hand; assignments it keeps not listing never reached it. */
+  | { type: 'nodeRuns'; nodeId: string; leases: string[] }
   /** Stop assigning (shutdown). Running tasks go on. */
   | { type: 'drain' }
   | { type: 'getLoad'; replyTo: Ref<SchedulerLoad> }
@@ -64,27 +70,14 @@ export interface SchedulerDeps {
   clock: Clock;
   newLease: () => string;
   log: Logger;
+  routing: RoutingConfig;
   /** Tasks wait and no worker is idle: ask the pool manager for more (it knows the limits). */
   requestWorkers(pending: number, workers: number): void;
 }
 
-interface Assignment {
-  taskId: string;
-  lease: string;
-  startedAt: number;
-}
-
-/** Weight of the newest run in a worker's running average of run time. */
-const SPEED_WEIGHT = 0.3;
-
 interface SchedulerState {
-  queue: PendingQueue;
-  workers: Map<string, WorkerHandle>;
-  /** Insertion-ordered, so the longest-idle worker is offered work first. */
-  idle: Set<string>;
-  running: Map<string, Assignment>;
-  /** Per worker: running average of milliseconds per task (an EWMA), for ETAs and later for routing. */
-  runMs: Map<string, number>;
+  queue: LaneQueue;
+  pool: PoolView;
   draining: boolean;
   /** The backlog last reported to the pool manager, so a steady backlog is not reported on every message. */
   lastDemand: { pending: number; workers: number };
@@ -93,7 +86,7 @@ interface SchedulerState {
 /** Spawns the scheduler under parent; crashes are reported to the parent, which rebuilds the tree. */
 export function spawnScheduler(parent: Ref<any>, deps: SchedulerDeps, onCrash: (err: Error) => void): Ref<SchedulerMsg> {
   return spawn(parent, (state: SchedulerState, msg: SchedulerMsg, ctx) => handle(state, msg, ctx.self, deps), 'scheduler', {
-    initialStateFunc: (): SchedulerState => ({ queue: new PendingQueue(), workers: new Map(), idle: new Set(), running: new Map(), runMs: new Map(), draining: false, lastDemand: { pending: 0, workers: -1 } }),
+    initialStateFunc: (): SchedulerState => ({ queue: new LaneQueue(deps.routing.rules), pool: new PoolView(), draining: false, lastDemand: { pending: 0, workers: -1 } }),
     onCrash: (_msg, err, ctx) => {
       onCrash(err ?? new Error('scheduler crashed'));
       return ctx.stop;
@@ -107,20 +100,17 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       for (const t of msg.tasks) state.queue.push(t);
       break;
     case 'workerReady':
-      state.workers.set(msg.worker.id, msg.worker);
-      state.idle.add(msg.worker.id);
+      state.pool.add(msg.worker);
       break;
-    case 'workersIdle':
+    case 'workersIdle': {
+      const now = deps.clock.now();
       for (const w of msg.workers) {
-        if (isCurrent(state, w.workerId, w.incarnation)) {
-          recordRunTime(state, w.workerId, deps.clock.now());
-          state.running.delete(w.workerId);
-          state.idle.add(w.workerId);
-        }
+        if (state.pool.isCurrent(w.workerId, w.incarnation)) state.pool.release(w.workerId, now, true);
       }
       break;
+    }
     case 'workerRemoved':
-      if (isCurrent(state, msg.workerId, msg.incarnation)) removeWorker(state, msg.workerId, msg.reason, self, deps);
+      if (state.pool.isCurrent(msg.workerId, msg.incarnation)) removeWorker(state, msg.workerId, msg.reason, self, deps);
       break;
     case 'retryLater': {
       // Kept out of the queue until then; if the process stops meanwhile the task is pending on disk and runs at start.
@@ -129,11 +119,8 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       return state;
     }
     case 'retire': {
-      const ok = isCurrent(state, msg.workerId, msg.incarnation) && state.idle.has(msg.workerId);
-      if (ok) {
-        state.idle.delete(msg.workerId);
-        state.workers.delete(msg.workerId);
-      }
+      const ok = state.pool.isCurrent(msg.workerId, msg.incarnation) && state.pool.isIdle(msg.workerId);
+      if (ok) state.pool.remove(msg.workerId);
       dispatch(msg.replyTo, { type: 'retired', workerId: msg.workerId, incarnation: msg.incarnation, ok });
       return state;
     }
@@ -143,12 +130,15 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       break;
     case 'taskCancelled':
       state.queue.remove(msg.taskId);
-      for (const [workerId, running] of state.running) {
+      for (const [workerId, running] of state.pool.assignments()) {
         if (running.taskId === msg.taskId && running.lease === msg.lease) {
-          dispatch(state.workers.get(workerId)!.ref, { type: 'cancel', lease: running.lease });
+          dispatch(state.pool.handle(workerId)!.ref, { type: 'cancel', lease: running.lease });
         }
       }
       return state;
+    case 'nodeRuns':
+      requeueUnconfirmed(state, msg.nodeId, new Set(msg.leases), self, deps);
+      break;
     case 'drain':
       state.draining = true;
       break;
@@ -158,9 +148,9 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
     case 'getLoad':
       dispatch(msg.replyTo, {
         pending: state.queue.size,
-        running: state.running.size,
-        idleWorkers: state.idle.size,
-        workers: state.workers.size,
+        running: state.pool.runningCount,
+        idleWorkers: state.pool.idleCount,
+        workers: state.pool.size,
         draining: state.draining,
       });
       return state;
@@ -172,26 +162,22 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
 
 /** Asks for more workers when tasks wait with no idle worker, unless nothing changed since the last ask. */
 function reportDemand(state: SchedulerState, deps: SchedulerDeps): void {
-  if (state.draining || state.queue.size === 0 || state.idle.size > 0) {
+  if (state.draining || state.queue.size === 0 || state.pool.idleCount > 0) {
     state.lastDemand = { pending: 0, workers: -1 };
     return;
   }
   const { pending, workers } = state.lastDemand;
-  if (state.queue.size <= pending && state.workers.size === workers) return;
-  state.lastDemand = { pending: state.queue.size, workers: state.workers.size };
-  deps.requestWorkers(state.queue.size, state.workers.size);
-}
-
-function isCurrent(state: SchedulerState, workerId: string, incarnation: number): boolean {
-  return state.workers.get(workerId)?.incarnation === incarnation;
+  if (state.queue.size <= pending && state.pool.size === workers) return;
+  state.lastDemand = { pending: state.queue.size, workers: state.pool.size };
+  deps.requestWorkers(state.queue.size, state.pool.size);
 }
 
 function removeWorker(state: SchedulerState, workerId: string, reason: string, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
-  state.workers.delete(workerId);
-  state.idle.delete(workerId);
-  const assignment = state.running.get(workerId);
-  if (!assignment) return;
-  state.running.delete(workerId);
+  const assignment = state.pool.remove(workerId);
+  if (assignment) requeue(assignment, reason, self, deps);
+}
+
+function requeue(assignment: Assignment, reason: string, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
   // The requeue is conditional on the lease, so a result that raced in first wins and nothing runs twice.
   deps.transitions.requeue(assignment.taskId, assignment.lease, reason).then(
     (queued) => queued && dispatch(self, { type: 'tasksQueued', tasks: [queued] }),
@@ -199,67 +185,68 @@ function removeWorker(state: SchedulerState, workerId: string, reason: string, s
   );
 }
 
-function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
-  const commits: (() => void)[] = [];
-  while (!state.draining && state.queue.size > 0 && state.idle.size > 0) {
-    const task = state.queue.pop()!;
-    const worker = pickWorker(state, task);
-    state.idle.delete(worker.id);
-    const lease = deps.newLease();
-    state.running.set(worker.id, { taskId: task.id, lease, startedAt: deps.clock.now() });
-    const claim = deps.transitions.assign(task.id, worker.id, lease);
-    if (!claim) {
-      // Not pending any more (cancelled while queued): the worker stays free for the next task.
-      state.running.delete(worker.id);
-      state.idle.add(worker.id);
-      continue;
+/**
+ * A run is published once; if it is lost on the way the node's beats keep the slot's lease alive while nothing runs.
+ * Missing from two beats in a row (one could have crossed the run in flight, or the idle notice), it is requeued.
+ */
+function requeueUnconfirmed(state: SchedulerState, nodeId: string, leases: Set<string>, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
+  const prefix = remoteGroup(nodeId, '');
+  for (const group of state.pool.groups.values()) {
+    if (!group.key.startsWith(prefix)) continue;
+    for (const [workerId, run] of [...group.running]) {
+      if (leases.has(run.lease)) run.missedBeats = 0;
+      else if ((run.missedBeats = (run.missedBeats ?? 0) + 1) >= 2) {
+        state.pool.release(workerId, deps.clock.now(), false);
+        requeue(run, 'its node never received the run', self, deps);
+      }
     }
-    dispatch(worker.ref, { type: 'run', task: claim.task, lease });
-    commits.push(() =>
-      claim.commit().then(
-        // The claim lost a race: the run must stop; the worker reports idle once it has.
-        (held) => held || dispatch(worker.ref, { type: 'cancel', lease }),
-        (err: Error) => {
-          deps.log.error('recording an assignment failed; the task goes back to the queue', { task: task.id, error: err.message });
-          dispatch(worker.ref, { type: 'cancel', lease });
-          dispatch(self, { type: 'tasksQueued', tasks: [task] });
-        },
-      ),
-    );
   }
+}
+
+function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
+  if (state.draining) return;
+  const commits: (() => void)[] = [];
+  const now = deps.clock.now();
+  plan(state.queue, state.pool, {
+    speedAware: deps.routing.speed_aware,
+    now,
+    assign(workerId, task) {
+      const worker = state.pool.handle(workerId)!;
+      const lease = deps.newLease();
+      state.pool.assign(workerId, { taskId: task.id, lease, startedAt: now });
+      const claim = deps.transitions.assign(task.id, worker.id, lease);
+      if (!claim) {
+        // Not pending any more (cancelled while queued): the worker stays free for the next task.
+        state.pool.release(workerId, now, false);
+        return;
+      }
+      dispatch(worker.ref, { type: 'run', task: claim.task, lease });
+      commits.push(() =>
+        claim.commit().then(
+          // The claim lost a race: the run must stop; the worker reports idle once it has.
+          (held) => held || dispatch(worker.ref, { type: 'cancel', lease }),
+          (err: Error) => {
+            deps.log.error('recording an assignment failed; the task goes back to the queue', { task: task.id, error: err.message });
+            dispatch(worker.ref, { type: 'cancel', lease });
+            dispatch(self, { type: 'tasksQueued', tasks: [task] });
+          },
+        ),
+      );
+    },
+  });
   // After the dispatches: the workers' turns then come before the commit, so backend calls start sooner.
   for (const commit of commits) commit();
 }
 
-/** Prefers an idle worker whose backend serves the requested model; otherwise the longest idle one. */
-function pickWorker(state: SchedulerState, task: QueuedTask): WorkerHandle {
-  if (task.model) {
-    for (const id of state.idle) {
-      const w = state.workers.get(id)!;
-      if (w.model === task.model) return w;
-    }
-  }
-  const first = state.idle.values().next().value as string;
-  return state.workers.get(first)!;
-}
-
-function recordRunTime(state: SchedulerState, workerId: string, now: number): void {
-  const run = state.running.get(workerId);
-  if (!run) return;
-  const ms = now - run.startedAt;
-  const previous = state.runMs.get(workerId);
-  state.runMs.set(workerId, previous === undefined ? ms : previous + SPEED_WEIGHT * (ms - previous));
-}
-
-/** Position by counting the queued tasks that go first (O(n), no sort); ETA from the pool's measured throughput. */
+/** Position by counting the queued tasks that go first; ETA from the pool's measured throughput. */
 function estimate(state: SchedulerState, taskId: string): QueueEstimate | null {
   const target = state.queue.find(taskId);
   if (!target) return null;
   const ahead = state.queue.countBefore(target);
-  const measured = [...state.workers.keys()].map((id) => state.runMs.get(id)).filter((ms): ms is number => ms !== undefined);
-  if (measured.length === 0 || state.workers.size === 0) return { position: ahead + 1, etaMs: null };
-  const meanMs = measured.reduce((a, b) => a + b, 0) / measured.length;
-  // Tasks per millisecond the whole pool finishes; workers not measured yet count as average ones.
-  const throughput = [...state.workers.keys()].reduce((sum, id) => sum + 1 / Math.max(1, state.runMs.get(id) ?? meanMs), 0);
+  const groups = [...state.pool.groups.values()];
+  const meanMs = groups.reduce((sum, g) => sum + state.pool.speed(g), 0) / Math.max(1, groups.length);
+  if (meanMs === 0) return { position: ahead + 1, etaMs: null };
+  // Tasks per millisecond the whole pool finishes; groups not measured yet count as average ones.
+  const throughput = groups.reduce((sum, g) => sum + g.members.size / Math.max(1, state.pool.speed(g)), 0);
   return { position: ahead + 1, etaMs: Math.round(ahead / throughput + meanMs) };
 }

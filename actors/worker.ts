@@ -5,6 +5,8 @@
  */
 import { dispatch, spawn, type Ref } from 'nact';
 import type { Backend } from '../src/backends/types.js';
+import type { Capabilities } from '../src/routing/capabilities.js';
+import type { Location } from '../src/routing/policy.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import { Aborted, TaskTimeout, describeError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
@@ -20,7 +22,10 @@ export interface WorkerHandle {
   ref: Ref<WorkerMsg>;
   backend: string;
   model: string;
-  location: 'local' | 'remote';
+  location: Location;
+  /** Workers sharing a backend on one machine: they share a speed and capabilities. */
+  group: string;
+  caps: Capabilities;
 }
 
 export type WorkerMsg =
@@ -45,7 +50,9 @@ export interface WorkerDeps {
   id: string;
   incarnation: number;
   backend: Backend;
-  location: 'local' | 'remote';
+  location: Location;
+  group: string;
+  caps: Capabilities;
   transitions: TaskTransitions;
   /** Tells the scheduler this worker can take the next task (coalesced with other workers' notices). */
   notifyIdle(worker: IdleWorker): void;
@@ -112,7 +119,7 @@ export function spawnWorker(
       },
     },
   );
-  return { id: deps.id, incarnation: deps.incarnation, ref, backend: deps.backend.name, model: deps.backend.model, location: deps.location };
+  return { id: deps.id, incarnation: deps.incarnation, ref, backend: deps.backend.name, model: deps.backend.model, location: deps.location, group: deps.group, caps: deps.caps };
 }
 
 function handle(
@@ -186,6 +193,7 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
       prompt,
       system,
       model: task.options.model,
+      maxTokens: task.options.max_tokens,
       signal,
       onChunk: (chunk) => deps.transitions.progress(task.id, deps.id, lease, chunk),
     });

@@ -10,7 +10,9 @@ import YAML from 'yaml';
 import type { BackendSettings, BackendType } from './backends/types.js';
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
-import { Section, int, list, matching, nullable, positive, str, url } from './config-validate.js';
+import { Section, int, list, matching, nullable, oneOf, positive, str, url } from './config-validate.js';
+import { ROUTING_DEFAULTS, readRouting, type RoutingConfig } from './routing/policy.js';
+import { TASK_TYPES, type TaskType } from './tasks/task.js';
 
 export interface ServerConfig {
   readonly host: string;
@@ -51,6 +53,12 @@ export interface BackendConfig extends BackendSettings {
   readonly stream: boolean;
   /** Default task timeout for this backend; null uses tasks.default_timeout_s. */
   readonly timeout_s: number | null;
+  /** Task types its workers take; null = every type. */
+  readonly types: readonly TaskType[] | null;
+  /** Models it serves besides `model` (a task asking for one of them goes to a backend that serves it). */
+  readonly models: readonly string[];
+  /** Most tokens an answer may have here; tasks asking for more go elsewhere. null = no limit. */
+  readonly max_tokens: number | null;
 }
 
 export interface KoubouConfig {
@@ -65,6 +73,7 @@ export interface KoubouConfig {
   readonly log: { readonly level: LogLevel };
   /** pool_token: what a koubou-node must present to join; null accepts any node that reaches the NATS server. */
   readonly nats: { readonly url: string | null; readonly prefix: string; readonly pool_token: string | null };
+  readonly routing: RoutingConfig;
   readonly backends: readonly BackendConfig[];
 }
 
@@ -101,6 +110,7 @@ const DEFAULTS = {
   files: { root: '.', max_bytes: 262_144 },
   log: { level: 'info' },
   nats: { url: null, prefix: 'koubou', pool_token: null },
+  routing: ROUTING_DEFAULTS,
   backends: undefined,
 };
 
@@ -115,6 +125,9 @@ const BACKEND_DEFAULTS = {
   endpoint: 'chat',
   stream: true,
   timeout_s: null,
+  types: null,
+  models: [],
+  max_tokens: null,
 };
 
 /** Used when no config file is named and config/koubou.yaml does not exist. */
@@ -288,6 +301,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
       prefix: nats.read('prefix', (v, k) => matching(v, k, /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "letters, digits, '_', '-' and single dots")),
       pool_token: nats.read('pool_token', nullable(str)),
     },
+    routing: readRouting(root.section('routing')),
     backends: root.read('backends', readBackends),
   };
 
@@ -340,7 +354,17 @@ function readBackend(entry: unknown, at: string): BackendConfig {
     endpoint: b.oneOf('endpoint', ['chat', 'generate']),
     stream: b.bool('stream'),
     timeout_s: b.read('timeout_s', nullable((v, k) => positive(v, k, MAX_TIMER_S))),
+    types: b.read('types', nullable(taskTypes)),
+    models: b.read('models', (v, k) => list(v, k).map((m, i) => str(m, `${k}[${i}]`))),
+    max_tokens: b.read('max_tokens', nullable((v, k) => int(v, k, { min: 1 }))),
   };
+}
+
+/** A non-empty list of task types. */
+export function taskTypes(value: unknown, key: string): TaskType[] {
+  const items = list(value, key);
+  if (items.length === 0) throw new ConfigError('must list at least one task type (or be null for every type)', key);
+  return items.map((t, i) => oneOf(t, `${key}[${i}]`, TASK_TYPES));
 }
 
 function mapNull<T, U>(value: T | null, fn: (value: T) => U): U | null {

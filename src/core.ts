@@ -2,6 +2,7 @@
  * The core of a running coordinator, without adapters: store, event bus, actor tree and the task service.
  * main.ts puts the HTTP server in front of it; tests use it directly too.
  */
+import { capabilities } from './routing/capabilities.js';
 import { randomUUID } from 'node:crypto';
 import { dispatch, query } from 'nact';
 import { startTree, type Tree } from '../actors/root.js';
@@ -86,13 +87,14 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       await store.workers.markAllGone();
       return store.tasks.pendingQueue();
     },
-    scheduler: { transitions, clock, newLease: randomUUID, log: log.child({ actor: 'scheduler' }) },
+    scheduler: { transitions, clock, newLease: randomUUID, log: log.child({ actor: 'scheduler' }), routing: config.routing },
     pool: {
       backends: config.backends.map((b, i) => ({
         backend: backends[i]!,
         minWorkers: b.min_workers,
         maxWorkers: b.max_workers,
         timeoutS: b.timeout_s ?? config.tasks.default_timeout_s,
+        caps: capabilities(b.model, b),
       })),
       transitions,
       clock,

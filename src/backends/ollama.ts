@@ -59,13 +59,14 @@ export function createOllamaBackend(settings: BackendSettings): Backend {
 
 function requestBody(endpoint: OllamaEndpoint, model: string, req: GenerateRequest, stream: boolean): Record<string, unknown> {
   const hasSystem = req.system !== undefined && req.system !== '';
+  const limits = req.maxTokens !== undefined ? { options: { num_predict: req.maxTokens } } : {};
   if (endpoint === 'generate') {
-    return hasSystem ? { model, prompt: req.prompt, system: req.system, stream } : { model, prompt: req.prompt, stream };
+    return hasSystem ? { model, prompt: req.prompt, system: req.system, stream, ...limits } : { model, prompt: req.prompt, stream, ...limits };
   }
   const messages = hasSystem
     ? [{ role: 'system', content: req.system }, { role: 'user', content: req.prompt }]
     : [{ role: 'user', content: req.prompt }];
-  return { model, messages, stream };
+  return { model, messages, stream, ...limits };
 }
 
 /** Reads NDJSON objects as they arrive until the one with `done: true`, passing each piece to onChunk. */

@@ -35,7 +35,8 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
         ? [{ role: 'system', content: req.system }, { role: 'user', content: req.prompt }]
         : [{ role: 'user', content: req.prompt }];
     // include_usage asks for a last chunk carrying token counts.
-    const body = stream ? { model, messages, stream, stream_options: { include_usage: true } } : { model, messages, stream };
+    const limits = req.maxTokens !== undefined ? { max_tokens: req.maxTokens } : {};
+    const body = stream ? { model, messages, stream, stream_options: { include_usage: true }, ...limits } : { model, messages, stream, ...limits };
     try {
       const res = await sendBackendRequest(
         pool,

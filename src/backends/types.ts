@@ -23,6 +23,8 @@ export interface GenerateRequest {
   system?: string | undefined;
   /** Overrides the backend's default model for this call. */
   model?: string | undefined;
+  /** Most tokens the answer may have (Ollama's num_predict, OpenAI's max_tokens); unset = the server's default. */
+  maxTokens?: number | undefined;
   /** Aborting it cancels the HTTP request and closes the stream. */
   signal: AbortSignal;
   /** Called with each streamed piece of the answer, in order. */

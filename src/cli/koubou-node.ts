@@ -9,11 +9,18 @@ import { hostname } from 'node:os';
 import { loadConfig, parseFlags } from '../config.js';
 import { createLogger, type LogLevel } from '../logger.js';
 import { NODE_ID } from '../nats/node-protocol.js';
+import { capabilities } from '../routing/capabilities.js';
+import { TASK_TYPES, type TaskType } from '../tasks/task.js';
 import { runNode, type NodeOptions } from '../nodes/run-node.js';
 import { processEnv } from './client-env.js';
 
 const USAGE = `usage: koubou-node --nats URL [--id ID] [--token T] [--prefix P] [--log-level L]
-                   (--config FILE | --backend ollama|openai --url URL --model M [--concurrency N])
+                   (--config FILE | --backend ollama|openai --url URL --model M [--concurrency N]
+                    [--types T,T] [--models M,M] [--max-tokens N])
+
+--types: the task types this node takes (default: every type); --models: models it serves besides
+--model; --max-tokens: the longest answer it allows. With --config, each backend's types, models
+and max_tokens keys say the same.
 
 Environment: KOUBOU_NATS_URL, KOUBOU_POOL_TOKEN (the coordinator's nats.pool_token).`;
 
@@ -41,7 +48,7 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
     nodeId,
     prefix: str('prefix') ?? config?.nats.prefix ?? 'koubou',
     token: str('token') ?? config?.nats.pool_token ?? env.KOUBOU_POOL_TOKEN ?? null,
-    backends: config ? config.backends.map((b) => ({ ...b, concurrency: b.max_workers })) : backends(str),
+    backends: config ? config.backends.map((b) => ({ ...b, concurrency: b.max_workers, caps: capabilities(b.model, b) })) : backends(str),
     log: createLogger(level, undefined, { node: nodeId }),
   };
 }
@@ -53,8 +60,19 @@ function backends(str: (n: string) => string | undefined): NodeOptions['backends
   const model = str('model');
   if (!url || !model) usage('--url and --model are required with --backend');
   const concurrency = Number(str('concurrency') ?? 1);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) usage('--concurrency must be a whole number from 1 to 256');
-  return [{ name: `${type}`, type, url, model, concurrency }];
+  // As many as one join may announce; a real backend rarely wants more than a few.
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) usage('--concurrency must be a whole number from 1 to 1024');
+  return [{ name: `${type}`, type, url, model, concurrency, caps: capabilities(model, flagCapabilities(str)) }];
+}
+
+/** --types code,documentation   --models a,b   --max-tokens N */
+function flagCapabilities(str: (n: string) => string | undefined): { types: TaskType[] | null; models: string[]; max_tokens: number | null } {
+  const split = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const types = split(str('types'));
+  for (const t of types) if (!(TASK_TYPES as readonly string[]).includes(t)) usage(`--types takes task types from ${TASK_TYPES.join(', ')}; got ${JSON.stringify(t)}`);
+  const maxTokens = str('max-tokens') === undefined ? null : Number(str('max-tokens'));
+  if (maxTokens !== null && (!Number.isInteger(maxTokens) || maxTokens < 1)) usage('--max-tokens must be a positive whole number');
+  return { types: types.length > 0 ? (types as TaskType[]) : null, models: split(str('models')), max_tokens: maxTokens };
 }
 
 async function main(): Promise<void> {

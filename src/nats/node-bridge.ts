@@ -3,7 +3,10 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { RemoteSend } from '../../actors/remote-worker.js';
 import { Unauthorized, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { AnnouncedSlot } from '../../actors/pool-manager.js';
 import type { NodeOutcome, NodePort } from '../nodes/node-port.js';
+import { capabilities } from '../routing/capabilities.js';
+import { TASK_TYPES, type TaskType } from '../tasks/task.js';
 import type { NatsLink, Payload } from './connection.js';
 import { NODE_ID, type NodeSubjects } from './node-protocol.js';
 
@@ -35,7 +38,7 @@ export function serveNodes(link: NatsLink, subjects: NodeSubjects, port: NodePor
     port.join(nodeId, session, slots);
     return { session, ...opts.settings };
   });
-  link.serve(subjects.beat, async (p) => ({ known: await port.beat(nodeIdOf(p), text(p.session, 'session')) }));
+  link.serve(subjects.beat, async (p) => ({ known: await port.beat(nodeIdOf(p), text(p.session, 'session'), leasesOf(p.leases)) }));
   link.serve(subjects.outcome, async (p) => ({ recorded: await port.outcome(outcomeOf(p)) }));
   link.subscribe(subjects.idle, (p) => port.idle(nodeIdOf(p), text(p.session, 'session'), Number(p.slot)));
   link.subscribe(subjects.progress, (p) => port.progress(text(p.task_id, 'task_id'), text(p.worker_id, 'worker_id'), text(p.lease, 'lease'), text(p.chunk, 'chunk')));
@@ -59,9 +62,40 @@ function nodeIdOf(p: Payload): string {
   return id;
 }
 
-function slotsOf(value: unknown): { backend: string; model: string }[] {
+function slotsOf(value: unknown): AnnouncedSlot[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > 1024) throw new ValidationError('slots must list 1 to 1024 slots', 'slots');
-  return value.map((s: { backend?: unknown; model?: unknown }, i) => ({ backend: text(s?.backend, `slots[${i}].backend`), model: text(s?.model, `slots[${i}].model`) }));
+  return value.map((s: Payload, i) => {
+    const at = `slots[${i}]`;
+    const model = text(s?.model, `${at}.model`);
+    return { backend: text(s?.backend, `${at}.backend`), model, caps: capabilities(model, { types: typesOf(s.types, `${at}.types`), models: modelsOf(s.models, `${at}.models`), max_tokens: maxTokensOf(s.max_tokens, `${at}.max_tokens`) }) };
+  });
+}
+
+function leasesOf(value: unknown): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.length > 1024) throw new ValidationError('leases must list at most 1024 leases', 'leases');
+  return value.map((l, i) => text(l, `leases[${i}]`));
+}
+
+/** Absent or null: every type (a node from before capabilities were announced takes everything). */
+function typesOf(value: unknown, field: string): TaskType[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.length === 0 || value.some((t) => !(TASK_TYPES as readonly unknown[]).includes(t))) {
+    throw new ValidationError(`${field} must list task types from ${TASK_TYPES.join(', ')}`, field);
+  }
+  return value as TaskType[];
+}
+
+function modelsOf(value: unknown, field: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.length > 64) throw new ValidationError(`${field} must list at most 64 model names`, field);
+  return value.map((m, i) => text(m, `${field}[${i}]`));
+}
+
+function maxTokensOf(value: unknown, field: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new ValidationError(`${field} must be a positive integer or null`, field);
+  return value;
 }
 
 function outcomeOf(p: Payload): NodeOutcome {

@@ -1,9 +1,11 @@
 /**
  * The coordinator ↔ koubou-node protocol over NATS (subjects under the prefix; JSON with the version field).
  *
- *   <p>.node.join           node → coordinator, request   {node_id, token, slots:[{backend, model}]}
+ *   <p>.node.join           node → coordinator, request   {node_id, token, slots:[{backend, model, types, models, max_tokens}]}
  *                                                          → {session, heartbeat_interval_ms, max_attempts, retry_base_ms, retry_max_ms, default_timeout_s}
- *   <p>.node.beat           node → coordinator, request   {node_id, session} → {known}   (unknown: join again)
+ *   <p>.node.beat           node → coordinator, request   {node_id, session, leases} → {known}   (unknown: join again;
+ *                                                          leases: the runs in hand — a run missing from two beats never
+ *                                                          reached the node and is requeued)
  *   <p>.node.<id>.run       coordinator → node, publish   {session, slot, task, lease}
  *   <p>.node.<id>.cancel    coordinator → node, publish   {session, slot, lease}
  *   <p>.node.outcome        node → coordinator, request   {node_id, session, worker_id, task_id, lease, kind:'finish'|'retry', outcome|error, delay_ms}

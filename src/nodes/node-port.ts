@@ -3,7 +3,7 @@
  * join, heartbeat, idle, progress, and recording an outcome under its lease exactly as a local worker would.
  */
 import { dispatch, query, type Ref } from 'nact';
-import type { PoolMsg } from '../../actors/pool-manager.js';
+import type { AnnouncedSlot, PoolMsg } from '../../actors/pool-manager.js';
 import type { SchedulerMsg } from '../../actors/scheduler.js';
 import type { QueuedTask, TaskError, TaskOutcome } from '../tasks/task.js';
 import type { TaskTransitions } from '../tasks/transitions.js';
@@ -13,9 +13,12 @@ export type NodeOutcome =
   | { kind: 'retry'; taskId: string; lease: string; error: TaskError; delayMs: number };
 
 export interface NodePort {
-  join(nodeId: string, session: string, slots: { backend: string; model: string }[]): void;
-  /** False: the coordinator does not know this session (the node must join again). */
-  beat(nodeId: string, session: string): Promise<boolean>;
+  join(nodeId: string, session: string, slots: AnnouncedSlot[]): void;
+  /**
+   * False: the coordinator does not know this session (the node must join again). `leases`: the runs the node has
+   * in hand, so a run that never reached it is noticed (null from a node that does not say).
+   */
+  beat(nodeId: string, session: string, leases: string[] | null): Promise<boolean>;
   idle(nodeId: string, session: string, slot: number): void;
   /** True when recorded; false when the lease was no longer current (the task went elsewhere). */
   outcome(o: NodeOutcome): Promise<boolean>;
@@ -25,7 +28,11 @@ export interface NodePort {
 export function createNodePort(pool: Ref<PoolMsg>, scheduler: Ref<SchedulerMsg>, transitions: TaskTransitions): NodePort {
   return {
     join: (nodeId, session, slots) => dispatch(pool, { type: 'nodeJoined', nodeId, session, slots }),
-    beat: (nodeId, session) => query(pool, (replyTo): PoolMsg => ({ type: 'nodeBeat', nodeId, session, replyTo }), 5000) as Promise<boolean>,
+    async beat(nodeId, session, leases) {
+      const known = (await query(pool, (replyTo): PoolMsg => ({ type: 'nodeBeat', nodeId, session, replyTo }), 5000)) as boolean;
+      if (known && leases) dispatch(scheduler, { type: 'nodeRuns', nodeId, leases });
+      return known;
+    },
     idle: (nodeId, session, slot) => dispatch(pool, { type: 'remoteIdle', nodeId, session, slot }),
     async outcome(o) {
       if (o.kind === 'finish') return transitions.finish(o.taskId, o.lease, o.outcome);

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnWorker, type WorkerHandle } from '../../actors/worker.js';
 import { createBackend } from '../backends/index.js';
 import type { BackendSettings } from '../backends/types.js';
+import type { Capabilities } from '../routing/capabilities.js';
 import { systemClock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { connectNats, type NatsLink, type Payload } from '../nats/connection.js';
@@ -21,7 +22,7 @@ export interface NodeOptions {
   prefix: string;
   nodeId: string;
   token: string | null;
-  backends: (BackendSettings & { concurrency: number })[];
+  backends: (BackendSettings & { concurrency: number; caps: Capabilities })[];
   log: Logger;
 }
 
@@ -42,22 +43,26 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
   const link = await connectNats({ url: opts.natsUrl, name: `koubou-node ${opts.nodeId}`, log: opts.log });
   const subjects = nodeSubjects(opts.prefix);
   const slots = opts.backends.flatMap((b) => Array.from({ length: b.concurrency }, () => ({ settings: b, backend: createBackend(b) })));
+  const announced = slots.map((s) => ({ backend: s.backend.name, model: s.backend.model, types: s.settings.caps.types, models: s.settings.caps.models, max_tokens: s.settings.caps.maxTokens }));
   const system = start();
   let settings: Settings | null = null;
   let workers: WorkerHandle[] = [];
   let generation = 0;
   let stopped = false;
+  /** Runs for a session whose join answer has not been read yet. */
+  const early: Payload[] = [];
   /** What each slot runs now, so a crashed worker's task can be handed back. */
   const running = new Map<number, { taskId: string; lease: string }>();
 
   /** Fresh workers for each session: whatever ran under an older one was requeued by the coordinator. */
   async function join(): Promise<void> {
-    const answer = await link.request(subjects.join, { node_id: opts.nodeId, token: opts.token, slots: slots.map((s) => ({ backend: s.backend.name, model: s.backend.model })) }, 5000);
+    const answer = await link.request(subjects.join, { node_id: opts.nodeId, token: opts.token, slots: announced }, 5000);
     if (answer.error) throw new Error(`the coordinator refused this node: ${describe(answer.error)}`);
     for (const w of workers) stop(w.ref);
     settings = answer as unknown as Settings;
     generation++;
     workers = slots.map((slot, i) => spawnSlot(i, slot.backend, settings!));
+    for (const p of early.splice(0)) if (p.session === settings.session) startRun(p);
     opts.log.info('joined the pool', { node: opts.nodeId, slots: slots.length });
   }
 
@@ -75,6 +80,8 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
         incarnation: generation,
         backend,
         location: 'remote',
+        group: backend.name,
+        caps: slots[i]!.settings.caps,
         transitions: linkTransitions(link, subjects, opts, session),
         notifyIdle: idle,
         // The coordinator schedules retries when it records them.
@@ -115,13 +122,20 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
     }
   }
 
-  link.subscribe(subjects.run(opts.nodeId), (p) => {
+  function startRun(p: Payload): void {
     const slot = Number(p.slot);
-    const worker = settings?.session === p.session ? workers[slot] : undefined;
+    const worker = workers[slot];
     if (!worker) return;
     const task = p.task as Task;
     running.set(slot, { taskId: task.id, lease: String(p.lease) });
     dispatch(worker.ref, { type: 'run', task, lease: String(p.lease) });
+  }
+
+  link.subscribe(subjects.run(opts.nodeId), (p) => {
+    if (settings?.session === p.session) startRun(p);
+    // The coordinator may assign the moment it has answered the join, and that run can be read before the answer:
+    // keep it until the session is known (bounded: one per slot).
+    else if (early.length < slots.length) early.push(p);
   });
   link.subscribe(subjects.cancel(opts.nodeId), (p) => {
     const worker = settings?.session === p.session ? workers[Number(p.slot)] : undefined;
@@ -134,7 +148,8 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
       await sleep(settings!.heartbeat_interval_ms);
       if (stopped) break;
       try {
-        const answer = await link.request(subjects.beat, { node_id: opts.nodeId, session: settings!.session }, 2000);
+        const leases = [...running.values()].map((r) => r.lease);
+        const answer = await link.request(subjects.beat, { node_id: opts.nodeId, session: settings!.session, leases }, 2000);
         if (answer.known === false) await join();
       } catch (err) {
         // NATS or the coordinator is away: keep beating; the client reconnects by itself.

@@ -3,6 +3,9 @@ import type { Selectable } from 'kysely';
 import { prepare } from './prepared.js';
 import type { TaskEventsTable, TasksTable } from './schema.js';
 
+/** What the scheduler needs of a task to queue and route it. */
+export type QueuedRow = { seq: number; priority: number; type: string; options: string };
+
 type NewTaskParams = Omit<
   Selectable<TasksTable>,
   'seq' | 'status' | 'attempts' | 'worker_id' | 'lease' | 'output' | 'error_code' | 'error_message' | 'started_at' | 'finished_at'
@@ -100,7 +103,7 @@ export const countWorkerFailed = prepare<{ id: string }, never>((db, p) =>
   db.updateTable('workers').set((eb) => ({ failed: eb('failed', '+', 1) })).where('id', '=', p('id')),
 );
 
-export const requeueTask = prepare<{ id: string; lease: string; now: number }, { seq: number; priority: number; options: string }>(
+export const requeueTask = prepare<{ id: string; lease: string; now: number }, QueuedRow>(
   (db, p) =>
     db
       .updateTable('tasks')
@@ -108,7 +111,7 @@ export const requeueTask = prepare<{ id: string; lease: string; now: number }, {
       .where('id', '=', p('id'))
       .where('lease', '=', p('lease'))
       .where('status', '=', 'in_progress')
-      .returning(['seq', 'priority', 'options']),
+      .returning(['seq', 'priority', 'type', 'options']),
 );
 
 export const requeueAllInProgress = prepare<{ now: number }, { id: string; lease: string | null }>((db, p) =>
@@ -139,13 +142,13 @@ export const selectEvents = prepare<{ id: string }, Selectable<TaskEventsTable>>
   db.selectFrom('task_events').selectAll().where('task_id', '=', p('id')).orderBy('seq'),
 );
 
-export const updatePendingPriority = prepare<{ id: string; priority: number; now: number }, { seq: number; priority: number; options: string }>((db, p) =>
+export const updatePendingPriority = prepare<{ id: string; priority: number; now: number }, QueuedRow>((db, p) =>
   db
     .updateTable('tasks')
     .set({ priority: p('priority'), updated_at: p('now') })
     .where('id', '=', p('id'))
     .where('status', '=', 'pending')
-    .returning(['seq', 'priority', 'options']),
+    .returning(['seq', 'priority', 'type', 'options']),
 );
 
 export const selectTask = prepare<{ id: string }, Selectable<TasksTable>>((db, p) =>

@@ -70,7 +70,7 @@ export class TaskRepository {
       });
       const seq = inserted!.seq;
       const event: TaskEvent = { taskId: task.id, kind: 'queued', at: now, detail: { priority: task.priority, type: task.type } };
-      return { queued: { id: task.id, seq, priority: task.priority, model: task.options.model ?? null }, event };
+      return { queued: queuedTask(task.id, seq, task.priority, task.type, task.options), event };
     });
   }
 
@@ -179,7 +179,7 @@ export class TaskRepository {
   async pendingQueue(): Promise<QueuedTask[]> {
     const rows = await this.db
       .selectFrom('tasks')
-      .select(['id', 'seq', 'priority', 'options'])
+      .select(['id', 'seq', 'priority', 'type', 'options'])
       .where('status', '=', 'pending')
       .orderBy('priority', 'desc')
       .orderBy('seq', 'asc')
@@ -231,9 +231,12 @@ export class TaskRepository {
   }
 }
 
-function toQueued(id: string, row: { seq: number; priority: number; options: string }): QueuedTask {
-  const options = JSON.parse(row.options) as TaskOptions;
-  return { id, seq: row.seq, priority: row.priority, model: options.model ?? null };
+function toQueued(id: string, row: q.QueuedRow): QueuedTask {
+  return queuedTask(id, row.seq, row.priority, row.type as TaskType, JSON.parse(row.options) as TaskOptions);
+}
+
+function queuedTask(id: string, seq: number, priority: number, type: TaskType, options: TaskOptions): QueuedTask {
+  return { id, seq, priority, type, model: options.model ?? null, maxTokens: options.max_tokens ?? null };
 }
 
 function appendEvent(sql: SqlRunner, e: TaskEvent & { kind: TaskEventKind }): TaskEvent {

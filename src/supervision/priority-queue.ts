@@ -1,94 +1,122 @@
-/** The pending index: a binary heap ordered by priority (high first), then by insertion order (old first). */
+/**
+ * The pending index: tasks ordered by priority (high first), then by age (old first). Both ends are reachable in
+ * O(1): fast workers take from the head, and a slow worker may take the least urgent task from the tail.
+ * Priorities are few (1-10), so each has its own bucket kept sorted by seq; new tasks append, and only requeued
+ * ones (which keep their old seq) are inserted in the middle.
+ */
 import type { QueuedTask } from '../tasks/task.js';
 
-function before(a: QueuedTask, b: QueuedTask): boolean {
-  return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
+interface Bucket {
+  priority: number;
+  items: QueuedTask[];
+  /** items[0..head) were popped from the front; cut off now and then rather than shifting on every pop. */
+  head: number;
 }
 
 export class PendingQueue {
-  private heap: QueuedTask[] = [];
-  private readonly ids = new Set<string>();
+  /** Non-empty buckets, highest priority first. */
+  private buckets: Bucket[] = [];
+  private readonly byId = new Map<string, QueuedTask>();
 
   get size(): number {
-    return this.heap.length;
+    return this.byId.size;
   }
 
   has(id: string): boolean {
-    return this.ids.has(id);
+    return this.byId.has(id);
   }
 
   /** Adds a task unless it is already queued (a requeue can race a reload). */
   push(task: QueuedTask): void {
-    if (this.ids.has(task.id)) return;
-    this.ids.add(task.id);
-    this.heap.push(task);
-    this.siftUp(this.heap.length - 1);
+    if (this.byId.has(task.id)) return;
+    this.byId.set(task.id, task);
+    const bucket = this.bucketFor(task.priority);
+    const { items } = bucket;
+    if (items.length === bucket.head || items[items.length - 1]!.seq < task.seq) items.push(task);
+    else items.splice(this.indexOf(bucket, task.seq), 0, task);
   }
 
+  /** The task that should run next. */
   peek(): QueuedTask | undefined {
-    return this.heap[0];
+    const b = this.buckets[0];
+    return b?.items[b.head];
+  }
+
+  /** The task that can wait longest: lowest priority, newest. */
+  peekLast(): QueuedTask | undefined {
+    return this.buckets.at(-1)?.items.at(-1);
   }
 
   /** Removes and returns the task that should run next. */
   pop(): QueuedTask | undefined {
-    const h = this.heap;
-    const top = h[0];
-    if (!top) return undefined;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      this.siftDown(0);
+    const b = this.buckets[0];
+    if (!b) return undefined;
+    const task = b.items[b.head++]!;
+    if (b.head > 64 && b.head * 2 > b.items.length) {
+      b.items = b.items.slice(b.head);
+      b.head = 0;
     }
-    this.ids.delete(top.id);
-    return top;
+    this.taken(b, task);
+    return task;
   }
 
-  /** Removes a task by id (cancelled while pending). O(n), which is fine for a rare operation. */
+  /** Removes and returns the task that can wait longest. */
+  popLast(): QueuedTask | undefined {
+    const b = this.buckets.at(-1);
+    if (!b) return undefined;
+    const task = b.items.pop()!;
+    this.taken(b, task);
+    return task;
+  }
+
+  /** Removes a task by id (cancelled or re-prioritised while pending). */
   remove(id: string): boolean {
-    if (!this.ids.has(id)) return false;
-    const i = this.heap.findIndex((t) => t.id === id);
-    const last = this.heap.pop()!;
-    if (i < this.heap.length) {
-      this.heap[i] = last;
-      this.siftDown(i);
-      this.siftUp(i);
-    }
-    this.ids.delete(id);
+    const task = this.byId.get(id);
+    if (!task) return false;
+    const b = this.buckets.find((x) => x.priority === task.priority)!;
+    b.items.splice(this.indexOf(b, task.seq), 1);
+    this.taken(b, task);
     return true;
   }
 
   find(id: string): QueuedTask | undefined {
-    return this.ids.has(id) ? this.heap.find((t) => t.id === id) : undefined;
+    return this.byId.get(id);
   }
 
-  /** How many queued tasks run before this one (its queue position minus one), in O(n). */
+  /** How many queued tasks run before this one (its queue position minus one). */
   countBefore(task: QueuedTask): number {
     let n = 0;
-    for (const t of this.heap) if (t !== task && before(t, task)) n++;
+    for (const b of this.buckets) {
+      if (b.priority > task.priority) n += b.items.length - b.head;
+      else if (b.priority === task.priority) n += this.indexOf(b, task.seq) - b.head;
+    }
     return n;
   }
 
-  private siftUp(i: number): void {
-    const h = this.heap;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
-      i = parent;
-    }
+  private taken(b: Bucket, task: QueuedTask): void {
+    this.byId.delete(task.id);
+    if (b.items.length === b.head) this.buckets.splice(this.buckets.indexOf(b), 1);
   }
 
-  private siftDown(i: number): void {
-    const h = this.heap;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let best = i;
-      if (l < h.length && before(h[l]!, h[best]!)) best = l;
-      if (r < h.length && before(h[r]!, h[best]!)) best = r;
-      if (best === i) return;
-      [h[i], h[best]] = [h[best]!, h[i]!];
-      i = best;
+  private bucketFor(priority: number): Bucket {
+    let i = 0;
+    while (i < this.buckets.length && this.buckets[i]!.priority > priority) i++;
+    const found = this.buckets[i];
+    if (found?.priority === priority) return found;
+    const bucket: Bucket = { priority, items: [], head: 0 };
+    this.buckets.splice(i, 0, bucket);
+    return bucket;
+  }
+
+  /** The first index in the bucket's live part whose seq is >= seq (binary search). */
+  private indexOf(b: Bucket, seq: number): number {
+    let lo = b.head;
+    let hi = b.items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (b.items[mid]!.seq < seq) lo = mid + 1;
+      else hi = mid;
     }
+    return lo;
   }
 }

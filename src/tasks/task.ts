@@ -27,6 +27,8 @@ export interface TaskOptions {
   timeout?: number;
   /** Overrides the backend's default model. */
   model?: string;
+  /** Most tokens the answer may have; only workers allowing at least this many take the task. */
+  max_tokens?: number;
 }
 
 export interface TaskError {
@@ -59,7 +61,9 @@ export interface QueuedTask {
   id: string;
   seq: number;
   priority: number;
+  type: TaskType;
   model: string | null;
+  maxTokens: number | null;
 }
 
 /** How a run ended, as the worker reports it. */

@@ -17,6 +17,7 @@ export const LIMITS = {
   maxFiles: 50,
   maxPathLength: 4096,
   maxModelLength: 256,
+  maxTokens: 1_000_000,
   /** One day: longer runs are almost certainly a mistake. */
   maxTimeoutS: 86_400,
 } as const;
@@ -132,6 +133,13 @@ function parseOptions(value: unknown): TaskOptions {
       throw new ValidationError(`options.model must be a non-empty model name of at most ${LIMITS.maxModelLength} characters, got ${describe(m)}`, 'options.model');
     }
     options.model = m;
+  }
+  if (value.max_tokens !== undefined) {
+    const n = value.max_tokens;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > LIMITS.maxTokens) {
+      throw new ValidationError(`options.max_tokens must be an integer from 1 to ${LIMITS.maxTokens}, got ${describe(n)}`, 'options.max_tokens');
+    }
+    options.max_tokens = n;
   }
   return options;
 }

@@ -11,6 +11,7 @@ import { spawnScheduler } from '../../actors/scheduler.js';
 import { spawnWorker } from '../../actors/worker.js';
 import type { Backend } from '../../src/backends/types.js';
 import { systemClock } from '../../src/clock.js';
+import { capabilities } from '../../src/routing/capabilities.js';
 import { silentLogger } from '../../src/logger.js';
 import type { TaskTransitions } from '../../src/tasks/transitions.js';
 import { api } from '../helpers/api.js';
@@ -54,13 +55,13 @@ export async function bytesPerIdleWorker(n: number): Promise<number> {
   };
   const system = start();
   const transitions = {} as TaskTransitions;
-  const scheduler = spawnScheduler(system, { transitions, clock: systemClock, newLease: randomUUID, log: silentLogger, requestWorkers: () => {} }, () => {});
+  const scheduler = spawnScheduler(system, { transitions, clock: systemClock, newLease: randomUUID, log: silentLogger, routing: { speed_aware: true, rules: [] }, requestWorkers: () => {} }, () => {});
   const backend = { name: 'b', type: 'ollama', model: 'm' } as Backend;
   const before = heap();
   const pool = spawnPoolManager(
     system,
     {
-      backends: [{ backend, minWorkers: n, maxWorkers: n, timeoutS: 60 }],
+      backends: [{ backend, minWorkers: n, maxWorkers: n, timeoutS: 60, caps: capabilities('m', {}) }],
       transitions,
       scheduler,
       clock: systemClock,

@@ -13,6 +13,7 @@ export interface TestBackend {
   max_workers?: number;
   stream?: boolean;
   timeout_s?: number;
+  types?: string[];
 }
 
 export interface TestConfigOptions {
@@ -40,6 +41,7 @@ export function writeTestConfig(opts: TestConfigOptions): { file: string; config
       max_workers: b.max_workers ?? b.min_workers ?? 1,
       ...(b.stream === undefined ? {} : { stream: b.stream }),
       ...(b.timeout_s === undefined ? {} : { timeout_s: b.timeout_s }),
+      ...(b.types === undefined ? {} : { types: b.types }),
     })),
   };
   const file = join(opts.dir, 'koubou.yaml');

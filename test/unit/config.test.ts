@@ -86,8 +86,12 @@ describe('loadConfig defaults', () => {
         endpoint: 'chat',
         stream: true,
         timeout_s: null,
+        types: null,
+        models: [],
+        max_tokens: null,
       },
     ]);
+    assert.deepEqual(config.routing, { speed_aware: true, rules: [] });
   });
 
   it('ships a config/koubou.yaml equal to the defaults', () => {
@@ -276,6 +280,41 @@ describe('loadConfig errors name their key', () => {
       'backends[0].endpoint',
       /ollama/,
     );
+  });
+});
+
+describe('routing and backend capabilities', () => {
+  it('reads routing rules and what each backend takes', () => {
+    const config = loadYaml(`
+routing:
+  speed_aware: false
+  rules:
+    - { min_priority: 8, prefer: local }
+    - { max_priority: 3, prefer: remote, fallback: false }
+backends:
+  - { name: a, type: ollama, url: "http://127.0.0.1:1", model: m, types: [code, analysis], models: [m2], max_tokens: 4096 }
+`);
+    assert.deepEqual(config.routing, {
+      speed_aware: false,
+      rules: [
+        { min_priority: 8, max_priority: 10, prefer: 'local', fallback: true },
+        { min_priority: 1, max_priority: 3, prefer: 'remote', fallback: false },
+      ],
+    });
+    assert.deepEqual([config.backends[0]!.types, config.backends[0]!.models, config.backends[0]!.max_tokens], [['code', 'analysis'], ['m2'], 4096]);
+  });
+
+  it('names the key of a bad rule or capability', () => {
+    assertConfigError(() => loadYaml(`${oneBackend}\nrouting: { rules: [{ prefer: lan }] }\n`), 'routing.rules[0].prefer', /"local", "remote"/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nrouting: { rules: [{ prefer: local, min_priority: 9, max_priority: 2 }] }\n`), 'routing.rules[0].max_priority', />= min_priority/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nrouting: { rules: [{ prefer: local, weight: 2 }] }\n`), 'routing.rules[0].weight', /unknown key/);
+    assertConfigError(
+      () => loadYaml(`backends:\n  - { name: a, type: ollama, url: "http://127.0.0.1:1", model: m, types: [poetry] }\n`),
+      'backends[0].types[0]',
+      /"general"/,
+    );
+    assertConfigError(() => loadYaml(`backends:\n  - { name: a, type: ollama, url: "http://127.0.0.1:1", model: m, types: [] }\n`), 'backends[0].types', /at least one/);
+    assertConfigError(() => loadYaml(`backends:\n  - { name: a, type: ollama, url: "http://127.0.0.1:1", model: m, max_tokens: 0 }\n`), 'backends[0].max_tokens', /integer/);
   });
 });
 

@@ -9,6 +9,7 @@ import { spawnPoolManager, type PoolDeps, type PoolMsg } from '../../actors/pool
 import type { SchedulerMsg } from '../../actors/scheduler.js';
 import type { WorkerHandle, spawnWorker } from '../../actors/worker.js';
 import type { Backend } from '../../src/backends/types.js';
+import { capabilities } from '../../src/routing/capabilities.js';
 import { silentLogger } from '../../src/logger.js';
 import type { TaskTransitions } from '../../src/tasks/transitions.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -62,7 +63,7 @@ describe('pool manager supervision', () => {
     worker.silent = false;
     workers.push(worker);
     void timer;
-    return { id: deps.id, incarnation: deps.incarnation, ref: worker.ref as unknown as WorkerHandle['ref'], backend: deps.backend.name, model: deps.backend.model, location: 'local' };
+    return { id: deps.id, incarnation: deps.incarnation, ref: worker.ref as unknown as WorkerHandle['ref'], backend: deps.backend.name, model: deps.backend.model, location: 'local', group: deps.group, caps: deps.caps };
   };
 
   beforeEach(() => {
@@ -78,7 +79,7 @@ describe('pool manager supervision', () => {
     }, 'scheduler');
     const backend = { name: 'b', type: 'ollama', model: 'm' } as Backend;
     const deps: PoolDeps = {
-      backends: [{ backend, minWorkers: 1, maxWorkers: 1, timeoutS: 60 }],
+      backends: [{ backend, minWorkers: 1, maxWorkers: 1, timeoutS: 60, caps: capabilities('m', {}) }],
       transitions: {} as TaskTransitions,
       scheduler,
       clock,

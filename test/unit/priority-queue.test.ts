@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PendingQueue } from '../../src/supervision/priority-queue.js';
 
-const task = (id: string, priority: number, seq: number) => ({ id, priority, seq, model: null });
+const task = (id: string, priority: number, seq: number) => ({ id, priority, seq, type: 'general' as const, model: null, maxTokens: null });
 
 describe('pending queue', () => {
   it('pops by priority desc, then oldest first, across many random inserts', () => {
@@ -25,5 +25,16 @@ describe('pending queue', () => {
     assert.equal(q.remove('c'), true);
     assert.equal(q.remove('c'), false);
     assert.deepEqual([q.pop()!.id, q.pop()!.id, q.pop()], ['a', 'b', undefined]);
+  });
+});
+
+describe('pending queue: both ends', () => {
+  it('pops the least urgent from the tail, counts positions, and keeps requeued tasks in age order', () => {
+    const q = new PendingQueue();
+    for (const [id, p, s] of [['a', 5, 10], ['b', 9, 11], ['c', 1, 12], ['d', 5, 13]] as const) q.push(task(id, p, s));
+    q.push(task('old', 5, 2));
+    assert.equal(q.countBefore(q.find('d')!), 3);
+    assert.equal(q.peekLast()!.id, 'c');
+    assert.deepEqual([q.popLast()!.id, q.popLast()!.id, q.pop()!.id, q.pop()!.id, q.pop()!.id, q.pop()], ['c', 'd', 'b', 'old', 'a', undefined]);
   });
 });

@@ -1,0 +1,39 @@
+/**
+ * What a group of workers can take: the task types, the models, the longest answer. Local backends declare it in
+ * config; koubou-nodes announce it when they join. A task only goes to workers that can take it.
+ */
+import type { TaskType } from '../tasks/task.js';
+
+export interface Capabilities {
+  /** Task types these workers take; null = every type. */
+  readonly types: readonly TaskType[] | null;
+  /** Models these workers serve; the backend's default model is always first. */
+  readonly models: readonly string[];
+  /** Most tokens an answer may have here; null = no limit declared. */
+  readonly maxTokens: number | null;
+}
+
+/** What a queued task asks of the worker that runs it. */
+export interface Requirement {
+  readonly type: TaskType;
+  readonly model: string | null;
+  readonly maxTokens: number | null;
+}
+
+export function capabilities(model: string, extra: { types?: readonly TaskType[] | null; models?: readonly string[]; max_tokens?: number | null }): Capabilities {
+  return {
+    types: extra.types ?? null,
+    models: [model, ...(extra.models ?? []).filter((m) => m !== model)],
+    maxTokens: extra.max_tokens ?? null,
+  };
+}
+
+/** The type and the answer length fit; the model is checked separately (see serves), as it is a preference first. */
+export function accepts(c: Capabilities, r: Requirement): boolean {
+  if (c.types !== null && !c.types.includes(r.type)) return false;
+  return r.maxTokens === null || c.maxTokens === null || r.maxTokens <= c.maxTokens;
+}
+
+export function serves(c: Capabilities, model: string): boolean {
+  return c.models.includes(model);
+}

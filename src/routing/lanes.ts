@@ -1,0 +1,102 @@
+/**
+ * Pending tasks in lanes: tasks that ask the same of a worker (type, model, answer length, routing rule) share a
+ * lane, and a lane remembers which worker groups may run its tasks. So a task no idle worker can take never blocks
+ * the ones behind it, and eligibility is worked out per lane when the pool changes, not per task per dispatch.
+ */
+import { PendingQueue } from '../supervision/priority-queue.js';
+import type { QueuedTask } from '../tasks/task.js';
+import { accepts, serves, type Requirement } from './capabilities.js';
+import { ruleFor, type RoutingRule } from './policy.js';
+import type { Group, PoolView } from './pool-view.js';
+
+export interface Lane {
+  readonly req: Requirement;
+  /** Index of the routing rule its tasks fall under, or -1. */
+  readonly rule: number;
+  readonly queue: PendingQueue;
+  /** The groups that may run its tasks, as of `version` of the pool. */
+  eligible: Group[];
+  version: number;
+}
+
+export class LaneQueue {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly laneOf = new Map<string, Lane>();
+
+  constructor(private readonly rules: readonly RoutingRule[]) {}
+
+  get size(): number {
+    return this.laneOf.size;
+  }
+
+  push(task: QueuedTask): void {
+    if (this.laneOf.has(task.id)) return;
+    const rule = ruleFor(this.rules, task.priority);
+    const key = `${task.type}\u0000${task.model ?? ''}\u0000${task.maxTokens ?? ''}\u0000${rule}`;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { req: { type: task.type, model: task.model, maxTokens: task.maxTokens }, rule, queue: new PendingQueue(), eligible: [], version: -1 };
+      this.lanes.set(key, lane);
+    }
+    lane.queue.push(task);
+    this.laneOf.set(task.id, lane);
+  }
+
+  remove(id: string): boolean {
+    const lane = this.laneOf.get(id);
+    if (!lane) return false;
+    lane.queue.remove(id);
+    this.laneOf.delete(id);
+    return true;
+  }
+
+  find(id: string): QueuedTask | undefined {
+    return this.laneOf.get(id)?.queue.find(id);
+  }
+
+  /** Queued tasks, in every lane, that run before this one. */
+  countBefore(task: QueuedTask): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) n += lane.queue.countBefore(task);
+    return n;
+  }
+
+  /** Lanes holding tasks, their eligible groups brought up to date with the pool. */
+  active(pool: PoolView): Lane[] {
+    const out: Lane[] = [];
+    for (const lane of this.lanes.values()) {
+      if (lane.queue.size === 0) continue;
+      if (lane.version !== pool.version) {
+        lane.eligible = eligibleGroups(lane, pool, this.rules);
+        lane.version = pool.version;
+      }
+      out.push(lane);
+    }
+    return out;
+  }
+
+  take(lane: Lane, end: 'head' | 'tail'): QueuedTask {
+    const task = (end === 'head' ? lane.queue.pop() : lane.queue.popLast())!;
+    this.laneOf.delete(task.id);
+    return task;
+  }
+}
+
+/**
+ * Capable groups; of those, the ones serving the requested model if any do (otherwise any capable backend is asked
+ * for it); of those, the rule's preferred side if it has workers, else all of them when the rule allows fallback.
+ */
+function eligibleGroups(lane: Lane, pool: PoolView, rules: readonly RoutingRule[]): Group[] {
+  let groups = [...pool.groups.values()].filter((g) => accepts(g.caps, lane.req));
+  const model = lane.req.model;
+  if (model !== null) {
+    const serving = groups.filter((g) => serves(g.caps, model));
+    if (serving.length > 0) groups = serving;
+  }
+  const rule = rules[lane.rule];
+  if (rule) {
+    const preferred = groups.filter((g) => g.location === rule.prefer);
+    if (preferred.length > 0 || !rule.fallback) groups = preferred;
+  }
+  return groups;
+}

@@ -1,0 +1,85 @@
+/**
+ * Who runs what next. Groups with idle workers are served fastest first. A group takes the most urgent task it may
+ * run unless a faster group may run it too; then it takes the least urgent task, and only when the backlog is
+ * deeper than what the faster groups will finish in the time it needs for one task. So a slow machine never holds
+ * a task a fast one would finish sooner, yet keeps busy while there is more work than the fast ones can reach.
+ */
+import type { QueuedTask } from '../tasks/task.js';
+import type { Lane, LaneQueue } from './lanes.js';
+import type { Group, PoolView } from './pool-view.js';
+
+/** A group counts as faster only when clearly so, so that noise in the measurements does not idle a worker. */
+const FASTER_BY = 1.25;
+
+export interface PlanOptions {
+  speedAware: boolean;
+  now: number;
+  /** Starts the run; the worker leaves the idle set (and comes back to it if the task was no longer pending). */
+  assign(workerId: string, task: QueuedTask): void;
+}
+
+export function plan(lanes: LaneQueue, pool: PoolView, opts: PlanOptions): void {
+  if (pool.idleCount === 0 || lanes.size === 0) return;
+  const active = lanes.active(pool);
+  const withIdle = [...pool.groups.values()].filter((g) => g.idle.size > 0);
+  if (opts.speedAware) withIdle.sort((a, b) => pool.speed(a) - pool.speed(b));
+  for (const group of withIdle) {
+    const mine = active.filter((l) => l.eligible.includes(group));
+    while (group.idle.size > 0) {
+      const task = next(group, mine, lanes, pool, opts);
+      if (!task) break;
+      opts.assign(group.idle.values().next().value as string, task);
+    }
+  }
+}
+
+/** The task an idle worker of `group` should take now, if any. */
+function next(group: Group, mine: Lane[], lanes: LaneQueue, pool: PoolView, opts: PlanOptions): QueuedTask | null {
+  const live = mine.filter((l) => l.queue.size > 0);
+  if (live.length === 0) return null;
+  if (!opts.speedAware) return lanes.take(best(live), 'head');
+  const ms = pool.speed(group);
+  const isFaster = (g: Group) => pool.speed(g) * FASTER_BY < ms;
+  const onlyHere = live.filter((l) => !l.eligible.some(isFaster));
+  if (onlyHere.length > 0) return lanes.take(best(onlyHere), 'head');
+  const faster = new Set(live.flatMap((l) => l.eligible.filter(isFaster)));
+  let reachable = 0;
+  for (const g of faster) reachable += tasksFinishedBy(g, opts.now + ms, opts.now, pool);
+  const pending = live.reduce((n, l) => n + l.queue.size, 0);
+  return pending > reachable ? lanes.take(worst(live), 'tail') : null;
+}
+
+/** How many tasks a group's workers can finish by `deadline`, counting the runs they are in now. */
+function tasksFinishedBy(g: Group, deadline: number, now: number, pool: PoolView): number {
+  const ms = Math.max(pool.speed(g), 1);
+  let n = g.idle.size * Math.floor((deadline - now) / ms);
+  for (const run of g.running.values()) {
+    const free = Math.max(now, run.startedAt + ms);
+    // Runs started in order, so once one frees too late the later ones do too.
+    if (free >= deadline) break;
+    n += Math.floor((deadline - free) / ms);
+  }
+  return n;
+}
+
+/** The lane whose head should run first: highest priority, then oldest. */
+function best(lanes: Lane[]): Lane {
+  let pick = lanes[0]!;
+  for (const l of lanes) {
+    const a = l.queue.peek()!;
+    const b = pick.queue.peek()!;
+    if (a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq)) pick = l;
+  }
+  return pick;
+}
+
+/** The lane whose tail can wait longest: lowest priority, then newest. */
+function worst(lanes: Lane[]): Lane {
+  let pick = lanes[0]!;
+  for (const l of lanes) {
+    const a = l.queue.peekLast()!;
+    const b = pick.queue.peekLast()!;
+    if (a.priority < b.priority || (a.priority === b.priority && a.seq > b.seq)) pick = l;
+  }
+  return pick;
+}

@@ -1,0 +1,139 @@
+/**
+ * The scheduler's picture of the pool: workers in groups that share a backend on one machine (so share a speed and
+ * capabilities), which of them are idle, what each runs and since when, and each group's measured run time.
+ */
+import type { WorkerHandle } from '../../actors/worker.js';
+import type { Capabilities } from './capabilities.js';
+import type { Location } from './policy.js';
+
+export interface Assignment {
+  taskId: string;
+  lease: string;
+  startedAt: number;
+  /** Heartbeats of its node in a row that did not list this run (remote workers only). */
+  missedBeats?: number;
+}
+
+export interface Group {
+  readonly key: string;
+  readonly location: Location;
+  readonly caps: Capabilities;
+  readonly members: Set<string>;
+  /** Insertion-ordered, so the longest-idle worker is offered work first. */
+  readonly idle: Set<string>;
+  /** Insertion-ordered by start time, so the first entries are the first to finish. */
+  readonly running: Map<string, Assignment>;
+  /** Running average of milliseconds per task (an EWMA); undefined before the first run ends. */
+  runMs: number | undefined;
+}
+
+/** Weight of the newest run in a group's running average. */
+const SPEED_WEIGHT = 0.3;
+
+export class PoolView {
+  private readonly workers = new Map<string, { handle: WorkerHandle; group: Group }>();
+  readonly groups = new Map<string, Group>();
+  /** Bumped when a group appears or disappears, so eligibility worked out from the groups is worked out again. */
+  version = 0;
+  idleCount = 0;
+  runningCount = 0;
+
+  get size(): number {
+    return this.workers.size;
+  }
+
+  handle(id: string): WorkerHandle | undefined {
+    return this.workers.get(id)?.handle;
+  }
+
+  isCurrent(id: string, incarnation: number): boolean {
+    return this.workers.get(id)?.handle.incarnation === incarnation;
+  }
+
+  isIdle(id: string): boolean {
+    return this.workers.get(id)?.group.idle.has(id) ?? false;
+  }
+
+  /** A new worker (or a new incarnation of one): idle, in its group. */
+  add(handle: WorkerHandle): void {
+    if (this.workers.has(handle.id)) this.remove(handle.id);
+    let group = this.groups.get(handle.group);
+    if (!group) {
+      group = { key: handle.group, location: handle.location, caps: handle.caps, members: new Set(), idle: new Set(), running: new Map(), runMs: undefined };
+      this.groups.set(handle.group, group);
+      this.version++;
+    }
+    group.members.add(handle.id);
+    this.workers.set(handle.id, { handle, group });
+    this.setIdle(group, handle.id);
+  }
+
+  /** Takes a worker out; returns what it was running, if anything. */
+  remove(id: string): Assignment | undefined {
+    const entry = this.workers.get(id);
+    if (!entry) return undefined;
+    const { group } = entry;
+    const running = group.running.get(id);
+    this.clear(group, id);
+    group.members.delete(id);
+    this.workers.delete(id);
+    if (group.members.size === 0) {
+      // Its measured speed goes with it: a node that comes back may come back on other hardware.
+      this.groups.delete(group.key);
+      this.version++;
+    }
+    return running;
+  }
+
+  assign(id: string, a: Assignment): void {
+    const { group } = this.workers.get(id)!;
+    this.clear(group, id);
+    group.running.set(id, a);
+    this.runningCount++;
+  }
+
+  /** The worker finished (or never started) its run; a finished run's duration feeds its group's speed. */
+  release(id: string, now: number, measured: boolean): void {
+    const { group } = this.workers.get(id)!;
+    const run = group.running.get(id);
+    if (run && measured) {
+      const ms = now - run.startedAt;
+      group.runMs = group.runMs === undefined ? ms : group.runMs + SPEED_WEIGHT * (ms - group.runMs);
+    }
+    this.clear(group, id);
+    this.setIdle(group, id);
+  }
+
+  /** What the worker runs now, if anything. */
+  running(id: string): Assignment | undefined {
+    return this.workers.get(id)?.group.running.get(id);
+  }
+
+  *assignments(): IterableIterator<[string, Assignment]> {
+    for (const group of this.groups.values()) yield* group.running;
+  }
+
+  /** A group's expected milliseconds per task: measured, else the mean of the measured groups, else 0 (unknown). */
+  speed(group: Group): number {
+    if (group.runMs !== undefined) return group.runMs;
+    let sum = 0;
+    let n = 0;
+    for (const g of this.groups.values()) {
+      if (g.runMs !== undefined) {
+        sum += g.runMs;
+        n++;
+      }
+    }
+    return n === 0 ? 0 : sum / n;
+  }
+
+  private setIdle(group: Group, id: string): void {
+    group.idle.add(id);
+    this.idleCount++;
+  }
+
+  private clear(group: Group, id: string): void {
+    if (group.idle.delete(id)) this.idleCount--;
+    if (group.running.delete(id)) this.runningCount--;
+  }
+}

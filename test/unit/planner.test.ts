@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { WorkerHandle } from '../../actors/worker.js';
+import { capabilities } from '../../src/routing/capabilities.js';
+import { LaneQueue } from '../../src/routing/lanes.js';
+import { plan } from '../../src/routing/planner.js';
+import type { RoutingRule } from '../../src/routing/policy.js';
+import { PoolView } from '../../src/routing/pool-view.js';
+import type { QueuedTask, TaskType } from '../../src/tasks/task.js';
+
+const NOW = 1_000_000;
+let seq = 0;
+
+function task(id: string, opts: { priority?: number; type?: TaskType; model?: string; maxTokens?: number } = {}): QueuedTask {
+  return { id, seq: ++seq, priority: opts.priority ?? 5, type: opts.type ?? 'general', model: opts.model ?? null, maxTokens: opts.maxTokens ?? null };
+}
+
+interface GroupSpec {
+  key: string;
+  workers: number;
+  location?: 'local' | 'remote';
+  runMs?: number;
+  caps?: Parameters<typeof capabilities>[1];
+  model?: string;
+}
+
+/** A pool of idle workers in the given groups, each group's speed already measured. */
+function poolOf(...specs: GroupSpec[]): PoolView {
+  const pool = new PoolView();
+  for (const g of specs) {
+    for (let i = 0; i < g.workers; i++) {
+      const model = g.model ?? 'm';
+      const handle: WorkerHandle = { id: `${g.key}#${i}`, incarnation: 1, ref: null as never, backend: g.key, model, location: g.location ?? 'local', group: g.key, caps: capabilities(model, g.caps ?? {}) };
+      pool.add(handle);
+    }
+    if (g.runMs !== undefined) pool.groups.get(g.key)!.runMs = g.runMs;
+  }
+  return pool;
+}
+
+/** Runs one planning turn; returns task id → the group of the worker that took it. */
+function turn(pool: PoolView, lanes: LaneQueue, speedAware = true, now = NOW): Map<string, string> {
+  const taken = new Map<string, string>();
+  plan(lanes, pool, {
+    speedAware,
+    now,
+    assign(workerId, t) {
+      pool.assign(workerId, { taskId: t.id, lease: 'l', startedAt: now });
+      taken.set(t.id, workerId.split('#')[0]!);
+    },
+  });
+  return taken;
+}
+
+function queue(tasks: QueuedTask[], rules: RoutingRule[] = []): LaneQueue {
+  const lanes = new LaneQueue(rules);
+  for (const t of tasks) lanes.push(t);
+  return lanes;
+}
+
+describe('planner: measured speed', () => {
+  it('gives the most urgent tasks to the fast group and leaves a slow one idle when the fast ones finish sooner', () => {
+    const pool = poolOf({ key: 'fast', workers: 2, runMs: 100 }, { key: 'slow', workers: 1, runMs: 800 });
+    const lanes = queue([task('a', { priority: 9 }), task('b'), task('c')]);
+    const taken = turn(pool, lanes);
+    assert.deepEqual([...taken], [['a', 'fast'], ['b', 'fast']]);
+    // Two fast workers finish c long before 800 ms: the slow worker waits.
+    assert.equal(lanes.size, 1);
+    assert.equal(pool.groups.get('slow')!.idle.size, 1);
+  });
+
+  it('lets the slow group take the least urgent task when the backlog is deeper than the fast ones can reach', () => {
+    const pool = poolOf({ key: 'fast', workers: 2, runMs: 100 }, { key: 'slow', workers: 1, runMs: 800 });
+    const tasks = Array.from({ length: 40 }, (_, i) => task(`t${i}`, { priority: i === 39 ? 1 : 5 }));
+    const lanes = queue(tasks);
+    const taken = turn(pool, lanes);
+    assert.equal(taken.get('t0'), 'fast');
+    assert.equal(taken.get('t1'), 'fast');
+    // The lowest-priority task, not the head, goes to the slow worker.
+    assert.equal(taken.get('t39'), 'slow');
+    assert.equal(taken.size, 3);
+  });
+
+  it('never gives a lone high-priority task to a slow idle worker while a fast one will free up sooner', () => {
+    const pool = poolOf({ key: 'fast', workers: 1, runMs: 100 }, { key: 'slow', workers: 1, runMs: 800 });
+    pool.assign('fast#0', { taskId: 'x', lease: 'l', startedAt: NOW - 50 });
+    const lanes = queue([task('urgent', { priority: 10 })]);
+    assert.equal(turn(pool, lanes).size, 0);
+    pool.release('fast#0', NOW + 50, true);
+    assert.deepEqual([...turn(pool, lanes, true, NOW + 50)], [['urgent', 'fast']]);
+  });
+
+  it('treats groups within 25% of each other as equally fast', () => {
+    const pool = poolOf({ key: 'a', workers: 1, runMs: 100 }, { key: 'b', workers: 1, runMs: 120 });
+    const taken = turn(pool, queue([task('1'), task('2')]));
+    assert.deepEqual([...taken.values()].sort(), ['a', 'b']);
+  });
+
+  it('without speed awareness hands the head to whichever capable worker is idle', () => {
+    const pool = poolOf({ key: 'slow', workers: 1, runMs: 800 }, { key: 'fast', workers: 1, runMs: 100 });
+    const taken = turn(pool, queue([task('1'), task('2')]), false);
+    assert.deepEqual([...taken], [['1', 'slow'], ['2', 'fast']]);
+  });
+});
+
+describe('planner: capabilities', () => {
+  it('sends a task only to groups that take its type, without blocking the tasks behind it', () => {
+    const pool = poolOf({ key: 'coder', workers: 1, caps: { types: ['code'] } });
+    const lanes = queue([task('translate', { type: 'translation', priority: 9 }), task('code', { type: 'code' })]);
+    assert.deepEqual([...turn(pool, lanes)], [['code', 'coder']]);
+    assert.equal(lanes.size, 1);
+  });
+
+  it('prefers workers serving the requested model, and asks any worker when none does', () => {
+    const pool = poolOf({ key: 'small', workers: 1, model: 'small' }, { key: 'big', workers: 1, model: 'big' });
+    assert.deepEqual([...turn(pool, queue([task('1', { model: 'big' })]))], [['1', 'big']]);
+    const other = poolOf({ key: 'small', workers: 1, model: 'small' });
+    assert.deepEqual([...turn(other, queue([task('2', { model: 'unknown' })]))], [['2', 'small']]);
+  });
+
+  it('keeps tasks wanting long answers off workers with a lower token limit', () => {
+    const pool = poolOf({ key: 'short', workers: 1, caps: { max_tokens: 1000 } }, { key: 'long', workers: 1, caps: { max_tokens: 32000 } });
+    pool.assign('long#0', { taskId: 'x', lease: 'l', startedAt: NOW });
+    const lanes = queue([task('big', { maxTokens: 4000 }), task('small', { maxTokens: 500 })]);
+    assert.deepEqual([...turn(pool, lanes)], [['small', 'short']]);
+    assert.equal(lanes.find('big')?.id, 'big');
+  });
+});
+
+describe('planner: routing rules', () => {
+  const rules: RoutingRule[] = [
+    { min_priority: 8, max_priority: 10, prefer: 'local', fallback: true },
+    { min_priority: 1, max_priority: 3, prefer: 'remote', fallback: false },
+  ];
+
+  it('keeps high priority on local workers and low priority on remote ones', () => {
+    const pool = poolOf({ key: 'here', workers: 1 }, { key: 'lan', workers: 1, location: 'remote' });
+    const taken = turn(pool, queue([task('high', { priority: 9 }), task('low', { priority: 2 })], rules));
+    assert.deepEqual(Object.fromEntries(taken), { high: 'here', low: 'lan' });
+  });
+
+  it('waits for the preferred side while it has workers, even busy ones', () => {
+    const pool = poolOf({ key: 'here', workers: 1 }, { key: 'lan', workers: 1, location: 'remote' });
+    pool.assign('here#0', { taskId: 'x', lease: 'l', startedAt: NOW });
+    assert.equal(turn(pool, queue([task('high', { priority: 9 })], rules)).size, 0);
+  });
+
+  it('falls back when the preferred side has no workers, unless the rule says not to', () => {
+    const remoteOnly = poolOf({ key: 'lan', workers: 1, location: 'remote' });
+    assert.deepEqual([...turn(remoteOnly, queue([task('high', { priority: 9 })], rules))], [['high', 'lan']]);
+    const localOnly = poolOf({ key: 'here', workers: 1 });
+    const lanes = queue([task('low', { priority: 2 }), task('mid', { priority: 5 })], rules);
+    assert.deepEqual([...turn(localOnly, lanes)], [['mid', 'here']]);
+    assert.equal(lanes.size, 1);
+  });
+});
