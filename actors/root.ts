@@ -1,13 +1,15 @@
 /**
  * The root supervisor. Booting is recovery: requeue what a previous run left in progress, load the pending queue,
  * then start the scheduler and the pool manager. If either crashes, the root boots the subtree again (the store is the
- * truth, so nothing is lost); past its restart budget it gives up and the process exits non-zero.
+ * truth, so nothing is lost); past its restart budget it gives up and the process exits non-zero. With NATS configured
+ * the root also holds the NATS bridge, which lives across those reboots.
  */
 import { dispatch, query, spawn, start, stop, type Ref } from 'nact';
 import type { Clock } from '../src/clock.js';
 import type { Logger } from '../src/logger.js';
 import { decideRestart, type RestartSettings } from '../src/supervision/restart-policy.js';
 import type { QueuedTask } from '../src/tasks/task.js';
+import { spawnBridge, type BridgeDeps, type BridgeMsg } from './nats-bridge.js';
 import { spawnPoolManager, type PoolDeps, type PoolMsg } from './pool-manager.js';
 import { spawnScheduler, type SchedulerDeps, type SchedulerMsg } from './scheduler.js';
 
@@ -28,11 +30,14 @@ export interface RootDeps {
   log: Logger;
   /** The tree cannot be kept alive; the process should exit non-zero. */
   onGiveUp(err: Error): void;
+  /** When NATS is configured: the bridge that brings it up. It outlives reboots of the scheduler and pool. */
+  bridge?: BridgeDeps | undefined;
 }
 
 export interface Tree {
   scheduler: Ref<SchedulerMsg>;
   pool: Ref<PoolMsg>;
+  bridge: Ref<BridgeMsg> | null;
   /** Stops every actor; in-flight backend calls are aborted. */
   stop(): void;
 }
@@ -60,7 +65,8 @@ export async function startTree(deps: RootDeps): Promise<Tree> {
   });
   // Refs are paths, so these stay valid when the root later boots a fresh scheduler or pool manager.
   const { scheduler, pool } = await query(root, (replyTo: Ref<Booted>): RootMsg => ({ type: 'boot', replyTo }), BOOT_TIMEOUT_MS);
-  return { scheduler, pool, stop: () => stop(system) };
+  const bridge = deps.bridge ? spawnBridge(root, deps.bridge) : null;
+  return { scheduler, pool, bridge, stop: () => stop(system) };
 }
 
 async function handle(state: RootState, msg: RootMsg, self: Ref<RootMsg>, deps: RootDeps): Promise<RootState> {

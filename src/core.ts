@@ -5,6 +5,7 @@
 import { capabilities } from './routing/capabilities.js';
 import { randomUUID } from 'node:crypto';
 import { dispatch, query } from 'nact';
+import type { BridgeDeps, BridgeStatus } from '../actors/nats-bridge.js';
 import { startTree, type Tree } from '../actors/root.js';
 import type { QueueEstimate, SchedulerLoad, SchedulerMsg } from '../actors/scheduler.js';
 import { spawnRemoteWorker, type RemoteSend } from '../actors/remote-worker.js';
@@ -53,6 +54,8 @@ export interface CoreOptions {
   spawnWorker?: typeof spawnWorker;
   /** How runs and cancels reach koubou-nodes (the NATS bridge); without it no node can join. */
   remote?: RemoteSend;
+  /** Brings the NATS side up (see actors/nats-bridge.ts); its status shows in /health. */
+  bridge?: Omit<BridgeDeps, 'onStatus' | 'clock' | 'log'>;
   /** Recent log entries for GET /api/logs (the logger feeds it). */
   logs?: LogRing;
 }
@@ -81,6 +84,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     },
   });
 
+  let natsStatus: BridgeStatus | null = null;
   const tree: Tree = await startTree({
     async recover() {
       for (const e of await store.tasks.requeueOrphans('found in progress at start-up')) bus.publish(e);
@@ -120,6 +124,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     clock,
     log: log.child({ actor: 'root' }),
     onGiveUp: opts.onFatal,
+    bridge: opts.bridge && { ...opts.bridge, clock, log: log.child({ actor: 'nats-bridge' }), onStatus: (s) => (natsStatus = s) },
   });
 
   const service = new TaskService({
@@ -147,7 +152,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     nodes: createNodePort(tree.pool, tree.scheduler, transitions),
     logs: opts.logs ?? new LogRing(),
     async health() {
-      return backendHealth.report(stats.snapshot(), await load());
+      return backendHealth.report(stats.snapshot(), await load(), natsStatus);
     },
     workers: () => store.workers.list({ includeGone: false }),
     async shutdown(graceMs) {
@@ -160,6 +165,8 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       for (const e of requeued) bus.publish(e);
       service.releaseWaits();
       if (requeued.length > 0) log.info('requeued unfinished tasks for the next start', { count: requeued.length });
+      // After the drain, so sync delegates waiting over NATS have had their answers.
+      if (tree.bridge) await query(tree.bridge, (replyTo) => ({ type: 'close' as const, replyTo }), QUERY_TIMEOUT_MS);
       tree.stop();
       await Promise.all(backends.map((b) => b.close()));
       await store.close();

@@ -1,4 +1,5 @@
 /** What /health reports: queue counts, workers, and whether each backend answers. */
+import type { BridgeStatus } from '../actors/nats-bridge.js';
 import type { SchedulerLoad } from '../actors/scheduler.js';
 import type { Backend } from './backends/types.js';
 import type { Clock } from './clock.js';
@@ -9,6 +10,8 @@ export interface HealthReport {
   queue: StatusCounts;
   workers: { total: number; idle: number; busy: number };
   backends: { name: string; type: string; model: string; reachable: boolean; failed: string | null }[];
+  /** Present when NATS is configured: connected, or still trying (and why the last attempt failed). */
+  nats?: BridgeStatus;
 }
 
 /** Probes are cached briefly so a dashboard polling /health does not hammer the LLM servers. */
@@ -29,7 +32,7 @@ export class BackendHealth {
     this.failed.set(name, reason);
   }
 
-  async report(queue: StatusCounts, load: SchedulerLoad): Promise<HealthReport> {
+  async report(queue: StatusCounts, load: SchedulerLoad, nats: BridgeStatus | null = null): Promise<HealthReport> {
     const backends = await Promise.all(
       this.backends.map(async (b) => ({
         name: b.name,
@@ -39,12 +42,13 @@ export class BackendHealth {
         failed: this.failed.get(b.name) ?? null,
       })),
     );
-    const healthy = load.workers > 0 && backends.every((b) => b.reachable && !b.failed);
+    const healthy = load.workers > 0 && backends.every((b) => b.reachable && !b.failed) && (nats === null || nats.state === 'connected');
     return {
       status: healthy ? 'ok' : 'degraded',
       queue,
       workers: { total: load.workers, idle: load.idleWorkers, busy: load.running },
       backends,
+      ...(nats ? { nats } : {}),
     };
   }
 

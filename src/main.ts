@@ -1,11 +1,13 @@
-/** The composition root: config → NATS (when set) → store → actor tree → HTTP and NATS adapters; signals and draining. */
+/** The composition root: config → store → actor tree (with the NATS bridge when set) → HTTP; signals and draining. */
 import type { KoubouConfig } from './config.js';
 import { startCore, type Core, type CoreOptions } from './core.js';
+import { backoffMs } from './supervision/backoff.js';
 import { createApp } from './http/app.js';
 import { listen, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
 import { LISTENING_MSG } from './logging/listening.js';
 import type { LogRing } from './logging/log-ring.js';
+import type { RemoteSend } from '../actors/remote-worker.js';
 import { connectNats, redactedServers, type NatsLink } from './nats/connection.js';
 import { nodeSender, serveNodes } from './nats/node-bridge.js';
 import { nodeSubjects } from './nats/node-protocol.js';
@@ -26,33 +28,43 @@ export async function startCoordinator(
   onFatal: (err: Error) => void,
   extra: Pick<CoreOptions, 'spawnWorker' | 'logs'> = {},
 ): Promise<Coordinator> {
-  // NATS first, when configured: nodes may join as soon as the pool exists.
-  let link: NatsLink | null = null;
-  if (config.nats.url) {
-    try {
-      link = await connectNats({ url: config.nats.url, name: 'koubou-coordinator', log: log.child({ adapter: 'nats' }) });
-    } catch (err) {
-      throw new Error(`cannot connect to NATS at ${redactedServers(config.nats.url)}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  let core: Core;
-  try {
-    const remote = link ? nodeSender(link, nodeSubjects(config.nats.prefix)) : undefined;
-    core = await startCore(config, { log, onFatal, ...extra, ...(remote ? { remote } : {}) });
-  } catch (err) {
-    await link?.close();
-    throw err;
-  }
+  // The NATS side comes up under the root supervisor, as soon as NATS answers; runs reach nodes over whatever
+  // connection is current (none before the first: no node can have joined).
+  let sender: RemoteSend | null = null;
+  const coreReady = deferred<Core>();
+  const firstAttempt = deferred<void>();
+  const bridge: CoreOptions['bridge'] = config.nats.url
+    ? {
+        target: redactedServers(config.nats.url),
+        retryDelayMs: (attempt) => backoffMs(attempt - 1, 250, 5_000),
+        async connect() {
+          try {
+            const link = await connectNats({ url: config.nats.url!, name: 'koubou-coordinator', log: log.child({ adapter: 'nats' }) });
+            const served = serveOverNats(await coreReady.promise, link, config, log);
+            sender = nodeSender(link, nodeSubjects(config.nats.prefix));
+            return served;
+          } finally {
+            firstAttempt.resolve();
+          }
+        },
+      }
+    : undefined;
+  const remote: RemoteSend = {
+    run: (slot, task, lease) => sender?.run(slot, task, lease),
+    cancel: (slot, lease) => sender?.cancel(slot, lease),
+  };
+  const core = await startCore(config, { log, onFatal, ...extra, remote, ...(bridge ? { bridge } : {}) });
+  coreReady.resolve(core);
   let http: Listening;
   try {
     const { app, attach } = createApp(core, log);
     http = await listen(app, config.server.host, config.server.port, attach);
   } catch (err) {
     await core.shutdown(0);
-    await link?.close();
     throw err;
   }
-  const nats = link ? serveOverNats(core, link, config, log) : null;
+  // When NATS is up, it is served by the time this returns; when it is not, the bridge keeps trying in the background.
+  if (bridge) await firstAttempt.promise;
   let stopping: Promise<void> | null = null;
   return {
     core,
@@ -62,9 +74,8 @@ export async function startCoordinator(
         const grace = config.pool.shutdown_grace_ms;
         // Stop new connections first; sync waiters are answered or cut off once the core has drained.
         const closed = http.close(grace + 1_000);
+        // The core closes the NATS bridge after its drain, so sync delegates waiting over NATS still get their answer.
         await core.shutdown(grace);
-        // After the drain: sync delegates waiting over NATS still get their answer.
-        await nats?.close();
         await closed;
       })();
       return stopping;
@@ -93,6 +104,12 @@ function serveOverNats(core: Core, link: NatsLink, config: KoubouConfig, log: Lo
       await link.close();
     },
   };
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 /** Runs until SIGTERM/SIGINT, then drains and exits 0. A second signal exits at once. */

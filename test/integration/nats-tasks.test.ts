@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/logger.js';
 import { connectNats, type NatsLink, type Payload } from '../../src/nats/connection.js';
+import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
@@ -92,7 +93,7 @@ describe('NATS with password authentication', () => {
     await nats.close();
   });
 
-  it('connects with credentials in nats.url, and refuses to start with wrong ones, saying why', async () => {
+  it('connects with credentials in nats.url; with wrong ones it serves HTTP, keeps trying and says why in /health', async () => {
     const url = `nats://koubou:s3cret@127.0.0.1:${nats.port}`;
     const koubou = await startTestCoordinator({ backends: [{ url: fake.url }], extra: { nats: { url } } });
     try {
@@ -103,9 +104,41 @@ describe('NATS with password authentication', () => {
     } finally {
       await koubou.close();
     }
-    await assert.rejects(
-      startTestCoordinator({ backends: [{ url: fake.url }], extra: { nats: { url: `nats://koubou:wrong@127.0.0.1:${nats.port}` } } }),
-      (err: Error) => /cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+: .*Authorization Violation/i.test(err.message) && !err.message.includes('wrong'),
-    );
+    const refused = await startTestCoordinator({ backends: [{ url: fake.url }], extra: { nats: { url: `nats://koubou:wrong@127.0.0.1:${nats.port}` } } });
+    try {
+      const health = (await api(refused.url).get('/health')).body;
+      assert.equal(health.status, 'degraded');
+      assert.equal(health.nats.state, 'connecting');
+      assert.match(health.nats.error, /Authorization Violation/i);
+      assert.doesNotMatch(JSON.stringify(health), /wrong/);
+      assert.equal((await api(refused.url).delegate({ prompt: 'still served over HTTP', sync: true })).body.status, 'completed');
+    } finally {
+      await refused.close();
+    }
+  });
+});
+
+describe('NATS not there yet', () => {
+  it('starts without NATS, serves HTTP, and brings the NATS side up under the bridge once the server appears', async () => {
+    const nats = await startNatsServer();
+    const fake = await startFakeLlm();
+    await nats.stop();
+    const koubou = await startTestCoordinator({ backends: [{ url: fake.url }], extra: { nats: { url: nats.url } } });
+    const http = api(koubou.url);
+    try {
+      const before = (await http.get('/health')).body;
+      assert.equal(before.nats.state, 'connecting');
+      assert.equal((await http.delegate({ prompt: 'over HTTP meanwhile', sync: true })).body.status, 'completed');
+      await nats.restart();
+      await eventually(async () => (await http.get('/health')).body.nats.state === 'connected', 15_000, 50);
+      const client = await connectNats({ url: nats.url, name: 'test-client', log: silentLogger });
+      const answer = await client.request('koubou.task.delegate', { v: 1, prompt: 'over NATS now', sync: true }, 10_000);
+      assert.equal(answer.status, 'completed');
+      await client.close();
+    } finally {
+      await koubou.close();
+      await fake.close();
+      await nats.close();
+    }
   });
 });
