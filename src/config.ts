@@ -72,7 +72,14 @@ export interface KoubouConfig {
   readonly files: { readonly root: string | null; readonly max_bytes: number };
   readonly log: { readonly level: LogLevel };
   /** pool_token: what a koubou-node must present to join; null accepts any node that reaches the NATS server. */
-  readonly nats: { readonly url: string | null; readonly prefix: string; readonly pool_token: string | null };
+  /** nkey_seed_file / creds_file: NATS authentication by nkey or by JWT credentials (absolute paths after loading). */
+  readonly nats: {
+    readonly url: string | null;
+    readonly prefix: string;
+    readonly pool_token: string | null;
+    readonly nkey_seed_file: string | null;
+    readonly creds_file: string | null;
+  };
   readonly routing: RoutingConfig;
   readonly backends: readonly BackendConfig[];
 }
@@ -109,7 +116,7 @@ const DEFAULTS = {
   },
   files: { root: '.', max_bytes: 262_144 },
   log: { level: 'info' },
-  nats: { url: null, prefix: 'koubou', pool_token: null },
+  nats: { url: null, prefix: 'koubou', pool_token: null, nkey_seed_file: null, creds_file: null },
   routing: ROUTING_DEFAULTS,
   backends: undefined,
 };
@@ -149,6 +156,8 @@ const OVERRIDES: ReadonlyArray<{ section: 'server' | 'store' | 'log' | 'nats'; k
   { section: 'log', key: 'level', env: 'KOUBOU_LOG_LEVEL', flag: 'log-level' },
   { section: 'nats', key: 'url', env: 'KOUBOU_NATS_URL', flag: 'nats' },
   { section: 'nats', key: 'pool_token', env: 'KOUBOU_POOL_TOKEN' },
+  { section: 'nats', key: 'nkey_seed_file', env: 'KOUBOU_NATS_NKEY_SEED_FILE' },
+  { section: 'nats', key: 'creds_file', env: 'KOUBOU_NATS_CREDS_FILE' },
 ];
 
 /**
@@ -300,6 +309,8 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
       url: nats.read('url', nullable((v, k) => url(v, k, ['nats', 'tls', 'ws', 'wss']))),
       prefix: nats.read('prefix', (v, k) => matching(v, k, /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "letters, digits, '_', '-' and single dots")),
       pool_token: nats.read('pool_token', nullable(str)),
+      nkey_seed_file: mapNull(nats.read('nkey_seed_file', nullable(str)), (file) => path.resolve(cwd, file)),
+      creds_file: mapNull(nats.read('creds_file', nullable(str)), (file) => path.resolve(cwd, file)),
     },
     routing: readRouting(root.section('routing')),
     backends: root.read('backends', readBackends),

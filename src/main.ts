@@ -39,7 +39,8 @@ export async function startCoordinator(
         retryDelayMs: (attempt) => backoffMs(attempt - 1, 250, 5_000),
         async connect() {
           try {
-            const link = await connectNats({ url: config.nats.url!, name: 'koubou-coordinator', log: log.child({ adapter: 'nats' }) });
+            const { url, nkey_seed_file, creds_file } = config.nats;
+            const link = await connectNats({ url: url!, name: 'koubou-coordinator', log: log.child({ adapter: 'nats' }), nkeySeedFile: nkey_seed_file, credsFile: creds_file });
             const served = serveOverNats(await coreReady.promise, link, config, log);
             sender = nodeSender(link, nodeSubjects(config.nats.prefix));
             return served;

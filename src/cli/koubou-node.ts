@@ -14,7 +14,7 @@ import { TASK_TYPES, type TaskType } from '../tasks/task.js';
 import { runNode, type NodeOptions } from '../nodes/run-node.js';
 import { processEnv } from './client-env.js';
 
-const USAGE = `usage: koubou-node --nats URL [--id ID] [--token T] [--prefix P] [--log-level L]
+const USAGE = `usage: koubou-node --nats URL [--id ID] [--token T] [--prefix P] [--log-level L] [--nkey-seed-file F | --creds F]
                    (--config FILE | --backend ollama|openai --url URL --model M [--concurrency N]
                     [--types T,T] [--models M,M] [--max-tokens N])
 
@@ -22,7 +22,10 @@ const USAGE = `usage: koubou-node --nats URL [--id ID] [--token T] [--prefix P] 
 --model; --max-tokens: the longest answer it allows. With --config, each backend's types, models
 and max_tokens keys say the same.
 
-Environment: KOUBOU_NATS_URL, KOUBOU_POOL_TOKEN (the coordinator's nats.pool_token).`;
+NATS credentials: user:password or a token in the URL (nats://user:pass@host:4222), an nkey seed file, or a
+.creds file (JWT and seed).
+Environment: KOUBOU_NATS_URL, KOUBOU_POOL_TOKEN (the coordinator's nats.pool_token), KOUBOU_NATS_NKEY_SEED_FILE,
+KOUBOU_NATS_CREDS_FILE.`;
 
 function usage(message: string): never {
   process.stderr.write(`koubou-node: ${message}\n\n${USAGE}\n`);
@@ -48,6 +51,8 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
     nodeId,
     prefix: str('prefix') ?? config?.nats.prefix ?? 'koubou',
     token: str('token') ?? config?.nats.pool_token ?? env.KOUBOU_POOL_TOKEN ?? null,
+    nkeySeedFile: str('nkey-seed-file') ?? config?.nats.nkey_seed_file ?? env.KOUBOU_NATS_NKEY_SEED_FILE ?? null,
+    credsFile: str('creds') ?? config?.nats.creds_file ?? env.KOUBOU_NATS_CREDS_FILE ?? null,
     backends: config ? config.backends.map((b) => ({ ...b, concurrency: b.max_workers, caps: capabilities(b.model, b) })) : backends(str),
     log: createLogger(level, undefined, { node: nodeId }),
   };

@@ -2,7 +2,8 @@
  * The one module that imports the `nats` client. Everything else sees NatsLink: JSON in, JSON out, errors as data,
  * and a connection that reconnects by itself for as long as the process lives.
  */
-import { connect, type NatsConnection } from 'nats';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, nkeyAuthenticator, type Authenticator, type NatsConnection } from 'nats';
 import { describeError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { decode, encode } from './codec.js';
@@ -26,11 +27,22 @@ export interface NatsOptions {
   /** Shown in the server's connection list. */
   name: string;
   log: Logger;
+  /** Files holding an nkey seed (`SU…`) or a `.creds` file (JWT and seed): read at each (re)connection. */
+  nkeySeedFile?: string | null | undefined;
+  credsFile?: string | null | undefined;
 }
 
 /** Connects (waiting for the first connection up to 10 s), then reconnects forever with a short wait. */
 export async function connectNats(opts: NatsOptions): Promise<NatsLink> {
-  const nc = await connect({ ...serversAndCredentials(opts.url), name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 10_000 });
+  const authenticator = authenticatorFor(opts);
+  const nc = await connect({
+    ...serversAndCredentials(opts.url),
+    ...(authenticator ? { authenticator } : {}),
+    name: opts.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    timeout: 10_000,
+  });
   watchStatus(nc, opts.log);
   return {
     serve(subject, handler) {
@@ -88,6 +100,23 @@ export function serversAndCredentials(url: string): { servers: string[]; user?: 
     servers.push(parsed.toString().replace(/\/$/, ''));
   }
   return { servers, ...credentials };
+}
+
+/** nkeys sign the server's challenge with the seed, so the seed never crosses the wire. */
+function authenticatorFor(opts: NatsOptions): Authenticator | null {
+  const read = (file: string, what: string) => () => {
+    try {
+      return new Uint8Array(readFileSync(file));
+    } catch (err) {
+      throw new Error(`cannot read the NATS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  if (opts.credsFile) return credsAuthenticator(read(opts.credsFile, 'credentials file'));
+  if (opts.nkeySeedFile) {
+    const seed = read(opts.nkeySeedFile, 'nkey seed file');
+    return nkeyAuthenticator(() => new TextEncoder().encode(new TextDecoder().decode(seed()).trim()));
+  }
+  return null;
 }
 
 /** The server list without credentials, for logs and error messages. */

@@ -11,7 +11,7 @@ import type { BackendSettings } from '../backends/types.js';
 import type { Capabilities } from '../routing/capabilities.js';
 import { systemClock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { connectNats, type NatsLink, type Payload } from '../nats/connection.js';
+import { connectNats, redactedServers, type NatsLink, type Payload } from '../nats/connection.js';
 import { nodeSubjects, remoteWorkerId } from '../nats/node-protocol.js';
 import { backoffMs } from '../supervision/backoff.js';
 import type { Task } from '../tasks/task.js';
@@ -22,6 +22,8 @@ export interface NodeOptions {
   prefix: string;
   nodeId: string;
   token: string | null;
+  nkeySeedFile?: string | null;
+  credsFile?: string | null;
   backends: (BackendSettings & { concurrency: number; caps: Capabilities })[];
   log: Logger;
 }
@@ -40,7 +42,7 @@ const OUTCOME_PATIENCE_MS = 10 * 60_000;
 
 /** Joins the pool and serves it until stop(). Rejects when the coordinator refuses the node (wrong token). */
 export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void> }> {
-  const link = await connectNats({ url: opts.natsUrl, name: `koubou-node ${opts.nodeId}`, log: opts.log });
+  const link = await connectWhenNatsAnswers(opts);
   const subjects = nodeSubjects(opts.prefix);
   const slots = opts.backends.flatMap((b) => Array.from({ length: b.concurrency }, () => ({ settings: b, backend: createBackend(b) })));
   const announced = slots.map((s) => ({ backend: s.backend.name, model: s.backend.model, types: s.settings.caps.types, models: s.settings.caps.models, max_tokens: s.settings.caps.maxTokens }));
@@ -167,6 +169,18 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
       await link.close();
     },
   };
+}
+
+/** A node may start before the NATS server (a machine booting): it keeps trying, as it does for its coordinator. */
+async function connectWhenNatsAnswers(opts: NodeOptions): Promise<NatsLink> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connectNats({ url: opts.natsUrl, name: `koubou-node ${opts.nodeId}`, log: opts.log, nkeySeedFile: opts.nkeySeedFile, credsFile: opts.credsFile });
+    } catch (err) {
+      if (attempt === 0) opts.log.warn('NATS not reachable yet; still trying', { servers: redactedServers(opts.natsUrl), error: (err as Error).message });
+      await sleep(backoffMs(attempt, 250, 5000));
+    }
+  }
 }
 
 /** The worker's transitions on a node: results travel to the coordinator, which records them under their lease. */

@@ -1,8 +1,10 @@
 /**
  * The node protocol spoken by hand over a real nats-server: a run the node never receives is noticed from its
- * heartbeats and requeued, and capabilities a node announces are validated at the bridge.
+ * heartbeats and requeued, capabilities a node announces are validated at the bridge, and nkey authentication.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/logger.js';
 import { connectNats, type NatsLink, type Payload } from '../../src/nats/connection.js';
@@ -11,6 +13,8 @@ import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinat
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { startNodeProcess } from '../helpers/node-process.js';
+import { tempDir } from '../helpers/temp.js';
 
 describe('node protocol by hand', () => {
   let nats: NatsServer;
@@ -64,5 +68,40 @@ describe('node protocol by hand', () => {
     const status = (await client.status(id)).body;
     assert.equal(status.status, 'completed');
     assert.equal(status.result.output, 'done');
+  });
+});
+
+describe('NATS nkey authentication', () => {
+  // A throwaway user nkey pair, made for this test only.
+  const SEED = 'SUAO2ZO4WAYF3NSZJYZ2RXOEDIIU4CT3YTERHKELNHAN624CGB27ZMBDPE';
+  const PUBLIC = 'UCORHO4UQTIKD6P526L3MWHCPBD3YAGQWQHPUW4IAHR7BW4IPIQ4SAUK';
+  const OTHER_SEED = 'SUAOZYIUWP6AVZVFXMRMDHDZ7DPEU4WJDBSZVF452DZ66FLT4HIN4YOZSU';
+
+  it('lets a coordinator and a node holding an allowed nkey in, and keeps another nkey out', async () => {
+    const dir = tempDir();
+    const conf = join(dir.path, 'nats.conf');
+    writeFileSync(conf, `authorization { users = [ { nkey: ${PUBLIC} } ] }\n`);
+    const seed = join(dir.path, 'user.nk');
+    writeFileSync(seed, `${SEED}\n`);
+    const otherSeed = join(dir.path, 'other.nk');
+    writeFileSync(otherSeed, OTHER_SEED);
+    const nats = await startNatsServer(['-c', conf]);
+    const fake = await startFakeLlm();
+    const koubou = await startTestCoordinator({ backends: [{ url: fake.url, types: ['code'] }], extra: { nats: { url: nats.url, nkey_seed_file: seed } } });
+    const node = startNodeProcess(['--nats', nats.url, '--id', 'nk', '--nkey-seed-file', seed, '--backend', 'ollama', '--url', fake.url, '--model', 'fake-model']);
+    try {
+      const client = api(koubou.url);
+      assert.equal((await client.get('/health')).body.nats.state, 'connected');
+      const done = (await client.delegate({ prompt: 'signed in with an nkey', sync: true })).body;
+      assert.equal(done.status, 'completed');
+      assert.match((await client.status(done.task_id)).body.worker_id, /^remote:nk:/);
+      await assert.rejects(connectNats({ url: nats.url, name: 'intruder', log: silentLogger, nkeySeedFile: otherSeed }), /Authorization Violation/i);
+    } finally {
+      node.child.kill('SIGKILL');
+      await koubou.close();
+      await fake.close();
+      await nats.close();
+      dir.remove();
+    }
   });
 });
