@@ -19,6 +19,7 @@ import { EventBus } from './events/bus.js';
 import { WorkerEvents } from './events/worker-events.js';
 import type { Logger } from './logger.js';
 import { openStore, type Store } from './store/store.js';
+import type { PriorityCount } from './store/tasks-repo.js';
 import type { WorkerInfo } from './store/workers-repo.js';
 import { backoffMs } from './supervision/backoff.js';
 import { coalescing } from './supervision/coalesce.js';
@@ -41,6 +42,8 @@ export interface Core {
   readonly logs: LogRing;
   health(): Promise<HealthReport>;
   workers(): Promise<WorkerInfo[]>;
+  /** Pending and running tasks per priority, for the dashboard. */
+  openByPriority(): PriorityCount[];
   /** Stops taking work, lets running tasks finish within graceMs, requeues the rest, closes everything. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -155,6 +158,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       return backendHealth.report(stats.snapshot(), await load(), natsStatus);
     },
     workers: () => store.workers.list({ includeGone: false }),
+    openByPriority: () => store.tasks.openByPriority(),
     async shutdown(graceMs) {
       service.stopAccepting();
       dispatch(tree.scheduler, { type: 'drain' });

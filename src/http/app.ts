@@ -14,6 +14,11 @@ import { graphqlRoute } from './graphql-route.js';
 import { mcpRoute } from './mcp-route.js';
 import { poolRoutes } from './pool-routes.js';
 import { taskRoutes } from './task-routes.js';
+import { dashboardRoute, isDashboardAsset } from './dashboard-route.js';
+import { dashboardApiRoutes } from './dashboard-api-routes.js';
+import { isTaskStreamPath, taskStreamRoute } from './task-stream-route.js';
+import { Throughput } from '../dashboard/throughput.js';
+import { WorkerSpeeds } from '../dashboard/worker-speed.js';
 
 /** The app, and what to call with the HTTP server once it listens (WebSocket upgrades need it). */
 export function createApp(core: Core, log: Logger, now: () => number = Date.now): { app: Hono; attach(server: Server): void } {
@@ -23,14 +28,26 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   app.notFound((c) => {
     throw new RouteNotFound(`no route ${c.req.method} ${c.req.path}`);
   });
-  // Browsers cannot set headers on EventSource or WebSocket: those two routes also take ?access_token=.
-  if (server.api_token) app.use('*', requireBearer(server.api_token, (path) => path === '/health', (path) => path === '/events' || path === '/ws'));
+  // The dashboard's page and files hold no data: they load without a token, and the page asks for one.
+  // Browsers cannot set headers on EventSource or WebSocket: those routes also take ?access_token=.
+  if (server.api_token) {
+    const open = (path: string) => path === '/health' || isDashboardAsset(path);
+    const queryAllowed = (path: string) => path === '/events' || path === '/ws' || isTaskStreamPath(path);
+    app.use('*', requireBearer(server.api_token, open, queryAllowed));
+  }
   app.route('/', taskRoutes(core.service, { syncWaitMs: server.sync_wait_s * 1000, bodyLimitBytes: server.body_limit_bytes }));
   app.route('/', poolRoutes(core, now));
   app.route('/', mcpRoute(localApi(core, now)));
   app.route('/', eventsRoute(core.bus));
   app.route('/', logRoutes(core, now));
   app.route('/', graphqlRoute(core, { bodyLimitBytes: server.body_limit_bytes, log }));
+  const sources = {
+    throughput: new Throughput(core.bus, now),
+    speeds: new WorkerSpeeds(core.bus, now),
+  };
+  app.route('/', dashboardApiRoutes(core, sources, now));
+  app.route('/', taskStreamRoute(core.service, core.bus));
+  app.route('/', dashboardRoute());
   const attach = addWebSocket(app, core);
   return { app, attach };
 }

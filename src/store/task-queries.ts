@@ -154,3 +154,12 @@ export const updatePendingPriority = prepare<{ id: string; priority: number; now
 export const selectTask = prepare<{ id: string }, Selectable<TasksTable>>((db, p) =>
   db.selectFrom('tasks').selectAll().where('id', '=', p('id')),
 );
+
+/** Open tasks by status and priority; walks the (status, priority) index, so it stays cheap with a long queue. */
+export const countOpenByPriority = prepare<Record<string, never>, { status: string; priority: number; n: number }>((db) =>
+  db
+    .selectFrom('tasks')
+    .select(['status', 'priority', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', 'in', ['pending', 'in_progress'])
+    .groupBy(['status', 'priority']),
+);

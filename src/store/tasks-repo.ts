@@ -27,6 +27,12 @@ export interface NewTask {
 /** How long an idempotency key keeps naming its task. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
+export interface PriorityCount {
+  priority: number;
+  pending: number;
+  in_progress: number;
+}
+
 export type InsertResult = { queued: QueuedTask; event: TaskEvent } | { existing: string };
 
 export type StatusCounts = Record<TaskStatus, number>;
@@ -198,6 +204,18 @@ export class TaskRepository {
     if (filter.status) query = query.where('status', '=', filter.status);
     const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
     return rows.map(rowToTask);
+  }
+
+  /** Pending and running tasks per priority, highest first; priorities with no open task are left out. */
+  openByPriority(): PriorityCount[] {
+    const byPriority = new Map<number, PriorityCount>();
+    for (const row of this.sql.all(q.countOpenByPriority, {})) {
+      let entry = byPriority.get(row.priority);
+      if (!entry) byPriority.set(row.priority, (entry = { priority: row.priority, pending: 0, in_progress: 0 }));
+      if (row.status === 'pending') entry.pending = Number(row.n);
+      else entry.in_progress = Number(row.n);
+    }
+    return [...byPriority.values()].sort((a, b) => b.priority - a.priority);
   }
 
   async countByStatus(): Promise<StatusCounts> {

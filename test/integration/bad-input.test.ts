@@ -339,7 +339,9 @@ describe('bad input', () => {
       ['POST', '/task/delegate/extra'],
       ['DELETE', '/task/abc/status'],
       ['POST', '/tasks'],
-      ['GET', '/'],
+      // `/` is the dashboard's page; a file it does not have is still a 404.
+      ['GET', '/dashboard/nope.js'],
+      ['POST', '/'],
     ];
     for (const [method, path] of cases) {
       expectError(await client.call(method, path), { status: 404, code: 'not_found', message: new RegExp(path.replaceAll('/', '\\/')) }, `${method} ${path}`);

@@ -1,0 +1,313 @@
+// The dashboard: reads the pool's picture once, then keeps it current from what the coordinator pushes — task state
+// changes over GET /events, worker changes over /ws, a task's output over its own stream. The only timer-driven read
+// is a slow refresh of heartbeat ages and worker speeds.
+import { api, initToken, onUnauthorized, streamUrl } from './api.js';
+import { byId, el, replace } from './dom.js';
+import { count } from './format.js';
+import { listen, socket, throttle } from './live.js';
+import { renderQueue } from './queue-panel.js';
+import { setupSubmitForm } from './submit-form.js';
+import { renderTasks } from './tasks-panel.js';
+import { TaskView } from './task-view.js';
+import { ThroughputPanel } from './throughput-panel.js';
+import { setupTokenDialog } from './token-dialog.js';
+import { renderWorkers } from './workers-panel.js';
+
+/** Every state change; output pieces (`progress`) only come for the open task, on its own stream. */
+const STATE_KINDS = 'queued,assigned,requeued,retried,completed,failed,cancelled';
+const STATUS_OF = { queued: 'pending', assigned: 'in_progress', requeued: 'pending', retried: 'pending', completed: 'completed', failed: 'failed', cancelled: 'cancelled' };
+const FINAL = new Set(['completed', 'failed', 'cancelled']);
+/** How tasks move between the counts, as the server's own counter moves them (src/tasks/queue-stats.ts). */
+const MOVES = {
+  queued: [null, 'pending'],
+  assigned: ['pending', 'in_progress'],
+  requeued: ['in_progress', 'pending'],
+  retried: ['in_progress', 'pending'],
+  completed: ['in_progress', 'completed'],
+  failed: ['in_progress', 'failed'],
+};
+/** Heartbeat ages and worker speeds: the workers table is written once per heartbeat interval anyway. */
+const SLOW_REFRESH_MS = 3000;
+const TASK_LIMIT = 50;
+
+const state = {
+  snapshot: null,
+  /** How far the server's clock is ahead of this browser's. */
+  offset: 0,
+  counts: null,
+  tasks: [],
+  filter: '',
+  /** The newest state change seen per task, so a list read before it cannot undo it. */
+  latest: new Map(),
+  links: { events: 'connecting', workers: 'connecting' },
+};
+let connections = [];
+
+const serverNow = () => Date.now() + state.offset;
+
+const taskView = new TaskView({ cancel }, serverNow);
+const throughput = new ThroughputPanel();
+initToken();
+const tokenDialog = setupTokenDialog(() => restart());
+onUnauthorized(() => tokenDialog.ask());
+setupSubmitForm((id) => {
+  loadTasks();
+  select(id);
+});
+byId('tasks-filter').addEventListener('change', (e) => {
+  state.filter = e.target.value;
+  state.tasks = [];
+  loadTasks();
+});
+
+// ---- reading ----
+
+async function loadSnapshot() {
+  try {
+    const s = await api('/api/dashboard');
+    state.snapshot = s;
+    state.offset = Date.parse(s.now) - Date.now();
+    state.counts = { ...s.health.queue };
+    reconcileWorkers(s.workers);
+    throughput.load(s.throughput);
+    render();
+  } catch (err) {
+    problem(err);
+  }
+}
+
+async function loadTasks() {
+  const filter = state.filter;
+  try {
+    const query = new URLSearchParams({ limit: String(TASK_LIMIT), ...(filter ? { status: filter } : {}) });
+    const { tasks } = await api(`/tasks?${query}`);
+    if (filter !== state.filter) return;
+    for (const t of tasks) {
+      const latest = state.latest.get(t.task_id);
+      if (latest && latest.at > Date.parse(t.updated_at)) applyToTask(t, latest.event);
+    }
+    state.tasks = filter ? tasks.filter((t) => t.status === filter) : tasks;
+    render();
+  } catch (err) {
+    problem(err);
+  }
+}
+
+const refreshSnapshotSoon = throttle(loadSnapshot, 1000);
+const refreshTasksSoon = throttle(loadTasks, 1000);
+
+// ---- what the streams push ----
+
+function onTaskEvent(e) {
+  const at = Date.parse(e.at);
+  const seen = state.latest.get(e.task_id);
+  if (!seen || seen.at <= at) state.latest.set(e.task_id, { at, event: e });
+  if (state.latest.size > 5000) state.latest.delete(state.latest.keys().next().value);
+  moveCount(e);
+  throughput.count(e);
+  patchWorker(e);
+  const t = state.tasks.find((x) => x.task_id === e.task_id);
+  if (t) {
+    applyToTask(t, e);
+    if (state.filter && t.status !== state.filter) state.tasks = state.tasks.filter((x) => x !== t);
+  } else if (!state.filter || state.filter === STATUS_OF[e.kind]) {
+    refreshTasksSoon();
+  }
+  // Priorities and the authoritative counts follow within a second.
+  refreshSnapshotSoon();
+  render();
+}
+
+function moveCount(e) {
+  const counts = state.counts;
+  if (!counts) return;
+  const move = e.kind === 'cancelled' || (e.kind === 'failed' && e.from) ? [e.from ?? 'pending', e.kind] : MOVES[e.kind];
+  if (!move) return;
+  const [from, to] = move;
+  if (from) counts[from] = Math.max(0, counts[from] - 1);
+  counts[to] += 1;
+}
+
+function patchWorker(e) {
+  const workers = state.snapshot?.workers;
+  if (!workers) return;
+  if (e.kind === 'assigned') {
+    const w = workers.find((x) => x.worker_id === e.worker_id);
+    if (w) Object.assign(w, { status: 'busy', current_task: e.task_id });
+    return;
+  }
+  if (!['completed', 'failed', 'cancelled', 'retried', 'requeued'].includes(e.kind)) return;
+  const w = workers.find((x) => x.current_task === e.task_id);
+  if (!w) return;
+  Object.assign(w, { status: w.status === 'busy' ? 'idle' : w.status, current_task: null });
+  if (e.kind === 'completed') w.completed += 1;
+  if (e.kind === 'failed') w.failed += 1;
+}
+
+/**
+ * The workers table is written once per heartbeat interval, so a row may predate the last few events: replay the
+ * newest event of each task that came after the worker's last heartbeat.
+ */
+function reconcileWorkers(workers) {
+  const beatOf = (w) => (w.last_heartbeat ? Date.parse(w.last_heartbeat) : 0);
+  for (const w of workers) {
+    const latest = w.current_task && state.latest.get(w.current_task);
+    if (latest && latest.at > beatOf(w) && latest.event.kind !== 'assigned') Object.assign(w, { status: w.status === 'busy' ? 'idle' : w.status, current_task: null });
+  }
+  for (const { at, event } of state.latest.values()) {
+    if (event.kind !== 'assigned') continue;
+    const w = workers.find((x) => x.worker_id === event.worker_id);
+    if (w && at > beatOf(w)) Object.assign(w, { status: 'busy', current_task: event.task_id });
+  }
+}
+
+function applyToTask(t, e) {
+  if (STATUS_OF[e.kind]) t.status = STATUS_OF[e.kind];
+  if (e.kind === 'assigned') {
+    t.worker_id = e.worker_id;
+    if (e.attempt) t.attempts = e.attempt;
+  }
+  if (FINAL.has(e.kind)) t.finished_at = e.at;
+  t.updated_at = e.at;
+}
+
+// ---- actions ----
+
+function select(id) {
+  if (!id) return;
+  history.replaceState(history.state, '', `#task=${encodeURIComponent(id)}`);
+  taskView.show(id);
+  render();
+}
+
+async function cancel(id, button) {
+  const label = button?.textContent;
+  if (button) {
+    button.disabled = true;
+    button.textContent = 'Cancelling…';
+  }
+  try {
+    await api(`/task/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  } catch (err) {
+    if (button) {
+      button.disabled = false;
+      button.textContent = label;
+    }
+    problem(err);
+  }
+}
+
+// ---- drawing ----
+
+let frame = 0;
+/** Coalesces the many changes of a busy moment into one paint per frame. */
+function render() {
+  if (frame) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    paint();
+  });
+}
+
+function paint() {
+  const s = state.snapshot;
+  if (s) {
+    renderHeader(s);
+    renderQueue(state.counts, s.queue_by_priority);
+    renderWorkers(s.workers, s.heartbeat, select);
+  }
+  renderTasks(state.tasks, taskView.selected, serverNow(), { select, cancel });
+  renderLinks();
+}
+
+function renderHeader(s) {
+  const pill = byId('health-status');
+  const down = s.health.backends.filter((b) => !b.reachable || b.failed);
+  pill.dataset.state = s.health.status;
+  pill.textContent = s.health.status === 'ok' ? 'healthy' : 'degraded';
+  pill.title = down.length ? down.map((b) => `${b.name}: ${b.failed ?? 'unreachable'}`).join('\n') : 'every backend answers';
+  const c = state.counts;
+  const busy = s.workers.filter((w) => w.status === 'busy').length;
+  const part = (n, label) => [el('b', { text: count(n) }), ` ${label}`];
+  const parts = [
+    part(s.health.workers.total, s.health.workers.total === 1 ? 'worker' : 'workers'),
+    part(busy, 'busy'),
+    part(c.pending, 'waiting'),
+    part(c.in_progress, 'running'),
+    part(c.completed, 'completed'),
+    part(c.failed, 'failed'),
+  ];
+  if (down.length) parts.push([`${down.length} backend${down.length === 1 ? '' : 's'} down`]);
+  replace(byId('health-summary'), parts.flatMap((p, i) => (i ? [' · ', ...p] : p)));
+  document.title = `Koubou · ${c.pending} waiting · ${c.in_progress} running`;
+  byId('queue-note').textContent = `${count(c.pending + c.in_progress)} open`;
+}
+
+function renderLinks() {
+  const states = Object.values(state.links);
+  const live = byId('live');
+  const up = states.every((s) => s === 'live');
+  live.dataset.state = up ? 'live' : 'connecting';
+  live.textContent = up ? 'live' : 'reconnecting…';
+}
+
+let problemTimer = 0;
+function problem(err) {
+  if (err?.status === 401) return; // the token dialog is asking
+  const toast = byId('toast');
+  toast.textContent = err.message;
+  toast.hidden = false;
+  clearTimeout(problemTimer);
+  problemTimer = setTimeout(() => (toast.hidden = true), 6000);
+}
+
+// ---- connections ----
+
+function linkState(name) {
+  return (s) => {
+    state.links[name] = s;
+    renderLinks();
+  };
+}
+
+function start() {
+  loadSnapshot();
+  loadTasks();
+  connections = [
+    listen(() => streamUrl('/events', { kind: STATE_KINDS }), {
+      // Each (re)connection: what happened while away is read again.
+      ready: () => {
+        refreshSnapshotSoon();
+        refreshTasksSoon();
+      },
+      task: onTaskEvent,
+    }, linkState('events')),
+    socket(() => streamUrl('/ws', {}, { ws: true }), {
+      onOpen: (send) => {
+        send({ type: 'subscribe', channel: 'worker' });
+        refreshSnapshotSoon();
+      },
+      onMessage: (m) => m.type === 'event' && m.channel === 'worker' && refreshSnapshotSoon(),
+    }, linkState('workers')),
+  ];
+  const fromHash = /^#task=(.+)$/.exec(location.hash);
+  if (fromHash) select(decodeURIComponent(fromHash[1]));
+}
+
+function restart() {
+  for (const c of connections) c.close();
+  tokenDialog.refresh();
+  start(); // the open task (named in the address) opens again with the new token
+}
+
+setInterval(() => {
+  if (document.visibilityState === 'visible') loadSnapshot();
+}, SLOW_REFRESH_MS);
+// The open task's running time keeps counting.
+setInterval(() => taskView.tick(), 1000);
+window.addEventListener('hashchange', () => {
+  const m = /^#task=(.+)$/.exec(location.hash);
+  if (m && decodeURIComponent(m[1]) !== taskView.selected) select(decodeURIComponent(m[1]));
+});
+
+start();

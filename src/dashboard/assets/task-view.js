@@ -1,0 +1,246 @@
+// The task view: one task's state, prompt, output as it streams, and its history, kept live by the task's own stream
+// (GET /api/dashboard/tasks/:id/stream: a snapshot, then every event of the task).
+import { api, streamUrl } from './api.js';
+import { badge, byId, el, replace } from './dom.js';
+import { clock, count, duration, preciseClock } from './format.js';
+import { listen } from './live.js';
+
+const FINAL = new Set(['completed', 'failed', 'cancelled']);
+const STATUS_OF = { queued: 'pending', assigned: 'in_progress', requeued: 'pending', retried: 'pending', completed: 'completed', failed: 'failed', cancelled: 'cancelled' };
+/** Short prompts are shown open; long ones folded. */
+const OPEN_PROMPT_CHARS = 400;
+
+const errorText = (error) => (error && typeof error === 'object' ? `${error.code}: ${error.message}` : String(error ?? ''));
+
+/** What one history entry adds to its kind. */
+function describe(e) {
+  switch (e.kind) {
+    case 'queued':
+      return [e.type, e.priority !== undefined ? `priority ${e.priority}` : null].filter(Boolean).join(' · ');
+    case 'assigned':
+      return [e.worker_id, e.attempt ? `attempt ${e.attempt}` : null].filter(Boolean).join(' · ');
+    case 'retried':
+      return `${errorText(e.error)}${e.retry_in_ms !== undefined ? ` · again in ${duration(e.retry_in_ms)}` : ''}`;
+    case 'requeued':
+      return e.reason ?? '';
+    case 'completed':
+      return e.worker_id ?? '';
+    case 'failed':
+      return errorText(e.error);
+    case 'cancelled':
+      return e.from ? `was ${e.from === 'in_progress' ? 'running' : e.from}` : '';
+    default:
+      return '';
+  }
+}
+
+export class TaskView {
+  /** actions: {cancel(id, button)}; now(): the server's time as the page estimates it. */
+  constructor(actions, now) {
+    this.root = byId('task-view-body');
+    this.actions = actions;
+    this.now = now;
+    this.id = null;
+    this.stream = null;
+    this.view = null;
+  }
+
+  get selected() {
+    return this.id;
+  }
+
+  /** Opens a task (again, when asked for the open one: a fresh snapshot). */
+  async show(id) {
+    this.stream?.close();
+    this.stream = null;
+    this.id = id;
+    this.view = null;
+    replace(this.root, el('p', { class: 'empty', text: 'Loading…' }));
+    try {
+      // Asked first through the API, so an unknown id or a missing token gets a clear answer.
+      await api(`/task/${encodeURIComponent(id)}/status`);
+    } catch (err) {
+      if (this.id === id) replace(this.root, el('p', { class: 'error-box', text: `Cannot open task ${id}: ${err.message}` }));
+      return;
+    }
+    if (this.id !== id) return;
+    this.stream = listen(() => streamUrl(`/api/dashboard/tasks/${encodeURIComponent(id)}/stream`), {
+      snapshot: (s) => this.id === id && this.snapshot(s),
+      task: (e) => this.id === id && this.event(e),
+    });
+  }
+
+  snapshot(s) {
+    this.view = {
+      task: s.task,
+      prompt: s.prompt,
+      promptLength: s.prompt_length,
+      history: [],
+      seen: new Set(),
+      // The attempt the output belongs to; null while unknown (the next piece's lease is adopted, not a restart).
+      lease: s.output ? s.lease : null,
+    };
+    this.build(s.output?.text ?? '');
+    for (const e of s.history) this.addHistory(e);
+    if (FINAL.has(s.task.status)) this.finish();
+  }
+
+  event(e) {
+    const v = this.view;
+    if (!v) return;
+    if (e.kind === 'progress') {
+      if (v.lease !== null && e.lease !== v.lease) this.setOutput('');
+      v.lease = e.lease;
+      this.appendOutput(e.chunk ?? '');
+      return;
+    }
+    this.addHistory(e);
+    if (e.kind === 'retried' || e.kind === 'requeued') {
+      // That attempt is over; the next one streams afresh.
+      this.setOutput('');
+      v.lease = null;
+    } else if (e.kind === 'assigned' && v.lease !== null && e.lease !== v.lease) {
+      this.setOutput('');
+      v.lease = e.lease;
+    }
+    const t = v.task;
+    if (STATUS_OF[e.kind]) t.status = STATUS_OF[e.kind];
+    if (e.kind === 'assigned') {
+      t.worker_id = e.worker_id;
+      if (e.attempt) t.attempts = e.attempt;
+      t.started_at = e.at;
+    }
+    if (FINAL.has(e.kind)) t.finished_at = e.at;
+    this.renderHead();
+    if (FINAL.has(t.status)) this.finish();
+  }
+
+  /** The task has ended: read its final result (the output as stored) and stop listening. */
+  async finish() {
+    const id = this.id;
+    this.stream?.close();
+    this.stream = null;
+    try {
+      const task = await api(`/task/${encodeURIComponent(id)}/status`);
+      if (this.id !== id || !this.view) return;
+      this.view.task = task;
+      if (task.result?.output !== null && task.result?.output !== undefined) this.setOutput(task.result.output);
+    } catch {
+      // What the stream showed stays on screen.
+    }
+    if (this.id === id) this.renderHead();
+  }
+
+  close() {
+    this.stream?.close();
+    this.stream = null;
+    this.id = null;
+    this.view = null;
+    replace(this.root, el('p', { class: 'empty', text: 'Select a task to follow its output and history.' }));
+  }
+
+  /** Called every second: durations of a live task keep counting. */
+  tick() {
+    if (this.view && !FINAL.has(this.view.task.status)) this.renderMeta();
+  }
+
+  build(outputText) {
+    const v = this.view;
+    this.head = el('div', { class: 'task-title' });
+    this.meta = el('dl', { class: 'meta-grid' });
+    this.errorBox = el('div');
+    this.output = el('pre', { class: 'output', attrs: { 'aria-live': 'off', tabindex: 0 } });
+    this.outputText = document.createTextNode(outputText);
+    this.output.append(this.outputText);
+    this.outputNote = el('span', { class: 'muted' });
+    this.history = el('ol', { class: 'history' });
+    const folded = v.promptLength > OPEN_PROMPT_CHARS;
+    const cut = v.promptLength > v.prompt.length ? `\n… (${count(v.promptLength - v.prompt.length)} more characters)` : '';
+    replace(
+      this.root,
+      this.head,
+      this.meta,
+      el('details', { class: 'prompt', attrs: { open: !folded } },
+        el('summary', { text: `Prompt · ${count(v.promptLength)} characters` }),
+        el('pre', { text: v.prompt + cut }),
+      ),
+      el('div', {}, el('div', { class: 'section-label' }, el('span', { text: 'Output' }), this.outputNote), this.output),
+      this.errorBox,
+      el('div', {}, el('div', { class: 'section-label' }, el('span', { text: 'History' })), this.history),
+    );
+    this.renderHead();
+  }
+
+  renderHead() {
+    const t = this.view.task;
+    const open = t.status === 'pending' || t.status === 'in_progress';
+    replace(
+      this.head,
+      badge(t.status),
+      el('span', { class: 'task-full-id', text: t.task_id }),
+      open
+        ? el('button', {
+            class: 'danger small cancel',
+            text: 'Cancel task',
+            attrs: { type: 'button', id: 'task-view-cancel' },
+            on: { click: (e) => this.actions.cancel(t.task_id, e.currentTarget) },
+          })
+        : null,
+    );
+    this.output.dataset.streaming = String(t.status === 'in_progress');
+    this.output.dataset.status = t.status;
+    this.output.dataset.placeholder =
+      t.status === 'pending' ? 'Waiting for a worker…' : t.status === 'in_progress' ? 'Waiting for the first words…' : 'No output.';
+    const failed = t.status === 'failed' && t.result?.error;
+    replace(this.errorBox, failed ? el('div', { class: 'error-box', text: `${t.result.error_code ?? 'error'}: ${t.result.error}` }) : null);
+    this.renderMeta();
+  }
+
+  renderMeta() {
+    const t = this.view.task;
+    const now = this.now();
+    const created = Date.parse(t.created_at);
+    const started = t.started_at ? Date.parse(t.started_at) : null;
+    const finished = t.finished_at ? Date.parse(t.finished_at) : null;
+    const fields = [
+      ['Type', t.type],
+      ['Priority', t.priority],
+      ['Model', t.model ?? 'backend default'],
+      ['Worker', t.worker_id ?? '—'],
+      ['Attempts', t.attempts],
+      ['Created', clock(t.created_at)],
+      ['Waited', duration((started ?? finished ?? now) - created)],
+      ['Ran', started ? duration((finished ?? now) - started) : '—'],
+    ];
+    replace(this.meta, fields.map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: v, attrs: { title: String(v) } }))));
+    this.outputNote.textContent = `${count(this.outputText.length)} characters`;
+  }
+
+  setOutput(text) {
+    this.outputText.data = text;
+    this.outputNote.textContent = `${count(text.length)} characters`;
+  }
+
+  appendOutput(chunk) {
+    const pre = this.output;
+    const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    this.outputText.appendData(chunk);
+    this.outputNote.textContent = `${count(this.outputText.length)} characters`;
+    if (atBottom) pre.scrollTop = pre.scrollHeight;
+  }
+
+  addHistory(e) {
+    const v = this.view;
+    // The snapshot's history and the first live events may overlap by an entry or two.
+    const key = `${e.kind}|${e.at}|${e.lease ?? ''}`;
+    if (v.seen.has(key)) return;
+    v.seen.add(key);
+    this.history.append(
+      el('li', { data: { kind: e.kind } },
+        el('span', { class: 'when', text: preciseClock(e.at), attrs: { title: e.at } }),
+        el('span', { class: 'kind', text: e.kind }),
+        el('span', { class: 'what', text: describe(e) }),
+      ),
+    );
+  }
+}
