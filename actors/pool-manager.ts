@@ -71,7 +71,7 @@ export interface PoolDeps {
   /** Starts one worker actor; the real one is spawnWorker, tests give a controllable one. */
   spawnWorker: typeof spawnWorker;
   /** Starts the proxy actor of one remote slot (see actors/remote-worker.ts). */
-  spawnRemoteWorker(parent: Ref<PoolMsg>, actorName: string, slot: RemoteSlotInfo): WorkerHandle;
+  spawnRemoteWorker(parent: Ref<unknown>, actorName: string, slot: RemoteSlotInfo): WorkerHandle;
 }
 
 export interface RemoteSlotInfo {
@@ -110,8 +110,21 @@ interface Slot {
   restarts: number[];
 }
 
+/**
+ * A node's current session. Its slot proxies live under `holder`, not under the pool manager: nact copies an actor's
+ * children on every message it handles, and the pool manager handles one per finished remote task.
+ */
+interface NodeEntry {
+  session: string;
+  holder: Ref<unknown>;
+  /** By slot index; a slot taken out of the pool is no longer in `slots` of the state. */
+  slots: Slot[];
+  live: number;
+}
+
 interface PoolState {
   slots: Map<string, Slot>;
+  nodes: Map<string, NodeEntry>;
   /** Remote slot ids keep counting incarnations across sessions, so a late notice from an old session is ignored. */
   retiredIncarnations: Map<string, number>;
   notifyIdle: (worker: IdleWorker) => void;
@@ -127,6 +140,7 @@ export function spawnPoolManager(parent: Ref<any>, deps: PoolDeps, onCrash: (err
   return spawn(parent, (state: PoolState, msg: PoolMsg, ctx) => handle(state, msg, ctx.self, deps), 'pool-manager', {
     initialStateFunc: (): PoolState => ({
       slots: new Map(),
+      nodes: new Map(),
       retiredIncarnations: new Map(),
       notifyIdle: coalescing((workers) => dispatch(deps.scheduler, { type: 'workersIdle', workers }), perLoopTurn),
       sweepTimer: null,
@@ -209,15 +223,19 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
       joinNode(state, msg, self, deps);
       return state;
     case 'nodeBeat': {
-      const slots = nodeSlots(state, msg.nodeId).filter((s) => s.remote!.session === msg.session);
-      const now = deps.clock.now();
-      for (const s of slots) s.lastBeat = now;
-      dispatch(msg.replyTo, slots.length > 0);
+      const node = state.nodes.get(msg.nodeId);
+      const known = node !== undefined && node.session === msg.session && node.live > 0;
+      if (known) {
+        const now = deps.clock.now();
+        for (const slot of node.slots) slot.lastBeat = now;
+      }
+      dispatch(msg.replyTo, known);
       return state;
     }
     case 'remoteIdle': {
-      const slot = nodeSlots(state, msg.nodeId).find((s) => s.remote!.session === msg.session && s.remote!.slot === msg.slot);
-      if (slot?.handle) state.notifyIdle({ workerId: slot.id, incarnation: slot.incarnation });
+      const node = state.nodes.get(msg.nodeId);
+      const slot = node?.session === msg.session ? node.slots[msg.slot] : undefined;
+      if (slot?.handle && state.slots.get(slot.id) === slot) state.notifyIdle({ workerId: slot.id, incarnation: slot.incarnation });
       return state;
     }
     case 'stopAll': {
@@ -244,22 +262,23 @@ function slotsOf(state: PoolState, backend: string): Slot[] {
   return [...state.slots.values()].filter((s) => s.pool?.backend.name === backend && hasWorker(s));
 }
 
-function nodeSlots(state: PoolState, nodeId: string): Slot[] {
-  return [...state.slots.values()].filter((s) => s.remote?.nodeId === nodeId);
-}
-
 /** Puts a node's slots in the pool, after taking out those of an earlier session (their tasks go back to the queue). */
 function joinNode(state: PoolState, msg: Extract<PoolMsg, { type: 'nodeJoined' }>, self: Ref<PoolMsg>, deps: PoolDeps): void {
-  for (const old of nodeSlots(state, msg.nodeId)) removeRemote(state, old, 'its node joined again', deps);
+  const old = state.nodes.get(msg.nodeId);
+  for (const slot of old?.slots ?? []) if (state.slots.get(slot.id) === slot) removeRemote(state, slot, 'its node joined again', deps);
   const now = deps.clock.now();
+  const holder = spawn(self, (s: null) => s, `node.${msg.nodeId}.${msg.session}`);
+  const node: NodeEntry = { session: msg.session, holder, slots: [], live: msg.slots.length };
+  state.nodes.set(msg.nodeId, node);
   msg.slots.forEach((info, i) => {
     const id = `remote:${msg.nodeId}:${i}`;
     const incarnation = (state.retiredIncarnations.get(id) ?? 0) + 1;
     state.retiredIncarnations.set(id, incarnation);
     const remote = { nodeId: msg.nodeId, session: msg.session, slot: i };
-    const handle = deps.spawnRemoteWorker(self, `${id.replaceAll(':', '.')}.${incarnation}`, { id, incarnation, ...remote, ...info });
+    const handle = deps.spawnRemoteWorker(holder, `slot.${i}`, { id, incarnation, ...remote, ...info });
     const slot: Slot = { id, pool: null, remote, incarnation, handle, status: 'idle', lastBeat: now, taskId: null, idleSince: now, retiring: false, restarts: [] };
     state.slots.set(id, slot);
+    node.slots.push(slot);
     deps.recordStarted({ id, backend: info.backend, model: info.model, location: 'remote', restart: incarnation > 1 }).catch(logStoreError(deps));
     dispatch(deps.scheduler, { type: 'workerReady', worker: handle });
     deps.onWorkerEvent({ kind: 'started', workerId: id, detail: { node: msg.nodeId } });
@@ -271,6 +290,11 @@ function joinNode(state: PoolState, msg: Extract<PoolMsg, { type: 'nodeJoined' }
 function removeRemote(state: PoolState, slot: Slot, reason: string, deps: PoolDeps): void {
   if (slot.handle) stop(slot.handle.ref);
   state.slots.delete(slot.id);
+  const node = state.nodes.get(slot.remote!.nodeId);
+  if (node?.session === slot.remote!.session && --node.live === 0) {
+    stop(node.holder);
+    state.nodes.delete(slot.remote!.nodeId);
+  }
   dispatch(deps.scheduler, { type: 'workerRemoved', workerId: slot.id, incarnation: slot.incarnation, reason });
   deps.recordBeats([{ id: slot.id, status: 'gone', currentTask: null, lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
   deps.onWorkerEvent({ kind: 'left', workerId: slot.id, detail: { node: slot.remote!.nodeId, reason } });

@@ -22,29 +22,34 @@ export function plan(lanes: LaneQueue, pool: PoolView, opts: PlanOptions): void 
   if (pool.idleCount === 0 || lanes.size === 0) return;
   const active = lanes.active(pool);
   const withIdle = [...pool.groups.values()].filter((g) => g.idle.size > 0);
-  if (opts.speedAware) withIdle.sort((a, b) => pool.speed(a) - pool.speed(b));
+  if (opts.speedAware && withIdle.length > 1) withIdle.sort((a, b) => pool.speed(a) - pool.speed(b));
   for (const group of withIdle) {
     const mine = active.filter((l) => l.eligible.includes(group));
+    if (mine.length === 0) continue;
+    const ms = pool.speed(group);
+    const faster = new Set(opts.speedAware ? [...pool.groups.values()].filter((g) => pool.speed(g) * FASTER_BY < ms) : []);
     while (group.idle.size > 0) {
-      const task = next(group, mine, lanes, pool, opts);
+      // With no faster group in the pool (one machine, or this is the fastest) it is simply the most urgent task.
+      const task = faster.size === 0 ? head(mine, lanes) : next(ms, faster, mine, lanes, pool, opts.now);
       if (!task) break;
       opts.assign(group.idle.values().next().value as string, task);
     }
   }
 }
 
-/** The task an idle worker of `group` should take now, if any. */
-function next(group: Group, mine: Lane[], lanes: LaneQueue, pool: PoolView, opts: PlanOptions): QueuedTask | null {
+function head(mine: Lane[], lanes: LaneQueue): QueuedTask | null {
+  const live = mine.filter((l) => l.queue.size > 0);
+  return live.length === 0 ? null : lanes.take(best(live), 'head');
+}
+
+/** The task an idle worker of a group taking `ms` per task should take now, given the groups faster than it. */
+function next(ms: number, faster: Set<Group>, mine: Lane[], lanes: LaneQueue, pool: PoolView, now: number): QueuedTask | null {
   const live = mine.filter((l) => l.queue.size > 0);
   if (live.length === 0) return null;
-  if (!opts.speedAware) return lanes.take(best(live), 'head');
-  const ms = pool.speed(group);
-  const isFaster = (g: Group) => pool.speed(g) * FASTER_BY < ms;
-  const onlyHere = live.filter((l) => !l.eligible.some(isFaster));
+  const onlyHere = live.filter((l) => !l.eligible.some((g) => faster.has(g)));
   if (onlyHere.length > 0) return lanes.take(best(onlyHere), 'head');
-  const faster = new Set(live.flatMap((l) => l.eligible.filter(isFaster)));
   let reachable = 0;
-  for (const g of faster) reachable += tasksFinishedBy(g, opts.now + ms, opts.now, pool);
+  for (const g of faster) if (live.some((l) => l.eligible.includes(g))) reachable += tasksFinishedBy(g, now + ms, now, pool);
   const pending = live.reduce((n, l) => n + l.queue.size, 0);
   return pending > reachable ? lanes.take(worst(live), 'tail') : null;
 }

@@ -30,6 +30,8 @@ export interface WorkerBeat {
   lastHeartbeat: number | null;
 }
 
+const BEATS_PER_WRITE = 250;
+
 export class WorkerRepository {
   constructor(
     private readonly db: Kysely<Schema>,
@@ -44,15 +46,21 @@ export class WorkerRepository {
     });
   }
 
-  /** Writes the live status of many workers in one transaction. */
-  beats(beats: WorkerBeat[]): Promise<void> {
-    if (beats.length === 0) return Promise.resolve();
-    return this.writer.write((sql) => {
-      const now = this.clock.now();
-      for (const b of beats) {
-        sql.all(q.updateWorkerBeat, { id: b.id, status: b.status, current_task: b.currentTask, last_heartbeat: b.lastHeartbeat, now });
-      }
-    });
+  /**
+   * Writes the live status of many workers, a few hundred rows per transaction with a turn of the event loop between
+   * them: thousands of rows in one go would hold up task dispatch for milliseconds.
+   */
+  async beats(beats: WorkerBeat[]): Promise<void> {
+    for (let i = 0; i < beats.length; i += BEATS_PER_WRITE) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      const chunk = beats.slice(i, i + BEATS_PER_WRITE);
+      await this.writer.write((sql) => {
+        const now = this.clock.now();
+        for (const b of chunk) {
+          sql.all(q.updateWorkerBeat, { id: b.id, status: b.status, current_task: b.currentTask, last_heartbeat: b.lastHeartbeat, now });
+        }
+      });
+    }
   }
 
   /** At start-up: workers recorded by a previous process are gone. */
