@@ -1,7 +1,12 @@
 /** `npm run bench`: runs each benchmark several times and prints medians. Figures are reported, never asserted. */
+import path from 'node:path';
 import { parseFlags } from '../../src/config.js';
+import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { runDelegation, type DelegationRun } from './delegation.js';
+import { runNodeKill, type NodeKillRun } from './node-kill.js';
 import { startFakeProcess } from './processes.js';
+import { runRemoteScale, type RemoteScaleOptions, type RemoteScaleRun } from './remote-scale.js';
+import { runScheduling, type SchedulingOptions, type SchedulingRun } from './scheduling.js';
 import { fmt, median } from './stats.js';
 import { bytesPerIdleWorker, timeToRequeue } from './supervision.js';
 
@@ -15,11 +20,39 @@ async function main(): Promise<void> {
     latencySamples: Number(flags['latency-samples'] ?? 500),
   };
   const suite = String(flags.suite ?? 'all');
+  const wants = (name: string) => suite === 'all' || suite === name;
   const fake = await startFakeProcess();
+  // The remote suites share one nats-server on an ephemeral loopback port (never 4222, which may be in use).
+  let nats: NatsServer | null = null;
   try {
-    if (suite === 'all' || suite === 'delegation') await delegation(fake.url, runs, opts);
-    if (suite === 'all' || suite === 'supervision') await supervision(fake.url, runs);
+    if (wants('delegation')) await delegation(fake.url, runs, opts);
+    if (wants('supervision')) await supervision(fake.url, runs);
+    if (wants('remote-scale') || wants('node-kill') || wants('scheduling')) nats = await startNatsServer();
+    if (wants('remote-scale')) {
+      await remoteScale(runs, {
+        fakeUrl: fake.url,
+        natsUrl: nats!.url,
+        slotCounts: String(flags.slots ?? '10,100,1000,5000').split(',').map(Number),
+        slotsPerNode: Number(flags['slots-per-node'] ?? 1000),
+        windowMs: Number(flags['window-s'] ?? 10) * 1000,
+        settleMs: Number(flags['settle-s'] ?? 3) * 1000,
+        rate: Number(flags.rate ?? 20),
+        syncSamples: Number(flags['sync-samples'] ?? 100),
+        cpuProfDir: typeof flags['cpu-prof'] === 'string' ? path.resolve(flags['cpu-prof']) : undefined,
+      });
+    }
+    if (wants('node-kill')) await nodeKill(fake.url, nats!.url, runs);
+    if (wants('scheduling')) {
+      await scheduling(runs, {
+        natsUrl: nats!.url,
+        tasks: Number(flags.batch ?? 200),
+        fastMs: Number(flags['fast-ms'] ?? 50),
+        slowMs: Number(flags['slow-ms'] ?? 400),
+        concurrency: Number(flags['node-slots'] ?? 2),
+      });
+    }
   } finally {
+    await nats?.close();
     fake.child.kill('SIGTERM');
   }
 }
@@ -61,6 +94,112 @@ async function supervision(fakeUrl: string, runs: number): Promise<void> {
   console.log(`  worker silent → task requeued   ${fmt(median(silent), 0)} ms   (target <= 3500)`);
   console.log(`  worker crash → task requeued    ${fmt(median(crash), 1)} ms   (target <= 250)`);
   console.log(`  memory per idle worker actor    ${fmt(median(memory), 0)} bytes (target <= 4096; 2000 workers, slot and scheduler entry included)`);
+}
+
+async function remoteScale(runs: number, o: Omit<RemoteScaleOptions, 'slots'> & { slotCounts: number[] }): Promise<void> {
+  if (o.slotCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--slots must be a comma-separated list of whole numbers');
+  if (!(o.slotsPerNode >= 1 && o.slotsPerNode <= 1024)) throw new Error('--slots-per-node must be 1 to 1024 (the join protocol takes at most 1024 slots per node)');
+  console.log(
+    `remote-scale: ${runs} runs of ${o.slotCounts.join(', ')} remote slots (koubou-node processes of <= ${o.slotsPerNode} slots, one nats-server, ` +
+      `heartbeats every 1 s); CPU windows of ${o.windowMs / 1000} s: heartbeats only, then ${o.rate} zero-delay tasks/s; ${o.syncSamples} sync delegates`,
+  );
+  if (o.cpuProfDir) console.log(`  the coordinator runs with --cpu-prof; profiles go to ${o.cpuProfDir} (CPU figures include the profiler's cost)`);
+  const results = new Map<number, RemoteScaleRun[]>(o.slotCounts.map((n) => [n, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const slots of o.slotCounts) {
+      const r = await runRemoteScale({ ...o, slots });
+      results.get(slots)!.push(r);
+      console.log(
+        `  run ${i + 1}, ${r.slots} slots on ${r.nodes} node${r.nodes > 1 ? 's' : ''}: joined in ${fmt(r.joinMs, 0)} ms; coordinator CPU ${fmt(r.cpuIdle, 1)} % idle, ` +
+          `${fmt(r.cpuLoad, 1)} % under load (nodes ${fmt(r.nodesCpuIdle, 1)} % idle); dispatch p50 ${fmt(r.dispatchP50, 0)} p99 ${fmt(r.dispatchP99, 0)} ` +
+          `max ${fmt(r.dispatchMax, 0)} ms; submit→assigned seen p50 ${fmt(r.seenAssignedP50)} p99 ${fmt(r.seenAssignedP99)} ms; ` +
+          `submit→first chunk p50 ${fmt(r.firstChunkP50)} p99 ${fmt(r.firstChunkP99)} ms; ` +
+          `sync p50 ${fmt(r.syncP50)} p99 ${fmt(r.syncP99)} ms; peak RSS ${fmt(r.peakRssMiB, 1)} MiB` +
+          (r.localRuns > 0 ? `; WARNING ${r.localRuns} of ${r.tasks} tasks ran on a local worker` : '') +
+          (r.slotsAtEnd !== r.slots ? `; WARNING only ${r.slotsAtEnd} slots left at the end` : ''),
+      );
+    }
+  }
+  const m = (slots: number, f: (r: RemoteScaleRun) => number) => median(results.get(slots)!.map(f));
+  console.log('medians:');
+  console.log('  CPU: % of one core, heartbeats only (idle) and under load; dispatch: queued→assigned in the task history (whole ms);');
+  console.log('  seen: submit sent → assigned / first output chunk on SSE (bench clock); sync: a sync delegate end to end; all in ms');
+  console.log('  slots  join ms  CPU idle  CPU load  nodes CPU idle  dispatch p50/p99  seen assigned p50/p99  first chunk p50/p99  sync p50/p99  peak RSS MiB');
+  for (const n of o.slotCounts) {
+    const cell = (f: (r: RemoteScaleRun) => number, digits: number, width: number) => fmt(m(n, f), digits).padStart(width);
+    const pair = (f: (r: RemoteScaleRun) => number, g: (r: RemoteScaleRun) => number, digits: number, width: number) =>
+      `${fmt(m(n, f), digits)} / ${fmt(m(n, g), digits)}`.padStart(width);
+    const row = [
+      String(n).padStart(5),
+      cell((r) => r.joinMs, 0, 7),
+      cell((r) => r.cpuIdle, 1, 8),
+      cell((r) => r.cpuLoad, 1, 8),
+      cell((r) => r.nodesCpuIdle, 1, 14),
+      pair((r) => r.dispatchP50, (r) => r.dispatchP99, 0, 16),
+      pair((r) => r.seenAssignedP50, (r) => r.seenAssignedP99, 2, 21),
+      pair((r) => r.firstChunkP50, (r) => r.firstChunkP99, 2, 19),
+      pair((r) => r.syncP50, (r) => r.syncP99, 2, 12),
+      cell((r) => r.peakRssMiB, 1, 12),
+    ];
+    console.log(`  ${row.join('  ')}`);
+  }
+  const most = Math.max(...o.slotCounts);
+  const fewest = Math.min(...o.slotCounts);
+  console.log(`  (a) coordinator CPU, ${most} slots, heartbeats only   ${fmt(m(most, (r) => r.cpuIdle), 1)} % of one core   (target <= 25)`);
+  console.log(`      coordinator CPU, ${most} slots, ${o.rate} tasks/s        ${fmt(m(most, (r) => r.cpuLoad), 1)} % of one core   (target <= 25)`);
+  // History times have 1 ms resolution, so that ratio's denominator is at least 1 ms.
+  const ratio = (f: (r: RemoteScaleRun) => number, floor: number) => fmt(m(most, f) / Math.max(floor, m(fewest, f)));
+  const p99 = (f: (r: RemoteScaleRun) => number, digits: number) => `${fmt(m(most, f), digits)} vs ${fmt(m(fewest, f), digits)} ms`;
+  console.log(`      dispatch p99 (history), ${most} vs ${fewest} slots     ${p99((r) => r.dispatchP99, 0)}, ratio ${ratio((r) => r.dispatchP99, 1)}   (target <= 1; whole ms)`);
+  console.log(`      submit→assigned p99 (SSE), ${most} vs ${fewest} slots  ${p99((r) => r.seenAssignedP99, 2)}, ratio ${ratio((r) => r.seenAssignedP99, 0)}   (target <= 1)`);
+  console.log(`      submit→first chunk p99, ${most} vs ${fewest} slots     ${p99((r) => r.firstChunkP99, 2)}, ratio ${ratio((r) => r.firstChunkP99, 0)}`);
+}
+
+async function scheduling(runs: number, o: Omit<SchedulingOptions, 'speedAware'>): Promise<void> {
+  console.log(
+    `scheduling: ${runs} runs; a batch of ${o.tasks} tasks on a fast node (${o.fastMs} ms per task) and a slow one (${o.slowMs} ms), ` +
+      `${o.concurrency} slots each; routing by measured speed, then without (any idle worker takes the next task)`,
+  );
+  const results = { aware: [] as SchedulingRun[], blind: [] as SchedulingRun[] };
+  for (let i = 0; i < runs; i++) {
+    for (const speedAware of [true, false]) {
+      const r = await runScheduling({ ...o, speedAware });
+      (speedAware ? results.aware : results.blind).push(r);
+      console.log(
+        `  run ${i + 1}, ${speedAware ? 'by speed' : 'any idle'}: makespan ${fmt(r.makespanMs, 0)} ms; lower bound ${fmt(r.lowerBoundMs, 0)} ms ` +
+          `(${fmt(r.makespanMs / r.lowerBoundMs, 3)}x); round-robin ${fmt(r.roundRobinMs, 0)} ms; ${r.onSlow} tasks on the slow node`,
+      );
+    }
+  }
+  const m = (rs: SchedulingRun[], f: (r: SchedulingRun) => number) => median(rs.map(f));
+  console.log('medians:');
+  console.log(`  (b) makespan / lower bound, by speed        ${fmt(m(results.aware, (r) => r.makespanMs / r.lowerBoundMs), 3)}x   (target <= 1.10)`);
+  console.log(`      round-robin / makespan, by speed        ${fmt(m(results.aware, (r) => r.roundRobinMs / r.makespanMs), 2)}x    (target >= 1.5; round-robin from the measured run times)`);
+  console.log(`      makespan / lower bound, any idle worker ${fmt(m(results.blind, (r) => r.makespanMs / r.lowerBoundMs), 3)}x`);
+  console.log(`      tasks on the slow node, by speed / any  ${fmt(m(results.aware, (r) => r.onSlow), 0)} / ${fmt(m(results.blind, (r) => r.onSlow), 0)}`);
+}
+
+async function nodeKill(fakeUrl: string, natsUrl: string, runs: number): Promise<void> {
+  const heartbeat = { heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 3000 };
+  console.log(
+    `node-kill: ${runs} runs; a koubou-node SIGKILLed while its one slot runs a hanging task, a second node standing by; ` +
+      `pool.heartbeat_interval_ms ${heartbeat.heartbeatIntervalMs}, pool.heartbeat_timeout_ms ${heartbeat.heartbeatTimeoutMs}`,
+  );
+  const results: NodeKillRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    // Kills spread evenly over one heartbeat interval, so the median is not that of one lucky or unlucky phase.
+    const phaseMs = Math.round(((i + 0.5) / runs) * heartbeat.heartbeatIntervalMs);
+    const r = await runNodeKill({ fakeUrl, natsUrl, ...heartbeat, phaseMs });
+    results.push(r);
+    console.log(`  run ${i + 1} (kill delayed ${phaseMs} ms): kill→requeued ${fmt(r.killToRequeuedMs, 0)} ms; kill→running on the standby node ${fmt(r.killToReassignedMs, 0)} ms`);
+  }
+  // Silent for more than the timeout since the last beat (which was 0 to 1 interval before the kill), seen by a sweep
+  // (every half interval).
+  const lo = heartbeat.heartbeatTimeoutMs - heartbeat.heartbeatIntervalMs;
+  const hi = heartbeat.heartbeatTimeoutMs + heartbeat.heartbeatIntervalMs / 2;
+  console.log('medians:');
+  console.log(`  (c) node SIGKILL → task requeued           ${fmt(median(results.map((r) => r.killToRequeuedMs)), 0)} ms   (heartbeat_timeout ${heartbeat.heartbeatTimeoutMs} ms; expected ${lo}-${hi} by the kill's phase against the beats and sweeps)`);
+  console.log(`      node SIGKILL → running on another node ${fmt(median(results.map((r) => r.killToReassignedMs)), 0)} ms`);
 }
 
 main().catch((err) => {

@@ -13,9 +13,9 @@ export interface CoordinatorProcess {
   output(): string;
 }
 
-/** Starts `koubou start --config file` and resolves once it logs the URL it listens on. */
-export function startCoordinatorProcess(configFile: string, extraEnv: Record<string, string> = {}): Promise<CoordinatorProcess> {
-  const child = spawn(process.execPath, [CLI, 'start', '--config', configFile, '--log-level', 'info'], {
+/** Starts `koubou start --config file` and resolves once it logs the URL it listens on; nodeArgs go to node itself (e.g. --cpu-prof). */
+export function startCoordinatorProcess(configFile: string, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<CoordinatorProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--config', configFile, '--log-level', 'info'], {
     env: { PATH: process.env.PATH ?? '', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
