@@ -39,7 +39,7 @@ export function plan(lanes: LaneQueue, pool: PoolView, opts: PlanOptions): void 
 
 function head(mine: Lane[], lanes: LaneQueue): QueuedTask | null {
   const live = mine.filter((l) => l.queue.size > 0);
-  return live.length === 0 ? null : lanes.take(best(live), 'head');
+  return live.length === 0 ? null : lanes.take(pick(live, 'head'), 'head');
 }
 
 /** The task an idle worker of a group taking `ms` per task should take now, given the groups faster than it. */
@@ -47,11 +47,11 @@ function next(ms: number, faster: Set<Group>, mine: Lane[], lanes: LaneQueue, po
   const live = mine.filter((l) => l.queue.size > 0);
   if (live.length === 0) return null;
   const onlyHere = live.filter((l) => !l.eligible.some((g) => faster.has(g)));
-  if (onlyHere.length > 0) return lanes.take(best(onlyHere), 'head');
+  if (onlyHere.length > 0) return lanes.take(pick(onlyHere, 'head'), 'head');
   let reachable = 0;
   for (const g of faster) if (live.some((l) => l.eligible.includes(g))) reachable += tasksFinishedBy(g, now + ms, now, pool);
   const pending = live.reduce((n, l) => n + l.queue.size, 0);
-  return pending > reachable ? lanes.take(worst(live), 'tail') : null;
+  return pending > reachable ? lanes.take(pick(live, 'tail'), 'tail') : null;
 }
 
 /** How many tasks a group's workers can finish by `deadline`, counting the runs they are in now. */
@@ -67,24 +67,14 @@ function tasksFinishedBy(g: Group, deadline: number, now: number, pool: PoolView
   return n;
 }
 
-/** The lane whose head should run first: highest priority, then oldest. */
-function best(lanes: Lane[]): Lane {
-  let pick = lanes[0]!;
+/** The lane whose head should run first (highest priority, then oldest), or whose tail can wait longest. */
+function pick(lanes: Lane[], end: 'head' | 'tail'): Lane {
+  const at = (l: Lane) => (end === 'head' ? l.queue.peek()! : l.queue.peekLast()!);
+  // Before: runs sooner. The tail end wants the lane whose last task runs latest.
+  const before = (a: QueuedTask, b: QueuedTask) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+  let chosen = lanes[0]!;
   for (const l of lanes) {
-    const a = l.queue.peek()!;
-    const b = pick.queue.peek()!;
-    if (a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq)) pick = l;
+    if (end === 'head' ? before(at(l), at(chosen)) : before(at(chosen), at(l))) chosen = l;
   }
-  return pick;
-}
-
-/** The lane whose tail can wait longest: lowest priority, then newest. */
-function worst(lanes: Lane[]): Lane {
-  let pick = lanes[0]!;
-  for (const l of lanes) {
-    const a = l.queue.peekLast()!;
-    const b = pick.queue.peekLast()!;
-    if (a.priority < b.priority || (a.priority === b.priority && a.seq > b.seq)) pick = l;
-  }
-  return pick;
+  return chosen;
 }
