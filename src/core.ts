@@ -92,7 +92,9 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     async recover() {
       for (const e of await store.tasks.requeueOrphans('found in progress at start-up')) bus.publish(e);
       await store.workers.markAllGone();
-      return store.tasks.pendingQueue();
+      const pending = await store.tasks.pendingQueue();
+      metrics.adopt(pending, clock.now());
+      return pending;
     },
     scheduler: { transitions, clock, newLease: randomUUID, log: log.child({ actor: 'scheduler' }), routing: config.routing },
     pool: {

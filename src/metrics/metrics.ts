@@ -3,6 +3,7 @@
  * backend latency and errors, workers, restarts and lost workers. Task figures come from the event stream; gauges
  * are read when scraped.
  */
+import type { QueuedTask } from '../tasks/task.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventBus } from '../events/bus.js';
 import type { WorkerEvents } from '../events/worker-events.js';
@@ -71,6 +72,11 @@ export class Metrics {
           break;
       }
     });
+  }
+
+  /** Tasks found pending at start-up (their `queued` event was in an earlier process): learn their types. */
+  adopt(tasks: readonly QueuedTask[], now: number): void {
+    for (const t of tasks) if (!this.inFlight.has(t.id)) this.inFlight.set(t.id, { type: t.type, since: now });
   }
 
   /** One LLM call ended: its latency, and its error code when it failed. */

@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { parsePrometheus, sampleValue, type Sample } from '../helpers/prometheus.js';
+import { tempDir } from '../helpers/temp.js';
 
 describe('Prometheus metrics', () => {
   let fake: FakeLlm;
@@ -44,5 +46,29 @@ describe('Prometheus metrics', () => {
     assert.equal(sampleValue(after, 'koubou_backend_errors_total', { backend: 'gpu', code: 'backend_http_error' }), 1);
     assert.equal(sampleValue(after, 'koubou_worker_restarts'), 0);
     assert.ok(sampleValue(after, 'koubou_process_resident_memory_bytes') > 0, 'process metrics are there too');
+  });
+});
+
+describe('Prometheus metrics across a restart', () => {
+  it('counts a task that was pending at start-up under its own type', async () => {
+    const fake = await startFakeLlm();
+    const dir = tempDir();
+    try {
+      // The first coordinator's backend takes only code, so the translation waits, and is on disk when it stops.
+      const first = await startTestCoordinator({ dir: dir.path, backends: [{ url: fake.url, types: ['code'] }] });
+      const id = (await api(first.url).delegate({ prompt: 'bonjour', type: 'translation' })).body.task_id as string;
+      await first.coordinator.stop();
+      const second = await startTestCoordinator({ dir: dir.path, backends: [{ url: fake.url }] });
+      try {
+        await eventually(async () => (await api(second.url).status(id)).body.status === 'completed');
+        const samples = parsePrometheus(await (await fetch(`${second.url}/metrics`)).text());
+        assert.equal(sampleValue(samples, 'koubou_tasks_finished_total', { state: 'completed', type: 'translation' }), 1);
+      } finally {
+        await second.coordinator.stop();
+      }
+    } finally {
+      await fake.close();
+      dir.remove();
+    }
   });
 });
