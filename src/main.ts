@@ -1,18 +1,12 @@
 /** The composition root: config → store → actor tree (with the NATS bridge when set) → HTTP; signals and draining. */
 import type { KoubouConfig } from './config.js';
 import { startCore, type Core, type CoreOptions } from './core.js';
-import { backoffMs } from './supervision/backoff.js';
 import { createApp } from './http/app.js';
 import { listen, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
 import { LISTENING_MSG } from './logging/listening.js';
 import type { LogRing } from './logging/log-ring.js';
-import type { RemoteSend } from '../actors/remote-worker.js';
-import { connectNats, redactedServers, type NatsLink } from './nats/connection.js';
-import { nodeSender, serveNodes } from './nats/node-bridge.js';
-import { nodeSubjects } from './nats/node-protocol.js';
-import { subjects } from './nats/subjects.js';
-import { serveTasksOverNats } from './nats/task-adapter.js';
+import { coordinatorNats } from './nats/coordinator-nats.js';
 
 export interface Coordinator {
   core: Core;
@@ -28,34 +22,11 @@ export async function startCoordinator(
   onFatal: (err: Error) => void,
   extra: Pick<CoreOptions, 'spawnWorker' | 'logs'> = {},
 ): Promise<Coordinator> {
-  // The NATS side comes up under the root supervisor, as soon as NATS answers; runs reach nodes over whatever
-  // connection is current (none before the first: no node can have joined).
-  let sender: RemoteSend | null = null;
-  const coreReady = deferred<Core>();
-  const firstAttempt = deferred<void>();
-  const bridge: CoreOptions['bridge'] = config.nats.url
-    ? {
-        target: redactedServers(config.nats.url),
-        retryDelayMs: (attempt) => backoffMs(attempt - 1, 250, 5_000),
-        async connect() {
-          try {
-            const { url, nkey_seed_file, creds_file } = config.nats;
-            const link = await connectNats({ url: url!, name: 'koubou-coordinator', log: log.child({ adapter: 'nats' }), nkeySeedFile: nkey_seed_file, credsFile: creds_file });
-            const served = serveOverNats(await coreReady.promise, link, config, log);
-            sender = nodeSender(link, nodeSubjects(config.nats.prefix));
-            return served;
-          } finally {
-            firstAttempt.resolve();
-          }
-        },
-      }
-    : undefined;
-  const remote: RemoteSend = {
-    run: (slot, task, lease) => sender?.run(slot, task, lease),
-    cancel: (slot, lease) => sender?.cancel(slot, lease),
-  };
-  const core = await startCore(config, { log, onFatal, ...extra, remote, ...(bridge ? { bridge } : {}) });
-  coreReady.resolve(core);
+  let coreIsReady!: (core: Core) => void;
+  const coreReady = new Promise<Core>((resolve) => (coreIsReady = resolve));
+  const nats = config.nats.url ? coordinatorNats(config, log, coreReady) : null;
+  const core = await startCore(config, { log, onFatal, ...extra, ...(nats ? { remote: nats.remote, bridge: nats.bridge } : {}) });
+  coreIsReady(core);
   let http: Listening;
   try {
     const { app, attach } = createApp(core, log);
@@ -65,7 +36,7 @@ export async function startCoordinator(
     throw err;
   }
   // When NATS is up, it is served by the time this returns; when it is not, the bridge keeps trying in the background.
-  if (bridge) await firstAttempt.promise;
+  await nats?.firstAttempt;
   let stopping: Promise<void> | null = null;
   return {
     core,
@@ -82,35 +53,6 @@ export async function startCoordinator(
       return stopping;
     },
   };
-}
-
-/** Serves the task subjects (other services delegate through them) and the node protocol (koubou-nodes join). */
-function serveOverNats(core: Core, link: NatsLink, config: KoubouConfig, log: Logger): { close(): Promise<void> } {
-  const stopEvents = serveTasksOverNats(core, link, subjects(config.nats.prefix), config.server.sync_wait_s * 1000);
-  serveNodes(link, nodeSubjects(config.nats.prefix), core.nodes, {
-    poolToken: config.nats.pool_token,
-    settings: {
-      heartbeat_interval_ms: config.pool.heartbeat_interval_ms,
-      max_attempts: config.tasks.max_attempts,
-      retry_base_ms: config.tasks.retry_base_ms,
-      retry_max_ms: config.tasks.retry_max_ms,
-      default_timeout_s: config.tasks.default_timeout_s,
-    },
-    log: log.child({ adapter: 'nodes' }),
-  });
-  log.info('serving tasks and nodes over NATS', { servers: redactedServers(config.nats.url!), prefix: config.nats.prefix });
-  return {
-    async close() {
-      stopEvents();
-      await link.close();
-    },
-  };
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve(value: T): void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 /** Runs until SIGTERM/SIGINT, then drains and exits 0. A second signal exits at once. */

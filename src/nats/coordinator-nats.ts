@@ -1,0 +1,74 @@
+/**
+ * The coordinator's NATS side, as the bridge actor brings it up: connecting (with the configured credentials),
+ * serving the task subjects other services delegate through and the node protocol koubou-nodes join by, and sending
+ * runs to nodes over whatever connection is current (none before the first: no node can have joined yet).
+ */
+import type { RemoteSend } from '../../actors/remote-worker.js';
+import type { KoubouConfig } from '../config.js';
+import type { Core, CoreOptions } from '../core.js';
+import type { Logger } from '../logger.js';
+import { backoffMs } from '../supervision/backoff.js';
+import { connectNats, redactedServers, type NatsLink } from './connection.js';
+import { nodeSender, serveNodes } from './node-bridge.js';
+import { nodeSubjects } from './node-protocol.js';
+import { subjects } from './subjects.js';
+import { serveTasksOverNats } from './task-adapter.js';
+
+export interface CoordinatorNats {
+  bridge: NonNullable<CoreOptions['bridge']>;
+  remote: RemoteSend;
+  /** Settles once the first connection attempt has succeeded or failed. */
+  firstAttempt: Promise<void>;
+}
+
+/** `core` resolves once the core exists: the bridge starts with the tree, before the core is returned. */
+export function coordinatorNats(config: KoubouConfig, log: Logger, core: Promise<Core>): CoordinatorNats {
+  const { url, prefix, nkey_seed_file, creds_file } = config.nats;
+  let sender: RemoteSend | null = null;
+  let attempted!: () => void;
+  const firstAttempt = new Promise<void>((resolve) => (attempted = resolve));
+  return {
+    bridge: {
+      target: redactedServers(url!),
+      retryDelayMs: (attempt) => backoffMs(attempt - 1, 250, 5_000),
+      async connect() {
+        try {
+          const link = await connectNats({ url: url!, name: 'koubou-coordinator', log: log.child({ adapter: 'nats' }), nkeySeedFile: nkey_seed_file, credsFile: creds_file });
+          const served = serveOverNats(await core, link, config, log);
+          sender = nodeSender(link, nodeSubjects(prefix));
+          return served;
+        } finally {
+          attempted();
+        }
+      },
+    },
+    remote: {
+      run: (slot, task, lease) => sender?.run(slot, task, lease),
+      cancel: (slot, lease) => sender?.cancel(slot, lease),
+    },
+    firstAttempt,
+  };
+}
+
+/** Serves the task subjects (other services delegate through them) and the node protocol (koubou-nodes join). */
+function serveOverNats(core: Core, link: NatsLink, config: KoubouConfig, log: Logger): { close(): Promise<void> } {
+  const stopEvents = serveTasksOverNats(core, link, subjects(config.nats.prefix), config.server.sync_wait_s * 1000);
+  serveNodes(link, nodeSubjects(config.nats.prefix), core.nodes, {
+    poolToken: config.nats.pool_token,
+    settings: {
+      heartbeat_interval_ms: config.pool.heartbeat_interval_ms,
+      max_attempts: config.tasks.max_attempts,
+      retry_base_ms: config.tasks.retry_base_ms,
+      retry_max_ms: config.tasks.retry_max_ms,
+      default_timeout_s: config.tasks.default_timeout_s,
+    },
+    log: log.child({ adapter: 'nodes' }),
+  });
+  log.info('serving tasks and nodes over NATS', { servers: redactedServers(config.nats.url!), prefix: config.nats.prefix });
+  return {
+    async close() {
+      stopEvents();
+      await link.close();
+    },
+  };
+}
