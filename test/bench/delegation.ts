@@ -9,7 +9,7 @@ import { startCoordinatorProcess } from '../helpers/coordinator-process.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeTestConfig } from '../helpers/test-config.js';
 import { peakRssMiB } from './processes.js';
-import { percentile } from './stats.js';
+import { percentile, timeEach } from './stats.js';
 
 export interface DelegationRun {
   tasksPerSecond: number;
@@ -41,8 +41,8 @@ export async function runDelegation(opts: DelegationOptions): Promise<Delegation
   const backend = new Pool(opts.fakeUrl, { connections: 4 });
   try {
     const tasksPerSecond = await throughput(api, opts);
-    const direct = await timeEach(opts.latencySamples, () => callBackendDirectly(backend));
-    const sync = await timeEach(opts.latencySamples, () => syncDelegate(api));
+    const direct = await timeEach(opts.latencySamples, 50, () => callBackendDirectly(backend));
+    const sync = await timeEach(opts.latencySamples, 50, () => syncDelegate(api));
     return {
       tasksPerSecond,
       directP50: percentile(direct, 50),
@@ -99,14 +99,3 @@ async function syncDelegate(api: Pool): Promise<void> {
   if (body.status !== 'completed') throw new Error(`sync delegate ended ${body.status}`);
 }
 
-/** Milliseconds per call, after a short warm-up. */
-async function timeEach(n: number, fn: () => Promise<void>): Promise<number[]> {
-  for (let i = 0; i < Math.min(50, n); i++) await fn();
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn();
-    out.push(performance.now() - t);
-  }
-  return out;
-}

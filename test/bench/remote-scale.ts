@@ -21,7 +21,7 @@ import { tempDir } from '../helpers/temp.js';
 import { writeTestConfig } from '../helpers/test-config.js';
 import { cpuSeconds, cpuShareOver, killAndWait, peakRssMiB, startBenchNode, type BenchNode } from './processes.js';
 import { watchEventTimes, type EventTimes } from './sse-times.js';
-import { percentile } from './stats.js';
+import { percentile, timeEach } from './stats.js';
 
 export interface RemoteScaleOptions {
   fakeUrl: string;
@@ -261,14 +261,7 @@ async function syncLatencies(api: Pool, n: number): Promise<number[]> {
     const body = (await res.body.json()) as { status: string };
     if (body.status !== 'completed') throw new Error(`sync delegate ended ${body.status}: ${JSON.stringify(body)}`);
   };
-  for (let i = 0; i < Math.min(10, n); i++) await once();
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await once();
-    out.push(performance.now() - t);
-  }
-  return out;
+  return timeEach(n, 10, once);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -12,3 +12,15 @@ export const median = (values: number[]) => percentile(values, 50);
 export function fmt(n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
+
+/** Milliseconds per sequential call of fn, after up to `warmUp` calls that are not counted. */
+export async function timeEach(n: number, warmUp: number, fn: () => Promise<void>): Promise<number[]> {
+  for (let i = 0; i < Math.min(warmUp, n); i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn();
+    out.push(performance.now() - t);
+  }
+  return out;
+}
