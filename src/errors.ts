@@ -76,6 +76,24 @@ export class RouteNotFound extends KoubouError {
   override readonly status = 404;
 }
 
+/** The path exists, but not for this method; `allow` lists the methods it takes (sent as the Allow header). */
+export class MethodNotAllowed extends KoubouError {
+  readonly code = 'method_not_allowed';
+  override readonly status = 405;
+  constructor(readonly method: string, readonly path: string, readonly allow: readonly string[]) {
+    super(`${path} does not take ${method}; it takes ${allow.join(', ')}`);
+  }
+}
+
+/** An idempotency key already names a task created by a different submission (see tasks/fingerprint.ts). */
+export class IdempotencyKeyReused extends KoubouError {
+  readonly code = 'idempotency_key_reused';
+  override readonly status = 422;
+  constructor(readonly key: string) {
+    super(`the idempotency key ${JSON.stringify(key)} was used within the last 24 h for a different submission (another prompt, type, priority, files or options); send a new key for a new task`);
+  }
+}
+
 /** Admission control: the queue is full, the client should back off. */
 export class QueueFull extends KoubouError {
   readonly code = 'queue_full';

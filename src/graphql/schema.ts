@@ -9,6 +9,7 @@ import type { WorkerInfo } from '../store/workers-repo.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Task, TaskStatus } from '../tasks/task.js';
 import { parseDelegateInput, parseLimit, parsePriority, type DelegateInput } from '../tasks/validate.js';
+import { resultView } from '../tasks/view.js';
 
 export const TYPE_DEFS = /* GraphQL */ `
   type Query {
@@ -42,8 +43,13 @@ export const TYPE_DEFS = /* GraphQL */ `
     status: String!
   }
 
+  "Any JSON value; Task.result holds {success, output, error, error_code, ...} as GET /task/:id/status's result."
+  scalar JSON
+
   type Task {
     id: ID!
+    "The same as id, under the name the original system's clients select after submitTask."
+    taskId: ID!
     status: TaskStatus!
     type: String!
     priority: Int!
@@ -57,6 +63,8 @@ export const TYPE_DEFS = /* GraphQL */ `
     updatedAt: String!
     "1 = next; null unless the task is pending."
     queuePosition: Int
+    "Null until the task ends; then {success, output, error, ...} as in the REST API."
+    result: JSON
   }
 
   enum TaskStatus {
@@ -92,6 +100,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 function taskObject(task: Task, service: TaskService) {
   return {
     id: task.id,
+    taskId: task.id,
     status: task.status,
     type: task.type,
     priority: task.priority,
@@ -104,6 +113,7 @@ function taskObject(task: Task, service: TaskService) {
     createdAt: iso(task.createdAt),
     updatedAt: iso(task.updatedAt),
     queuePosition: async () => (await service.estimate(task))?.position ?? null,
+    result: resultView(task),
   };
 }
 

@@ -1,7 +1,8 @@
 /** The Hono application: auth, one sub-app per resource, one error handler. */
 import { Hono } from 'hono';
 import type { Core } from '../core.js';
-import { RouteNotFound } from '../errors.js';
+import { MethodNotAllowed, RouteNotFound } from '../errors.js';
+import { allowedMethods } from './allowed-methods.js';
 import type { Logger } from '../logger.js';
 import { requireBearer } from './auth.js';
 import { errorHandler } from './errors.js';
@@ -26,6 +27,8 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   const app = new Hono();
   app.onError(errorHandler(log));
   app.notFound((c) => {
+    const allow = allowedMethods(app, c.req.path, c.req.method);
+    if (allow.length > 0) throw new MethodNotAllowed(c.req.method, c.req.path, allow);
     throw new RouteNotFound(`no route ${c.req.method} ${c.req.path}`);
   });
   // The dashboard's page and files hold no data: they load without a token, and the page asks for one.

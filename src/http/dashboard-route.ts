@@ -1,5 +1,5 @@
 /**
- * The dashboard's page at / and its static files at /dashboard/<name>. The files are read once, when the module is
+ * The dashboard's page at / (also reached from /dashboard) and its static files at /dashboard/<name>. The files are read once, when the module is
  * first used, into a map keyed by URL path: a request can only name one of them, so no path can reach another file.
  * They hold no data (the page fetches it with the API token), so they are served without one.
  */
@@ -56,9 +56,12 @@ function assets(): Map<string, Asset> {
   return (loaded = map);
 }
 
-/** Whether the path is one of the dashboard's files (served without a token). */
+/** Where the original system's docs send people for the dashboard; they are redirected to the page at /. */
+const OLD_ADDRESSES: ReadonlySet<string> = new Set(['/dashboard', '/dashboard/']);
+
+/** Whether the path is one of the dashboard's files or old addresses (served without a token). */
 export function isDashboardAsset(path: string): boolean {
-  return assets().has(path);
+  return assets().has(path) || OLD_ADDRESSES.has(path);
 }
 
 /** GET / (the page) and GET /dashboard/<name> (its scripts, styles and icon). */
@@ -82,6 +85,7 @@ export function dashboardRoute(): Hono {
     return c.body(asset.body, 200, headers);
   };
   app.get('/', serve);
+  for (const old of OLD_ADDRESSES) app.get(old, (c) => c.redirect('/', 301));
   app.get('/dashboard/:name', serve);
   return app;
 }

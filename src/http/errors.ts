@@ -1,7 +1,7 @@
 /** The one place that turns an error into an HTTP answer: a 4xx/5xx status and {error:{code, message}}. */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { KoubouError, PayloadTooLarge, ValidationError } from '../errors.js';
+import { KoubouError, MethodNotAllowed, PayloadTooLarge, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export function errorBody(err: KoubouError) {
@@ -15,6 +15,7 @@ export function errorHandler(log: Logger) {
     if (err instanceof KoubouError) {
       // The unread rest of an oversized body must not be taken for the next request on this connection.
       if (err instanceof PayloadTooLarge) c.header('connection', 'close');
+      if (err instanceof MethodNotAllowed) c.header('allow', err.allow.join(', '));
       if (err.status >= 500) log.warn('request failed', { path: c.req.path, code: err.code, error: err.message });
       return c.json(errorBody(err), err.status as ContentfulStatusCode);
     }

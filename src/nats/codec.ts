@@ -17,7 +17,10 @@ export function encode(payload: Record<string, unknown>): Uint8Array {
   return encoder.encode(JSON.stringify({ v: PROTOCOL_VERSION, ...payload }));
 }
 
-/** Decodes and checks the version; returns the payload without it. */
+/**
+ * Decodes and checks the version; returns the payload without it. A message without `v` is taken as the current
+ * version, so another service can send plain JSON without knowing our envelope; a different `v` is refused.
+ */
 export function decode(data: Uint8Array): Record<string, unknown> {
   let parsed: unknown;
   try {
@@ -27,6 +30,6 @@ export function decode(data: Uint8Array): Record<string, unknown> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidMessage('the message must be a JSON object');
   const { v, ...rest } = parsed as Record<string, unknown>;
-  if (v !== PROTOCOL_VERSION) throw new InvalidMessage(`unsupported protocol version ${JSON.stringify(v)}; this coordinator speaks v: ${PROTOCOL_VERSION}`);
+  if (v !== undefined && v !== PROTOCOL_VERSION) throw new InvalidMessage(`unsupported protocol version ${JSON.stringify(v)}; this coordinator speaks v: ${PROTOCOL_VERSION}`);
   return rest;
 }

@@ -64,6 +64,12 @@ const migrations: Record<string, Migration> = {
       await sql`create unique index tasks_idempotency_key on tasks (idempotency_key) where idempotency_key is not null`.execute(db);
     },
   },
+  '0003_idempotency_fingerprint': {
+    async up(db: Kysely<any>) {
+      // What the key's first submission was (see tasks/fingerprint.ts); null for tasks stored before it was kept.
+      await db.schema.alterTable('tasks').addColumn('idempotency_fingerprint', 'text').execute();
+    },
+  },
 };
 
 /** Serves the migrations above to Kysely's Migrator. */

@@ -25,6 +25,8 @@ export interface TasksTable {
   updated_at: number;
   /** A client's key for this submit: the same key within 24 h returns this task instead of a new one. */
   idempotency_key: Generated<string | null>;
+  /** The normalised submission's hash (tasks/fingerprint.ts): the same key with another submission is refused. */
+  idempotency_fingerprint: Generated<string | null>;
 }
 
 export interface WorkersTable {

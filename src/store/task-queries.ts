@@ -26,12 +26,13 @@ export const insertTask = prepare<NewTaskParams, { seq: number }>((db, p) =>
       created_at: p('created_at'),
       updated_at: p('updated_at'),
       idempotency_key: p('idempotency_key'),
+      idempotency_fingerprint: p('idempotency_fingerprint'),
     })
     .returning('seq'),
 );
 
-export const selectByIdempotencyKey = prepare<{ key: string }, { id: string }>((db, p) =>
-  db.selectFrom('tasks').select('id').where('idempotency_key', '=', p('key')),
+export const selectByIdempotencyKey = prepare<{ key: string }, { id: string; idempotency_fingerprint: string | null }>((db, p) =>
+  db.selectFrom('tasks').select(['id', 'idempotency_fingerprint']).where('idempotency_key', '=', p('key')),
 );
 
 /** A key is remembered for a day; after that it may name a new task. */

@@ -22,6 +22,8 @@ export interface NewTask {
   options: TaskOptions;
   priority: number;
   idempotencyKey?: string | null;
+  /** What the submission was (tasks/fingerprint.ts), kept with the key to tell a repeat from a reuse. */
+  idempotencyFingerprint?: string | null;
 }
 
 /** How long an idempotency key keeps naming its task. */
@@ -33,7 +35,8 @@ export interface PriorityCount {
   in_progress: number;
 }
 
-export type InsertResult = { queued: QueuedTask; event: TaskEvent } | { existing: string };
+/** Inserted; or the key already names `existing` (`sameSubmission` false when its fingerprint differs). */
+export type InsertResult = { queued: QueuedTask; event: TaskEvent } | { existing: string; sameSubmission: boolean };
 
 export type StatusCounts = Record<TaskStatus, number>;
 
@@ -51,7 +54,8 @@ export class TaskRepository {
 
   /**
    * Inserts a pending task; resolves once it is committed to disk. With an idempotency key already used in the last
-   * 24 h it inserts nothing and names the existing task. Check and insert share one transaction, so two concurrent
+   * 24 h it inserts nothing and names the existing task, saying whether it was created by the same submission (a task
+   * stored without a fingerprint counts as the same: nothing tells otherwise). Check and insert share one transaction, so two concurrent
    * submits with one key cannot both insert.
    */
   insert(task: NewTask): Promise<InsertResult> {
@@ -61,7 +65,10 @@ export class TaskRepository {
       if (key !== null) {
         sql.all(q.expireIdempotencyKey, { key, before: now - IDEMPOTENCY_WINDOW_MS });
         const existing = sql.first(q.selectByIdempotencyKey, { key });
-        if (existing) return { existing: existing.id };
+        if (existing) {
+          const stored = existing.idempotency_fingerprint;
+          return { existing: existing.id, sameSubmission: stored === null || stored === (task.idempotencyFingerprint ?? null) };
+        }
       }
       const [inserted] = sql.all(q.insertTask, {
         id: task.id,
@@ -73,6 +80,7 @@ export class TaskRepository {
         created_at: now,
         updated_at: now,
         idempotency_key: key,
+        idempotency_fingerprint: key === null ? null : (task.idempotencyFingerprint ?? null),
       });
       const seq = inserted!.seq;
       const event: TaskEvent = { taskId: task.id, kind: 'queued', at: now, detail: { priority: task.priority, type: task.type } };

@@ -2,9 +2,10 @@
 import type { QueueEstimate } from '../../actors/scheduler.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
-import { QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound, TaskNotPending, TaskNotRetryable } from '../errors.js';
+import { IdempotencyKeyReused, QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound, TaskNotPending, TaskNotRetryable } from '../errors.js';
 import type { TaskRepository } from '../store/tasks-repo.js';
 import { readTaskFiles, type FileRules } from './files.js';
+import { submissionFingerprint } from './fingerprint.js';
 import { newTaskId } from './ids.js';
 import type { OutputBuffers, PartialOutput } from './output-buffers.js';
 import type { QueueStats } from './queue-stats.js';
@@ -52,7 +53,8 @@ export class TaskService {
 
   /**
    * Writes the task to disk, queues it, and (when waitMs is given) waits for it to end. A repeated idempotency key
-   * names the task it first created (within 24 h) instead of creating another.
+   * names the task it first created (within 24 h) instead of creating another; the same key with a different
+   * submission is refused with IdempotencyKeyReused.
    */
   async submit(input: DelegateInput, waitMs?: number, readFiles?: TaskFile[]): Promise<SubmitResult> {
     if (!this.accepting) throw new ShuttingDown('the server is shutting down and takes no new tasks');
@@ -76,8 +78,10 @@ export class TaskService {
         options: input.options,
         priority: input.priority,
         idempotencyKey: input.idempotencyKey,
+        idempotencyFingerprint: input.idempotencyKey === null ? null : submissionFingerprint(input),
       });
       if ('existing' in inserted) {
+        if (!inserted.sameSubmission) throw new IdempotencyKeyReused(input.idempotencyKey!);
         existing = inserted.existing;
       } else {
         this.deps.bus.publish(inserted.event);

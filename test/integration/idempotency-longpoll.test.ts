@@ -51,6 +51,30 @@ describe('idempotency and long-poll', () => {
     assert.deepEqual(replay.body, first.body);
   });
 
+  it('the same key with a different submission is a 422 naming the key; the same submission spelt differently is a replay', async () => {
+    const key = `reuse-${randomUUID()}`;
+    const tag = randomUUID();
+    const send = (body: unknown) => client.call('POST', '/task/delegate', body, { headers: { 'idempotency-key': key } });
+    const first = await send({ prompt: `first ${tag}`, type: 'code', files: [] });
+    assert.equal(first.status, 202);
+    // The normalised submission decides: defaults written out, another key order, task_type for type, and how the
+    // client waits do not make it another task.
+    const same = await send({ files: [], priority: 5, task_type: 'code', sync: false, prompt: `first ${tag}`, options: {} });
+    assert.equal(same.status, 202, JSON.stringify(same.body));
+    assert.equal(same.body.task_id, first.body.task_id);
+    assert.equal(same.headers.get('idempotent-replayed'), 'true');
+    for (const other of [{ prompt: `second ${tag}`, type: 'code' }, { prompt: `first ${tag}`, type: 'code', priority: 9 }, { prompt: `first ${tag}` }, { prompt: `first ${tag}`, type: 'code', options: { max_tokens: 10 } }]) {
+      const reused = await send(other);
+      assert.equal(reused.status, 422, JSON.stringify(other));
+      assert.equal(reused.body.error.code, 'idempotency_key_reused');
+      assert.ok(reused.body.error.message.includes(JSON.stringify(key)), reused.body.error.message);
+    }
+    // The key still names the first task; no second task was created.
+    assert.equal((await send({ prompt: `first ${tag}`, type: 'code' })).body.task_id, first.body.task_id);
+    await eventually(async () => (await client.status(first.body.task_id)).body.status === 'completed');
+    assert.equal(posts(tag).length, 1);
+  });
+
   it('rejects a header and a body key that differ, and malformed keys', async () => {
     const res = await client.call('POST', '/task/delegate', { prompt: 'x', idempotency_key: 'a' }, { headers: { 'idempotency-key': 'b' } });
     assert.equal(res.status, 400);

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { connect, StringCodec } from 'nats';
 import { silentLogger } from '../../src/logger.js';
 import { connectNats, type NatsLink, type Payload } from '../../src/nats/connection.js';
 import { api } from '../helpers/api.js';
@@ -12,6 +13,8 @@ import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinat
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+
+const sc = StringCodec();
 
 describe('tasks over NATS', () => {
   let nats: NatsServer;
@@ -66,6 +69,22 @@ describe('tasks over NATS', () => {
     assert.equal((unknown.error as { code: string }).code, 'task_not_found');
     const noId = await client.request('kb.task.status', {}, 5000);
     assert.equal((noId.error as { field: string }).field, 'task_id');
+  });
+
+  it('takes a plain JSON request without "v" as the current version, and names what it speaks for a wrong one', async () => {
+    // A bare nats.js client, as another service would write it: no envelope, no version field.
+    const nc = await connect({ servers: nats.url });
+    try {
+      const ask = async (body: unknown) => JSON.parse(sc.decode((await nc.request('kb.task.delegate', sc.encode(JSON.stringify(body)), { timeout: 10_000 })).data));
+      const answer = await ask({ type: 'code', prompt: 'Generate unit tests', sync: true });
+      assert.equal(answer.status, 'completed', JSON.stringify(answer));
+      assert.equal(answer.result.output, 'echo(fake-model): Generate unit tests');
+      const wrong = await ask({ v: 7, prompt: 'from the future' });
+      assert.equal(wrong.error.code, 'invalid_message');
+      assert.match(wrong.error.message, /unsupported protocol version 7; this coordinator speaks v: 1/);
+    } finally {
+      await nc.close();
+    }
   });
 
   it('keeps serving after the NATS server restarts', async () => {

@@ -14,8 +14,10 @@ describe('NATS payloads and subjects', () => {
   it('refuses what is not a version-1 JSON object, naming the problem', () => {
     assert.throws(() => decode(bytes('{nope')), (e: unknown) => e instanceof InvalidMessage && /not valid JSON/.test(e.message));
     assert.throws(() => decode(bytes('[1]')), /JSON object/);
-    assert.throws(() => decode(bytes('{"prompt":"x"}')), /protocol version undefined/);
-    assert.throws(() => decode(bytes('{"v":2}')), /protocol version 2/);
+    // Without "v" a message is the current version: other services need not know the envelope.
+    assert.deepEqual(decode(bytes('{"prompt":"x"}')), { prompt: 'x' });
+    assert.throws(() => decode(bytes('{"v":null}')), /protocol version null; this coordinator speaks v: 1/);
+    assert.throws(() => decode(bytes('{"v":2}')), /protocol version 2; this coordinator speaks v: 1/);
   });
 
   it('puts every subject under the prefix', () => {

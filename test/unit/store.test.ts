@@ -157,6 +157,14 @@ describe('task store idempotency keys', () => {
     assert.equal((await store.tasks.countByStatus()).pending, 1);
   });
 
+  it('keeps the fingerprint with the key: another one is a reuse, a row stored before fingerprints counts as the same', async () => {
+    await store.tasks.insert({ ...newTask('f1'), idempotencyKey: 'fp', idempotencyFingerprint: 'aaa' });
+    assert.deepEqual(await store.tasks.insert({ ...newTask('f2'), idempotencyKey: 'fp', idempotencyFingerprint: 'aaa' }), { existing: 'f1', sameSubmission: true });
+    assert.deepEqual(await store.tasks.insert({ ...newTask('f3'), idempotencyKey: 'fp', idempotencyFingerprint: 'bbb' }), { existing: 'f1', sameSubmission: false });
+    await store.tasks.insert({ ...newTask('legacy'), idempotencyKey: 'old-row' });
+    assert.deepEqual(await store.tasks.insert({ ...newTask('l2'), idempotencyKey: 'old-row', idempotencyFingerprint: 'ccc' }), { existing: 'legacy', sameSubmission: true });
+  });
+
   it('a key older than 24 h may name a new task', async () => {
     await store.tasks.insert({ ...newTask('old'), idempotencyKey: 'daily' });
     clock.advance(24 * 60 * 60 * 1000 + 1);
