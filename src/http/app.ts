@@ -51,6 +51,6 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   app.route('/', dashboardApiRoutes(core, sources, now));
   app.route('/', taskStreamRoute(core.service, core.bus));
   app.route('/', dashboardRoute());
-  const attach = addWebSocket(app, core);
+  const attach = addWebSocket(app, core, log);
   return { app, attach };
 }

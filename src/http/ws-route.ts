@@ -1,7 +1,9 @@
 /**
  * GET /ws: a WebSocket for watchers. Clients send {type:'subscribe'|'unsubscribe', channel:'task'|'worker'|'system',
- * task_id?}, {type:'ping'} (→ pong) and {type:'get_stats'} (→ the health report). Subscribed channels push
- * {type:'event', channel, event}; `system` pushes a stats snapshot every few seconds. Each socket has a bounded queue:
+ * task_id?}, {type:'ping'} (→ pong), {type:'get_stats'} (→ the health report) and, as the original system's clients
+ * do, {type:'submit_task', payload:{...}} with the body of POST /task/delegate (same validation, same idempotency_key
+ * rules) → {type:'task_submitted', task_id, status, replayed}, after which the socket gets that task's events.
+ * Subscribed channels push {type:'event', channel, event}; `system` pushes a stats snapshot every few seconds. Each socket has a bounded queue:
  * a client that falls behind is told and closed, never waited for.
  */
 import { createNodeWebSocket } from '@hono/node-ws';
@@ -9,7 +11,12 @@ import type { Hono } from 'hono';
 import type { Server } from 'node:http';
 import type { Core } from '../core.js';
 import { BoundedSink } from '../events/bounded-sink.js';
+import type { TaskEvent } from '../events/types.js';
+import { KoubouError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { parseDelegateInput } from '../tasks/validate.js';
 import { eventView } from '../tasks/view.js';
+import { errorBody } from './errors.js';
 
 /** The two methods of the `ws` socket used here: send with a completion callback (for backpressure), and close. */
 interface RawSocket {
@@ -22,8 +29,10 @@ type Channel = (typeof CHANNELS)[number];
 const SYSTEM_EVERY_MS = 5_000;
 const MAX_PENDING = 1000;
 
+type WsCore = Pick<Core, 'bus' | 'workerEvents' | 'health' | 'service'>;
+
 /** Adds /ws to app; call the returned function with the HTTP server once it exists. */
-export function addWebSocket(app: Hono, core: Pick<Core, 'bus' | 'workerEvents' | 'health'>): (server: Server) => void {
+export function addWebSocket(app: Hono, core: WsCore, log: Logger): (server: Server) => void {
   const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app });
   app.get(
     '/ws',
@@ -57,6 +66,15 @@ export function addWebSocket(app: Hono, core: Pick<Core, 'bus' | 'workerEvents' 
               if (!subscriptions.has(key)) subscriptions.set(key, subscribe(core, message.channel, message.task_id, push));
               return push({ type: 'subscribed', channel: message.channel, task_id: message.task_id ?? null });
             }
+            case 'submit_task': {
+              const submitted = await submitTask(core, message.payload, push, log);
+              if ('error' in submitted) return push({ type: 'error', error: submitted.error });
+              const key = `task:${submitted.taskId}`;
+              if (subscriptions.has(key)) submitted.stop();
+              else subscriptions.set(key, submitted.stop);
+              push({ type: 'task_submitted', task_id: submitted.taskId, status: submitted.status, replayed: submitted.replayed });
+              return submitted.flush();
+            }
             case 'unsubscribe': {
               const key = `${message.channel}:${message.task_id ?? ''}`;
               subscriptions.get(key)?.();
@@ -76,10 +94,54 @@ export function addWebSocket(app: Hono, core: Pick<Core, 'bus' | 'workerEvents' 
   return (server) => injectWebSocket(server);
 }
 
-function subscribe(core: Pick<Core, 'bus' | 'workerEvents' | 'health'>, channel: Channel, taskId: string | undefined, push: (m: object) => void): () => void {
+const taskEventMessage = (e: TaskEvent) => ({ type: 'event', channel: 'task', event: { task_id: e.taskId, ...eventView(e) } });
+
+type Submitted = { taskId: string; status: string; replayed: boolean; stop(): void; flush(): void };
+
+/**
+ * Submits through the task service as POST /task/delegate does, subscribed to the new task before it is written so
+ * none of its events is lost. Events that arrive before the answer is sent wait (up to MAX_PENDING) until flush().
+ */
+async function submitTask(core: WsCore, payload: unknown, push: (m: object) => void, log: Logger): Promise<Submitted | { error: ReturnType<typeof errorBody>['error'] }> {
+  const early: object[] = [];
+  let answered = false;
+  const send = (e: TaskEvent) => {
+    if (answered || early.length >= MAX_PENDING) push(taskEventMessage(e));
+    else early.push(taskEventMessage(e));
+  };
+  let stop = () => {};
+  try {
+    const input = parseDelegateInput(payload);
+    const submitted = await core.service.submit(input, undefined, undefined, (id) => (stop = core.bus.subscribeTask(id, send)));
+    let status: string = submitted.status;
+    if (submitted.replayed) {
+      // The key named an earlier task: watch that one, and read its state after subscribing so no change is missed.
+      stop();
+      stop = core.bus.subscribeTask(submitted.taskId, send);
+      status = (await core.service.get(submitted.taskId)).status;
+    }
+    return {
+      taskId: submitted.taskId,
+      status,
+      replayed: submitted.replayed,
+      stop: () => stop(),
+      flush() {
+        answered = true;
+        for (const m of early.splice(0)) push(m);
+      },
+    };
+  } catch (err) {
+    stop();
+    if (err instanceof KoubouError) return { error: errorBody(err).error };
+    log.error('unexpected error while submitting over the WebSocket', { error: (err as Error).message, stack: (err as Error).stack });
+    return { error: { code: 'internal_error', message: 'internal error; see the server log' } };
+  }
+}
+
+function subscribe(core: WsCore, channel: Channel, taskId: string | undefined, push: (m: object) => void): () => void {
   switch (channel) {
     case 'task': {
-      const send = (e: Parameters<typeof eventView>[0]) => push({ type: 'event', channel, event: { task_id: e.taskId, ...eventView(e) } });
+      const send = (e: TaskEvent) => push(taskEventMessage(e));
       return taskId ? core.bus.subscribeTask(taskId, send) : core.bus.subscribe(send);
     }
     case 'worker':
@@ -92,7 +154,11 @@ function subscribe(core: Pick<Core, 'bus' | 'workerEvents' | 'health'>, channel:
   }
 }
 
-type ClientMessage = { type: 'ping' } | { type: 'get_stats' } | { type: 'subscribe' | 'unsubscribe'; channel: Channel; task_id?: string };
+type ClientMessage =
+  | { type: 'ping' }
+  | { type: 'get_stats' }
+  | { type: 'subscribe' | 'unsubscribe'; channel: Channel; task_id?: string }
+  | { type: 'submit_task'; payload: unknown };
 
 /** A client message, or what is wrong with it. */
 function parse(text: string): ClientMessage | { error: string } {
@@ -109,5 +175,7 @@ function parse(text: string): ClientMessage | { error: string } {
     if (m.task_id !== undefined && (typeof m.task_id !== 'string' || m.channel !== 'task')) return { error: 'task_id is a string, for the task channel' };
     return { type: m.type, channel: m.channel as Channel, ...(m.task_id ? { task_id: m.task_id as string } : {}) };
   }
-  return { error: 'type must be subscribe, unsubscribe, ping or get_stats' };
+  // The payload is checked by the same function as POST /task/delegate's body, with the same field names in errors.
+  if (m.type === 'submit_task') return { type: 'submit_task', payload: m.payload };
+  return { error: 'type must be submit_task, subscribe, unsubscribe, ping or get_stats' };
 }

@@ -54,9 +54,10 @@ export class TaskService {
   /**
    * Writes the task to disk, queues it, and (when waitMs is given) waits for it to end. A repeated idempotency key
    * names the task it first created (within 24 h) instead of creating another; the same key with a different
-   * submission is refused with IdempotencyKeyReused.
+   * submission is refused with IdempotencyKeyReused. `onNewId` is called with a new task's id before it is written,
+   * so a watcher that subscribes there misses none of its events (a replay names another id: see `replayed`).
    */
-  async submit(input: DelegateInput, waitMs?: number, readFiles?: TaskFile[]): Promise<SubmitResult> {
+  async submit(input: DelegateInput, waitMs?: number, readFiles?: TaskFile[], onNewId?: (taskId: string) => void): Promise<SubmitResult> {
     if (!this.accepting) throw new ShuttingDown('the server is shutting down and takes no new tasks');
     if (this.deps.stats.pending + this.reserved >= this.deps.maxPending) {
       throw new QueueFull(`the queue is full (${this.deps.maxPending} pending tasks); retry later`);
@@ -70,6 +71,7 @@ export class TaskService {
       const files = readFiles ?? (await readTaskFiles(input.files, this.deps.files));
       // Subscribe before the insert: a fast backend can finish the task before insert() even returns.
       if (waitMs !== undefined) wait = this.track(waitForTaskEvent(this.deps.bus, newId, waitMs, isFinal));
+      onNewId?.(newId);
       const inserted = await this.deps.tasks.insert({
         id: newId,
         type: input.type,

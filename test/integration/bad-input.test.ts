@@ -332,19 +332,26 @@ describe('bad input', () => {
     assert.deepEqual(list.body, { tasks: [], count: 0 });
   });
 
-  it('unknown routes are 404 with a JSON error', async () => {
+  it('unknown routes are 404 with a JSON error; known routes asked with another method are 405 with Allow', async () => {
     const cases: Array<[string, string]> = [
       ['GET', '/nope'],
-      ['GET', '/task/delegate'],
       ['POST', '/task/delegate/extra'],
-      ['DELETE', '/task/abc/status'],
-      ['POST', '/tasks'],
       // `/` is the dashboard's page; a file it does not have is still a 404.
       ['GET', '/dashboard/nope.js'],
-      ['POST', '/'],
     ];
     for (const [method, path] of cases) {
       expectError(await client.call(method, path), { status: 404, code: 'not_found', message: new RegExp(path.replaceAll('/', '\\/')) }, `${method} ${path}`);
+    }
+    const wrongMethod: Array<[string, string, string]> = [
+      ['GET', '/task/delegate', 'POST'],
+      ['DELETE', '/task/abc/status', 'GET'],
+      ['POST', '/tasks', 'GET'],
+      ['POST', '/', 'GET'],
+    ];
+    for (const [method, path, allow] of wrongMethod) {
+      const res = await client.call(method, path);
+      expectError(res, { status: 405, code: 'method_not_allowed', message: new RegExp(path.replaceAll('/', '\\/')) }, `${method} ${path}`);
+      assert.equal(res.headers.get('allow'), allow, `${method} ${path}`);
     }
   });
 
