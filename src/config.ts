@@ -316,6 +316,11 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
     backends: root.read('backends', readBackends),
   };
 
+  // A coordinator whose workers are all on LAN nodes has no backend of its own; without NATS it would have no worker.
+  if (config.backends.length === 0 && config.nats.url === null) {
+    throw new ConfigError('must list at least one backend (or set nats.url, so that koubou-nodes bring the workers)', 'backends');
+  }
+
   const { heartbeat_interval_ms: interval, heartbeat_timeout_ms: timeout } = config.pool;
   if (timeout <= interval) {
     throw new ConfigError(`must be greater than pool.heartbeat_interval_ms (${interval}), got ${timeout}`, pool.keyOf('heartbeat_timeout_ms'));
@@ -336,7 +341,6 @@ function storePath(value: unknown, key: string): string {
 
 function readBackends(value: unknown, key: string): BackendConfig[] {
   const entries = list(value, key);
-  if (entries.length === 0) throw new ConfigError('must list at least one backend', key);
   const seen = new Set<string>();
   return entries.map((entry, i) => {
     const backend = readBackend(entry, `${key}[${i}]`);

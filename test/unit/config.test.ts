@@ -255,8 +255,11 @@ describe('loadConfig errors name their key', () => {
   });
 
   it('rejects an empty or missing backends list', () => {
-    assertConfigError(() => loadYaml('backends: []\n'), 'backends', /at least one backend/);
+    assertConfigError(() => loadYaml('backends: []\n'), 'backends', /at least one backend \(or set nats.url/);
     assertConfigError(() => loadYaml('server: { port: 1 }\n'), 'backends', /at least one backend/);
+    // With NATS, the workers may all be on koubou-nodes.
+    assert.deepEqual(loadYaml('nats: { url: "nats://127.0.0.1:4222" }\nbackends: []\n').backends, []);
+    assert.deepEqual(loadYaml('nats: { url: "nats://127.0.0.1:4222" }\n').backends, []);
   });
 
   it('rejects wrong types and out-of-range values', () => {
