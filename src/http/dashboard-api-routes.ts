@@ -25,6 +25,8 @@ export function dashboardApiRoutes(core: Pick<Core, 'health' | 'workers' | 'conf
     const throughput = sources.throughput.report();
     return c.json({
       now: iso(at),
+      // Whether the page should offer its "API token" button.
+      api_token_required: core.config.server.api_token !== null,
       health,
       queue_by_priority: core.openByPriority(),
       heartbeat: { interval_ms: core.config.pool.heartbeat_interval_ms, timeout_ms: core.config.pool.heartbeat_timeout_ms },

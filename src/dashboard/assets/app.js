@@ -66,6 +66,7 @@ async function loadSnapshot() {
   try {
     const s = await api('/api/dashboard');
     state.snapshot = s;
+    tokenDialog.required(s.api_token_required);
     state.offset = Date.parse(s.now) - Date.now();
     state.counts = { ...s.health.queue };
     reconcileWorkers(s.workers);

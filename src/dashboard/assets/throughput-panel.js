@@ -57,7 +57,8 @@ export class ThroughputPanel {
     const sums = Object.fromEntries(OUTCOMES.map((k) => [k, buckets.reduce((n, b) => n + b[k], 0)]));
     const windowMin = buckets.length * (this.data?.bucketMs ?? 0) / 60000;
     const known = Math.min(windowMin, Math.max(1, (Date.now() - (this.data?.since ?? Date.now())) / 60000));
-    byId('throughput-note').textContent = this.data ? `last ${windowMin} min · ${rate(sums.completed / known)} completed/min` : '';
+    // Says what the number is before the number: an average of completed tasks per minute over the minutes counted.
+    byId('throughput-note').textContent = this.data ? `completed per minute, last ${Math.max(1, Math.round(known))} min: ${rate(sums.completed / known)}` : '';
     const legend = OUTCOMES.map((k) => el('span', {}, el('span', { class: 'swatch', style: { background: `var(--${k})` } }), `${k} `, el('b', { text: count(sums[k]) })));
     const hovered = buckets[this.hover];
     if (hovered) {

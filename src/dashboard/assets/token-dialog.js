@@ -1,4 +1,5 @@
-// Asking for the API token when the coordinator answers 401 (and changing or forgetting it on request).
+// Asking for the API token when the coordinator answers 401 (and changing or forgetting it on request). The button
+// shows only where a token means something: the coordinator has one (server.api_token) or has just asked for it.
 import { hasToken, setToken } from './api.js';
 import { byId } from './dom.js';
 
@@ -6,7 +7,9 @@ import { byId } from './dom.js';
 export function setupTokenDialog(onChanged) {
   const dialog = byId('token-dialog');
   const input = byId('token-input');
+  const button = byId('token-button');
   const open = () => {
+    button.hidden = false;
     if (dialog.open) return;
     input.value = '';
     dialog.showModal();
@@ -24,8 +27,10 @@ export function setupTokenDialog(onChanged) {
     dialog.close();
     onChanged();
   });
-  byId('token-button').addEventListener('click', open);
-  const label = () => (byId('token-button').textContent = hasToken() ? 'API token ✓' : 'API token');
+  button.addEventListener('click', open);
+  const label = () => (button.textContent = hasToken() ? 'API token ✓' : 'API token');
   label();
-  return { ask: open, refresh: label };
+  /** From GET /api/dashboard's api_token_required. */
+  const required = (yes) => (button.hidden = !yes);
+  return { ask: open, refresh: label, required };
 }
