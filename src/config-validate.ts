@@ -3,6 +3,7 @@
  * ("server.port", "backends[1].name") and returns the checked value or throws a ConfigError naming the key.
  * Numbers may arrive as strings (environment variables, flags); int and positive convert them.
  */
+import { closest } from './did-you-mean.js';
 import { ConfigError } from './errors.js';
 
 /** A validator for one field: the checked value, or a ConfigError naming `key`. */
@@ -90,7 +91,8 @@ export function mapping(value: unknown, key: string, allowed: readonly string[])
   if (typeof value !== 'object' || Array.isArray(value)) fail(key || '(top level)', 'must be a mapping', value);
   for (const name of Object.keys(value)) {
     if (!allowed.includes(name)) {
-      throw new ConfigError(`unknown key (expected one of: ${allowed.join(', ')})`, join(key, name));
+      const near = closest(name, allowed);
+      throw new ConfigError(near ? `unknown key; did you mean ${near}?` : `unknown key (expected one of: ${allowed.join(', ')})`, join(key, name));
     }
   }
   return value as Record<string, unknown>;
@@ -162,9 +164,8 @@ export class Section<D extends object> {
 
 /** Adds "(from KOUBOU_PORT)" to an error about a value that an override supplied. */
 function blameOrigin(err: unknown, key: string, origin: string | undefined): unknown {
-  const prefix = `${key}: `;
-  if (!origin || !(err instanceof ConfigError) || err.key !== key || !err.message.startsWith(prefix)) return err;
-  return new ConfigError(`${err.message.slice(prefix.length)} (from ${origin})`, key);
+  if (!origin || !(err instanceof ConfigError) || err.key !== key) return err;
+  return new ConfigError(`${err.reason} (from ${origin})`, key);
 }
 
 function join(path: string, name: string): string {

@@ -1,6 +1,6 @@
 /**
- * Koubou's configuration: defaults < YAML file < environment < command-line flags.
- * loadConfig is the only place that reads environment variables (they are passed in).
+ * Koubou's configuration: defaults < YAML file < overrides (environment < command-line flags, resolved by each
+ * command's settings table in src/cli/flags.ts and handed in as values, never as argv).
  * Relative paths (store.path, files.root, the config file itself) are resolved against `cwd`,
  * the coordinator's working directory, not against the config file's directory.
  */
@@ -84,10 +84,21 @@ export interface KoubouConfig {
   readonly backends: readonly BackendConfig[];
 }
 
+/** One value for a config key from outside the file, and where it came from (for error messages). */
+export interface ConfigOverride {
+  /** A key path: `server.port`. */
+  key: string;
+  value: string;
+  /** `--port`, `KOUBOU_PORT`. */
+  from: string;
+}
+
 export interface LoadConfigOptions {
-  argv?: string[];
-  env?: Record<string, string | undefined>;
   cwd?: string;
+  /** The file named by a flag or environment variable (`from`); absent: config/koubou.yaml when it exists. */
+  file?: { path: string; from: string };
+  /** Values that win over the file's, flags over environment already decided. */
+  overrides?: readonly ConfigOverride[];
 }
 
 /** Where clients (the CLI, `koubou mcp`) look for a coordinator by default: server.host and server.port's defaults. */
@@ -97,9 +108,10 @@ export const DEFAULT_URL = 'http://127.0.0.1:8765';
 const MAX_TIMER_MS = 2_147_483_647;
 const MAX_TIMER_S = Math.floor(MAX_TIMER_MS / 1000);
 const MAX_WORKERS = 256;
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 const BACKEND_TYPES: readonly BackendType[] = ['ollama', 'openai'];
-const DEFAULT_FILE = 'config/koubou.yaml';
+/** The file read when none is named (relative to the working directory). */
+export const DEFAULT_FILE = 'config/koubou.yaml';
 
 /** Defaults of every key; `undefined` marks a key without a default (required, or derived from others). */
 const DEFAULTS = {
@@ -147,76 +159,43 @@ const DEFAULT_BACKEND = {
   max_workers: 2,
 };
 
-/** Settings that env variables and flags may override. The API token has no flag: command lines show in `ps`. */
-const OVERRIDES: ReadonlyArray<{ section: 'server' | 'store' | 'log' | 'nats'; key: string; env: string; flag?: string }> = [
-  { section: 'server', key: 'host', env: 'KOUBOU_HOST', flag: 'host' },
-  { section: 'server', key: 'port', env: 'KOUBOU_PORT', flag: 'port' },
-  { section: 'server', key: 'api_token', env: 'KOUBOU_API_TOKEN' },
-  { section: 'store', key: 'path', env: 'KOUBOU_DB', flag: 'db' },
-  { section: 'log', key: 'level', env: 'KOUBOU_LOG_LEVEL', flag: 'log-level' },
-  { section: 'nats', key: 'url', env: 'KOUBOU_NATS_URL', flag: 'nats' },
-  { section: 'nats', key: 'pool_token', env: 'KOUBOU_POOL_TOKEN' },
-  { section: 'nats', key: 'nkey_seed_file', env: 'KOUBOU_NATS_NKEY_SEED_FILE' },
-  { section: 'nats', key: 'creds_file', env: 'KOUBOU_NATS_CREDS_FILE' },
-];
+/** The default of a key path (`server.port`), for help texts; undefined for keys without one. */
+export function configDefault(key: string): unknown {
+  let value: unknown = DEFAULTS;
+  for (const part of key.split('.')) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[part] : undefined;
+  return value;
+}
 
 /**
- * Splits argv into `--name value` / `--name=value` flags and positionals. A flag followed by another
- * flag (or nothing) is `true`; names in `booleanFlags` never take a value. Everything after `--` is positional.
+ * Builds the validated, deep-frozen configuration from defaults, the YAML file and the overrides. A ConfigError
+ * about a key the file set names the file; one about an override names the flag or variable that gave it.
  */
-export function parseFlags(argv: string[], booleanFlags: readonly string[] = []): { flags: Record<string, string | true>; positionals: string[] } {
-  const flags: Record<string, string | true> = {};
-  const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('--') || arg.length === 2) {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    if (eq !== -1) {
-      flags[arg.slice(2, eq)] = arg.slice(eq + 1);
-      continue;
-    }
-    const name = arg.slice(2);
-    const next = argv[i + 1];
-    if (next !== undefined && !next.startsWith('--') && !booleanFlags.includes(name)) {
-      flags[name] = next;
-      i++;
-    } else {
-      flags[name] = true;
-    }
-  }
-  return { flags, positionals };
-}
-
-/** Builds the validated, deep-frozen configuration from defaults, the YAML file, `env` and the flags in `argv`. */
 export function loadConfig(opts: LoadConfigOptions = {}): KoubouConfig {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
-  const env = opts.env ?? {};
-  const { flags } = parseFlags(opts.argv ?? []);
-  const raw = readConfigFile(cwd, flags, env);
-  const origins = applyOverrides(raw, flags, env);
-  return deepFreeze(validate(raw, origins, cwd));
+  const { raw, file } = readConfigFile(cwd, opts.file);
+  const origins = applyOverrides(raw, opts.overrides ?? []);
+  try {
+    return deepFreeze(validate(raw, origins, cwd));
+  } catch (err) {
+    if (err instanceof ConfigError && file !== null && err.key !== undefined && !origins.has(err.key) && err.file === undefined) {
+      throw new ConfigError(err.reason, err.key, file);
+    }
+    throw err;
+  }
 }
 
-/** The parsed YAML of the named or default config file, or the built-in defaults when there is none. */
-function readConfigFile(cwd: string, flags: Record<string, string | true>, env: Record<string, string | undefined>): Record<string, unknown> {
-  const named = flagValue(flags, 'config') ?? envValue(env, 'KOUBOU_CONFIG');
-  const source = flags.config !== undefined ? '--config' : 'KOUBOU_CONFIG';
-  const file = path.resolve(cwd, named ?? DEFAULT_FILE);
-  if (named === undefined && !fs.existsSync(file)) return { backends: [{ ...DEFAULT_BACKEND }] };
+/** The parsed YAML of the named or default config file (and its path), or the built-in defaults when there is none. */
+function readConfigFile(cwd: string, named: LoadConfigOptions['file']): { raw: Record<string, unknown>; file: string | null } {
+  const source = named?.from ?? DEFAULT_FILE;
+  const file = path.resolve(cwd, named?.path ?? DEFAULT_FILE);
+  if (named === undefined && !fs.existsSync(file)) return { raw: { backends: [{ ...DEFAULT_BACKEND }] }, file: null };
 
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'config file not found' : 'cannot read config file';
-    throw new ConfigError(`${reason}: ${file}`, named === undefined ? DEFAULT_FILE : source);
+    throw new ConfigError(`${reason}: ${file}`, source);
   }
   let parsed: unknown;
   try {
@@ -224,40 +203,32 @@ function readConfigFile(cwd: string, flags: Record<string, string | true>, env: 
   } catch (err) {
     throw new ConfigError(`invalid YAML: ${(err as Error).message.trimEnd()}`, file);
   }
-  if (parsed === null || parsed === undefined) return {};
+  if (parsed === null || parsed === undefined) return { raw: {}, file };
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError('must hold a YAML mapping (key: value lines) at the top level', file);
   }
-  return parsed as Record<string, unknown>;
+  return { raw: parsed as Record<string, unknown>, file };
 }
 
-/** Writes env values, then flags (which win), into the raw config; returns which key each override set. */
-function applyOverrides(raw: Record<string, unknown>, flags: Record<string, string | true>, env: Record<string, string | undefined>): Map<string, string> {
+/** Writes the overrides into the raw config (`section.key` paths); returns which key each one set and from where. */
+function applyOverrides(raw: Record<string, unknown>, overrides: readonly ConfigOverride[]): Map<string, string> {
   const origins = new Map<string, string>();
-  for (const { section, key, env: envName, flag } of OVERRIDES) {
-    const fromFlag = flag === undefined ? undefined : flagValue(flags, flag);
-    const value = fromFlag ?? envValue(env, envName);
-    if (value === undefined) continue;
-    raw[section] ??= {};
-    const target = raw[section];
-    // A section that is not a mapping is left alone so validation reports it.
+  for (const { key, value, from } of overrides) {
+    const parts = key.split('.');
+    const name = parts.pop()!;
+    let target: unknown = raw;
+    for (const part of parts) {
+      const record = target as Record<string, unknown>;
+      record[part] ??= {};
+      target = record[part];
+      // A section that is not a mapping is left alone so validation reports it.
+      if (typeof target !== 'object' || target === null || Array.isArray(target)) break;
+    }
     if (typeof target !== 'object' || target === null || Array.isArray(target)) continue;
-    (target as Record<string, unknown>)[key] = value;
-    origins.set(`${section}.${key}`, fromFlag !== undefined ? `--${flag}` : envName);
+    (target as Record<string, unknown>)[name] = value;
+    origins.set(key, from);
   }
   return origins;
-}
-
-/** Empty env variables count as unset, as shells make unsetting awkward. */
-function envValue(env: Record<string, string | undefined>, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function flagValue(flags: Record<string, string | true>, name: string): string | undefined {
-  const value = flags[name];
-  if (value === true) throw new ConfigError('needs a value', `--${name}`);
-  return value;
 }
 
 function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, string>, cwd: string): KoubouConfig {

@@ -146,11 +146,16 @@ export class Aborted extends KoubouError {
   override readonly status = 409;
 }
 
-/** The configuration file or an override is wrong; `key` names the offending setting. */
+/** The configuration file or an override is wrong; `key` names the offending setting, `file` the file that set it. */
 export class ConfigError extends KoubouError {
   readonly code = 'config_error';
-  constructor(message: string, readonly key?: string) {
-    super(key ? `${key}: ${message}` : message);
+  constructor(
+    /** What is wrong, without the key and file. */
+    readonly reason: string,
+    readonly key?: string,
+    readonly file?: string,
+  ) {
+    super(`${file ? `${file}: ` : ''}${key ? `${key}: ` : ''}${reason}`);
   }
 }
 

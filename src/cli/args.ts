@@ -1,36 +1,5 @@
-/** Command-line parsing for one subcommand (node:util parseArgs, strict) and checks of flag values. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+/** Checks of a command's positionals and flag values; each mistake is a UsageError for the command. */
 import { UsageError } from './errors.js';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** Flags every client command takes. */
-export const CLIENT_OPTIONS = {
-  url: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies Options;
-
-/** Parses `argv` (what follows the command name) strictly; a mistake becomes a UsageError for `command`. */
-export function parseCommand<O extends Options>(command: string, argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError(describeParseError(err as Error & { code?: string }), command);
-  }
-}
-
-function describeParseError(err: Error & { code?: string }): string {
-  const quoted = /'([^']+)'/.exec(err.message)?.[1];
-  switch (err.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option ${quoted ?? err.message}`;
-    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return `unexpected argument ${quoted ?? err.message}`;
-    default:
-      return err.message;
-  }
-}
 
 /** Exactly `names.length` positionals, returned in order. */
 export function positionals(command: string, given: string[], names: string[]): string[] {

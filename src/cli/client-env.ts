@@ -1,6 +1,4 @@
-/** The one place the client side of the CLI reads the environment; everything else gets these values passed in. */
-
-import { DEFAULT_URL } from '../config.js';
+/** The one place the CLI reads the environment; everything else gets values passed in (through the settings tables). */
 
 export interface ClientEnv {
   /** Base URL of the coordinator, without a trailing slash. */
@@ -9,14 +7,12 @@ export interface ClientEnv {
   token: string | null;
 }
 
-/** `--url` wins over KOUBOU_URL, which wins over the default; KOUBOU_API_TOKEN is the token. Empty counts as unset. */
-export function clientEnv(urlFlag?: string): ClientEnv {
-  const fromEnv = process.env.KOUBOU_URL || undefined;
-  const url = (urlFlag ?? fromEnv ?? DEFAULT_URL).replace(/\/+$/, '');
-  return { url, token: process.env.KOUBOU_API_TOKEN || null };
+/** The client side of a parsed command: --url (or KOUBOU_URL, or the default) and KOUBOU_API_TOKEN. */
+export function clientEnv(values: { url?: string | undefined; 'api-token'?: string | undefined }, fallbackUrl: string): ClientEnv {
+  return { url: (values.url ?? fallbackUrl).replace(/\/+$/, ''), token: values['api-token'] ?? null };
 }
 
-/** The whole environment, for the commands that configure a server from it (start, stop, mcp). */
+/** The whole environment, for parsing settings and for the children a command starts. */
 export function processEnv(): Record<string, string | undefined> {
   return process.env;
 }

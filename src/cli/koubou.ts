@@ -3,7 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { KoubouError } from '../errors.js';
 import { CliError, EXIT, UsageError } from './errors.js';
-import { usage } from './usage.js';
+import { COMMAND_SPECS } from './command-specs.js';
+import { helpText } from './flags.js';
+import { closest } from '../did-you-mean.js';
+import { isCommand, MAIN, usageHint } from './usage.js';
 
 type Command = (argv: string[]) => Promise<number | void>;
 
@@ -24,8 +27,8 @@ async function main(argv: string[]): Promise<number | void> {
   if (first === undefined) throw new UsageError('missing command');
   if (first === '--help' || first === '-h' || first === 'help') {
     const topic = first === 'help' ? rest[0] : undefined;
-    if (topic !== undefined && !(topic in COMMANDS)) throw new UsageError(`unknown command ${JSON.stringify(topic)}`);
-    process.stdout.write(`${usage(topic ?? null)}\n`);
+    if (topic !== undefined && !isCommand(topic)) throw unknownCommand(topic);
+    process.stdout.write(`${topic === undefined ? MAIN : helpText(COMMAND_SPECS[topic])}\n`);
     return EXIT.ok;
   }
   if (first === '--version' || first === '-v') {
@@ -33,8 +36,13 @@ async function main(argv: string[]): Promise<number | void> {
     return EXIT.ok;
   }
   const load = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
-  if (!load) throw new UsageError(first.startsWith('-') ? `expected a command before ${first}` : `unknown command ${JSON.stringify(first)}`);
+  if (!load) throw first.startsWith('-') ? new UsageError(`expected a command before ${first}`) : unknownCommand(first);
   return (await load())(rest);
+}
+
+function unknownCommand(name: string): UsageError {
+  const near = closest(name, Object.keys(COMMANDS));
+  return new UsageError(`unknown command ${JSON.stringify(name)}${near ? `; did you mean ${near}?` : ''}`);
 }
 
 function version(): string {
@@ -44,7 +52,7 @@ function version(): string {
 
 function report(err: unknown): number {
   if (err instanceof UsageError) {
-    process.stderr.write(`koubou: ${err.message}\n\n${usage(err.command)}\n`);
+    process.stderr.write(`koubou: ${err.message}\n${usageHint(err.command)}\n`);
     return err.exitCode;
   }
   if (err instanceof CliError) {

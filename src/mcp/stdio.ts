@@ -4,7 +4,7 @@
  * embedded one on the configured store. Stdout carries the protocol, so logs go to stderr.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { DEFAULT_URL, loadConfig, parseFlags } from '../config.js';
+import type { KoubouConfig } from '../config.js';
 import { startCore } from '../core.js';
 import { createLogger } from '../logger.js';
 import type { KoubouApi } from './api.js';
@@ -12,11 +12,12 @@ import { httpApi, isReachable } from './http-api.js';
 import { localApi } from './local-api.js';
 import { createMcpServer } from './server.js';
 
-/** Serves MCP on stdin/stdout until the client closes stdin. */
-export async function runMcpStdio(argv: string[], env: Record<string, string | undefined>, cwd = process.cwd()): Promise<void> {
-  const { flags } = parseFlags(argv);
-  const url = String(flags.url ?? env.KOUBOU_URL ?? DEFAULT_URL).replace(/\/+$/, '');
-  const { api, close } = await connect(url, env.KOUBOU_API_TOKEN || null, argv, env, cwd);
+/**
+ * Serves MCP on stdin/stdout until the client closes stdin: through the coordinator at `client.url`, or, when none
+ * answers there, an embedded one configured by `config()` (called only then).
+ */
+export async function runMcpStdio(client: { url: string; token: string | null }, config: () => KoubouConfig): Promise<void> {
+  const { api, close } = await connect(client.url, client.token, config);
   const server = createMcpServer(api);
   const transport = new StdioServerTransport();
   const stopped = new Promise<void>((resolve) => {
@@ -29,9 +30,9 @@ export async function runMcpStdio(argv: string[], env: Record<string, string | u
   await close();
 }
 
-async function connect(url: string, token: string | null, argv: string[], env: Record<string, string | undefined>, cwd: string): Promise<{ api: KoubouApi; close(): Promise<void> }> {
+async function connect(url: string, token: string | null, loadConfig: () => KoubouConfig): Promise<{ api: KoubouApi; close(): Promise<void> }> {
   if (await isReachable(url)) return { api: httpApi(url, token), close: async () => {} };
-  const config = loadConfig({ argv, env, cwd });
+  const config = loadConfig();
   const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level);
   log.warn('no coordinator answered; running an embedded one', { url, store: config.store.path });
   const core = await startCore(config, {

@@ -1,6 +1,7 @@
 /** `npm run bench`: runs each benchmark several times and prints medians. Figures are reported, never asserted. */
 import path from 'node:path';
-import { parseFlags } from '../../src/config.js';
+import { UsageError } from '../../src/cli/errors.js';
+import { helpText, parseCommand, type CommandSpec } from '../../src/cli/flags.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { runDelegation, type DelegationRun } from './delegation.js';
 import { runNodeKill, type NodeKillRun } from './node-kill.js';
@@ -10,8 +11,44 @@ import { runScheduling, type SchedulingOptions, type SchedulingRun } from './sch
 import { fmt, median } from './stats.js';
 import { bytesPerIdleWorker, timeToRequeue } from './supervision.js';
 
+const n = (value: string, help: string) => ({ type: 'string', value: 'N', default: value, help }) as const;
+
+const BENCH = {
+  command: 'npm run bench --',
+  args: '',
+  about: 'Runs each benchmark --runs times and prints medians.',
+  settings: {
+    suite: { type: 'string', value: 'NAME', default: 'all', help: 'all, delegation, supervision, remote-scale, node-kill or scheduling' },
+    runs: n('3', 'runs of each benchmark'),
+    tasks: n('5000', 'delegation: tasks'),
+    clients: n('50', 'delegation: concurrent clients'),
+    workers: n('32', 'delegation: workers'),
+    'latency-samples': n('500', 'delegation: latency samples'),
+    slots: { type: 'string', value: 'N,N', default: '10,100,1000,5000', help: 'remote-scale: slot counts' },
+    'slots-per-node': n('1000', 'remote-scale: slots per node'),
+    'window-s': n('10', 'remote-scale: measuring window, s'),
+    'settle-s': n('3', 'remote-scale: settling time, s'),
+    rate: n('20', 'remote-scale: submits per second'),
+    'sync-samples': n('100', 'remote-scale: sync delegate samples'),
+    'cpu-prof': { type: 'string', value: 'DIR', help: 'remote-scale: write the coordinator\'s CPU profile here' },
+    batch: n('200', 'scheduling: tasks'),
+    'fast-ms': n('50', 'scheduling: fast node time per task'),
+    'slow-ms': n('400', 'scheduling: slow node time per task'),
+    'node-slots': n('2', 'scheduling: slots per node'),
+    help: { type: 'boolean', help: 'print this help' },
+  },
+} as const satisfies CommandSpec;
+
 async function main(): Promise<void> {
-  const { flags } = parseFlags(process.argv.slice(2));
+  let flags;
+  try {
+    flags = parseCommand(BENCH, process.argv.slice(2), {}).values;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (flags.help) return void process.stdout.write(`${helpText(BENCH)}\n`);
   const runs = Number(flags.runs ?? 3);
   const opts = {
     tasks: Number(flags.tasks ?? 5000),

@@ -46,5 +46,5 @@ export function writeTestConfig(opts: TestConfigOptions): { file: string; config
   };
   const file = join(opts.dir, 'koubou.yaml');
   writeFileSync(file, YAML.stringify(doc));
-  return { file, config: loadConfig({ argv: ['--config', file], env: {}, cwd: opts.dir }) };
+  return { file, config: loadConfig({ file: { path: file, from: '--config' }, cwd: opts.dir }) };
 }

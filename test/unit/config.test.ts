@@ -4,7 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, parseFlags } from '../../src/config.js';
+import { serverConfig } from '../../src/cli/commands/server-flags.js';
+import { COMMAND_SPECS } from '../../src/cli/command-specs.js';
+import { UsageError } from '../../src/cli/errors.js';
+import { parseCommand } from '../../src/cli/flags.js';
+import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 // Compiled to dist/test/unit, so the project root is three levels up.
@@ -40,12 +44,18 @@ backends:
     model: m
 `;
 
-/** Asserts that `fn` throws a ConfigError for `key` whose message matches `pattern`. */
+/** The configuration `koubou start ARGV` loads in `cwd` with environment `env`. */
+function fromCommandLine(cwd: string, argv: string[] = [], env: Record<string, string> = {}) {
+  const spec = COMMAND_SPECS.start;
+  return serverConfig(spec.settings, parseCommand(spec, argv, env), cwd);
+}
+
+/** Asserts that `fn` throws a ConfigError for `key` (after the file's name, when a file set it) matching `pattern`. */
 function assertConfigError(fn: () => unknown, key: string, pattern?: RegExp): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
     assert.equal(err.key, key, err.message);
-    assert.ok(err.message.startsWith(`${key}: `), err.message);
+    assert.ok(err.message.startsWith(`${err.file ? `${err.file}: ` : ''}${key}: `), err.message);
     if (pattern) assert.match(err.message, pattern);
     return true;
   });
@@ -53,7 +63,7 @@ function assertConfigError(fn: () => unknown, key: string, pattern?: RegExp): vo
 
 function loadYaml(yaml: string, env: Record<string, string> = {}) {
   const { cwd, argv } = withConfig(yaml);
-  return loadConfig({ cwd, argv, env });
+  return fromCommandLine(cwd, argv, env);
 }
 
 describe('loadConfig defaults', () => {
@@ -96,7 +106,7 @@ describe('loadConfig defaults', () => {
 
   it('ships a config/koubou.yaml equal to the defaults', () => {
     const cwd = emptyDir();
-    assert.deepEqual(loadConfig({ cwd, argv: ['--config', shippedConfig] }), loadConfig({ cwd }));
+    assert.deepEqual(fromCommandLine(cwd, ['--config', shippedConfig]), loadConfig({ cwd }));
   });
 
   it('reads config/koubou.yaml from the working directory when no file is named', () => {
@@ -107,13 +117,13 @@ describe('loadConfig defaults', () => {
 
   for (const example of fs.readdirSync(examplesDir).filter((f) => f.endsWith('.yaml'))) {
     it(`loads the example ${example}`, () => {
-      const config = loadConfig({ cwd: emptyDir(), argv: ['--config', path.join(examplesDir, example)] });
+      const config = fromCommandLine(emptyDir(), ['--config', path.join(examplesDir, example)]);
       assert.ok(config.backends.length >= 1);
     });
   }
 
   it('loads the LAN example with two backends and NATS', () => {
-    const config = loadConfig({ cwd: emptyDir(), argv: ['--config', path.join(examplesDir, 'lan-coordinator.yaml')] });
+    const config = fromCommandLine(emptyDir(), ['--config', path.join(examplesDir, 'lan-coordinator.yaml')]);
     assert.deepEqual(config.backends.map((b) => b.type), ['ollama', 'openai']);
     assert.equal(config.nats.url, 'nats://127.0.0.1:4222');
   });
@@ -132,7 +142,7 @@ backends:
 
   it('resolves relative store.path and files.root against cwd and keeps files.root null', () => {
     const { cwd, argv } = withConfig(`${oneBackend}\nstore: { path: data/k.db }\nfiles: { root: null }\n`);
-    const config = loadConfig({ cwd, argv });
+    const config = fromCommandLine(cwd, argv);
     assert.equal(config.store.path, path.join(cwd, 'data/k.db'));
     assert.equal(config.files.root, null);
   });
@@ -183,11 +193,7 @@ describe('loadConfig precedence: file < env < flags', () => {
   it('takes flags over env, in both --name value and --name=value forms', () => {
     const { cwd, argv } = withConfig(yaml);
     const env = { KOUBOU_PORT: '8000', KOUBOU_LOG_LEVEL: 'debug', KOUBOU_NATS_URL: 'nats://env:4222' };
-    const config = loadConfig({
-      cwd,
-      env,
-      argv: ['start', ...argv, '--port=9000', '--log-level', 'error', '--nats', 'nats://flag:4222', '--db', 'rel.db', '--unknown'],
-    });
+    const config = fromCommandLine(cwd, [...argv, '--port=9000', '--log-level', 'error', '--nats', 'nats://flag:4222', '--db', 'rel.db'], env);
     assert.equal(config.server.port, 9000);
     assert.equal(config.log.level, 'error');
     assert.equal(config.nats.url, 'nats://flag:4222');
@@ -200,14 +206,14 @@ describe('loadConfig precedence: file < env < flags', () => {
 
   it('finds the file through KOUBOU_CONFIG, with --config winning', () => {
     const { cwd, file } = withConfig(yaml);
-    assert.equal(loadConfig({ cwd, env: { KOUBOU_CONFIG: file } }).server.port, 7000);
+    assert.equal(fromCommandLine(cwd, [], { KOUBOU_CONFIG: file }).server.port, 7000);
     const other = path.join(cwd, 'other.yaml');
     fs.writeFileSync(other, `${oneBackend}\nserver: { port: 7100 }\n`);
-    assert.equal(loadConfig({ cwd, env: { KOUBOU_CONFIG: file }, argv: ['--config', 'other.yaml'] }).server.port, 7100);
+    assert.equal(fromCommandLine(cwd, ['--config', 'other.yaml'], { KOUBOU_CONFIG: file }).server.port, 7100);
   });
 
   it('allows port 0 (ephemeral)', () => {
-    assert.equal(loadConfig({ cwd: emptyDir(), argv: ['--port', '0'] }).server.port, 0);
+    assert.equal(fromCommandLine(emptyDir(), ['--port', '0']).server.port, 0);
   });
 });
 
@@ -215,18 +221,28 @@ describe('loadConfig errors name their key', () => {
   it('rejects unknown keys, at any depth', () => {
     assertConfigError(() => loadYaml(`${oneBackend}\nsever: { port: 1 }\n`), 'sever', /unknown key/);
     assertConfigError(() => loadYaml(`${oneBackend}\npool: { restart: { intensty: 3 } }\n`), 'pool.restart.intensty', /unknown key/);
-    assertConfigError(() => loadYaml(`${oneBackend}    max_worker: 3\n`), 'backends[0].max_worker', /unknown key.*max_workers/);
+    assertConfigError(() => loadYaml(`${oneBackend}    max_worker: 3\n`), 'backends[0].max_worker', /unknown key; did you mean max_workers\?$/);
+    // Nothing close: the keys it could be.
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { colour: blue }\n`), 'server.colour', /unknown key \(expected one of: host, port/);
+  });
+
+  it('names the file that set a bad key, and the flag or variable that set a bad override', () => {
+    const { cwd, argv, file } = withConfig(`${oneBackend}    max_worker: 3\n`);
+    assert.throws(() => fromCommandLine(cwd, argv), (e: unknown) => e instanceof ConfigError && e.message === `${file}: backends[0].max_worker: unknown key; did you mean max_workers?`);
+    const good = withConfig(oneBackend);
+    assert.throws(() => fromCommandLine(good.cwd, [...good.argv, '--port', 'x']), (e: unknown) => e instanceof ConfigError && e.message === 'server.port: must be an integer between 0 and 65535, got "x" (from --port)');
   });
 
   it('rejects a bad port from the file, a flag and the env', () => {
     assertConfigError(() => loadYaml(`${oneBackend}\nserver: { port: 70000 }\n`), 'server.port', /between 0 and 65535, got 70000/);
-    assertConfigError(() => loadConfig({ cwd: emptyDir(), argv: ['--port', 'abc'] }), 'server.port', /got "abc" \(from --port\)/);
-    assertConfigError(() => loadConfig({ cwd: emptyDir(), env: { KOUBOU_PORT: 'abc' } }), 'server.port', /got "abc" \(from KOUBOU_PORT\)/);
-    assertConfigError(() => loadConfig({ cwd: emptyDir(), env: { KOUBOU_PORT: '80.5' } }), 'server.port', /KOUBOU_PORT/);
+    assertConfigError(() => fromCommandLine(emptyDir(), ['--port', 'abc']), 'server.port', /got "abc" \(from --port\)/);
+    assertConfigError(() => fromCommandLine(emptyDir(), [], { KOUBOU_PORT: 'abc' }), 'server.port', /got "abc" \(from KOUBOU_PORT\)/);
+    assertConfigError(() => fromCommandLine(emptyDir(), [], { KOUBOU_PORT: '80.5' }), 'server.port', /KOUBOU_PORT/);
   });
 
-  it('rejects a flag without a value', () => {
-    assertConfigError(() => loadConfig({ cwd: emptyDir(), argv: ['--port'] }), '--port', /needs a value/);
+  it('rejects a flag without a value, and an unknown one, naming the one meant', () => {
+    assert.throws(() => fromCommandLine(emptyDir(), ['--port']), (e: unknown) => e instanceof UsageError && e.message === '--port needs a value');
+    assert.throws(() => fromCommandLine(emptyDir(), ['--prot', '9000']), (e: unknown) => e instanceof UsageError && e.message === 'unknown option --prot; did you mean --port?');
   });
 
   it('rejects max_workers below min_workers', () => {
@@ -245,13 +261,13 @@ describe('loadConfig errors name their key', () => {
 
   it('rejects malformed YAML with the parser line', () => {
     const { cwd, argv, file } = withConfig('server:\n  port: [1, 2\nlog: {}\n');
-    assertConfigError(() => loadConfig({ cwd, argv }), file, /invalid YAML: .*line 3/);
+    assertConfigError(() => fromCommandLine(cwd, argv), file, /invalid YAML: .*line 3/);
   });
 
   it('rejects an explicitly named file that does not exist', () => {
     const cwd = emptyDir();
-    assertConfigError(() => loadConfig({ cwd, argv: ['--config', 'missing.yaml'] }), '--config', /not found: .*missing\.yaml/);
-    assertConfigError(() => loadConfig({ cwd, env: { KOUBOU_CONFIG: 'missing.yaml' } }), 'KOUBOU_CONFIG', /not found/);
+    assertConfigError(() => fromCommandLine(cwd, ['--config', 'missing.yaml']), '--config', /not found: .*missing\.yaml/);
+    assertConfigError(() => fromCommandLine(cwd, [], { KOUBOU_CONFIG: 'missing.yaml' }), 'KOUBOU_CONFIG', /not found/);
   });
 
   it('rejects an empty or missing backends list', () => {
@@ -318,21 +334,5 @@ backends:
     );
     assertConfigError(() => loadYaml(`backends:\n  - { name: a, type: ollama, url: "http://127.0.0.1:1", model: m, types: [] }\n`), 'backends[0].types', /at least one/);
     assertConfigError(() => loadYaml(`backends:\n  - { name: a, type: ollama, url: "http://127.0.0.1:1", model: m, max_tokens: 0 }\n`), 'backends[0].max_tokens', /integer/);
-  });
-});
-
-describe('parseFlags', () => {
-  it('reads --name value, --name=value, bare flags and positionals', () => {
-    assert.deepEqual(parseFlags(['start', '--port', '9000', '--host=0.0.0.0', '--verbose', '--db', 'x.db', 'extra']), {
-      flags: { port: '9000', host: '0.0.0.0', verbose: true, db: 'x.db' },
-      positionals: ['start', 'extra'],
-    });
-  });
-
-  it('treats everything after -- as positional and honours boolean flags', () => {
-    assert.deepEqual(parseFlags(['--json', 'submit', '--', '--not-a-flag'], ['json']), {
-      flags: { json: true },
-      positionals: ['submit', '--not-a-flag'],
-    });
   });
 });

@@ -1,14 +1,14 @@
 /** `koubou cancel ID`. */
-import { CLIENT_OPTIONS, parseCommand, positionals } from '../args.js';
+import { positionals } from '../args.js';
 import { EXIT } from '../errors.js';
 import { json } from '../format.js';
-import { connect, out, printHelp } from './shared.js';
+import { connect, out, parse, printHelp } from './shared.js';
 
 export async function cancel(argv: string[]): Promise<number> {
-  const { values, positionals: given } = parseCommand('cancel', argv, CLIENT_OPTIONS);
+  const { values, positionals: given } = parse('cancel', argv);
   if (values.help) return printHelp('cancel');
   const [id] = positionals('cancel', given, ['ID']) as [string];
-  const result = await connect('cancel', values.url).cancel(id);
+  const result = await connect('cancel', values).cancel(id);
   out(values.json ? json(result) : `${result.task_id} ${result.status}\n`);
   return EXIT.ok;
 }

@@ -1,26 +1,32 @@
-/** The flags `start` and `stop` share, and the configuration they load (through loadConfig, as the server does). */
-import { loadConfig, type KoubouConfig } from '../../config.js';
-import { processEnv } from '../client-env.js';
+/** The configuration a command's parsed settings describe: its --config file, and a config override per setting. */
+import { loadConfig, type ConfigOverride, type KoubouConfig } from '../../config.js';
+import type { Parsed, SettingTable } from '../flags.js';
 
-export const SERVER_OPTIONS = {
-  config: { type: 'string' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  db: { type: 'string' },
-  'log-level': { type: 'string' },
-  nats: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-const PASSED_ON = ['config', 'port', 'host', 'db', 'log-level', 'nats'] as const;
-
-/** The configuration flags as `--name=value` arguments, for loadConfig and for the detached child. */
-export function configArgs(values: Partial<Record<(typeof PASSED_ON)[number], string>>): string[] {
-  return PASSED_ON.flatMap((name) => (values[name] === undefined ? [] : [`--${name}=${values[name]}`]));
+/**
+ * Loads the configuration as `koubou start` would with these settings: the file `config` names (flag or env), and
+ * for every setting with a `config` key that was given, an override naming where it came from. A ConfigError names
+ * the key and the file or flag (the entry point exits 2).
+ */
+export function serverConfig<T extends SettingTable>(settings: T, parsed: Parsed<T>, cwd = process.cwd()): KoubouConfig {
+  const values = parsed.values as Record<string, unknown>;
+  const origins = parsed.origins as Record<string, string | undefined>;
+  const overrides: ConfigOverride[] = [];
+  for (const [name, setting] of Object.entries(settings)) {
+    const value = values[name];
+    if (setting.config !== undefined && typeof value === 'string') overrides.push({ key: setting.config, value, from: origins[name] ?? `--${name}` });
+  }
+  const file = typeof values.config === 'string' ? { path: values.config, from: origins.config ?? '--config' } : undefined;
+  return loadConfig({ cwd, ...(file ? { file } : {}), overrides });
 }
 
-/** defaults < file < environment < flags; a ConfigError names the offending key (the entry point exits 2). */
-export function serverConfig(args: string[]): KoubouConfig {
-  return loadConfig({ argv: args, env: processEnv(), cwd: process.cwd() });
+/**
+ * The flags a detached child needs to load the same configuration: every given setting that has a flag, as
+ * `--name=value` (environment values stay in the environment the child inherits).
+ */
+export function configArgs<T extends SettingTable>(settings: T, parsed: Parsed<T>): string[] {
+  const values = parsed.values as Record<string, unknown>;
+  const origins = parsed.origins as Record<string, string | undefined>;
+  return Object.entries(settings).flatMap(([name, s]) =>
+    (s.config !== undefined || name === 'config') && !s.envOnly && typeof values[name] === 'string' && origins[name] === `--${name}` ? [`--${name}=${values[name]}`] : [],
+  );
 }

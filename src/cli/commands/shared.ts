@@ -1,17 +1,24 @@
-/** What the client commands share: the client built from --url / the environment, and output helpers. */
+/** What the commands share: parsing by the command's table, help, the client built from the settings, output. */
+import { DEFAULT_URL } from '../../config.js';
 import { checkUrl } from '../args.js';
 import { KoubouClient } from '../client.js';
-import { clientEnv } from '../client-env.js';
-import { usage } from '../usage.js';
+import { clientEnv, processEnv } from '../client-env.js';
+import { COMMAND_SPECS, type CommandName } from '../command-specs.js';
+import { helpText, parseCommand, type Parsed, type SettingTable } from '../flags.js';
 
-export function connect(command: string, urlFlag: string | undefined): KoubouClient {
-  const env = clientEnv(urlFlag);
+/** Parses the command's arguments strictly against its table, with the process environment standing in for flags. */
+export function parse<N extends CommandName>(command: N, argv: string[]): Parsed<(typeof COMMAND_SPECS)[N]['settings']> {
+  return parseCommand<SettingTable>(COMMAND_SPECS[command], argv, processEnv(), command) as Parsed<(typeof COMMAND_SPECS)[N]['settings']>;
+}
+
+export function connect(command: string, values: { url?: string | undefined; 'api-token'?: string | undefined }): KoubouClient {
+  const env = clientEnv(values, DEFAULT_URL);
   checkUrl(command, env.url);
   return new KoubouClient(env);
 }
 
-export function printHelp(command: string): number {
-  process.stdout.write(`${usage(command)}\n`);
+export function printHelp(command: CommandName): number {
+  process.stdout.write(`${helpText(COMMAND_SPECS[command])}\n`);
   return 0;
 }
 

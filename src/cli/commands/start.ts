@@ -6,25 +6,27 @@ import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { KoubouConfig } from '../../config.js';
-import { parseCommand, positionals } from '../args.js';
+import { positionals } from '../args.js';
+import { COMMAND_SPECS } from '../command-specs.js';
 import { processEnv } from '../client-env.js';
 import { daemonFiles, isAlive, localUrl, logTail, looksLikeKoubou, readPid, removePid, writePid } from '../daemon.js';
 import { CliError, EXIT } from '../errors.js';
 import { json } from '../format.js';
-import { out, printHelp } from './shared.js';
-import { SERVER_OPTIONS, configArgs, serverConfig } from './server-flags.js';
+import { out, parse, printHelp } from './shared.js';
+import { configArgs, serverConfig } from './server-flags.js';
 
 const CLI = fileURLToPath(new URL('../koubou.js', import.meta.url));
-const OPTIONS = { ...SERVER_OPTIONS, detach: { type: 'boolean' } } as const;
 const READY_WITHIN_MS = 15_000;
 const POLL_MS = 100;
 
 export async function start(argv: string[]): Promise<number | void> {
-  const { values, positionals: given } = parseCommand('start', argv, OPTIONS);
+  const parsed = parse('start', argv);
+  const { values, positionals: given } = parsed;
   if (values.help) return printHelp('start');
   positionals('start', given, []);
-  const args = configArgs(values);
-  const config = serverConfig(args);
+  const { settings } = COMMAND_SPECS.start;
+  const config = serverConfig(settings, parsed);
+  const args = configArgs(settings, parsed);
   if (values.detach) return detach(config, args, values.json === true);
   const [{ runCoordinator }, { createPinoLogger }, { LogRing }] = await Promise.all([
     import('../../main.js'),

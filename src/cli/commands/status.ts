@@ -1,17 +1,15 @@
 /** `koubou status ID [--watch]`: show a task, or follow it until it ends. */
-import { CLIENT_OPTIONS, parseCommand, positionals } from '../args.js';
+import { positionals } from '../args.js';
 import { EXIT } from '../errors.js';
 import { followTask } from '../follow.js';
 import { changeLine, failure, json, statusBlock, withNewline } from '../format.js';
-import { connect, out, printHelp } from './shared.js';
-
-const OPTIONS = { ...CLIENT_OPTIONS, watch: { type: 'boolean' } } as const;
+import { connect, out, parse, printHelp } from './shared.js';
 
 export async function status(argv: string[]): Promise<number> {
-  const { values, positionals: given } = parseCommand('status', argv, OPTIONS);
+  const { values, positionals: given } = parse('status', argv);
   if (values.help) return printHelp('status');
   const [id] = positionals('status', given, ['ID']) as [string];
-  const client = connect('status', values.url);
+  const client = connect('status', values);
 
   if (!values.watch) {
     const task = await client.status(id);

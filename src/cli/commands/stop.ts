@@ -1,21 +1,23 @@
 /** `koubou stop`: SIGTERM the coordinator named by the pid file, wait for it to drain and exit, remove the pid file. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseCommand, positionals } from '../args.js';
+import { positionals } from '../args.js';
+import { COMMAND_SPECS } from '../command-specs.js';
 import { daemonFiles, isAlive, looksLikeKoubou, readPid, removePid } from '../daemon.js';
 import { CliError, EXIT } from '../errors.js';
 import { json } from '../format.js';
-import { out, printHelp } from './shared.js';
-import { SERVER_OPTIONS, configArgs, serverConfig } from './server-flags.js';
+import { out, parse, printHelp } from './shared.js';
+import { serverConfig } from './server-flags.js';
 
 /** Beyond the drain grace period, what exiting may take (closing the store, the HTTP server). */
 const EXTRA_MS = 5_000;
 const POLL_MS = 100;
 
 export async function stop(argv: string[]): Promise<number> {
-  const { values, positionals: given } = parseCommand('stop', argv, SERVER_OPTIONS);
+  const parsed = parse('stop', argv);
+  const { values, positionals: given } = parsed;
   if (values.help) return printHelp('stop');
   positionals('stop', given, []);
-  const config = serverConfig(configArgs(values));
+  const config = serverConfig(COMMAND_SPECS.stop.settings, parsed);
   const { pidFile } = daemonFiles(config.store.path);
 
   const pid = readPid(pidFile);

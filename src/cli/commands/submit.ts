@@ -1,24 +1,14 @@
 /** `koubou submit PROMPT [--wait]`: queue a task; print its id, or wait and print its output. */
 import { TASK_TYPES } from '../../tasks/task.js';
-import { CLIENT_OPTIONS, intFlag, oneOfFlag, parseCommand, positionals, positiveFlag } from '../args.js';
+import { intFlag, oneOfFlag, positionals, positiveFlag } from '../args.js';
 import type { DelegateBody } from '../api-types.js';
 import { EXIT, UsageError } from '../errors.js';
 import { followTask } from '../follow.js';
 import { failure, json, withNewline } from '../format.js';
-import { connect, out, printHelp } from './shared.js';
-
-const OPTIONS = {
-  ...CLIENT_OPTIONS,
-  type: { type: 'string' },
-  priority: { type: 'string' },
-  file: { type: 'string', multiple: true },
-  model: { type: 'string' },
-  timeout: { type: 'string' },
-  wait: { type: 'boolean' },
-} as const;
+import { connect, out, parse, printHelp } from './shared.js';
 
 export async function submit(argv: string[]): Promise<number> {
-  const { values, positionals: given } = parseCommand('submit', argv, OPTIONS);
+  const { values, positionals: given } = parse('submit', argv);
   if (values.help) return printHelp('submit');
   const [promptArg] = positionals('submit', given, ['PROMPT']) as [string];
   const body: DelegateBody = { prompt: promptArg === '-' ? await readStdin() : promptArg };
@@ -34,7 +24,7 @@ export async function submit(argv: string[]): Promise<number> {
     if (timeout !== undefined) body.options.timeout = timeout;
     if (values.model !== undefined) body.options.model = values.model;
   }
-  const client = connect('submit', values.url);
+  const client = connect('submit', values);
 
   const submitted = await client.delegate(body);
   if (!values.wait) {

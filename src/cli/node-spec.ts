@@ -1,0 +1,33 @@
+/** The settings table of `koubou-node`: what it parses, what its --help says, which environment variable stands in. */
+import { TASK_TYPES } from '../tasks/task.js';
+import type { CommandSpec } from './flags.js';
+
+export const NODE_SPEC = {
+  command: 'koubou-node',
+  args: '',
+  about: `Joins this machine's LLM backends to a coordinator's pool over NATS:
+  koubou-node --nats nats://host:4222 --backend ollama --url http://127.0.0.1:11434 --model gpt-oss:20b --concurrency 2
+  koubou-node --nats nats://host:4222 --config node.yaml   (every backend there; max_workers is its concurrency)`,
+  settings: {
+    nats: { type: 'string', value: 'URL', env: 'KOUBOU_NATS_URL', defaultText: "nats.url of --config's file", help: "the coordinator's NATS server (required)" },
+    id: { type: 'string', value: 'ID', defaultText: "this machine's host name", help: 'this node in the pool: letters, digits, "-" and "_" (at most 64)' },
+    token: { type: 'string', value: 'T', env: 'KOUBOU_POOL_TOKEN', defaultText: "nats.pool_token of --config's file", help: "the coordinator's nats.pool_token" },
+    prefix: { type: 'string', value: 'P', defaultText: "nats.prefix of --config's file, else koubou", help: 'the NATS subject prefix' },
+    'nkey-seed-file': { type: 'string', value: 'F', env: 'KOUBOU_NATS_NKEY_SEED_FILE', help: 'NATS auth: a file holding an nkey seed' },
+    creds: { type: 'string', value: 'F', env: 'KOUBOU_NATS_CREDS_FILE', help: 'NATS auth: a .creds file (JWT and seed)' },
+    'log-level': { type: 'string', value: 'L', env: 'KOUBOU_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent' },
+    config: { type: 'string', value: 'FILE', help: 'serve every backend of this configuration file (instead of --backend ...)' },
+    backend: { type: 'string', value: 'TYPE', help: 'ollama or openai: the one backend to serve (with --url and --model)' },
+    url: { type: 'string', value: 'URL', help: "the backend's base URL" },
+    model: { type: 'string', value: 'M', help: "the backend's model" },
+    concurrency: { type: 'string', value: 'N', default: '1', help: 'how many tasks it runs at once (1-1024)' },
+    types: { type: 'string', value: 'T,T', defaultText: 'every type', help: `the task types it takes: ${TASK_TYPES.join(', ')}` },
+    models: { type: 'string', value: 'M,M', help: 'models it serves besides --model' },
+    'max-tokens': { type: 'string', value: 'N', help: 'the longest answer it allows' },
+    help: { type: 'boolean', short: 'h', help: 'print this help' },
+  },
+  notes: `With --config, each backend's types, models and max_tokens keys say what --types, --models and --max-tokens
+say, and its nats section fills what the flags leave out. NATS credentials: user:password or a token in the URL
+(nats://user:pass@host:4222), an nkey seed file, or a .creds file.
+Exit codes: 0 stopped by a signal, 1 refused or failed, 2 wrong usage.`,
+} as const satisfies CommandSpec;
