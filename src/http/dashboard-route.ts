@@ -57,7 +57,7 @@ function assets(): Map<string, Asset> {
 }
 
 /** Where the original system's docs send people for the dashboard; they are redirected to the page at /. */
-const OLD_ADDRESSES: ReadonlySet<string> = new Set(['/dashboard', '/dashboard/']);
+const OLD_ADDRESSES: ReadonlySet<string> = new Set(['/dashboard']);
 
 /** Whether the path is one of the dashboard's files or old addresses (served without a token). */
 export function isDashboardAsset(path: string): boolean {
