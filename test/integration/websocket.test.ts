@@ -5,25 +5,7 @@ import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
-
-interface Socket {
-  messages: any[];
-  send(m: unknown): void;
-  close(): void;
-}
-
-/** Node 22+ has a global WebSocket; on 20 the `ws` package (a dependency of the server side) stands in. */
-async function connect(url: string): Promise<Socket> {
-  const Impl: any = (globalThis as any).WebSocket ?? (await import('ws' as string)).WebSocket;
-  const ws = new Impl(url);
-  const messages: any[] = [];
-  ws.addEventListener('message', (e: { data: unknown }) => messages.push(JSON.parse(String(e.data))));
-  await new Promise<void>((resolve, reject) => {
-    ws.addEventListener('open', () => resolve());
-    ws.addEventListener('error', () => reject(new Error('WebSocket failed to open')));
-  });
-  return { messages, send: (m) => ws.send(JSON.stringify(m)), close: () => ws.close() };
-}
+import { connectWebSocket as connect } from '../helpers/ws-client.js';
 
 describe('WebSocket /ws', () => {
   let fake: FakeLlm;
