@@ -51,7 +51,7 @@ const START = {
 const STOP = {
   command: 'koubou stop',
   args: '',
-  about: 'Stops a running coordinator of the store named by the configuration: sends it SIGTERM, waits for it to drain\nand exit. --config and --db find the store; the other settings are accepted as for start.',
+  about: 'Stops a coordinator started with `koubou start --detach`: sends SIGTERM to the pid in koubou.pid (next to the\nstore named by the configuration), waits for it to drain and exit, and removes the pid file. --config and --db find\nthe store; the other settings are accepted as for start.',
   settings: { ...SERVER_SETTINGS, json: { type: 'boolean', help: 'print {pid, stopped}' }, help },
 } as const satisfies CommandSpec;
 

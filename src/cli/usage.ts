@@ -6,7 +6,7 @@ export const MAIN = `usage: koubou <command> [options]
 
 Commands:
   start     run the coordinator (in the foreground, or in the background with --detach)
-  stop      stop a running coordinator
+  stop      stop a coordinator started with --detach
   submit    delegate a task: koubou submit "prompt" [--wait]
   status    show a task, or follow it with --watch
   tasks     list tasks

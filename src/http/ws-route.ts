@@ -2,9 +2,9 @@
  * GET /ws: a WebSocket for watchers. Clients send {type:'subscribe'|'unsubscribe', channel:'task'|'worker'|'system',
  * task_id?}, {type:'ping'} (→ pong), {type:'get_stats'} (→ the health report) and, as the original system's clients
  * do, {type:'submit_task', payload:{...}} with the body of POST /task/delegate (same validation, same idempotency_key
- * rules) → {type:'task_submitted', task_id, status, replayed}, after which the socket gets that task's events.
- * Subscribed channels push {type:'event', channel, event}; `system` pushes a stats snapshot every few seconds. Each socket has a bounded queue:
- * a client that falls behind is told and closed, never waited for.
+ * rules) → {type:'task_submitted', task_id, status, replayed}, after which the socket gets that task's events until
+ * it ends. Subscribed channels push {type:'event', channel, event}; `system` pushes a stats snapshot every few seconds.
+ * Each socket has a bounded queue: a client that falls behind is told and closed, never waited for.
  */
 import { createNodeWebSocket } from '@hono/node-ws';
 import type { Hono } from 'hono';
@@ -14,7 +14,9 @@ import { BoundedSink } from '../events/bounded-sink.js';
 import type { TaskEvent } from '../events/types.js';
 import { KoubouError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { FINAL_STATUSES, type TaskStatus } from '../tasks/task.js';
 import { parseDelegateInput } from '../tasks/validate.js';
+import { isFinal } from '../tasks/wait.js';
 import { eventView } from '../tasks/view.js';
 import { errorBody } from './errors.js';
 
@@ -67,7 +69,12 @@ export function addWebSocket(app: Hono, core: WsCore, log: Logger): (server: Ser
               return push({ type: 'subscribed', channel: message.channel, task_id: message.task_id ?? null });
             }
             case 'submit_task': {
-              const submitted = await submitTask(core, message.payload, push, log);
+              // A submitted task is watched until it ends, so a socket submitting many holds few subscriptions.
+              const ended = (taskId: string) => {
+                subscriptions.get(`task:${taskId}`)?.();
+                subscriptions.delete(`task:${taskId}`);
+              };
+              const submitted = await submitTask(core, message.payload, push, ended, log);
               if ('error' in submitted) return push({ type: 'error', error: submitted.error });
               const key = `task:${submitted.taskId}`;
               if (subscriptions.has(key)) submitted.stop();
@@ -102,12 +109,23 @@ type Submitted = { taskId: string; status: string; replayed: boolean; stop(): vo
  * Submits through the task service as POST /task/delegate does, subscribed to the new task before it is written so
  * none of its events is lost. Events that arrive before the answer is sent wait (up to MAX_PENDING) until flush().
  */
-async function submitTask(core: WsCore, payload: unknown, push: (m: object) => void, log: Logger): Promise<Submitted | { error: ReturnType<typeof errorBody>['error'] }> {
+async function submitTask(
+  core: WsCore,
+  payload: unknown,
+  push: (m: object) => void,
+  ended: (taskId: string) => void,
+  log: Logger,
+): Promise<Submitted | { error: ReturnType<typeof errorBody>['error'] }> {
   const early: object[] = [];
   let answered = false;
+  let finalSeen = false;
   const send = (e: TaskEvent) => {
     if (answered || early.length >= MAX_PENDING) push(taskEventMessage(e));
     else early.push(taskEventMessage(e));
+    if (isFinal(e)) {
+      if (answered) ended(e.taskId);
+      else finalSeen = true;
+    }
   };
   let stop = () => {};
   try {
@@ -128,6 +146,7 @@ async function submitTask(core: WsCore, payload: unknown, push: (m: object) => v
       flush() {
         answered = true;
         for (const m of early.splice(0)) push(m);
+        if (FINAL_STATUSES.has(status as TaskStatus) || finalSeen) ended(submitted.taskId);
       },
     };
   } catch (err) {
