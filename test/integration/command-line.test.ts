@@ -30,7 +30,8 @@ function run(cli: string, args: string[]): Promise<Run> {
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdin.end();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  // Only a guard against a hung process: a loaded machine may take seconds to start 15 of them.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   return new Promise((resolve) =>
     child.once('close', (code) => {
       clearTimeout(timer);
