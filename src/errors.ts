@@ -5,6 +5,13 @@ export abstract class KoubouError extends Error {
   readonly status: number = 500;
   /** True when trying the same thing again later may succeed (network, 5xx, timeouts). */
   readonly retryable: boolean = false;
+  /**
+   * True when the server is busy, rate-limited or not reachable yet: not the task's fault. The task waits and tries
+   * again without spending an attempt, and the backend is sent less (see src/supervision/backend-gate.ts).
+   */
+  readonly backpressure: boolean = false;
+  /** How long the server asked us to wait (its Retry-After), in ms; null when it did not say. */
+  readonly retryAfterMs: number | null = null;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -108,14 +115,38 @@ export class ShuttingDown extends KoubouError {
   override readonly retryable = true;
 }
 
-/** The backend could not be reached (connection refused, DNS, reset). */
+/**
+ * The backend could not be reached (connection refused, DNS, reset). Before any response that is backpressure (the
+ * server is restarting or not up yet); a connection lost in the middle of an answer is a failure of the attempt.
+ */
 export class BackendUnavailable extends KoubouError {
   readonly code = 'backend_unavailable';
   override readonly status = 502;
   override readonly retryable = true;
+  override readonly backpressure: boolean;
+  constructor(message: string, options?: { cause?: unknown; beforeResponse?: boolean }) {
+    super(message, options);
+    this.backpressure = options?.beforeResponse === true;
+  }
 }
 
-/** The backend answered with an HTTP error. 5xx and 429 are retryable; other 4xx are permanent. */
+/**
+ * The backend said it cannot take the request now: HTTP 503 (Ollama's "server busy" when its queue is full, a model
+ * still loading) or 429 (rate limited), optionally with Retry-After. Backpressure, never the task's fault.
+ */
+export class BackendBusy extends KoubouError {
+  readonly code = 'backend_busy';
+  override readonly status = 503;
+  override readonly retryable = true;
+  override readonly backpressure = true;
+  override readonly retryAfterMs: number | null;
+  constructor(message: string, readonly httpStatus: number, retryAfterMs: number | null) {
+    super(message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The backend answered with an HTTP error (503 and 429 are BackendBusy). 5xx and 408 are retryable; other 4xx are permanent. */
 export class BackendHttpError extends KoubouError {
   readonly code = 'backend_http_error';
   override readonly status = 502;
@@ -166,9 +197,24 @@ export class StoreError extends KoubouError {
   override readonly retryable = true;
 }
 
-/** Normalises anything thrown into {code, message, retryable} for logs, results and events. */
-export function describeError(err: unknown): { code: string; message: string; retryable: boolean } {
-  if (err instanceof KoubouError) return { code: err.code, message: err.message, retryable: err.retryable };
-  if (err instanceof Error) return { code: 'internal_error', message: err.message, retryable: false };
-  return { code: 'internal_error', message: String(err), retryable: false };
+/** What kind of failure an error is: the task's own (permanent or retryable) or the server's backpressure. */
+export type FailureKind = 'permanent' | 'retryable' | 'backpressure';
+
+export interface DescribedError {
+  code: string;
+  message: string;
+  retryable: boolean;
+  kind: FailureKind;
+  /** Set for backpressure when the server named a wait (Retry-After). */
+  retryAfterMs: number | null;
+}
+
+/** Normalises anything thrown into {code, message, retryable, kind, retryAfterMs} for logs, results and events. */
+export function describeError(err: unknown): DescribedError {
+  if (err instanceof KoubouError) {
+    const kind: FailureKind = err.backpressure ? 'backpressure' : err.retryable ? 'retryable' : 'permanent';
+    return { code: err.code, message: err.message, retryable: err.retryable, kind, retryAfterMs: err.retryAfterMs };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'internal_error', message, retryable: false, kind: 'permanent', retryAfterMs: null };
 }

@@ -1,7 +1,8 @@
 import { Pool, type Dispatcher } from 'undici';
-import { BackendHttpError } from '../errors.js';
-import { readBodyExcerpt } from './http-errors.js';
+import { BackendBusy, BackendHttpError } from '../errors.js';
+import { readBodyExcerpt, toBackendError } from './http-errors.js';
 import { parseBackendJson } from './json.js';
+import { parseRetryAfter } from './retry-after.js';
 
 /** Time a probe may take when the caller gives no signal. */
 const DEFAULT_PROBE_TIMEOUT_MS = 2000;
@@ -34,24 +35,32 @@ export interface BackendRequest {
 }
 
 /**
- * Sends one request and returns the response when its status is 2xx. Any other status throws
- * BackendHttpError with the status and an excerpt of the body (which is consumed either way).
+ * Sends one request and returns the response when its status is 2xx. A network failure before any response throws
+ * BackendUnavailable (backpressure: the server is not there yet). 503 and 429 throw BackendBusy with the wait the
+ * Retry-After header asks for; any other status throws BackendHttpError. Both quote an excerpt of the body (which is
+ * consumed either way).
  */
 export async function sendBackendRequest(pool: Dispatcher, req: BackendRequest, label: string): Promise<Dispatcher.ResponseData> {
   const hasBody = req.body !== undefined;
-  const res = await pool.request({
-    method: req.method,
-    path: req.path,
-    headers: hasBody ? { 'content-type': 'application/json', ...req.headers } : req.headers,
-    body: hasBody ? JSON.stringify(req.body) : null,
-    signal: req.signal ?? null,
-  });
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await pool.request({
+      method: req.method,
+      path: req.path,
+      headers: hasBody ? { 'content-type': 'application/json', ...req.headers } : req.headers,
+      body: hasBody ? JSON.stringify(req.body) : null,
+      signal: req.signal ?? null,
+    });
+  } catch (err) {
+    throw toBackendError(err, req.signal, label, true);
+  }
   if (res.statusCode < 200 || res.statusCode >= 300) {
     const bodyExcerpt = await readBodyExcerpt(res.body);
-    throw new BackendHttpError(
-      `${label}: HTTP ${res.statusCode} from ${req.method} ${req.path}${bodyExcerpt ? `: ${bodyExcerpt}` : ''}`,
-      res.statusCode,
-    );
+    const message = `${label}: HTTP ${res.statusCode} from ${req.method} ${req.path}${bodyExcerpt ? `: ${bodyExcerpt}` : ''}`;
+    if (res.statusCode === 503 || res.statusCode === 429) {
+      throw new BackendBusy(message, res.statusCode, parseRetryAfter(res.headers['retry-after'], Date.now()));
+    }
+    throw new BackendHttpError(message, res.statusCode);
   }
   return res;
 }

@@ -29,9 +29,10 @@ export function abortError(signal: AbortSignal): Error {
 /**
  * Maps anything thrown while talking to a backend onto the Backend contract: the abort reason when the
  * signal fired, Koubou errors unchanged, network failures as BackendUnavailable, malformed HTTP as
- * BackendProtocolError. Anything else (e.g. a throwing onChunk callback) is returned unchanged.
+ * BackendProtocolError. Anything else (e.g. a throwing onChunk callback) is returned unchanged. `beforeResponse`: the
+ * request had no answer yet, so a network failure means the server is not there (backpressure), not a broken answer.
  */
-export function toBackendError(err: unknown, signal: AbortSignal | undefined, label: string): unknown {
+export function toBackendError(err: unknown, signal: AbortSignal | undefined, label: string, beforeResponse = false): unknown {
   if (signal?.aborted) return abortError(signal);
   if (err instanceof KoubouError) return err;
   const code = errorCode(err);
@@ -42,7 +43,8 @@ export function toBackendError(err: unknown, signal: AbortSignal | undefined, la
     return new BackendProtocolError(`${label}: malformed HTTP response (${detail})`, { cause: err });
   }
   if (CONNECTION_UNDICI_CODES.has(code) || isSystemError(err)) {
-    return new BackendUnavailable(`${label}: cannot reach the server (${detail})`, { cause: err });
+    const what = beforeResponse ? 'cannot reach the server' : 'connection lost during the answer';
+    return new BackendUnavailable(`${label}: ${what} (${detail})`, { cause: err, beforeResponse });
   }
   return err;
 }
