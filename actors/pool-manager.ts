@@ -167,7 +167,8 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
       return state;
     case 'heartbeat': {
       const slot = state.slots.get(msg.workerId);
-      if (!slot || slot.incarnation !== msg.incarnation) return state;
+      // A beat still in the mailbox from a stopped worker must not make its slot look alive while it waits to restart.
+      if (!slot || slot.incarnation !== msg.incarnation || !slot.handle) return state;
       const now = deps.clock.now();
       slot.lastBeat = now;
       slot.taskId = msg.taskId;
@@ -206,7 +207,7 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
     case 'workerCrashed': {
       const slot = state.slots.get(msg.workerId);
       if (!slot || slot.incarnation !== msg.incarnation || state.stopped) return state;
-      deps.log.warn('worker crashed', { worker: slot.id, error: msg.error });
+      deps.log.warn('worker crashed', { worker: slot.id, backend: slot.handle?.backend, task: slot.taskId, code: 'worker_crashed', error: msg.error });
       deps.onWorkerEvent({ kind: 'lost', workerId: slot.id, detail: { cause: 'crash', error: msg.error } });
       replace(slot, `worker crashed: ${msg.error}`, state.failedBackends, self, deps);
       return state;
@@ -336,6 +337,8 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
       maxAttempts: deps.maxAttempts,
       retryDelayMs: deps.retryDelayMs,
       recordBackendCall: deps.recordBackendCall,
+      // Straight to the scheduler, which owns the backends' gates: it arrives before the task it is about comes back.
+      reportCall: (report) => dispatch(deps.scheduler, { type: 'backendCall', report }),
       clock: deps.clock,
       log: deps.log,
       heartbeatMs: deps.heartbeatIntervalMs,
@@ -380,7 +383,8 @@ function sweep(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
   const now = deps.clock.now();
   for (const slot of state.slots.values()) {
     if (slot.handle && now - slot.lastBeat > deps.heartbeatTimeoutMs) {
-      deps.log.warn('worker missed its heartbeat lease', { worker: slot.id, silentMs: now - slot.lastBeat });
+      const backend = slot.pool?.backend.name ?? slot.handle.backend;
+      deps.log.warn('worker missed its heartbeat lease; its task goes back to the queue', { worker: slot.id, backend, task: slot.taskId, code: 'heartbeat_lost', silentMs: now - slot.lastBeat });
       deps.onWorkerEvent({ kind: 'lost', workerId: slot.id, detail: { cause: 'heartbeat', silent_ms: now - slot.lastBeat } });
       const reason = `heartbeat lost after ${now - slot.lastBeat} ms`;
       if (slot.remote) removeRemote(state, slot, reason, deps);

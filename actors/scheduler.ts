@@ -3,7 +3,7 @@
  * idle workers the pool manager registered, and the moment both exist it hands a task to a worker. No polling.
  */
 import { dispatch, spawn, type Ref } from 'nact';
-import type { Clock } from '../src/clock.js';
+import type { Clock, TimerHandle } from '../src/clock.js';
 import type { Logger } from '../src/logger.js';
 import { LaneQueue } from '../src/routing/lanes.js';
 import { plan } from '../src/routing/planner.js';
@@ -12,7 +12,8 @@ import { PoolView, type Assignment } from '../src/routing/pool-view.js';
 import { remoteGroup } from './remote-worker.js';
 import type { QueuedTask } from '../src/tasks/task.js';
 import type { TaskTransitions } from '../src/tasks/transitions.js';
-import type { WorkerHandle } from './worker.js';
+import type { BackendGates, GateChange } from '../src/supervision/backend-gate.js';
+import type { CallReport, WorkerHandle } from './worker.js';
 
 export type SchedulerMsg =
   | { type: 'tasksQueued'; tasks: QueuedTask[] }
@@ -22,7 +23,11 @@ export type SchedulerMsg =
   | { type: 'workersIdle'; workers: IdleWorker[] }
   /** A worker died or was stopped: its task, if any, goes back to the queue. */
   | { type: 'workerRemoved'; workerId: string; incarnation: number; reason: string }
-  /** A task failed retryably; queue it again once its backoff has passed. */
+  /** What a backend call told about its server: the backend's gate (circuit, pause, in-flight limit) learns from it. */
+  | { type: 'backendCall'; report: CallReport }
+  /** Timer: a backend's gate may have opened (a probe is due, a pause ended). */
+  | { type: 'gatesDue' }
+  /** A task failed retryably (or was deferred); queue it again once its wait has passed. */
   | { type: 'retryLater'; task: QueuedTask; delayMs: number }
   /** From the pool manager: may this idle worker go? Answered with `retired`. */
   | { type: 'retire'; workerId: string; incarnation: number; replyTo: Ref<RetiredReply> }
@@ -73,6 +78,8 @@ export interface SchedulerDeps {
   routing: RoutingConfig;
   /** Tasks wait and no worker is idle: ask the pool manager for more (it knows the limits). */
   requestWorkers(pending: number, workers: number): void;
+  /** Per worker group (a backend on one machine): may it take more work now? Only the scheduler writes them. */
+  gates: BackendGates;
 }
 
 interface SchedulerState {
@@ -81,12 +88,17 @@ interface SchedulerState {
   draining: boolean;
   /** The backlog last reported to the pool manager, so a steady backlog is not reported on every message. */
   lastDemand: { pending: number; workers: number };
+  /** The timer that wakes the scheduler when a backend's gate opens by itself. */
+  wake: { at: number; timer: TimerHandle } | null;
 }
 
 /** Spawns the scheduler under parent; crashes are reported to the parent, which rebuilds the tree. */
 export function spawnScheduler(parent: Ref<any>, deps: SchedulerDeps, onCrash: (err: Error) => void): Ref<SchedulerMsg> {
   return spawn(parent, (state: SchedulerState, msg: SchedulerMsg, ctx) => handle(state, msg, ctx.self, deps), 'scheduler', {
-    initialStateFunc: (): SchedulerState => ({ queue: new LaneQueue(deps.routing.rules), pool: new PoolView(), draining: false, lastDemand: { pending: 0, workers: -1 } }),
+    initialStateFunc: (): SchedulerState => ({ queue: new LaneQueue(deps.routing.rules), pool: new PoolView(), draining: false, lastDemand: { pending: 0, workers: -1 }, wake: null }),
+    afterStop: (state) => {
+      if (state.wake) deps.clock.clearTimeout(state.wake.timer);
+    },
     onCrash: (_msg, err, ctx) => {
       onCrash(err ?? new Error('scheduler crashed'));
       return ctx.stop;
@@ -111,6 +123,12 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
     }
     case 'workerRemoved':
       if (state.pool.isCurrent(msg.workerId, msg.incarnation)) removeWorker(state, msg.workerId, msg.reason, self, deps);
+      break;
+    case 'backendCall':
+      recordCall(state, msg.report, deps);
+      break;
+    case 'gatesDue':
+      state.wake = null;
       break;
     case 'retryLater': {
       // Kept out of the queue until then; if the process stops meanwhile the task is pending on disk and runs at start.
@@ -157,7 +175,52 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
   }
   assignWhilePossible(state, self, deps);
   reportDemand(state, deps);
+  wakeForGates(state, self, deps);
   return state;
+}
+
+/** Feeds a call's verdict to its backend's gate and logs what changed. */
+function recordCall(state: SchedulerState, report: CallReport, deps: SchedulerDeps): void {
+  const worker = state.pool.handle(report.workerId);
+  if (!worker || worker.incarnation !== report.incarnation) return;
+  const group = state.pool.groups.get(worker.group)!;
+  const run = state.pool.running(report.workerId);
+  const changes = deps.gates.get(group.key).record(report.verdict, {
+    inFlight: group.running.size,
+    ceiling: group.members.size,
+    startedAt: run?.startedAt ?? deps.clock.now(),
+  });
+  for (const change of changes) logGateChange(worker.backend, group.key, change, deps, { task: report.taskId, attempt: report.attempt, code: report.code });
+}
+
+/** Every change of a backend's gate is a warn line: the operator should see a backend pushing back. */
+function logGateChange(backend: string, group: string, change: GateChange, deps: SchedulerDeps, cause: Record<string, unknown> = {}): void {
+  const fields = { backend, group, ...cause };
+  switch (change.kind) {
+    case 'circuit':
+      if (change.to === 'open') deps.log.warn('backend circuit opened: no work is sent to it until a probe gets through', { ...fields, probe_in_ms: change.probeInMs, failures: deps.gates.status(group)?.failures });
+      else if (change.to === 'half_open') deps.log.warn('backend circuit half-open: one probe task may go', fields);
+      else deps.log.warn('backend circuit closed: the backend answers again', fields);
+      return;
+    case 'limit':
+      deps.log.warn(change.to === null || (change.from !== null && change.to > change.from) ? 'backend in-flight limit raised' : 'backend busy: in-flight limit lowered', { ...fields, from: change.from, limit: change.to });
+      return;
+    case 'paused':
+      deps.log.warn('backend busy: no new work to it for a while', { ...fields, pause_ms: change.forMs });
+      return;
+  }
+}
+
+/** Keeps one timer for the earliest moment a gate opens by itself (the only wake-up that no message brings). */
+function wakeForGates(state: SchedulerState, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
+  const at = deps.gates.wakeAt();
+  if (state.wake && (at === null || state.wake.at !== at)) {
+    deps.clock.clearTimeout(state.wake.timer);
+    state.wake = null;
+  }
+  if (at === null || state.wake) return;
+  const timer = deps.clock.setTimeout(() => dispatch(self, { type: 'gatesDue' }), Math.max(0, at - deps.clock.now()));
+  state.wake = { at, timer };
 }
 
 /** Asks for more workers when tasks wait with no idle worker, unless nothing changed since the last ask. */
@@ -173,14 +236,20 @@ function reportDemand(state: SchedulerState, deps: SchedulerDeps): void {
 }
 
 function removeWorker(state: SchedulerState, workerId: string, reason: string, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
+  const backend = state.pool.handle(workerId)?.backend;
   const assignment = state.pool.remove(workerId);
-  if (assignment) requeue(assignment, reason, self, deps);
+  if (assignment) requeue(assignment, reason, self, deps, { worker: workerId, backend });
 }
 
-function requeue(assignment: Assignment, reason: string, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
+function requeue(assignment: Assignment, reason: string, self: Ref<SchedulerMsg>, deps: SchedulerDeps, about: Record<string, unknown>): void {
   // The requeue is conditional on the lease, so a result that raced in first wins and nothing runs twice.
   deps.transitions.requeue(assignment.taskId, assignment.lease, reason).then(
-    (queued) => queued && dispatch(self, { type: 'tasksQueued', tasks: [queued] }),
+    (queued) => {
+      const fields = { task: assignment.taskId, ...about, code: 'worker_lost', reason };
+      if (queued) deps.log.warn('task requeued: its worker is gone', fields);
+      else deps.log.warn('task not requeued: it finished meanwhile or used up its attempts', fields);
+      if (queued) dispatch(self, { type: 'tasksQueued', tasks: [queued] });
+    },
     (err: Error) => deps.log.error('requeue failed; the task is requeued at next start', { task: assignment.taskId, error: err.message }),
   );
 }
@@ -197,7 +266,7 @@ function requeueUnconfirmed(state: SchedulerState, nodeId: string, leases: Set<s
       if (leases.has(run.lease)) run.missedBeats = 0;
       else if ((run.missedBeats = (run.missedBeats ?? 0) + 1) >= 2) {
         state.pool.release(workerId, deps.clock.now(), false);
-        requeue(run, 'its node never received the run', self, deps);
+        requeue(run, 'its node never received the run', self, deps, { worker: workerId, backend: state.pool.handle(workerId)?.backend });
       }
     }
   }
@@ -205,11 +274,14 @@ function requeueUnconfirmed(state: SchedulerState, nodeId: string, leases: Set<s
 
 function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
   if (state.draining) return;
+  for (const [group, change] of deps.gates.advance()) logGateChange(backendOf(state, group), group, change, deps);
   const commits: (() => void)[] = [];
   const now = deps.clock.now();
   plan(state.queue, state.pool, {
     speedAware: deps.routing.speed_aware,
     now,
+    admits: (group) => deps.gates.get(group.key).admits(group.running.size),
+    blocked: (group) => deps.gates.get(group.key).blocked,
     assign(workerId, task) {
       const worker = state.pool.handle(workerId)!;
       const lease = deps.newLease();
@@ -236,6 +308,12 @@ function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, dep
   });
   // After the dispatches: the workers' turns then come before the commit, so backend calls start sooner.
   for (const commit of commits) commit();
+}
+
+/** The backend a worker group calls, for the log. */
+function backendOf(state: SchedulerState, group: string): string {
+  const member = state.pool.groups.get(group)?.members.values().next().value;
+  return (member !== undefined && state.pool.handle(member)?.backend) || group;
 }
 
 /** Position by counting the queued tasks that go first; ETA from the pool's measured throughput. */

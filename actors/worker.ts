@@ -8,8 +8,9 @@ import type { Backend } from '../src/backends/types.js';
 import type { Capabilities } from '../src/routing/capabilities.js';
 import type { Location } from '../src/routing/policy.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
-import { Aborted, TaskTimeout, describeError } from '../src/errors.js';
+import { Aborted, TaskTimeout, describeError, type DescribedError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
+import type { CallVerdict } from '../src/supervision/backend-gate.js';
 import { buildPrompt } from '../src/tasks/prompt.js';
 import type { QueuedTask, Task, TaskOutcome } from '../src/tasks/task.js';
 import type { TaskTransitions } from '../src/tasks/transitions.js';
@@ -69,6 +70,22 @@ export interface WorkerDeps {
   defaultTimeoutS: number;
   /** Told about every backend call that ran to an answer or an error (not those aborted on purpose). */
   recordBackendCall(backend: string, seconds: number, errorCode: string | null): void;
+  /**
+   * Told what each call said about the server (answered, busy, unreachable…) before its outcome is written, so the
+   * backend's gate has changed by the time the task is back in the queue.
+   */
+  reportCall(report: CallReport): void;
+}
+
+/** What a call told about its backend, with the task and attempt it was for (for the log). */
+export interface CallReport {
+  workerId: string;
+  incarnation: number;
+  verdict: CallVerdict;
+  taskId: string;
+  attempt: number;
+  /** The error code when the call failed. */
+  code: string | null;
 }
 
 interface Running {
@@ -164,18 +181,30 @@ function handle(
   }
 }
 
-/** Calls the backend and records the outcome: retry, completed or failed. Never rejects. */
+/** Calls the backend and records the outcome: deferred, retry, completed or failed. Never rejects. */
 async function runTask(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<void> {
   const result = await callBackend(task, lease, signal, deps);
   if (!result) return;
-  const { outcome, retryable } = result;
+  const { outcome, failure } = result;
+  const backend = deps.backend.name;
+  const about = { task: task.id, backend, worker: deps.id, attempt: task.attempts };
   try {
-    if (outcome.status === 'failed' && retryable && task.attempts < deps.maxAttempts) {
+    if (failure?.kind === 'backpressure') {
+      // Not the task's fault: it waits (as long as the server asked, if it did) without spending an attempt.
+      const waitMs = failure.retryAfterMs ?? 0;
+      deps.log.warn('backend pushed back; task deferred without spending an attempt', { ...about, code: failure.code, wait_ms: waitMs, error: failure.message });
+      const queued = await deps.transitions.defer(task.id, lease, { code: failure.code, message: failure.message }, waitMs, backend);
+      if (queued) deps.retryLater(queued, waitMs);
+      return;
+    }
+    if (outcome.status === 'failed' && failure?.retryable && task.attempts < deps.maxAttempts) {
       const delayMs = deps.retryDelayMs(task.attempts);
+      deps.log.warn('task attempt failed; retrying', { ...about, code: failure.code, retry_in_ms: delayMs, error: failure.message });
       const queued = await deps.transitions.retry(task.id, lease, outcome.error, delayMs);
       if (queued) deps.retryLater(queued, delayMs);
       return;
     }
+    if (outcome.status === 'failed') deps.log.warn('task failed', { ...about, code: outcome.error.code, error: outcome.error.message });
     const recorded = await deps.transitions.finish(task.id, lease, outcome);
     if (!recorded) deps.log.info('result discarded: the lease was no longer current', { task: task.id, worker: deps.id });
   } catch (err) {
@@ -183,11 +212,16 @@ async function runTask(task: Task, lease: string, signal: AbortSignal, deps: Wor
   }
 }
 
-/** The outcome to record, or null when the run was aborted by someone who decides the task's state (stop, cancel). */
-async function callBackend(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<{ outcome: TaskOutcome; retryable: boolean } | null> {
+/**
+ * The outcome to record and, for a failure, what kind it is; null when the run was aborted by someone who decides the
+ * task's state (stop, cancel). Reports what the call said about the server either way.
+ */
+async function callBackend(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<{ outcome: TaskOutcome; failure: DescribedError | null } | null> {
   const { system, prompt } = buildPrompt(task);
   const started = deps.clock.now();
   const seconds = () => (deps.clock.now() - started) / 1000;
+  const report = (verdict: CallVerdict, code: string | null) =>
+    deps.reportCall({ workerId: deps.id, incarnation: deps.incarnation, verdict, taskId: task.id, attempt: task.attempts, code });
   try {
     const result = await deps.backend.generate({
       prompt,
@@ -198,11 +232,25 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
       onChunk: (chunk) => deps.transitions.progress(task.id, deps.id, lease, chunk),
     });
     deps.recordBackendCall(deps.backend.name, seconds(), null);
-    return { outcome: { status: 'completed', output: result.output }, retryable: false };
+    report({ kind: 'ok' }, null);
+    return { outcome: { status: 'completed', output: result.output }, failure: null };
   } catch (err) {
-    if (signal.aborted && signal.reason instanceof Aborted) return null;
-    const { code, message, retryable } = describeError(err);
-    deps.recordBackendCall(deps.backend.name, seconds(), code);
-    return { outcome: { status: 'failed', error: { code, message } }, retryable };
+    if (signal.aborted && signal.reason instanceof Aborted) {
+      report({ kind: 'unknown' }, 'aborted');
+      return null;
+    }
+    const failure = describeError(err);
+    deps.recordBackendCall(deps.backend.name, seconds(), failure.code);
+    report(verdictOf(err, failure), failure.code);
+    return { outcome: { status: 'failed', error: { code: failure.code, message: failure.message } }, failure };
   }
+}
+
+/** What a failed call says about the server: busy, not there, there (it answered), or nothing (timeout, our bug). */
+function verdictOf(err: unknown, failure: DescribedError): CallVerdict {
+  if (failure.kind === 'backpressure') {
+    return failure.code === 'backend_unavailable' ? { kind: 'unreachable' } : { kind: 'busy', retryAfterMs: failure.retryAfterMs };
+  }
+  if (err instanceof TaskTimeout || failure.code === 'internal_error' || failure.code === 'backend_unavailable') return { kind: 'unknown' };
+  return { kind: 'answered' };
 }

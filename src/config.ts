@@ -37,6 +37,17 @@ export interface PoolConfig {
   readonly idle_ms: number;
   readonly shutdown_grace_ms: number;
   readonly restart: RestartConfig;
+  readonly backpressure: BackpressureConfig;
+}
+
+/** When a backend pushes back (busy, rate-limited, unreachable): see src/supervision/backend-gate.ts. */
+export interface BackpressureConfig {
+  /** Consecutive connection failures that open a backend's circuit. */
+  readonly failure_threshold: number;
+  /** First wait before an open circuit's probe (and a busy backend's pause when it names no Retry-After); doubles. */
+  readonly probe_base_ms: number;
+  /** ...up to this. */
+  readonly probe_max_ms: number;
 }
 
 /** A backend entry; extending BackendSettings makes the compiler check that it can be handed to a backend. */
@@ -125,6 +136,7 @@ const DEFAULTS = {
     idle_ms: 60_000,
     shutdown_grace_ms: 10_000,
     restart: { base_ms: 100, max_ms: 30_000, intensity: 5, period_ms: 60_000 },
+    backpressure: { failure_threshold: 3, probe_base_ms: 1000, probe_max_ms: 30_000 },
   },
   files: { root: '.', max_bytes: 262_144 },
   log: { level: 'info' },
@@ -239,6 +251,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
   const tasks = root.section('tasks');
   const pool = root.section('pool');
   const restart = pool.section('restart');
+  const backpressure = pool.section('backpressure');
   const files = root.section('files');
   const log = root.section('log');
   const nats = root.section('nats');
@@ -270,6 +283,11 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
         intensity: restart.int('intensity', { min: 1 }),
         period_ms: restart.int('period_ms', { min: 1, max: MAX_TIMER_MS }),
       },
+      backpressure: {
+        failure_threshold: backpressure.int('failure_threshold', { min: 1, max: 1000 }),
+        probe_base_ms: backpressure.int('probe_base_ms', { min: 1, max: MAX_TIMER_MS }),
+        probe_max_ms: backpressure.int('probe_max_ms', { min: 1, max: MAX_TIMER_MS }),
+      },
     },
     files: {
       root: mapNull(files.read('root', nullable(str)), (root) => path.resolve(cwd, root)),
@@ -298,6 +316,8 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
   }
   const { base_ms, max_ms } = config.pool.restart;
   if (max_ms < base_ms) throw new ConfigError(`must be >= pool.restart.base_ms (${base_ms}), got ${max_ms}`, restart.keyOf('max_ms'));
+  const { probe_base_ms, probe_max_ms } = config.pool.backpressure;
+  if (probe_max_ms < probe_base_ms) throw new ConfigError(`must be >= pool.backpressure.probe_base_ms (${probe_base_ms}), got ${probe_max_ms}`, backpressure.keyOf('probe_max_ms'));
   const { retry_base_ms, retry_max_ms } = config.tasks;
   if (retry_max_ms < retry_base_ms) throw new ConfigError(`must be >= tasks.retry_base_ms (${retry_base_ms}), got ${retry_max_ms}`, tasks.keyOf('retry_max_ms'));
   return config;

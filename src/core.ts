@@ -22,12 +22,14 @@ import { openStore, type Store } from './store/store.js';
 import type { PriorityCount } from './store/tasks-repo.js';
 import type { WorkerInfo } from './store/workers-repo.js';
 import { backoffMs } from './supervision/backoff.js';
+import { BackendGates } from './supervision/backend-gate.js';
 import { coalescing } from './supervision/coalesce.js';
 import { OutputBuffers } from './tasks/output-buffers.js';
 import { QueueStats } from './tasks/queue-stats.js';
 import { TaskService } from './tasks/service.js';
 import { storeTransitions } from './tasks/transitions.js';
 import { BackendHealth, type HealthReport } from './health.js';
+import { warnAboutBackends } from './backends/startup-check.js';
 import { Metrics } from './metrics/metrics.js';
 import { LogRing } from './logging/log-ring.js';
 
@@ -42,6 +44,8 @@ export interface Core {
   readonly logs: LogRing;
   health(): Promise<HealthReport>;
   workers(): Promise<WorkerInfo[]>;
+  /** Each backend's circuit, pause and in-flight limit (also part of health()). */
+  backendGates(): ReturnType<BackendHealth['gateViews']>;
   /** Pending and running tasks per priority, for the dashboard. */
   openByPriority(): PriorityCount[];
   /** Stops taking work, lets running tasks finish within graceMs, requeues the rest, closes everything. */
@@ -76,7 +80,12 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
   const stats = new QueueStats(await store.tasks.countByStatus(), bus);
   const transitions = storeTransitions(store.tasks, bus, clock.now, config.tasks.max_attempts);
   const backends: Backend[] = config.backends.map((b) => createBackend(b));
-  const backendHealth = new BackendHealth(backends, clock);
+  const { failure_threshold, probe_base_ms, probe_max_ms } = config.pool.backpressure;
+  // Written only by the scheduler; /health and /workers read them.
+  const gates = new BackendGates({ failureThreshold: failure_threshold, probeBaseMs: probe_base_ms, probeMaxMs: probe_max_ms }, clock);
+  const backendHealth = new BackendHealth(backends, clock, gates);
+  // In the background: a backend that is down at start-up is no reason not to start (tasks wait for it).
+  void warnAboutBackends(config.backends, backends, log);
   // Gauges read the live pool at scrape time; `load` is bound once the tree exists.
   let load: () => Promise<SchedulerLoad> = async () => ({ pending: 0, running: 0, idleWorkers: 0, workers: 0, draining: false });
   const metrics = new Metrics(bus, workerEvents, {
@@ -96,7 +105,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       metrics.adopt(pending, clock.now());
       return pending;
     },
-    scheduler: { transitions, clock, newLease: randomUUID, log: log.child({ actor: 'scheduler' }), routing: config.routing },
+    scheduler: { transitions, clock, newLease: randomUUID, log: log.child({ actor: 'scheduler' }), routing: config.routing, gates },
     pool: {
       backends: config.backends.map((b, i) => ({
         backend: backends[i]!,
@@ -160,6 +169,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       return backendHealth.report(stats.snapshot(), await load(), natsStatus);
     },
     workers: () => store.workers.list({ includeGone: false }),
+    backendGates: () => backendHealth.gateViews(),
     openByPriority: () => store.tasks.openByPriority(),
     async shutdown(graceMs) {
       service.stopAccepting();

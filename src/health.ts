@@ -1,15 +1,46 @@
-/** What /health reports: queue counts, workers, and whether each backend answers. */
+/** What /health reports: queue counts, workers, and per backend whether it answers, has its model, and takes work. */
 import type { BridgeStatus } from '../actors/nats-bridge.js';
 import type { SchedulerLoad } from '../actors/scheduler.js';
+import { checkModel, type ModelCheck } from './backends/model-check.js';
 import type { Backend } from './backends/types.js';
 import type { Clock } from './clock.js';
 import type { StatusCounts } from './store/tasks-repo.js';
+import type { BackendGates, GateStatus } from './supervision/backend-gate.js';
+
+/** ok; unreachable (no answer to its model listing); model_missing; circuit_open (calls fail, no work is sent); failed (its workers gave up). */
+export type BackendState = 'ok' | 'unreachable' | 'model_missing' | 'circuit_open' | 'failed';
+
+/** A backend's circuit and limits as clients see them; times are ISO 8601. */
+export interface BackendGateView {
+  circuit: GateStatus['circuit'];
+  /** Closed: since when; open or half-open: since the outage began. */
+  since: string;
+  /** Open: when the next probe task may go. */
+  probe_at: string | null;
+  /** Consecutive connection failures. */
+  failures: number;
+  /** Busy or rate-limited: no new work before this. */
+  paused_until: string | null;
+  /** Most tasks in flight to it now; null = as many as it has workers. */
+  in_flight_limit: number | null;
+}
+
+export interface BackendHealthView extends BackendGateView {
+  name: string;
+  type: string;
+  model: string;
+  status: BackendState;
+  reachable: boolean;
+  /** Set when status is model_missing: what to run or do. */
+  fix?: string;
+  failed: string | null;
+}
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
   queue: StatusCounts;
   workers: { total: number; idle: number; busy: number };
-  backends: { name: string; type: string; model: string; reachable: boolean; failed: string | null }[];
+  backends: BackendHealthView[];
   /** Present when NATS is configured: connected, or still trying (and why the last attempt failed). */
   nats?: BridgeStatus;
 }
@@ -18,31 +49,48 @@ export interface HealthReport {
 const PROBE_TTL_MS = 2_000;
 const PROBE_TIMEOUT_MS = 1_500;
 
+/** The gate key of a backend on this machine (its workers' group). */
+export const localGroup = (backend: string) => `local:${backend}`;
+
+/** A backend's gate as clients see it; a backend with no call yet is closed since `since`. */
+export function gateView(status: GateStatus | null, since: number): BackendGateView {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    circuit: status?.circuit ?? 'closed',
+    since: iso(status?.since ?? since)!,
+    probe_at: iso(status?.probeAt ?? null),
+    failures: status?.failures ?? 0,
+    paused_until: iso(status?.pausedUntil ?? null),
+    in_flight_limit: status?.limit ?? null,
+  };
+}
+
 export class BackendHealth {
   private readonly failed = new Map<string, string>();
-  private readonly probes = new Map<string, { at: number; reachable: Promise<boolean> }>();
+  private readonly probes = new Map<string, { at: number; check: Promise<ModelCheck> }>();
+  private readonly startedAt: number;
 
   constructor(
     private readonly backends: Backend[],
     private readonly clock: Clock,
-  ) {}
+    private readonly gates: BackendGates,
+  ) {
+    this.startedAt = clock.now();
+  }
 
   /** The pool gave up restarting this backend's workers. */
   markFailed(name: string, reason: string): void {
     this.failed.set(name, reason);
   }
 
+  /** Every backend's gate, for /workers. */
+  gateViews(): ({ name: string } & BackendGateView)[] {
+    return this.backends.map((b) => ({ name: b.name, ...gateView(this.gates.status(localGroup(b.name)), this.startedAt) }));
+  }
+
   async report(queue: StatusCounts, load: SchedulerLoad, nats: BridgeStatus | null = null): Promise<HealthReport> {
-    const backends = await Promise.all(
-      this.backends.map(async (b) => ({
-        name: b.name,
-        type: b.type,
-        model: b.model,
-        reachable: await this.reachable(b),
-        failed: this.failed.get(b.name) ?? null,
-      })),
-    );
-    const healthy = load.workers > 0 && backends.every((b) => b.reachable && !b.failed) && (nats === null || nats.state === 'connected');
+    const backends = await Promise.all(this.backends.map((b) => this.backendView(b)));
+    const healthy = load.workers > 0 && backends.every((b) => b.status === 'ok') && (nats === null || nats.state === 'connected');
     return {
       status: healthy ? 'ok' : 'degraded',
       queue,
@@ -52,12 +100,33 @@ export class BackendHealth {
     };
   }
 
-  private reachable(b: Backend): Promise<boolean> {
+  private async backendView(b: Backend): Promise<BackendHealthView> {
+    const check = await this.check(b);
+    const gate = gateView(this.gates.status(localGroup(b.name)), this.startedAt);
+    const failed = this.failed.get(b.name) ?? null;
+    const status: BackendState = failed
+      ? 'failed'
+      : gate.circuit === 'open'
+        ? 'circuit_open'
+        : check.state;
+    return {
+      name: b.name,
+      type: b.type,
+      model: b.model,
+      status,
+      reachable: check.state !== 'unreachable',
+      ...(check.state === 'model_missing' ? { fix: check.fix } : {}),
+      failed,
+      ...gate,
+    };
+  }
+
+  private check(b: Backend): Promise<ModelCheck> {
     const now = this.clock.now();
     const cached = this.probes.get(b.name);
-    if (cached && now - cached.at < PROBE_TTL_MS) return cached.reachable;
-    const reachable = b.probe(AbortSignal.timeout(PROBE_TIMEOUT_MS));
-    this.probes.set(b.name, { at: now, reachable });
-    return reachable;
+    if (cached && now - cached.at < PROBE_TTL_MS) return cached.check;
+    const check = checkModel(b, AbortSignal.timeout(PROBE_TIMEOUT_MS));
+    this.probes.set(b.name, { at: now, check });
+    return check;
   }
 }

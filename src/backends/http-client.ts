@@ -70,13 +70,20 @@ export async function readJsonBody(body: Dispatcher.ResponseData['body'], what: 
   return parseBackendJson(await body.text(), what, label);
 }
 
-/** True when GET `path` answers 200 before the signal (default: 2 s) fires. Never throws. */
-export async function probeEndpoint(
+/** Largest model listing read; a server listing more than fits here is read as not answering. */
+const MAX_LISTING_BYTES = 4 * 1024 * 1024;
+
+/**
+ * GET `path` (a model listing) and pick the names out of it with `pick`; null when it does not answer 200 with JSON
+ * before the signal (default: 2 s) fires. Never throws.
+ */
+export async function fetchModelNames(
   pool: Dispatcher,
   path: string,
   headers: Record<string, string> | undefined,
   signal: AbortSignal | undefined,
-): Promise<boolean> {
+  pick: (listing: unknown) => string[],
+): Promise<string[] | null> {
   try {
     const res = await pool.request({
       method: 'GET',
@@ -84,11 +91,18 @@ export async function probeEndpoint(
       headers,
       signal: signal ?? AbortSignal.timeout(DEFAULT_PROBE_TIMEOUT_MS),
     });
-    const ok = res.statusCode === 200;
-    // Consume the listing so the connection returns to the pool; a failure here does not change the verdict.
-    await res.body.dump().catch(() => undefined);
-    return ok;
+    if (res.statusCode !== 200) {
+      // Consume the body so the connection returns to the pool.
+      await res.body.dump().catch(() => undefined);
+      return null;
+    }
+    const length = Number(res.headers['content-length'] ?? 0);
+    if (length > MAX_LISTING_BYTES) {
+      await res.body.dump().catch(() => undefined);
+      return null;
+    }
+    return pick(JSON.parse(await res.body.text()));
   } catch {
-    return false;
+    return null;
   }
 }

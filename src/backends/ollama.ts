@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { BackendProtocolError } from '../errors.js';
 import { parseBaseUrl } from './base-url.js';
-import { closePool, createBackendPool, probeEndpoint, readJsonBody, sendBackendRequest } from './http-client.js';
+import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBackendRequest } from './http-client.js';
 import { toBackendError } from './http-errors.js';
 import { errorPayloadText, isRecord, optionalNumber, parseBackendJson } from './json.js';
 import { readLines } from './lines.js';
@@ -47,12 +47,21 @@ export function createOllamaBackend(settings: BackendSettings): Backend {
     }
   }
 
+  /** /api/tags answers {"models": [{"name": "llama3.2:latest", "model": "llama3.2:latest", …}]}. */
+  const listModels = (signal?: AbortSignal) =>
+    fetchModelNames(pool, `${basePath}/api/tags`, undefined, signal, (listing) =>
+      isRecord(listing) && Array.isArray(listing.models)
+        ? listing.models.flatMap((m) => (isRecord(m) ? [m.name, m.model].filter((n): n is string => typeof n === 'string') : []))
+        : [],
+    );
+
   return {
     name: settings.name,
     type: 'ollama',
     model: settings.model,
     generate,
-    probe: (signal) => probeEndpoint(pool, `${basePath}/api/tags`, undefined, signal),
+    probe: async (signal) => (await listModels(signal)) !== null,
+    listModels,
     close: () => closePool(pool),
   };
 }

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { BackendProtocolError } from '../errors.js';
 import { parseBaseUrl } from './base-url.js';
-import { closePool, createBackendPool, probeEndpoint, readJsonBody, sendBackendRequest } from './http-client.js';
+import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBackendRequest } from './http-client.js';
 import { toBackendError } from './http-errors.js';
 import { errorPayloadText, isRecord, optionalNumber, parseBackendJson } from './json.js';
 import { readLines } from './lines.js';
@@ -57,12 +57,21 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
     }
   }
 
+  /** /v1/models answers {"object": "list", "data": [{"id": "…", "object": "model", …}]}. */
+  const listModels = (signal?: AbortSignal) =>
+    fetchModelNames(pool, `${apiBase}/models`, headers, signal, (listing) =>
+      isRecord(listing) && Array.isArray(listing.data)
+        ? listing.data.flatMap((m) => (isRecord(m) && typeof m.id === 'string' ? [m.id] : []))
+        : [],
+    );
+
   return {
     name: settings.name,
     type: 'openai',
     model: settings.model,
     generate,
-    probe: (signal) => probeEndpoint(pool, `${apiBase}/models`, headers, signal),
+    probe: async (signal) => (await listModels(signal)) !== null,
+    listModels,
     close: () => closePool(pool),
   };
 }

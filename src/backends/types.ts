@@ -49,6 +49,8 @@ export interface Backend {
   generate(req: GenerateRequest): Promise<GenerateResult>;
   /** True when the server answers its cheap listing endpoint within the signal's time. Never throws. */
   probe(signal?: AbortSignal): Promise<boolean>;
+  /** The models the server lists (Ollama GET /api/tags, OpenAI GET /v1/models); null when it does not answer. Never throws. */
+  listModels(signal?: AbortSignal): Promise<string[] | null>;
   /** Closes pooled connections. */
   close(): Promise<void>;
 }

@@ -30,7 +30,7 @@ interface EndedRun {
   completed: boolean;
 }
 
-const ENDS: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'retried', 'requeued']);
+const ENDS: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'retried', 'deferred', 'requeued']);
 /** Bounds memory whatever happens: a busy worker keeps at most this many ended runs, the pool this many open ones. */
 const MAX_ENDED_PER_WORKER = 500;
 const MAX_OPEN_RUNS = 10_000;

@@ -6,6 +6,8 @@ export type TaskEventKind =
   | 'requeued'
   /** A retryable failure: back to pending, to run again after a backoff. */
   | 'retried'
+  /** Backpressure (busy, rate-limited, unreachable backend): back to pending without spending an attempt. */
+  | 'deferred'
   | 'progress'
   | 'completed'
   | 'failed'
@@ -17,6 +19,6 @@ export interface TaskEvent {
   at: number;
   workerId?: string | null;
   lease?: string | null;
-  /** Kind-specific facts: {priority} when queued, {attempt} when assigned, {error, attempt, retry_in_ms} when retried, {error} when failed, {chunk} for progress. */
+  /** Kind-specific facts: {priority} when queued, {attempt} when assigned, {error, attempt, retry_in_ms} when retried, {reason, backend, wait_ms} when deferred, {error} when failed, {chunk} for progress. */
   detail?: Record<string, unknown> | null;
 }

@@ -7,7 +7,7 @@ import type { TaskEvent, TaskEventKind } from '../events/types.js';
 import { ValidationError } from '../errors.js';
 import { eventView } from '../tasks/view.js';
 
-const KINDS: readonly TaskEventKind[] = ['queued', 'assigned', 'requeued', 'retried', 'progress', 'completed', 'failed', 'cancelled'];
+const KINDS: readonly TaskEventKind[] = ['queued', 'assigned', 'requeued', 'retried', 'deferred', 'progress', 'completed', 'failed', 'cancelled'];
 /** Keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
 

@@ -3,12 +3,13 @@ import { Hono } from 'hono';
 import type { Core } from '../core.js';
 import { workerView } from '../store/worker-view.js';
 
-export function poolRoutes(core: Pick<Core, 'workers' | 'health' | 'metrics'>, now: () => number): Hono {
+export function poolRoutes(core: Pick<Core, 'workers' | 'health' | 'metrics' | 'backendGates'>, now: () => number): Hono {
   const app = new Hono();
 
   app.get('/workers', async (c) => {
     const workers = (await core.workers()).map((w) => workerView(w, now()));
-    return c.json({ workers, count: workers.length });
+    // Which backends take work now: a worker whose backend's circuit is open sits idle on purpose.
+    return c.json({ workers, count: workers.length, backends: core.backendGates() });
   });
 
   app.get('/health', async (c) => c.json(await core.health()));

@@ -21,6 +21,7 @@ export class Metrics {
   private readonly finished = new Counter({ name: 'koubou_tasks_finished_total', help: 'Tasks that ended, by final state and type', labelNames: ['state', 'type'], registers: [this.registry] });
   private readonly submitted = new Counter({ name: 'koubou_tasks_submitted_total', help: 'Tasks accepted, by type', labelNames: ['type'], registers: [this.registry] });
   private readonly retried = new Counter({ name: 'koubou_task_retries_total', help: 'Attempts that failed retryably and were retried', registers: [this.registry] });
+  private readonly deferred = new Counter({ name: 'koubou_task_deferrals_total', help: 'Tasks sent back to the queue because their backend was busy, rate-limited or unreachable (no attempt spent)', labelNames: ['backend'], registers: [this.registry] });
   private readonly queueWait = new Histogram({ name: 'koubou_task_queue_wait_seconds', help: 'Time from submit (or requeue) to a worker taking the task', buckets: SECONDS, registers: [this.registry] });
   private readonly runTime = new Histogram({ name: 'koubou_task_run_seconds', help: 'Time from a worker taking a task to its end', buckets: SECONDS, registers: [this.registry] });
   private readonly backendLatency = new Histogram({ name: 'koubou_backend_request_seconds', help: 'LLM backend calls, by backend and outcome', labelNames: ['backend', 'outcome'], buckets: SECONDS, registers: [this.registry] });
@@ -60,7 +61,9 @@ export class Metrics {
           break;
         case 'requeued':
         case 'retried':
+        case 'deferred':
           if (e.kind === 'retried') this.retried.inc();
+          if (e.kind === 'deferred') this.deferred.inc({ backend: String(e.detail?.backend ?? 'unknown') });
           if (task) task.since = now;
           break;
         case 'completed':

@@ -101,9 +101,12 @@ function maxTokensOf(value: unknown, field: string): number | null {
 function outcomeOf(p: Payload): NodeOutcome {
   const taskId = text(p.task_id, 'task_id');
   const lease = text(p.lease, 'lease');
-  if (p.kind === 'retry') {
-    const error = p.error as { code?: unknown; message?: unknown };
-    return { kind: 'retry', taskId, lease, error: { code: text(error?.code, 'error.code'), message: String(error?.message ?? '') }, delayMs: Math.max(0, Number(p.delay_ms) || 0) };
+  if (p.kind === 'retry' || p.kind === 'defer') {
+    const e = p.error as { code?: unknown; message?: unknown };
+    const error = { code: text(e?.code, 'error.code'), message: String(e?.message ?? '') };
+    const delayMs = Math.max(0, Number(p.delay_ms) || 0);
+    if (p.kind === 'defer') return { kind: 'defer', taskId, lease, error, delayMs, backend: text(p.backend, 'backend') };
+    return { kind: 'retry', taskId, lease, error, delayMs };
   }
   const o = p.outcome as { status?: unknown; output?: unknown; error?: { code?: unknown; message?: unknown } };
   if (o?.status === 'completed' && typeof o.output === 'string') return { kind: 'finish', taskId, lease, outcome: { status: 'completed', output: o.output } };

@@ -8,8 +8,9 @@
  *                                                          reached the node and is requeued)
  *   <p>.node.<id>.run       coordinator → node, publish   {session, slot, task, lease}
  *   <p>.node.<id>.cancel    coordinator → node, publish   {session, slot, lease}
- *   <p>.node.outcome        node → coordinator, request   {node_id, session, worker_id, task_id, lease, kind:'finish'|'retry', outcome|error, delay_ms}
- *                                                          → {recorded}   (the node repeats it until answered)
+ *   <p>.node.outcome        node → coordinator, request   {node_id, session, worker_id, task_id, lease, kind:'finish'|'retry'|'defer', outcome|error, delay_ms, backend}
+ *                                                          → {recorded}   (the node repeats it until answered;
+ *                                                          defer: its backend pushed back, no attempt is spent)
  *   <p>.node.idle           node → coordinator, publish   {node_id, session, slot}
  *   <p>.node.progress       node → coordinator, publish   {task_id, worker_id, lease, chunk}
  *

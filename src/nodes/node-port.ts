@@ -10,7 +10,9 @@ import type { TaskTransitions } from '../tasks/transitions.js';
 
 export type NodeOutcome =
   | { kind: 'finish'; taskId: string; lease: string; outcome: TaskOutcome }
-  | { kind: 'retry'; taskId: string; lease: string; error: TaskError; delayMs: number };
+  | { kind: 'retry'; taskId: string; lease: string; error: TaskError; delayMs: number }
+  /** The node's backend pushed back (busy, rate-limited, unreachable): queued again without spending an attempt. */
+  | { kind: 'defer'; taskId: string; lease: string; error: TaskError; delayMs: number; backend: string };
 
 export interface NodePort {
   join(nodeId: string, session: string, slots: AnnouncedSlot[]): void;
@@ -36,7 +38,10 @@ export function createNodePort(pool: Ref<PoolMsg>, scheduler: Ref<SchedulerMsg>,
     idle: (nodeId, session, slot) => dispatch(pool, { type: 'remoteIdle', nodeId, session, slot }),
     async outcome(o) {
       if (o.kind === 'finish') return transitions.finish(o.taskId, o.lease, o.outcome);
-      const queued: QueuedTask | null = await transitions.retry(o.taskId, o.lease, o.error, o.delayMs);
+      const queued: QueuedTask | null =
+        o.kind === 'defer'
+          ? await transitions.defer(o.taskId, o.lease, o.error, o.delayMs, o.backend)
+          : await transitions.retry(o.taskId, o.lease, o.error, o.delayMs);
       if (queued) dispatch(scheduler, { type: 'retryLater', task: queued, delayMs: o.delayMs });
       return queued !== null;
     },

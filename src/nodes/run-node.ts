@@ -95,6 +95,8 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
         heartbeatMs: s.heartbeat_interval_ms,
         defaultTimeoutS: s.default_timeout_s,
         recordBackendCall: () => {},
+        // The node's backends have no gate of their own yet; a deferral still reaches the coordinator as one.
+        reportCall: () => {},
       },
       // The node beats as a whole (below); a worker's own beats stay on this machine.
       () => {},
@@ -194,6 +196,10 @@ function linkTransitions(link: NatsLink, subjects: ReturnType<typeof nodeSubject
     finish: (taskId, lease, outcome) => deliver(link, subjects, opts, { ...base, kind: 'finish', task_id: taskId, lease, outcome }),
     retry: async (taskId, lease, error, delayMs) => {
       await deliver(link, subjects, opts, { ...base, kind: 'retry', task_id: taskId, lease, error, delay_ms: delayMs });
+      return null;
+    },
+    defer: async (taskId, lease, error, delayMs, backend) => {
+      await deliver(link, subjects, opts, { ...base, kind: 'defer', task_id: taskId, lease, error, delay_ms: delayMs, backend });
       return null;
     },
     progress: (taskId, workerId, lease, chunk) => link.publish(subjects.progress, { task_id: taskId, worker_id: workerId, lease, chunk }),

@@ -16,19 +16,23 @@ export interface PlanOptions {
   now: number;
   /** Starts the run; the worker leaves the idle set (and comes back to it if the task was no longer pending). */
   assign(workerId: string, task: QueuedTask): void;
+  /** May the group's backend take one more task now (its circuit, pause and in-flight limit)? */
+  admits(group: Group): boolean;
+  /** Its backend takes nothing now (circuit open, paused): it cannot be counted on to take work soon. */
+  blocked(group: Group): boolean;
 }
 
 export function plan(lanes: LaneQueue, pool: PoolView, opts: PlanOptions): void {
   if (pool.idleCount === 0 || lanes.size === 0) return;
   const active = lanes.active(pool);
-  const withIdle = [...pool.groups.values()].filter((g) => g.idle.size > 0);
+  const withIdle = [...pool.groups.values()].filter((g) => g.idle.size > 0 && opts.admits(g));
   if (opts.speedAware && withIdle.length > 1) withIdle.sort((a, b) => pool.speed(a) - pool.speed(b));
   for (const group of withIdle) {
     const mine = active.filter((l) => l.eligible.includes(group));
     if (mine.length === 0) continue;
     const ms = pool.speed(group);
-    const faster = new Set(opts.speedAware ? [...pool.groups.values()].filter((g) => pool.speed(g) * FASTER_BY < ms) : []);
-    while (group.idle.size > 0) {
+    const faster = new Set(opts.speedAware ? [...pool.groups.values()].filter((g) => pool.speed(g) * FASTER_BY < ms && !opts.blocked(g)) : []);
+    while (group.idle.size > 0 && opts.admits(group)) {
       // With no faster group in the pool (one machine, or this is the fastest) it is simply the most urgent task.
       const task = faster.size === 0 ? head(mine, lanes) : next(ms, faster, mine, lanes, pool, opts.now);
       if (!task) break;

@@ -115,6 +115,18 @@ export const requeueTask = prepare<{ id: string; lease: string; now: number }, Q
       .returning(['seq', 'priority', 'type', 'options']),
 );
 
+/** Backpressure: back to pending with the attempt given back, since the task never really ran. */
+export const deferTask = prepare<{ id: string; lease: string; now: number }, QueuedRow>(
+  (db, p) =>
+    db
+      .updateTable('tasks')
+      .set((eb) => ({ status: 'pending', worker_id: null, lease: null, started_at: null, updated_at: p('now'), attempts: eb('attempts', '-', 1) }))
+      .where('id', '=', p('id'))
+      .where('lease', '=', p('lease'))
+      .where('status', '=', 'in_progress')
+      .returning(['seq', 'priority', 'type', 'options']),
+);
+
 export const requeueAllInProgress = prepare<{ now: number }, { id: string; lease: string | null }>((db, p) =>
   db
     .updateTable('tasks')

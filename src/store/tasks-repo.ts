@@ -152,6 +152,20 @@ export class TaskRepository {
   }
 
   /**
+   * Backpressure (the backend was busy, rate-limited or not there): in_progress → pending for the given lease with the
+   * attempt given back, to be queued again after waitMs. Null when that lease no longer holds the task.
+   */
+  defer(id: string, lease: string, reason: TaskError, waitMs: number, backend: string): Promise<{ queued: QueuedTask; event: TaskEvent } | null> {
+    return this.writer.write((sql) => {
+      const now = this.clock.now();
+      const row = sql.first(q.deferTask, { id, lease, now });
+      if (!row) return null;
+      const event = appendEvent(sql, { taskId: id, kind: 'deferred', at: now, lease, detail: { reason, backend, wait_ms: waitMs } });
+      return { queued: toQueued(id, row), event };
+    });
+  }
+
+  /**
    * pending|in_progress → cancelled. Returns the state it left (and the lease that ran it), or the final state it is
    * already in, or null for an unknown id. Clearing the lease makes any later result from the old run a no-op.
    */

@@ -10,6 +10,7 @@ const MOVES: Partial<Record<TaskEvent['kind'], [TaskStatus | null, TaskStatus]>>
   assigned: ['pending', 'in_progress'],
   requeued: ['in_progress', 'pending'],
   retried: ['in_progress', 'pending'],
+  deferred: ['in_progress', 'pending'],
   completed: ['in_progress', 'completed'],
   failed: ['in_progress', 'failed'],
 };

@@ -26,6 +26,8 @@ export interface TaskTransitions {
   requeue(id: string, lease: string, reason: string): Promise<QueuedTask | null>;
   /** A retryable failure: back to pending, to run again after retryInMs. */
   retry(id: string, lease: string, error: TaskError, retryInMs: number): Promise<QueuedTask | null>;
+  /** Backpressure: back to pending with the attempt given back, to run again after waitMs. */
+  defer(id: string, lease: string, reason: TaskError, waitMs: number, backend: string): Promise<QueuedTask | null>;
   /** A streamed piece of output: published only, never stored piecewise. */
   progress(id: string, workerId: string, lease: string, chunk: string): void;
 }
@@ -59,6 +61,12 @@ export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () =
     },
     async retry(id, lease, error, retryInMs) {
       const result = await tasks.retry(id, lease, error, retryInMs);
+      if (!result) return null;
+      bus.publish(result.event);
+      return result.queued;
+    },
+    async defer(id, lease, reason, waitMs, backend) {
+      const result = await tasks.defer(id, lease, reason, waitMs, backend);
       if (!result) return null;
       bus.publish(result.event);
       return result.queued;

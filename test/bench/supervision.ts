@@ -18,6 +18,7 @@ import { api } from '../helpers/api.js';
 import { startTestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { FaultyWorkers } from '../helpers/faulty-workers.js';
+import { BackendGates } from '../../src/supervision/backend-gate.js';
 
 /** Milliseconds from injecting the fault to the task's `requeued` event, on a real coordinator with default settings. */
 export async function timeToRequeue(fakeUrl: string, fault: 'silence' | 'crash'): Promise<number> {
@@ -55,7 +56,7 @@ export async function bytesPerIdleWorker(n: number): Promise<number> {
   };
   const system = start();
   const transitions = {} as TaskTransitions;
-  const scheduler = spawnScheduler(system, { transitions, clock: systemClock, newLease: randomUUID, log: silentLogger, routing: { speed_aware: true, rules: [] }, requestWorkers: () => {} }, () => {});
+  const scheduler = spawnScheduler(system, { transitions, clock: systemClock, newLease: randomUUID, log: silentLogger, routing: { speed_aware: true, rules: [] }, requestWorkers: () => {}, gates: new BackendGates({ failureThreshold: 3, probeBaseMs: 1000, probeMaxMs: 30_000 }, systemClock) }, () => {});
   const backend = { name: 'b', type: 'ollama', model: 'm' } as Backend;
   const before = heap();
   const pool = spawnPoolManager(

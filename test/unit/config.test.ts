@@ -80,6 +80,7 @@ describe('loadConfig defaults', () => {
       idle_ms: 60_000,
       shutdown_grace_ms: 10_000,
       restart: { base_ms: 100, max_ms: 30_000, intensity: 5, period_ms: 60_000 },
+      backpressure: { failure_threshold: 3, probe_base_ms: 1000, probe_max_ms: 30_000 },
     });
     assert.deepEqual(config.files, { root: cwd, max_bytes: 262_144 });
     assert.deepEqual(config.log, { level: 'info' });

@@ -38,12 +38,17 @@ function poolOf(...specs: GroupSpec[]): PoolView {
   return pool;
 }
 
+/** A backend's gate as the planner sees it: blocked outright, or at most `limit` in flight. */
+type Gate = { blocked?: boolean; limit?: number };
+
 /** Runs one planning turn; returns task id → the group of the worker that took it. */
-function turn(pool: PoolView, lanes: LaneQueue, speedAware = true, now = NOW): Map<string, string> {
+function turn(pool: PoolView, lanes: LaneQueue, speedAware = true, now = NOW, gates: Record<string, Gate> = {}): Map<string, string> {
   const taken = new Map<string, string>();
   plan(lanes, pool, {
     speedAware,
     now,
+    admits: (g) => !gates[g.key]?.blocked && g.running.size < (gates[g.key]?.limit ?? Infinity),
+    blocked: (g) => gates[g.key]?.blocked === true,
     assign(workerId, t) {
       pool.assign(workerId, { taskId: t.id, lease: 'l', startedAt: now });
       taken.set(t.id, workerId.split('#')[0]!);
@@ -124,6 +129,21 @@ describe('planner: capabilities', () => {
     const lanes = queue([task('big', { maxTokens: 4000 }), task('small', { maxTokens: 500 })]);
     assert.deepEqual([...turn(pool, lanes)], [['small', 'short']]);
     assert.equal(lanes.find('big')?.id, 'big');
+  });
+});
+
+describe('planner: backend gates', () => {
+  it('gives a blocked backend nothing; its tasks go to another backend serving the model', () => {
+    const pool = poolOf({ key: 'down', workers: 2, runMs: 100 }, { key: 'up', workers: 2, runMs: 1000 });
+    const taken = turn(pool, queue([task('a'), task('b'), task('c')]), true, NOW, { down: { blocked: true } });
+    assert.deepEqual([...taken.values()], ['up', 'up'], 'the slow backend is not held back by a fast one that takes nothing');
+  });
+
+  it('keeps the calls in flight to a backend under its limit, idle workers or not', () => {
+    const pool = poolOf({ key: 'busy', workers: 4 });
+    const taken = turn(pool, queue([task('a'), task('b'), task('c'), task('d')]), true, NOW, { busy: { limit: 2 } });
+    assert.equal(taken.size, 2);
+    assert.equal(pool.groups.get('busy')!.idle.size, 2);
   });
 });
 

@@ -3,7 +3,7 @@
 // is a slow refresh of heartbeat ages and worker speeds.
 import { api, initToken, onUnauthorized, streamUrl } from './api.js';
 import { byId, el, replace } from './dom.js';
-import { count } from './format.js';
+import { clock, count } from './format.js';
 import { listen, socket, throttle } from './live.js';
 import { renderQueue } from './queue-panel.js';
 import { setupSubmitForm } from './submit-form.js';
@@ -14,8 +14,8 @@ import { setupTokenDialog } from './token-dialog.js';
 import { renderWorkers } from './workers-panel.js';
 
 /** Every state change; output pieces (`progress`) only come for the open task, on its own stream. */
-const STATE_KINDS = 'queued,assigned,requeued,retried,completed,failed,cancelled';
-const STATUS_OF = { queued: 'pending', assigned: 'in_progress', requeued: 'pending', retried: 'pending', completed: 'completed', failed: 'failed', cancelled: 'cancelled' };
+const STATE_KINDS = 'queued,assigned,requeued,retried,deferred,completed,failed,cancelled';
+const STATUS_OF = { queued: 'pending', assigned: 'in_progress', requeued: 'pending', retried: 'pending', deferred: 'pending', completed: 'completed', failed: 'failed', cancelled: 'cancelled' };
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
 /** How tasks move between the counts, as the server's own counter moves them (src/tasks/queue-stats.ts). */
 const MOVES = {
@@ -23,6 +23,7 @@ const MOVES = {
   assigned: ['pending', 'in_progress'],
   requeued: ['in_progress', 'pending'],
   retried: ['in_progress', 'pending'],
+  deferred: ['in_progress', 'pending'],
   completed: ['in_progress', 'completed'],
   failed: ['in_progress', 'failed'],
 };
@@ -137,7 +138,7 @@ function patchWorker(e) {
     if (w) Object.assign(w, { status: 'busy', current_task: e.task_id });
     return;
   }
-  if (!['completed', 'failed', 'cancelled', 'retried', 'requeued'].includes(e.kind)) return;
+  if (!['completed', 'failed', 'cancelled', 'retried', 'deferred', 'requeued'].includes(e.kind)) return;
   const w = workers.find((x) => x.current_task === e.task_id);
   if (!w) return;
   Object.assign(w, { status: w.status === 'busy' ? 'idle' : w.status, current_task: null });
@@ -223,10 +224,10 @@ function paint() {
 
 function renderHeader(s) {
   const pill = byId('health-status');
-  const down = s.health.backends.filter((b) => !b.reachable || b.failed);
+  const down = s.health.backends.filter((b) => (b.status ?? (b.reachable ? 'ok' : 'unreachable')) !== 'ok' || b.failed);
   pill.dataset.state = s.health.status;
   pill.textContent = s.health.status === 'ok' ? 'healthy' : 'degraded';
-  pill.title = down.length ? down.map((b) => `${b.name}: ${b.failed ?? 'unreachable'}`).join('\n') : 'every backend answers';
+  pill.title = down.length ? down.map(backendProblem).join('\n') : 'every backend answers';
   const c = state.counts;
   const busy = s.workers.filter((w) => w.status === 'busy').length;
   const part = (n, label) => [el('b', { text: count(n) }), ` ${label}`];
@@ -238,10 +239,18 @@ function renderHeader(s) {
     part(c.completed, 'completed'),
     part(c.failed, 'failed'),
   ];
-  if (down.length) parts.push([`${down.length} backend${down.length === 1 ? '' : 's'} down`]);
+  for (const b of down) parts.push([b.status === 'circuit_open' ? `${b.name} circuit open since ${clock(b.since)}` : `${b.name} ${b.status === 'model_missing' ? 'model missing' : 'down'}`]);
   replace(byId('health-summary'), parts.flatMap((p, i) => (i ? [' · ', ...p] : p)));
   document.title = `Koubou · ${c.pending} waiting · ${c.in_progress} running`;
   byId('queue-note').textContent = `${count(c.pending + c.in_progress)} open`;
+}
+
+/** One line per backend that is not fine: why, since when, and what to do. */
+function backendProblem(b) {
+  if (b.failed) return `${b.name}: ${b.failed}`;
+  if (b.status === 'circuit_open') return `${b.name}: circuit open since ${clock(b.since)} (next probe ${b.probe_at ? clock(b.probe_at) : 'soon'})`;
+  if (b.status === 'model_missing') return `${b.name}: model ${b.model} missing; to fix: ${b.fix}`;
+  return `${b.name}: unreachable`;
 }
 
 function renderLinks() {

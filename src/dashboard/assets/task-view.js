@@ -6,7 +6,7 @@ import { clock, count, duration, preciseClock } from './format.js';
 import { listen } from './live.js';
 
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
-const STATUS_OF = { queued: 'pending', assigned: 'in_progress', requeued: 'pending', retried: 'pending', completed: 'completed', failed: 'failed', cancelled: 'cancelled' };
+const STATUS_OF = { queued: 'pending', assigned: 'in_progress', requeued: 'pending', retried: 'pending', deferred: 'pending', completed: 'completed', failed: 'failed', cancelled: 'cancelled' };
 /** Short prompts are shown open; long ones folded. */
 const OPEN_PROMPT_CHARS = 400;
 
@@ -21,6 +21,8 @@ function describe(e) {
       return [e.worker_id, e.attempt ? `attempt ${e.attempt}` : null].filter(Boolean).join(' · ');
     case 'retried':
       return `${errorText(e.error)}${e.retry_in_ms !== undefined ? ` · again in ${duration(e.retry_in_ms)}` : ''}`;
+    case 'deferred':
+      return `${e.backend ?? ''} pushed back: ${errorText(e.reason)} · waits ${duration(e.wait_ms ?? 0)} (no attempt spent)`;
     case 'requeued':
       return e.reason ?? '';
     case 'completed':
@@ -95,7 +97,7 @@ export class TaskView {
       return;
     }
     this.addHistory(e);
-    if (e.kind === 'retried' || e.kind === 'requeued') {
+    if (e.kind === 'retried' || e.kind === 'deferred' || e.kind === 'requeued') {
       // That attempt is over; the next one streams afresh.
       this.setOutput('');
       v.lease = null;
