@@ -142,14 +142,19 @@ describe('backend failures', () => {
     assert.deepEqual(health.workers, { total: 1, idle: 1, busy: 0 });
   });
 
-  it('an unreachable backend fails the task with backend_unavailable and /health says degraded', async () => {
+  it('an unreachable backend: the task waits without spending attempts, and /health says the circuit is open', async () => {
     const c2 = api(dead.url);
-    const res = await c2.delegate({ prompt: 'nobody home', sync: true });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.equal(res.body.status, 'failed');
-    assert.equal(res.body.result.error_code, 'backend_unavailable');
-    assert.match(res.body.result.error, /cannot reach the server/);
-    assert.match(res.body.result.error, /ECONNREFUSED/);
+    const res = await c2.delegate({ prompt: 'nobody home' });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const id = res.body.task_id;
+    await eventually(async () => (await c2.get('/health')).body.backends[0].circuit === 'open');
+    const status = (await c2.status(id)).body;
+    assert.equal(status.status, 'pending', 'a refused connection is not the task\'s failure');
+    assert.equal(status.attempts, 0);
+    const deferred = (await c2.get(`/task/${id}/events`)).body.events.filter((e: { kind: string }) => e.kind === 'deferred');
+    assert.ok(deferred.length >= 1);
+    assert.equal(deferred[0].reason.code, 'backend_unavailable');
+    assert.match(deferred[0].reason.message, /cannot reach the server.*ECONNREFUSED/);
 
     const health = await c2.get('/health');
     assert.equal(health.status, 200);
@@ -157,6 +162,7 @@ describe('backend failures', () => {
     assert.equal(health.body.backends.length, 1);
     assert.equal(health.body.backends[0].name, 'b0');
     assert.equal(health.body.backends[0].reachable, false);
+    assert.equal(health.body.backends[0].status, 'circuit_open');
     assert.equal(health.body.workers.total, 1, 'the worker itself is still there');
     // The healthy coordinator is not affected.
     assert.equal((await client.get('/health')).body.status, 'ok');

@@ -1,0 +1,197 @@
+/**
+ * A backend that pushes back is not a task failure: a busy 503 (Ollama's full queue), a 429 with Retry-After, a server
+ * that is down for a while. Tasks wait without spending attempts, the backend is sent less, and the log, /health and
+ * /workers say what is going on. Stand-ins send the real servers' bytes.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { LogRing } from '../../src/logging/log-ring.js';
+import { createPinoLogger } from '../../src/logging/pino-logger.js';
+import { api } from '../helpers/api.js';
+import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { eventually } from '../helpers/eventually.js';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import { closedPort } from '../helpers/ports.js';
+import { startPushbackProxy, type PushbackProxy } from '../helpers/pushback-proxy.js';
+import { tempDir } from '../helpers/temp.js';
+import type { TestBackend } from '../helpers/test-config.js';
+
+type LogEntry = { msg: string; level: number; backend?: string; task?: string; attempt?: number; code?: string; [k: string]: unknown };
+type Client = ReturnType<typeof api>;
+
+/** Short waits so that the tests are quick; the behaviour is the same at the defaults. */
+const FAST = { pool: { shutdown_grace_ms: 100, backpressure: { failure_threshold: 3, probe_base_ms: 100, probe_max_ms: 400 } } };
+
+/** A coordinator whose warn lines can be read back through GET /api/logs. */
+async function coordinator(backends: TestBackend[], extra: Record<string, unknown> = FAST) {
+  const dir = tempDir();
+  const logs = new LogRing();
+  const log = createPinoLogger({ level: 'info', console: 'none', file: join(dir.path, 'koubou.log'), ring: logs });
+  const tc = await startTestCoordinator({ backends, extra, log, logs, dir: dir.path });
+  return { tc, client: api(tc.url), close: async () => (await tc.close(), dir.remove()) };
+}
+
+async function warnings(client: Client): Promise<LogEntry[]> {
+  return (await client.get('/api/logs?level=warn&limit=1000')).body.logs;
+}
+
+async function submit(client: Client, n: number, tag: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await client.delegate({ prompt: `${tag} ${i}` });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    ids.push(res.body.task_id);
+  }
+  return ids;
+}
+
+async function statuses(client: Client, ids: string[]) {
+  return Promise.all(ids.map(async (id) => (await client.status(id)).body));
+}
+
+async function history(client: Client, id: string): Promise<{ kind: string; [k: string]: any }[]> {
+  return (await client.get(`/task/${id}/events`)).body.events;
+}
+
+describe('backpressure', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('Ollama busy (503): all tasks complete on their first attempt, and fewer requests go at once', async () => {
+    // Answers take a while, so requests overlap; the server takes two at a time and answers busy beyond that.
+    const fake = await startFakeLlm({ chunkDelayMs: 15 });
+    const proxy = await startPushbackProxy({ upstream: fake.url, maxOpen: 2 });
+    const { client, close } = await coordinator([{ url: proxy.url, min_workers: 4, max_workers: 4 }]);
+    cleanups.push(close, () => proxy.close(), () => fake.close());
+
+    const ids = await submit(client, 8, 'busy one two three four five six');
+    const limits = new Set<number | null>();
+    await eventually(async () => {
+      limits.add((await client.get('/health')).body.backends[0].in_flight_limit);
+      return (await statuses(client, ids)).every((s) => s.status === 'completed');
+    }, 30_000, 20);
+
+    for (const s of await statuses(client, ids)) assert.equal(s.attempts, 1, `${s.task_id}: ${JSON.stringify(s)}`);
+    const busy = proxy.records.filter((r) => r.status === 503).length;
+    assert.ok(busy > 0, 'the server did say busy');
+    // Sending max_workers at once whatever the answers, the server says busy several times per task (10-29 times for
+    // 8 tasks when measured); halving and pausing, about once per two or three tasks.
+    assert.ok(busy <= ids.length, `${busy} busy answers for ${ids.length} tasks: the pool kept pushing`);
+    assert.ok([...limits].some((l) => l !== null && l < 4), `the in-flight limit went below max_workers: ${[...limits]}`);
+
+    const deferred = (await Promise.all(ids.map((id) => history(client, id)))).flat().filter((e) => e.kind === 'deferred');
+    assert.ok(deferred.length > 0);
+    for (const e of deferred) {
+      assert.equal(e.reason.code, 'backend_busy');
+      assert.match(e.reason.message, /HTTP 503.*server busy, please try again\.\s+maximum pending requests exceeded/);
+      assert.equal(e.backend, 'b0');
+    }
+
+    const warned = await warnings(client);
+    const lowered = warned.find((e) => e.msg === 'backend busy: in-flight limit lowered');
+    assert.ok(lowered, JSON.stringify(warned.map((e) => e.msg)));
+    assert.equal(lowered.backend, 'b0');
+    assert.ok(ids.includes(lowered.task!), 'names the task whose call said busy');
+    assert.equal(lowered.attempt, 1);
+    assert.equal(lowered.code, 'backend_busy');
+    const deferral = warned.find((e) => e.msg.startsWith('backend pushed back; task deferred'));
+    assert.ok(deferral && deferral.backend === 'b0' && deferral.code === 'backend_busy' && deferral.attempt === 1 && ids.includes(deferral.task!));
+  });
+
+  it('429 with Retry-After (seconds or an HTTP date): the next request waits at least that long, and no attempt is spent', async () => {
+    const fake = await startFakeLlm();
+    const proxy = await startPushbackProxy({ upstream: fake.url, script: [{ status: 429, retryAfter: '2' }] });
+    // Retries would come back after 10 ms: only the Retry-After can hold the task for seconds.
+    const { client, close } = await coordinator([{ url: proxy.url }], { ...FAST, tasks: { retry_base_ms: 10, retry_max_ms: 20 } });
+    cleanups.push(close, () => proxy.close(), () => fake.close());
+
+    const [id] = await submit(client, 1, 'rate limited');
+    await eventually(async () => (await client.status(id!)).body.status === 'completed', 10_000);
+    const [limited, next] = proxy.records;
+    assert.equal(limited!.status, 429);
+    assert.ok(next!.at - limited!.at >= 2000, `the next request came ${next!.at - limited!.at} ms after the 429`);
+    assert.equal((await client.status(id!)).body.attempts, 1);
+    const events = await history(client, id!);
+    assert.deepEqual(events.map((e) => e.kind), ['queued', 'assigned', 'deferred', 'assigned', 'completed']);
+    assert.equal(events[2]!.wait_ms, 2000);
+    assert.equal(events[2]!.reason.code, 'backend_busy');
+    assert.match(events[2]!.reason.message, /HTTP 429/);
+    assert.deepEqual([events[1]!.attempt, events[3]!.attempt], [1, 1], 'the deferral gave its attempt back');
+    const paused = (await warnings(client)).find((e) => e.msg === 'backend busy: no new work to it for a while');
+    assert.ok(paused && paused.pause_ms === 2000 && paused.task === id && paused.code === 'backend_busy');
+
+    // An HTTP date, whole seconds: the next request comes no sooner than that moment.
+    const until = new Date(Math.ceil((Date.now() + 2000) / 1000) * 1000);
+    proxy.script({ status: 429, retryAfter: until.toUTCString() });
+    const [dated] = await submit(client, 1, 'rate limited until a date');
+    await eventually(async () => (await client.status(dated!)).body.status === 'completed', 10_000);
+    const [, , limitedAgain, after] = proxy.records;
+    assert.equal(limitedAgain!.status, 429);
+    assert.ok(after!.at >= until.getTime(), `the next request came ${until.getTime() - after!.at} ms before the Retry-After date`);
+    assert.equal((await client.status(dated!)).body.attempts, 1);
+  });
+
+  it('a backend down for a while: tasks wait in the queue, the circuit opens and closes, and every task completes on attempt 1', async () => {
+    const port = await closedPort();
+    const { client, close } = await coordinator([{ url: `http://127.0.0.1:${port}`, min_workers: 2, max_workers: 2 }]);
+    cleanups.push(close);
+    await eventually(async () => (await warnings(client)).some((e) => e.msg.includes('does not answer') && e.backend === 'b0'));
+
+    const ids = await submit(client, 6, 'while down');
+    await eventually(async () => (await client.get('/health')).body.backends[0].circuit === 'open');
+    const down = (await client.get('/health')).body;
+    assert.equal(down.status, 'degraded');
+    assert.equal(down.backends[0].status, 'circuit_open');
+    assert.equal(down.backends[0].reachable, false);
+    assert.ok(Date.parse(down.backends[0].since) <= Date.now(), 'says since when');
+    assert.ok(down.backends[0].failures >= 3);
+    const workers = (await client.get('/workers')).body;
+    assert.deepEqual(workers.backends.map((b: { name: string; circuit: string }) => [b.name, b.circuit === 'closed' ? 'closed' : 'not closed']), [['b0', 'not closed']]);
+    for (const s of await statuses(client, ids)) {
+      assert.equal(s.status, 'pending', 'waiting, not failed');
+      assert.equal(s.attempts, 0, 'no attempt spent on a server that is not there');
+    }
+    const opened = (await warnings(client)).find((e) => e.msg.startsWith('backend circuit opened'));
+    assert.ok(opened, 'the circuit change is a warn line');
+    assert.equal(opened.backend, 'b0');
+    assert.equal(opened.code, 'backend_unavailable');
+    assert.ok(ids.includes(opened.task!) && opened.attempt === 1);
+
+    // The server comes up on the same port.
+    const fake = await startFakeLlm({ port });
+    cleanups.push(() => fake.close());
+    await eventually(async () => (await statuses(client, ids)).every((s) => s.status === 'completed'), 15_000);
+    for (const s of await statuses(client, ids)) assert.equal(s.attempts, 1);
+    const deferred = (await Promise.all(ids.map((id) => history(client, id)))).flat().filter((e) => e.kind === 'deferred');
+    assert.ok(deferred.length >= 3, 'each refused call is a deferral in its task\'s history');
+    for (const e of deferred) {
+      assert.equal(e.reason.code, 'backend_unavailable');
+      assert.match(e.reason.message, /ECONNREFUSED/);
+    }
+    // /health probes the server itself too, at most every 2 s.
+    await eventually(async () => (await client.get('/health')).body.status === 'ok', 5000);
+    const up = (await client.get('/health')).body;
+    assert.equal(up.backends[0].circuit, 'closed');
+    assert.equal(up.backends[0].status, 'ok');
+    assert.equal(up.status, 'ok');
+    assert.ok((await warnings(client)).some((e) => e.msg.startsWith('backend circuit closed') && e.backend === 'b0'));
+  });
+
+  it('a backend that does not list its model: a warning naming the fix, and /health says model_missing', async () => {
+    const fake = await startFakeLlm({ models: ['llama3.2:latest'] });
+    const { client, close } = await coordinator([{ url: fake.url, model: 'gpt-oss:20b' }]);
+    cleanups.push(close, () => fake.close());
+    await eventually(async () => (await warnings(client)).some((e) => e.code === 'model_missing'));
+    const warned = (await warnings(client)).find((e) => e.code === 'model_missing')!;
+    assert.match(warned.msg, /ollama pull gpt-oss:20b/);
+    assert.equal(warned.backend, 'b0');
+    const health = (await client.get('/health')).body;
+    assert.equal(health.status, 'degraded');
+    assert.equal(health.backends[0].status, 'model_missing');
+    assert.equal(health.backends[0].fix, 'ollama pull gpt-oss:20b');
+    assert.equal(health.backends[0].reachable, true);
+  });
+});
