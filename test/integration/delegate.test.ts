@@ -40,7 +40,8 @@ describe('delegate', () => {
   }
 
   before(async () => {
-    fake = await startFakeLlm();
+    // Lists both models the tests configure, so that no backend is model_missing.
+    fake = await startFakeLlm({ models: ['fake-model', 'oa-model'] });
     tc = await startTestCoordinator({ backends: [{ url: fake.url, min_workers: 1, max_workers: 1 }] });
     client = api(tc.url);
   });
@@ -265,7 +266,13 @@ describe('delegate', () => {
     assert.deepEqual(h.queue, counts);
     assert.ok(h.queue.completed > 0 && h.queue.failed > 0);
     assert.deepEqual(h.workers, { total: 1, idle: 1, busy: 0 });
-    assert.deepEqual(h.backends, [{ name: 'b0', type: 'ollama', model: 'fake-model', reachable: true, failed: null }]);
+    assert.equal(h.backends.length, 1);
+    const { name, type, model, status, reachable, failed, circuit, in_flight_limit } = h.backends[0];
+    assert.deepEqual(
+      { name, type, model, status, reachable, failed, circuit, in_flight_limit },
+      { name: 'b0', type: 'ollama', model: 'fake-model', status: 'ok', reachable: true, failed: null, circuit: 'closed', in_flight_limit: null },
+    );
+    assertIso(h.backends[0].since, 'since');
   });
 
   it('an openai backend completes too, and options.model routes to the worker serving that model', async () => {

@@ -295,6 +295,8 @@ describe('loadConfig errors name their key', () => {
     assertConfigError(() => loadYaml(`${oneBackend}\npool: { heartbeat_interval_ms: 3000 }\n`), 'pool.heartbeat_timeout_ms', /greater than/);
     assertConfigError(() => loadYaml(`${oneBackend}\nstore: { path: ":memory:" }\n`), 'store.path', /memory/);
     assertConfigError(() => loadYaml(`${oneBackend}\npool: { restart: { base_ms: 500, max_ms: 100 } }\n`), 'pool.restart.max_ms');
+    assertConfigError(() => loadYaml(`${oneBackend}\npool: { backpressure: { probe_base_ms: 500, probe_max_ms: 100 } }\n`), 'pool.backpressure.probe_max_ms');
+    assertConfigError(() => loadYaml(`${oneBackend}\npool: { backpressure: { failure_threshold: 0 } }\n`), 'pool.backpressure.failure_threshold');
     assertConfigError(
       () => loadYaml(oneBackend.replace('type: ollama', 'type: openai').concat('    endpoint: generate\n')),
       'backends[0].endpoint',
