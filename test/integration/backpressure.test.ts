@@ -180,6 +180,21 @@ describe('backpressure', () => {
     assert.ok((await warnings(client)).some((e) => e.msg.startsWith('backend circuit closed') && e.backend === 'b0'));
   });
 
+  it('the task\'s own failures still spend attempts, and each retry and failure is a warn line', async () => {
+    const fake = await startFakeLlm();
+    const { client, close } = await coordinator([{ url: fake.url }], { ...FAST, tasks: { max_attempts: 2, retry_base_ms: 10, retry_max_ms: 20 } });
+    cleanups.push(close, () => fake.close());
+    const res = await client.delegate({ prompt: '[[mode:error500]] own failure', sync: true });
+    assert.equal(res.body.status, 'failed');
+    const id = res.body.task_id;
+    assert.equal((await client.status(id)).body.attempts, 2);
+    const warned = (await warnings(client)).filter((e) => e.task === id);
+    const retry = warned.find((e) => e.msg === 'task attempt failed; retrying');
+    assert.ok(retry && retry.backend === 'b0' && retry.attempt === 1 && retry.code === 'backend_http_error' && (retry.retry_in_ms as number) >= 10);
+    const failed = warned.find((e) => e.msg === 'task failed');
+    assert.ok(failed && failed.backend === 'b0' && failed.attempt === 2 && failed.code === 'backend_http_error');
+  });
+
   it('a backend that does not list its model: a warning naming the fix, and /health says model_missing', async () => {
     const fake = await startFakeLlm({ models: ['llama3.2:latest'] });
     const { client, close } = await coordinator([{ url: fake.url, model: 'gpt-oss:20b' }]);
