@@ -8,7 +8,7 @@ import type { Backend } from '../src/backends/types.js';
 import type { Capabilities } from '../src/routing/capabilities.js';
 import type { Location } from '../src/routing/policy.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
-import { Aborted, TaskTimeout, describeError, type DescribedError } from '../src/errors.js';
+import { Aborted, BackendBusy, BackendUnavailable, KoubouError, TaskTimeout, describeError, type DescribedError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { CallVerdict } from '../src/supervision/backend-gate.js';
 import { buildPrompt } from '../src/tasks/prompt.js';
@@ -241,16 +241,16 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
     }
     const failure = describeError(err);
     deps.recordBackendCall(deps.backend.name, seconds(), failure.code);
-    report(verdictOf(err, failure), failure.code);
+    report(verdictOf(err), failure.code);
     return { outcome: { status: 'failed', error: { code: failure.code, message: failure.message } }, failure };
   }
 }
 
-/** What a failed call says about the server: busy, not there, there (it answered), or nothing (timeout, our bug). */
-function verdictOf(err: unknown, failure: DescribedError): CallVerdict {
-  if (failure.kind === 'backpressure') {
-    return failure.code === 'backend_unavailable' ? { kind: 'unreachable' } : { kind: 'busy', retryAfterMs: failure.retryAfterMs };
-  }
-  if (err instanceof TaskTimeout || failure.code === 'internal_error' || failure.code === 'backend_unavailable') return { kind: 'unknown' };
-  return { kind: 'answered' };
+/** What a failed call says about the server: busy, not there, there (it answered), or nothing (a timeout, our bug). */
+function verdictOf(err: unknown): CallVerdict {
+  if (err instanceof BackendBusy) return { kind: 'busy', retryAfterMs: err.retryAfterMs };
+  // A connection lost in the middle of an answer says the server was there a moment ago: nothing to conclude.
+  if (err instanceof BackendUnavailable) return err.backpressure ? { kind: 'unreachable' } : { kind: 'unknown' };
+  if (err instanceof KoubouError && !(err instanceof TaskTimeout)) return { kind: 'answered' };
+  return { kind: 'unknown' };
 }

@@ -96,12 +96,14 @@ export async function fetchModelNames(
       await res.body.dump().catch(() => undefined);
       return null;
     }
-    const length = Number(res.headers['content-length'] ?? 0);
-    if (length > MAX_LISTING_BYTES) {
-      await res.body.dump().catch(() => undefined);
-      return null;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Leaving the loop early destroys the body: a listing past the bound is not read on.
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      if ((size += chunk.byteLength) > MAX_LISTING_BYTES) return null;
+      chunks.push(chunk);
     }
-    return pick(JSON.parse(await res.body.text()));
+    return pick(JSON.parse(Buffer.concat(chunks).toString('utf8')));
   } catch {
     return null;
   }
