@@ -45,7 +45,9 @@ export type PoolMsg =
   /** A node's heartbeat renews the lease of all its slots; answers whether this session is known. */
   | { type: 'nodeBeat'; nodeId: string; session: string; replyTo: Ref<boolean> }
   /** A node's slot finished its run (recorded or abandoned) and can take the next task. */
-  | { type: 'remoteIdle'; nodeId: string; session: string; slot: number };
+  | { type: 'remoteIdle'; nodeId: string; session: string; slot: number }
+  /** Which node a session was issued to (null: none now). */
+  | { type: 'sessionOwner'; session: string; replyTo: Ref<string | null> };
 
 export interface PoolDeps {
   backends: PoolBackend[];
@@ -229,7 +231,7 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
       if (known) {
         const now = deps.clock.now();
         for (const slot of node.slots) slot.lastBeat = now;
-      }
+      } else warnIfForeign(state, msg.nodeId, msg.session, 'beat', deps);
       dispatch(msg.replyTo, known);
       return state;
     }
@@ -237,8 +239,12 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
       const node = state.nodes.get(msg.nodeId);
       const slot = node?.session === msg.session ? node.slots[msg.slot] : undefined;
       if (slot?.handle && state.slots.get(slot.id) === slot) state.notifyIdle({ workerId: slot.id, incarnation: slot.incarnation });
+      else if (node?.session !== msg.session) warnIfForeign(state, msg.nodeId, msg.session, 'idle', deps);
       return state;
     }
+    case 'sessionOwner':
+      dispatch(msg.replyTo, sessionOwner(state, msg.session));
+      return state;
     case 'stopAll': {
       state.stopped = true;
       let count = 0;
@@ -254,6 +260,17 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
       return state;
     }
   }
+}
+
+function sessionOwner(state: PoolState, session: string): string | null {
+  for (const [nodeId, node] of state.nodes) if (node.session === session) return nodeId;
+  return null;
+}
+
+/** A session unknown to its node is usual (a coordinator restart); one issued to another node is someone posing as it. */
+function warnIfForeign(state: PoolState, nodeId: string, session: string, what: string, deps: PoolDeps): void {
+  const owner = sessionOwner(state, session);
+  if (owner !== null && owner !== nodeId) deps.log.warn(`refused a ${what} naming another node's session`, { node: nodeId, session_of: owner });
 }
 
 const hasWorker = (slot: Slot) => slot.handle !== null || slot.status === 'restarting';

@@ -3,7 +3,7 @@
  * main.ts puts the HTTP server in front of it; tests use it directly too.
  */
 import { capabilities } from './routing/capabilities.js';
-import { randomUUID } from 'node:crypto';
+import { newSecretId } from './tasks/ids.js';
 import { dispatch, query } from 'nact';
 import type { BridgeDeps, BridgeStatus } from '../actors/nats-bridge.js';
 import { startTree, type Tree } from '../actors/root.js';
@@ -105,7 +105,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       metrics.adopt(pending, clock.now());
       return pending;
     },
-    scheduler: { transitions, clock, newLease: randomUUID, log: log.child({ actor: 'scheduler' }), routing: config.routing, gates },
+    scheduler: { transitions, clock, newLease: newSecretId, log: log.child({ actor: 'scheduler' }), routing: config.routing, gates },
     pool: {
       backends: config.backends.map((b, i) => ({
         backend: backends[i]!,
@@ -163,7 +163,13 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     bus,
     workerEvents,
     metrics,
-    nodes: createNodePort(tree.pool, tree.scheduler, transitions),
+    nodes: createNodePort({
+      pool: tree.pool,
+      scheduler: tree.scheduler,
+      transitions,
+      leaseHolder: (id, lease) => store.tasks.leaseHolder(id, lease),
+      log: log.child({ adapter: 'nodes' }),
+    }),
     logs: opts.logs ?? new LogRing(),
     async health() {
       return backendHealth.report(stats.snapshot(), await load(), natsStatus);

@@ -43,6 +43,12 @@ export class Unauthorized extends KoubouError {
   override readonly status = 401;
 }
 
+/** A koubou-node spoke for a session or a run that was issued to another node. */
+export class NotThisNode extends KoubouError {
+  readonly code = 'not_this_node';
+  override readonly status = 403;
+}
+
 export class TaskNotFound extends KoubouError {
   readonly code = 'task_not_found';
   override readonly status = 404;

@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, nkeyAuthenticator, type Authenticator, type NatsConnection } from 'nats';
 import { describeError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { decode, encode } from './codec.js';
+import { decode, encode, PROTOCOL_VERSION } from './codec.js';
 
 export type Payload = Record<string, unknown>;
 
 export interface NatsLink {
   /** Answers requests on `subject`; a thrown KoubouError becomes {error:{code, message, field?}}. */
-  serve(subject: string, handler: (payload: Payload) => Promise<Payload>): void;
+  serve(subject: string, handler: (payload: Payload, subject: string) => Promise<Payload>): void;
   publish(subject: string, payload: Payload): void;
   /** Sends a request and returns the decoded answer. */
   request(subject: string, payload: Payload, timeoutMs: number): Promise<Payload>;
@@ -20,6 +20,8 @@ export interface NatsLink {
   subscribe(subject: string, handler: (payload: Payload, subject: string) => void): () => void;
   /** Lets pending replies go out, then closes. */
   close(): Promise<void>;
+  /** The same connection, encoding and checking another protocol version (the node protocol has its own). */
+  speaking(version: number): NatsLink;
 }
 
 export interface NatsOptions {
@@ -30,6 +32,11 @@ export interface NatsOptions {
   /** Files holding an nkey seed (`SU…`) or a `.creds` file (JWT and seed): read at each (re)connection. */
   nkeySeedFile?: string | null | undefined;
   credsFile?: string | null | undefined;
+  /**
+   * Where replies to this connection's requests arrive (default `_INBOX`). A subject of its own lets the NATS server
+   * give each user read access to its replies only.
+   */
+  inboxPrefix?: string;
 }
 
 /** Connects (waiting for the first connection up to 10 s), then reconnects forever with a short wait. */
@@ -39,48 +46,54 @@ export async function connectNats(opts: NatsOptions): Promise<NatsLink> {
     ...serversAndCredentials(opts.url),
     ...(authenticator ? { authenticator } : {}),
     name: opts.name,
+    ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     timeout: 10_000,
   });
   watchStatus(nc, opts.log);
+  return linkOver(nc, opts.log, PROTOCOL_VERSION);
+}
+
+function linkOver(nc: NatsConnection, log: Logger, version: number): NatsLink {
   return {
     serve(subject, handler) {
       nc.subscribe(subject, {
         callback: (err, msg) => {
-          if (err) return opts.log.warn('NATS subscription error', { subject, error: err.message });
+          if (err) return log.warn('NATS subscription error', { subject, error: err.message });
           const answer = (async () => {
             try {
-              return await handler(decode(msg.data));
+              return await handler(decode(msg.data, version), msg.subject);
             } catch (e) {
               return errorPayload(e);
             }
           })();
           answer.then((payload) => {
             // A requester that gave up, or a connection closing at shutdown, leaves nobody to answer.
-            if (msg.reply && !nc.isClosed()) msg.respond(encode(payload));
+            if (msg.reply && !nc.isClosed()) msg.respond(encode(payload, version));
           });
         },
       });
     },
-    publish: (subject, payload) => nc.publish(subject, encode(payload)),
+    publish: (subject, payload) => nc.publish(subject, encode(payload, version)),
     async request(subject, payload, timeoutMs) {
-      return decode((await nc.request(subject, encode(payload), { timeout: timeoutMs })).data);
+      return decode((await nc.request(subject, encode(payload, version), { timeout: timeoutMs })).data, version);
     },
     subscribe(subject, handler) {
       const sub = nc.subscribe(subject, {
         callback: (err, msg) => {
-          if (err) return;
+          if (err) return log.warn('NATS subscription error', { subject, error: err.message });
           try {
-            handler(decode(msg.data), msg.subject);
+            handler(decode(msg.data, version), msg.subject);
           } catch (e) {
-            opts.log.warn('dropped an invalid NATS message', { subject: msg.subject, error: (e as Error).message });
+            log.warn('dropped an invalid NATS message', { subject: msg.subject, error: (e as Error).message });
           }
         },
       });
       return () => sub.unsubscribe();
     },
     close: () => nc.drain(),
+    speaking: (other) => linkOver(nc, log, other),
   };
 }
 
@@ -134,5 +147,7 @@ function errorPayload(err: unknown): Payload {
 async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
   for await (const s of nc.status()) {
     if (s.type === 'disconnect' || s.type === 'reconnect') log.info(`NATS ${s.type}`, { server: String(s.data) });
+    // A permissions violation (a subject this user may not use) arrives here, not at the publish that caused it.
+    else if (s.type === 'error') log.warn('the NATS server refused an operation', { error: String(s.data) });
   }
 }

@@ -9,8 +9,8 @@ import type { Core, CoreOptions } from '../core.js';
 import type { Logger } from '../logger.js';
 import { backoffMs } from '../supervision/backoff.js';
 import { connectNats, redactedServers, type NatsLink } from './connection.js';
-import { nodeSender, serveNodes } from './node-bridge.js';
-import { nodeSubjects } from './node-protocol.js';
+import { nodeSender, refuseLegacyNodes, serveNodes } from './node-bridge.js';
+import { NODE_PROTOCOL_VERSION, nodeSubjects } from './node-protocol.js';
 import { subjects } from './subjects.js';
 import { serveTasksOverNats } from './task-adapter.js';
 
@@ -33,9 +33,17 @@ export function coordinatorNats(config: KoubouConfig, log: Logger, core: Promise
       retryDelayMs: (attempt) => backoffMs(attempt - 1, 250, 5_000),
       async connect() {
         try {
-          const link = await connectNats({ url: url!, name: 'koubou-coordinator', log: log.child({ adapter: 'nats' }), nkeySeedFile: nkey_seed_file, credsFile: creds_file });
+          const node = nodeSubjects(prefix);
+          const link = await connectNats({
+            url: url!,
+            name: 'koubou-coordinator',
+            log: log.child({ adapter: 'nats' }),
+            nkeySeedFile: nkey_seed_file,
+            credsFile: creds_file,
+            inboxPrefix: node.coordinatorInbox,
+          });
           const served = serveOverNats(await core, link, config, log);
-          sender = nodeSender(link, nodeSubjects(prefix));
+          sender = nodeSender(link.speaking(NODE_PROTOCOL_VERSION), node);
           return served;
         } finally {
           attempted();
@@ -53,7 +61,9 @@ export function coordinatorNats(config: KoubouConfig, log: Logger, core: Promise
 /** Serves the task subjects (other services delegate through them) and the node protocol (koubou-nodes join). */
 function serveOverNats(core: Core, link: NatsLink, config: KoubouConfig, log: Logger): { close(): Promise<void> } {
   const stopEvents = serveTasksOverNats(core, link, subjects(config.nats.prefix), config.server.sync_wait_s * 1000);
-  serveNodes(link, nodeSubjects(config.nats.prefix), core.nodes, {
+  const node = nodeSubjects(config.nats.prefix);
+  refuseLegacyNodes(link, node);
+  serveNodes(link.speaking(NODE_PROTOCOL_VERSION), node, core.nodes, {
     poolToken: config.nats.pool_token,
     settings: {
       heartbeat_interval_ms: config.pool.heartbeat_interval_ms,

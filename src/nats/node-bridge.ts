@@ -1,14 +1,16 @@
 /** The coordinator's side of the node protocol (see node-protocol.ts): NATS messages ↔ the core's NodePort. */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RemoteSend } from '../../actors/remote-worker.js';
-import { Unauthorized, ValidationError } from '../errors.js';
+import { NotThisNode, Unauthorized, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AnnouncedSlot } from '../../actors/pool-manager.js';
 import type { NodeOutcome, NodePort } from '../nodes/node-port.js';
 import { capabilities } from '../routing/capabilities.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task.js';
+import { newSecretId } from '../tasks/ids.js';
+import { InvalidMessage } from './codec.js';
 import type { NatsLink, Payload } from './connection.js';
-import { NODE_ID, type NodeSubjects } from './node-protocol.js';
+import { NODE_ID, NODE_PROTOCOL_VERSION, type NodeSubjects } from './node-protocol.js';
 
 /** Publishes runs and cancels to the node that owns the slot. */
 export function nodeSender(link: NatsLink, subjects: NodeSubjects): RemoteSend {
@@ -19,29 +21,52 @@ export function nodeSender(link: NatsLink, subjects: NodeSubjects): RemoteSend {
 }
 
 export interface ServeNodesOptions {
-  /** Null: any node that reaches the NATS server may join. */
+  /** Null: any node the NATS server lets publish on its join subject may join. */
   poolToken: string | null;
   /** Settings every node adopts, so retries and timeouts behave the same on every machine. */
   settings: { heartbeat_interval_ms: number; max_attempts: number; retry_base_ms: number; retry_max_ms: number; default_timeout_s: number };
   log: Logger;
 }
 
+/**
+ * Serves the node protocol on `link` (which must speak NODE_PROTOCOL_VERSION). The node id is read from the subject,
+ * never from the payload: with subject permissions the NATS server itself vouches for it.
+ */
 export function serveNodes(link: NatsLink, subjects: NodeSubjects, port: NodePort, opts: ServeNodesOptions): void {
-  link.serve(subjects.join, async (p) => {
-    const nodeId = nodeIdOf(p);
+  const from = (subject: string, p: Payload) => {
+    const nodeId = subjects.nodeIdOf(subject);
+    if (!NODE_ID.test(nodeId)) throw new ValidationError('the node id in the subject may hold letters, digits, "-" and "_" (at most 64)', 'node_id');
+    // Older nodes also name themselves in the payload; a different name there is someone posing as another node.
+    if (p.node_id !== undefined && p.node_id !== nodeId) {
+      opts.log.warn('refused a node message naming another node', { node: nodeId, named: String(p.node_id).slice(0, 64) });
+      throw new NotThisNode(`a message on ${nodeId}'s subject must not speak for another node`);
+    }
+    return nodeId;
+  };
+  link.serve(subjects.fromAny('join'), async (p, subject) => {
+    const nodeId = from(subject, p);
     if (!tokenMatches(opts.poolToken, p.token)) {
       opts.log.warn('refused a node with a wrong pool token', { node: nodeId });
       throw new Unauthorized('wrong pool token');
     }
     const slots = slotsOf(p.slots);
-    const session = randomUUID();
+    const session = newSecretId();
     port.join(nodeId, session, slots);
     return { session, ...opts.settings };
   });
-  link.serve(subjects.beat, async (p) => ({ known: await port.beat(nodeIdOf(p), text(p.session, 'session'), leasesOf(p.leases)) }));
-  link.serve(subjects.outcome, async (p) => ({ recorded: await port.outcome(outcomeOf(p)) }));
-  link.subscribe(subjects.idle, (p) => port.idle(nodeIdOf(p), text(p.session, 'session'), Number(p.slot)));
-  link.subscribe(subjects.progress, (p) => port.progress(text(p.task_id, 'task_id'), text(p.worker_id, 'worker_id'), text(p.lease, 'lease'), text(p.chunk, 'chunk')));
+  link.serve(subjects.fromAny('beat'), async (p, subject) => ({ known: await port.beat(from(subject, p), text(p.session, 'session'), leasesOf(p.leases)) }));
+  link.serve(subjects.fromAny('outcome'), async (p, subject) => ({ recorded: await port.outcome(from(subject, p), text(p.session, 'session'), outcomeOf(p)) }));
+  link.subscribe(subjects.fromAny('idle'), (p, subject) => port.idle(from(subject, p), text(p.session, 'session'), Number(p.slot)));
+  link.subscribe(subjects.fromAny('progress'), (p, subject) => port.progress(from(subject, p), text(p.task_id, 'task_id'), text(p.lease, 'lease'), text(p.chunk, 'chunk')));
+}
+
+/** A node of the first protocol (shared subjects) is told plainly to upgrade instead of waiting for an answer forever. */
+export function refuseLegacyNodes(link: NatsLink, subjects: NodeSubjects): void {
+  link.serve(subjects.legacyJoin, async () => {
+    throw new InvalidMessage(
+      `this coordinator speaks node protocol v${NODE_PROTOCOL_VERSION} (subjects ${subjects.join('<node id>')} and so on): upgrade koubou-node`,
+    );
+  });
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -54,12 +79,6 @@ function tokenMatches(expected: string | null, given: unknown): boolean {
 function text(value: unknown, field: string): string {
   if (typeof value !== 'string' || value === '') throw new ValidationError(`${field} must be a non-empty string`, field);
   return value;
-}
-
-function nodeIdOf(p: Payload): string {
-  const id = text(p.node_id, 'node_id');
-  if (!NODE_ID.test(id)) throw new ValidationError('node_id may hold letters, digits, "-" and "_" (at most 64)', 'node_id');
-  return id;
 }
 
 function slotsOf(value: unknown): AnnouncedSlot[] {

@@ -1,30 +1,51 @@
 /**
- * The coordinator ↔ koubou-node protocol over NATS (subjects under the prefix; JSON with the version field).
+ * The coordinator ↔ koubou-node protocol over NATS (subjects under the prefix; JSON with `"v": 2`).
  *
- *   <p>.node.join           node → coordinator, request   {node_id, token, slots:[{backend, model, types, models, max_tokens}]}
+ * Every subject a node publishes on carries its own node id, so a nats-server with the subject permissions of
+ * `koubou nats-config` lets each node speak only as itself; the coordinator takes the node id from the subject.
+ *
+ *   <p>.node.<id>.join      node → coordinator, request   {token?, slots:[{backend, model, types, models, max_tokens}]}
  *                                                          → {session, heartbeat_interval_ms, max_attempts, retry_base_ms, retry_max_ms, default_timeout_s}
- *   <p>.node.beat           node → coordinator, request   {node_id, session, leases} → {known}   (unknown: join again;
+ *   <p>.node.<id>.beat      node → coordinator, request   {session, leases} → {known}   (unknown: join again;
  *                                                          leases: the runs in hand — a run missing from two beats never
  *                                                          reached the node and is requeued)
  *   <p>.node.<id>.run       coordinator → node, publish   {session, slot, task, lease}
  *   <p>.node.<id>.cancel    coordinator → node, publish   {session, slot, lease}
- *   <p>.node.outcome        node → coordinator, request   {node_id, session, worker_id, task_id, lease, kind:'finish'|'retry'|'defer', outcome|error, delay_ms, backend}
+ *   <p>.node.<id>.outcome   node → coordinator, request   {session, task_id, lease, kind:'finish'|'retry'|'defer', outcome|error, delay_ms, backend}
  *                                                          → {recorded}   (the node repeats it until answered;
  *                                                          defer: its backend pushed back, no attempt is spent)
- *   <p>.node.idle           node → coordinator, publish   {node_id, session, slot}
- *   <p>.node.progress       node → coordinator, publish   {task_id, worker_id, lease, chunk}
+ *   <p>.node.<id>.idle      node → coordinator, publish   {session, slot}
+ *   <p>.node.<id>.progress  node → coordinator, publish   {session, task_id, lease, chunk}
  *
- * A node never runs anything but its configured LLM backends: the payloads carry prompts, never commands.
+ * A node's requests expect their replies under its own inbox prefix, `<p>.inbox.node.<id>`, so no other client needs
+ * (or gets) permission to read them. A node never runs anything but its configured LLM backends: the payloads carry
+ * prompts, never commands.
  */
+export const NODE_PROTOCOL_VERSION = 2;
+
+/** What a node sends, coordinator-bound; the node id is the subject's fourth-from-last token. */
+export const NODE_VERBS = ['join', 'beat', 'outcome', 'idle', 'progress'] as const;
+export type NodeVerb = (typeof NODE_VERBS)[number];
+
 export function nodeSubjects(prefix: string) {
+  const from = (verb: NodeVerb) => (nodeId: string) => `${prefix}.node.${nodeId}.${verb}`;
   return {
-    join: `${prefix}.node.join`,
-    beat: `${prefix}.node.beat`,
+    join: from('join'),
+    beat: from('beat'),
+    outcome: from('outcome'),
+    idle: from('idle'),
+    progress: from('progress'),
+    /** What the coordinator subscribes to for one verb: every node's. */
+    fromAny: (verb: NodeVerb) => `${prefix}.node.*.${verb}`,
     run: (nodeId: string) => `${prefix}.node.${nodeId}.run`,
     cancel: (nodeId: string) => `${prefix}.node.${nodeId}.cancel`,
-    outcome: `${prefix}.node.outcome`,
-    idle: `${prefix}.node.idle`,
-    progress: `${prefix}.node.progress`,
+    /** Where a node's request replies go (its connection's inbox prefix). */
+    nodeInbox: (nodeId: string) => `${prefix}.inbox.node.${nodeId}`,
+    coordinatorInbox: `${prefix}.inbox.coordinator`,
+    /** The node id a coordinator-bound subject names. */
+    nodeIdOf: (subject: string) => subject.slice(prefix.length + '.node.'.length, subject.lastIndexOf('.')),
+    /** Where version-1 nodes (shared subjects, node id in the payload) still knock: they are told to upgrade. */
+    legacyJoin: `${prefix}.node.join`,
   };
 }
 
@@ -35,3 +56,6 @@ export const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The worker id of a remote slot, as the scheduler and the store know it. */
 export const remoteWorkerId = (nodeId: string, slot: number) => `remote:${nodeId}:${slot}`;
+
+/** Whether a worker id names a slot of this node. */
+export const isSlotOf = (workerId: string | null, nodeId: string) => workerId !== null && workerId.startsWith(`remote:${nodeId}:`);

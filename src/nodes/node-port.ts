@@ -1,10 +1,17 @@
 /**
  * What the coordinator does for koubou-nodes, independent of how they reach it (the NATS bridge translates):
  * join, heartbeat, idle, progress, and recording an outcome under its lease exactly as a local worker would.
+ *
+ * A node speaks only for itself: an outcome or a progress chunk counts only when its run's lease is held by one of
+ * that node's slots, and a session counts only for the node it was issued to. Anything else is refused with a warn
+ * line naming both nodes, never recorded.
  */
 import { dispatch, query, type Ref } from 'nact';
 import type { AnnouncedSlot, PoolMsg } from '../../actors/pool-manager.js';
 import type { SchedulerMsg } from '../../actors/scheduler.js';
+import { NotThisNode } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { isSlotOf } from '../nats/node-protocol.js';
 import type { QueuedTask, TaskError, TaskOutcome } from '../tasks/task.js';
 import type { TaskTransitions } from '../tasks/transitions.js';
 
@@ -22,12 +29,50 @@ export interface NodePort {
    */
   beat(nodeId: string, session: string, leases: string[] | null): Promise<boolean>;
   idle(nodeId: string, session: string, slot: number): void;
-  /** True when recorded; false when the lease was no longer current (the task went elsewhere). */
-  outcome(o: NodeOutcome): Promise<boolean>;
-  progress(taskId: string, workerId: string, lease: string, chunk: string): void;
+  /**
+   * True when recorded; false when the lease was no longer current (the task went elsewhere).
+   * Throws NotThisNode when the session or the run belongs to another node.
+   */
+  outcome(nodeId: string, session: string, o: NodeOutcome): Promise<boolean>;
+  /** Published for the task's watchers when the lease is this node's and still current; dropped otherwise. */
+  progress(nodeId: string, taskId: string, lease: string, chunk: string): void;
 }
 
-export function createNodePort(pool: Ref<PoolMsg>, scheduler: Ref<SchedulerMsg>, transitions: TaskTransitions): NodePort {
+export interface NodePortDeps {
+  pool: Ref<PoolMsg>;
+  scheduler: Ref<SchedulerMsg>;
+  transitions: TaskTransitions;
+  /** The worker holding a running task's lease, null when the lease is not current (TaskRepository.leaseHolder). */
+  leaseHolder(taskId: string, lease: string): Promise<string | null>;
+  log: Logger;
+}
+
+/** Leases whose holder is remembered, so a stream of progress chunks costs one store read. */
+const REMEMBERED_LEASES = 4096;
+
+export function createNodePort(deps: NodePortDeps): NodePort {
+  const { pool, scheduler, transitions, log } = deps;
+  const holders = new Map<string, Promise<string | null>>();
+  /** Chunks of one lease wait on the same lookup, so they stay in order. */
+  const holderOf = (taskId: string, lease: string): Promise<string | null> => {
+    let holder = holders.get(lease);
+    if (!holder) {
+      holder = deps.leaseHolder(taskId, lease).catch(() => null);
+      holders.set(lease, holder);
+      if (holders.size > REMEMBERED_LEASES) holders.delete(holders.keys().next().value!);
+    }
+    return holder;
+  };
+  const refusedLeases = new Set<string>();
+  const refuse = (what: string, nodeId: string, fields: Record<string, unknown>, lease: string) => {
+    // One line per lease: a node repeating itself does not flood the log.
+    if (!refusedLeases.has(lease)) {
+      log.warn(`refused a node's ${what} for another node's run`, { node: nodeId, ...fields });
+      refusedLeases.add(lease);
+      if (refusedLeases.size > REMEMBERED_LEASES) refusedLeases.delete(refusedLeases.values().next().value!);
+    }
+  };
+
   return {
     join: (nodeId, session, slots) => dispatch(pool, { type: 'nodeJoined', nodeId, session, slots }),
     async beat(nodeId, session, leases) {
@@ -36,7 +81,19 @@ export function createNodePort(pool: Ref<PoolMsg>, scheduler: Ref<SchedulerMsg>,
       return known;
     },
     idle: (nodeId, session, slot) => dispatch(pool, { type: 'remoteIdle', nodeId, session, slot }),
-    async outcome(o) {
+    async outcome(nodeId, session, o) {
+      const owner = (await query(pool, (replyTo): PoolMsg => ({ type: 'sessionOwner', session, replyTo }), 5000)) as string | null;
+      if (owner !== null && owner !== nodeId) {
+        log.warn("refused a node's outcome naming another node's session", { node: nodeId, session_of: owner, task: o.taskId });
+        throw new NotThisNode(`this session was issued to another node, not to ${nodeId}`);
+      }
+      const holder = await holderOf(o.taskId, o.lease);
+      // Not current: the task went elsewhere or ended; recording it would fail under the lease anyway.
+      if (holder === null) return false;
+      if (!isSlotOf(holder, nodeId)) {
+        refuse('outcome', nodeId, { task: o.taskId, held_by: holder }, o.lease);
+        throw new NotThisNode(`task ${o.taskId} runs on another node under this lease, not on ${nodeId}`);
+      }
       if (o.kind === 'finish') return transitions.finish(o.taskId, o.lease, o.outcome);
       const queued: QueuedTask | null =
         o.kind === 'defer'
@@ -45,6 +102,12 @@ export function createNodePort(pool: Ref<PoolMsg>, scheduler: Ref<SchedulerMsg>,
       if (queued) dispatch(scheduler, { type: 'retryLater', task: queued, delayMs: o.delayMs });
       return queued !== null;
     },
-    progress: (taskId, workerId, lease, chunk) => transitions.progress(taskId, workerId, lease, chunk),
+    progress(nodeId, taskId, lease, chunk) {
+      void holderOf(taskId, lease).then((holder) => {
+        if (holder === null) return;
+        if (!isSlotOf(holder, nodeId)) return refuse('progress', nodeId, { task: taskId, held_by: holder }, lease);
+        transitions.progress(taskId, holder, lease, chunk);
+      });
+    },
   };
 }

@@ -12,7 +12,7 @@ import type { Capabilities } from '../routing/capabilities.js';
 import { systemClock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { connectNats, redactedServers, type NatsLink, type Payload } from '../nats/connection.js';
-import { nodeSubjects, remoteWorkerId } from '../nats/node-protocol.js';
+import { NODE_PROTOCOL_VERSION, nodeSubjects, remoteWorkerId } from '../nats/node-protocol.js';
 import { backoffMs } from '../supervision/backoff.js';
 import type { Task } from '../tasks/task.js';
 import type { TaskTransitions } from '../tasks/transitions.js';
@@ -58,7 +58,8 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
 
   /** Fresh workers for each session: whatever ran under an older one was requeued by the coordinator. */
   async function join(): Promise<void> {
-    const answer = await link.request(subjects.join, { node_id: opts.nodeId, token: opts.token, slots: announced }, 5000);
+    // The token is sent only when set; with per-node nkeys the NATS server already proves who is joining.
+    const answer = await link.request(subjects.join(opts.nodeId), { ...(opts.token ? { token: opts.token } : {}), slots: announced }, 5000);
     if (answer.error) throw new Error(`the coordinator refused this node: ${describe(answer.error)}`);
     for (const w of workers) stop(w.ref);
     settings = answer as unknown as Settings;
@@ -72,7 +73,7 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
     const { session } = s;
     const idle = () => {
       running.delete(i);
-      link.publish(subjects.idle, { node_id: opts.nodeId, session, slot: i });
+      link.publish(subjects.idle(opts.nodeId), { session, slot: i });
     };
     return spawnWorker(
       system,
@@ -105,7 +106,7 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
         const run = running.get(i);
         if (run) {
           const error = { code: 'worker_crashed', message: err.message };
-          void deliver(link, subjects, opts, { node_id: opts.nodeId, session, kind: 'retry', task_id: run.taskId, lease: run.lease, error, delay_ms: 0 });
+          void deliver(link, subjects, opts, { session, kind: 'retry', task_id: run.taskId, lease: run.lease, error, delay_ms: 0 });
         }
         if (!stopped && settings?.session === session) workers[i] = spawnSlot(i, backend, s);
         idle();
@@ -153,7 +154,7 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
       if (stopped) break;
       try {
         const leases = [...running.values()].map((r) => r.lease);
-        const answer = await link.request(subjects.beat, { node_id: opts.nodeId, session: settings!.session, leases }, 2000);
+        const answer = await link.request(subjects.beat(opts.nodeId), { session: settings!.session, leases }, 2000);
         if (answer.known === false) await join();
       } catch (err) {
         // NATS or the coordinator is away: keep beating; the client reconnects by itself.
@@ -177,7 +178,15 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
 async function connectWhenNatsAnswers(opts: NodeOptions): Promise<NatsLink> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await connectNats({ url: opts.natsUrl, name: `koubou-node ${opts.nodeId}`, log: opts.log, nkeySeedFile: opts.nkeySeedFile, credsFile: opts.credsFile });
+      const link = await connectNats({
+        url: opts.natsUrl,
+        name: `koubou-node ${opts.nodeId}`,
+        log: opts.log,
+        nkeySeedFile: opts.nkeySeedFile,
+        credsFile: opts.credsFile,
+        inboxPrefix: nodeSubjects(opts.prefix).nodeInbox(opts.nodeId),
+      });
+      return link.speaking(NODE_PROTOCOL_VERSION);
     } catch (err) {
       if (attempt === 0) opts.log.warn('NATS not reachable yet; still trying', { servers: redactedServers(opts.natsUrl), error: (err as Error).message });
       await sleep(backoffMs(attempt, 250, 5000));
@@ -187,7 +196,7 @@ async function connectWhenNatsAnswers(opts: NodeOptions): Promise<NatsLink> {
 
 /** The worker's transitions on a node: results travel to the coordinator, which records them under their lease. */
 function linkTransitions(link: NatsLink, subjects: ReturnType<typeof nodeSubjects>, opts: NodeOptions, session: string): TaskTransitions {
-  const base = { node_id: opts.nodeId, session };
+  const base = { session };
   return {
     assign: () => {
       throw new Error('a node never assigns');
@@ -202,7 +211,7 @@ function linkTransitions(link: NatsLink, subjects: ReturnType<typeof nodeSubject
       await deliver(link, subjects, opts, { ...base, kind: 'defer', task_id: taskId, lease, error, delay_ms: delayMs, backend });
       return null;
     },
-    progress: (taskId, workerId, lease, chunk) => link.publish(subjects.progress, { task_id: taskId, worker_id: workerId, lease, chunk }),
+    progress: (taskId, _workerId, lease, chunk) => link.publish(subjects.progress(opts.nodeId), { session, task_id: taskId, lease, chunk }),
   };
 }
 
@@ -211,7 +220,7 @@ async function deliver(link: NatsLink, subjects: ReturnType<typeof nodeSubjects>
   const deadline = Date.now() + OUTCOME_PATIENCE_MS;
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     try {
-      const answer = await link.request(subjects.outcome, payload, 5000);
+      const answer = await link.request(subjects.outcome(opts.nodeId), payload, 5000);
       if (answer.error) opts.log.warn('the coordinator rejected an outcome', { task: payload.task_id, error: describe(answer.error) });
       return answer.recorded === true;
     } catch {

@@ -176,3 +176,8 @@ export const countOpenByPriority = prepare<Record<string, never>, { status: stri
     .where('status', 'in', ['pending', 'in_progress'])
     .groupBy(['status', 'priority']),
 );
+
+/** The worker running this task under this lease; no row when the lease is not (or no longer) the task's. */
+export const selectLeaseHolder = prepare<{ id: string; lease: string }, { worker_id: string | null }>((db, p) =>
+  db.selectFrom('tasks').select('worker_id').where('id', '=', p('id')).where('lease', '=', p('lease')).where('status', '=', 'in_progress'),
+);

@@ -99,6 +99,14 @@ export class TaskRepository {
     });
   }
 
+  /**
+   * The worker holding `lease` on this running task, or null when the lease is not (or no longer) the task's. Queued
+   * with the writes, so an assignment made before the call is seen.
+   */
+  leaseHolder(id: string, lease: string): Promise<string | null> {
+    return this.writer.write((sql) => sql.first(q.selectLeaseHolder, { id, lease })?.worker_id ?? null);
+  }
+
   /** in_progress → completed|failed, only for the lease that holds the task; null when that lease is stale. */
   finish(id: string, lease: string, outcome: TaskOutcome): Promise<TaskEvent | null> {
     return this.writer.write((sql) => this.finishIn(sql, id, lease, outcome, this.clock.now()));

@@ -3,7 +3,7 @@
  * other in the store's indexes, so a commit touches a few pages instead of one per task (about 40 % more store
  * throughput at small batch sizes); the random part keeps them unguessable.
  */
-import { randomFillSync } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 const bytes = Buffer.alloc(16);
 
@@ -15,4 +15,12 @@ export function newTaskId(now: number = Date.now()): string {
   bytes[8] = 0x80 | (bytes[8]! & 0x3f);
   const h = bytes.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * A bearer secret such as a lease or a node session: 144 random bits from the system CSPRNG, base64url (24 chars).
+ * Whoever holds one may speak for the run or the node it names, so it must be unguessable.
+ */
+export function newSecretId(): string {
+  return randomBytes(18).toString('base64url');
 }

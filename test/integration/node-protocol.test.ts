@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/logger.js';
 import { connectNats, type NatsLink, type Payload } from '../../src/nats/connection.js';
+import { NODE_PROTOCOL_VERSION } from '../../src/nats/node-protocol.js';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
@@ -28,7 +29,7 @@ describe('node protocol by hand', () => {
     // The local backend takes only code, so general tasks can only go to the hand-made node.
     koubou = await startTestCoordinator({ backends: [{ url: fake.url, types: ['code'] }], extra: { nats: { url: nats.url }, tasks: { max_attempts: 5 } } });
     client = api(koubou.url);
-    node = await connectNats({ url: nats.url, name: 'hand-made node', log: silentLogger });
+    node = (await connectNats({ url: nats.url, name: 'hand-made node', log: silentLogger })).speaking(NODE_PROTOCOL_VERSION);
   });
   after(async () => {
     await node.close();
@@ -38,7 +39,7 @@ describe('node protocol by hand', () => {
   });
 
   it('refuses announced capabilities it cannot read, naming the field', async () => {
-    const answer = await node.request('koubou.node.join', { v: 1, node_id: 'odd', slots: [{ backend: 'b', model: 'm', types: ['poetry'] }] }, 2000);
+    const answer = await node.request('koubou.node.odd.join', { slots: [{ backend: 'b', model: 'm', types: ['poetry'] }] }, 2000);
     assert.equal((answer.error as Payload).code, 'invalid_request');
     assert.equal((answer.error as Payload).field, 'slots[0].types');
   });
@@ -46,24 +47,24 @@ describe('node protocol by hand', () => {
   it('requeues a run the node never received once two heartbeats do not list it, then records it when run', async () => {
     const runs: Payload[] = [];
     node.subscribe('koubou.node.hand.run', (p) => runs.push(p));
-    const joined = await node.request('koubou.node.join', { v: 1, node_id: 'hand', slots: [{ backend: 'b', model: 'm' }] }, 2000);
+    const joined = await node.request('koubou.node.hand.join', { slots: [{ backend: 'b', model: 'm' }] }, 2000);
     const session = joined.session as string;
     const id = (await client.delegate({ prompt: 'lost on the way' })).body.task_id as string;
     await eventually(() => runs.length === 1);
     const lost = runs[0]!;
     // Two beats that do not list the run: the coordinator takes it back and, the slot being free, sends it again.
-    for (let i = 0; i < 2; i++) await node.request('koubou.node.beat', { v: 1, node_id: 'hand', session, leases: [] }, 2000);
+    for (let i = 0; i < 2; i++) await node.request('koubou.node.hand.beat', { session, leases: [] }, 2000);
     await eventually(() => runs.length === 2);
     const events = (await client.get(`/task/${id}/events`)).body.events as { kind: string; reason?: string }[];
     assert.ok(events.some((e) => e.kind === 'requeued' && /never received/.test(e.reason ?? '')), JSON.stringify(events));
     const again = runs[1]!;
     assert.notEqual(again.lease, lost.lease);
     // A beat listing the run keeps it; the outcome under the new lease is recorded, the old lease's is not.
-    await node.request('koubou.node.beat', { v: 1, node_id: 'hand', session, leases: [again.lease] }, 2000);
-    await node.request('koubou.node.beat', { v: 1, node_id: 'hand', session, leases: [again.lease] }, 2000);
-    const stale = await node.request('koubou.node.outcome', { v: 1, node_id: 'hand', session, worker_id: 'remote:hand:0', task_id: id, lease: lost.lease, kind: 'finish', outcome: { status: 'completed', output: 'old' } }, 2000);
+    await node.request('koubou.node.hand.beat', { session, leases: [again.lease] }, 2000);
+    await node.request('koubou.node.hand.beat', { session, leases: [again.lease] }, 2000);
+    const stale = await node.request('koubou.node.hand.outcome', { session, task_id: id, lease: lost.lease, kind: 'finish', outcome: { status: 'completed', output: 'old' } }, 2000);
     assert.equal(stale.recorded, false);
-    const fresh = await node.request('koubou.node.outcome', { v: 1, node_id: 'hand', session, worker_id: 'remote:hand:0', task_id: id, lease: again.lease, kind: 'finish', outcome: { status: 'completed', output: 'done' } }, 2000);
+    const fresh = await node.request('koubou.node.hand.outcome', { session, task_id: id, lease: again.lease, kind: 'finish', outcome: { status: 'completed', output: 'done' } }, 2000);
     assert.equal(fresh.recorded, true);
     const status = (await client.status(id)).body;
     assert.equal(status.status, 'completed');

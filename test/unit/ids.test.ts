@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { newTaskId } from '../../src/tasks/ids.js';
+import { newSecretId, newTaskId } from '../../src/tasks/ids.js';
 
 describe('task ids', () => {
   it('are RFC 9562 version 7 UUIDs carrying their creation time', () => {
@@ -15,5 +15,13 @@ describe('task ids', () => {
     assert.equal(new Set(ids).size, ids.length);
     const byMs = ids.filter((_, i) => i % 10 === 0);
     assert.deepEqual([...byMs].sort(), byMs);
+  });
+});
+
+describe('secret ids (leases, node sessions)', () => {
+  it('carry at least 128 random bits and do not repeat', () => {
+    const ids = Array.from({ length: 2000 }, () => newSecretId());
+    assert.equal(new Set(ids).size, ids.length);
+    for (const id of ids) assert.ok(Buffer.from(id, 'base64url').length * 8 >= 128, id);
   });
 });
