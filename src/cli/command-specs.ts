@@ -109,6 +109,25 @@ const MCP = {
   settings: { url: CLIENT_SETTINGS.url, ...SERVER_SETTINGS, help },
 } as const satisfies CommandSpec;
 
+const NATS_CONFIG = {
+  command: 'koubou nats-config',
+  args: '',
+  about: `Writes DIR/nats.conf, a nats-server configuration with one nkey user per role, each allowed only the subjects it
+needs: the coordinator (everything under the prefix), each node (its own subjects only), and other services
+(request <prefix>.task.* only). Each user's seed goes to its own file in DIR (coordinator.nk, node-ID.nk,
+service.nk; mode 0600); seed files already there are kept, so adding a node keeps the other keys.`,
+  settings: {
+    out: { type: 'string', value: 'DIR', help: 'where to write (created with mode 0700 if missing); required' },
+    nodes: { type: 'string', value: 'ID,ID', defaultText: 'none', help: 'the koubou-node ids (their --id) to make users for' },
+    prefix: { type: 'string', value: 'P', default: 'koubou', help: "the coordinator's nats.prefix" },
+    listen: { type: 'string', value: 'HOST:PORT', default: '0.0.0.0:4222', help: 'where nats-server listens' },
+    'tls-cert': { type: 'string', value: 'FILE', help: 'serve TLS only, with this certificate (and --tls-key); clients trust\na certificate of your own CA with nats.tls_ca_file / koubou-node --tls-ca' },
+    'tls-key': { type: 'string', value: 'FILE', help: "the TLS certificate's private key" },
+    json: { type: 'boolean', help: 'print {config_file, users:[{role, seed_file, public_key, created}]}' },
+    help,
+  },
+} as const satisfies CommandSpec;
+
 /** Every command's table, by the name typed after `koubou`. */
 export const COMMAND_SPECS = {
   start: START,
@@ -119,6 +138,7 @@ export const COMMAND_SPECS = {
   workers: WORKERS,
   cancel: CANCEL,
   mcp: MCP,
+  'nats-config': NATS_CONFIG,
 } as const;
 
 export type CommandName = keyof typeof COMMAND_SPECS;

@@ -47,7 +47,7 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
     token: v.token ?? config?.nats.pool_token ?? null,
     nkeySeedFile: v['nkey-seed-file'] ?? config?.nats.nkey_seed_file ?? null,
     credsFile: v.creds ?? config?.nats.creds_file ?? null,
-    backends: config ? config.backends.map((b) => ({ ...b, concurrency: b.max_workers, caps: capabilities(b.model, b) })) : backends(v),
+    backends: config ? config.backends.map((b) => ({ ...b, concurrency: b.max_workers, caps: capabilities(b.model, b) })) : backends(v, nodeId),
     log: createLogger(level, undefined, { node: nodeId }),
   };
 }
@@ -64,13 +64,16 @@ function nodeConfig(file: string): KoubouConfig {
 
 type NodeValues = Parsed<typeof NODE_SPEC.settings>['values'];
 
-function backends(v: NodeValues): NodeOptions['backends'] {
+function backends(v: NodeValues, nodeId: string): NodeOptions['backends'] {
   const type = v.backend;
   if (type !== 'ollama' && type !== 'openai') usage('--backend must be ollama or openai (or give --config)');
   const { url, model } = v;
   if (!url || !model) usage('--url and --model are required with --backend');
   const concurrency = wholeNumber('concurrency', v.concurrency!, 1, 1024);
-  return [{ name: `${type}`, type, url, model, concurrency, caps: capabilities(model, flagCapabilities(v)) }];
+  // Named like a configured backend, so /workers and errors tell this node's backend apart from another's.
+  const name = v.name ?? nodeId;
+  if (!NODE_ID.test(name)) usage(`--name may hold letters, digits, "-" and "_" (at most 64), got ${JSON.stringify(name)}`);
+  return [{ name, type, url, model, concurrency, caps: capabilities(model, flagCapabilities(v)) }];
 }
 
 /** --types code,documentation   --models a,b   --max-tokens N */

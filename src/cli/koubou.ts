@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   workers: async () => (await import('./commands/lists.js')).workers,
   cancel: async () => (await import('./commands/cancel.js')).cancel,
   mcp: async () => (await import('./commands/mcp.js')).mcp,
+  'nats-config': async () => (await import('./commands/nats-config.js')).natsConfig,
 };
 
 async function main(argv: string[]): Promise<number | void> {

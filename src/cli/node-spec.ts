@@ -20,6 +20,7 @@ export const NODE_SPEC = {
     backend: { type: 'string', value: 'TYPE', help: 'ollama or openai: the one backend to serve (with --url and --model)' },
     url: { type: 'string', value: 'URL', help: "the backend's base URL" },
     model: { type: 'string', value: 'M', help: "the backend's model" },
+    name: { type: 'string', value: 'NAME', defaultText: 'the node id', help: "what the coordinator's /workers and error messages call the backend" },
     concurrency: { type: 'string', value: 'N', default: '1', help: 'how many tasks it runs at once (1-1024)' },
     types: { type: 'string', value: 'T,T', defaultText: 'every type', help: `the task types it takes: ${TASK_TYPES.join(', ')}` },
     models: { type: 'string', value: 'M,M', help: 'models it serves besides --model' },

@@ -13,6 +13,7 @@ Commands:
   workers   list workers
   cancel    cancel a task
   mcp       run the MCP server on stdin/stdout
+  nats-config  write a nats-server config with one nkey user per role for a LAN pool
 
 \`koubou <command> --help\` lists a command's flags, with their defaults and environment variables. Client
 commands talk to --url URL, else $KOUBOU_URL, else http://127.0.0.1:8765, sending $KOUBOU_API_TOKEN as the
