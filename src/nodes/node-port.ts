@@ -65,10 +65,11 @@ export function createNodePort(deps: NodePortDeps): NodePort {
   };
   const refusedLeases = new Set<string>();
   const refuse = (what: string, nodeId: string, fields: Record<string, unknown>, lease: string) => {
-    // One line per lease: a node repeating itself does not flood the log.
-    if (!refusedLeases.has(lease)) {
+    // One line per kind of message and lease: a node repeating itself does not flood the log.
+    const key = `${what} ${lease}`;
+    if (!refusedLeases.has(key)) {
       log.warn(`refused a node's ${what} for another node's run`, { node: nodeId, ...fields });
-      refusedLeases.add(lease);
+      refusedLeases.add(key);
       if (refusedLeases.size > REMEMBERED_LEASES) refusedLeases.delete(refusedLeases.values().next().value!);
     }
   };

@@ -20,6 +20,18 @@ describe('NATS payloads and subjects', () => {
     assert.throws(() => decode(bytes('{"v":2}')), /protocol version 2; this coordinator speaks v: 1/);
   });
 
+  it('never quotes the text of a message it cannot parse (a join carries the pool token)', () => {
+    assert.throws(
+      () => decode(bytes('{"v":1,"token":s3cr3t-token}')),
+      (e: unknown) => e instanceof InvalidMessage && /not valid JSON \(at position \d+\)/.test(e.message) && !/s3cr3t/.test(e.message),
+    );
+  });
+
+  it('checks the version it is asked to (the node protocol speaks its own)', () => {
+    assert.deepEqual(decode(encode({ a: 1 }, 2), 2), { a: 1 });
+    assert.throws(() => decode(encode({ a: 1 }), 2), /protocol version 1; this coordinator speaks v: 2/);
+  });
+
   it('puts every subject under the prefix', () => {
     const s = subjects('lab.koubou');
     assert.equal(s.delegate, 'lab.koubou.task.delegate');
