@@ -23,7 +23,7 @@ describe('NATS payloads and subjects', () => {
   it('never quotes the text of a message it cannot parse (a join carries the pool token)', () => {
     assert.throws(
       () => decode(bytes('{"v":1,"token":s3cr3t-token}')),
-      (e: unknown) => e instanceof InvalidMessage && /not valid JSON \(at position \d+\)/.test(e.message) && !/s3cr3t/.test(e.message),
+      (e: unknown) => e instanceof InvalidMessage && /not valid JSON/.test(e.message) && !/s3cr3t/.test(e.message),
     );
   });
 
