@@ -90,6 +90,8 @@ export interface KoubouConfig {
     readonly pool_token: string | null;
     readonly nkey_seed_file: string | null;
     readonly creds_file: string | null;
+    /** A CA certificate (PEM) to trust for a NATS server that serves TLS with a certificate of your own CA. */
+    readonly tls_ca_file: string | null;
   };
   readonly routing: RoutingConfig;
   readonly backends: readonly BackendConfig[];
@@ -140,7 +142,7 @@ const DEFAULTS = {
   },
   files: { root: '.', max_bytes: 262_144 },
   log: { level: 'info' },
-  nats: { url: null, prefix: 'koubou', pool_token: null, nkey_seed_file: null, creds_file: null },
+  nats: { url: null, prefix: 'koubou', pool_token: null, nkey_seed_file: null, creds_file: null, tls_ca_file: null },
   routing: ROUTING_DEFAULTS,
   backends: undefined,
 };
@@ -300,6 +302,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
       pool_token: nats.read('pool_token', nullable(str)),
       nkey_seed_file: mapNull(nats.read('nkey_seed_file', nullable(str)), (file) => path.resolve(cwd, file)),
       creds_file: mapNull(nats.read('creds_file', nullable(str)), (file) => path.resolve(cwd, file)),
+      tls_ca_file: mapNull(nats.read('tls_ca_file', nullable(str)), (file) => path.resolve(cwd, file)),
     },
     routing: readRouting(root.section('routing')),
     backends: root.read('backends', readBackends),

@@ -26,6 +26,7 @@ export const SERVER_SETTINGS = {
   'pool-token': { type: 'string', envOnly: true, env: 'KOUBOU_POOL_TOKEN', config: 'nats.pool_token', help: 'the secret a koubou-node must present to join' },
   'nkey-seed-file': { type: 'string', envOnly: true, env: 'KOUBOU_NATS_NKEY_SEED_FILE', config: 'nats.nkey_seed_file', help: 'NATS auth: a file holding an nkey seed' },
   'creds-file': { type: 'string', envOnly: true, env: 'KOUBOU_NATS_CREDS_FILE', config: 'nats.creds_file', help: 'NATS auth: a .creds file (JWT and seed)' },
+  'tls-ca-file': { type: 'string', envOnly: true, env: 'KOUBOU_NATS_TLS_CA_FILE', config: 'nats.tls_ca_file', help: "NATS over TLS: a CA certificate to trust (your own CA's)" },
 } as const satisfies SettingTable;
 
 /** What every client command takes. */

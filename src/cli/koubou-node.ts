@@ -47,6 +47,7 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
     token: v.token ?? config?.nats.pool_token ?? null,
     nkeySeedFile: v['nkey-seed-file'] ?? config?.nats.nkey_seed_file ?? null,
     credsFile: v.creds ?? config?.nats.creds_file ?? null,
+    tlsCaFile: v['tls-ca'] ?? config?.nats.tls_ca_file ?? null,
     backends: config ? config.backends.map((b) => ({ ...b, concurrency: b.max_workers, caps: capabilities(b.model, b) })) : backends(v, nodeId),
     log: createLogger(level, undefined, { node: nodeId }),
   };

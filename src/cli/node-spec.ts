@@ -15,6 +15,7 @@ export const NODE_SPEC = {
     prefix: { type: 'string', value: 'P', defaultText: "nats.prefix of --config's file, else koubou", help: 'the NATS subject prefix' },
     'nkey-seed-file': { type: 'string', value: 'F', env: 'KOUBOU_NATS_NKEY_SEED_FILE', help: 'NATS auth: a file holding an nkey seed' },
     creds: { type: 'string', value: 'F', env: 'KOUBOU_NATS_CREDS_FILE', help: 'NATS auth: a .creds file (JWT and seed)' },
+    'tls-ca': { type: 'string', value: 'F', env: 'KOUBOU_NATS_TLS_CA_FILE', help: "a CA certificate to trust when the NATS server's TLS certificate is from your own CA" },
     'log-level': { type: 'string', value: 'L', env: 'KOUBOU_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent' },
     config: { type: 'string', value: 'FILE', help: 'serve every backend of this configuration file (instead of --backend ...)' },
     backend: { type: 'string', value: 'TYPE', help: 'ollama or openai: the one backend to serve (with --url and --model)' },

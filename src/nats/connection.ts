@@ -32,6 +32,8 @@ export interface NatsOptions {
   /** Files holding an nkey seed (`SU…`) or a `.creds` file (JWT and seed): read at each (re)connection. */
   nkeySeedFile?: string | null | undefined;
   credsFile?: string | null | undefined;
+  /** A CA certificate (PEM file) to trust besides the system's, for a server whose TLS certificate it signed. */
+  tlsCaFile?: string | null | undefined;
   /**
    * Where replies to this connection's requests arrive (default `_INBOX`). A subject of its own lets the NATS server
    * give each user read access to its replies only.
@@ -47,6 +49,9 @@ export async function connectNats(opts: NatsOptions): Promise<NatsLink> {
     ...(authenticator ? { authenticator } : {}),
     name: opts.name,
     ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
+    // The client upgrades whenever the server asks for TLS; a tls:// URL (or a CA to trust) insists on it, so a server
+    // posing as ours cannot talk the client out of it.
+    ...(opts.tlsCaFile || /^tls:\/\//i.test(opts.url.trim()) ? { tls: opts.tlsCaFile ? { caFile: opts.tlsCaFile } : {} } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     timeout: 10_000,

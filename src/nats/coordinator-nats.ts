@@ -23,7 +23,7 @@ export interface CoordinatorNats {
 
 /** `core` resolves once the core exists: the bridge starts with the tree, before the core is returned. */
 export function coordinatorNats(config: KoubouConfig, log: Logger, core: Promise<Core>): CoordinatorNats {
-  const { url, prefix, nkey_seed_file, creds_file } = config.nats;
+  const { url, prefix, nkey_seed_file, creds_file, tls_ca_file } = config.nats;
   let sender: RemoteSend | null = null;
   let attempted!: () => void;
   const firstAttempt = new Promise<void>((resolve) => (attempted = resolve));
@@ -40,6 +40,7 @@ export function coordinatorNats(config: KoubouConfig, log: Logger, core: Promise
             log: log.child({ adapter: 'nats' }),
             nkeySeedFile: nkey_seed_file,
             credsFile: creds_file,
+            tlsCaFile: tls_ca_file,
             inboxPrefix: node.coordinatorInbox,
           });
           const served = serveOverNats(await core, link, config, log);

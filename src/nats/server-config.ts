@@ -12,10 +12,6 @@ export interface ServerUser {
 export interface ServerTls {
   certFile: string;
   keyFile: string;
-  /** Verifies client certificates against this CA (with `verify`), or just names it. */
-  caFile: string | null;
-  /** Require every client to present a certificate signed by caFile. */
-  verify: boolean;
 }
 
 export interface ServerConfigInput {
@@ -43,12 +39,10 @@ export function renderServerConfig(input: ServerConfigInput): string {
   const tls = input.tls
     ? [
         '',
-        '# Clients must connect with TLS (tls://host:port); they trust the server by its certificate.',
+        '# Every client must speak TLS; a certificate from your own CA is trusted with nats.tls_ca_file / koubou-node --tls-ca.',
         'tls {',
         `  cert_file: ${str(input.tls.certFile)}`,
         `  key_file: ${str(input.tls.keyFile)}`,
-        ...(input.tls.caFile ? [`  ca_file: ${str(input.tls.caFile)}`] : []),
-        ...(input.tls.verify ? ['  verify: true             # every client must also present a certificate signed by ca_file'] : []),
         '}',
       ]
     : [];

@@ -24,6 +24,7 @@ export interface NodeOptions {
   token: string | null;
   nkeySeedFile?: string | null;
   credsFile?: string | null;
+  tlsCaFile?: string | null;
   backends: (BackendSettings & { concurrency: number; caps: Capabilities })[];
   log: Logger;
 }
@@ -184,6 +185,7 @@ async function connectWhenNatsAnswers(opts: NodeOptions): Promise<NatsLink> {
         log: opts.log,
         nkeySeedFile: opts.nkeySeedFile,
         credsFile: opts.credsFile,
+        tlsCaFile: opts.tlsCaFile,
         inboxPrefix: nodeSubjects(opts.prefix).nodeInbox(opts.nodeId),
       });
       return link.speaking(NODE_PROTOCOL_VERSION);

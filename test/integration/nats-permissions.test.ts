@@ -235,3 +235,41 @@ describe('the coordinator itself, on a NATS server that enforces nothing', () =>
     }
   });
 });
+
+describe('`koubou nats-config --tls-cert --tls-key`', () => {
+  it('serves TLS only, and a coordinator and a node trusting the CA run a task through it', async (t) => {
+    const dir = tempDir();
+    const cert = join(dir.path, 'cert.pem');
+    const key = join(dir.path, 'key.pem');
+    // A self-signed certificate for the loopback address, standing in for one from the user's own CA.
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=koubou-test', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert], { encoding: 'utf8' });
+    if (made.error) return t.skip('openssl is not installed');
+    assert.equal(made.status, 0, made.stderr);
+    const out = join(dir.path, 'nats');
+    const config = spawnSync(process.execPath, [KOUBOU, 'nats-config', '--out', out, '--nodes', 'n1', '--tls-cert', cert, '--tls-key', key], { encoding: 'utf8' });
+    assert.equal(config.status, 0, config.stderr);
+    assert.match(readFileSync(join(out, 'nats.conf'), 'utf8'), /tls \{\n  cert_file: ".*cert\.pem"\n  key_file: ".*key\.pem"\n\}/);
+    const nats = await startNatsServer(['-c', join(out, 'nats.conf')]);
+    const fake = await startFakeLlm();
+    const url = `tls://127.0.0.1:${nats.port}`;
+    const koubou = await startTestCoordinator({ backends: [{ url: fake.url, types: ['code'] }], extra: { nats: { url, nkey_seed_file: join(out, 'coordinator.nk'), tls_ca_file: cert } } });
+    const node = startNodeProcess(['--nats', url, '--id', 'n1', '--nkey-seed-file', join(out, 'node-n1.nk'), '--tls-ca', cert, '--backend', 'ollama', '--url', fake.url, '--model', 'fake-model']);
+    try {
+      // Without the CA the server's certificate is not trusted; without TLS the server refuses.
+      await assert.rejects(connectNats({ url, name: 'untrusting', log: silentLogger, nkeySeedFile: join(out, 'service.nk') }), /certificate/i);
+      const client = api(koubou.url);
+      await eventually(async () => ((await client.get('/workers')).body.workers as { worker_id: string }[]).some((w) => w.worker_id === 'remote:n1:0'), 15_000).catch((err) => {
+        throw new Error(`${err.message}\nnode:\n${node.output()}`);
+      });
+      const done = (await client.delegate({ prompt: 'over TLS', sync: true })).body;
+      assert.equal(done.status, 'completed', JSON.stringify(done) + node.output());
+      assert.match((await client.status(done.task_id)).body.worker_id, /^remote:n1:/);
+    } finally {
+      node.child.kill('SIGKILL');
+      await koubou.close();
+      await fake.close();
+      await nats.close();
+      dir.remove();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * `koubou nats-config --out DIR [--nodes a,b] [--prefix koubou] [--listen HOST:PORT] [--tls-cert F --tls-key F [--tls-ca F] [--tls-verify]]`:
+ * `koubou nats-config --out DIR [--nodes a,b] [--prefix koubou] [--listen HOST:PORT] [--tls-cert F --tls-key F]`:
  * writes a nats-server config with one nkey user per role (coordinator, each node, services) holding only the subjects
  * it needs, and each user's seed file (mode 0600). Seed files already in DIR are kept, so running it again with a longer
  * --nodes list adds nodes without changing the keys already handed out.
@@ -68,19 +68,15 @@ function nodeIds(raw: string | undefined): string[] {
   return ids;
 }
 
-function tlsSettings(values: { 'tls-cert'?: string; 'tls-key'?: string; 'tls-ca'?: string; 'tls-verify'?: boolean }): ServerTls | null {
+function tlsSettings(values: { 'tls-cert'?: string; 'tls-key'?: string }): ServerTls | null {
   const cert = values['tls-cert'];
   const key = values['tls-key'];
-  if (!cert && !key) {
-    if (values['tls-ca'] || values['tls-verify']) throw new UsageError('--tls-ca and --tls-verify need --tls-cert and --tls-key', 'nats-config');
-    return null;
-  }
+  if (!cert && !key) return null;
   if (!cert || !key) throw new UsageError('--tls-cert and --tls-key go together', 'nats-config');
-  if (values['tls-verify'] && !values['tls-ca']) throw new UsageError('--tls-verify needs --tls-ca (the CA that signs client certificates)', 'nats-config');
-  for (const [flag, file] of [['--tls-cert', cert], ['--tls-key', key], ['--tls-ca', values['tls-ca']]] as const) {
-    if (file && !existsSync(file)) throw new UsageError(`${flag}: no such file ${file}`, 'nats-config');
+  for (const [flag, file] of [['--tls-cert', cert], ['--tls-key', key]] as const) {
+    if (!existsSync(file)) throw new UsageError(`${flag}: no such file ${file}`, 'nats-config');
   }
-  return { certFile: resolve(cert), keyFile: resolve(key), caFile: values['tls-ca'] ? resolve(values['tls-ca']) : null, verify: values['tls-verify'] === true };
+  return { certFile: resolve(cert), keyFile: resolve(key) };
 }
 
 /** Keeps a seed file that exists (checking it holds a user seed); otherwise creates one, readable by its owner only. */
