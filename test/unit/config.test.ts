@@ -84,7 +84,7 @@ describe('loadConfig defaults', () => {
     });
     assert.deepEqual(config.files, { root: cwd, max_bytes: 262_144 });
     assert.deepEqual(config.log, { level: 'info' });
-    assert.deepEqual(config.nats, { url: null, prefix: 'koubou', pool_token: null, nkey_seed_file: null, creds_file: null });
+    assert.deepEqual(config.nats, { url: null, prefix: 'koubou', pool_token: null, nkey_seed_file: null, creds_file: null, tls_ca_file: null });
     assert.deepEqual(config.backends, [
       {
         name: 'local',
