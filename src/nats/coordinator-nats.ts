@@ -8,7 +8,7 @@ import type { KoubouConfig } from '../config.js';
 import type { Core, CoreOptions } from '../core.js';
 import type { Logger } from '../logger.js';
 import { backoffMs } from '../supervision/backoff.js';
-import { connectNats, redactedServers, type NatsLink } from './connection.js';
+import { connectNats, redactedServers, serversAndCredentials, type NatsLink } from './connection.js';
 import { nodeSender, refuseLegacyNodes, serveNodes } from './node-bridge.js';
 import { NODE_PROTOCOL_VERSION, nodeSubjects } from './node-protocol.js';
 import { subjects } from './subjects.js';
@@ -24,6 +24,10 @@ export interface CoordinatorNats {
 /** `core` resolves once the core exists: the bridge starts with the tree, before the core is returned. */
 export function coordinatorNats(config: KoubouConfig, log: Logger, core: Promise<Core>): CoordinatorNats {
   const { url, prefix, nkey_seed_file, creds_file, tls_ca_file } = config.nats;
+  const creds = serversAndCredentials(url!);
+  if (!nkey_seed_file && !creds_file && !creds.user && !creds.token) {
+    log.warn('NATS without credentials: any client of that server can read and forge pool traffic; see koubou nats-config', { servers: creds.servers.join(',') });
+  }
   let sender: RemoteSend | null = null;
   let attempted!: () => void;
   const firstAttempt = new Promise<void>((resolve) => (attempted = resolve));

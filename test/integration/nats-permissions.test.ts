@@ -214,6 +214,8 @@ describe('the coordinator itself, on a NATS server that enforces nothing', () =>
     assert.ok(lines.some((l) => l.includes("refused a node's outcome naming another node's session")));
     assert.ok(lines.some((l) => l.includes("refused a beat naming another node's session")));
     assert.ok(lines.some((l) => l.includes('refused a node message naming another node')));
+    // And it said at start-up that this server trusts everyone.
+    assert.ok(lines.some((l) => l.includes('"level":"warn"') && l.includes('NATS without credentials')));
 
     // Nothing of b's counted: the task is still a's, and a's own answer is recorded.
     a.publish('koubou.node.a.progress', { session: sessionA, task_id: id, lease, chunk: 'from a' });
