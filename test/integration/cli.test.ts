@@ -199,11 +199,12 @@ describe('the koubou command against a coordinator', () => {
 });
 
 /**
- * A stand-in server whose task completes after `doneAfterMs`; with `longPoll` it holds a status call carrying `wait`
+ * A stand-in server whose task completes `doneAfterMs` after the first status call (not after the server starts, so
+ * a slow process start on a loaded machine does not find the task already done); with `longPoll` it holds a status call carrying `wait`
  * until then (as the real server will), without it it answers at once (as the real server did before `wait`).
  */
 async function statusServer(doneAfterMs: number, longPoll: boolean) {
-  const start = Date.now();
+  let start = Number.POSITIVE_INFINITY;
   const waits: Array<string | null> = [];
   const view = () => {
     const done = Date.now() - start >= doneAfterMs;
@@ -222,6 +223,7 @@ async function statusServer(doneAfterMs: number, longPoll: boolean) {
     };
   };
   const server = http.createServer((req, res) => {
+    if (waits.length === 0) start = Date.now();
     const wait = new URL(req.url ?? '/', 'http://x').searchParams.get('wait');
     waits.push(wait);
     const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(view()));
