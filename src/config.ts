@@ -112,6 +112,8 @@ export interface LoadConfigOptions {
   file?: { path: string; from: string };
   /** Values that win over the file's, flags over environment already decided. */
   overrides?: readonly ConfigOverride[];
+  /** server.port when neither the file nor an override sets it: `koubou mcp` asks for 0 (any free port). */
+  defaultPort?: number;
 }
 
 /** Where clients (the CLI, `koubou mcp`) look for a coordinator by default: server.host and server.port's defaults. */
@@ -188,8 +190,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): KoubouConfig {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const { raw, file } = readConfigFile(cwd, opts.file);
   const origins = applyOverrides(raw, opts.overrides ?? []);
+  const defaults = opts.defaultPort === undefined ? DEFAULTS : { ...DEFAULTS, server: { ...DEFAULTS.server, port: opts.defaultPort } };
   try {
-    return deepFreeze(validate(raw, origins, cwd));
+    return deepFreeze(validate(raw, origins, cwd, defaults));
   } catch (err) {
     if (err instanceof ConfigError && file !== null && err.key !== undefined && !origins.has(err.key) && err.file === undefined) {
       throw new ConfigError(err.reason, err.key, file);
@@ -245,8 +248,8 @@ function applyOverrides(raw: Record<string, unknown>, overrides: readonly Config
   return origins;
 }
 
-function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, string>, cwd: string): KoubouConfig {
-  const root = new Section(raw, '', DEFAULTS, origins);
+function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, string>, cwd: string, defaults: typeof DEFAULTS): KoubouConfig {
+  const root = new Section(raw, '', defaults, origins);
   const server = root.section('server');
   const store = root.section('store');
   const queue = root.section('queue');

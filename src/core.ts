@@ -42,6 +42,8 @@ export interface Core {
   /** What koubou-nodes do through the NATS bridge: join, beat, report outcomes. */
   readonly nodes: NodePort;
   readonly logs: LogRing;
+  /** Writes the URL the coordinator answers at into the store's lock file (see store/lock-file.ts). */
+  advertise(url: string): void;
   health(): Promise<HealthReport>;
   workers(): Promise<WorkerInfo[]>;
   /** Each backend's circuit, pause and in-flight limit (also part of health()). */
@@ -65,6 +67,8 @@ export interface CoreOptions {
   bridge?: Omit<BridgeDeps, 'onStatus' | 'clock' | 'log'>;
   /** Recent log entries for GET /api/logs (the logger feeds it). */
   logs?: LogRing;
+  /** The store, already opened (and so locked) by the caller; without it startCore opens config.store.path. */
+  store?: Store;
 }
 
 const QUERY_TIMEOUT_MS = 5_000;
@@ -73,7 +77,7 @@ const QUERY_TIMEOUT_MS = 5_000;
 export async function startCore(config: KoubouConfig, opts: CoreOptions): Promise<Core> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log;
-  const store = await openStore(config.store.path, clock);
+  const store = opts.store ?? (await openStore(config.store.path, clock));
   const bus = new EventBus();
   const workerEvents = new WorkerEvents();
   // Counts before recovery: recovery's own "requeued" events then move them to the truth.
@@ -171,6 +175,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       log: log.child({ adapter: 'nodes' }),
     }),
     logs: opts.logs ?? new LogRing(),
+    advertise: (url) => store.advertise(url),
     async health() {
       return backendHealth.report(stats.snapshot(), await load(), natsStatus);
     },

@@ -203,6 +203,20 @@ export class StoreError extends KoubouError {
   override readonly retryable = true;
 }
 
+/** Another live process holds the store's lock; `holderUrl` is where that coordinator answers, once it has said so. */
+export class StoreInUse extends KoubouError {
+  readonly code = 'store_in_use';
+  override readonly status = 409;
+  constructor(
+    readonly storePath: string,
+    readonly holderPid: number | null,
+    readonly holderUrl: string | null,
+  ) {
+    const who = holderUrl ? `koubou at ${holderUrl}` : holderPid ? `koubou pid ${holderPid}, still starting` : 'another process';
+    super(`store in use (${who}): ${storePath}`);
+  }
+}
+
 /** What kind of failure an error is: the task's own (permanent or retryable) or the server's backpressure. */
 export type FailureKind = 'permanent' | 'retryable' | 'backpressure';
 

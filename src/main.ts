@@ -1,12 +1,14 @@
-/** The composition root: config → store → actor tree (with the NATS bridge when set) → HTTP; signals and draining. */
+/** The composition root: config → store (locked) → port → actor tree (with the NATS bridge when set) → HTTP; signals and draining. */
 import type { KoubouConfig } from './config.js';
 import { startCore, type Core, type CoreOptions } from './core.js';
 import { createApp } from './http/app.js';
-import { listen, type Listening } from './http/server.js';
+import { bind, type Bound, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
 import { LISTENING_MSG } from './logging/listening.js';
 import type { LogRing } from './logging/log-ring.js';
 import { coordinatorNats } from './nats/coordinator-nats.js';
+import { systemClock } from './clock.js';
+import { openStore } from './store/store.js';
 
 export interface Coordinator {
   core: Core;
@@ -15,26 +17,42 @@ export interface Coordinator {
   stop(): Promise<void>;
 }
 
-/** Starts a coordinator with this config. */
-export async function startCoordinator(
-  config: KoubouConfig,
-  log: Logger,
-  onFatal: (err: Error) => void,
-  extra: Pick<CoreOptions, 'spawnWorker' | 'logs'> = {},
-): Promise<Coordinator> {
+/** What startCoordinator takes besides the config: fault-injecting workers, the log ring, and who holds the store. */
+export interface CoordinatorExtras extends Pick<CoreOptions, 'spawnWorker' | 'logs'> {
+  /** The command named in the store's lock file (`start`, `mcp`). */
+  command?: string;
+}
+
+/**
+ * Starts a coordinator with this config. In this order, so that a refused or failed start changes nothing: the store
+ * lock (StoreInUse when another process holds it), the port (EADDRINUSE when taken), and only then recovery and the
+ * actor tree. The URL goes into the lock file once the app answers.
+ */
+export async function startCoordinator(config: KoubouConfig, log: Logger, onFatal: (err: Error) => void, extra: CoordinatorExtras = {}): Promise<Coordinator> {
+  const { command, ...coreExtras } = extra;
+  const store = await openStore(config.store.path, systemClock, command);
+  let http: Bound;
+  try {
+    http = await bind(config.server.host, config.server.port);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   let coreIsReady!: (core: Core) => void;
   const coreReady = new Promise<Core>((resolve) => (coreIsReady = resolve));
   const nats = config.nats.url ? coordinatorNats(config, log, coreReady) : null;
-  const core = await startCore(config, { log, onFatal, ...extra, ...(nats ? { remote: nats.remote, bridge: nats.bridge } : {}) });
-  coreIsReady(core);
-  let http: Listening;
+  let core: Core;
   try {
-    const { app, attach } = createApp(core, log);
-    http = await listen(app, config.server.host, config.server.port, attach);
+    core = await startCore(config, { log, onFatal, store, ...coreExtras, ...(nats ? { remote: nats.remote, bridge: nats.bridge } : {}) });
   } catch (err) {
-    await core.shutdown(0);
+    await http.close();
+    await store.close();
     throw err;
   }
+  coreIsReady(core);
+  const { app, attach } = createApp(core, log);
+  http.serve(app, attach);
+  core.advertise(http.url);
   // When NATS is up, it is served by the time this returns; when it is not, the bridge keeps trying in the background.
   await nats?.firstAttempt;
   let stopping: Promise<void> | null = null;

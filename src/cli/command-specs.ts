@@ -19,7 +19,7 @@ export const SERVER_SETTINGS = {
   },
   port: { type: 'string', value: 'N', env: 'KOUBOU_PORT', config: 'server.port', help: 'listen on port N (0: any free port)' },
   host: { type: 'string', value: 'ADDR', env: 'KOUBOU_HOST', config: 'server.host', help: 'listen on ADDR' },
-  db: { type: 'string', value: 'PATH', env: 'KOUBOU_DB', config: 'store.path', help: 'the SQLite store; the pid and log files of --detach go next to it' },
+  db: { type: 'string', value: 'PATH', env: 'KOUBOU_DB', config: 'store.path', help: 'the SQLite store; its lock file, the pid file of --detach and logs/ go next to it' },
   'log-level': { type: 'string', value: 'LEVEL', env: 'KOUBOU_LOG_LEVEL', config: 'log.level', help: 'debug, info, warn, error or silent' },
   nats: { type: 'string', value: 'URL', env: 'KOUBOU_NATS_URL', config: 'nats.url', help: 'the NATS server koubou-nodes and other services use' },
   'api-token': { type: 'string', envOnly: true, env: 'KOUBOU_API_TOKEN', config: 'server.api_token', help: 'the token API clients must send' },
@@ -43,7 +43,7 @@ const START = {
   about: 'Runs the coordinator in the foreground until SIGTERM or Ctrl-C (which drain running tasks first).',
   settings: {
     ...SERVER_SETTINGS,
-    detach: { type: 'boolean', help: 'run in the background: log to koubou.log and write koubou.pid next to the store,\nwait until it answers /health (15 s at most), print its URL and pid' },
+    detach: { type: 'boolean', help: 'run in the background: log to logs/koubou.log and write koubou.pid next to the store,\nwait until it answers /health (15 s at most), print its URL and pid' },
     json: { type: 'boolean', help: 'with --detach: print {url, pid, pid_file, log_file}' },
     help,
   },
@@ -52,8 +52,8 @@ const START = {
 const STOP = {
   command: 'koubou stop',
   args: '',
-  about: 'Stops a coordinator started with `koubou start --detach`: sends SIGTERM to the pid in koubou.pid (next to the\nstore named by the configuration), waits for it to drain and exit, and removes the pid file. --config and --db find\nthe store; the other settings are accepted as for start.',
-  settings: { ...SERVER_SETTINGS, json: { type: 'boolean', help: 'print {pid, stopped}' }, help },
+  about: 'Stops the coordinator holding the store named by the configuration, however it was started (in the\nforeground, with --detach, or inside `koubou mcp`): the store\'s lock file names its pid. Sends SIGTERM and waits\nfor it to drain and exit. --config and --db find the store; the other settings are accepted as for start.',
+  settings: { ...SERVER_SETTINGS, json: { type: 'boolean', help: 'print {pid, url, command, stopped}' }, help },
 } as const satisfies CommandSpec;
 
 const SUBMIT = {

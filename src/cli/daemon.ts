@@ -2,16 +2,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { logFilePath } from '../logging/log-file.js';
+
+export { isAlive } from '../processes.js';
+
 export interface DaemonFiles {
   dir: string;
   pidFile: string;
   logFile: string;
 }
 
-/** koubou.pid and koubou.log live next to the store (default .koubou/). */
+/** koubou.pid lives next to the store (default .koubou/); the log is the store's one log file (logs/koubou.log). */
 export function daemonFiles(storePath: string): DaemonFiles {
   const dir = path.dirname(storePath);
-  return { dir, pidFile: path.join(dir, 'koubou.pid'), logFile: path.join(dir, 'koubou.log') };
+  return { dir, pidFile: path.join(dir, 'koubou.pid'), logFile: logFilePath(storePath) };
 }
 
 /** The pid in the file, or null when there is no file (or no number in it). */
@@ -35,32 +39,12 @@ export function removePid(pidFile: string): void {
   fs.rmSync(pidFile, { force: true });
 }
 
-/** True while the process exists and has not exited (a zombie nobody has reaped yet counts as exited). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  return procState(pid) !== 'Z';
-}
-
 /** On Linux, whether the process's command line names koubou; elsewhere (no /proc) we cannot tell and say yes. */
 export function looksLikeKoubou(pid: number): boolean {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('koubou');
   } catch {
     return !fs.existsSync('/proc/self');
-  }
-}
-
-/** The state letter from /proc/PID/stat (R, S, Z...), or null without /proc. */
-function procState(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) || null;
-  } catch {
-    return null;
   }
 }
 

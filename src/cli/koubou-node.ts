@@ -3,7 +3,8 @@
 import { hostname } from 'node:os';
 import { loadConfig, LOG_LEVELS, type KoubouConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { createLogger } from '../logger.js';
+import { logFilePath } from '../logging/log-file.js';
+import { createPinoLogger } from '../logging/pino-logger.js';
 import { NODE_ID } from '../nats/node-protocol.js';
 import { capabilities } from '../routing/capabilities.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task.js';
@@ -49,7 +50,8 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
     credsFile: v.creds ?? config?.nats.creds_file ?? null,
     tlsCaFile: v['tls-ca'] ?? config?.nats.tls_ca_file ?? null,
     backends: config ? config.backends.map((b) => ({ ...b, concurrency: b.max_workers, caps: capabilities(b.model, b) })) : backends(v, nodeId),
-    log: createLogger(level, undefined, { node: nodeId }),
+    // The coordinator's log format; with --config, also its log file (logs/koubou.log beside the configured store).
+    log: createPinoLogger({ name: 'koubou-node', level, console: 'stdout', file: config ? logFilePath(config.store.path) : undefined }).child({ node: nodeId }),
   };
 }
 

@@ -11,11 +11,26 @@ export interface Listening {
   close(forceAfterMs?: number): Promise<void>;
 }
 
-/** Listens on host:port (0 = any free port) and resolves once the socket is bound. */
-export function listen(app: Hono, host: string, port: number, attach: (server: Server) => void = () => {}): Promise<Listening> {
+/** A bound socket whose app comes later. */
+export interface Bound extends Listening {
+  /** From now on requests go to `app`; `attach` gets the server (WebSocket upgrades need it). */
+  serve(app: Hono, attach?: (server: Server) => void): void;
+}
+
+type Fetch = Hono['fetch'];
+
+/** Answers while the app is not there yet: a 503 a client may retry. */
+const starting: Fetch = () =>
+  Response.json({ error: { code: 'starting', message: 'koubou is starting; try again in a moment' } }, { status: 503, headers: { 'retry-after': '1' } });
+
+/**
+ * Binds host:port (0 = any free port) and resolves once the socket is bound, before the app exists: a coordinator
+ * learns that its port is taken before it recovers or runs anything.
+ */
+export function bind(host: string, port: number): Promise<Bound> {
+  let handler: Fetch = starting;
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
-    attach(server);
+    const server = serve({ fetch: (req, env) => handler(req, env), hostname: host, port }) as Server;
     server.once('error', reject);
     server.once('listening', () => {
       const { port: bound } = server.address() as AddressInfo;
@@ -23,6 +38,10 @@ export function listen(app: Hono, host: string, port: number, attach: (server: S
       resolve({
         url: `http://${shown}:${bound}`,
         port: bound,
+        serve(app, attach) {
+          attach?.(server);
+          handler = app.fetch;
+        },
         close: (forceAfterMs = 0) =>
           new Promise<void>((done) => {
             server.close(() => done());
@@ -32,4 +51,11 @@ export function listen(app: Hono, host: string, port: number, attach: (server: S
       });
     });
   });
+}
+
+/** Listens on host:port (0 = any free port) with the app, and resolves once the socket is bound. */
+export async function listen(app: Hono, host: string, port: number, attach: (server: Server) => void = () => {}): Promise<Listening> {
+  const bound = await bind(host, port);
+  bound.serve(app, attach);
+  return bound;
 }

@@ -1,4 +1,9 @@
-/** The MCP tools' API over a running coordinator's REST API (`koubou mcp` when one is running). */
+/**
+ * The MCP tools' API over a running coordinator's REST API (`koubou mcp` when one is running); streamed output comes
+ * from its GET /events, so progress notifications arrive as output streams in, as with an embedded coordinator.
+ */
+import { readLines } from '../backends/lines.js';
+import { readSseEvents } from '../backends/sse.js';
 import { delegateBody, type KoubouApi, type TaskView } from './api.js';
 
 /** An error answer from the coordinator, keeping its stable code. */
@@ -15,9 +20,9 @@ export class RemoteError extends Error {
 const MAX_WAIT_S = 60;
 
 export function httpApi(baseUrl: string, token: string | null): KoubouApi {
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = {};
-    if (token) headers.authorization = `Bearer ${token}`;
+    const headers: Record<string, string> = { ...auth };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
@@ -48,7 +53,28 @@ export function httpApi(baseUrl: string, token: string | null): KoubouApi {
       const [health, workers] = await Promise.all([call('GET', '/health'), call<{ workers: unknown[] }>('GET', '/workers')]);
       return { health, workers: workers.workers };
     },
+    onOutput(taskId, listener) {
+      const stream = new AbortController();
+      followOutput(`${baseUrl}/events?task=${id(taskId)}&kind=progress`, auth, stream.signal, listener).catch(() => {
+        // Aborted, or the stream broke: progress stops there, while the status polling goes on.
+      });
+      return () => stream.abort();
+    },
   };
+}
+
+/** Hands each chunk of the task's progress events on GET /events (Server-Sent Events) to `listener` until aborted. */
+async function followOutput(url: string, headers: Record<string, string>, signal: AbortSignal, listener: (chunk: string) => void): Promise<void> {
+  const res = await fetch(url, { headers: { ...headers, accept: 'text/event-stream' }, signal });
+  if (!res.ok || !res.body) {
+    await res.body?.cancel();
+    return;
+  }
+  for await (const event of readSseEvents(readLines(res.body))) {
+    if (event.event !== 'task') continue;
+    const chunk = (JSON.parse(event.data) as { chunk?: unknown }).chunk;
+    if (typeof chunk === 'string') listener(chunk);
+  }
 }
 
 /** True when a coordinator answers /health at baseUrl within a second. */

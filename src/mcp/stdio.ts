@@ -1,46 +1,120 @@
 /**
- * `koubou mcp`: MCP over stdio, for `claude mcp add koubou -- npx koubou mcp`. It talks to a running coordinator
- * (--url, KOUBOU_URL, default http://127.0.0.1:8765; token from KOUBOU_API_TOKEN) or, when none answers, starts an
- * embedded one on the configured store. Stdout carries the protocol, so logs go to stderr.
+ * `koubou mcp`: MCP over stdio, for `claude mcp add koubou -- npx koubou mcp`. It talks to a running coordinator and
+ * starts one of its own only when none runs for its store, so two agent sessions in one project share one pool:
+ *   1. --url / KOUBOU_URL, when it answers;
+ *   2. the coordinator holding the configured store (its URL is in the store's lock file), wherever it listens;
+ *   3. the default URL (http://127.0.0.1:8765), when it answers;
+ *   4. otherwise an embedded coordinator on the configured store, also listening on 127.0.0.1 (server.port when set,
+ *      else any free port) and named in the lock file, so the next `koubou mcp` finds it through step 2.
+ * Token from KOUBOU_API_TOKEN (or server.api_token). Stdout carries the protocol, so logs go to stderr (warnings) and
+ * to the store's log file.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { KoubouConfig } from '../config.js';
-import { startCore } from '../core.js';
-import { createLogger } from '../logger.js';
+import { DEFAULT_URL, type KoubouConfig } from '../config.js';
+import { StoreInUse } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { logFilePath } from '../logging/log-file.js';
+import { LISTENING_MSG } from '../logging/listening.js';
+import { createPinoLogger } from '../logging/pino-logger.js';
+import type { Coordinator } from '../main.js';
+import { liveHolder } from '../store/lock-file.js';
 import type { KoubouApi } from './api.js';
 import { httpApi, isReachable } from './http-api.js';
 import { localApi } from './local-api.js';
 import { createMcpServer } from './server.js';
 
+/** How long a `koubou mcp` that lost the race for the store waits for the winner to say where it answers. */
+const HOLDER_URL_WAIT_MS = 20_000;
+const POLL_MS = 100;
+
+interface Connection {
+  api: KoubouApi;
+  /** Where the tools' calls go: the coordinator forwarded to, or the embedded one. */
+  url: string;
+  close(): Promise<void>;
+}
+
 /**
- * Serves MCP on stdin/stdout until the client closes stdin: through the coordinator at `client.url`, or, when none
- * answers there, an embedded one configured by `config()` (called only then).
+ * Serves MCP on stdin/stdout until the client closes stdin or a signal asks it to stop. `client.url` is the coordinator
+ * named by --url or KOUBOU_URL (null: none named); `config(defaultPort)` loads the configuration as `koubou start`
+ * would, with `defaultPort` as server.port's default.
  */
-export async function runMcpStdio(client: { url: string; token: string | null }, config: () => KoubouConfig): Promise<void> {
-  const { api, close } = await connect(client.url, client.token, config);
-  const server = createMcpServer(api);
+export async function runMcpStdio(client: { url: string | null; token: string | null }, config: (defaultPort: number) => KoubouConfig): Promise<void> {
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  // `koubou stop` on the store this process holds, or the client ending the session: drain, then exit. Listening
+  // before the lock file names this process, so that no signal finds the default action (die undrained).
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  const connection = await connect(client.url, client.token, config);
+  const server = createMcpServer(connection.api);
   const transport = new StdioServerTransport();
-  const stopped = new Promise<void>((resolve) => {
-    transport.onclose = resolve;
-    process.stdin.once('end', resolve);
-  });
+  transport.onclose = stop;
+  process.stdin.once('end', stop);
   await server.connect(transport);
   await stopped;
   await server.close();
-  await close();
+  await connection.close();
 }
 
-async function connect(url: string, token: string | null, loadConfig: () => KoubouConfig): Promise<{ api: KoubouApi; close(): Promise<void> }> {
-  if (await isReachable(url)) return { api: httpApi(url, token), close: async () => {} };
-  const config = loadConfig();
-  const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level);
-  log.warn('no coordinator answered; running an embedded one', { url, store: config.store.path });
-  const core = await startCore(config, {
-    log,
-    onFatal: (err) => {
-      log.error('supervision gave up', { error: err.message });
-      process.exit(70);
-    },
+async function connect(named: string | null, token: string | null, loadConfig: (defaultPort: number) => KoubouConfig): Promise<Connection> {
+  if (named !== null && (await isReachable(named))) return forward(named, token);
+  // Port 0 unless the file, KOUBOU_PORT or --port says otherwise: a fixed default port would let another project's
+  // `koubou mcp` find this coordinator at the default URL and use the wrong store.
+  const config = loadConfig(0);
+  const auth = token ?? config.server.api_token;
+  const held = liveHolder(config.store.path);
+  if (held?.url && (await isReachable(held.url))) return forward(held.url, auth);
+  if (named === null && (await isReachable(DEFAULT_URL))) return forward(DEFAULT_URL, auth);
+
+  const log = createPinoLogger({
+    name: 'koubou-mcp',
+    level: config.log.level,
+    consoleLevel: config.log.level === 'info' || config.log.level === 'debug' ? 'warn' : config.log.level,
+    console: 'stderr',
+    file: logFilePath(config.store.path),
   });
-  return { api: localApi(core), close: () => core.shutdown(config.pool.shutdown_grace_ms) };
+  const deadline = Date.now() + HOLDER_URL_WAIT_MS;
+  for (;;) {
+    try {
+      return await embedded(config, log);
+    } catch (err) {
+      if (!(err instanceof StoreInUse)) throw err;
+      // Another process took the store first (two sessions starting together): use it once it answers.
+      if (err.holderUrl !== null && (await isReachable(err.holderUrl))) {
+        log.info('another process holds the store; forwarding to it', { url: err.holderUrl, pid: err.holderPid, store: config.store.path });
+        return forward(err.holderUrl, auth);
+      }
+      if (Date.now() >= deadline) throw err;
+      await sleep(POLL_MS);
+    }
+  }
+}
+
+function forward(url: string, token: string | null): Connection {
+  return { api: httpApi(url, token), url, close: async () => {} };
+}
+
+/** A coordinator in this process, on 127.0.0.1 only; a taken configured port falls back to any free one. */
+async function embedded(config: KoubouConfig, log: Logger): Promise<Connection> {
+  // Loaded only here: a forwarding `koubou mcp` never needs the server.
+  const { startCoordinator } = await import('../main.js');
+  const onFatal = (err: Error) => {
+    log.error('supervision gave up', { error: err.message });
+    process.exit(70);
+  };
+  const on = (port: number): KoubouConfig => ({ ...config, server: { ...config.server, host: '127.0.0.1', port } });
+  let coordinator: Coordinator;
+  try {
+    coordinator = await startCoordinator(on(config.server.port), log, onFatal, { command: 'mcp' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || config.server.port === 0) throw err;
+    log.warn('server.port is taken; the embedded coordinator listens on a free port instead', { port: config.server.port });
+    coordinator = await startCoordinator(on(0), log, onFatal, { command: 'mcp' });
+  }
+  const url = coordinator.http.url;
+  log.warn('no coordinator answered; running an embedded one', { url, store: config.store.path });
+  log.info(LISTENING_MSG, { url, store: config.store.path, command: 'mcp' });
+  return { api: localApi(coordinator.core), url, close: () => coordinator.stop() };
 }

@@ -294,7 +294,7 @@ describe('koubou start --detach and stop', () => {
 
       const twice = await koubou(['start', '--detach', '--config', file], {});
       assert.equal(twice.code, 1);
-      assert.match(twice.stderr, /already running/);
+      assert.match(twice.stderr, new RegExp(`store in use \\(koubou at http://127\\.0\\.0\\.1:${port}\\)`));
 
       const stopped = await koubou(['stop', '--config', file], {});
       assert.equal(stopped.code, 0, stopped.stderr);

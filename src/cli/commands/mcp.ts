@@ -11,6 +11,8 @@ export async function mcp(argv: string[]): Promise<number | void> {
   const parsed = parse('mcp', argv);
   if (parsed.values.help) return printHelp('mcp');
   positionals('mcp', parsed.positionals, []);
-  // The embedded coordinator's configuration is only loaded (and checked) when no coordinator answers.
-  await runMcpStdio(clientEnv(parsed.values, DEFAULT_URL), () => serverConfig(COMMAND_SPECS.mcp.settings, parsed));
+  // The configuration is loaded (and checked) only when no coordinator answers at a named URL.
+  const client = clientEnv(parsed.values, DEFAULT_URL);
+  const named = parsed.values.url === undefined ? null : client.url;
+  await runMcpStdio({ url: named, token: client.token }, (defaultPort) => serverConfig(COMMAND_SPECS.mcp.settings, parsed, process.cwd(), { defaultPort }));
 }

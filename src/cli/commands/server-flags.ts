@@ -1,5 +1,5 @@
 /** The configuration a command's parsed settings describe: its --config file, and a config override per setting. */
-import { loadConfig, type ConfigOverride, type KoubouConfig } from '../../config.js';
+import { loadConfig, type ConfigOverride, type KoubouConfig, type LoadConfigOptions } from '../../config.js';
 import type { Parsed, SettingTable } from '../flags.js';
 
 /**
@@ -7,7 +7,7 @@ import type { Parsed, SettingTable } from '../flags.js';
  * for every setting with a `config` key that was given, an override naming where it came from. A ConfigError names
  * the key and the file or flag (the entry point exits 2).
  */
-export function serverConfig<T extends SettingTable>(settings: T, parsed: Parsed<T>, cwd = process.cwd()): KoubouConfig {
+export function serverConfig<T extends SettingTable>(settings: T, parsed: Parsed<T>, cwd = process.cwd(), extra: Pick<LoadConfigOptions, 'defaultPort'> = {}): KoubouConfig {
   const values = parsed.values as Record<string, unknown>;
   const origins = parsed.origins as Record<string, string | undefined>;
   const overrides: ConfigOverride[] = [];
@@ -16,7 +16,7 @@ export function serverConfig<T extends SettingTable>(settings: T, parsed: Parsed
     if (setting.config !== undefined && typeof value === 'string') overrides.push({ key: setting.config, value, from: origins[name] ?? `--${name}` });
   }
   const file = typeof values.config === 'string' ? { path: values.config, from: origins.config ?? '--config' } : undefined;
-  return loadConfig({ cwd, ...(file ? { file } : {}), overrides });
+  return loadConfig({ cwd, ...(file ? { file } : {}), overrides, ...extra });
 }
 
 /**

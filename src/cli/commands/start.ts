@@ -1,15 +1,18 @@
 /** `koubou start`: the coordinator in the foreground, or with --detach in the background (pid file, log file). */
-import path from 'node:path';
 import { listeningUrl as urlInLog } from '../../logging/listening.js';
+import { logFilePath } from '../../logging/log-file.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { KoubouConfig } from '../../config.js';
 import { positionals } from '../args.js';
 import { COMMAND_SPECS } from '../command-specs.js';
 import { processEnv } from '../client-env.js';
-import { daemonFiles, isAlive, localUrl, logTail, looksLikeKoubou, readPid, removePid, writePid } from '../daemon.js';
+import { StoreInUse } from '../../errors.js';
+import { liveHolder } from '../../store/lock-file.js';
+import { daemonFiles, localUrl, logTail, removePid, writePid } from '../daemon.js';
 import { CliError, EXIT } from '../errors.js';
 import { json } from '../format.js';
 import { out, parse, printHelp } from './shared.js';
@@ -33,20 +36,19 @@ export async function start(argv: string[]): Promise<number | void> {
     import('../../logging/pino-logger.js'),
     import('../../logging/log-ring.js'),
   ]);
-  // JSON lines to stdout and to logs/koubou.log beside the store; the ring serves GET /api/logs.
+  // Lines to stdout (readable on a terminal, JSON when piped), JSON to the store's log file; the ring serves GET /api/logs.
   const logs = new LogRing();
-  const file = path.join(path.dirname(config.store.path), 'logs', 'koubou.log');
-  await runCoordinator(config, createPinoLogger({ level: config.log.level, console: 'stdout', file, ring: logs }), logs);
+  const file = logFilePath(config.store.path);
+  await runCoordinator(config, createPinoLogger({ name: 'koubou', level: config.log.level, console: 'stdout', file, ring: logs }), logs);
 }
 
 /** Starts `koubou start ARGS` as a detached child logging to koubou.log, and returns once it answers /health. */
 async function detach(config: KoubouConfig, args: string[], asJson: boolean): Promise<number> {
   const files = daemonFiles(config.store.path);
-  fs.mkdirSync(files.dir, { recursive: true });
-  const running = readPid(files.pidFile);
-  if (running !== null && isAlive(running) && looksLikeKoubou(running)) {
-    throw new CliError(`koubou is already running (pid ${running}, see ${files.pidFile}); stop it first with koubou stop`);
-  }
+  fs.mkdirSync(path.dirname(files.logFile), { recursive: true });
+  // The child would refuse too; saying it here spares the wait.
+  const holder = liveHolder(config.store.path);
+  if (holder !== null) throw new StoreInUse(config.store.path, holder.pid, holder.url);
   const url = config.server.port === 0 ? null : localUrl(config.server.host, config.server.port);
   if (url !== null && (await answers(url))) throw new CliError(`something already answers at ${url}; is koubou already running?`);
 
@@ -58,7 +60,8 @@ async function detach(config: KoubouConfig, args: string[], asJson: boolean): Pr
       cwd: process.cwd(),
       env: processEnv(),
       detached: true,
-      stdio: ['ignore', logFd, logFd],
+      // The child logs to this same file itself; its stderr catches what happens before its logger exists.
+      stdio: ['ignore', 'ignore', logFd],
     });
   } finally {
     fs.closeSync(logFd);

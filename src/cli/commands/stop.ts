@@ -1,7 +1,8 @@
-/** `koubou stop`: SIGTERM the coordinator named by the pid file, wait for it to drain and exit, remove the pid file. */
+/** `koubou stop`: SIGTERM the coordinator holding the store (see store/lock-file.ts), wait for it to drain and exit. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { positionals } from '../args.js';
 import { COMMAND_SPECS } from '../command-specs.js';
+import { liveHolder } from '../../store/lock-file.js';
 import { daemonFiles, isAlive, looksLikeKoubou, readPid, removePid } from '../daemon.js';
 import { CliError, EXIT } from '../errors.js';
 import { json } from '../format.js';
@@ -20,12 +21,14 @@ export async function stop(argv: string[]): Promise<number> {
   const config = serverConfig(COMMAND_SPECS.stop.settings, parsed);
   const { pidFile } = daemonFiles(config.store.path);
 
-  const pid = readPid(pidFile);
-  if (pid === null) throw new CliError(`koubou is not running (no pid file at ${pidFile})`);
-  if (!isAlive(pid) || !looksLikeKoubou(pid)) {
+  // The store's lock names whichever process holds it: `start` in the foreground or detached, or `koubou mcp`.
+  const holder = liveHolder(config.store.path);
+  if (holder === null || !looksLikeKoubou(holder.pid)) {
+    const stalePid = readPid(pidFile) !== null;
     removePid(pidFile);
-    throw new CliError(`koubou is not running (pid ${pid} from ${pidFile} is gone); removed the stale pid file`);
+    throw new CliError(`koubou is not running (no process holds the store ${config.store.path})${stalePid ? `; removed the stale pid file ${pidFile}` : ''}`);
   }
+  const { pid } = holder;
   try {
     process.kill(pid, 'SIGTERM');
   } catch (err) {
@@ -39,7 +42,7 @@ export async function stop(argv: string[]): Promise<number> {
     }
     await sleep(POLL_MS);
   }
-  removePid(pidFile);
-  out(values.json ? json({ pid, stopped: true }) : `koubou stopped (pid ${pid})\n`);
+  if (readPid(pidFile) === pid) removePid(pidFile);
+  out(values.json ? json({ pid, url: holder.url, command: holder.command, stopped: true }) : `koubou stopped (pid ${pid}${holder.command === 'mcp' ? ', the coordinator inside koubou mcp' : ''})\n`);
   return EXIT.ok;
 }
