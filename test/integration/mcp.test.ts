@@ -109,6 +109,19 @@ describe('MCP server', () => {
     }
   });
 
+  it('sends progress notifications as output streams in when koubou mcp forwards to a running coordinator', async () => {
+    const mcp = await mcpOverStdio({ KOUBOU_URL: koubou.url, KOUBOU_API_TOKEN: 'mcp-token' });
+    try {
+      const messages: string[] = [];
+      const done = await mcp.call('delegate_task', { prompt: 'stream me through the forwarder', wait_seconds: 20 }, (m) => messages.push(m));
+      assert.equal(done.status, 'completed');
+      assert.ok(messages.length >= 3, `got ${messages.length} progress notifications: ${JSON.stringify(messages)}`);
+      assert.ok(messages.some((m) => m.includes('stream me')), `the output streams in: ${JSON.stringify(messages)}`);
+    } finally {
+      await mcp.close();
+    }
+  });
+
   it('koubou mcp starts an embedded coordinator when none answers, on the configured store', async () => {
     const dir = tempDir();
     try {
