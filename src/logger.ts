@@ -9,6 +9,8 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Resolves once buffered lines are written; call it before process.exit, which drops writes still in flight. */
+  flush?(): Promise<void>;
 }
 
 export function createLogger(

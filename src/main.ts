@@ -80,11 +80,6 @@ export async function runCoordinator(config: KoubouConfig, log: Logger, logs?: L
     process.exit(70);
   };
   const coordinator = await startCoordinator(config, log, fatal, logs ? { logs } : {});
-  log.info(LISTENING_MSG, {
-    url: coordinator.http.url,
-    store: config.store.path,
-    backends: config.backends.map((b) => `${b.name} (${b.type} ${b.model} at ${b.url}, ${b.min_workers}-${b.max_workers} workers)`),
-  });
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
@@ -93,17 +88,27 @@ export async function runCoordinator(config: KoubouConfig, log: Logger, logs?: L
     }
     signalled = true;
     log.info('draining before exit', { signal, grace_ms: config.pool.shutdown_grace_ms });
+    const exit = async (code: number) => {
+      await log.flush?.();
+      process.exit(code);
+    };
     coordinator.stop().then(
       () => {
         log.info('stopped cleanly');
-        process.exit(0);
+        void exit(0);
       },
       (err: Error) => {
         log.error('shutdown failed', { error: err.message });
-        process.exit(1);
+        void exit(1);
       },
     );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Only now: whoever reads this line may signal at once, and until the handlers exist a signal kills undrained.
+  log.info(LISTENING_MSG, {
+    url: coordinator.http.url,
+    store: config.store.path,
+    backends: config.backends.map((b) => `${b.name} (${b.type} ${b.model} at ${b.url}, ${b.min_workers}-${b.max_workers} workers)`),
+  });
 }

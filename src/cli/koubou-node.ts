@@ -105,7 +105,8 @@ async function main(): Promise<void> {
   const onSignal = () => {
     if (stopping) process.exit(1);
     stopping = true;
-    node.stop().then(() => process.exit(0), () => process.exit(1));
+    const exit = (code: number) => void opts.log.flush?.().finally(() => process.exit(code));
+    node.stop().then(() => exit(0), () => exit(1));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -29,14 +29,18 @@ export function createPinoLogger(opts: PinoOptions): Logger {
     const console = consoleStream(opts.console === 'stdout' ? process.stdout : process.stderr);
     streams.push({ stream: console, ...(opts.consoleLevel ? { level: streamLevel(opts.consoleLevel) } : {}) });
   }
+  let file: { flush(cb: (err?: Error) => void): void } | null = null;
   if (opts.file) {
     mkdirSync(dirname(opts.file), { recursive: true });
-    streams.push({ stream: pino.destination({ dest: opts.file, append: true, sync: false }) });
+    streams.push({ stream: (file = pino.destination({ dest: opts.file, append: true, sync: false })) });
   }
   if (opts.ring) streams.push({ stream: opts.ring });
   const base = opts.name ? { name: opts.name, pid: process.pid } : undefined;
   const lowest = opts.consoleLevel && rank(opts.consoleLevel) < rank(level) ? opts.consoleLevel : level;
+  // The file is written asynchronously; what is in flight when the process exits would be lost.
+  const flush = () => new Promise<void>((resolve) => (file ? file.flush(() => resolve()) : resolve()));
   return adapt(
+    flush,
     pino(
       { level: lowest === 'silent' ? 'silent' : lowest, base, timestamp: pino.stdTimeFunctions.isoTime },
       pino.multistream(streams.map((s) => ({ ...s, level: s.level ?? streamLevel(level) }))),
@@ -54,12 +58,13 @@ function rank(level: LogLevel): number {
 }
 
 /** Our call shape (message first, fields second) over pino's (fields first). */
-function adapt(p: pino.Logger): Logger {
+function adapt(flush: () => Promise<void>, p: pino.Logger): Logger {
   return {
+    flush,
     debug: (msg, fields) => p.debug(fields ?? {}, msg),
     info: (msg, fields) => p.info(fields ?? {}, msg),
     warn: (msg, fields) => p.warn(fields ?? {}, msg),
     error: (msg, fields) => p.error(fields ?? {}, msg),
-    child: (fields) => adapt(p.child(fields)),
+    child: (fields) => adapt(flush, p.child(fields)),
   };
 }

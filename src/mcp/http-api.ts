@@ -1,6 +1,6 @@
 /**
  * The MCP tools' API over a running coordinator's REST API (`koubou mcp` when one is running); streamed output comes
- * from its GET /events, so progress notifications arrive as output streams in, as with an embedded coordinator.
+ * from the task's event stream, so progress notifications arrive as output streams in, as with an embedded coordinator.
  */
 import { readLines } from '../backends/lines.js';
 import { readSseEvents } from '../backends/sse.js';
@@ -55,7 +55,7 @@ export function httpApi(baseUrl: string, token: string | null): KoubouApi {
     },
     onOutput(taskId, listener) {
       const stream = new AbortController();
-      followOutput(`${baseUrl}/events?task=${id(taskId)}&kind=progress`, auth, stream.signal, listener).catch(() => {
+      followOutput(`${baseUrl}/api/dashboard/tasks/${id(taskId)}/stream`, auth, stream.signal, listener).catch(() => {
         // Aborted, or the stream broke: progress stops there, while the status polling goes on.
       });
       return () => stream.abort();
@@ -63,7 +63,11 @@ export function httpApi(baseUrl: string, token: string | null): KoubouApi {
   };
 }
 
-/** Hands each chunk of the task's progress events on GET /events (Server-Sent Events) to `listener` until aborted. */
+/**
+ * Hands the task's output to `listener` until aborted, from the task's event stream (Server-Sent Events, see
+ * http/task-stream-route.ts): first the output streamed before we asked (the `snapshot`), then each progress chunk,
+ * with nothing lost or repeated in between.
+ */
 async function followOutput(url: string, headers: Record<string, string>, signal: AbortSignal, listener: (chunk: string) => void): Promise<void> {
   const res = await fetch(url, { headers: { ...headers, accept: 'text/event-stream' }, signal });
   if (!res.ok || !res.body) {
@@ -71,9 +75,9 @@ async function followOutput(url: string, headers: Record<string, string>, signal
     return;
   }
   for await (const event of readSseEvents(readLines(res.body))) {
-    if (event.event !== 'task') continue;
-    const chunk = (JSON.parse(event.data) as { chunk?: unknown }).chunk;
-    if (typeof chunk === 'string') listener(chunk);
+    const data = JSON.parse(event.data) as { output?: { text?: unknown } | null; kind?: string; chunk?: unknown };
+    const text = event.event === 'snapshot' ? data.output?.text : event.event === 'task' && data.kind === 'progress' ? data.chunk : null;
+    if (typeof text === 'string' && text !== '') listener(text);
   }
 }
 

@@ -113,7 +113,7 @@ describe('MCP server', () => {
     const mcp = await mcpOverStdio({ KOUBOU_URL: koubou.url, KOUBOU_API_TOKEN: 'mcp-token' });
     try {
       const messages: string[] = [];
-      const done = await mcp.call('delegate_task', { prompt: 'stream me through the forwarder', wait_seconds: 20 }, (m) => messages.push(m));
+      const done = await mcp.call('delegate_task', { prompt: 'stream me through the forwarder word by word [[chunk-delay:150]]', wait_seconds: 20 }, (m) => messages.push(m));
       assert.equal(done.status, 'completed');
       assert.ok(messages.length >= 3, `got ${messages.length} progress notifications: ${JSON.stringify(messages)}`);
       assert.ok(messages.some((m) => m.includes('stream me')), `the output streams in: ${JSON.stringify(messages)}`);
