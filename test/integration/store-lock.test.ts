@@ -11,8 +11,8 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { StoreInUse } from '../../src/errors.js';
-import { isAlive } from '../../src/processes.js';
-import { liveHolder, lockFilePath, readLockInfo } from '../../src/store/lock-file.js';
+import { isAlive, processStartTime } from '../../src/processes.js';
+import { liveHolder, lockFilePath, readLockInfo, writeLockInfo } from '../../src/store/lock-file.js';
 import { openStore } from '../../src/store/store.js';
 import { systemClock } from '../../src/clock.js';
 import { api } from '../helpers/api.js';
@@ -176,6 +176,24 @@ describe('the store lock', () => {
       await first.close();
       const again = await openStore(store, systemClock);
       await again.close();
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('a lock file whose pid now names another process (reused) or no process does not count as a holder', async () => {
+    const { dir, store } = project();
+    try {
+      const file = lockFilePath(store);
+      const info = { pid: process.pid, started_at: new Date().toISOString(), command: 'start', url: 'http://127.0.0.1:1' };
+      writeLockInfo(file, { ...info, process_start: processStartTime(process.pid) });
+      assert.equal(liveHolder(store)?.pid, process.pid, 'this very process, started when the file says');
+      writeLockInfo(file, { ...info, process_start: '1' });
+      assert.equal(liveHolder(store), null, 'same pid, another start time: a reused pid');
+      const gone = spawn(process.execPath, ['-e', '']);
+      await new Promise((resolve) => gone.once('exit', resolve));
+      writeLockInfo(file, { ...info, pid: gone.pid!, process_start: null });
+      assert.equal(liveHolder(store), null, 'an exited process');
     } finally {
       dir.remove();
     }
