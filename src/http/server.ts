@@ -52,10 +52,3 @@ export function bind(host: string, port: number): Promise<Bound> {
     });
   });
 }
-
-/** Listens on host:port (0 = any free port) with the app, and resolves once the socket is bound. */
-export async function listen(app: Hono, host: string, port: number, attach: (server: Server) => void = () => {}): Promise<Listening> {
-  const bound = await bind(host, port);
-  bound.serve(app, attach);
-  return bound;
-}
