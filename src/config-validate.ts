@@ -73,6 +73,30 @@ export function url(value: unknown, key: string, protocols: readonly string[]): 
   return s;
 }
 
+/** A host name or IP address as a `Host` header names it, without a port: `koubou.lan`, `192.168.1.10`, `[fe80::1]`. */
+export function hostName(value: unknown, key: string): string {
+  const s = str(value, key).trim().toLowerCase();
+  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?)$/.test(s)) {
+    fail(key, 'must be a host name or IP address without scheme or port (IPv6 in brackets, e.g. [fe80::1])', value);
+  }
+  return s;
+}
+
+/** A web origin, `http(s)://host[:port]` with no path; returned in the form browsers send (lower case, no default port). */
+export function webOrigin(value: unknown, key: string): string {
+  const expected = 'must be an origin such as https://koubou.lan or http://192.168.1.10:8080 (scheme, host, optional port; no path, no "*")';
+  const s = str(value, key).trim();
+  let parsed: URL;
+  try {
+    parsed = new URL(s);
+  } catch {
+    fail(key, expected, value);
+  }
+  const bare = parsed.pathname === '/' && !parsed.search && !parsed.hash && !parsed.username && !parsed.password && !s.endsWith('#') && !s.endsWith('?');
+  if (!['http:', 'https:'].includes(parsed.protocol) || !bare) fail(key, expected, value);
+  return parsed.origin;
+}
+
 /** Lets `check` also accept null (an explicit "off"). */
 export function nullable<T>(check: Check<T>): Check<T | null> {
   return (value, key) => (value === null ? null : check(value, key));

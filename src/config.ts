@@ -10,7 +10,7 @@ import YAML from 'yaml';
 import type { BackendSettings, BackendType } from './backends/types.js';
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
-import { Section, int, list, matching, nullable, oneOf, positive, str, url } from './config-validate.js';
+import { Section, hostName, int, list, matching, nullable, oneOf, positive, str, url, webOrigin } from './config-validate.js';
 import { ROUTING_DEFAULTS, readRouting, type RoutingConfig } from './routing/policy.js';
 import { TASK_TYPES, type TaskType } from './tasks/task.js';
 
@@ -22,6 +22,15 @@ export interface ServerConfig {
   readonly api_token: string | null;
   readonly sync_wait_s: number;
   readonly body_limit_bytes: number;
+  /** Host names accepted in `Host` besides the bind address, localhost, 127.0.0.1 and [::1] (lower case, no port). */
+  readonly allowed_hosts: readonly string[];
+  /** Web origins (scheme://host[:port]) whose pages may call the API; the dashboard's own origin always may. */
+  readonly allowed_origins: readonly string[];
+  /** Time a client has to send a request's headers, and its whole request (headers and body). */
+  readonly headers_timeout_s: number;
+  readonly request_timeout_s: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  readonly keep_alive_timeout_s: number;
 }
 
 export interface RestartConfig {
@@ -130,7 +139,18 @@ export const DEFAULT_FILE = 'config/koubou.yaml';
 
 /** Defaults of every key; `undefined` marks a key without a default (required, or derived from others). */
 const DEFAULTS = {
-  server: { host: '127.0.0.1', port: 8765, api_token: null, sync_wait_s: 300, body_limit_bytes: 1_048_576 },
+  server: {
+    host: '127.0.0.1',
+    port: 8765,
+    api_token: null,
+    sync_wait_s: 300,
+    body_limit_bytes: 1_048_576,
+    allowed_hosts: [] as string[],
+    allowed_origins: [] as string[],
+    headers_timeout_s: 10,
+    request_timeout_s: 30,
+    keep_alive_timeout_s: 5,
+  },
   store: { path: '.koubou/koubou.db' },
   queue: { max_pending: 100_000 },
   tasks: { default_timeout_s: 600, max_attempts: 3, retry_base_ms: 1000, retry_max_ms: 30000 },
@@ -268,6 +288,11 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
       api_token: server.read('api_token', nullable(str)),
       sync_wait_s: server.positive('sync_wait_s', MAX_TIMER_S),
       body_limit_bytes: server.int('body_limit_bytes', { min: 1 }),
+      allowed_hosts: server.read('allowed_hosts', (v, k) => list(v, k).map((h, i) => hostName(h, `${k}[${i}]`))),
+      allowed_origins: server.read('allowed_origins', (v, k) => list(v, k).map((o, i) => webOrigin(o, `${k}[${i}]`))),
+      headers_timeout_s: server.positive('headers_timeout_s', MAX_TIMER_S),
+      request_timeout_s: server.positive('request_timeout_s', MAX_TIMER_S),
+      keep_alive_timeout_s: server.positive('keep_alive_timeout_s', MAX_TIMER_S),
     },
     store: { path: path.resolve(cwd, store.read('path', storePath)) },
     queue: { max_pending: queue.int('max_pending', { min: 1 }) },
@@ -326,6 +351,11 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
   if (probe_max_ms < probe_base_ms) throw new ConfigError(`must be >= pool.backpressure.probe_base_ms (${probe_base_ms}), got ${probe_max_ms}`, backpressure.keyOf('probe_max_ms'));
   const { retry_base_ms, retry_max_ms } = config.tasks;
   if (retry_max_ms < retry_base_ms) throw new ConfigError(`must be >= tasks.retry_base_ms (${retry_base_ms}), got ${retry_max_ms}`, tasks.keyOf('retry_max_ms'));
+  // Node refuses a headers timeout longer than the whole request's.
+  const { headers_timeout_s, request_timeout_s } = config.server;
+  if (request_timeout_s < headers_timeout_s) {
+    throw new ConfigError(`must be >= server.headers_timeout_s (${headers_timeout_s}), got ${request_timeout_s}`, server.keyOf('request_timeout_s'));
+  }
   return config;
 }
 

@@ -49,6 +49,24 @@ export class NotThisNode extends KoubouError {
   override readonly status = 403;
 }
 
+/** A `Host` header naming none of this server's names: DNS rebinding, or a name missing from `server.allowed_hosts`. */
+export class HostNotAllowed extends KoubouError {
+  readonly code = 'host_not_allowed';
+  override readonly status = 403;
+}
+
+/** A request from a web page of another origin that `server.allowed_origins` does not list. */
+export class OriginNotAllowed extends KoubouError {
+  readonly code = 'origin_not_allowed';
+  override readonly status = 403;
+}
+
+/** A request body that is not sent as `application/json`. */
+export class UnsupportedMediaType extends KoubouError {
+  readonly code = 'unsupported_media_type';
+  override readonly status = 415;
+}
+
 export class TaskNotFound extends KoubouError {
   readonly code = 'task_not_found';
   override readonly status = 404;

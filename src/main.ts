@@ -33,7 +33,10 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   const store = await openStore(config.store.path, systemClock, command);
   let http: Bound;
   try {
-    http = await bind(config.server.host, config.server.port);
+    const { headers_timeout_s, request_timeout_s, keep_alive_timeout_s } = config.server;
+    const ms = (s: number) => Math.ceil(s * 1000);
+    const timeouts = { headersMs: ms(headers_timeout_s), requestMs: ms(request_timeout_s), keepAliveMs: ms(keep_alive_timeout_s) };
+    http = await bind(config.server.host, config.server.port, timeouts);
   } catch (err) {
     await store.close();
     throw err;

@@ -1,10 +1,11 @@
-/** The Hono application: auth, one sub-app per resource, one error handler. */
-import { Hono } from 'hono';
+/** The Hono application: the request guard, auth, one sub-app per resource, one error handler. */
+import { Hono, type Context } from 'hono';
 import type { Core } from '../core.js';
 import { MethodNotAllowed, RouteNotFound } from '../errors.js';
 import { allowedMethods } from './allowed-methods.js';
 import type { Logger } from '../logger.js';
-import { requireBearer } from './auth.js';
+import { requireBearer, tokenCheck } from './auth.js';
+import { guardRequests } from './request-guard.js';
 import { errorHandler } from './errors.js';
 import { localApi } from '../mcp/local-api.js';
 import type { Server } from 'node:http';
@@ -31,15 +32,19 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
     if (allow.length > 0) throw new MethodNotAllowed(c.req.method, c.req.path, allow);
     throw new RouteNotFound(`no route ${c.req.method} ${c.req.path}`);
   });
+  app.use('*', guardRequests({ bindHost: server.host, allowedHosts: server.allowed_hosts, allowedOrigins: server.allowed_origins }));
   // The dashboard's page and files hold no data: they load without a token, and the page asks for one.
   // Browsers cannot set headers on EventSource or WebSocket: those routes also take ?access_token=.
+  // /health stays open for probes, but shows more than its status only to a client with the token.
+  let hasToken: (c: Context) => boolean = () => true;
   if (server.api_token) {
     const open = (path: string) => path === '/health' || isDashboardAsset(path);
     const queryAllowed = (path: string) => path === '/events' || path === '/ws' || isTaskStreamPath(path);
-    app.use('*', requireBearer(server.api_token, open, queryAllowed));
+    hasToken = tokenCheck(server.api_token, queryAllowed);
+    app.use('*', requireBearer(hasToken, open));
   }
   app.route('/', taskRoutes(core.service, { syncWaitMs: server.sync_wait_s * 1000, bodyLimitBytes: server.body_limit_bytes }));
-  app.route('/', poolRoutes(core, now));
+  app.route('/', poolRoutes(core, now, hasToken));
   app.route('/', mcpRoute(localApi(core, now)));
   app.route('/', eventsRoute(core.bus));
   app.route('/', logRoutes(core, now));

@@ -1,8 +1,9 @@
 /** The one place that turns an error into an HTTP answer: a 4xx/5xx status and {error:{code, message}}. */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { KoubouError, MethodNotAllowed, PayloadTooLarge, ValidationError } from '../errors.js';
+import { KoubouError, MethodNotAllowed, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { answerBeforeBody } from './early-answer.js';
 
 export function errorBody(err: KoubouError) {
   const field = err instanceof ValidationError && err.field ? { field: err.field } : {};
@@ -13,13 +14,12 @@ export function errorBody(err: KoubouError) {
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context) => {
     if (err instanceof KoubouError) {
-      // The unread rest of an oversized body must not be taken for the next request on this connection.
-      if (err instanceof PayloadTooLarge) c.header('connection', 'close');
       if (err instanceof MethodNotAllowed) c.header('allow', err.allow.join(', '));
       if (err.status >= 500) log.warn('request failed', { path: c.req.path, code: err.code, error: err.message });
-      return c.json(errorBody(err), err.status as ContentfulStatusCode);
+      // A refusal (413, 401, 403, 415...) may come before the body was read: the client still gets to see it.
+      return answerBeforeBody(c, c.json(errorBody(err), err.status as ContentfulStatusCode));
     }
     log.error('unexpected error while handling a request', { path: c.req.path, error: err.message, stack: err.stack });
-    return c.json({ error: { code: 'internal_error', message: 'internal error; see the server log' } }, 500);
+    return answerBeforeBody(c, c.json({ error: { code: 'internal_error', message: 'internal error; see the server log' } }, 500));
   };
 }

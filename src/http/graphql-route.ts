@@ -1,10 +1,11 @@
 /** /graphql: the GraphQL API over HTTP (POST {query, variables?, operationName?}; GET ?query= for queries only). */
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { KoubouError, PayloadTooLarge } from '../errors.js';
+import { KoubouError } from '../errors.js';
 import { graphqlExecutor, graphqlRequestFromQuery, parseGraphqlRequest, refusedRequest, type GraphqlAnswer, type GraphqlRequest } from '../graphql/execute.js';
 import type { GraphqlCore } from '../graphql/schema.js';
 import type { Logger } from '../logger.js';
+import { answerBeforeBody } from './early-answer.js';
 import { readJson } from './json-body.js';
 
 export function graphqlRoute(core: GraphqlCore, opts: { bodyLimitBytes: number; log: Logger }): Hono {
@@ -18,10 +19,8 @@ export function graphqlRoute(core: GraphqlCore, opts: { bodyLimitBytes: number; 
       request = await read();
     } catch (err) {
       if (!(err instanceof KoubouError)) throw err;
-      // The unread rest of an oversized body must not be taken for the next request on this connection.
-      if (err instanceof PayloadTooLarge) c.header('connection', 'close');
       const refused = refusedRequest(err);
-      return c.json(refused.body, refused.status as ContentfulStatusCode);
+      return answerBeforeBody(c, c.json(refused.body, refused.status as ContentfulStatusCode));
     }
     const result: GraphqlAnswer = await run(request, method);
     for (const [name, value] of Object.entries(result.headers ?? {})) c.header(name, value);

@@ -1,5 +1,5 @@
 /**
- * Reads a request body as JSON, whatever its content type (curl -d sends form encoding by default), under a size limit.
+ * Reads a request body as JSON under a size limit (the request guard has already required application/json).
  * It reads Node's request stream directly: going through the web Request adds a stream conversion per request.
  */
 import type { HttpBindings } from '@hono/node-server';
@@ -20,7 +20,7 @@ export async function readJson(c: Context, limitBytes: number): Promise<unknown>
 
 const tooLarge = (limit: number) => new PayloadTooLarge(`the request body is over the ${limit}-byte limit`);
 
-/** Stops reading at the limit; the rest is never buffered (the error handler closes the connection). */
+/** Stops reading at the limit; the rest is never buffered (the error handler reads it away before closing). */
 function readLimited(incoming: IncomingMessage, limit: number): Promise<string> {
   if (Number(incoming.headers['content-length'] ?? 0) > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {

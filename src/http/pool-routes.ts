@@ -1,9 +1,10 @@
 /** /workers and /health. */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { Core } from '../core.js';
 import { workerView } from '../store/worker-view.js';
 
-export function poolRoutes(core: Pick<Core, 'workers' | 'health' | 'metrics' | 'backendGates'>, now: () => number): Hono {
+/** `detailed` says whether a /health caller may see backend names, models and counts (with a token set: only with it). */
+export function poolRoutes(core: Pick<Core, 'workers' | 'health' | 'metrics' | 'backendGates'>, now: () => number, detailed: (c: Context) => boolean): Hono {
   const app = new Hono();
 
   app.get('/workers', async (c) => {
@@ -12,7 +13,10 @@ export function poolRoutes(core: Pick<Core, 'workers' | 'health' | 'metrics' | '
     return c.json({ workers, count: workers.length, backends: core.backendGates() });
   });
 
-  app.get('/health', async (c) => c.json(await core.health()));
+  app.get('/health', async (c) => {
+    const health = await core.health();
+    return c.json(detailed(c) ? health : { status: health.status });
+  });
 
   app.get('/metrics', async (c) => {
     const { body, contentType } = await core.metrics.scrape();

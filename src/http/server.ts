@@ -11,6 +11,16 @@ export interface Listening {
   close(forceAfterMs?: number): Promise<void>;
 }
 
+/** How long a client may take over a request; see server.*_timeout_s in the config. */
+export interface ServerTimeouts {
+  /** To send the request's headers. */
+  headersMs: number;
+  /** To send the whole request, body included. Answers may take longer: streams and long-polls are not cut. */
+  requestMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveMs: number;
+}
+
 /** A bound socket whose app comes later. */
 export interface Bound extends Listening {
   /** From now on requests go to `app`; `attach` gets the server (WebSocket upgrades need it). */
@@ -27,10 +37,18 @@ const starting: Fetch = () =>
  * Binds host:port (0 = any free port) and resolves once the socket is bound, before the app exists: a coordinator
  * learns that its port is taken before it recovers or runs anything.
  */
-export function bind(host: string, port: number): Promise<Bound> {
+export function bind(host: string, port: number, timeouts: ServerTimeouts): Promise<Bound> {
   let handler: Fetch = starting;
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: (req, env) => handler(req, env), hostname: host, port }) as Server;
+    // Node checks the headers and request timeouts on an interval (30 s by default), which would stretch them.
+    const serverOptions = {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+    };
+    const server = serve({ fetch: (req, env) => handler(req, env), hostname: host, port, serverOptions }) as Server;
+    server.keepAliveTimeout = timeouts.keepAliveMs;
     server.once('error', reject);
     server.once('listening', () => {
       const { port: bound } = server.address() as AddressInfo;

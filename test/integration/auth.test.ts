@@ -107,13 +107,18 @@ describe('auth', () => {
     assert.equal(found.body.error.code, 'not_found');
   });
 
-  it('/health answers without a token', async () => {
+  it('/health answers without a token, with its status only; with the token, in full', async () => {
+    // Open for probes, but backend names, models and counts are for token holders.
     const res = await anonymous.get('/health');
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.equal(res.body.status, 'ok');
-    assert.equal(res.body.queue.completed, 1);
-    // A wrong token does not break the open route either.
+    assert.deepEqual(res.body, { status: 'ok' });
+    // A wrong token does not break the open route either, and shows no more.
     const wrong = await anonymous.call('GET', '/health', undefined, { headers: { authorization: 'Bearer nope' } });
     assert.equal(wrong.status, 200);
+    assert.deepEqual(wrong.body, { status: 'ok' });
+    const full = await authed.get('/health');
+    assert.equal(full.body.status, 'ok');
+    assert.equal(full.body.queue.completed, 1);
+    assert.equal(full.body.backends[0].model, 'fake-model');
   });
 });

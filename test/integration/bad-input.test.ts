@@ -113,7 +113,7 @@ async function twoRequestsOnOneSocket(baseUrl: string, first: string): Promise<{
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     socket.write(first);
     await eventually(() => completeResponses(buf).length >= 1 || closed, 5000);
-    if (!closed) socket.write('GET /health HTTP/1.1\r\nHost: koubou\r\n\r\n');
+    if (!closed) socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     await eventually(() => completeResponses(buf).length >= 2 || closed, 5000);
     return { responses: completeResponses(buf), closed };
   } finally {
@@ -297,7 +297,7 @@ describe('bad input', () => {
 
   it('after a 413 the connection is either closed or still answers', async () => {
     const body = paddedInvalidBody(BODY_LIMIT + 1) + 'x'.repeat(200_000);
-    const request = `POST /task/delegate HTTP/1.1\r\nHost: koubou\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const request = `POST /task/delegate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     const { responses, closed } = await twoRequestsOnOneSocket(tc.url, request);
     assert.ok(responses.length >= 1, 'the oversized request is answered');
     assert.match(responses[0]!.head, /^HTTP\/1\.1 413 /);

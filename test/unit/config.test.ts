@@ -70,7 +70,18 @@ describe('loadConfig defaults', () => {
   it('uses the built-in defaults and one local Ollama backend when there is no config file', () => {
     const cwd = emptyDir();
     const config = loadConfig({ cwd });
-    assert.deepEqual(config.server, { host: '127.0.0.1', port: 8765, api_token: null, sync_wait_s: 300, body_limit_bytes: 1_048_576 });
+    assert.deepEqual(config.server, {
+      host: '127.0.0.1',
+      port: 8765,
+      api_token: null,
+      sync_wait_s: 300,
+      body_limit_bytes: 1_048_576,
+      allowed_hosts: [],
+      allowed_origins: [],
+      headers_timeout_s: 10,
+      request_timeout_s: 30,
+      keep_alive_timeout_s: 5,
+    });
     assert.deepEqual(config.store, { path: path.join(cwd, '.koubou/koubou.db') });
     assert.deepEqual(config.queue, { max_pending: 100_000 });
     assert.deepEqual(config.tasks, { default_timeout_s: 600, max_attempts: 3, retry_base_ms: 1000, retry_max_ms: 30000 });
@@ -239,6 +250,21 @@ describe('loadConfig errors name their key', () => {
     assertConfigError(() => fromCommandLine(emptyDir(), ['--port', 'abc']), 'server.port', /got "abc" \(from --port\)/);
     assertConfigError(() => fromCommandLine(emptyDir(), [], { KOUBOU_PORT: 'abc' }), 'server.port', /got "abc" \(from KOUBOU_PORT\)/);
     assertConfigError(() => fromCommandLine(emptyDir(), [], { KOUBOU_PORT: '80.5' }), 'server.port', /KOUBOU_PORT/);
+  });
+
+  it('reads server.allowed_hosts and server.allowed_origins in the form Host and Origin headers use', () => {
+    const config = loadYaml(`${oneBackend}\nserver: { allowed_hosts: [Koubou.LAN, '[FE80::1]'], allowed_origins: ['https://Koubou.lan/', 'http://192.168.1.10:80'] }\n`);
+    assert.deepEqual(config.server.allowed_hosts, ['koubou.lan', '[fe80::1]']);
+    assert.deepEqual(config.server.allowed_origins, ['https://koubou.lan', 'http://192.168.1.10']);
+  });
+
+  it('rejects hosts with a scheme or port, origins with a path or "*", and a request timeout below the headers timeout', () => {
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { allowed_hosts: ['http://koubou.lan'] }\n`), 'server.allowed_hosts[0]', /without scheme or port/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { allowed_hosts: [ok.lan, 'koubou.lan:8765'] }\n`), 'server.allowed_hosts[1]', /without scheme or port/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { allowed_origins: ['*'] }\n`), 'server.allowed_origins[0]', /no "\*"/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { allowed_origins: ['https://koubou.lan/app'] }\n`), 'server.allowed_origins[0]', /no path/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { allowed_origins: ['ftp://koubou.lan'] }\n`), 'server.allowed_origins[0]', /origin such as/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { headers_timeout_s: 20, request_timeout_s: 10 }\n`), 'server.request_timeout_s', /headers_timeout_s \(20\)/);
   });
 
   it('rejects a flag without a value, and an unknown one, naming the one meant', () => {

@@ -1,0 +1,99 @@
+/**
+ * The first gate of every request, the /ws upgrade, /events and /mcp included (the MCP spec's Streamable HTTP transport
+ * requires a 403 for an invalid Origin). It stops the two ways a web page the user merely visits could use the API:
+ * - DNS rebinding: the page's own name, re-pointed at 127.0.0.1, arrives as the `Host`. Only this server's names pass.
+ * - Cross-origin requests: a browser names the calling page in `Origin`. Only the dashboard's own origin (the origin
+ *   of this very `Host`) and `server.allowed_origins` pass. No CORS header is ever sent, so browsers also keep other
+ *   pages from reading any answer.
+ * Request bodies must be `application/json`. A browser sends text/plain, application/x-www-form-urlencoded and
+ * multipart/form-data cross-site without asking first (they are "simple" requests); JSON needs a CORS preflight,
+ * which this server never grants. Requiring JSON holds even where a browser, an extension or a proxy leaves `Origin`
+ * out, so it is required of every client, curl's `-d` (form encoded by default) included.
+ */
+import { networkInterfaces } from 'node:os';
+import type { MiddlewareHandler } from 'hono';
+import { HostNotAllowed, OriginNotAllowed, UnsupportedMediaType } from '../errors.js';
+
+export interface GuardPolicy {
+  /** The address the server listens on (server.host). */
+  bindHost: string;
+  /** server.allowed_hosts: lower case, without port. */
+  allowedHosts: readonly string[];
+  /** server.allowed_origins, as browsers send them (lower case scheme and host, no default port). */
+  allowedOrigins: readonly string[];
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '[::]', '']);
+/** `name`, `name:port`, `[v6]` or `[v6]:port`; nothing else (no userinfo, path or spaces) is a Host. */
+const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::\d{1,5})?$/;
+const METHODS_WITHOUT_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The middleware; mount it before every route and before the token check. */
+export function guardRequests(policy: GuardPolicy): MiddlewareHandler {
+  const bind = bracketed(policy.bindHost.toLowerCase());
+  const names = new Set(['localhost', '127.0.0.1', '[::1]', bind, ...policy.allowedHosts]);
+  const origins = new Set(policy.allowedOrigins);
+  // Bound to every interface: a client may name any of this machine's addresses (an IP literal cannot be rebound).
+  const isOwnAddress = WILDCARDS.has(bind) ? (name: string) => machineAddresses().has(name) : () => false;
+
+  return async (c, next) => {
+    // In-process requests (app.request in tests) may have no Host header; their URL's host stands in.
+    const host = (c.req.header('host') ?? new URL(c.req.url).host).toLowerCase();
+    const name = hostName(host);
+    if (name === null || !(names.has(name) || isOwnAddress(name))) {
+      throw new HostNotAllowed(
+        `this server does not answer to the host ${JSON.stringify(host.slice(0, 100))}; add its name to server.allowed_hosts to use it`,
+      );
+    }
+    const origin = c.req.header('origin');
+    if (origin !== undefined && !sameOrigin(origin, host) && !origins.has(origin.toLowerCase())) {
+      throw new OriginNotAllowed(
+        `requests from pages of ${JSON.stringify(origin.slice(0, 100))} are refused; list that origin in server.allowed_origins to allow it`,
+      );
+    }
+    const type = c.req.header('content-type');
+    if (!METHODS_WITHOUT_BODY.has(c.req.method) && (type !== undefined || hasBody(c.req.header.bind(c.req)))) {
+      const essence = type?.split(';')[0]!.trim().toLowerCase();
+      if (essence !== 'application/json') {
+        throw new UnsupportedMediaType(
+          `request bodies must be JSON sent with "Content-Type: application/json" (with curl: -H 'content-type: application/json'); got ${
+            type === undefined ? 'no Content-Type' : JSON.stringify(type.slice(0, 100))
+          }`,
+        );
+      }
+    }
+    await next();
+    // Not for other sites' <script>/<img> tags either, and never read as anything but the declared type.
+    c.header('cross-origin-resource-policy', 'same-origin');
+    c.header('x-content-type-options', 'nosniff');
+  };
+}
+
+/** The host part of a Host header, lower case, IPv6 in brackets, a trailing dot dropped; null when malformed. */
+function hostName(host: string): string | null {
+  const match = HOST_HEADER.exec(host);
+  if (!match) return null;
+  return match[1]!.replace(/\.$/, '');
+}
+
+/** The dashboard's own origin: a page served under this very Host (plain http, or https through a TLS proxy). */
+function sameOrigin(origin: string, host: string): boolean {
+  const lower = origin.toLowerCase();
+  return lower === `http://${host}` || lower === `https://${host}`;
+}
+
+function hasBody(header: (name: string) => string | undefined): boolean {
+  const length = header('content-length');
+  return header('transfer-encoding') !== undefined || (length !== undefined && length.trim() !== '0');
+}
+
+const bracketed = (address: string) => (address.includes(':') && !address.startsWith('[') ? `[${address}]` : address);
+
+/** This machine's addresses as Host headers name them; read on each use, as interfaces come and go. */
+function machineAddresses(): Set<string> {
+  const addresses = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) addresses.add(bracketed(info.address.split('%')[0]!.toLowerCase()));
+  }
+  return addresses;
+}
