@@ -11,11 +11,12 @@ export function chromiumMissing(): string | null {
   return `no Chromium at ${CHROMIUM_PATH}: install Debian's "chromium" package (apt-get install chromium; .ci/run does) or set KOUBOU_CHROMIUM`;
 }
 
-export function launchChromium(): Promise<Browser> {
+/** `extraArgs` are further Chromium switches, e.g. --host-resolver-rules to point a test name at loopback. */
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
     // No sandbox: CI runs as root in a container. The rest keeps a headless run quiet and independent of /dev/shm.
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', ...extraArgs],
   });
 }
