@@ -66,7 +66,7 @@ async function throughput(api: Pool, opts: DelegationOptions): Promise<number> {
   const client = async () => {
     while (submitted < opts.tasks) {
       submitted++;
-      const res = await api.request({ method: 'POST', path: '/task/delegate', body: JSON.stringify({ prompt: `bench task ${submitted}` }) });
+      const res = await api.request({ method: 'POST', path: '/task/delegate', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: `bench task ${submitted}` }) });
       await res.body.dump();
       if (res.statusCode !== 202) throw new Error(`submit answered ${res.statusCode}`);
     }
@@ -94,7 +94,7 @@ async function callBackendDirectly(backend: Pool): Promise<void> {
 }
 
 async function syncDelegate(api: Pool): Promise<void> {
-  const res = await api.request({ method: 'POST', path: '/task/delegate', body: JSON.stringify({ prompt: 'latency probe', sync: true }) });
+  const res = await api.request({ method: 'POST', path: '/task/delegate', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'latency probe', sync: true }) });
   const body = (await res.body.json()) as { status: string };
   if (body.status !== 'completed') throw new Error(`sync delegate ended ${body.status}`);
 }

@@ -201,7 +201,7 @@ async function pacedSubmits(api: Pool, rate: number, windowMs: number): Promise<
     submits.push(
       (async () => {
         const sentAt = performance.now();
-        const res = await api.request({ method: 'POST', path: '/task/delegate', body: JSON.stringify({ prompt: `scale probe ${i}` }) });
+        const res = await api.request({ method: 'POST', path: '/task/delegate', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: `scale probe ${i}` }) });
         const body = (await res.body.json()) as { task_id: string };
         if (res.statusCode !== 202) throw new Error(`submit answered ${res.statusCode}: ${JSON.stringify(body)}`);
         return { id: body.task_id, sentAt };
@@ -257,7 +257,7 @@ async function waitForHistories(api: Pool, ids: string[]): Promise<History[]> {
 /** Milliseconds per sequential sync delegate, after a short warm-up. */
 async function syncLatencies(api: Pool, n: number): Promise<number[]> {
   const once = async () => {
-    const res = await api.request({ method: 'POST', path: '/task/delegate', body: JSON.stringify({ prompt: 'scale sync probe', sync: true }) });
+    const res = await api.request({ method: 'POST', path: '/task/delegate', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'scale sync probe', sync: true }) });
     const body = (await res.body.json()) as { status: string };
     if (body.status !== 'completed') throw new Error(`sync delegate ended ${body.status}: ${JSON.stringify(body)}`);
   };
