@@ -19,7 +19,7 @@ export async function answerBeforeBody(c: Context, answer: Response): Promise<Re
   const env = c.env as Partial<HttpBindings> | undefined;
   const incoming = env?.incoming;
   // No outgoing: a WebSocket upgrade, answered on the raw socket by @hono/node-ws.
-  if (!incoming || !env.outgoing || incoming.complete || !expectsBody(incoming)) return answer;
+  if (!incoming || !env.outgoing || incoming.complete || !declaresBody((name) => incoming.headers[name] as string | undefined)) return answer;
   const body = new Uint8Array(await answer.arrayBuffer());
   const headers = new Headers(answer.headers);
   headers.set('connection', 'close');
@@ -36,9 +36,10 @@ export async function answerBeforeBody(c: Context, answer: Response): Promise<Re
   return new Response(stream, { status: answer.status, headers });
 }
 
-function expectsBody(incoming: IncomingMessage): boolean {
-  const length = incoming.headers['content-length'];
-  return incoming.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+/** Whether a request's headers announce a body (chunked, or a Content-Length above 0); `header` reads one by name. */
+export function declaresBody(header: (name: string) => string | undefined): boolean {
+  const length = header('content-length');
+  return header('transfer-encoding') !== undefined || (length !== undefined && length.trim() !== '0');
 }
 
 /** Reads and drops the rest of the body; resolves at its end, when the client goes, or past `limit` bytes. */

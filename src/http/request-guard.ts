@@ -13,6 +13,7 @@
 import { networkInterfaces } from 'node:os';
 import type { MiddlewareHandler } from 'hono';
 import { HostNotAllowed, OriginNotAllowed, UnsupportedMediaType } from '../errors.js';
+import { declaresBody } from './early-answer.js';
 
 export interface GuardPolicy {
   /** The address the server listens on (server.host). */
@@ -52,7 +53,7 @@ export function guardRequests(policy: GuardPolicy): MiddlewareHandler {
       );
     }
     const type = c.req.header('content-type');
-    if (!METHODS_WITHOUT_BODY.has(c.req.method) && (type !== undefined || hasBody(c.req.header.bind(c.req)))) {
+    if (!METHODS_WITHOUT_BODY.has(c.req.method) && (type !== undefined || declaresBody((name) => c.req.header(name)))) {
       const essence = type?.split(';')[0]!.trim().toLowerCase();
       if (essence !== 'application/json') {
         throw new UnsupportedMediaType(
@@ -80,11 +81,6 @@ function hostName(host: string): string | null {
 function sameOrigin(origin: string, host: string): boolean {
   const lower = origin.toLowerCase();
   return lower === `http://${host}` || lower === `https://${host}`;
-}
-
-function hasBody(header: (name: string) => string | undefined): boolean {
-  const length = header('content-length');
-  return header('transfer-encoding') !== undefined || (length !== undefined && length.trim() !== '0');
 }
 
 const bracketed = (address: string) => (address.includes(':') && !address.startsWith('[') ? `[${address}]` : address);
