@@ -31,6 +31,10 @@ export interface ServerConfig {
   readonly request_timeout_s: number;
   /** How long an idle keep-alive connection stays open between requests. */
   readonly keep_alive_timeout_s: number;
+  /** Most bytes a watcher (/events, /ws, /mcp stream, task stream) may have waiting before it is dropped. */
+  readonly stream_buffer_bytes: number;
+  readonly ws_max_message_bytes: number;
+  readonly ws_max_subscriptions: number;
 }
 
 export interface RestartConfig {
@@ -150,6 +154,9 @@ const DEFAULTS = {
     headers_timeout_s: 10,
     request_timeout_s: 30,
     keep_alive_timeout_s: 5,
+    stream_buffer_bytes: 1_048_576,
+    ws_max_message_bytes: 65_536,
+    ws_max_subscriptions: 100,
   },
   store: { path: '.koubou/koubou.db' },
   queue: { max_pending: 100_000 },
@@ -293,6 +300,9 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
       headers_timeout_s: server.positive('headers_timeout_s', MAX_TIMER_S),
       request_timeout_s: server.positive('request_timeout_s', MAX_TIMER_S),
       keep_alive_timeout_s: server.positive('keep_alive_timeout_s', MAX_TIMER_S),
+      stream_buffer_bytes: server.int('stream_buffer_bytes', { min: 1024 }),
+      ws_max_message_bytes: server.int('ws_max_message_bytes', { min: 64 }),
+      ws_max_subscriptions: server.int('ws_max_subscriptions', { min: 1 }),
     },
     store: { path: path.resolve(cwd, store.read('path', storePath)) },
     queue: { max_pending: queue.int('max_pending', { min: 1 }) },

@@ -12,6 +12,7 @@ import type { Server } from 'node:http';
 import { eventsRoute } from './events-route.js';
 import { logRoutes } from './log-routes.js';
 import { addWebSocket } from './ws-route.js';
+import type { StreamLimits } from './sse-outlet.js';
 import { graphqlRoute } from './graphql-route.js';
 import { mcpRoute } from './mcp-route.js';
 import { poolRoutes } from './pool-routes.js';
@@ -43,10 +44,19 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
     hasToken = tokenCheck(server.api_token, queryAllowed);
     app.use('*', requireBearer(hasToken, open));
   }
+  const streams: StreamLimits = {
+    maxBufferedBytes: server.stream_buffer_bytes,
+    onOpen: (stream) => core.metrics.streamOpened(stream, 1),
+    onClose: (stream) => core.metrics.streamOpened(stream, -1),
+    onDrop(stream, reason) {
+      core.metrics.streamDropped(stream);
+      log.warn('dropped a stream client that fell behind', { stream, reason });
+    },
+  };
   app.route('/', taskRoutes(core.service, { syncWaitMs: server.sync_wait_s * 1000, bodyLimitBytes: server.body_limit_bytes }));
   app.route('/', poolRoutes(core, now, hasToken));
-  app.route('/', mcpRoute(localApi(core, now)));
-  app.route('/', eventsRoute(core.bus));
+  app.route('/', mcpRoute(localApi(core, now), streams));
+  app.route('/', eventsRoute(core.bus, streams));
   app.route('/', logRoutes(core, now));
   app.route('/', graphqlRoute(core, { bodyLimitBytes: server.body_limit_bytes, log }));
   const sources = {
@@ -54,8 +64,8 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
     speeds: new WorkerSpeeds(core.bus, now),
   };
   app.route('/', dashboardApiRoutes(core, sources, now));
-  app.route('/', taskStreamRoute(core.service, core.bus));
+  app.route('/', taskStreamRoute(core.service, core.bus, streams));
   app.route('/', dashboardRoute());
-  const attach = addWebSocket(app, core, log);
+  const attach = addWebSocket(app, core, log, { ...streams, maxMessageBytes: server.ws_max_message_bytes, maxSubscriptions: server.ws_max_subscriptions });
   return { app, attach };
 }

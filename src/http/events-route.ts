@@ -1,47 +1,34 @@
 /** GET /events: the live event stream as Server-Sent Events, filtered by task and kind. */
 import { Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
-import { BoundedSink } from '../events/bounded-sink.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent, TaskEventKind } from '../events/types.js';
 import { ValidationError } from '../errors.js';
-import { eventView } from '../tasks/view.js';
+import { taskEventFrame } from './sse-frames.js';
+import { sseFrame, startSse, type StreamLimits } from './sse-outlet.js';
 
 const KINDS: readonly TaskEventKind[] = ['queued', 'assigned', 'requeued', 'retried', 'deferred', 'progress', 'completed', 'failed', 'cancelled'];
 /** Keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
 
-export function eventsRoute(bus: EventBus, maxPending = 1000): Hono {
+/** GET /events; a client holding more than limits.maxBufferedBytes of unsent events is sent `dropped` and disconnected. */
+export function eventsRoute(bus: EventBus, limits: StreamLimits): Hono {
   const app = new Hono();
   app.get('/events', (c) => {
     const task = c.req.query('task') || null;
     const kinds = parseKinds(c.req.query('kind'));
-    return streamSSE(c, async (stream) => {
-      let closed = false;
-      let done!: () => void;
-      const finished = new Promise<void>((resolve) => (done = resolve));
-      const sink = new BoundedSink<TaskEvent>(
-        (e) => stream.writeSSE({ event: 'task', data: JSON.stringify({ task_id: e.taskId, ...eventView(e) }) }),
-        maxPending,
-        (reason) => {
-          // Told once, without waiting on the backlog that caused the drop.
-          void stream.writeSSE({ event: 'dropped', data: JSON.stringify({ reason }) }).catch(() => {});
-          done();
-        },
-      );
-      const accept = (e: TaskEvent) => !kinds || kinds.has(e.kind);
-      const unsubscribe = task ? bus.subscribeTask(task, (e) => accept(e) && sink.push(e)) : bus.subscribe((e) => accept(e) && sink.push(e));
-      const keepalive = setInterval(() => void stream.write(': keepalive\n\n').catch(() => {}), KEEPALIVE_MS);
-      stream.onAbort(() => {
-        closed = true;
-        done();
-      });
-      await stream.writeSSE({ event: 'ready', data: JSON.stringify({ task, kinds: kinds ? [...kinds] : null }) });
-      await finished;
+    let unsubscribe = () => {};
+    let keepalive: NodeJS.Timeout | undefined;
+    const { outlet, response } = startSse(c.env, '/events', limits, () => {
       clearInterval(keepalive);
       unsubscribe();
-      if (!closed) await stream.close();
     });
+    outlet.send(sseFrame('ready', JSON.stringify({ task, kinds: kinds ? [...kinds] : null })));
+    const listener = (e: TaskEvent) => {
+      if (!kinds || kinds.has(e.kind)) outlet.send(taskEventFrame(e));
+    };
+    unsubscribe = task ? bus.subscribeTask(task, listener) : bus.subscribe(listener);
+    keepalive = setInterval(() => outlet.send(': keepalive\n\n'), KEEPALIVE_MS);
+    return response;
   });
   return app;
 }

@@ -3,8 +3,10 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { Hono } from 'hono';
 import type { KoubouApi } from '../mcp/api.js';
 import { createMcpServer } from '../mcp/server.js';
+import { nodeResponse, startSse, type StreamLimits } from './sse-outlet.js';
 
-export function mcpRoute(api: KoubouApi): Hono {
+/** /mcp; an SSE answer whose client holds more than limits.maxBufferedBytes unread is sent `dropped` and closed. */
+export function mcpRoute(api: KoubouApi, limits: StreamLimits): Hono {
   const app = new Hono();
   app.all('/mcp', async (c) => {
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
@@ -13,7 +15,42 @@ export function mcpRoute(api: KoubouApi): Hono {
     const response = await transport.handleRequest(c.req.raw);
     // Once the answer (or its stream) is done, nothing of this request remains.
     c.req.raw.signal.addEventListener('abort', () => void server.close(), { once: true });
-    return response;
+    const isStream = response.headers.get('content-type')?.startsWith('text/event-stream') ?? false;
+    if (!isStream || !response.body || !nodeResponse(c.env)) return response;
+    return relayBounded(c.env, response, limits, () => void server.close().catch(() => {}));
   });
   return app;
+}
+
+/**
+ * The SDK enqueues every message of an SSE answer into its stream at once, whether the client reads or not. Read it as
+ * it comes and pass it through a bounded outlet instead: the SDK's stream never holds more than one message.
+ */
+function relayBounded(env: unknown, response: Response, limits: StreamLimits, onDone: () => void): Response {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  const { outlet, response: sent } = startSse(
+    env,
+    '/mcp',
+    limits,
+    () => {
+      void reader.cancel().catch(() => {});
+      onDone();
+    },
+    { status: response.status, headers: Object.fromEntries(response.headers) },
+  );
+  void (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        // The SDK enqueues whole SSE events, so each chunk decodes on its own.
+        outlet.send(decoder.decode(value, { stream: true }));
+      }
+      outlet.end();
+    } catch {
+      outlet.end();
+    }
+  })();
+  return sent;
 }

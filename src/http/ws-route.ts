@@ -4,13 +4,14 @@
  * do, {type:'submit_task', payload:{...}} with the body of POST /task/delegate (same validation, same idempotency_key
  * rules) → {type:'task_submitted', task_id, status, replayed}, after which the socket gets that task's events until
  * it ends. Subscribed channels push {type:'event', channel, event}; `system` pushes a stats snapshot every few seconds.
- * Each socket has a bounded queue: a client that falls behind is told and closed, never waited for.
+ * What a socket may have buffered is bounded in bytes (ws's `bufferedAmount`): a client that falls behind is told and
+ * closed, never waited for. Messages from clients are limited in size (ws closes with 1009 past it) and each socket in
+ * its number of subscriptions.
  */
 import { createNodeWebSocket } from '@hono/node-ws';
 import type { Hono } from 'hono';
 import type { Server } from 'node:http';
 import type { Core } from '../core.js';
-import { BoundedSink } from '../events/bounded-sink.js';
 import type { TaskEvent } from '../events/types.js';
 import { KoubouError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -19,43 +20,69 @@ import { parseDelegateInput } from '../tasks/validate.js';
 import { isFinal } from '../tasks/wait.js';
 import { eventView } from '../tasks/view.js';
 import { errorBody } from './errors.js';
+import type { StreamLimits } from './sse-outlet.js';
 
-/** The two methods of the `ws` socket used here: send with a completion callback (for backpressure), and close. */
+/** What is used of the `ws` socket: send, close, and the bytes queued for the peer but not yet sent. */
 interface RawSocket {
-  send(data: string, done: (err?: Error) => void): void;
+  send(data: string): void;
   close(code: number, reason: string): void;
+  readonly bufferedAmount: number;
+}
+
+export interface WsLimits extends StreamLimits {
+  /** Largest message a client may send. */
+  maxMessageBytes: number;
+  /** Most subscriptions one socket may hold (a submitted task it watches counts as one). */
+  maxSubscriptions: number;
 }
 
 const CHANNELS = ['task', 'worker', 'system'] as const;
 type Channel = (typeof CHANNELS)[number];
 const SYSTEM_EVERY_MS = 5_000;
-const MAX_PENDING = 1000;
+/** Events of a task submitted over the socket that may wait for the answer to its submit_task. */
+const MAX_EARLY = 1000;
 
 type WsCore = Pick<Core, 'bus' | 'workerEvents' | 'health' | 'service'>;
 
 /** Adds /ws to app; call the returned function with the HTTP server once it exists. */
-export function addWebSocket(app: Hono, core: WsCore, log: Logger): (server: Server) => void {
-  const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app });
+export function addWebSocket(app: Hono, core: WsCore, log: Logger, limits: WsLimits): (server: Server) => void {
+  const { upgradeWebSocket, injectWebSocket, wss } = createNodeWebSocket({ app });
+  // ws reads maxPayload from its server's options at each upgrade; a larger message closes the socket with 1009.
+  wss.options.maxPayload = limits.maxMessageBytes;
   app.get(
     '/ws',
     upgradeWebSocket(() => {
       const subscriptions = new Map<string, () => void>();
-      let sink: BoundedSink<object> | null = null;
-      const push = (message: object) => sink?.push(message);
+      let raw: RawSocket | null = null;
+      const unsubscribeAll = () => {
+        for (const unsubscribe of subscriptions.values()) unsubscribe();
+        subscriptions.clear();
+      };
+      const push = (message: object) => {
+        if (!raw) return;
+        const data = JSON.stringify(message);
+        const held = raw.bufferedAmount;
+        if (held > 0 && held + Buffer.byteLength(data) > limits.maxBufferedBytes) {
+          const reason = `the client fell behind: more than ${limits.maxBufferedBytes} bytes of messages waited for it`;
+          limits.onDrop('/ws', reason);
+          unsubscribeAll();
+          // Queued behind the backlog; ws then waits (boundedly) for the close handshake and destroys the socket.
+          raw.send(JSON.stringify({ type: 'dropped', reason }));
+          raw.close(1008, 'too slow');
+          raw = null;
+          return;
+        }
+        raw.send(data);
+      };
+      const tooMany = () => ({ type: 'error', error: { code: 'too_many_subscriptions', message: `a socket holds at most ${limits.maxSubscriptions} subscriptions; unsubscribe first` } });
       return {
         onOpen(_event, ws) {
-          const raw = ws.raw as unknown as RawSocket;
-          sink = new BoundedSink<object>(
-            (message) => new Promise<void>((resolve, reject) => raw.send(JSON.stringify(message), (err) => (err ? reject(err) : resolve()))),
-            MAX_PENDING,
-            (reason) => {
-              raw.send(JSON.stringify({ type: 'dropped', reason }), () => {});
-              raw.close(1008, 'too slow');
-            },
-          );
+          limits.onOpen('/ws');
+          raw = ws.raw as unknown as RawSocket;
           push({ type: 'hello', channels: CHANNELS });
         },
         async onMessage(event) {
+          if (!raw) return; // dropped: its messages no longer count
           const message = parse(String(event.data));
           if ('error' in message) return push({ type: 'error', error: { code: 'invalid_message', message: message.error } });
           switch (message.type) {
@@ -65,11 +92,13 @@ export function addWebSocket(app: Hono, core: WsCore, log: Logger): (server: Ser
               return push({ type: 'stats', stats: await core.health() });
             case 'subscribe': {
               const key = `${message.channel}:${message.task_id ?? ''}`;
+              if (!subscriptions.has(key) && subscriptions.size >= limits.maxSubscriptions) return push(tooMany());
               if (!subscriptions.has(key)) subscriptions.set(key, subscribe(core, message.channel, message.task_id, push));
               return push({ type: 'subscribed', channel: message.channel, task_id: message.task_id ?? null });
             }
             case 'submit_task': {
               // A submitted task is watched until it ends, so a socket submitting many holds few subscriptions.
+              if (subscriptions.size >= limits.maxSubscriptions) return push(tooMany());
               const ended = (taskId: string) => {
                 subscriptions.get(`task:${taskId}`)?.();
                 subscriptions.delete(`task:${taskId}`);
@@ -91,9 +120,9 @@ export function addWebSocket(app: Hono, core: WsCore, log: Logger): (server: Ser
           }
         },
         onClose() {
-          for (const unsubscribe of subscriptions.values()) unsubscribe();
-          subscriptions.clear();
-          sink = null;
+          limits.onClose('/ws');
+          unsubscribeAll();
+          raw = null;
         },
       };
     }),
@@ -107,7 +136,7 @@ type Submitted = { taskId: string; status: string; replayed: boolean; stop(): vo
 
 /**
  * Submits through the task service as POST /task/delegate does, subscribed to the new task before it is written so
- * none of its events is lost. Events that arrive before the answer is sent wait (up to MAX_PENDING) until flush().
+ * none of its events is lost. Events that arrive before the answer is sent wait (up to MAX_EARLY) until flush().
  */
 async function submitTask(
   core: WsCore,
@@ -120,7 +149,7 @@ async function submitTask(
   let answered = false;
   let finalSeen = false;
   const send = (e: TaskEvent) => {
-    if (answered || early.length >= MAX_PENDING) push(taskEventMessage(e));
+    if (answered || early.length >= MAX_EARLY) push(taskEventMessage(e));
     else early.push(taskEventMessage(e));
     if (isFinal(e)) {
       if (answered) ended(e.taskId);

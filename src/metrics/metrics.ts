@@ -27,6 +27,7 @@ export class Metrics {
   private readonly backendLatency = new Histogram({ name: 'koubou_backend_request_seconds', help: 'LLM backend calls, by backend and outcome', labelNames: ['backend', 'outcome'], buckets: SECONDS, registers: [this.registry] });
   private readonly backendErrors = new Counter({ name: 'koubou_backend_errors_total', help: 'Failed LLM backend calls, by backend and error code', labelNames: ['backend', 'code'], registers: [this.registry] });
   private readonly workerLosses = new Counter({ name: 'koubou_worker_losses_total', help: 'Workers lost, by cause (heartbeat, crash)', labelNames: ['cause'], registers: [this.registry] });
+  private readonly streamDrops = new Counter({ name: 'koubou_stream_clients_dropped_total', help: 'Watchers (/events, /ws, /mcp, task streams) dropped for falling behind, by stream', labelNames: ['stream'], registers: [this.registry] });
   /** Per task in flight: its type, and when its current wait or run began. */
   private readonly inFlight = new Map<string, { type: string; since: number }>();
 
@@ -75,6 +76,18 @@ export class Metrics {
           break;
       }
     });
+  }
+
+  private readonly streamClients = new Gauge({ name: 'koubou_stream_clients', help: 'Open watchers (/events, /ws, /mcp, task streams), by stream', labelNames: ['stream'], registers: [this.registry] });
+
+  /** A watcher of `stream` connected (+1) or left (-1). */
+  streamOpened(stream: string, delta: 1 | -1): void {
+    this.streamClients.inc({ stream }, delta);
+  }
+
+  /** A watcher of `stream` was dropped because it fell behind. */
+  streamDropped(stream: string): void {
+    this.streamDrops.inc({ stream });
   }
 
   /** Tasks found pending at start-up (their `queued` event was in an earlier process): learn their types. */

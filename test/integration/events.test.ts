@@ -34,7 +34,7 @@ describe('live events over SSE', () => {
   it('streams a task from queued to completed, with its output chunk by chunk, within 100 ms of each change', async () => {
     const all = await open();
     // A watcher that never reads stays connected throughout. A few events cannot fill its buffers, so this only shows
-    // that its presence changes nothing here; the drop rule for a watcher that falls behind is in bounded-sink.test.ts.
+    // that its presence changes nothing here; the drop rule for a watcher that falls behind is in slow-readers.test.ts.
     const stalled = await fetch(`${koubou.url}/events`, { headers: auth });
     const prompt = 'watch me stream';
     const id = (await client.delegate({ prompt })).body.task_id;

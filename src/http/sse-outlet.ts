@@ -1,0 +1,148 @@
+/**
+ * One Server-Sent Events client, written straight to its Node response so that what it may have buffered is known and
+ * bounded. Frames go out while `write()` accepts them; after a `false` they wait for 'drain'. Once the frames held for
+ * the client (ours plus the socket's own buffer) would pass `maxBufferedBytes`, the backlog is thrown away, the client
+ * gets a last `dropped` event and the response ends; a client that does not even read that is cut off after a grace.
+ * Frame format: https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+ */
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { ServerResponse } from 'node:http';
+
+/** How long a dropped client has to read its last event before its socket is destroyed. */
+/** As long as ws waits for a closing handshake. */
+const DROP_GRACE_MS = 30_000;
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };
+
+/** One `event:` frame; `data` is a single line (JSON), as every frame we send is. */
+export function sseFrame(event: string, data: string): string {
+  return `event: ${event}\ndata: ${data}\n\n`;
+}
+
+export interface SseOutletOptions {
+  /** Most bytes held for this client (its backlog and the socket's buffer) before it is dropped; one frame always fits. */
+  maxBufferedBytes: number;
+  /** Told once, when the client is dropped for falling behind (not when it leaves). */
+  onDrop(reason: string): void;
+  /** Told once, when nothing more will be sent: the client left, was dropped, or the stream was ended. */
+  onDone(): void;
+}
+
+export class SseOutlet {
+  private backlog: string[] = [];
+  private backlogBytes = 0;
+  private waitingForDrain = false;
+  private ended = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly opts: SseOutletOptions,
+    head: { status: number; headers: Record<string, string> } = { status: 200, headers: SSE_HEADERS },
+  ) {
+    res.writeHead(head.status, head.headers);
+    res.flushHeaders();
+    res.on('drain', () => this.flush());
+    res.once('close', () => this.finish());
+  }
+
+  /** True once the client left or was dropped: nothing more will be sent. */
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Queues one frame (see sseFrame) or comment; never blocks, never buffers past the bound. */
+  send(frame: string): void {
+    if (this.ended) return;
+    const bytes = Buffer.byteLength(frame);
+    const held = this.res.writableLength + this.backlogBytes;
+    if (held > 0 && held + bytes > this.opts.maxBufferedBytes) {
+      this.drop(`the client fell behind: more than ${this.opts.maxBufferedBytes} bytes of events waited for it`);
+      return;
+    }
+    if (this.waitingForDrain) {
+      this.backlog.push(frame);
+      this.backlogBytes += bytes;
+      return;
+    }
+    this.write(frame);
+  }
+
+  /** Ends the stream normally (server shutting down, or the route is done). */
+  end(): void {
+    if (this.ended) return;
+    this.finish();
+    this.res.end();
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.backlog = [];
+    this.backlogBytes = 0;
+    this.opts.onDone();
+  }
+
+  private write(chunk: string): void {
+    // Frames sent in one turn of the event loop leave in one socket write.
+    if (this.res.writableCorked === 0) {
+      this.res.cork();
+      process.nextTick(() => this.res.uncork());
+    }
+    if (!this.res.write(chunk)) this.waitingForDrain = true;
+  }
+
+  private flush(): void {
+    this.waitingForDrain = false;
+    if (this.ended || this.backlog.length === 0) return;
+    const chunk = this.backlog.join('');
+    this.backlog = [];
+    this.backlogBytes = 0;
+    this.write(chunk);
+  }
+
+  private drop(reason: string): void {
+    this.finish();
+    this.opts.onDrop(reason);
+    // Behind what the socket already holds: the client reads it last, then the end of the stream.
+    this.res.end(sseFrame('dropped', JSON.stringify({ reason })));
+    const cutOff = setTimeout(() => this.res.destroy(), DROP_GRACE_MS);
+    cutOff.unref();
+    this.res.once('close', () => clearTimeout(cutOff));
+  }
+}
+
+/** What a stream route needs to bound its clients: the byte bound, and who hears of watchers coming, going and being dropped. */
+export interface StreamLimits {
+  maxBufferedBytes: number;
+  onOpen(stream: string): void;
+  onClose(stream: string): void;
+  onDrop(stream: string, reason: string): void;
+}
+
+/**
+ * Starts an SSE answer on the Node response behind a Hono context. Return `response` from the handler: it tells
+ * @hono/node-server that the answer is already being written. Throws when there is no Node response (app.request()).
+ */
+export function startSse(
+  env: unknown,
+  stream: string,
+  limits: StreamLimits,
+  onDone: () => void,
+  head?: { status: number; headers: Record<string, string> },
+): { outlet: SseOutlet; response: Response } {
+  const res = nodeResponse(env);
+  if (!res) throw new Error(`${stream} needs a Node HTTP server (served by @hono/node-server)`);
+  limits.onOpen(stream);
+  const done = () => {
+    limits.onClose(stream);
+    onDone();
+  };
+  const outlet = new SseOutlet(res, { maxBufferedBytes: limits.maxBufferedBytes, onDrop: (reason) => limits.onDrop(stream, reason), onDone: done }, head);
+  return { outlet, response: RESPONSE_ALREADY_SENT };
+}
+
+/** The Node response @hono/node-server passes as the context's env, or undefined (app.request() in tests). */
+export function nodeResponse(env: unknown): ServerResponse | undefined {
+  return (env as Partial<HttpBindings> | undefined)?.outgoing;
+}
