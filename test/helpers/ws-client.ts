@@ -5,6 +5,8 @@ export interface TestSocket {
   /** Sends a value as JSON; a string is sent as it is (to send bytes a client would type). */
   send(message: unknown): void;
   close(): void;
+  /** Resolves with the close code once the socket has closed. */
+  closed: Promise<number>;
 }
 
 /** Node 22+ has a global WebSocket; on 20 the `ws` package (a dependency of the server side) stands in. */
@@ -17,5 +19,6 @@ export async function connectWebSocket(url: string): Promise<TestSocket> {
     ws.addEventListener('open', () => resolve());
     ws.addEventListener('error', () => reject(new Error('WebSocket failed to open')));
   });
-  return { messages, send: (m) => ws.send(typeof m === 'string' ? m : JSON.stringify(m)), close: () => ws.close() };
+  const closed = new Promise<number>((resolve) => ws.addEventListener('close', (e: { code: number }) => resolve(e.code)));
+  return { messages, send: (m) => ws.send(typeof m === 'string' ? m : JSON.stringify(m)), close: () => ws.close(), closed };
 }

@@ -67,6 +67,23 @@ describe('WebSocket /ws', () => {
     }
   });
 
+  it('limits subscriptions per socket, naming the limit, and closes a socket that sends an oversized message (1009)', async () => {
+    const ws = await connect(wsUrl);
+    try {
+      for (let i = 0; i < 101; i++) ws.send({ type: 'subscribe', channel: 'task', task_id: `t-${i}` });
+      await eventually(() => ws.messages.filter((m) => m.type === 'subscribed').length === 100 && ws.messages.some((m) => m.type === 'error'));
+      assert.equal(ws.messages.find((m) => m.type === 'error').error.code, 'too_many_subscriptions');
+      // Unsubscribing makes room again.
+      ws.send({ type: 'unsubscribe', channel: 'task', task_id: 't-0' });
+      ws.send({ type: 'subscribe', channel: 'task', task_id: 't-100' });
+      await eventually(() => ws.messages.some((m) => m.type === 'subscribed' && m.task_id === 't-100'));
+      ws.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(64 * 1024) }));
+      assert.equal(await ws.closed, 1009);
+    } finally {
+      ws.close();
+    }
+  });
+
   it('refuses a connection without the token', async () => {
     await assert.rejects(connect(`${koubou.url.replace('http', 'ws')}/ws`));
   });
