@@ -82,7 +82,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
   const workerEvents = new WorkerEvents();
   // Counts before recovery: recovery's own "requeued" events then move them to the truth.
   const stats = new QueueStats(await store.tasks.countByStatus(), bus);
-  const transitions = storeTransitions(store.tasks, bus, clock.now, config.tasks.max_attempts);
+  const transitions = storeTransitions(store.tasks, bus, clock.now, config.tasks.max_attempts, log.child({ actor: 'store' }));
   const backends: Backend[] = config.backends.map((b) => createBackend(b));
   const { failure_threshold, probe_base_ms, probe_max_ms } = config.pool.backpressure;
   // Written only by the scheduler; /health and /workers read them.
@@ -177,7 +177,8 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     logs: opts.logs ?? new LogRing(),
     advertise: (url) => store.advertise(url),
     async health() {
-      return backendHealth.report(stats.snapshot(), await load(), natsStatus);
+      const [l, storeStatus] = await Promise.all([load(), store.writable()]);
+      return backendHealth.report(stats.snapshot(), l, natsStatus, storeStatus);
     },
     workers: () => store.workers.list({ includeGone: false }),
     backendGates: () => backendHealth.gateViews(),

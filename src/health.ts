@@ -4,6 +4,7 @@ import type { SchedulerLoad } from '../actors/scheduler.js';
 import { checkModel, type ModelCheck } from './backends/model-check.js';
 import type { Backend } from './backends/types.js';
 import type { Clock } from './clock.js';
+import type { StoreStatus } from './store/store-health.js';
 import type { StatusCounts } from './store/tasks-repo.js';
 import type { BackendGates, GateStatus } from './supervision/backend-gate.js';
 
@@ -43,6 +44,8 @@ export interface HealthReport {
   backends: BackendHealthView[];
   /** Present when NATS is configured: connected, or still trying (and why the last attempt failed). */
   nats?: BridgeStatus;
+  /** Whether tasks can be written; while not, `error` says why (a full disk: SQLITE_FULL) and since when. */
+  store: { writable: boolean; error: string | null; since: string | null };
 }
 
 /** Probes are cached briefly so a dashboard polling /health does not hammer the LLM servers. */
@@ -88,15 +91,16 @@ export class BackendHealth {
     return this.backends.map((b) => ({ name: b.name, ...gateView(this.gates.status(localGroup(b.name)), this.startedAt) }));
   }
 
-  async report(queue: StatusCounts, load: SchedulerLoad, nats: BridgeStatus | null = null): Promise<HealthReport> {
+  async report(queue: StatusCounts, load: SchedulerLoad, nats: BridgeStatus | null = null, store: StoreStatus = { writable: true, error: null, since: null }): Promise<HealthReport> {
     const backends = await Promise.all(this.backends.map((b) => this.backendView(b)));
-    const healthy = load.workers > 0 && backends.every((b) => b.status === 'ok') && (nats === null || nats.state === 'connected');
+    const healthy = load.workers > 0 && backends.every((b) => b.status === 'ok') && (nats === null || nats.state === 'connected') && store.writable;
     return {
       status: healthy ? 'ok' : 'degraded',
       queue,
       workers: { total: load.workers, idle: load.idleWorkers, busy: load.running },
       backends,
       ...(nats ? { nats } : {}),
+      store: { writable: store.writable, error: store.error, since: store.since === null ? null : new Date(store.since).toISOString() },
     };
   }
 

@@ -1,13 +1,13 @@
 /**
  * The Logger interface on pino, the one log format of every Koubou program: JSON lines to the log file and the
  * in-memory ring, and on the console JSON when piped or readable lines on a terminal (console-stream.ts).
+ * No destination may throw, hang or grow without bound (safe-destinations.ts).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import pino from 'pino';
 import type { Logger, LogLevel } from '../logger.js';
 import { consoleStream } from './console-stream.js';
 import type { LogRing } from './log-ring.js';
+import { safeConsoleSink, safeFileSink, type LineSink } from './safe-destinations.js';
 
 export interface PinoOptions {
   level: LogLevel;
@@ -17,33 +17,40 @@ export interface PinoOptions {
   consoleLevel?: LogLevel | undefined;
   /** Where the lines go on the console: stdout for the coordinator, stderr where stdout carries a protocol (MCP). */
   console: 'stdout' | 'stderr' | 'none';
-  /** A file to append to as well; its folder is created. */
+  /** A file to append to as well; its folder is created. Lines that cannot be written are dropped, never waited for. */
   file?: string | undefined;
   ring?: LogRing | undefined;
 }
 
 export function createPinoLogger(opts: PinoOptions): Logger {
   const level = opts.level === 'silent' ? 'silent' : opts.level;
-  const streams: pino.StreamEntry[] = [];
+  const sinks: pino.StreamEntry[] = [];
   if (opts.console !== 'none') {
-    const console = consoleStream(opts.console === 'stdout' ? process.stdout : process.stderr);
-    streams.push({ stream: console, ...(opts.consoleLevel ? { level: streamLevel(opts.consoleLevel) } : {}) });
+    const stream = opts.console === 'stdout' ? process.stdout : process.stderr;
+    // A terminal gets readable lines; a pipe or file gets JSON through a sink that drops rather than blocks.
+    const consoleSink = stream.isTTY ? consoleStream(stream) : safeConsoleSink(stream);
+    sinks.push({ stream: consoleSink, ...(opts.consoleLevel ? { level: streamLevel(opts.consoleLevel) } : {}) });
   }
-  let file: { flush(cb: (err?: Error) => void): void } | null = null;
   if (opts.file) {
-    mkdirSync(dirname(opts.file), { recursive: true });
-    streams.push({ stream: (file = pino.destination({ dest: opts.file, append: true, sync: false })) });
+    // A log file that fails is said once on the console (and in the ring), as a plain warning line.
+    let file: LineSink | null = null;
+    const warn = (msg: string) => {
+      const line = `${JSON.stringify({ level: 40, time: new Date().toISOString(), msg })}\n`;
+      for (const s of sinks) if (s.stream !== file) s.stream.write(line);
+    };
+    file = safeFileSink(opts.file, warn);
+    if (file) sinks.push({ stream: file });
   }
-  if (opts.ring) streams.push({ stream: opts.ring });
+  if (opts.ring) sinks.push({ stream: opts.ring });
   const base = opts.name ? { name: opts.name, pid: process.pid } : undefined;
   const lowest = opts.consoleLevel && rank(opts.consoleLevel) < rank(level) ? opts.consoleLevel : level;
-  // The file is written asynchronously; what is in flight when the process exits would be lost.
-  const flush = () => new Promise<void>((resolve) => (file ? file.flush(() => resolve()) : resolve()));
+  // The file is written synchronously (see safe-destinations.ts): nothing is in flight at exit.
+  const flush = () => Promise.resolve();
   return adapt(
     flush,
     pino(
       { level: lowest === 'silent' ? 'silent' : lowest, base, timestamp: pino.stdTimeFunctions.isoTime },
-      pino.multistream(streams.map((s) => ({ ...s, level: s.level ?? streamLevel(level) }))),
+      pino.multistream(sinks.map((s) => ({ ...s, level: s.level ?? streamLevel(level) }))),
     ),
   );
 }

@@ -70,6 +70,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('tasks').addColumn('idempotency_fingerprint', 'text').execute();
     },
   },
+  '0004_store_probe': {
+    async up(db: Kysely<any>) {
+      // One row, rewritten by the probe that tells when a full disk has room again (see store.ts).
+      await db.schema.createTable('store_probe').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('at', 'integer', (c) => c.notNull()).execute();
+    },
+  },
 };
 
 /** Serves the migrations above to Kysely's Migrator. */

@@ -6,6 +6,7 @@
  */
 import { StoreError } from '../errors.js';
 import type { SqlRunner } from './prepared.js';
+import type { StoreHealth } from './store-health.js';
 
 export type WriteOp<T> = (sql: SqlRunner) => T;
 
@@ -26,6 +27,8 @@ export class WriteBatcher {
 
   constructor(
     private readonly sql: SqlRunner,
+    /** Told of every failed write, so /health can say when the disk is full. */
+    private readonly health: StoreHealth | null = null,
     private readonly windowMs = 1,
     private readonly busyRate = 4,
   ) {}
@@ -76,6 +79,7 @@ export class WriteBatcher {
         try {
           item.resolve(raw.transaction(() => item.op(this.sql))());
         } catch (err) {
+          this.health?.failed(err);
           item.reject(err instanceof StoreError ? err : new StoreError(`store write failed: ${(err as Error).message}`, { cause: err }));
         }
       }

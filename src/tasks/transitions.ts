@@ -1,5 +1,7 @@
 /** Task state changes as the actors need them: each one is committed to the store, then published on the bus. */
 import type { EventBus } from '../events/bus.js';
+import type { Logger } from '../logger.js';
+import { storageFailure } from '../store/store-health.js';
 import type { TaskRepository } from '../store/tasks-repo.js';
 import type { QueuedTask, Task, TaskError, TaskOutcome } from './task.js';
 
@@ -32,8 +34,32 @@ export interface TaskTransitions {
   progress(id: string, workerId: string, lease: string, chunk: string): void;
 }
 
+/** A result waits this long at most for the disk to take it; then it is left for the next start's recovery. */
+const STORED_WITHIN_MS = 10 * 60_000;
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * Runs a write that ends an attempt, and, while it fails for a storage reason (a full disk), runs it again with backoff:
+ * the worker holds its result (and its slot) until the disk takes it, so a full disk loses no finished work. A write
+ * that no longer applies (stale lease) simply answers null again.
+ */
+async function untilStored<T>(write: () => Promise<T>, what: string, taskId: string, log: Logger): Promise<T> {
+  const giveUpAt = Date.now() + STORED_WITHIN_MS;
+  for (let delay = RETRY_FIRST_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+    try {
+      return await write();
+    } catch (err) {
+      const reason = storageFailure(err);
+      if (reason === null || Date.now() + delay > giveUpAt) throw err;
+      if (delay === RETRY_FIRST_MS) log.warn(`recording ${what} failed; retrying until the store takes it`, { task: taskId, error: reason });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 /** Binds transitions to the real repository and bus. */
-export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () => number, maxAttempts: number): TaskTransitions {
+export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () => number, maxAttempts: number, log: Logger): TaskTransitions {
   return {
     assign(id, workerId, lease) {
       const current = tasks.get(id);
@@ -48,19 +74,19 @@ export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () =
       return { task, commit };
     },
     async finish(id, lease, outcome) {
-      const event = await tasks.finish(id, lease, outcome);
+      const event = await untilStored(() => tasks.finish(id, lease, outcome), 'a result', id, log);
       if (!event) return false;
       bus.publish(event);
       return true;
     },
     async requeue(id, lease, reason) {
-      const result = await tasks.requeue(id, lease, reason, maxAttempts);
+      const result = await untilStored(() => tasks.requeue(id, lease, reason, maxAttempts), 'a requeue', id, log);
       if (!result) return null;
       bus.publish(result.event);
       return result.queued;
     },
     async retry(id, lease, error, retryInMs) {
-      const result = await tasks.retry(id, lease, error, retryInMs);
+      const result = await untilStored(() => tasks.retry(id, lease, error, retryInMs), 'a retry', id, log);
       if (!result) return null;
       bus.publish(result.event);
       return result.queued;
