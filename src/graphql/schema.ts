@@ -8,6 +8,7 @@ import { TaskNotFound, ValidationError } from '../errors.js';
 import type { WorkerInfo } from '../store/workers-repo.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Task, TaskStatus } from '../tasks/task.js';
+import { outputBytes, type ViewedTask } from '../tasks/view.js';
 import { parseDelegateInput, parseLimit, parsePriority, type DelegateInput } from '../tasks/validate.js';
 import { resultView } from '../tasks/view.js';
 
@@ -17,7 +18,7 @@ export const TYPE_DEFS = /* GraphQL */ `
     systemStatus: SystemStatus!
     "The task, or null when no task has this id."
     task(id: ID!): Task
-    "Newest first; limit 1-1000, default 50."
+    "Newest first; limit 1-1000, default 50. Each output is an excerpt (its first 1000 characters): read task(id) for the whole."
     tasks(status: TaskStatus, limit: Int): [Task!]!
     "The live workers of every backend."
     workers: [Worker!]!
@@ -54,7 +55,10 @@ export const TYPE_DEFS = /* GraphQL */ `
     type: String!
     priority: Int!
     prompt: String
+    "The whole output, or its first 1000 characters in the tasks list."
     output: String
+    "The whole output's size in UTF-8 bytes."
+    outputBytes: Int
     error: String
     errorCode: String
     workerId: String
@@ -97,7 +101,7 @@ export type GraphqlCore = Pick<Core, 'service' | 'health' | 'workers'>;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A task as the schema's Task; queuePosition asks the scheduler only when the field is selected. */
-function taskObject(task: Task, service: TaskService) {
+function taskObject(task: ViewedTask, service: TaskService) {
   return {
     id: task.id,
     taskId: task.id,
@@ -106,6 +110,7 @@ function taskObject(task: Task, service: TaskService) {
     priority: task.priority,
     prompt: task.prompt,
     output: task.output,
+    outputBytes: outputBytes(task),
     error: task.error?.message ?? null,
     errorCode: task.error?.code ?? null,
     workerId: task.workerId,

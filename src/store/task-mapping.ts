@@ -1,15 +1,23 @@
 /** Converts between database rows and the Task the rest of the system uses. */
-import type { Task, TaskFile, TaskOptions, TaskStatus, TaskType } from '../tasks/task.js';
+import type { ListedTask, Task, TaskFile, TaskOptions, TaskStatus, TaskType } from '../tasks/task.js';
 import type { TaskRow } from './schema.js';
 
 /** Turns a tasks row into a Task; JSON columns are parsed here and nowhere else. */
 export function rowToTask(row: TaskRow): Task {
+  return { ...rowToTaskWithoutFiles(row), files: JSON.parse(row.files) as TaskFile[] };
+}
+
+/** A listing's row (no files; output already cut to an excerpt, and its full size) as a ListedTask. */
+export function rowToListedTask(row: Omit<TaskRow, 'files'> & { output_bytes: number | null }): ListedTask {
+  return { ...rowToTaskWithoutFiles(row), outputBytes: row.output_bytes };
+}
+
+function rowToTaskWithoutFiles(row: Omit<TaskRow, 'files'>): Omit<Task, 'files'> {
   return {
     id: row.id,
     seq: row.seq,
     type: row.type as TaskType,
     prompt: row.prompt,
-    files: JSON.parse(row.files) as TaskFile[],
     options: JSON.parse(row.options) as TaskOptions,
     priority: row.priority,
     status: row.status as TaskStatus,

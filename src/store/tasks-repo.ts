@@ -4,14 +4,14 @@
  * between (assigned, retried, requeued, cancelled). History reads join the two, so the common path writes one log row
  * per attempt instead of three per task.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { TaskEvent, TaskEventKind } from '../events/types.js';
-import type { QueuedTask, Task, TaskError, TaskFile, TaskOptions, TaskOutcome, TaskStatus, TaskType } from '../tasks/task.js';
+import { OUTPUT_EXCERPT_CHARS, type ListedTask, type QueuedTask, type Task, type TaskError, type TaskFile, type TaskOptions, type TaskOutcome, type TaskStatus, type TaskType } from '../tasks/task.js';
 import type { SqlRunner } from './prepared.js';
 import type { Schema, TaskEventRow } from './schema.js';
 import * as q from './task-queries.js';
-import { rowToTask } from './task-mapping.js';
+import { rowToListedTask, rowToTask } from './task-mapping.js';
 import type { WriteBatcher } from './write-batcher.js';
 
 export interface NewTask {
@@ -25,6 +25,12 @@ export interface NewTask {
   /** What the submission was (tasks/fingerprint.ts), kept with the key to tell a repeat from a reuse. */
   idempotencyFingerprint?: string | null;
 }
+
+/** Every column a listing reads as it is: all but `files` (attached contents) and `output` (read as an excerpt). */
+const LISTED_COLUMNS = [
+  'seq', 'id', 'type', 'prompt', 'options', 'priority', 'status', 'attempts', 'worker_id', 'lease',
+  'error_code', 'error_message', 'created_at', 'started_at', 'finished_at', 'updated_at', 'idempotency_key',
+] as const;
 
 /** How long an idempotency key keeps naming its task. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -228,12 +234,16 @@ export class TaskRepository {
     return row ? rowToTask(row) : null;
   }
 
-  /** Newest first, optionally filtered by status. */
-  async list(filter: { status?: TaskStatus | undefined; limit: number }): Promise<Task[]> {
-    let query = this.db.selectFrom('tasks').selectAll();
+  /** Newest first, optionally filtered by status; each with an excerpt of its output, not the output (see ListedTask). */
+  async list(filter: { status?: TaskStatus | undefined; limit: number }): Promise<ListedTask[]> {
+    let query = this.db
+      .selectFrom('tasks')
+      .select(LISTED_COLUMNS)
+      // SQLite cuts the excerpt: whole outputs never leave the database for a listing.
+      .select([sql<string | null>`substr(output, 1, ${OUTPUT_EXCERPT_CHARS})`.as('output'), sql<number | null>`length(cast(output as blob))`.as('output_bytes')]);
     if (filter.status) query = query.where('status', '=', filter.status);
     const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
-    return rows.map(rowToTask);
+    return rows.map(rowToListedTask);
   }
 
   /** Pending and running tasks per priority, highest first; priorities with no open task are left out. */

@@ -6,6 +6,8 @@ import type { EventBus } from '../events/bus.js';
 
 /** Per task; longer answers keep counting their length but stop growing the buffer. */
 const MAX_CHARS = 1 << 20;
+/** Leases whose attempt ended, remembered so that a chunk still in flight after the end cannot start a buffer that nothing would free. */
+const ENDED_LEASES_KEPT = 10_000;
 
 export interface PartialOutput {
   text: string;
@@ -15,12 +17,14 @@ export interface PartialOutput {
 
 export class OutputBuffers {
   private readonly buffers = new Map<string, { lease: string | null; chunks: string[]; stored: number; length: number }>();
+  private readonly endedLeases = new Set<string>();
 
   constructor(bus: EventBus) {
     bus.subscribe((e) => {
       if (e.kind === 'progress') {
         const chunk = typeof e.detail?.chunk === 'string' ? e.detail.chunk : '';
         const lease = e.lease ?? null;
+        if (lease !== null && this.endedLeases.has(lease)) return;
         let b = this.buffers.get(e.taskId);
         // A chunk under a new lease is a new attempt: its text starts afresh.
         if (!b || b.lease !== lease) this.buffers.set(e.taskId, (b = { lease, chunks: [], stored: 0, length: 0 }));
@@ -34,6 +38,7 @@ export class OutputBuffers {
         // The attempt ended (finished, retried, requeued, cancelled). `assigned` is not one: a run may stream
         // before its assignment's commit is announced.
         this.buffers.delete(e.taskId);
+        if (e.lease) this.rememberEnded(e.lease);
       }
     });
   }
@@ -44,6 +49,16 @@ export class OutputBuffers {
     if (!b) return null;
     if (b.chunks.length > 1) b.chunks = [b.chunks.join('')];
     return { text: (b.chunks[0] ?? '').slice(from), length: b.length };
+  }
+
+  /** How many tasks have a buffer now (running tasks that have streamed). */
+  get size(): number {
+    return this.buffers.size;
+  }
+
+  private rememberEnded(lease: string): void {
+    this.endedLeases.add(lease);
+    if (this.endedLeases.size > ENDED_LEASES_KEPT) this.endedLeases.delete(this.endedLeases.values().next().value!);
   }
 
   length(taskId: string): number {

@@ -9,7 +9,7 @@ import { submissionFingerprint } from './fingerprint.js';
 import { newTaskId } from './ids.js';
 import type { OutputBuffers, PartialOutput } from './output-buffers.js';
 import type { QueueStats } from './queue-stats.js';
-import { FINAL_STATUSES, type QueuedTask, type Task, type TaskFile, type TaskStatus } from './task.js';
+import { FINAL_STATUSES, type ListedTask, type QueuedTask, type Task, type TaskFile, type TaskStatus } from './task.js';
 import type { DelegateInput } from './validate.js';
 import { isFinal, isStateChange, waitForTaskEvent, type TaskWait } from './wait.js';
 
@@ -182,7 +182,7 @@ export class TaskService {
   }
 
   /** Queue position and ETA of a pending task; null for any other. */
-  async estimate(task: Task): Promise<QueueEstimate | null> {
+  async estimate(task: Pick<Task, 'id' | 'status'>): Promise<QueueEstimate | null> {
     return task.status === 'pending' ? this.deps.estimate(task.id) : null;
   }
 
@@ -192,7 +192,8 @@ export class TaskService {
     return task;
   }
 
-  list(filter: { status?: TaskStatus | undefined; limit: number }): Promise<Task[]> {
+  /** Newest first; outputs come as excerpts (ListedTask): the whole output is on get(). */
+  list(filter: { status?: TaskStatus | undefined; limit: number }): Promise<ListedTask[]> {
     return this.deps.tasks.list(filter);
   }
 

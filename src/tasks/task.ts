@@ -56,6 +56,17 @@ export interface Task {
   updatedAt: number;
 }
 
+/** Characters of output a listing shows per task; the whole output is on the task's own status. */
+export const OUTPUT_EXCERPT_CHARS = 1000;
+
+/**
+ * A task as listings read it: its files left out and `output` cut to its first OUTPUT_EXCERPT_CHARS characters, so a
+ * page of tasks with huge answers stays small. `outputBytes` is the whole output's size in UTF-8 bytes.
+ */
+export interface ListedTask extends Omit<Task, 'files'> {
+  outputBytes: number | null;
+}
+
 /** What the scheduler keeps in memory per pending task: enough to order and route it, never the prompt. */
 export interface QueuedTask {
   id: string;

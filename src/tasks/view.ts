@@ -7,19 +7,32 @@ import { FINAL_STATUSES } from './task.js';
 
 export interface TaskResultView {
   success: boolean;
+  /** The whole output; in listings its first OUTPUT_EXCERPT_CHARS characters (compare output_bytes). */
   output: string | null;
+  /** The whole output's size in UTF-8 bytes. */
+  output_bytes: number | null;
   error: string | null;
   error_code: string | null;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** A task read whole, or as a listing reads it (ListedTask). */
+export type ViewedTask = Omit<Task, 'files'> & { outputBytes?: number | null };
+
+/** The whole output's size in UTF-8 bytes: as a listing read it, or measured. */
+export function outputBytes(task: ViewedTask): number | null {
+  if (task.outputBytes !== undefined) return task.outputBytes;
+  return task.output === null ? null : Buffer.byteLength(task.output);
+}
+
 /** `result` is present once the task has ended, null before. */
-export function resultView(task: Task): TaskResultView | null {
+export function resultView(task: ViewedTask): TaskResultView | null {
   if (!FINAL_STATUSES.has(task.status)) return null;
   return {
     success: task.status === 'completed',
     output: task.output,
+    output_bytes: outputBytes(task),
     error: task.error?.message ?? null,
     error_code: task.error?.code ?? null,
   };
@@ -29,7 +42,7 @@ export function resultView(task: Task): TaskResultView | null {
  * GET /task/:id/status. A pending task also gets its queue position and an ETA in seconds (null until measured); a
  * running one the output it has streamed so far (from `partial.from` on).
  */
-export function statusView(task: Task, estimate: QueueEstimate | null = null, partial: (PartialOutput & { from: number }) | null = null) {
+export function statusView(task: ViewedTask, estimate: QueueEstimate | null = null, partial: (PartialOutput & { from: number }) | null = null) {
   return {
     ...(estimate ? { queue_position: estimate.position, eta_s: estimate.etaMs === null ? null : Math.round(estimate.etaMs / 100) / 10 } : {}),
     ...(partial ? { partial_output: { from: partial.from, text: partial.text, length: partial.length } } : {}),

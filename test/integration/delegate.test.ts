@@ -58,7 +58,7 @@ describe('delegate', () => {
     assert.deepEqual(Object.keys(res.body).sort(), ['result', 'status', 'task_id']);
     assert.match(res.body.task_id, UUID);
     assert.equal(res.body.status, 'completed');
-    assert.deepEqual(res.body.result, { success: true, output: `echo(fake-model): ${prompt}`, error: null, error_code: null });
+    assert.deepEqual(res.body.result, { success: true, output: `echo(fake-model): ${prompt}`, output_bytes: Buffer.byteLength(`echo(fake-model): ${prompt}`), error: null, error_code: null });
 
     const calls = seen((p) => p === prompt);
     assert.equal(calls.length, 1, 'the backend was called once for a sync task');
@@ -88,7 +88,7 @@ describe('delegate', () => {
     assert.equal(s.attempts, 1);
     assert.equal(s.worker_id, 'local:b0:0');
     assert.equal(s.model, null);
-    assert.deepEqual(s.result, { success: true, output: `echo(fake-model): ${prompt}`, error: null, error_code: null });
+    assert.deepEqual(s.result, { success: true, output: `echo(fake-model): ${prompt}`, output_bytes: Buffer.byteLength(`echo(fake-model): ${prompt}`), error: null, error_code: null });
     const created = assertIso(s.created_at, 'created_at');
     const started = assertIso(s.started_at, 'started_at');
     const finished = assertIso(s.finished_at, 'finished_at');

@@ -57,7 +57,7 @@ describe('tasks over NATS', () => {
   it('delegates synchronously with the same answer as HTTP', async () => {
     const answer = await client.request('kb.task.delegate', { prompt: 'sync over nats', sync: true }, 10_000);
     assert.equal(answer.status, 'completed');
-    assert.deepEqual(answer.result, { success: true, output: 'echo(fake-model): sync over nats', error: null, error_code: null });
+    assert.deepEqual(answer.result, { success: true, output: 'echo(fake-model): sync over nats', output_bytes: 32, error: null, error_code: null });
   });
 
   it('answers bad messages with the same errors as HTTP, and never crashes', async () => {
