@@ -93,7 +93,8 @@ export interface KoubouConfig {
   readonly tasks: { readonly default_timeout_s: number; readonly max_attempts: number; readonly retry_base_ms: number; readonly retry_max_ms: number };
   readonly pool: PoolConfig;
   /** root is absolute after loading; null disables `files` in tasks. */
-  readonly files: { readonly root: string | null; readonly max_bytes: number };
+  /** exclude: globs relative to root that tasks may not attach. */
+  readonly files: { readonly root: string | null; readonly max_bytes: number; readonly exclude: readonly string[] };
   readonly log: { readonly level: LogLevel };
   /** pool_token: what a koubou-node must present to join; null accepts any node that reaches the NATS server. */
   /** nkey_seed_file / creds_file: NATS authentication by nkey or by JWT credentials (absolute paths after loading). */
@@ -169,7 +170,7 @@ const DEFAULTS = {
     restart: { base_ms: 100, max_ms: 30_000, intensity: 5, period_ms: 60_000 },
     backpressure: { failure_threshold: 3, probe_base_ms: 1000, probe_max_ms: 30_000 },
   },
-  files: { root: '.', max_bytes: 262_144 },
+  files: { root: '.', max_bytes: 262_144, exclude: ['.koubou/**', 'config/*.yaml'] },
   log: { level: 'info' },
   nats: { url: null, prefix: 'koubou', pool_token: null, nkey_seed_file: null, creds_file: null, tls_ca_file: null },
   routing: ROUTING_DEFAULTS,
@@ -332,6 +333,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
     files: {
       root: mapNull(files.read('root', nullable(str)), (root) => path.resolve(cwd, root)),
       max_bytes: files.int('max_bytes', { min: 1 }),
+      exclude: files.read('exclude', (v, k) => list(v, k).map((g, i) => str(g, `${k}[${i}]`))),
     },
     log: { level: log.oneOf('level', LOG_LEVELS) },
     nats: {

@@ -30,6 +30,7 @@ import { TaskService } from './tasks/service.js';
 import { storeTransitions } from './tasks/transitions.js';
 import { BackendHealth, type HealthReport } from './health.js';
 import { warnAboutBackends } from './backends/startup-check.js';
+import { storeFiles } from './tasks/files.js';
 import { Metrics } from './metrics/metrics.js';
 import { LogRing } from './logging/log-ring.js';
 
@@ -149,7 +150,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     tasks: store.tasks,
     bus,
     stats,
-    files: { root: config.files.root, maxBytes: config.files.max_bytes },
+    files: { root: config.files.root, maxBytes: config.files.max_bytes, exclude: config.files.exclude, protectedPaths: storeFiles(config.store.path) },
     maxPending: config.queue.max_pending,
     notifyQueued: coalescing((tasks) => dispatch(tree.scheduler, { type: 'tasksQueued', tasks })),
     notifyCancelled: (taskId, lease) => dispatch(tree.scheduler, { type: 'taskCancelled', taskId, lease }),

@@ -145,6 +145,13 @@ describe('bad input', () => {
     mkdirSync(join(tc.dir, 'subdir'));
     symlinkSync('/etc/hostname', join(tc.dir, 'escape-file'));
     symlinkSync('/etc', join(tc.dir, 'escape-dir'));
+    symlinkSync('/etc/no-such-koubou-file', join(tc.dir, 'escape-nowhere'));
+    mkdirSync(join(tc.dir, '.koubou'));
+    writeFileSync(join(tc.dir, '.koubou', 'secret.txt'), 'koubou data\n');
+    mkdirSync(join(tc.dir, 'config'));
+    writeFileSync(join(tc.dir, 'config', 'koubou.yaml'), 'server: {}\n');
+    writeFileSync(join(tc.dir, 'config', 'notes.md'), 'not excluded\n');
+    symlinkSync(join(tc.dir, 'config', 'koubou.yaml'), join(tc.dir, 'config-link.txt'));
     writeFileSync(join(tc.dir, 'binary.bin'), Buffer.from([0x41, 0x00, 0x42]));
   });
 
@@ -233,15 +240,15 @@ describe('bad input', () => {
 
   it('files outside the root, missing, a directory, a symlink out of the root or binary are 400', async () => {
     const cases: Array<[string, string[], string, RegExp]> = [
-      ['relative escape', ['../../etc/passwd'], 'files[0]', /outside the allowed root/],
-      ['deep relative escape', ['subdir/../../../../../../etc/hostname'], 'files[0]', /outside the allowed root/],
-      ['absolute path outside', ['/etc/hostname'], 'files[0]', /outside the allowed root/],
-      ['good file then an absolute path outside', ['ok.txt', '/etc/hostname'], 'files[1]', /outside the allowed root/],
-      ['missing file', ['no-such-file.txt'], 'files[0]', /no such file/],
+      ['relative escape', ['../../etc/passwd'], 'files[0]', /is not a file inside the allowed root/],
+      ['deep relative escape', ['subdir/../../../../../../etc/hostname'], 'files[0]', /is not a file inside the allowed root/],
+      ['absolute path outside', ['/etc/hostname'], 'files[0]', /is not a file inside the allowed root/],
+      ['good file then an absolute path outside', ['ok.txt', '/etc/hostname'], 'files[1]', /is not a file inside the allowed root/],
+      ['missing file', ['no-such-file.txt'], 'files[0]', /is not a file inside the allowed root/],
       ['directory', ['subdir'], 'files[0]', /not a regular file/],
       ['the root itself', ['.'], 'files[0]', /not a regular file/],
-      ['symlink to a file outside', ['escape-file'], 'files[0]', /outside the allowed root/],
-      ['through a symlinked directory outside', ['escape-dir/hostname'], 'files[0]', /outside the allowed root/],
+      ['symlink to a file outside', ['escape-file'], 'files[0]', /is not a file inside the allowed root/],
+      ['through a symlinked directory outside', ['escape-dir/hostname'], 'files[0]', /is not a file inside the allowed root/],
       ['binary file', ['binary.bin'], 'files[0]', /not a text file/],
     ];
     for (const [label, files, field, message] of cases) {
@@ -250,6 +257,29 @@ describe('bad input', () => {
       // The message names the offending path, and never leaks the file's content.
       assert.ok(res.body.error.message.includes(JSON.stringify(files[Number(field.slice(6, -1))])), `${label}: message names the path`);
     }
+  });
+
+  it('errors never tell whether a path outside the root exists: the same message for existing and missing', async () => {
+    const pairs: Array<[string, string]> = [
+      ['/etc/hostname', '/etc/no-such-koubou-file'],
+      ['../../../../../../etc/hostname', '../../../../../../etc/no-such-koubou-file'],
+      ['escape-dir/hostname', 'escape-dir/no-such-koubou-file'],
+      ['escape-file', 'escape-nowhere'],
+    ];
+    for (const [exists, missing] of pairs) {
+      const a = (await client.delegate({ prompt: 'hi', files: [exists] })).body.error;
+      const b = (await client.delegate({ prompt: 'hi', files: [missing] })).body.error;
+      assert.equal(a.message.replace(JSON.stringify(exists), 'PATH'), b.message.replace(JSON.stringify(missing), 'PATH'), `${exists} vs ${missing}`);
+      assert.deepEqual([a.code, a.field], [b.code, b.field]);
+    }
+  });
+
+  it("Koubou's own files cannot be attached: .koubou/, config/*.yaml, the store and its journal wherever they are, also through a symlink", async () => {
+    for (const path of ['.koubou/secret.txt', 'config/koubou.yaml', 'koubou.db', 'koubou.db-wal', 'config-link.txt', join(tc.dir, 'koubou.db')]) {
+      expectError(await client.delegate({ prompt: 'hi', files: [path] }), { status: 400, code: 'invalid_request', field: 'files[0]', message: /may not be attached/ }, path);
+    }
+    // Other files in those folders pass (the error is about the next entry; no task is created here).
+    expectError(await client.delegate({ prompt: 'hi', files: ['config/notes.md', '.koubou/secret.txt'] }), { status: 400, code: 'invalid_request', field: 'files[1]', message: /may not be attached/ }, 'notes.md passes');
   });
 
   it('bad options are 400 naming the option', async () => {
