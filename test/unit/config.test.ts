@@ -81,6 +81,9 @@ describe('loadConfig defaults', () => {
       headers_timeout_s: 10,
       request_timeout_s: 30,
       keep_alive_timeout_s: 5,
+      stream_buffer_bytes: 1_048_576,
+      ws_max_message_bytes: 65_536,
+      ws_max_subscriptions: 100,
     });
     assert.deepEqual(config.store, { path: path.join(cwd, '.koubou/koubou.db') });
     assert.deepEqual(config.queue, { max_pending: 100_000 });
@@ -93,7 +96,7 @@ describe('loadConfig defaults', () => {
       restart: { base_ms: 100, max_ms: 30_000, intensity: 5, period_ms: 60_000 },
       backpressure: { failure_threshold: 3, probe_base_ms: 1000, probe_max_ms: 30_000 },
     });
-    assert.deepEqual(config.files, { root: cwd, max_bytes: 262_144 });
+    assert.deepEqual(config.files, { root: cwd, max_bytes: 262_144, exclude: ['.koubou/**', 'config/*.yaml'] });
     assert.deepEqual(config.log, { level: 'info' });
     assert.deepEqual(config.nats, { url: null, prefix: 'koubou', pool_token: null, nkey_seed_file: null, creds_file: null, tls_ca_file: null });
     assert.deepEqual(config.backends, [
