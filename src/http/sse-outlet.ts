@@ -33,6 +33,7 @@ export class SseOutlet {
   private backlog: string[] = [];
   private backlogBytes = 0;
   private waitingForDrain = false;
+  private flushScheduled = false;
   private ended = false;
 
   constructor(
@@ -46,11 +47,6 @@ export class SseOutlet {
     res.once('close', () => this.finish());
   }
 
-  /** True once the client left or was dropped: nothing more will be sent. */
-  get closed(): boolean {
-    return this.ended;
-  }
-
   /** Queues one frame (see sseFrame) or comment; never blocks, never buffers past the bound. */
   send(frame: string): void {
     if (this.ended) return;
@@ -60,19 +56,21 @@ export class SseOutlet {
       this.drop(`the client fell behind: more than ${this.opts.maxBufferedBytes} bytes of events waited for it`);
       return;
     }
-    if (this.waitingForDrain) {
-      this.backlog.push(frame);
-      this.backlogBytes += bytes;
-      return;
+    this.backlog.push(frame);
+    this.backlogBytes += bytes;
+    // Frames sent in one turn of the event loop leave in one write: with many watchers, writes are the cost.
+    if (!this.waitingForDrain && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
     }
-    this.write(frame);
   }
 
-  /** Ends the stream normally (server shutting down, or the route is done). */
+  /** Ends the stream normally after what is queued (the route is done). */
   end(): void {
     if (this.ended) return;
+    const rest = this.backlog.join('');
     this.finish();
-    this.res.end();
+    this.res.end(rest);
   }
 
   private finish(): void {
@@ -83,22 +81,14 @@ export class SseOutlet {
     this.opts.onDone();
   }
 
-  private write(chunk: string): void {
-    // Frames sent in one turn of the event loop leave in one socket write.
-    if (this.res.writableCorked === 0) {
-      this.res.cork();
-      process.nextTick(() => this.res.uncork());
-    }
-    if (!this.res.write(chunk)) this.waitingForDrain = true;
-  }
-
   private flush(): void {
+    this.flushScheduled = false;
     this.waitingForDrain = false;
     if (this.ended || this.backlog.length === 0) return;
     const chunk = this.backlog.join('');
     this.backlog = [];
     this.backlogBytes = 0;
-    this.write(chunk);
+    if (!this.res.write(chunk)) this.waitingForDrain = true;
   }
 
   private drop(reason: string): void {

@@ -8,6 +8,8 @@ import { runNodeKill, type NodeKillRun } from './node-kill.js';
 import { startFakeProcess } from './processes.js';
 import { runRemoteScale, type RemoteScaleOptions, type RemoteScaleRun } from './remote-scale.js';
 import { runScheduling, type SchedulingOptions, type SchedulingRun } from './scheduling.js';
+import { runEndlessStream } from './endless-stream.js';
+import { runSlowWatchers, type SlowWatchersOptions, type SlowWatchersRun } from './slow-watchers.js';
 import { fmt, median } from './stats.js';
 import { bytesPerIdleWorker, timeToRequeue } from './supervision.js';
 
@@ -64,6 +66,17 @@ async function main(): Promise<void> {
   try {
     if (wants('delegation')) await delegation(fake.url, runs, opts);
     if (wants('supervision')) await supervision(fake.url, runs);
+    if (wants('slow-watchers')) {
+      await slowWatchers(runs, {
+        fakeUrl: fake.url,
+        rate: Number(flags['watch-rate'] ?? 200),
+        seconds: Number(flags['watch-s'] ?? 10),
+        readers: Number(flags.watchers ?? 200) / 2,
+        stalled: Number(flags.watchers ?? 200) / 2,
+        workers: opts.workers,
+      });
+    }
+    if (wants('endless-stream')) await endlessStream(Number(flags['endless-s'] ?? 60));
     if (wants('remote-scale') || wants('node-kill') || wants('scheduling')) nats = await startNatsServer();
     if (wants('remote-scale')) {
       await remoteScale(runs, {
@@ -114,6 +127,35 @@ async function delegation(fakeUrl: string, runs: number, opts: { tasks: number; 
     console.log(`      direct backend p50/p99 ${fmt(m((r) => r.directP50), 3)} / ${fmt(m((r) => r.directP99), 3)} ms`);
     console.log(`  (c) coordinator peak RSS  ${fmt(m((r) => r.peakRssMiB), 1)} MiB`);
   }
+}
+
+async function slowWatchers(runs: number, o: SlowWatchersOptions): Promise<void> {
+  console.log(
+    `slow-watchers: ${runs} runs of ${o.seconds} s at ${o.rate} submits/s (open loop), ${o.workers} worker slots; ` +
+      `without watchers, then with ${o.readers} reading and ${o.stalled} never-reading /events watchers`,
+  );
+  const base: SlowWatchersRun[] = [];
+  const watched: SlowWatchersRun[] = [];
+  const show = (r: SlowWatchersRun) => `peak RSS ${fmt(r.peakRssMiB, 1)} MiB, submit p50 ${fmt(r.submitP50)} p99 ${fmt(r.submitP99)} ms, ${r.dropped} dropped`;
+  for (let i = 0; i < runs; i++) {
+    base.push(await runSlowWatchers({ ...o, readers: 0, stalled: 0 }));
+    watched.push(await runSlowWatchers(o));
+    console.log(`  run ${i + 1}: without ${show(base.at(-1)!)}; with ${show(watched.at(-1)!)}`);
+  }
+  const m = (rs: SlowWatchersRun[], f: (r: SlowWatchersRun) => number) => median(rs.map(f));
+  console.log('medians:');
+  console.log(`  peak RSS with / without watchers   ${fmt(m(watched, (r) => r.peakRssMiB), 1)} / ${fmt(m(base, (r) => r.peakRssMiB), 1)} MiB: +${fmt(m(watched, (r) => r.peakRssMiB) - m(base, (r) => r.peakRssMiB), 1)} MiB (target <= +64)`);
+  console.log(`  submit p99 with / without watchers ${fmt(m(watched, (r) => r.submitP99))} / ${fmt(m(base, (r) => r.submitP99))} ms: ${fmt(m(watched, (r) => r.submitP99) / m(base, (r) => r.submitP99))}x (target <= 1.5x)`);
+  console.log(`  watchers dropped                   ${fmt(m(watched, (r) => r.dropped), 0)} of ${o.stalled} that never read`);
+}
+
+async function endlessStream(seconds: number): Promise<void> {
+  console.log(`endless-stream: one task on a backend that streams forever (as fast as it is read), RSS sampled each second for ${seconds} s`);
+  const r = await runEndlessStream(seconds);
+  const cap = r.maxOutputBytes === null ? 'tasks.max_output_bytes is not a key of this config: no cap on answers' : `tasks.max_output_bytes ${r.maxOutputBytes} bytes`;
+  console.log(`  ${cap}`);
+  console.log(`  coordinator RSS start ${fmt(r.startRssMiB, 1)} MiB, max ${fmt(r.maxRssMiB, 1)} MiB (+${fmt(r.maxRssMiB - r.startRssMiB, 1)}), end ${fmt(r.endRssMiB, 1)} MiB`);
+  console.log(`  the task at the end: ${r.status}${r.errorCode ? ` (${r.errorCode})` : ''} (target: failed output_too_large, RSS within the cap plus a constant)`);
 }
 
 async function supervision(fakeUrl: string, runs: number): Promise<void> {
