@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       await slowWatchers(runs, {
         fakeUrl: fake.url,
         rate: Number(flags['watch-rate'] ?? 200),
-        seconds: Number(flags['watch-s'] ?? 10),
+        seconds: Number(flags['watch-s'] ?? 30),
         readers: Number(flags.watchers ?? 200) / 2,
         stalled: Number(flags.watchers ?? 200) / 2,
         workers: opts.workers,
