@@ -87,13 +87,14 @@ async function untilFinal(api: KoubouApi, start: TaskView, waitS: number, extra:
   const deadline = Date.now() + waitS * 1000;
   const token = extra._meta?.progressToken;
   let progress = 0;
+  /** The tail of the output that each notification shows; only the tail is kept, however long the answer. */
   let output = '';
   const notify = (message: string) => {
     if (token === undefined) return;
     progress += 1;
     extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, message } }).catch(() => {});
   };
-  const unsubscribe = token !== undefined && api.onOutput ? api.onOutput(start.task_id, (chunk) => notify((output += chunk).slice(-200))) : () => {};
+  const unsubscribe = token !== undefined && api.onOutput ? api.onOutput(start.task_id, (chunk) => notify((output = (output + chunk).slice(-200)))) : () => {};
   try {
     let view = start;
     let status: TaskStatus = view.status;

@@ -43,6 +43,13 @@ export function stalledSse(url: string, path: string): StalledClient {
   return connect(url, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept: text/event-stream\r\n\r\n`);
 }
 
+/** POST path with a JSON body and these headers, never read (an MCP call answered as a stream, say). */
+export function stalledPost(url: string, path: string, headers: Record<string, string>, body: string): StalledClient {
+  const { host } = new URL(url);
+  const lines = Object.entries({ ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }).map(([k, v]) => `${k}: ${v}\r\n`);
+  return connect(url, `POST ${path} HTTP/1.1\r\nHost: ${host}\r\n${lines.join('')}\r\n${body}`);
+}
+
 /** A WebSocket on path that sends `message` (a masked text frame, RFC 6455 §5.2-5.3) and never reads. */
 export function stalledWebSocket(url: string, path: string, message: string): StalledClient {
   const { host } = new URL(url);

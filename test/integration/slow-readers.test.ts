@@ -10,7 +10,7 @@ import { startCoordinatorProcess, type CoordinatorProcess } from '../helpers/coo
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { openSse, type SseClient } from '../helpers/sse.js';
-import { stalledSse, stalledWebSocket, type StalledClient } from '../helpers/stalled-client.js';
+import { stalledPost, stalledSse, stalledWebSocket, type StalledClient } from '../helpers/stalled-client.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeTestConfig } from '../helpers/test-config.js';
 
@@ -91,6 +91,17 @@ describe('watchers that never read', () => {
     const grew = peakRssMiB(koubou.child.pid!) - baseline;
     assert.ok(grew < RSS_BOUND_MIB, `peak RSS grew by ${grew.toFixed(1)} MiB (bound ${RSS_BOUND_MIB})`);
     console.log(`# peak RSS grew by ${grew.toFixed(1)} MiB while ${STALLED_SSE + STALLED_WS} stalled watchers were fed ${(TASKS * PROMPT.length) / 1e6} MB each`);
+  });
+
+  it('drops an MCP call whose streamed answer (progress notifications) is never read', async () => {
+    // ~20,000 words: as many progress notifications, each with the output's last 200 characters.
+    const words = Array.from({ length: 20_000 }, (_, i) => `w${i}`).join(' ');
+    const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delegate_task', arguments: { prompt: words, wait_seconds: 45 }, _meta: { progressToken: 'p' } } };
+    const client = stalledPost(koubou.url, '/mcp', { accept: 'application/json, text/event-stream' }, JSON.stringify(call));
+    stalled.push(client);
+    await eventually(async () => sampleValue(await metrics(), 'koubou_stream_clients_dropped_total', { stream: '/mcp' }) === 1, 60_000);
+    const text = (await client.readToEnd()).toString();
+    assert.equal([...text.matchAll(/^event: (\w+)$/gm)].at(-1)?.[1], 'dropped', text.slice(-300));
   });
 });
 
