@@ -29,7 +29,7 @@ export interface NewTask {
 /** Every column a listing reads as it is: all but `files` (attached contents) and `output` (read as an excerpt). */
 const LISTED_COLUMNS = [
   'seq', 'id', 'type', 'prompt', 'options', 'priority', 'status', 'attempts', 'worker_id', 'lease',
-  'error_code', 'error_message', 'created_at', 'started_at', 'finished_at', 'updated_at', 'idempotency_key',
+  'error_code', 'error_message', 'created_at', 'started_at', 'finished_at', 'updated_at', 'idempotency_key', 'idempotency_fingerprint',
 ] as const;
 
 /** How long an idempotency key keeps naming its task. */

@@ -20,7 +20,7 @@ const BENCH = {
   args: '',
   about: 'Runs each benchmark --runs times and prints medians.',
   settings: {
-    suite: { type: 'string', value: 'NAME', default: 'all', help: 'all, delegation, supervision, remote-scale, node-kill or scheduling' },
+    suite: { type: 'string', value: 'NAME', default: 'all', help: 'all, delegation, supervision, remote-scale, node-kill, scheduling, slow-watchers or endless-stream' },
     runs: n('3', 'runs of each benchmark'),
     tasks: n('5000', 'delegation: tasks'),
     clients: n('50', 'delegation: concurrent clients'),
@@ -37,6 +37,10 @@ const BENCH = {
     'fast-ms': n('50', 'scheduling: fast node time per task'),
     'slow-ms': n('400', 'scheduling: slow node time per task'),
     'node-slots': n('2', 'scheduling: slots per node'),
+    'watch-rate': n('200', 'slow-watchers: submits per second'),
+    'watch-s': n('30', 'slow-watchers: seconds of submits per run'),
+    watchers: n('200', 'slow-watchers: /events watchers, half of them never reading'),
+    'endless-s': n('60', 'endless-stream: seconds of streaming'),
     help: { type: 'boolean', help: 'print this help' },
   },
 } as const satisfies CommandSpec;
