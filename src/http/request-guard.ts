@@ -14,6 +14,7 @@ import { networkInterfaces } from 'node:os';
 import type { MiddlewareHandler } from 'hono';
 import { HostNotAllowed, OriginNotAllowed, UnsupportedMediaType } from '../errors.js';
 import { declaresBody } from './early-answer.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 export interface GuardPolicy {
   /** The address the server listens on (server.host). */
@@ -64,9 +65,7 @@ export function guardRequests(policy: GuardPolicy): MiddlewareHandler {
       }
     }
     await next();
-    // Not for other sites' <script>/<img> tags either, and never read as anything but the declared type.
-    c.header('cross-origin-resource-policy', 'same-origin');
-    c.header('x-content-type-options', 'nosniff');
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
   };
 }
 

@@ -8,6 +8,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { ServerResponse } from 'node:http';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /** How long a dropped client has to read its last event before its socket is destroyed. */
 /** As long as ws waits for a closing handshake. */
@@ -41,7 +42,7 @@ export class SseOutlet {
     private readonly opts: SseOutletOptions,
     head: { status: number; headers: Record<string, string> } = { status: 200, headers: SSE_HEADERS },
   ) {
-    res.writeHead(head.status, head.headers);
+    res.writeHead(head.status, { ...head.headers, ...SECURITY_HEADERS });
     res.flushHeaders();
     res.on('drain', () => this.flush());
     res.once('close', () => this.finish());
