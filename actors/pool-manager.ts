@@ -60,6 +60,8 @@ export interface PoolDeps {
   restart: RestartSettings;
   maxAttempts: number;
   retryDelayMs(attempt: number): number;
+  /** Passed to every worker: see WorkerDeps.maxOutputBytes. */
+  maxOutputBytes: number;
   /** Persistence of the workers table (started, restarted, live status). */
   recordStarted(w: { id: string; backend: string; model: string; location: 'local' | 'remote'; restart: boolean }): Promise<void>;
   recordBeats(beats: WorkerBeat[]): Promise<void>;
@@ -360,6 +362,7 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
       log: deps.log,
       heartbeatMs: deps.heartbeatIntervalMs,
       defaultTimeoutS: pool.timeoutS,
+      maxOutputBytes: deps.maxOutputBytes,
     },
     (beat) => dispatch(self, beat),
     (err) => dispatch(self, { type: 'workerCrashed', workerId: slot.id, incarnation, error: err.message }),

@@ -8,7 +8,7 @@ import type { Backend } from '../src/backends/types.js';
 import type { Capabilities } from '../src/routing/capabilities.js';
 import type { Location } from '../src/routing/policy.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
-import { Aborted, BackendBusy, BackendUnavailable, KoubouError, TaskTimeout, describeError, type DescribedError } from '../src/errors.js';
+import { Aborted, AnswerError, BackendBusy, BackendUnavailable, KoubouError, TaskTimeout, describeError, type DescribedError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { CallVerdict } from '../src/supervision/backend-gate.js';
 import { buildPrompt } from '../src/tasks/prompt.js';
@@ -68,6 +68,8 @@ export interface WorkerDeps {
   heartbeatMs: number;
   /** Seconds a task may run when it names no timeout. */
   defaultTimeoutS: number;
+  /** Bytes of answer a backend call may stream before it is aborted (tasks.max_output_bytes). */
+  maxOutputBytes: number;
   /** Told about every backend call that ran to an answer or an error (not those aborted on purpose). */
   recordBackendCall(backend: string, seconds: number, errorCode: string | null): void;
   /**
@@ -228,12 +230,15 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
       system,
       model: task.options.model,
       maxTokens: task.options.max_tokens,
+      maxOutputBytes: deps.maxOutputBytes,
+      keepReasoning: task.options.include_reasoning === true,
       signal,
       onChunk: (chunk) => deps.transitions.progress(task.id, deps.id, lease, chunk),
     });
     deps.recordBackendCall(deps.backend.name, seconds(), null);
     report({ kind: 'ok' }, null);
-    return { outcome: { status: 'completed', output: result.output }, failure: null };
+    const { output, ...answer } = result;
+    return { outcome: { status: 'completed', output, answer }, failure: null };
   } catch (err) {
     if (signal.aborted && signal.reason instanceof Aborted) {
       report({ kind: 'unknown' }, 'aborted');
@@ -242,7 +247,9 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
     const failure = describeError(err);
     deps.recordBackendCall(deps.backend.name, seconds(), failure.code);
     report(verdictOf(err), failure.code);
-    return { outcome: { status: 'failed', error: { code: failure.code, message: failure.message } }, failure };
+    // A refused answer still says how it ended, and one refused for its size keeps its start.
+    const refused = err instanceof AnswerError ? { ...(err.answer ? { answer: err.answer } : {}), ...(err.partialOutput === undefined ? {} : { output: err.partialOutput }) } : {};
+    return { outcome: { status: 'failed', error: { code: failure.code, message: failure.message }, ...refused }, failure };
   }
 }
 

@@ -90,7 +90,14 @@ export interface KoubouConfig {
   /** path is absolute after loading. */
   readonly store: { readonly path: string };
   readonly queue: { readonly max_pending: number };
-  readonly tasks: { readonly default_timeout_s: number; readonly max_attempts: number; readonly retry_base_ms: number; readonly retry_max_ms: number };
+  readonly tasks: {
+    readonly default_timeout_s: number;
+    readonly max_attempts: number;
+    readonly retry_base_ms: number;
+    readonly retry_max_ms: number;
+    /** Bytes of answer one backend call may stream; past it the call is aborted and the task fails output_too_large. */
+    readonly max_output_bytes: number;
+  };
   readonly pool: PoolConfig;
   /** root is absolute after loading; null disables `files` in tasks. */
   /** exclude: globs relative to root that tasks may not attach. */
@@ -161,7 +168,7 @@ const DEFAULTS = {
   },
   store: { path: '.koubou/koubou.db' },
   queue: { max_pending: 100_000 },
-  tasks: { default_timeout_s: 600, max_attempts: 3, retry_base_ms: 1000, retry_max_ms: 30000 },
+  tasks: { default_timeout_s: 600, max_attempts: 3, retry_base_ms: 1000, retry_max_ms: 30000, max_output_bytes: 4 * 1024 * 1024 },
   pool: {
     heartbeat_interval_ms: 1000,
     heartbeat_timeout_ms: 3000,
@@ -312,6 +319,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
       max_attempts: tasks.int('max_attempts', { min: 1, max: 100 }),
       retry_base_ms: tasks.int('retry_base_ms', { min: 0, max: MAX_TIMER_MS }),
       retry_max_ms: tasks.int('retry_max_ms', { min: 0, max: MAX_TIMER_MS }),
+      max_output_bytes: tasks.int('max_output_bytes', { min: 1024, max: 1024 * 1024 * 1024 }),
     },
     pool: {
       heartbeat_interval_ms: pool.int('heartbeat_interval_ms', { min: 1, max: MAX_TIMER_MS }),

@@ -126,6 +126,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       heartbeatTimeoutMs: config.pool.heartbeat_timeout_ms,
       restart: config.pool.restart,
       maxAttempts: config.tasks.max_attempts,
+      maxOutputBytes: config.tasks.max_output_bytes,
       idleMs: config.pool.idle_ms,
       spawnWorker: opts.spawnWorker ?? spawnWorker,
       spawnRemoteWorker: (parent, name, slot) => {

@@ -1,3 +1,5 @@
+import type { AnswerInfo } from './tasks/task.js';
+
 /** Base of every error Koubou raises on purpose: a stable code, an HTTP status and whether a retry may help. */
 export abstract class KoubouError extends Error {
   abstract readonly code: string;
@@ -186,6 +188,56 @@ export class BackendProtocolError extends KoubouError {
   readonly code = 'backend_protocol_error';
   override readonly status = 502;
   override readonly retryable = true;
+}
+
+/**
+ * The server reported an error inside a 200 answer (an `error` object in the stream or body, llama.cpp's `error:`
+ * SSE field). Permanent when the error says it is the request's fault (a 4xx code other than 408/429), else
+ * retryable. `serverCode` is the numeric code the server gave, if any.
+ */
+export class BackendReportedError extends KoubouError {
+  readonly code = 'backend_error';
+  override readonly status = 502;
+  override readonly retryable: boolean;
+  constructor(message: string, readonly serverCode?: number) {
+    super(message);
+    this.retryable = serverCode === undefined || serverCode < 400 || serverCode >= 500 || serverCode === 408 || serverCode === 429;
+  }
+}
+
+/**
+ * A failure of the answer itself, which still says what the server reported about it (model, usage, finish reason)
+ * and may keep the first part of the output, so the task's result can show them.
+ */
+export abstract class AnswerError extends KoubouError {
+  constructor(
+    message: string,
+    /** What the server reported about the answer, in the task result's terms. */
+    readonly answer?: AnswerInfo,
+    /** The start of the output, kept when the answer is refused for its size. */
+    readonly partialOutput?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The server ended the answer with a finish reason meaning it gave up (vLLM's "abort", "error"): retry it. */
+export class AnswerAborted extends AnswerError {
+  readonly code = 'answer_aborted';
+  override readonly status = 502;
+  override readonly retryable = true;
+}
+
+/** The answer stopped at the token limit before any text: the budget went on reasoning or was too small. */
+export class AnswerTruncated extends AnswerError {
+  readonly code = 'answer_truncated';
+  override readonly status = 502;
+}
+
+/** The answer grew past tasks.max_output_bytes; the backend call was aborted and the first bytes kept. */
+export class OutputTooLarge extends AnswerError {
+  readonly code = 'output_too_large';
+  override readonly status = 502;
 }
 
 /** A task ran past its time limit; the backend call was aborted. */

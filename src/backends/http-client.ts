@@ -1,5 +1,5 @@
 import { Pool, type Dispatcher } from 'undici';
-import { BackendBusy, BackendHttpError } from '../errors.js';
+import { BackendBusy, BackendHttpError, OutputTooLarge } from '../errors.js';
 import { readBodyExcerpt, toBackendError } from './http-errors.js';
 import { parseBackendJson } from './json.js';
 import { parseRetryAfter } from './retry-after.js';
@@ -65,9 +65,21 @@ export async function sendBackendRequest(pool: Dispatcher, req: BackendRequest, 
   return res;
 }
 
-/** Reads a whole response body and parses it as JSON (BackendProtocolError when it is not). */
-export async function readJsonBody(body: Dispatcher.ResponseData['body'], what: string, label: string): Promise<unknown> {
-  return parseBackendJson(await body.text(), what, label);
+/**
+ * Reads a whole response body and parses it as JSON (BackendProtocolError when it is not). A body longer than
+ * maxBytes is abandoned (the connection closed) with OutputTooLarge, so one answer cannot fill the memory.
+ */
+export async function readJsonBody(body: Dispatcher.ResponseData['body'], what: string, label: string, maxBytes = Infinity): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      throw new OutputTooLarge(`${label}: the ${what} is longer than ${maxBytes} bytes; the call was aborted`);
+    }
+    chunks.push(chunk);
+  }
+  return parseBackendJson(Buffer.concat(chunks).toString('utf8'), what, label);
 }
 
 /** Largest model listing read; a server listing more than fits here is read as not answering. */

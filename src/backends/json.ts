@@ -1,4 +1,4 @@
-import { BackendProtocolError } from '../errors.js';
+import { BackendProtocolError, BackendReportedError } from '../errors.js';
 import { excerpt } from './excerpt.js';
 
 /** True for a plain JSON object (not null, not an array). */
@@ -25,4 +25,16 @@ export function errorPayloadText(error: unknown): string {
   if (typeof error === 'string') return excerpt(error);
   if (isRecord(error) && typeof error.message === 'string') return excerpt(error.message);
   return excerpt(JSON.stringify(error) ?? String(error));
+}
+
+/**
+ * The error a server reported inside a 200 answer (the value of an `error` field, or llama.cpp's `error:` SSE frame
+ * {"code":400,"message":…,"type":…}) as a BackendReportedError: permanent when its numeric `code` says the request
+ * was at fault.
+ */
+export function reportedError(error: unknown, label: string): BackendReportedError {
+  const inner = isRecord(error) && error.error !== undefined && error.error !== null ? error.error : error;
+  const raw = isRecord(inner) ? inner.code : undefined;
+  const code = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{3}$/.test(raw) ? Number(raw) : undefined;
+  return new BackendReportedError(`${label}: server reported an error${code === undefined ? '' : ` (${code})`}: ${errorPayloadText(inner)}`, code);
 }

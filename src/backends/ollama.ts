@@ -3,18 +3,12 @@ import { BackendProtocolError } from '../errors.js';
 import { parseBaseUrl } from './base-url.js';
 import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBackendRequest } from './http-client.js';
 import { toBackendError } from './http-errors.js';
-import { errorPayloadText, isRecord, optionalNumber, parseBackendJson } from './json.js';
+import { AnswerBuilder, DEFAULT_MAX_OUTPUT_BYTES } from './answer.js';
+import { isRecord, optionalNumber, parseBackendJson, reportedError } from './json.js';
 import { readLines } from './lines.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from './types.js';
 
 type OllamaEndpoint = 'chat' | 'generate';
-
-/** One decoded Ollama response object: the answer piece it carries and whether it is the last one. */
-interface OllamaPiece {
-  text: string;
-  done: boolean;
-  object: Record<string, unknown>;
-}
 
 /** A Backend speaking Ollama's native API (/api/chat or /api/generate, NDJSON streaming). */
 export function createOllamaBackend(settings: BackendSettings): Backend {
@@ -33,15 +27,16 @@ export function createOllamaBackend(settings: BackendSettings): Backend {
         { method: 'POST', path, body: requestBody(endpoint, model, req, stream), signal: req.signal },
         label,
       );
-      const final = stream
-        ? await readStreamedAnswer(res.body, endpoint, label, req.onChunk)
-        : await readSingleAnswer(res.body, endpoint, label);
-      return {
-        output: final.output,
-        model: typeof final.object.model === 'string' && final.object.model !== '' ? final.object.model : model,
-        promptTokens: optionalNumber(final.object.prompt_eval_count),
-        completionTokens: optionalNumber(final.object.eval_count),
-      };
+      const answer = new AnswerBuilder({
+        maxBytes: req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+        keepReasoning: req.keepReasoning ?? false,
+        label,
+        model,
+        onChunk: req.onChunk,
+      });
+      if (stream) await readStreamedAnswer(res.body, endpoint, label, answer);
+      else readPiece(await readJsonBody(res.body, 'response body', label, answer.bodyLimit), endpoint, label, 'response body', answer);
+      return answer.finish();
     } catch (err) {
       throw toBackendError(err, req.signal, label);
     }
@@ -78,57 +73,52 @@ function requestBody(endpoint: OllamaEndpoint, model: string, req: GenerateReque
   return { model, messages, stream, ...limits };
 }
 
-/** Reads NDJSON objects as they arrive until the one with `done: true`, passing each piece to onChunk. */
+/** Reads NDJSON objects as they arrive into the answer, until the one with `done: true`. */
 async function readStreamedAnswer(
   body: Dispatcher.ResponseData['body'],
   endpoint: OllamaEndpoint,
   label: string,
-  onChunk: ((text: string) => void) | undefined,
-): Promise<{ output: string; object: Record<string, unknown> }> {
-  const pieces: string[] = [];
-  let final: Record<string, unknown> | undefined;
+  answer: AnswerBuilder,
+): Promise<void> {
+  let done = false;
   let lineCount = 0;
   for await (const line of readLines(body)) {
     // Read on past the final object to the end of the body so the connection can be reused.
-    if (final !== undefined || line.trim() === '') continue;
+    if (done || line.trim() === '') continue;
     lineCount++;
-    const piece = decodePiece(parseBackendJson(line, `stream line ${lineCount}`, label), endpoint, label, `stream line ${lineCount}`);
-    if (piece.text !== '') {
-      pieces.push(piece.text);
-      onChunk?.(piece.text);
-    }
-    if (piece.done) final = piece.object;
+    const where = `stream line ${lineCount}`;
+    done = readPiece(parseBackendJson(line, where, label), endpoint, label, where, answer);
   }
-  if (final === undefined) {
+  if (!done) {
     throw new BackendProtocolError(
       `${label}: stream ended before the object with "done": true (${lineCount} ${lineCount === 1 ? 'line' : 'lines'} received)`,
     );
   }
-  return { output: pieces.join(''), object: final };
 }
 
-/** Reads the single JSON object a `stream: false` request answers with. */
-async function readSingleAnswer(
-  body: Dispatcher.ResponseData['body'],
-  endpoint: OllamaEndpoint,
-  label: string,
-): Promise<{ output: string; object: Record<string, unknown> }> {
-  const piece = decodePiece(await readJsonBody(body, 'response body', label), endpoint, label, 'response body');
-  return { output: piece.text, object: piece.object };
-}
-
-/** Checks one response object's shape and pulls out its text: `message.content` (chat) or `response` (generate). */
-function decodePiece(value: unknown, endpoint: OllamaEndpoint, label: string, where: string): OllamaPiece {
+/**
+ * Checks one response object's shape and adds it to the answer: the text (`message.content` for chat, `response` for
+ * generate), the reasoning (`message.thinking` / `thinking`), and on the last object done_reason, model and counts.
+ * Returns whether it was the last object (`done: true`).
+ */
+function readPiece(value: unknown, endpoint: OllamaEndpoint, label: string, where: string, answer: AnswerBuilder): boolean {
   if (!isRecord(value)) throw new BackendProtocolError(`${label}: ${where} is not a JSON object`);
   // Ollama reports failures that happen after the headers as an {"error": "..."} object.
-  if (value.error !== undefined) {
-    throw new BackendProtocolError(`${label}: server reported an error: ${errorPayloadText(value.error)}`);
-  }
+  if (value.error !== undefined) throw reportedError(value.error, label);
   const done = value.done === true;
-  const text = endpoint === 'chat' ? (isRecord(value.message) ? value.message.content : undefined) : value.response;
-  if (typeof text === 'string') return { text, done, object: value };
+  const message = endpoint === 'chat' ? (isRecord(value.message) ? value.message : undefined) : value;
+  const text = endpoint === 'chat' ? message?.content : value.response;
   // The closing object may carry no text at all.
-  if (text === undefined && done) return { text: '', done, object: value };
-  const field = endpoint === 'chat' ? 'message.content' : 'response';
-  throw new BackendProtocolError(`${label}: ${where} has no string "${field}"`);
+  if (typeof text !== 'string' && !(text === undefined && done)) {
+    const field = endpoint === 'chat' ? 'message.content' : 'response';
+    throw new BackendProtocolError(`${label}: ${where} has no string "${field}"`);
+  }
+  if (typeof message?.thinking === 'string') answer.addReasoning(message.thinking);
+  if (typeof text === 'string') answer.addContent(text);
+  if (typeof value.model === 'string' && value.model !== '') answer.model = value.model;
+  if (done) {
+    if (typeof value.done_reason === 'string') answer.rawFinishReason = value.done_reason;
+    answer.setUsage({ promptTokens: optionalNumber(value.prompt_eval_count), completionTokens: optionalNumber(value.eval_count) });
+  }
+  return done;
 }

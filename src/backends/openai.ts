@@ -3,17 +3,11 @@ import { BackendProtocolError } from '../errors.js';
 import { parseBaseUrl } from './base-url.js';
 import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBackendRequest } from './http-client.js';
 import { toBackendError } from './http-errors.js';
-import { errorPayloadText, isRecord, optionalNumber, parseBackendJson } from './json.js';
+import { AnswerBuilder, DEFAULT_MAX_OUTPUT_BYTES } from './answer.js';
+import { isRecord, optionalNumber, parseBackendJson, reportedError } from './json.js';
 import { readLines } from './lines.js';
 import { readSseEvents } from './sse.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from './types.js';
-
-/** What a chat completion (streamed or not) boils down to. */
-interface Completion {
-  output: string;
-  model: string | undefined;
-  usage: Record<string, unknown> | undefined;
-}
 
 /** A Backend speaking the OpenAI chat completions API (LM Studio, vLLM, llama.cpp server…). */
 export function createOpenAiBackend(settings: BackendSettings): Backend {
@@ -43,15 +37,16 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
         { method: 'POST', path: completionsPath, body, headers, signal: req.signal },
         label,
       );
-      const completion = stream
-        ? await readStreamedCompletion(res, label, req.onChunk)
-        : await readSingleCompletion(res.body, label);
-      return {
-        output: completion.output,
-        model: completion.model ?? model,
-        promptTokens: optionalNumber(completion.usage?.prompt_tokens),
-        completionTokens: optionalNumber(completion.usage?.completion_tokens),
-      };
+      const answer = new AnswerBuilder({
+        maxBytes: req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+        keepReasoning: req.keepReasoning ?? false,
+        label,
+        model,
+        onChunk: req.onChunk,
+      });
+      if (stream) await readStreamedCompletion(res, label, answer);
+      else await readSingleCompletion(res.body, label, answer);
+      return answer.finish();
     } catch (err) {
       throw toBackendError(err, req.signal, label);
     }
@@ -76,22 +71,20 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
   };
 }
 
-/** Reads chat.completion.chunk events until `data: [DONE]`, passing each content delta to onChunk. */
-async function readStreamedCompletion(
-  res: Dispatcher.ResponseData,
-  label: string,
-  onChunk: ((text: string) => void) | undefined,
-): Promise<Completion> {
-  const pieces: string[] = [];
-  let model: string | undefined;
-  let usage: Record<string, unknown> | undefined;
-  let finishReason: string | undefined;
+/**
+ * Reads chat.completion.chunk events until `data: [DONE]` into the answer: content and reasoning deltas
+ * (`delta.reasoning_content`, as vLLM and llama.cpp send it, or `delta.reasoning`), finish_reason, model and usage.
+ * A stream that never carries a choice (only an error frame, or nothing but [DONE]) is malformed.
+ */
+async function readStreamedCompletion(res: Dispatcher.ResponseData, label: string, answer: AnswerBuilder): Promise<void> {
   let sawDone = false;
+  let sawChoice = false;
   let eventCount = 0;
   for await (const event of readSseEvents(readLines(res.body))) {
     // Read on past [DONE] to the end of the body so the connection can be reused.
     if (sawDone) continue;
     eventCount++;
+    if (event.event === 'error') throw reportedError(parseErrorFrame(event.data), label);
     if (event.data === '[DONE]') {
       sawDone = true;
       continue;
@@ -99,11 +92,8 @@ async function readStreamedCompletion(
     const chunk = parseBackendJson(event.data, `SSE event ${eventCount}`, label);
     if (!isRecord(chunk)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} is not a JSON object`);
     // Servers that fail mid-stream send {"error": {...}} as an event.
-    if (chunk.error !== undefined && chunk.error !== null) {
-      throw new BackendProtocolError(`${label}: server reported an error: ${errorPayloadText(chunk.error)}`);
-    }
-    if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
-    if (isRecord(chunk.usage)) usage = chunk.usage;
+    if (chunk.error !== undefined && chunk.error !== null) throw reportedError(chunk.error, label);
+    readFacts(chunk, answer);
     if (!Array.isArray(chunk.choices)) {
       throw new BackendProtocolError(`${label}: SSE event ${eventCount} has no "choices" array`);
     }
@@ -111,39 +101,64 @@ async function readStreamedCompletion(
     // The usage chunk that include_usage adds has an empty choices array.
     if (choice === undefined) continue;
     if (!isRecord(choice)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has a malformed choice`);
-    const content = isRecord(choice.delta) ? choice.delta.content : undefined;
-    if (typeof content === 'string' && content !== '') {
-      pieces.push(content);
-      onChunk?.(content);
-    }
-    if (typeof choice.finish_reason === 'string') finishReason = choice.finish_reason;
+    sawChoice = true;
+    if (isRecord(choice.delta)) readMessage(choice.delta, answer);
+    if (typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
   }
-  if (!sawDone && finishReason === undefined) {
+  if (!sawChoice) {
     const contentType = String(res.headers['content-type'] ?? 'none');
     throw new BackendProtocolError(
       eventCount === 0
         ? `${label}: response is not an SSE stream (no data events; content-type ${contentType})`
-        : `${label}: SSE stream ended without a finish_reason or [DONE] (${eventCount} events received)`,
+        : `${label}: the stream ended without carrying a choice (${eventCount} events received)`,
     );
   }
-  return { output: pieces.join(''), model, usage };
+  if (!sawDone && answer.rawFinishReason === undefined) {
+    throw new BackendProtocolError(`${label}: SSE stream ended without a finish_reason or [DONE] (${eventCount} events received)`);
+  }
 }
 
 /** Reads the chat.completion object a `stream: false` request answers with. */
-async function readSingleCompletion(body: Dispatcher.ResponseData['body'], label: string): Promise<Completion> {
-  const value = await readJsonBody(body, 'response body', label);
+async function readSingleCompletion(body: Dispatcher.ResponseData['body'], label: string, answer: AnswerBuilder): Promise<void> {
+  const value = await readJsonBody(body, 'response body', label, answer.bodyLimit);
   if (!isRecord(value)) throw new BackendProtocolError(`${label}: response body is not a JSON object`);
-  if (value.error !== undefined && value.error !== null) {
-    throw new BackendProtocolError(`${label}: server reported an error: ${errorPayloadText(value.error)}`);
-  }
+  if (value.error !== undefined && value.error !== null) throw reportedError(value.error, label);
   const choice: unknown = Array.isArray(value.choices) ? value.choices[0] : undefined;
-  const content = isRecord(choice) && isRecord(choice.message) ? choice.message.content : undefined;
-  if (typeof content !== 'string') {
+  const message = isRecord(choice) ? choice.message : undefined;
+  // Reasoning models may answer `"content": null` when the budget went on reasoning.
+  if (!isRecord(message) || (typeof message.content !== 'string' && message.content !== null)) {
     throw new BackendProtocolError(`${label}: response body has no string "choices[0].message.content"`);
   }
-  return {
-    output: content,
-    model: typeof value.model === 'string' && value.model !== '' ? value.model : undefined,
-    usage: isRecord(value.usage) ? value.usage : undefined,
-  };
+  readFacts(value, answer);
+  readMessage(message, answer);
+  if (isRecord(choice) && typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
+}
+
+/** A delta or message: its content and its reasoning (one of the two names; newer vLLM sends both alike). */
+function readMessage(message: Record<string, unknown>, answer: AnswerBuilder): void {
+  const reasoning = typeof message.reasoning === 'string' ? message.reasoning : message.reasoning_content;
+  if (typeof reasoning === 'string') answer.addReasoning(reasoning);
+  if (typeof message.content === 'string') answer.addContent(message.content);
+}
+
+/** The model and usage a chunk or body reports (usage.completion_tokens_details.reasoning_tokens included). */
+function readFacts(value: Record<string, unknown>, answer: AnswerBuilder): void {
+  if (typeof value.model === 'string' && value.model !== '') answer.model = value.model;
+  const usage = value.usage;
+  if (!isRecord(usage)) return;
+  const details = isRecord(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
+  answer.setUsage({
+    promptTokens: optionalNumber(usage.prompt_tokens),
+    completionTokens: optionalNumber(usage.completion_tokens),
+    reasoningTokens: optionalNumber(details.reasoning_tokens),
+  });
+}
+
+/** An `error` frame's data: JSON as llama.cpp sends it, or plain text from anyone else. */
+function parseErrorFrame(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
+  }
 }

@@ -1,22 +1,32 @@
 export interface SseEvent {
-  /** The `event:` field, "message" when absent. */
+  /** The `event:` field, "message" when absent; "error" for a non-standard `error:` field (see below). */
   event: string;
   /** The `data:` lines of the event joined with "\n". */
   data: string;
 }
 
 /**
- * Groups Server-Sent Events lines into events as the WHATWG rules say: `data:` lines accumulate,
- * a blank line dispatches, `:` comments and unknown fields (id, retry…) are ignored.
+ * Groups Server-Sent Events lines into events as the WHATWG rules say: `data:` lines accumulate, a blank line
+ * dispatches, `:` comments and other fields (id, retry…) are ignored. Two departures, both for LLM servers:
+ * - an event whose data is empty or blank (`data:` or `data: ` sent as a keep-alive) is skipped;
+ * - a non-standard `error:` field, which llama.cpp's server sends instead of `data:` when a request fails after the
+ *   headers (`error: {"code":400,"message":…}`), comes out as an event of type "error" carrying that value.
  */
 export async function* readSseEvents(lines: AsyncIterable<string>): AsyncGenerator<SseEvent> {
   let data: string[] = [];
+  let errors: string[] = [];
   let event = '';
+  function* dispatch(): Generator<SseEvent> {
+    if (errors.length > 0) yield { event: 'error', data: errors.join('\n') };
+    const joined = data.join('\n');
+    if (joined.trim() !== '') yield { event: event || 'message', data: joined };
+    data = [];
+    errors = [];
+    event = '';
+  }
   for await (const line of lines) {
     if (line === '') {
-      if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
-      data = [];
-      event = '';
+      yield* dispatch();
       continue;
     }
     if (line.startsWith(':')) continue;
@@ -26,7 +36,8 @@ export async function* readSseEvents(lines: AsyncIterable<string>): AsyncGenerat
     if (value.startsWith(' ')) value = value.slice(1);
     if (field === 'data') data.push(value);
     else if (field === 'event') event = value;
+    else if (field === 'error') errors.push(value);
   }
   // Lenient where the spec discards: a last event missing only its blank line still counts.
-  if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
+  yield* dispatch();
 }

@@ -1,3 +1,5 @@
+import type { AnswerInfo } from '../tasks/task.js';
+
 /** One LLM backend: a server speaking the Ollama or the OpenAI-compatible protocol. */
 export type BackendType = 'ollama' | 'openai';
 
@@ -27,15 +29,17 @@ export interface GenerateRequest {
   maxTokens?: number | undefined;
   /** Aborting it cancels the HTTP request and closes the stream. */
   signal: AbortSignal;
-  /** Called with each streamed piece of the answer, in order. */
+  /** Called with each streamed piece of the answer, in order (never with reasoning). */
   onChunk?: ((text: string) => void) | undefined;
+  /** Bytes of answer (plus kept reasoning) past which the call is aborted with OutputTooLarge. Default 4 MiB. */
+  maxOutputBytes?: number | undefined;
+  /** Keep the reasoning the server sends apart from the answer and return it. Default false. */
+  keepReasoning?: boolean | undefined;
 }
 
-export interface GenerateResult {
+/** A usable answer: the text, and how it ended (a `length` stop with text comes back with truncated: true). */
+export interface GenerateResult extends AnswerInfo {
   output: string;
-  model: string;
-  promptTokens?: number | undefined;
-  completionTokens?: number | undefined;
 }
 
 export interface Backend {
@@ -44,7 +48,9 @@ export interface Backend {
   readonly model: string;
   /**
    * Runs one prompt. Throws BackendUnavailable (cannot connect), BackendHttpError (HTTP error status),
-   * BackendProtocolError (a body that is not what the protocol says), or signal.reason when aborted.
+   * BackendProtocolError (a body that is not what the protocol says), BackendReportedError (an error inside a 200
+   * answer), an AnswerError (AnswerAborted, AnswerTruncated, OutputTooLarge: see answer.ts), or signal.reason when
+   * aborted.
    */
   generate(req: GenerateRequest): Promise<GenerateResult>;
   /** True when the server answers its cheap listing endpoint within the signal's time. Never throws. */

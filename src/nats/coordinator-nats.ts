@@ -76,6 +76,7 @@ function serveOverNats(core: Core, link: NatsLink, config: KoubouConfig, log: Lo
       retry_base_ms: config.tasks.retry_base_ms,
       retry_max_ms: config.tasks.retry_max_ms,
       default_timeout_s: config.tasks.default_timeout_s,
+      max_output_bytes: config.tasks.max_output_bytes,
     },
     log: log.child({ adapter: 'nodes' }),
   });

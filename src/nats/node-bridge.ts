@@ -11,6 +11,7 @@ import { newSecretId } from '../tasks/ids.js';
 import { InvalidMessage } from './codec.js';
 import type { NatsLink, Payload } from './connection.js';
 import { NODE_ID, NODE_PROTOCOL_VERSION, type NodeSubjects } from './node-protocol.js';
+import { parseAnswerInfo } from '../tasks/answer-info.js';
 
 /** Publishes runs and cancels to the node that owns the slot. */
 export function nodeSender(link: NatsLink, subjects: NodeSubjects): RemoteSend {
@@ -24,7 +25,7 @@ export interface ServeNodesOptions {
   /** Null: any node the NATS server lets publish on its join subject may join. */
   poolToken: string | null;
   /** Settings every node adopts, so retries and timeouts behave the same on every machine. */
-  settings: { heartbeat_interval_ms: number; max_attempts: number; retry_base_ms: number; retry_max_ms: number; default_timeout_s: number };
+  settings: { heartbeat_interval_ms: number; max_attempts: number; retry_base_ms: number; retry_max_ms: number; default_timeout_s: number; max_output_bytes: number };
   log: Logger;
 }
 
@@ -127,10 +128,13 @@ function outcomeOf(p: Payload): NodeOutcome {
     if (p.kind === 'defer') return { kind: 'defer', taskId, lease, error, delayMs, backend: text(p.backend, 'backend') };
     return { kind: 'retry', taskId, lease, error, delayMs };
   }
-  const o = p.outcome as { status?: unknown; output?: unknown; error?: { code?: unknown; message?: unknown } };
-  if (o?.status === 'completed' && typeof o.output === 'string') return { kind: 'finish', taskId, lease, outcome: { status: 'completed', output: o.output } };
+  const o = p.outcome as { status?: unknown; output?: unknown; error?: { code?: unknown; message?: unknown }; answer?: unknown };
+  const answer = parseAnswerInfo(o?.answer, 'outcome.answer');
+  const facts = answer ? { answer } : {};
+  if (o?.status === 'completed' && typeof o.output === 'string') return { kind: 'finish', taskId, lease, outcome: { status: 'completed', output: o.output, ...facts } };
   if (o?.status === 'failed') {
-    return { kind: 'finish', taskId, lease, outcome: { status: 'failed', error: { code: text(o.error?.code, 'outcome.error.code'), message: String(o.error?.message ?? '') } } };
+    const error = { code: text(o.error?.code, 'outcome.error.code'), message: String(o.error?.message ?? '') };
+    return { kind: 'finish', taskId, lease, outcome: { status: 'failed', error, ...facts, ...(typeof o.output === 'string' ? { output: o.output } : {}) } };
   }
   throw new ValidationError('outcome must be {status:"completed", output} or {status:"failed", error}', 'outcome');
 }

@@ -5,7 +5,7 @@
  * `koubou nats-config` lets each node speak only as itself; the coordinator takes the node id from the subject.
  *
  *   <p>.node.<id>.join      node → coordinator, request   {token?, slots:[{backend, model, types, models, max_tokens}]}
- *                                                          → {session, heartbeat_interval_ms, max_attempts, retry_base_ms, retry_max_ms, default_timeout_s}
+ *                                                          → {session, heartbeat_interval_ms, max_attempts, retry_base_ms, retry_max_ms, default_timeout_s, max_output_bytes}
  *   <p>.node.<id>.beat      node → coordinator, request   {session, leases} → {known}   (unknown: join again;
  *                                                          leases: the runs in hand — a run missing from two beats never
  *                                                          reached the node and is requeued)

@@ -6,6 +6,7 @@
 import { dispatch, start, stop } from 'nact';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnWorker, type WorkerHandle } from '../../actors/worker.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../backends/answer.js';
 import { createBackend } from '../backends/index.js';
 import type { BackendSettings } from '../backends/types.js';
 import type { Capabilities } from '../routing/capabilities.js';
@@ -36,6 +37,8 @@ interface Settings {
   retry_base_ms: number;
   retry_max_ms: number;
   default_timeout_s: number;
+  /** Absent from coordinators that predate it: the default applies. */
+  max_output_bytes?: number;
 }
 
 /** How long an outcome is offered to the coordinator before the node gives up on it (the task is requeued there). */
@@ -96,6 +99,7 @@ export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void
         log: opts.log,
         heartbeatMs: s.heartbeat_interval_ms,
         defaultTimeoutS: s.default_timeout_s,
+        maxOutputBytes: s.max_output_bytes ?? DEFAULT_MAX_OUTPUT_BYTES,
         recordBackendCall: () => {},
         // The node's backends have no gate of their own yet; a deferral still reaches the coordinator as one.
         reportCall: () => {},

@@ -76,6 +76,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createTable('store_probe').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('at', 'integer', (c) => c.notNull()).execute();
     },
   },
+  '0005_answer': {
+    async up(db: Kysely<any>) {
+      // JSON {finishReason, truncated, model, usage}: how the answer ended. Reasoning apart: it can be large.
+      await db.schema.alterTable('tasks').addColumn('answer', 'text').execute();
+      await db.schema.alterTable('tasks').addColumn('reasoning', 'text').execute();
+    },
+  },
 };
 
 /** Serves the migrations above to Kysely's Migrator. */

@@ -9,7 +9,7 @@ export interface TasksTable {
   prompt: string;
   /** JSON: [{path, content}] read at submit time, so any worker (local or remote) can use them. */
   files: string;
-  /** JSON: {timeout?, model?} */
+  /** JSON: {timeout?, model?, max_tokens?, include_reasoning?} */
   options: string;
   priority: number;
   status: string;
@@ -23,6 +23,10 @@ export interface TasksTable {
   started_at: number | null;
   finished_at: number | null;
   updated_at: number;
+  /** JSON: how the last answer ended {finishReason, truncated, model, usage}; null before one is recorded. */
+  answer: Generated<string | null>;
+  /** The reasoning sent apart from the answer, kept only for tasks with options.include_reasoning. */
+  reasoning: Generated<string | null>;
   /** A client's key for this submit: the same key within 24 h returns this task instead of a new one. */
   idempotency_key: Generated<string | null>;
   /** The normalised submission's hash (tasks/fingerprint.ts): the same key with another submission is refused. */

@@ -1,5 +1,5 @@
 /** Converts between database rows and the Task the rest of the system uses. */
-import type { ListedTask, Task, TaskFile, TaskOptions, TaskStatus, TaskType } from '../tasks/task.js';
+import type { AnswerInfo, ListedTask, Task, TaskFile, TaskOptions, TaskStatus, TaskType } from '../tasks/task.js';
 import type { TaskRow } from './schema.js';
 
 /** Turns a tasks row into a Task; JSON columns are parsed here and nowhere else. */
@@ -26,6 +26,7 @@ function rowToTaskWithoutFiles(row: Omit<TaskRow, 'files'>): Omit<Task, 'files'>
     lease: row.lease,
     output: row.output,
     error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+    answer: row.answer === null ? null : { ...(JSON.parse(row.answer) as AnswerInfo), ...(row.reasoning === null ? {} : { reasoning: row.reasoning }) },
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,

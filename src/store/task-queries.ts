@@ -8,7 +8,7 @@ export type QueuedRow = { seq: number; priority: number; type: string; options: 
 
 type NewTaskParams = Omit<
   Selectable<TasksTable>,
-  'seq' | 'status' | 'attempts' | 'worker_id' | 'lease' | 'output' | 'error_code' | 'error_message' | 'started_at' | 'finished_at'
+  'seq' | 'status' | 'attempts' | 'worker_id' | 'lease' | 'output' | 'error_code' | 'error_message' | 'started_at' | 'finished_at' | 'answer' | 'reasoning'
 >;
 
 export const insertTask = prepare<NewTaskParams, { seq: number }>((db, p) =>
@@ -76,6 +76,8 @@ type FinishParams = {
   output: string | null;
   error_code: string | null;
   error_message: string | null;
+  answer: string | null;
+  reasoning: string | null;
   now: number;
 };
 
@@ -87,6 +89,8 @@ export const finishTask = prepare<FinishParams, { worker_id: string | null }>((d
       output: p('output'),
       error_code: p('error_code'),
       error_message: p('error_message'),
+      answer: p('answer'),
+      reasoning: p('reasoning'),
       finished_at: p('now'),
       updated_at: p('now'),
     })

@@ -120,13 +120,16 @@ export class TaskRepository {
 
   private finishIn(sql: SqlRunner, id: string, lease: string, outcome: TaskOutcome, now: number): TaskEvent | null {
     const failed = outcome.status === 'failed';
+    const { reasoning = null, ...answer } = outcome.answer ?? {};
     const row = sql.first(q.finishTask, {
       id,
       lease,
       status: outcome.status,
-      output: failed ? null : outcome.output,
+      output: outcome.output ?? null,
       error_code: failed ? outcome.error.code : null,
       error_message: failed ? outcome.error.message : null,
+      answer: outcome.answer ? JSON.stringify(answer) : null,
+      reasoning,
       now,
     });
     if (!row) return null;

@@ -29,6 +29,32 @@ export interface TaskOptions {
   model?: string;
   /** Most tokens the answer may have; only workers allowing at least this many take the task. */
   max_tokens?: number;
+  /** Keep the reasoning the server sends apart from the answer, and return it in the result. */
+  include_reasoning?: boolean;
+}
+
+/** How an answer ended, normalised over the protocols (OpenAI finish_reason, Ollama done_reason). */
+export const FINISH_REASONS = ['stop', 'length', 'tool_calls', 'content_filter', 'cancelled', 'error'] as const;
+export type FinishReason = (typeof FINISH_REASONS)[number];
+
+/** Token counts as the server reported them; null where it did not. */
+export interface AnswerUsage {
+  promptTokens: number | null;
+  completionTokens: number | null;
+  /** Tokens spent reasoning (OpenAI's completion_tokens_details.reasoning_tokens), part of completionTokens. */
+  reasoningTokens: number | null;
+}
+
+/** What the server said about an answer: kept with the task so its result can say how the answer ended. */
+export interface AnswerInfo {
+  finishReason: FinishReason;
+  /** The answer was cut short (token limit, content filter, output cap). */
+  truncated: boolean;
+  /** The model that answered, as the server named it. */
+  model: string | null;
+  usage: AnswerUsage;
+  /** The reasoning sent apart from the answer; only kept when the task set options.include_reasoning. */
+  reasoning?: string;
 }
 
 export interface TaskError {
@@ -50,6 +76,8 @@ export interface Task {
   lease: string | null;
   output: string | null;
   error: TaskError | null;
+  /** How the last answer ended; null until one was recorded (and for tasks that failed before any answer). */
+  answer: AnswerInfo | null;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -79,5 +107,7 @@ export interface QueuedTask {
 
 /** How a run ended, as the worker reports it. */
 export type TaskOutcome =
-  | { status: 'completed'; output: string }
-  | { status: 'failed'; error: TaskError };
+  /** answer: how it ended; absent only from nodes that predate it. */
+  | { status: 'completed'; output: string; answer?: AnswerInfo }
+  /** output: the start of an answer refused for its size; answer: what the server said about a refused answer. */
+  | { status: 'failed'; error: TaskError; output?: string; answer?: AnswerInfo };

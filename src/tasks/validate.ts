@@ -141,6 +141,9 @@ function parseOptions(value: unknown): TaskOptions {
     }
     options.max_tokens = n;
   }
+  if (value.include_reasoning !== undefined) {
+    options.include_reasoning = parseBoolean(value.include_reasoning, 'options.include_reasoning', false);
+  }
   return options;
 }
 

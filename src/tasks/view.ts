@@ -2,7 +2,7 @@
 import type { QueueEstimate } from '../../actors/scheduler.js';
 import type { TaskEvent } from '../events/types.js';
 import type { PartialOutput } from './output-buffers.js';
-import type { Task } from './task.js';
+import type { FinishReason, Task } from './task.js';
 import { FINAL_STATUSES } from './task.js';
 
 export interface TaskResultView {
@@ -13,6 +13,15 @@ export interface TaskResultView {
   output_bytes: number | null;
   error: string | null;
   error_code: string | null;
+  /** How the answer ended; null only for a completed task recorded before Koubou kept it. */
+  finish_reason: FinishReason | null;
+  /** The output was cut short (token limit, content filter, tasks.max_output_bytes). */
+  truncated: boolean;
+  /** The model that answered, as the server named it; null when no answer came. */
+  model: string | null;
+  usage: { prompt_tokens: number | null; completion_tokens: number | null; reasoning_tokens?: number };
+  /** Only for tasks that set options.include_reasoning. */
+  reasoning?: string | null;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -29,12 +38,23 @@ export function outputBytes(task: ViewedTask): number | null {
 /** `result` is present once the task has ended, null before. */
 export function resultView(task: ViewedTask): TaskResultView | null {
   if (!FINAL_STATUSES.has(task.status)) return null;
+  const answer = task.status === 'cancelled' ? null : task.answer;
+  const usage = answer?.usage;
   return {
     success: task.status === 'completed',
     output: task.output,
     output_bytes: outputBytes(task),
     error: task.error?.message ?? null,
     error_code: task.error?.code ?? null,
+    finish_reason: task.status === 'cancelled' ? 'cancelled' : (answer?.finishReason ?? (task.status === 'failed' ? 'error' : null)),
+    truncated: answer?.truncated ?? false,
+    model: answer?.model ?? null,
+    usage: {
+      prompt_tokens: usage?.promptTokens ?? null,
+      completion_tokens: usage?.completionTokens ?? null,
+      ...(typeof usage?.reasoningTokens === 'number' ? { reasoning_tokens: usage.reasoningTokens } : {}),
+    },
+    ...(task.options.include_reasoning === true ? { reasoning: answer?.reasoning ?? null } : {}),
   };
 }
 

@@ -71,6 +71,7 @@ export async function bytesPerIdleWorker(n: number): Promise<number> {
       heartbeatTimeoutMs: 3000,
       restart: { base_ms: 100, max_ms: 30_000, intensity: 5, period_ms: 60_000 },
       maxAttempts: 3,
+      maxOutputBytes: 1 << 20,
       retryDelayMs: () => 1000,
       idleMs: 3_600_000,
       spawnWorker,

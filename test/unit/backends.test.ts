@@ -9,6 +9,7 @@ import {
   Aborted,
   BackendHttpError,
   BackendProtocolError,
+  BackendReportedError,
   BackendUnavailable,
   ConfigError,
 } from '../../src/errors.js';
@@ -90,8 +91,10 @@ for (const type of ['ollama', 'openai'] as const) {
       assert.equal(result.output, 'echo(fake-model): hello there world');
       assert.deepEqual(chunks, ['echo(fake-model): ', 'hello ', 'there ', 'world']);
       assert.equal(result.model, 'fake-model');
-      assert.equal(result.completionTokens, 4);
-      assert.equal(typeof result.promptTokens, 'number');
+      assert.equal(result.finishReason, 'stop');
+      assert.equal(result.truncated, false);
+      assert.equal(result.usage.completionTokens, 4);
+      assert.equal(typeof result.usage.promptTokens, 'number');
       assert.equal(fake.requests[0]?.stream, true);
     });
 
@@ -103,8 +106,9 @@ for (const type of ['ollama', 'openai'] as const) {
         onChunk: (text) => chunks.push(text),
       });
       assert.equal(result.output, 'echo(fake-model): one shot');
-      assert.deepEqual(chunks, []);
-      assert.equal(result.completionTokens, 3);
+      assert.deepEqual(chunks, ['echo(fake-model): one shot'], 'the whole answer is one piece');
+      assert.equal(result.usage.completionTokens, 3);
+      assert.equal(result.finishReason, 'stop');
       assert.equal(fake.requests[0]?.stream, false);
     });
 
@@ -305,15 +309,16 @@ describe('ollama specifics', () => {
     );
   });
 
-  it('turns an {"error"} line in the stream into BackendProtocolError with its text', async () => {
+  it('turns an {"error"} line in the stream into a retryable BackendReportedError with its text', async () => {
     const server = await serveRaw(
       'application/x-ndjson',
       '{"model":"m","message":{"role":"assistant","content":"par"},"done":false}\n{"error":"model runner crashed"}\n',
     );
     const b = createBackend({ name: 'raw', type: 'ollama', url: server.url, model: 'm' });
     try {
-      const err = await rejectsWith(b.generate({ prompt: 'x', signal: new AbortController().signal }), BackendProtocolError);
+      const err = await rejectsWith(b.generate({ prompt: 'x', signal: new AbortController().signal }), BackendReportedError);
       assert.match(err.message, /model runner crashed/);
+      assert.equal(err.retryable, true, 'no code says the request was at fault');
     } finally {
       await b.close();
       await server.close();
@@ -355,7 +360,7 @@ describe('openai specifics', () => {
     }
   });
 
-  it('turns an error object in a 200 body into BackendProtocolError with its message', async () => {
+  it('turns an error object in a 200 body into BackendReportedError with its message', async () => {
     const bodies: Array<[string, string, boolean]> = [
       ['application/json', '{"error":{"message":"context length exceeded","type":"invalid_request_error"}}', false],
       ['text/event-stream', 'data: {"error":{"message":"context length exceeded"}}\n\n', true],
@@ -364,7 +369,7 @@ describe('openai specifics', () => {
       const server = await serveRaw(contentType, body);
       const b = createBackend({ name: 'raw', type: 'openai', url: server.url, model: 'm', stream });
       try {
-        const err = await rejectsWith(b.generate({ prompt: 'x', signal: new AbortController().signal }), BackendProtocolError);
+        const err = await rejectsWith(b.generate({ prompt: 'x', signal: new AbortController().signal }), BackendReportedError);
         assert.match(err.message, /context length exceeded/);
       } finally {
         await b.close();
@@ -382,7 +387,13 @@ describe('openai specifics', () => {
     const b = createBackend({ name: 'raw', type: 'openai', url: server.url, model: 'm' });
     try {
       const result = await b.generate({ prompt: 'x', signal: new AbortController().signal });
-      assert.deepEqual(result, { output: 'fine', model: 'm', promptTokens: 3, completionTokens: 1 });
+      assert.deepEqual(result, {
+        output: 'fine',
+        model: 'm',
+        finishReason: 'stop',
+        truncated: false,
+        usage: { promptTokens: 3, completionTokens: 1, reasoningTokens: null },
+      });
     } finally {
       await b.close();
       await server.close();

@@ -87,7 +87,7 @@ describe('loadConfig defaults', () => {
     });
     assert.deepEqual(config.store, { path: path.join(cwd, '.koubou/koubou.db') });
     assert.deepEqual(config.queue, { max_pending: 100_000 });
-    assert.deepEqual(config.tasks, { default_timeout_s: 600, max_attempts: 3, retry_base_ms: 1000, retry_max_ms: 30000 });
+    assert.deepEqual(config.tasks, { default_timeout_s: 600, max_attempts: 3, retry_base_ms: 1000, retry_max_ms: 30000, max_output_bytes: 4194304 });
     assert.deepEqual(config.pool, {
       heartbeat_interval_ms: 1000,
       heartbeat_timeout_ms: 3000,

@@ -88,6 +88,7 @@ describe('pool manager supervision', () => {
       heartbeatTimeoutMs: TIMEOUT,
       restart: { base_ms: 100, max_ms: 1000, intensity: 3, period_ms: 60_000 },
       maxAttempts: 3,
+      maxOutputBytes: 1 << 20,
       retryDelayMs: () => 0,
       idleMs: 60_000,
       spawnWorker: fakeSpawn,
