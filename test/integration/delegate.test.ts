@@ -23,6 +23,23 @@ function assertIso(value: unknown, label: string): number {
   return ms;
 }
 
+/** A completed echo answer with everything a result says about it: how it ended, the model, the token counts. */
+function assertEchoResult(result: { usage: { prompt_tokens: unknown; completion_tokens: unknown } }, prompt: string): void {
+  const { usage, ...rest } = result;
+  assert.deepEqual(rest, {
+    success: true,
+    output: `echo(fake-model): ${prompt}`,
+    output_bytes: Buffer.byteLength(`echo(fake-model): ${prompt}`),
+    error: null,
+    error_code: null,
+    finish_reason: 'stop',
+    truncated: false,
+    model: 'fake-model',
+  });
+  assert.equal(typeof usage.prompt_tokens, 'number');
+  assert.equal(usage.completion_tokens, `echo(fake-model): ${prompt}`.split(/(?<=\s)/).length, 'the fake counts one token per word');
+}
+
 describe('delegate', () => {
   let fake: FakeLlm;
   let tc: TestCoordinator;
@@ -58,7 +75,7 @@ describe('delegate', () => {
     assert.deepEqual(Object.keys(res.body).sort(), ['result', 'status', 'task_id']);
     assert.match(res.body.task_id, UUID);
     assert.equal(res.body.status, 'completed');
-    assert.deepEqual(res.body.result, { success: true, output: `echo(fake-model): ${prompt}`, output_bytes: Buffer.byteLength(`echo(fake-model): ${prompt}`), error: null, error_code: null });
+    assertEchoResult(res.body.result, prompt);
 
     const calls = seen((p) => p === prompt);
     assert.equal(calls.length, 1, 'the backend was called once for a sync task');
@@ -88,7 +105,7 @@ describe('delegate', () => {
     assert.equal(s.attempts, 1);
     assert.equal(s.worker_id, 'local:b0:0');
     assert.equal(s.model, null);
-    assert.deepEqual(s.result, { success: true, output: `echo(fake-model): ${prompt}`, output_bytes: Buffer.byteLength(`echo(fake-model): ${prompt}`), error: null, error_code: null });
+    assertEchoResult(s.result, prompt);
     const created = assertIso(s.created_at, 'created_at');
     const started = assertIso(s.started_at, 'started_at');
     const finished = assertIso(s.finished_at, 'finished_at');

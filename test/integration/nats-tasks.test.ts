@@ -57,7 +57,9 @@ describe('tasks over NATS', () => {
   it('delegates synchronously with the same answer as HTTP', async () => {
     const answer = await client.request('kb.task.delegate', { prompt: 'sync over nats', sync: true }, 10_000);
     assert.equal(answer.status, 'completed');
-    assert.deepEqual(answer.result, { success: true, output: 'echo(fake-model): sync over nats', output_bytes: 32, error: null, error_code: null });
+    const { usage, ...rest } = answer.result as { usage: { completion_tokens: number } };
+    assert.deepEqual(rest, { success: true, output: 'echo(fake-model): sync over nats', output_bytes: 32, error: null, error_code: null, finish_reason: 'stop', truncated: false, model: 'fake-model' });
+    assert.equal(usage.completion_tokens, 4);
   });
 
   it('answers bad messages with the same errors as HTTP, and never crashes', async () => {
