@@ -7,8 +7,9 @@ import type { AddressInfo } from 'node:net';
  * `echo(<model>): <last user message>`, streamed word by word.
  *
  * Behaviour per generation request, first match wins: a marker in the prompt (`[[mode:hang]]`,
- * `[[delay:200]]`, `[[chunk-delay:20]]`, `[[split]]`), then the next scripted mode (`script()`),
- * then the global behaviour (`configure()`). Listing endpoints follow the global mode only.
+ * `[[delay:200]]`, `[[chunk-delay:20]]`, `[[split]]`), then the next scripted entry (`script()`: a mode, or a
+ * ScriptedResponse played back byte for byte), then the global behaviour (`configure()`). Listing endpoints follow
+ * the global mode only.
  */
 
 /**
@@ -20,6 +21,27 @@ import type { AddressInfo } from 'node:net';
 export type FakeMode = 'ok' | 'error500' | 'error400' | 'hang' | 'garbage' | 'truncate';
 
 export const FAKE_MODES: readonly FakeMode[] = ['ok', 'error500', 'error400', 'hang', 'garbage', 'truncate'];
+
+/** One chunk of a scripted response: exact bytes, written after an optional pause. */
+export type ScriptedChunk = string | Uint8Array | { bytes: string | Uint8Array; delayMs?: number };
+
+/**
+ * A response played back exactly as given, whatever the request asked for: the status, the headers, then each chunk
+ * as its own write (so the client reads them as separate pieces when they are apart in time).
+ */
+export interface ScriptedResponse {
+  /** Default 200. */
+  status?: number;
+  /** Default: the protocol's streaming content-type (text/event-stream for OpenAI, application/x-ndjson for Ollama). */
+  headers?: Record<string, string>;
+  chunks: readonly ScriptedChunk[];
+  /** After the chunks, write this one again and again (each after delayMs, default 0) until the client goes away. */
+  repeat?: { bytes: string | Uint8Array; delayMs?: number };
+  /** Leave the response open after the chunks instead of ending it. */
+  hang?: boolean;
+}
+
+export type ScriptEntry = FakeMode | ScriptedResponse;
 
 export interface FakeBehaviour {
   mode: FakeMode;
@@ -52,7 +74,8 @@ export interface FakeRequest {
   prompt: string | undefined;
   system: string | undefined;
   stream: boolean;
-  mode: FakeMode;
+  /** 'script' when a ScriptedResponse answered it. */
+  mode: FakeMode | 'script';
   authorization: string | undefined;
   /** The client closed the connection before the response was complete. */
   aborted: boolean;
@@ -76,8 +99,10 @@ export interface FakeLlm {
   readonly connectionCount: number;
   /** Changes the global behaviour (only the given fields). */
   configure(behaviour: Partial<FakeBehaviour>): void;
-  /** The next generation requests take these modes in order, then the global mode applies again. */
-  script(modes: readonly FakeMode[]): void;
+  /** The next generation requests take these entries in order, then the global mode applies again. */
+  script(entries: readonly ScriptEntry[]): void;
+  /** Scripted entries not played yet. */
+  readonly scriptLeft: number;
   /** Back to the start options' behaviour; clears the script, the records and the counters. */
   reset(): void;
   /** Stops listening and destroys open sockets, hanging requests included. */
@@ -121,7 +146,7 @@ class FakeLlmServer implements FakeLlm {
   private readonly server: http.Server;
   private readonly initial: FakeBehaviour;
   private behaviour: FakeBehaviour;
-  private scripted: FakeMode[] = [];
+  private scripted: ScriptEntry[] = [];
   private readonly records: FakeRequest[] = [];
   private readonly recordRequests: boolean;
   private readonly maxRecords: number;
@@ -181,11 +206,15 @@ class FakeLlmServer implements FakeLlm {
     this.behaviour = { ...this.behaviour, ...behaviour };
   }
 
-  script(modes: readonly FakeMode[]): void {
-    for (const mode of modes) {
-      if (!FAKE_MODES.includes(mode)) throw new Error(`fake-llm: unknown mode ${JSON.stringify(mode)}`);
+  script(entries: readonly ScriptEntry[]): void {
+    for (const entry of entries) {
+      if (typeof entry === 'string' && !FAKE_MODES.includes(entry)) throw new Error(`fake-llm: unknown mode ${JSON.stringify(entry)}`);
     }
-    this.scripted = [...modes];
+    this.scripted = [...entries];
+  }
+
+  get scriptLeft(): number {
+    return this.scripted.length;
   }
 
   reset(): void {
@@ -332,7 +361,13 @@ class FakeLlmServer implements FakeLlm {
     record.stream = parsed.generation.stream;
 
     const markers = parsed.prompt.includes('[[') ? readMarkers(parsed.prompt) : undefined;
-    const mode = markers?.mode ?? this.scripted.shift() ?? this.behaviour.mode;
+    const entry = markers?.mode ?? this.scripted.shift() ?? this.behaviour.mode;
+    if (typeof entry !== 'string') {
+      record.mode = 'script';
+      this.play(entry, parsed.generation.protocol, res);
+      return;
+    }
+    const mode = entry;
     record.mode = mode;
     const behaviour: FakeBehaviour = {
       mode,
@@ -431,6 +466,44 @@ class FakeLlmServer implements FakeLlm {
       this.later(pause, step);
     };
     step();
+  }
+
+  /** Plays a scripted response back: status, headers, each chunk as a write after its pause, then end/repeat/hang. */
+  private play(script: ScriptedResponse, protocol: Protocol, res: http.ServerResponse): void {
+    const contentType = protocol === 'openai' ? SSE : NDJSON;
+    res.writeHead(script.status ?? 200, script.headers ?? { 'content-type': contentType, 'cache-control': 'no-cache' });
+    res.flushHeaders();
+    const chunks = script.chunks.map((c) => (typeof c === 'string' || c instanceof Uint8Array ? { bytes: c, delayMs: 0 } : c));
+    let next = 0;
+    const step = (): void => {
+      if (res.destroyed) return;
+      const chunk = chunks[next++];
+      if (chunk !== undefined) {
+        const write = () => {
+          if (res.destroyed) return;
+          res.write(chunk.bytes);
+          step();
+        };
+        if (chunk.delayMs) this.later(chunk.delayMs, write);
+        // Apart in time even without a pause, so each chunk reaches the client as its own read.
+        else if (next > 1) this.later(1, write);
+        else write();
+        return;
+      }
+      if (script.repeat) this.repeatForever(res, script.repeat.bytes, script.repeat.delayMs ?? 0);
+      else if (!script.hang) res.end();
+    };
+    step();
+  }
+
+  /** Writes the same bytes until the client goes away, waiting for 'drain' when the socket is full. */
+  private repeatForever(res: http.ServerResponse, bytes: string | Uint8Array, delayMs: number): void {
+    const again = (): void => {
+      if (res.destroyed) return;
+      if (!res.write(bytes)) res.once('drain', () => this.later(delayMs, again));
+      else this.later(delayMs, again);
+    };
+    again();
   }
 
   private later(ms: number, fn: () => void): void {
