@@ -10,6 +10,13 @@ const STATUS_OF = { queued: 'pending', assigned: 'in_progress', requeued: 'pendi
 /** Short prompts are shown open; long ones folded. */
 const OPEN_PROMPT_CHARS = 400;
 
+/** "12 in · 40 out (30 reasoning)", from a result's usage. */
+function tokens(usage) {
+  if (!usage || (usage.prompt_tokens === null && usage.completion_tokens === null)) return '—';
+  const reasoning = usage.reasoning_tokens !== undefined ? ` (${count(usage.reasoning_tokens)} reasoning)` : '';
+  return `${count(usage.prompt_tokens ?? 0)} in · ${count(usage.completion_tokens ?? 0)} out${reasoning}`;
+}
+
 const errorText = (error) => (error && typeof error === 'object' ? `${error.code}: ${error.message}` : String(error ?? ''));
 
 /** What one history entry adds to its kind. */
@@ -151,6 +158,7 @@ export class TaskView {
     this.head = el('div', { class: 'task-title' });
     this.meta = el('dl', { class: 'meta-grid' });
     this.errorBox = el('div');
+    this.reasoningBox = el('div');
     this.output = el('pre', { class: 'output', attrs: { 'aria-live': 'off', tabindex: 0 } });
     this.outputText = document.createTextNode(outputText);
     this.output.append(this.outputText);
@@ -168,6 +176,7 @@ export class TaskView {
       ),
       el('div', {}, el('div', { class: 'section-label' }, el('span', { text: 'Output' }), this.outputNote), this.output),
       this.errorBox,
+      this.reasoningBox,
       el('div', {}, el('div', { class: 'section-label' }, el('span', { text: 'History' })), this.history),
     );
     this.renderHead();
@@ -194,7 +203,22 @@ export class TaskView {
     this.output.dataset.placeholder =
       t.status === 'pending' ? 'Waiting for a worker…' : t.status === 'in_progress' ? 'Waiting for the first words…' : 'No output.';
     const failed = t.status === 'failed' && t.result?.error;
-    replace(this.errorBox, failed ? el('div', { class: 'error-box', text: `${t.result.error_code ?? 'error'}: ${t.result.error}` }) : null);
+    const cut = t.status === 'completed' && t.result?.truncated;
+    replace(
+      this.errorBox,
+      failed
+        ? el('div', { class: 'error-box', text: `${t.result.error_code ?? 'error'}: ${t.result.error}` })
+        : cut
+          ? el('div', { class: 'warn-box', text: `The answer was cut short (finish reason: ${t.result.finish_reason}). Raise options.max_tokens for the whole answer.` })
+          : null,
+    );
+    const reasoning = t.result?.reasoning;
+    replace(
+      this.reasoningBox,
+      reasoning
+        ? el('details', { class: 'reasoning' }, el('summary', { text: `Reasoning · ${count(reasoning.length)} characters` }), el('pre', { text: reasoning }))
+        : null,
+    );
     this.renderMeta();
   }
 
@@ -214,6 +238,8 @@ export class TaskView {
       ['Waited', duration((started ?? finished ?? now) - created)],
       ['Ran', started ? duration((finished ?? now) - started) : '—'],
     ];
+    const r = t.result;
+    if (r) fields.push(['Finish', `${r.finish_reason ?? '—'}${r.truncated ? ' (truncated)' : ''}`], ['Answered by', r.model ?? '—'], ['Tokens', tokens(r.usage)]);
     replace(this.meta, fields.map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: v, attrs: { title: String(v) } }))));
     this.outputNote.textContent = `${count(this.outputText.length)} characters`;
   }
