@@ -25,8 +25,8 @@ export const TYPE_DEFS = /* GraphQL */ `
   }
 
   type Mutation {
-    "Queues a task (type defaults to general, priority 1-10 to 5)."
-    submitTask(type: String, prompt: String!, priority: Int): Task!
+    "Queues a task (type defaults to general, priority 1-10 to 5); includeReasoning keeps the model's reasoning in result."
+    submitTask(type: String, prompt: String!, priority: Int, includeReasoning: Boolean): Task!
     "Cancels a pending or running task; cancelling twice is fine."
     cancelTask(id: ID!): Task!
     "Submits a failed or cancelled task again as a new task; returns the new task."
@@ -183,8 +183,9 @@ export function rootValue(core: GraphqlCore) {
       return (await core.workers()).map(workerObject);
     },
 
-    submitTask({ type, prompt, priority }: { type?: string | null; prompt: string; priority?: number | null }) {
-      return submit(parseDelegateInput({ prompt, type: given(type), priority: given(priority) }));
+    submitTask({ type, prompt, priority, includeReasoning }: { type?: string | null; prompt: string; priority?: number | null; includeReasoning?: boolean | null }) {
+      const options = given(includeReasoning) === undefined ? undefined : { include_reasoning: includeReasoning };
+      return submit(parseDelegateInput({ prompt, type: given(type), priority: given(priority), options }));
     },
 
     async cancelTask({ id }: { id: string }) {

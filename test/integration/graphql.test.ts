@@ -102,6 +102,39 @@ describe('graphql', () => {
     assert.equal(rest.body.result.output, done.output);
   });
 
+  it('task(id).result is REST\'s result: how the answer ended, and the reasoning when asked for', async () => {
+    const line = (fields: object) => `${JSON.stringify({ model: 'served:1b', created_at: '2026-01-01T00:00:00Z', ...fields })}\n`;
+    const cut = {
+      chunks: [
+        line({ message: { role: 'assistant', content: '', thinking: 'hmm' }, done: false }),
+        line({ message: { role: 'assistant', content: 'partial' }, done: false }),
+        line({ message: { role: 'assistant', content: '' }, done: true, done_reason: 'length', prompt_eval_count: 3, eval_count: 7 }),
+      ],
+    };
+    fake.script([cut]);
+    const res = await gql('mutation($p: String!) { submitTask(prompt: $p, includeReasoning: true) { id result } }', { p: `cut ${randomUUID()}` });
+    const id = res.body.data.submitTask.id as string;
+    assert.equal(res.body.data.submitTask.result, null, 'no result before the task ends');
+    const fields = 'status result';
+    let task: any;
+    await eventually(async () => {
+      task = (await gql('query($id: ID!) { task(id: $id) { ' + fields + ' } }', { id })).body.data.task;
+      return task.status === 'completed';
+    });
+    assert.deepEqual(task.result, {
+      success: true,
+      output: 'partial',
+      error: null,
+      error_code: null,
+      finish_reason: 'length',
+      truncated: true,
+      model: 'served:1b',
+      usage: { prompt_tokens: 3, completion_tokens: 7 },
+      reasoning: 'hmm',
+    });
+    assert.deepEqual(task.result, (await client.status(id)).body.result, 'the same as REST');
+  });
+
   it('systemStatus counts move as tasks complete, fail and run', async () => {
     const before = await systemStatus();
     assert.equal(before.status, 'ok');
