@@ -9,6 +9,13 @@ export interface TaskResult {
   output: string | null;
   error: string | null;
   error_code: string | null;
+  /** stop | length | tool_calls | content_filter | cancelled | error (absent from older servers). */
+  finish_reason?: string | null;
+  truncated?: boolean;
+  /** The model that answered, as the backend named it. */
+  model?: string | null;
+  usage?: { prompt_tokens: number | null; completion_tokens: number | null; reasoning_tokens?: number };
+  reasoning?: string | null;
 }
 
 export interface TaskStatus {
@@ -40,7 +47,7 @@ export interface DelegateBody {
   type?: string;
   priority?: number;
   files?: string[];
-  options?: { timeout?: number; model?: string };
+  options?: { timeout?: number; model?: string; include_reasoning?: boolean };
 }
 
 export interface TaskEventView {

@@ -1,5 +1,5 @@
 /** Human-readable output: durations, aligned tables, a task's status as lines. */
-import type { TaskStatus, WorkerView } from './api-types.js';
+import type { TaskResult, TaskStatus, WorkerView } from './api-types.js';
 
 /** 0.4s, 12s, 3m05s, 2h03m, 3d04h. */
 export function duration(ms: number): string {
@@ -62,6 +62,21 @@ export function queueInfo(t: TaskStatus): string {
   return parts.join(', ');
 }
 
+/** The one-line warning for a completed task whose answer was cut short, or '' when it was not. */
+export function truncationWarning(t: TaskStatus): string {
+  const r = t.result;
+  if (t.status !== 'completed' || !r?.truncated) return '';
+  const tokens = typeof r.usage?.completion_tokens === 'number' ? ` after ${r.usage.completion_tokens} tokens` : '';
+  return `koubou: warning: task ${t.task_id}'s answer was cut short (finish reason ${r.finish_reason ?? 'unknown'}${tokens}); ask for more with options.max_tokens\n`;
+}
+
+/** "12 in, 40 out (30 reasoning)" from a result's usage, or '' when the server reported none. */
+export function usageText(usage: TaskResult['usage']): string {
+  if (!usage || (usage.prompt_tokens === null && usage.completion_tokens === null)) return '';
+  const reasoning = usage.reasoning_tokens === undefined ? '' : ` (${usage.reasoning_tokens} reasoning)`;
+  return `${usage.prompt_tokens ?? '?'} in, ${usage.completion_tokens ?? '?'} out${reasoning}`;
+}
+
 /** "failed: code: message" / "was cancelled" for a task that did not complete. */
 export function failure(t: TaskStatus): string {
   if (t.status === 'cancelled') return `task ${t.task_id} was cancelled`;
@@ -106,7 +121,12 @@ export function statusBlock(t: TaskStatus, now = Date.now()): string {
   const q = queueInfo(t);
   if (q) rows.push(['queue', q]);
   rows.push(['created', when(t.created_at)], ['started', when(t.started_at)], ['finished', when(t.finished_at)]);
-  if (t.result && !t.result.success) rows.push(['error', [t.result.error_code, t.result.error].filter(Boolean).join(': ') || '-']);
+  const r = t.result;
+  if (r && !r.success) rows.push(['error', [r.error_code, r.error].filter(Boolean).join(': ') || '-']);
+  if (r?.finish_reason) rows.push(['finish', `${r.finish_reason}${r.truncated ? ' (truncated)' : ''}`]);
+  if (r?.model) rows.push(['answered by', r.model]);
+  const used = usageText(r?.usage);
+  if (used) rows.push(['tokens', used]);
   const width = Math.max(...rows.map(([k]) => k.length));
   let text = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
   if (t.result?.success && t.result.output !== null) text += `\n${withNewline(t.result.output)}`;

@@ -11,6 +11,7 @@ export interface DelegateArgs {
   files?: string[] | undefined;
   model?: string | undefined;
   timeout?: number | undefined;
+  include_reasoning?: boolean | undefined;
   idempotency_key?: string | undefined;
 }
 
@@ -31,6 +32,7 @@ export function delegateBody(args: DelegateArgs): Record<string, unknown> {
   const options: Record<string, unknown> = {};
   if (args.model !== undefined) options.model = args.model;
   if (args.timeout !== undefined) options.timeout = args.timeout;
+  if (args.include_reasoning !== undefined) options.include_reasoning = args.include_reasoning;
   return {
     prompt: args.prompt,
     ...(args.type === undefined ? {} : { type: args.type }),

@@ -30,6 +30,7 @@ export function registerTools(server: McpServer, api: KoubouApi): void {
         files: z.array(z.string()).max(50).optional().describe('paths whose contents are attached'),
         model: z.string().optional(),
         timeout: z.number().positive().optional().describe('seconds per attempt'),
+        include_reasoning: z.boolean().optional().describe("return the model's reasoning in result.reasoning"),
         idempotency_key: z.string().min(1).max(255).optional().describe('repeat it on retries: the same task comes back'),
         wait_seconds: waitSeconds,
       },

@@ -81,6 +81,39 @@ describe('the koubou command against a coordinator', () => {
     assert.equal(res.stderr, '');
   });
 
+  it('submit --wait on an answer cut at the token limit prints it, warns on stderr in one line, and --json says how it ended', async () => {
+    const line = (fields: object) => `${JSON.stringify({ model: 'fake-model', created_at: '2026-01-01T00:00:00Z', ...fields })}\n`;
+    const cut = {
+      chunks: [
+        line({ message: { role: 'assistant', content: '', thinking: 'plan' }, done: false }),
+        line({ message: { role: 'assistant', content: 'the first half' }, done: false }),
+        line({ message: { role: 'assistant', content: '' }, done: true, done_reason: 'length', prompt_eval_count: 2, eval_count: 32 }),
+      ],
+    };
+    fake.script([cut]);
+    const plain = await run(['submit', `cut ${randomUUID()}`, '--wait']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout, 'the first half\n');
+    assert.match(plain.stderr, /^koubou: warning: task [0-9a-f-]{36}'s answer was cut short \(finish reason length after 32 tokens\); ask for more with options.max_tokens\n$/);
+
+    fake.script([cut]);
+    const asJson = await run(['submit', `cut ${randomUUID()}`, '--include-reasoning', '--wait', '--json']);
+    assert.equal(asJson.code, 0, asJson.stderr);
+    const { result } = JSON.parse(asJson.stdout);
+    assert.deepEqual(result, {
+      success: true,
+      output: 'the first half',
+      error: null,
+      error_code: null,
+      finish_reason: 'length',
+      truncated: true,
+      model: 'fake-model',
+      usage: { prompt_tokens: 2, completion_tokens: 32 },
+      reasoning: 'plan',
+    });
+    assert.equal(asJson.stderr.split('\n').filter(Boolean).length, 1, 'one warning line');
+  });
+
   it('submit reads the prompt from stdin with "-", and sends --file, --type and --priority', async () => {
     writeFileSync(join(tc.dir, 'note.txt'), 'the attached words');
     const prompt = `summarise ${randomUUID()}`;

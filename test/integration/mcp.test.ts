@@ -51,6 +51,27 @@ describe('MCP server', () => {
         const done = await mcp.call('delegate_task', { prompt: 'with wait', type: 'documentation', wait_seconds: 20 });
         assert.equal(done.status, 'completed');
         assert.equal(done.result.output, 'echo(fake-model): with wait');
+        assert.equal(done.result.finish_reason, 'stop');
+        assert.equal(done.result.truncated, false);
+        assert.equal(done.result.model, 'fake-model');
+        assert.equal(typeof done.result.usage.completion_tokens, 'number');
+      });
+
+      it('delegate_task with include_reasoning returns the reasoning apart from the output', async () => {
+        const line = (fields: object) => `${JSON.stringify({ model: 'fake-model', created_at: '2026-01-01T00:00:00Z', ...fields })}\n`;
+        fake.script([
+          {
+            chunks: [
+              line({ message: { role: 'assistant', content: '', thinking: 'First, think.' }, done: false }),
+              line({ message: { role: 'assistant', content: 'Then answer.' }, done: false }),
+              line({ message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', prompt_eval_count: 4, eval_count: 6 }),
+            ],
+          },
+        ]);
+        const done = await mcp.call('delegate_task', { prompt: 'think first', include_reasoning: true, wait_seconds: 20 });
+        assert.equal(done.result.output, 'Then answer.');
+        assert.equal(done.result.reasoning, 'First, think.');
+        assert.deepEqual(done.result.usage, { prompt_tokens: 4, completion_tokens: 6 });
       });
 
       it('get_task long-polls and answers as soon as the task ends, not at the end of the wait', async () => {

@@ -2,7 +2,7 @@
 import { positionals } from '../args.js';
 import { EXIT } from '../errors.js';
 import { followTask } from '../follow.js';
-import { changeLine, failure, json, statusBlock, withNewline } from '../format.js';
+import { changeLine, failure, json, statusBlock, truncationWarning, withNewline } from '../format.js';
 import { connect, out, parse, printHelp } from './shared.js';
 
 export async function status(argv: string[]): Promise<number> {
@@ -14,6 +14,7 @@ export async function status(argv: string[]): Promise<number> {
   if (!values.watch) {
     const task = await client.status(id);
     out(values.json ? json(task) : statusBlock(task));
+    process.stderr.write(truncationWarning(task));
     return EXIT.ok;
   }
   // Human mode: the output is the data and streams to stdout as it comes; changes of state are news, on stderr.
@@ -35,6 +36,7 @@ export async function status(argv: string[]): Promise<number> {
           print(process.stdout, text);
         },
   );
+  process.stderr.write(truncationWarning(final));
   if (final.status === 'completed') {
     const output = final.result?.output ?? '';
     if (!values.json) out(withNewline(streamed && output.startsWith(streamed) ? output.slice(streamed.length) : (streamed ? '\n' : '') + output));

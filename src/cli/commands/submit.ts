@@ -4,7 +4,7 @@ import { intFlag, oneOfFlag, positionals, positiveFlag } from '../args.js';
 import type { DelegateBody } from '../api-types.js';
 import { EXIT, UsageError } from '../errors.js';
 import { followTask } from '../follow.js';
-import { failure, json, withNewline } from '../format.js';
+import { failure, json, truncationWarning, withNewline } from '../format.js';
 import { connect, out, parse, printHelp } from './shared.js';
 
 export async function submit(argv: string[]): Promise<number> {
@@ -19,10 +19,11 @@ export async function submit(argv: string[]): Promise<number> {
   if (priority !== undefined) body.priority = priority;
   if (values.file?.length) body.files = values.file;
   const timeout = positiveFlag('submit', 'timeout', values.timeout);
-  if (timeout !== undefined || values.model !== undefined) {
+  if (timeout !== undefined || values.model !== undefined || values['include-reasoning']) {
     body.options = {};
     if (timeout !== undefined) body.options.timeout = timeout;
     if (values.model !== undefined) body.options.model = values.model;
+    if (values['include-reasoning']) body.options.include_reasoning = true;
   }
   const client = connect('submit', values);
 
@@ -33,6 +34,7 @@ export async function submit(argv: string[]): Promise<number> {
   }
   const final = await followTask(client, submitted.task_id);
   if (values.json) out(json(final));
+  process.stderr.write(truncationWarning(final));
   if (final.status === 'completed') {
     if (!values.json) out(withNewline(final.result?.output ?? ''));
     return EXIT.ok;
