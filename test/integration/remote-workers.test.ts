@@ -76,6 +76,9 @@ describe('remote workers over NATS', () => {
     assert.ok(posts(fakes['node-b']!).length > 0, 'node-b ran some');
     const status = (await client.status(ids[0]!)).body;
     assert.match(status.result.output, /^echo\(fake-model\): \[\[delay:200\]\] spread 0$/);
+    // How the answer ended travels back from the node with the output.
+    assert.deepEqual([status.result.finish_reason, status.result.truncated, status.result.model], ['stop', false, 'fake-model']);
+    assert.equal(status.result.usage.completion_tokens, 4);
   });
 
   it('a node killed mid-task loses nothing: its tasks finish elsewhere, each exactly once', async () => {
