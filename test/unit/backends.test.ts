@@ -5,8 +5,11 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createBackend, type Backend, type BackendSettings, type BackendType } from '../../src/backends/index.js';
 import { LineSplitter } from '../../src/backends/lines.js';
 import { readSseEvents } from '../../src/backends/sse.js';
+import { normaliseFinishReason, utf8Prefix } from '../../src/backends/answer.js';
 import {
   Aborted,
+  AnswerTruncated,
+  OutputTooLarge,
   BackendHttpError,
   BackendProtocolError,
   BackendReportedError,
@@ -448,5 +451,78 @@ describe('stream framing', () => {
 describe('eventually', () => {
   it('names the condition when it times out', async () => {
     await assert.rejects(eventually(() => false, 30, 5), /condition still false after 30 ms/);
+  });
+});
+
+describe('answer judgement', () => {
+  it('normalises the finish reasons servers send', () => {
+    const cases: Array<[string | undefined, string]> = [
+      [undefined, 'stop'], ['stop', 'stop'], ['eos_token', 'stop'], ['length', 'length'], ['MAX_TOKENS', 'length'],
+      ['tool_calls', 'tool_calls'], ['content_filter', 'content_filter'], ['abort', 'error'], ['error', 'error'], ['load', 'stop'],
+    ];
+    for (const [raw, expected] of cases) assert.equal(normaliseFinishReason(raw), expected, String(raw));
+  });
+
+  it('cuts text to a byte budget without splitting a character', () => {
+    assert.equal(utf8Prefix('ab工房', 4), 'ab');
+    assert.equal(utf8Prefix('ab工房', 5), 'ab工');
+    assert.equal(utf8Prefix('🏯x', 3), '');
+    assert.equal(utf8Prefix('short', 99), 'short');
+  });
+
+  it('a non-streamed reasoning-only answer cut on length (content null) fails with AnswerTruncated', async () => {
+    const body = {
+      id: 'c', object: 'chat.completion', created: 1, model: 'served',
+      choices: [{ index: 0, message: { role: 'assistant', content: null, reasoning_content: 'thinking…' }, finish_reason: 'length' }],
+      usage: { prompt_tokens: 5, completion_tokens: 16, total_tokens: 21, completion_tokens_details: { reasoning_tokens: 16 } },
+    };
+    const server = await serveRaw('application/json', JSON.stringify(body));
+    const b = createBackend({ name: 'raw', type: 'openai', url: server.url, model: 'm', stream: false });
+    try {
+      const err = await rejectsWith(b.generate({ prompt: 'x', signal: new AbortController().signal, keepReasoning: true }), AnswerTruncated);
+      assert.equal(err.retryable, false);
+      assert.match(err.message, /budget \(16 tokens\) went on reasoning/);
+      assert.deepEqual(err.answer, {
+        finishReason: 'length', truncated: true, model: 'served',
+        usage: { promptTokens: 5, completionTokens: 16, reasoningTokens: 16 }, reasoning: 'thinking…',
+      });
+    } finally {
+      await b.close();
+      await server.close();
+    }
+  });
+
+  it('a non-streamed body past the cap is refused with OutputTooLarge', async () => {
+    const answer = 'y'.repeat(4096);
+    const body = { id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: answer }, finish_reason: 'stop' }] };
+    const server = await serveRaw('application/json', JSON.stringify(body));
+    const b = createBackend({ name: 'raw', type: 'openai', url: server.url, model: 'm', stream: false });
+    try {
+      const err = await rejectsWith(b.generate({ prompt: 'x', signal: new AbortController().signal, maxOutputBytes: 1024 }), OutputTooLarge);
+      assert.equal(err.partialOutput, 'y'.repeat(1024), 'the first bytes are kept');
+      assert.equal(err.retryable, false);
+    } finally {
+      await b.close();
+      await server.close();
+    }
+  });
+
+  it('reads a 4xx code from an error inside the answer as permanent, anything else as retryable', async () => {
+    for (const [body, retryable] of [
+      ['error: {"code":400,"message":"too long","type":"exceed_context_size_error"}\n\ndata: [DONE]\n\n', false],
+      ['error: {"code":500,"message":"Context size has been exceeded.","type":"server_error"}\n\n', true],
+      ['event: error\ndata: {"error":{"message":"overloaded","code":"429"}}\n\n', true],
+      ['data: {"error":{"message":"bad param","type":"invalid_request_error","code":422}}\n\n', false],
+    ] as const) {
+      const server = await serveRaw('text/event-stream', body);
+      const b = createBackend({ name: 'raw', type: 'openai', url: server.url, model: 'm' });
+      try {
+        const err = await rejectsWith(b.generate({ prompt: 'x', signal: new AbortController().signal }), BackendReportedError);
+        assert.equal(err.retryable, retryable, body);
+      } finally {
+        await b.close();
+        await server.close();
+      }
+    }
   });
 });
