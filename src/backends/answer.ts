@@ -5,7 +5,7 @@
  */
 import { AnswerAborted, AnswerTruncated, OutputTooLarge } from '../errors.js';
 import type { AnswerInfo, AnswerUsage, FinishReason } from '../tasks/task.js';
-import type { GenerateResult } from './types.js';
+import type { GenerateRequest, GenerateResult } from './types.js';
 
 /** Default for tasks.max_output_bytes: 4 MiB of answer (and kept reasoning) per call. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
@@ -57,6 +57,17 @@ export class AnswerBuilder {
   usage: AnswerUsage = { promptTokens: null, completionTokens: null, reasoningTokens: null };
 
   constructor(private readonly limits: AnswerLimits) {}
+
+  /** The builder for one backend call: its cap, whether to keep reasoning, its onChunk; `model` is the one asked for. */
+  static forRequest(req: GenerateRequest, label: string, model: string): AnswerBuilder {
+    return new AnswerBuilder({
+      maxBytes: req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+      keepReasoning: req.keepReasoning ?? false,
+      label,
+      model,
+      onChunk: req.onChunk,
+    });
+  }
 
   /** A piece of the answer: passed on to onChunk. Throws OutputTooLarge past the cap, keeping what fits. */
   addContent(text: string): void {

@@ -3,7 +3,7 @@ import { BackendProtocolError } from '../errors.js';
 import { parseBaseUrl } from './base-url.js';
 import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBackendRequest } from './http-client.js';
 import { toBackendError } from './http-errors.js';
-import { AnswerBuilder, DEFAULT_MAX_OUTPUT_BYTES } from './answer.js';
+import { AnswerBuilder } from './answer.js';
 import { isRecord, optionalNumber, parseBackendJson, reportedError } from './json.js';
 import { readLines } from './lines.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from './types.js';
@@ -27,13 +27,7 @@ export function createOllamaBackend(settings: BackendSettings): Backend {
         { method: 'POST', path, body: requestBody(endpoint, model, req, stream), signal: req.signal },
         label,
       );
-      const answer = new AnswerBuilder({
-        maxBytes: req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
-        keepReasoning: req.keepReasoning ?? false,
-        label,
-        model,
-        onChunk: req.onChunk,
-      });
+      const answer = AnswerBuilder.forRequest(req, label, model);
       if (stream) await readStreamedAnswer(res.body, endpoint, label, answer);
       else readPiece(await readJsonBody(res.body, 'response body', label, answer.bodyLimit), endpoint, label, 'response body', answer);
       return answer.finish();

@@ -3,7 +3,7 @@ import { BackendProtocolError } from '../errors.js';
 import { parseBaseUrl } from './base-url.js';
 import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBackendRequest } from './http-client.js';
 import { toBackendError } from './http-errors.js';
-import { AnswerBuilder, DEFAULT_MAX_OUTPUT_BYTES } from './answer.js';
+import { AnswerBuilder } from './answer.js';
 import { isRecord, optionalNumber, parseBackendJson, reportedError } from './json.js';
 import { readLines } from './lines.js';
 import { readSseEvents } from './sse.js';
@@ -37,13 +37,7 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
         { method: 'POST', path: completionsPath, body, headers, signal: req.signal },
         label,
       );
-      const answer = new AnswerBuilder({
-        maxBytes: req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
-        keepReasoning: req.keepReasoning ?? false,
-        label,
-        model,
-        onChunk: req.onChunk,
-      });
+      const answer = AnswerBuilder.forRequest(req, label, model);
       if (stream) await readStreamedCompletion(res, label, answer);
       else await readSingleCompletion(res.body, label, answer);
       return answer.finish();

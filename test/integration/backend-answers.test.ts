@@ -11,29 +11,17 @@ import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm, type ScriptEntry } from '../helpers/fake-llm.js';
+import { OPENAI_DONE, ollamaLine as ollamaLineOf, openAiChunk, openAiUsageChunk } from '../helpers/wire.js';
 
 const MAX_ATTEMPTS = 3;
 const MAX_OUTPUT_BYTES = 65_536;
 const TASKS = { max_attempts: MAX_ATTEMPTS, retry_base_ms: 10, retry_max_ms: 20, max_output_bytes: MAX_OUTPUT_BYTES };
 
-/** One OpenAI chat.completion.chunk event, as vLLM and llama.cpp write them. */
-function chunk(delta: Record<string, unknown>, finishReason: string | null = null, extra: Record<string, unknown> = {}): string {
-  const body = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1767225600, model: 'served-model', choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...extra };
-  return `data: ${JSON.stringify(body)}\n\n`;
-}
-
-/** The include_usage chunk: no choices, the counts (reasoning tokens inside completion_tokens_details). */
-function usageChunk(prompt: number, completion: number, reasoning?: number): string {
-  const usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, ...(reasoning === undefined ? {} : { completion_tokens_details: { reasoning_tokens: reasoning } }) };
-  return `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1767225600, model: 'served-model', choices: [], usage })}\n\n`;
-}
-
-const DONE = 'data: [DONE]\n\n';
-
-/** One Ollama /api/chat NDJSON line. */
-function ollamaLine(fields: Record<string, unknown>): string {
-  return `${JSON.stringify({ model: 'gpt-oss:20b', created_at: '2026-01-01T00:00:00.000000Z', ...fields })}\n`;
-}
+const chunk = openAiChunk;
+const usageChunk = openAiUsageChunk;
+const DONE = OPENAI_DONE;
+/** Lines as Ollama serves gpt-oss:20b, the default model of our own config. */
+const ollamaLine = (fields: Record<string, unknown>) => ollamaLineOf({ model: 'gpt-oss:20b', ...fields });
 
 describe('backend answers, byte for byte', () => {
   let fake: FakeLlm;

@@ -19,6 +19,7 @@ import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { closedPort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeTestConfig } from '../helpers/test-config.js';
+import { ollamaAnswer } from '../helpers/wire.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -82,14 +83,7 @@ describe('the koubou command against a coordinator', () => {
   });
 
   it('submit --wait on an answer cut at the token limit prints it, warns on stderr in one line, and --json says how it ended', async () => {
-    const line = (fields: object) => `${JSON.stringify({ model: 'fake-model', created_at: '2026-01-01T00:00:00Z', ...fields })}\n`;
-    const cut = {
-      chunks: [
-        line({ message: { role: 'assistant', content: '', thinking: 'plan' }, done: false }),
-        line({ message: { role: 'assistant', content: 'the first half' }, done: false }),
-        line({ message: { role: 'assistant', content: '' }, done: true, done_reason: 'length', prompt_eval_count: 2, eval_count: 32 }),
-      ],
-    };
+    const cut = { chunks: ollamaAnswer({ thinking: 'plan', content: 'the first half', doneReason: 'length', promptTokens: 2, evalTokens: 32 }) };
     fake.script([cut]);
     const plain = await run(['submit', `cut ${randomUUID()}`, '--wait']);
     assert.equal(plain.code, 0, plain.stderr);

@@ -15,6 +15,7 @@ import { chromiumMissing, launchChromium } from '../helpers/browser.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import { ollamaAnswer } from '../helpers/wire.js';
 
 const TOKEN = 'dash-token';
 /** Compiled, this file runs from dist/test/integration/. */
@@ -95,6 +96,23 @@ describe('the dashboard in a browser', { skip: chromiumMissing() ?? false }, () 
     assert.equal(status.type, 'documentation');
     assert.equal(status.priority, 7);
     assert.equal(status.result.output, expected);
+    const meta = (await view.locator('.meta-grid').textContent()) ?? '';
+    assert.match(meta, /Finishstop/);
+    assert.match(meta, /Answered byfake-model/);
+    assert.match(meta, /Tokens\d+ in · \d+ out/);
+    assert.deepEqual(problems, []);
+  });
+
+  it('shows a truncated answer with a warning, how it ended and the reasoning it was asked to keep', async () => {
+    fake.script([{ chunks: ollamaAnswer({ model: 'gpt-oss:20b', thinking: 'Count to three.', content: 'one, two, th', doneReason: 'length', promptTokens: 5, evalTokens: 9 }) }]);
+    const id = (await client.delegate({ prompt: 'count', options: { include_reasoning: true } })).body.task_id as string;
+    await eventually(async () => (await client.status(id)).body.status === 'completed', WAIT_MS);
+    await page.locator(`#tasks-list .task-row[data-task-id="${id}"]`).click();
+    const view = page.locator('#task-view-body');
+    await view.locator('.warn-box', { hasText: 'cut short (finish reason: length)' }).waitFor({ timeout: WAIT_MS });
+    assert.equal(await view.locator('.output').textContent(), 'one, two, th');
+    assert.match((await view.locator('.meta-grid').textContent()) ?? '', /Finishlength \(truncated\).*Answered bygpt-oss:20b.*Tokens5 in · 9 out/);
+    assert.equal(await view.locator('.reasoning pre').textContent(), 'Count to three.');
     assert.deepEqual(problems, []);
   });
 

@@ -12,6 +12,7 @@ import { api, type ApiResponse } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import { ollamaAnswer } from '../helpers/wire.js';
 
 const TASK_FIELDS = 'id status type priority prompt output error errorCode workerId attempts createdAt updatedAt queuePosition';
 
@@ -103,15 +104,7 @@ describe('graphql', () => {
   });
 
   it('task(id).result is REST\'s result: how the answer ended, and the reasoning when asked for', async () => {
-    const line = (fields: object) => `${JSON.stringify({ model: 'served:1b', created_at: '2026-01-01T00:00:00Z', ...fields })}\n`;
-    const cut = {
-      chunks: [
-        line({ message: { role: 'assistant', content: '', thinking: 'hmm' }, done: false }),
-        line({ message: { role: 'assistant', content: 'partial' }, done: false }),
-        line({ message: { role: 'assistant', content: '' }, done: true, done_reason: 'length', prompt_eval_count: 3, eval_count: 7 }),
-      ],
-    };
-    fake.script([cut]);
+    fake.script([{ chunks: ollamaAnswer({ model: 'served:1b', thinking: 'hmm', content: 'partial', doneReason: 'length', promptTokens: 3, evalTokens: 7 }) }]);
     const res = await gql('mutation($p: String!) { submitTask(prompt: $p, includeReasoning: true) { id result } }', { p: `cut ${randomUUID()}` });
     const id = res.body.data.submitTask.id as string;
     assert.equal(res.body.data.submitTask.result, null, 'no result before the task ends');

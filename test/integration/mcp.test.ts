@@ -10,6 +10,7 @@ import { mcpOverHttp, mcpOverStdio, type McpTestClient } from '../helpers/mcp-cl
 import { closedPort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeTestConfig } from '../helpers/test-config.js';
+import { ollamaAnswer } from '../helpers/wire.js';
 
 describe('MCP server', () => {
   let fake: FakeLlm;
@@ -58,16 +59,7 @@ describe('MCP server', () => {
       });
 
       it('delegate_task with include_reasoning returns the reasoning apart from the output', async () => {
-        const line = (fields: object) => `${JSON.stringify({ model: 'fake-model', created_at: '2026-01-01T00:00:00Z', ...fields })}\n`;
-        fake.script([
-          {
-            chunks: [
-              line({ message: { role: 'assistant', content: '', thinking: 'First, think.' }, done: false }),
-              line({ message: { role: 'assistant', content: 'Then answer.' }, done: false }),
-              line({ message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', prompt_eval_count: 4, eval_count: 6 }),
-            ],
-          },
-        ]);
+        fake.script([{ chunks: ollamaAnswer({ thinking: 'First, think.', content: 'Then answer.', doneReason: 'stop', promptTokens: 4, evalTokens: 6 }) }]);
         const done = await mcp.call('delegate_task', { prompt: 'think first', include_reasoning: true, wait_seconds: 20 });
         assert.equal(done.result.output, 'Then answer.');
         assert.equal(done.result.reasoning, 'First, think.');
