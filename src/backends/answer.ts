@@ -7,7 +7,7 @@ import { AnswerAborted, AnswerTruncated, OutputTooLarge } from '../errors.js';
 import type { AnswerInfo, AnswerUsage, FinishReason } from '../tasks/task.js';
 import type { GenerateRequest, GenerateResult } from './types.js';
 
-/** Default for tasks.max_output_bytes: 4 MiB of answer (and kept reasoning) per call. */
+/** Default for tasks.max_output_bytes: 4 MiB of answer and reasoning per call. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 
 /** Finish reasons servers send, by what they mean. Unknown ones count as a normal stop. */
@@ -35,7 +35,7 @@ export function normaliseFinishReason(raw: string | undefined): FinishReason {
 }
 
 export interface AnswerLimits {
-  /** Bytes of answer plus kept reasoning past which the call is refused (OutputTooLarge). */
+  /** Bytes of answer plus reasoning (kept or not: a runaway thinker is bounded too) past which the call is refused. */
   maxBytes: number;
   /** Keep the reasoning text (else only its length is counted). */
   keepReasoning: boolean;

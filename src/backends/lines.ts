@@ -19,7 +19,8 @@ export class LineSplitter {
   private afterCr = false;
   private first = true;
 
-  constructor(private readonly maxLineBytes = MAX_LINE_BYTES) {}
+  /** label: who sent the stream, for the message of a refused line. */
+  constructor(private readonly maxLineBytes = MAX_LINE_BYTES, private readonly label = 'stream') {}
 
   /** Feeds one chunk; returns the lines it completes, without their line endings. */
   push(chunk: Uint8Array): string[] {
@@ -78,14 +79,14 @@ export class LineSplitter {
 
   private check(bytes: number): void {
     if (bytes > this.maxLineBytes) {
-      throw new BackendProtocolError(`a line of the stream is longer than ${this.maxLineBytes} bytes; the answer was refused`);
+      throw new BackendProtocolError(`${this.label}: a line of the stream is longer than ${this.maxLineBytes} bytes; the answer was refused`);
     }
   }
 }
 
 /** Yields the lines of a byte stream as they complete (see LineSplitter). */
-export async function* readLines(body: AsyncIterable<Uint8Array>, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<string> {
-  const splitter = new LineSplitter(maxLineBytes);
+export async function* readLines(body: AsyncIterable<Uint8Array>, label?: string, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<string> {
+  const splitter = new LineSplitter(maxLineBytes, label);
   for await (const chunk of body) {
     for (const line of splitter.push(chunk)) yield line;
   }

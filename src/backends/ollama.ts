@@ -76,7 +76,7 @@ async function readStreamedAnswer(
 ): Promise<void> {
   let done = false;
   let lineCount = 0;
-  for await (const line of readLines(body)) {
+  for await (const line of readLines(body, label)) {
     // Read on past the final object to the end of the body so the connection can be reused.
     if (done || line.trim() === '') continue;
     lineCount++;

@@ -74,7 +74,7 @@ async function readStreamedCompletion(res: Dispatcher.ResponseData, label: strin
   let sawDone = false;
   let sawChoice = false;
   let eventCount = 0;
-  for await (const event of readSseEvents(readLines(res.body))) {
+  for await (const event of readSseEvents(readLines(res.body, label))) {
     // Read on past [DONE] to the end of the body so the connection can be reused.
     if (sawDone) continue;
     eventCount++;

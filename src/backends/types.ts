@@ -31,7 +31,7 @@ export interface GenerateRequest {
   signal: AbortSignal;
   /** Called with each streamed piece of the answer, in order (never with reasoning). */
   onChunk?: ((text: string) => void) | undefined;
-  /** Bytes of answer (plus kept reasoning) past which the call is aborted with OutputTooLarge. Default 4 MiB. */
+  /** Bytes of answer plus reasoning past which the call is aborted with OutputTooLarge. Default 4 MiB. */
   maxOutputBytes?: number | undefined;
   /** Keep the reasoning the server sends apart from the answer and return it. Default false. */
   keepReasoning?: boolean | undefined;
