@@ -226,6 +226,13 @@ describe('bad input', () => {
   });
 
   it('files that are not a list of strings are 400', async () => {
+    for (const include of ['yes', 1, null]) {
+      expectError(
+        await client.delegate({ prompt: 'hi', options: { include_reasoning: include } }),
+        { status: 400, code: 'invalid_request', field: 'options.include_reasoning', message: /true or false/ },
+        `include_reasoning ${JSON.stringify(include)}`,
+      );
+    }
     expectError(await client.delegate({ prompt: 'hi', files: 'ok.txt' }), { status: 400, code: 'invalid_request', field: 'files', message: /array/ }, 'files string');
     expectError(await client.delegate({ prompt: 'hi', files: { 0: 'ok.txt' } }), { status: 400, code: 'invalid_request', field: 'files', message: /array/ }, 'files object');
     expectError(await client.delegate({ prompt: 'hi', files: ['ok.txt', 3] }), { status: 400, code: 'invalid_request', field: 'files[1]', message: /non-empty path/ }, 'files with a number');

@@ -46,6 +46,26 @@ describe('task store', () => {
     assert.deepEqual((await store.tasks.events('t1')).map((e) => e.kind), ['queued', 'assigned', 'completed']);
   });
 
+  it('keeps how an answer ended, its reasoning apart, and the start of an answer refused for its size', async () => {
+    const answer = { finishReason: 'length' as const, truncated: true, model: 'served:1b', usage: { promptTokens: 3, completionTokens: 9, reasoningTokens: 4 } };
+    await store.tasks.insert(newTask('a1'));
+    await store.tasks.assign('a1', 'w1', 'l1');
+    await store.tasks.finish('a1', 'l1', { status: 'completed', output: 'cut', answer: { ...answer, reasoning: 'why' } });
+    assert.deepEqual((await store.tasks.get('a1'))?.answer, { ...answer, reasoning: 'why' });
+
+    await store.tasks.insert(newTask('a2'));
+    await store.tasks.assign('a2', 'w1', 'l2');
+    await store.tasks.finish('a2', 'l2', { status: 'failed', error: { code: 'output_too_large', message: 'too long' }, output: 'first bytes', answer });
+    const refused = await store.tasks.get('a2');
+    assert.equal(refused?.output, 'first bytes');
+    assert.deepEqual(refused?.answer, answer, 'no reasoning column value: none kept');
+
+    await store.tasks.insert(newTask('a3'));
+    await store.tasks.assign('a3', 'w1', 'l3');
+    await store.tasks.finish('a3', 'l3', { status: 'failed', error: { code: 'backend_unavailable', message: 'down' } });
+    assert.equal((await store.tasks.get('a3'))?.answer, null, 'no answer came');
+  });
+
   it('requeues for the current lease only, keeping the attempt count', async () => {
     await store.tasks.insert(newTask('t2'));
     await store.tasks.assign('t2', 'w1', 'l1');
