@@ -314,6 +314,7 @@ describe('loadConfig errors name their key', () => {
     assertConfigError(() => loadYaml(oneBackend.replace('name: local', 'name: "a b"')), 'backends[0].name');
     assertConfigError(() => loadYaml(`${oneBackend}    max_workers: 257\n`), 'backends[0].max_workers', /between 1 and 256/);
     assertConfigError(() => loadYaml(`${oneBackend}\ntasks: { max_attempts: 0 }\n`), 'tasks.max_attempts', /between 1 and 100/);
+    assertConfigError(() => loadYaml(`${oneBackend}\ntasks: { max_output_bytes: 100 }\n`), 'tasks.max_output_bytes', /between 1024 and 1073741824/);
     assertConfigError(() => loadYaml(`${oneBackend}\nserver: { sync_wait_s: 0 }\n`), 'server.sync_wait_s', /greater than 0/);
     assertConfigError(() => loadYaml(`${oneBackend}\nlog: { level: verbose }\n`), 'log.level');
     assertConfigError(() => loadYaml(`${oneBackend}\nserver: 8765\n`), 'server', /mapping/);
