@@ -26,9 +26,12 @@ export interface NewTask {
   idempotencyFingerprint?: string | null;
 }
 
-/** Every column a listing reads as it is: all but `files` (attached contents) and `output` (read as an excerpt). */
+/**
+ * Every column a listing reads as it is: all but `files` (attached contents), `output` (read as an excerpt) and
+ * `reasoning` (never listed: it can be as large as the output; the task's own status has it).
+ */
 const LISTED_COLUMNS = [
-  'seq', 'id', 'type', 'prompt', 'options', 'priority', 'status', 'attempts', 'worker_id', 'lease',
+  'seq', 'id', 'type', 'prompt', 'options', 'priority', 'status', 'attempts', 'worker_id', 'lease', 'answer',
   'error_code', 'error_message', 'created_at', 'started_at', 'finished_at', 'updated_at', 'idempotency_key', 'idempotency_fingerprint',
 ] as const;
 
@@ -243,7 +246,11 @@ export class TaskRepository {
       .selectFrom('tasks')
       .select(LISTED_COLUMNS)
       // SQLite cuts the excerpt: whole outputs never leave the database for a listing.
-      .select([sql<string | null>`substr(output, 1, ${OUTPUT_EXCERPT_CHARS})`.as('output'), sql<number | null>`length(cast(output as blob))`.as('output_bytes')]);
+      .select([
+        sql<string | null>`substr(output, 1, ${OUTPUT_EXCERPT_CHARS})`.as('output'),
+        sql<number | null>`length(cast(output as blob))`.as('output_bytes'),
+        sql<string | null>`null`.as('reasoning'),
+      ]);
     if (filter.status) query = query.where('status', '=', filter.status);
     const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
     return rows.map(rowToListedTask);

@@ -97,6 +97,7 @@ describe('the koubou command against a coordinator', () => {
     assert.deepEqual(result, {
       success: true,
       output: 'the first half',
+      output_bytes: 14,
       error: null,
       error_code: null,
       finish_reason: 'length',

@@ -117,6 +117,7 @@ describe('graphql', () => {
     assert.deepEqual(task.result, {
       success: true,
       output: 'partial',
+      output_bytes: 7,
       error: null,
       error_code: null,
       finish_reason: 'length',
