@@ -23,6 +23,8 @@ export interface TaskStatus {
   status: TaskState;
   type: string;
   priority: number;
+  /** The prompt on one line, cut short (the server shapes it). */
+  prompt_excerpt?: string;
   result: TaskResult | null;
   worker_id: string | null;
   attempts: number;

@@ -30,8 +30,8 @@ export function table(header: string[], rows: string[][]): string {
 export function tasksTable(tasks: TaskStatus[], now = Date.now()): string {
   if (tasks.length === 0) return 'no tasks\n';
   return table(
-    ['ID', 'STATUS', 'TYPE', 'PRI', 'TRIES', 'WORKER', 'AGE'],
-    tasks.map((t) => [t.task_id, t.status, t.type, String(t.priority), String(t.attempts), t.worker_id ?? '-', age(t.created_at, now)]),
+    ['ID', 'STATUS', 'TYPE', 'PRI', 'TRIES', 'WORKER', 'AGE', 'PROMPT'],
+    tasks.map((t) => [t.task_id, t.status, t.type, String(t.priority), String(t.attempts), t.worker_id ?? '-', age(t.created_at, now), t.prompt_excerpt ?? '']),
   );
 }
 
@@ -113,6 +113,7 @@ export function statusBlock(t: TaskStatus, now = Date.now()): string {
     ['task', t.task_id],
     ['status', t.status],
     ['type', t.type],
+    ['prompt', t.prompt_excerpt ?? '-'],
     ['priority', String(t.priority)],
     ['attempts', String(t.attempts)],
     ['worker', t.worker_id ?? '-'],
@@ -131,6 +132,15 @@ export function statusBlock(t: TaskStatus, now = Date.now()): string {
   let text = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
   if (t.result?.success && t.result.output !== null) text += `\n${withNewline(t.result.output)}`;
   return text;
+}
+
+/**
+ * The line `status --watch` prints where a new attempt's output begins: "--- attempt 2 (previous attempt failed:
+ * backend_stream_error) ---"; attempt 0 stands for the stored output replacing what streamed.
+ */
+export function attemptMarker(attempt: number, previous: string | null): string {
+  if (attempt === 0) return '--- final output ---\n';
+  return `--- attempt ${attempt}${previous ? ` (previous attempt ${previous})` : ''} ---\n`;
 }
 
 export function withNewline(text: string): string {

@@ -1,5 +1,6 @@
 /** The JSON shapes of a task that clients see (the seeds' contract). */
 import type { QueueEstimate } from '../../actors/scheduler.js';
+import { excerpt } from '../backends/excerpt.js';
 import type { TaskEvent } from '../events/types.js';
 import type { PartialOutput } from './output-buffers.js';
 import type { FinishReason, Task } from './task.js';
@@ -22,6 +23,17 @@ export interface TaskResultView {
   usage: { prompt_tokens: number | null; completion_tokens: number | null; reasoning_tokens?: number };
   /** Only for tasks that set options.include_reasoning. */
   reasoning?: string | null;
+}
+
+/** How much of a prompt a listing shows: enough to recognise a task on one line. */
+export const PROMPT_EXCERPT_CHARS = 80;
+
+/**
+ * The prompt as one line for listings (/tasks, `koubou tasks`, the dashboard): whitespace and line breaks collapsed,
+ * cut to PROMPT_EXCERPT_CHARS characters with an ellipsis.
+ */
+export function promptExcerpt(prompt: string): string {
+  return excerpt(prompt, PROMPT_EXCERPT_CHARS);
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -70,6 +82,7 @@ export function statusView(task: ViewedTask, estimate: QueueEstimate | null = nu
     status: task.status,
     type: task.type,
     priority: task.priority,
+    prompt_excerpt: promptExcerpt(task.prompt),
     result: resultView(task),
     worker_id: task.workerId,
     attempts: task.attempts,

@@ -12,7 +12,7 @@ import { startFakeLlm, type FakeLlm, type FakeRequest } from '../helpers/fake-ll
 const TYPES = ['general', 'code', 'code_generation', 'documentation', 'translation', 'analysis', 'refactoring'] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const STATUS_KEYS = ['attempts', 'created_at', 'finished_at', 'model', 'priority', 'result', 'started_at', 'status', 'task_id', 'type', 'updated_at', 'worker_id'];
+const STATUS_KEYS = ['attempts', 'created_at', 'finished_at', 'model', 'priority', 'prompt_excerpt', 'result', 'started_at', 'status', 'task_id', 'type', 'updated_at', 'worker_id'];
 
 function assertIso(value: unknown, label: string): number {
   assert.equal(typeof value, 'string', `${label} is a string`);
@@ -233,6 +233,15 @@ describe('delegate', () => {
     const created = all.body.tasks.map((t: { created_at: string }) => Date.parse(t.created_at));
     assert.deepEqual(created, [...created].sort((a: number, b: number) => b - a), 'newest first');
     assert.equal((await client.get('/tasks?status=pending')).body.count, 0);
+  });
+
+  it('GET /tasks shows each task with a one-line excerpt of its prompt', async () => {
+    const tag = unique('excerpt');
+    const prompt = `Refactor the parser\n\n   so that   it streams\t${tag} ${'and keeps going '.repeat(20)}`;
+    const id = (await runSync({ prompt })).task_id;
+    const listed = (await client.get('/tasks?limit=1000')).body.tasks.find((t: { task_id: string }) => t.task_id === id);
+    assert.equal(listed.prompt_excerpt, `Refactor the parser so that it streams ${tag} ${'and keeps going '.repeat(20)}`.slice(0, 80) + '…');
+    assert.equal((await client.status(id)).body.prompt_excerpt, listed.prompt_excerpt, 'the status says the same');
   });
 
   it('sync delegate whose backend fails: 200 with status failed and backend_http_error', async () => {
