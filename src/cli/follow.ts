@@ -18,13 +18,25 @@ const PAUSE_MS = 200;
 /** Called with every answer; `changed` when the state differs from the previous answer (always true for the first). */
 export type OnStatus = (task: TaskStatus, changed: boolean) => void;
 
-/** Receives a running task's output as it streams in; a new attempt starts again from its first character. */
-export type OnOutput = (text: string, fresh: boolean) => void;
+/** How an attempt's output begins: its number, and why the one before it ended (null for the first attempt). */
+export interface AttemptStart {
+  attempt: number;
+  /** "failed: backend_stream_error", "requeued: heartbeat lost", or null when nothing is recorded. */
+  previous: string | null;
+}
+
+/**
+ * Receives a running task's output as it streams in. The first piece of each attempt comes with `start`: a retried
+ * task's new attempt streams its answer again from the first character.
+ */
+export type OnOutput = (text: string, start: AttemptStart | null) => void;
 
 /** The loop itself: resolves with the final status. With onOutput, the output streams in as well. */
 export async function follow(client: KoubouClient, id: string, onStatus: OnStatus, onOutput?: OnOutput): Promise<TaskStatus> {
   let previous: string | null = null;
+  /** The attempt whose output is being read, and whether any of it has been passed on yet. */
   let attempt = -1;
+  let started = false;
   let seen = 0;
   for (;;) {
     const asked = performance.now();
@@ -35,23 +47,35 @@ export async function follow(client: KoubouClient, id: string, onStatus: OnStatu
     onStatus(task, changed);
     if (onOutput && task.partial_output) {
       const { from, text } = task.partial_output;
-      const fresh = task.attempts !== attempt;
-      if (fresh && from > 0) {
-        // A new attempt (a retry): its text starts at 0, and we asked from where the old one had got to.
+      if (task.attempts !== attempt) {
         attempt = task.attempts;
-        seen = 0;
-        continue;
+        started = false;
+        if (from > 0) {
+          // A new attempt (a retry): its text starts at 0, and we asked from where the old one had got to.
+          seen = 0;
+          continue;
+        }
       }
-      attempt = task.attempts;
       seen = from + text.length;
       if (text) {
-        onOutput(text, fresh);
+        onOutput(text, started ? null : { attempt, previous: attempt > 1 ? await previousEnd(client, id) : null });
+        started = true;
         continue; // more may already be there: ask again at once
       }
     }
     if (FINAL_STATES.has(task.status)) return task;
     if (!changed && performance.now() - asked < QUICK_MS) await sleep(PAUSE_MS);
   }
+}
+
+/** Why the task's latest attempt before this one ended, from its history: the last retry or requeue. */
+export async function previousEnd(client: KoubouClient, id: string): Promise<string | null> {
+  const { events } = await client.events(id);
+  const last = events.findLast((e) => e.kind === 'retried' || e.kind === 'requeued');
+  if (!last) return null;
+  if (last.kind === 'requeued') return `requeued: ${typeof last.reason === 'string' ? last.reason : 'no reason recorded'}`;
+  const error = last.error as { code?: unknown } | undefined;
+  return `failed: ${typeof error?.code === 'string' ? error.code : 'no error recorded'}`;
 }
 
 function changeKey(t: TaskStatus): string {
@@ -66,7 +90,7 @@ export async function followTask(
   client: KoubouClient,
   id: string,
   onStatus: (task: TaskStatus, changed: boolean, print: (out: NodeJS.WritableStream, text: string) => void) => void = () => {},
-  onOutput?: (text: string, fresh: boolean, print: (out: NodeJS.WritableStream, text: string) => void) => void,
+  onOutput?: (text: string, start: AttemptStart | null, print: (out: NodeJS.WritableStream, text: string) => void) => void,
 ): Promise<TaskStatus> {
   const progress = new Progress();
   const onSigint = () => {
@@ -85,7 +109,7 @@ export async function followTask(
         progress.update(stateLine(task));
         onStatus(task, changed, print);
       },
-      onOutput && ((text, fresh) => onOutput(text, fresh, print)),
+      onOutput && ((text, start) => onOutput(text, start, print)),
     );
   } finally {
     progress.clear();

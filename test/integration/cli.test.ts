@@ -30,21 +30,41 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `koubou ARGS` to its end; only PATH and `env` reach it. */
-function koubou(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+/** A `koubou ARGS` process while it runs: what it has printed so far, and its end. */
+interface Running {
+  readonly stdout: string;
+  readonly stderr: string;
+  done: Promise<Run>;
+}
+
+/** Starts `koubou ARGS`; only PATH and `env` reach it. */
+function startKoubou(args: string[], env: Record<string, string>, input?: string): Running {
   const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const printed = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c: Buffer) => (printed.stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (printed.stderr += c.toString()));
   child.stdin.end(input);
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  return new Promise((resolve) =>
+  const done = new Promise<Run>((resolve) =>
     child.once('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, ...printed });
     }),
   );
+  return {
+    get stdout() {
+      return printed.stdout;
+    },
+    get stderr() {
+      return printed.stderr;
+    },
+    done,
+  };
+}
+
+/** Runs `koubou ARGS` to its end; only PATH and `env` reach it. */
+function koubou(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+  return startKoubou(args, env, input).done;
 }
 
 /** A port free right now (listen on 0, close): `start --detach` needs a known port to find the server. */
@@ -148,6 +168,32 @@ describe('the koubou command against a coordinator', () => {
     assert.ok(lines.slice(0, -1).some((l) => /\s(pending|in_progress)\b/.test(l)), `a change before the end:\n${res.stderr}`);
   });
 
+  it('status --watch of a retried task: the new attempt restarts the stream after a marker, the output is printed once', async () => {
+    // Both workers are held, so the task waits while the watch starts; then its first attempt is cut off mid-stream.
+    const blockers: string[] = [];
+    for (const n of [1, 2]) blockers.push((await client.delegate({ prompt: `[[mode:hang]] blocker ${n} ${randomUUID()}` })).body.task_id as string);
+    await eventually(async () => (await Promise.all(blockers.map((b) => client.status(b)))).every((r) => r.body.status === 'in_progress'), 5000);
+    const prompt = `[[chunk-delay:80]] ${Array.from({ length: 24 }, (_, i) => `word${i}`).join(' ')} ${randomUUID()}`;
+    const answer = `echo(fake-model): ${prompt}`;
+    const id = (await client.delegate({ prompt })).body.task_id as string;
+    const watch = startKoubou(['status', id, '--watch'], env);
+    await eventually(() => /\bpending\b/.test(watch.stderr), 10_000);
+    fake.script(['truncate']);
+    for (const b of blockers) await client.call('DELETE', `/task/${b}`);
+
+    const res = await watch.done;
+    assert.equal(res.code, 0, res.stderr);
+    const marker = '--- attempt 2 (previous attempt failed: backend_protocol_error) ---\n';
+    const [before, after, ...more] = res.stdout.split(marker);
+    assert.equal(more.length, 0, `one marker:\n${res.stdout}`);
+    assert.ok(after !== undefined, `a marker line:\n${res.stdout}`);
+    assert.ok(before!.endsWith('\n') && before!.length > 1 && answer.startsWith(before!.slice(0, -1)), `the first attempt's partial text, ended by a newline:\n${res.stdout}`);
+    assert.equal(after, `${answer}\n`, 'the second attempt streams from its start, and the output is not printed again');
+    const status = (await client.status(id)).body;
+    assert.equal(status.attempts, 2);
+    assert.equal(status.result.output, answer);
+  });
+
   it('a failing task: submit --wait exits 1 with the error on stderr and nothing on stdout', async () => {
     const res = await run(['submit', `[[mode:error400]] ${randomUUID()}`, '--wait']);
     assert.equal(res.code, 1);
@@ -177,6 +223,19 @@ describe('the koubou command against a coordinator', () => {
     const table = await run(['tasks', '--status', 'completed']);
     assert.match(table.stdout, /^ID\s+STATUS\s+TYPE\s+PRI/);
     assert.ok(table.stdout.trimEnd().split('\n').slice(1).every((l) => / completed /.test(l)), table.stdout);
+  });
+
+  it('tasks prints whole ids and a one-line prompt excerpt, so a listed task can be recognised and named', async () => {
+    const tag = randomUUID();
+    const id = (await client.delegate({ prompt: `Explain the lease sweep\nin two lines ${tag}`, sync: true })).body.task_id as string;
+    const res = await run(['tasks', '--limit', '1000']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^ID\s+STATUS\s+TYPE\s+PRI\s+TRIES\s+WORKER\s+AGE\s+PROMPT$/m);
+    const row = res.stdout.split('\n').find((l) => l.includes(tag)) ?? '';
+    assert.ok(row.startsWith(`${id}  completed`), `the row starts with the whole id:\n${res.stdout}`);
+    assert.ok(row.endsWith(`Explain the lease sweep in two lines ${tag}`), row);
+    const shown = await run(['status', row.split(' ')[0]!]);
+    assert.match(shown.stdout, new RegExp(`^prompt\\s+Explain the lease sweep in two lines ${tag}$`, 'm'));
   });
 
   it('cancel of a running task exits 0 and the task is cancelled; cancelling a finished one exits 1', async () => {
