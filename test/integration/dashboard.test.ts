@@ -2,8 +2,10 @@
  * The dashboard in real headless Chromium (Debian's `chromium`, driven by playwright-core): it loads with the token
  * from its address and no console error; a task submitted through its form streams and completes with its output; a
  * waiting and a running task are cancelled from its buttons and the API agrees; the API itself still wants the token,
- * and a page without one asks for it. The last test keeps a screenshot at artifacts/dashboard.png (a CI artifact; the
- * directory is git-ignored).
+ * and a page without one asks for it. Lists show each task's prompt excerpt and whole id. At desktop and phone widths
+ * (1440 and 390 px) the workers' status and heartbeat can be read (in sight, or in a box that shows it scrolls), task
+ * details are not cut, and a selected task's panel comes into view; screenshots of both widths are kept in
+ * artifacts/ (a CI artifact; the directory is git-ignored).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -22,6 +24,35 @@ const TOKEN = 'dash-token';
 const ARTIFACTS = fileURLToPath(new URL('../../../artifacts/', import.meta.url));
 /** Generous: CI machines are slow, and nothing here measures time. */
 const WAIT_MS = 15_000;
+const PHONE = { width: 390, height: 844 };
+
+/**
+ * Whether each worker's Status and Heartbeat cells (columns 3 and 4) can be read: 'visible' when the cell lies inside
+ * its scroll box and the viewport, 'scrolls' when it lies beyond the edge of a box that scrolls sideways and fades that
+ * edge (data-more), else a description of the cut. Read in one go: the rows are redrawn as updates come.
+ */
+function workerCellsReach(page: Page): Promise<string[]> {
+  return page.locator('#workers-body').evaluate((body) =>
+    [...body.querySelectorAll('tr[data-worker] td:is(:nth-child(3), :nth-child(4))')].map((td) => {
+      const r = td.getBoundingClientRect();
+      const box = td.closest('.table-wrap') as any;
+      const b = box.getBoundingClientRect();
+      const right = Math.min((globalThis as any).document.documentElement.clientWidth, b.right);
+      if (r.width > 0 && r.left >= Math.max(0, b.left) - 1 && r.right <= right + 1) return 'visible';
+      if (box.scrollWidth > box.clientWidth && (box.dataset.more ?? '').includes(r.left < b.left ? 'left' : 'right')) return 'scrolls';
+      return `${td.getAttribute('data-label')} cut off: cell ${r.left}..${r.right}, box ${b.left}..${b.right}, more=${box.dataset.more}`;
+    }),
+  );
+}
+
+/** Elements whose text does not fit their box (cut with an ellipsis or hidden), or that reach past the viewport. */
+function cutText(page: Page, selector: string): Promise<string[]> {
+  return page.locator(selector).evaluateAll((els) =>
+    els
+      .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > (globalThis as any).document.documentElement.clientWidth + 1)
+      .map((e) => e.textContent ?? ''),
+  );
+}
 
 describe('the dashboard in a browser', { skip: chromiumMissing() ?? false }, () => {
   let fake: FakeLlm;
@@ -160,7 +191,7 @@ describe('the dashboard in a browser', { skip: chromiumMissing() ?? false }, () 
 
   it('keeps a screenshot of the dashboard at work as a test artifact (artifacts/dashboard.png)', async () => {
     // Something to look at: one task streaming, two waiting at different priorities.
-    const slow = 'Summarise the workshop log for the morning shift, one line per bench [[chunk-delay:300]]';
+    const slow = 'Summarise the workshop log for the morning shift, one line per bench [[chunk-delay:1500]]';
     const running = (await client.delegate({ prompt: slow, type: 'analysis', priority: 9 })).body.task_id as string;
     await eventually(async () => (await client.status(running)).body.status === 'in_progress', WAIT_MS);
     const waiting = [
@@ -171,10 +202,58 @@ describe('the dashboard in a browser', { skip: chromiumMissing() ?? false }, () 
     await page.locator('#task-view-body .output[data-status="in_progress"]', { hasText: 'the workshop log' }).waitFor({ timeout: WAIT_MS });
     await page.locator('#queue-priorities [data-priority="2"]').waitFor({ timeout: WAIT_MS });
     await page.locator(`#workers-body button.link[title="${running}"]`).waitFor({ timeout: WAIT_MS });
+    await checkLayout(page, running, slow);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
+
+    // The same pool on a phone.
+    const phone = await browser.newPage({ viewport: PHONE });
+    phone.on('console', (m) => m.type() === 'error' && problems.push(`phone console: ${m.text()}`));
+    phone.on('pageerror', (err) => problems.push(`phone page error: ${err.message}`));
+    try {
+      await phone.goto(`${koubou.url}/?access_token=${TOKEN}`);
+      await phone.locator(`#workers-body button.link[title="${running}"]`).waitFor({ timeout: WAIT_MS });
+      assert.equal(await phone.evaluate(() => (globalThis as any).document.documentElement.scrollWidth), PHONE.width, 'the page itself does not scroll sideways');
+      const onPhone = await workerCellsReach(phone);
+      assert.ok(onPhone.length >= 2, 'status and heartbeat of each worker');
+      assert.deepEqual(onPhone, onPhone.map(() => 'visible'), 'on a phone the workers need no sideways scrolling');
+      // Selecting a task from the list (below the fold on a phone) brings its panel into view.
+      await phone.evaluate(() => (globalThis as any).scrollTo(0, 0));
+      await phone.locator(`#tasks-list .task-row[data-task-id="${waiting[0]}"]`).click();
+      await phone.locator('#task-view-body .task-full-id', { hasText: waiting[0] }).waitFor({ timeout: WAIT_MS });
+      let top = NaN;
+      await eventually(async () => {
+        top = await phone.locator('#task-view').evaluate((e) => e.getBoundingClientRect().top);
+        return top > -1 && top < PHONE.height / 2;
+      }, WAIT_MS).catch(async (err) => {
+        await phone.screenshot({ path: `${ARTIFACTS}dashboard-phone-failed.png` });
+        throw new Error(`the task panel stays out of view (top ${top} px): ${err.message}`);
+      });
+      await checkLayout(phone, waiting[0]!, `later: ${slow}`);
+      await phone.screenshot({ path: `${ARTIFACTS}dashboard-phone.png`, fullPage: true });
+      await phone.screenshot({ path: `${ARTIFACTS}dashboard-phone-task.png` });
+    } finally {
+      await phone.close();
+    }
     for (const id of [...waiting, running]) await client.call('DELETE', `/task/${id}`);
     await page.locator('#queue-priorities .empty').waitFor({ timeout: WAIT_MS });
     assert.deepEqual(problems, []);
   });
 });
+
+/**
+ * What must hold at any width with `open` selected: each worker's status and heartbeat can be read, the list shows
+ * tasks by prompt excerpt and whole id, and no task detail or list line is cut.
+ */
+async function checkLayout(page: Page, open: string, openPrompt: string): Promise<void> {
+  await page.locator(`#tasks-list .task-row[data-task-id="${open}"]`).click();
+  await page.locator(`#task-view-body .task-full-id`, { hasText: open }).waitFor({ timeout: WAIT_MS });
+  const width = page.viewportSize()!.width;
+  const reach = await workerCellsReach(page);
+  assert.deepEqual(reach.filter((r) => r !== 'visible' && r !== 'scrolls'), [], `${width} px: workers' status and heartbeat`);
+  const listed = page.locator(`#tasks-list .task-row[data-task-id="${open}"]`);
+  assert.equal(await listed.locator('.task-id').textContent(), open, 'the whole id, as the CLI prints it');
+  assert.equal(await listed.locator('.task-prompt').textContent(), openPrompt.replace(/\s+/g, ' ').slice(0, 80) + (openPrompt.length > 80 ? '…' : ''));
+  assert.deepEqual(await cutText(page, '#task-view-body .meta-grid dd'), [], `${width} px: task details cut`);
+  assert.deepEqual(await cutText(page, '#tasks-list .task-meta, #tasks-list .task-id'), [], `${width} px: list lines cut`);
+}

@@ -12,6 +12,7 @@ import { TaskView } from './task-view.js';
 import { ThroughputPanel } from './throughput-panel.js';
 import { setupTokenDialog } from './token-dialog.js';
 import { renderWorkers } from './workers-panel.js';
+import { scrollCue } from './scroll-cue.js';
 
 /** Every state change; output pieces (`progress`) only come for the open task, on its own stream. */
 const STATE_KINDS = 'queued,assigned,requeued,retried,deferred,completed,failed,cancelled';
@@ -47,6 +48,7 @@ let connections = [];
 const serverNow = () => Date.now() + state.offset;
 
 const taskView = new TaskView({ cancel }, serverNow);
+const workersCue = scrollCue(document.querySelector('.workers .table-wrap'));
 const throughput = new ThroughputPanel();
 initToken();
 const tokenDialog = setupTokenDialog(() => restart());
@@ -180,6 +182,21 @@ function select(id) {
   history.replaceState(history.state, '', `#task=${encodeURIComponent(id)}`);
   taskView.show(id);
   render();
+  revealTaskView();
+}
+
+/**
+ * On one column (a phone) the task view sits below the list: bring it up. Beside the list (wide screens) only when its
+ * head is out of sight.
+ */
+function revealTaskView() {
+  const panel = byId('task-view');
+  panel.dataset.open = 'true';
+  const { top, left } = panel.getBoundingClientRect();
+  const beside = left >= byId('tasks-list').getBoundingClientRect().right;
+  if (beside && top >= 0 && top <= window.innerHeight - 120) return;
+  const still = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  panel.scrollIntoView({ block: 'start', behavior: still ? 'auto' : 'smooth' });
 }
 
 async function cancel(id, button) {
@@ -217,6 +234,7 @@ function paint() {
     renderHeader(s);
     renderQueue(state.counts, s.queue_by_priority);
     renderWorkers(s.workers, s.heartbeat, select);
+    workersCue();
   }
   renderTasks(state.tasks, taskView.selected, serverNow(), { select, cancel });
   renderLinks();

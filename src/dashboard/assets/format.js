@@ -38,8 +38,6 @@ export function preciseClock(iso) {
   return `${clock(iso)}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-/** The last 8 characters of an id: task ids are UUIDv7, whose first block is a timestamp shared by a whole minute. */
-export const shortId = (id) => (id ? String(id).slice(-8) : '—');
 
 /** 42, 4.2, 0.42 — a rate with sensible precision. */
 export function rate(n) {

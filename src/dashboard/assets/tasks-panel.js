@@ -1,6 +1,7 @@
-// The task list: newest first, with state, type, priority, age, and a cancel button on open tasks.
+// The task list: newest first, each task by its prompt's first words and its whole id (as `koubou tasks` prints it, so
+// it can be copied to `koubou status`), with state, type, priority, age, and a cancel button on open tasks.
 import { badge, byId, el, replace } from './dom.js';
-import { ago, shortId } from './format.js';
+import { ago } from './format.js';
 
 export const isOpen = (status) => status === 'pending' || status === 'in_progress';
 
@@ -30,7 +31,8 @@ export function renderTasks(tasks, selected, now, actions) {
       },
         badge(t.status),
         el('div', { class: 'task-main' },
-          el('span', { class: 'task-id', text: shortId(t.task_id) }),
+          el('span', { class: 'task-prompt', text: t.prompt_excerpt || '(no prompt)' }),
+          el('span', { class: 'task-id', text: t.task_id }),
           el('span', { class: 'task-meta', text: meta.join(' · ') }),
         ),
         el('div', { class: 'task-side' },

@@ -1,6 +1,6 @@
 // The workers table: status, heartbeat age, current task, speed, counts and restarts of each worker.
 import { badge, byId, el, replace } from './dom.js';
-import { count, duration, rate, shortId } from './format.js';
+import { count, duration, rate } from './format.js';
 
 const LIVE = new Set(['idle', 'busy']);
 
@@ -23,6 +23,15 @@ function speedCell(speed) {
   return el('td', { class: 'num', text: parts.join(' · '), attrs: { title } });
 }
 
+/**
+ * Each cell carries its column's heading (data-label), read from the table's own header: on a phone the rows are
+ * laid out as small cards and the labels are shown beside the values.
+ */
+function labelCells(row, headings) {
+  [...row.cells].forEach((cell, i) => headings[i] && (cell.dataset.label = headings[i]));
+  return row;
+}
+
 /** workers: rows of GET /api/dashboard (heartbeat ages as of that read); onTask(id) opens a task. */
 export function renderWorkers(workers, heartbeat, onTask) {
   const body = byId('workers-body');
@@ -32,24 +41,25 @@ export function renderWorkers(workers, heartbeat, onTask) {
     replace(body, el('tr', { class: 'empty-row' }, el('td', { attrs: { colspan: 9 }, text: 'No workers yet.' })));
     return;
   }
+  const headings = [...byId('workers-table').tHead.rows[0].cells].map((th) => th.textContent);
   replace(
     body,
     workers.map((w) => {
       const age = w.heartbeat_age_ms;
       const beating = LIVE.has(w.status) && age !== null;
-      return el('tr', { data: { worker: w.worker_id } },
+      return labelCells(el('tr', { data: { worker: w.worker_id } },
         el('td', {}, el('span', { class: 'mono', text: w.worker_id }), w.location === 'remote' ? el('span', { class: 'tag', text: 'remote' }) : null),
         el('td', {}, el('span', { text: w.backend }), el('span', { class: 'muted', text: ` · ${w.model}` })),
         el('td', {}, badge(w.status)),
         el('td', { class: `num ${beating ? ageClass(age, heartbeat) : 'muted'}`, text: beating ? duration(age) : '—', attrs: { title: w.last_heartbeat ?? '' } }),
         el('td', {}, w.current_task
-          ? el('button', { class: 'link', text: shortId(w.current_task), attrs: { type: 'button', title: w.current_task }, on: { click: () => onTask(w.current_task) } })
+          ? el('button', { class: 'link', text: w.current_task, attrs: { type: 'button', title: w.current_task }, on: { click: () => onTask(w.current_task) } })
           : el('span', { class: 'muted', text: '—' })),
         speedCell(w.speed),
         el('td', { class: 'num', text: count(w.completed) }),
         el('td', { class: `num${w.failed ? '' : ' muted'}`, text: count(w.failed) }),
         el('td', { class: `num${w.restarts ? ' age-late' : ' muted'}`, text: count(w.restarts) }),
-      );
+      ), headings);
     }),
   );
 }
