@@ -21,7 +21,7 @@ export type OnStatus = (task: TaskStatus, changed: boolean) => void;
 /** How an attempt's output begins: its number, and why the one before it ended (null for the first attempt). */
 export interface AttemptStart {
   attempt: number;
-  /** "failed: backend_stream_error", "requeued: heartbeat lost", or null when nothing is recorded. */
+  /** "failed: backend_protocol_error", "requeued: heartbeat lost", or null when nothing is recorded. */
   previous: string | null;
 }
 

@@ -136,7 +136,7 @@ export function statusBlock(t: TaskStatus, now = Date.now()): string {
 
 /**
  * The line `status --watch` prints where a new attempt's output begins: "--- attempt 2 (previous attempt failed:
- * backend_stream_error) ---"; attempt 0 stands for the stored output replacing what streamed.
+ * backend_protocol_error) ---"; attempt 0 stands for the stored output replacing what streamed.
  */
 export function attemptMarker(attempt: number, previous: string | null): string {
   if (attempt === 0) return '--- final output ---\n';

@@ -38,7 +38,6 @@ export function preciseClock(iso) {
   return `${clock(iso)}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-
 /** 42, 4.2, 0.42 — a rate with sensible precision. */
 export function rate(n) {
   if (n === null || n === undefined) return '—';
