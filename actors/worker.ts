@@ -199,7 +199,9 @@ async function runTask(task: Task, lease: string, signal: AbortSignal, deps: Wor
       if (queued) deps.retryLater(queued, waitMs);
       return;
     }
-    if (outcome.status === 'failed' && failure?.retryable && task.attempts < deps.maxAttempts) {
+    // A backend whose calls have side effects (an agent CLI) says whether a failed one may run again.
+    const mayRetry = failure?.retryable === true && deps.backend.retries !== false;
+    if (outcome.status === 'failed' && mayRetry && task.attempts < deps.maxAttempts) {
       const delayMs = deps.retryDelayMs(task.attempts);
       deps.log.warn('task attempt failed; retrying', { ...about, code: failure.code, retry_in_ms: delayMs, error: failure.message });
       const queued = await deps.transitions.retry(task.id, lease, outcome.error, delayMs);
@@ -234,11 +236,13 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
       keepReasoning: task.options.include_reasoning === true,
       signal,
       onChunk: (chunk) => deps.transitions.progress(task.id, deps.id, lease, chunk),
+      taskId: task.id,
+      workdir: task.options.workdir,
     });
     deps.recordBackendCall(deps.backend.name, seconds(), null);
     report({ kind: 'ok' }, null);
-    const { output, ...answer } = result;
-    return { outcome: { status: 'completed', output, answer }, failure: null };
+    const { output, changes, ...answer } = result;
+    return { outcome: { status: 'completed', output, answer, changes: changes ?? null }, failure: null };
   } catch (err) {
     if (signal.aborted && signal.reason instanceof Aborted) {
       report({ kind: 'unknown' }, 'aborted');

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { BackendSettings, BackendType } from './backends/types.js';
+import { readCommandSettings } from './backends/command/config.js';
+import { COMMAND_DEFAULTS, type CommandSettings } from './backends/command/settings.js';
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
 import { Section, hostName, int, list, matching, nullable, oneOf, positive, str, url, webOrigin } from './config-validate.js';
@@ -83,6 +85,8 @@ export interface BackendConfig extends BackendSettings {
   readonly models: readonly string[];
   /** Most tokens an answer may have here; tasks asking for more go elsewhere. null = no limit. */
   readonly max_tokens: number | null;
+  /** type command: how its CLI runs; null for LLM servers. */
+  readonly command: CommandSettings | null;
 }
 
 export interface KoubouConfig {
@@ -145,7 +149,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 const MAX_TIMER_S = Math.floor(MAX_TIMER_MS / 1000);
 const MAX_WORKERS = 256;
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
-const BACKEND_TYPES: readonly BackendType[] = ['ollama', 'openai'];
+const BACKEND_TYPES: readonly BackendType[] = ['ollama', 'openai', 'command'];
 /** The file read when none is named (relative to the working directory). */
 export const DEFAULT_FILE = 'config/koubou.yaml';
 
@@ -198,6 +202,7 @@ const BACKEND_DEFAULTS = {
   types: null,
   models: [],
   max_tokens: null,
+  ...COMMAND_DEFAULTS,
 };
 
 /** Used when no config file is named and config/koubou.yaml does not exist. */
@@ -353,7 +358,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
       tls_ca_file: mapNull(nats.read('tls_ca_file', nullable(str)), (file) => path.resolve(cwd, file)),
     },
     routing: readRouting(root.section('routing')),
-    backends: root.read('backends', readBackends),
+    backends: root.read('backends', (v, k) => readBackends(v, k, cwd)),
   };
 
   // A coordinator whose workers are all on LAN nodes has no backend of its own; without NATS it would have no worker.
@@ -386,18 +391,18 @@ function storePath(value: unknown, key: string): string {
   return p;
 }
 
-function readBackends(value: unknown, key: string): BackendConfig[] {
+function readBackends(value: unknown, key: string, cwd: string): BackendConfig[] {
   const entries = list(value, key);
   const seen = new Set<string>();
   return entries.map((entry, i) => {
-    const backend = readBackend(entry, `${key}[${i}]`);
+    const backend = readBackend(entry, `${key}[${i}]`, cwd);
     if (seen.has(backend.name)) throw new ConfigError(`duplicate backend name ${JSON.stringify(backend.name)}`, `${key}[${i}].name`);
     seen.add(backend.name);
     return backend;
   });
 }
 
-function readBackend(entry: unknown, at: string): BackendConfig {
+function readBackend(entry: unknown, at: string, cwd: string): BackendConfig {
   const b = new Section(entry, at, BACKEND_DEFAULTS);
   const name = b.read('name', (v, k) => matching(v, k, /^[A-Za-z0-9_-]+$/, "letters, digits, '_' and '-'"));
   const type = b.oneOf('type', BACKEND_TYPES);
@@ -405,10 +410,12 @@ function readBackend(entry: unknown, at: string): BackendConfig {
   const min_workers = b.int('min_workers', { min: 0, max: MAX_WORKERS });
   const max_workers = b.read('max_workers', (v, k) => int(v === undefined ? Math.max(min_workers, 1) : v, k, { min: 1, max: MAX_WORKERS }));
   if (max_workers < min_workers) throw new ConfigError(`must be >= min_workers (${min_workers}), got ${max_workers}`, b.keyOf('max_workers'));
+  const command = readCommandSettings(b, type, cwd);
   return {
     name,
     type,
-    url: b.read('url', (v, k) => url(v, k, ['http', 'https'])),
+    // An agent CLI has no server: its entry names no url.
+    url: type === 'command' ? '' : b.read('url', (v, k) => url(v, k, ['http', 'https'])),
     model: b.str('model'),
     min_workers,
     max_workers,
@@ -419,6 +426,7 @@ function readBackend(entry: unknown, at: string): BackendConfig {
     types: b.read('types', nullable(taskTypes)),
     models: b.read('models', (v, k) => list(v, k).map((m, i) => str(m, `${k}[${i}]`))),
     max_tokens: b.read('max_tokens', nullable((v, k) => int(v, k, { min: 1 }))),
+    command,
   };
 }
 

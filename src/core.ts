@@ -12,6 +12,7 @@ import { spawnRemoteWorker, type RemoteSend } from '../actors/remote-worker.js';
 import { spawnWorker } from '../actors/worker.js';
 import { createNodePort, type NodePort } from './nodes/node-port.js';
 import { createBackend } from './backends/index.js';
+import { workspaceRoots } from './backends/command/workdir.js';
 import type { Backend } from './backends/types.js';
 import { systemClock, type Clock } from './clock.js';
 import type { KoubouConfig } from './config.js';
@@ -84,7 +85,9 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
   // Counts before recovery: recovery's own "requeued" events then move them to the truth.
   const stats = new QueueStats(await store.tasks.countByStatus(), bus);
   const transitions = storeTransitions(store.tasks, bus, clock.now, config.tasks.max_attempts, log.child({ actor: 'store' }));
-  const backends: Backend[] = config.backends.map((b) => createBackend(b));
+  // Agent CLIs get an allowlist of this environment, never a value of Koubou's own secrets.
+  const secrets = [config.server.api_token, config.nats.pool_token].filter((s): s is string => s !== null);
+  const backends: Backend[] = config.backends.map((b) => createBackend(b, { inheritedEnv: process.env, secrets }));
   const { failure_threshold, probe_base_ms, probe_max_ms } = config.pool.backpressure;
   // Written only by the scheduler; /health and /workers read them.
   const gates = new BackendGates({ failureThreshold: failure_threshold, probeBaseMs: probe_base_ms, probeMaxMs: probe_max_ms }, clock);
@@ -152,6 +155,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
     bus,
     stats,
     files: { root: config.files.root, maxBytes: config.files.max_bytes, exclude: config.files.exclude, protectedPaths: storeFiles(config.store.path) },
+    workspaceRoots: config.backends.flatMap((b) => (b.command?.workspace_root ? workspaceRoots(b.command.workspace_root) : [])),
     maxPending: config.queue.max_pending,
     notifyQueued: coalescing((tasks) => dispatch(tree.scheduler, { type: 'tasksQueued', tasks })),
     notifyCancelled: (taskId, lease) => dispatch(tree.scheduler, { type: 'taskCancelled', taskId, lease }),

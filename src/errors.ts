@@ -287,6 +287,29 @@ export class StoreInUse extends KoubouError {
   }
 }
 
+/** An agent CLI wrote more than its backend's max_output_bytes; it was killed. Permanent: it would do it again. */
+export class CommandOutputTooLarge extends KoubouError {
+  readonly code = 'output_too_large';
+}
+
+/**
+ * An agent CLI exited non-zero (or could not start). Agent runs have side effects, so it is retried only when the
+ * backend says `retry: true`.
+ */
+export class CommandFailed extends KoubouError {
+  readonly code = 'command_failed';
+  override readonly retryable: boolean;
+  constructor(message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.retryable = retryable;
+  }
+}
+
+/** The task's workspace could not be prepared or collected (git worktree, commit, diff). */
+export class CommandWorkspaceError extends KoubouError {
+  readonly code = 'workspace_error';
+}
+
 /** What kind of failure an error is: the task's own (permanent or retryable) or the server's backpressure. */
 export type FailureKind = 'permanent' | 'retryable' | 'backpressure';
 

@@ -9,6 +9,8 @@ export type ModelCheck =
 
 /** Lists the server's models and looks for the backend's own. Never throws. */
 export async function checkModel(backend: Backend, signal?: AbortSignal): Promise<ModelCheck> {
+  // An agent CLI has no listing to ask; it reports a missing model in the task's error.
+  if (backend.type === 'command') return { state: 'ok' };
   const listed = await backend.listModels(signal);
   if (listed === null) return { state: 'unreachable' };
   if (modelListed(backend.type, listed, backend.model)) return { state: 'ok' };

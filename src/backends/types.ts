@@ -1,7 +1,8 @@
-import type { AnswerInfo } from '../tasks/task.js';
+import type { AnswerInfo, TaskChanges } from '../tasks/task.js';
+import type { CommandSettings } from './command/settings.js';
 
-/** One LLM backend: a server speaking the Ollama or the OpenAI-compatible protocol. */
-export type BackendType = 'ollama' | 'openai';
+/** One backend: a server speaking the Ollama or the OpenAI-compatible protocol, or an agent CLI run per task. */
+export type BackendType = 'ollama' | 'openai' | 'command';
 
 export interface BackendSettings {
   /** Unique name from config, e.g. "local". */
@@ -17,6 +18,8 @@ export interface BackendSettings {
   endpoint?: 'chat' | 'generate' | undefined;
   /** Stream the answer (chunks reach onChunk as they arrive). Default true. */
   stream?: boolean | undefined;
+  /** type command only: how the CLI is run (see src/backends/command/settings.ts). */
+  command?: CommandSettings | null | undefined;
 }
 
 export interface GenerateRequest {
@@ -35,17 +38,25 @@ export interface GenerateRequest {
   maxOutputBytes?: number | undefined;
   /** Keep the reasoning the server sends apart from the answer and return it. Default false. */
   keepReasoning?: boolean | undefined;
+  /** The task being run (command backends name its branch after it). */
+  taskId?: string | undefined;
+  /** The task's workdir, a real path (command backends only). */
+  workdir?: string | undefined;
 }
 
 /** A usable answer: the text, and how it ended (a `length` stop with text comes back with truncated: true). */
 export interface GenerateResult extends AnswerInfo {
   output: string;
+  /** Command backends working in a git worktree: the branch and diff of what the run changed. */
+  changes?: TaskChanges | null | undefined;
 }
 
 export interface Backend {
   readonly name: string;
   readonly type: BackendType;
   readonly model: string;
+  /** False when a failed call must not be retried even if its error says it may (agent CLIs have side effects). */
+  readonly retries?: boolean;
   /**
    * Runs one prompt. Throws BackendUnavailable (cannot connect), BackendHttpError (HTTP error status),
    * BackendProtocolError (a body that is not what the protocol says), BackendReportedError (an error inside a 200

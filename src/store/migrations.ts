@@ -83,6 +83,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('tasks').addColumn('reasoning', 'text').execute();
     },
   },
+  '0006_task_changes': {
+    async up(db: Kysely<any>) {
+      // JSON: what a command backend's run changed (branch, base, diff, files); null for every other task.
+      await db.schema.alterTable('tasks').addColumn('changes', 'text').execute();
+    },
+  },
 };
 
 /** Serves the migrations above to Kysely's Migrator. */

@@ -31,6 +31,8 @@ export interface TasksTable {
   idempotency_key: Generated<string | null>;
   /** The normalised submission's hash (tasks/fingerprint.ts): the same key with another submission is refused. */
   idempotency_fingerprint: Generated<string | null>;
+  /** JSON: a command backend's {branch, base, diff, diff_truncated, files}; null for other tasks. */
+  changes: Generated<string | null>;
 }
 
 export interface WorkersTable {

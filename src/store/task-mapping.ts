@@ -1,18 +1,18 @@
 /** Converts between database rows and the Task the rest of the system uses. */
-import type { AnswerInfo, ListedTask, Task, TaskFile, TaskOptions, TaskStatus, TaskType } from '../tasks/task.js';
+import type { AnswerInfo, ListedTask, Task, TaskChanges, TaskFile, TaskOptions, TaskStatus, TaskType } from '../tasks/task.js';
 import type { TaskRow } from './schema.js';
 
 /** Turns a tasks row into a Task; JSON columns are parsed here and nowhere else. */
 export function rowToTask(row: TaskRow): Task {
-  return { ...rowToTaskWithoutFiles(row), files: JSON.parse(row.files) as TaskFile[] };
+  return { ...rowToTaskWithoutFiles(row), files: JSON.parse(row.files) as TaskFile[], changes: row.changes ? (JSON.parse(row.changes) as TaskChanges) : null };
 }
 
 /** A listing's row (no files; output already cut to an excerpt, and its full size) as a ListedTask. */
-export function rowToListedTask(row: Omit<TaskRow, 'files'> & { output_bytes: number | null }): ListedTask {
+export function rowToListedTask(row: Omit<TaskRow, 'files' | 'changes'> & { output_bytes: number | null }): ListedTask {
   return { ...rowToTaskWithoutFiles(row), outputBytes: row.output_bytes };
 }
 
-function rowToTaskWithoutFiles(row: Omit<TaskRow, 'files'>): Omit<Task, 'files'> {
+function rowToTaskWithoutFiles(row: Omit<TaskRow, 'files' | 'changes'>): Omit<Task, 'files' | 'changes'> {
   return {
     id: row.id,
     seq: row.seq,

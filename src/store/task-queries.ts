@@ -8,7 +8,7 @@ export type QueuedRow = { seq: number; priority: number; type: string; options: 
 
 type NewTaskParams = Omit<
   Selectable<TasksTable>,
-  'seq' | 'status' | 'attempts' | 'worker_id' | 'lease' | 'output' | 'error_code' | 'error_message' | 'started_at' | 'finished_at' | 'answer' | 'reasoning'
+  'seq' | 'status' | 'attempts' | 'worker_id' | 'lease' | 'output' | 'changes' | 'error_code' | 'error_message' | 'started_at' | 'finished_at' | 'answer' | 'reasoning'
 >;
 
 export const insertTask = prepare<NewTaskParams, { seq: number }>((db, p) =>
@@ -74,6 +74,7 @@ type FinishParams = {
   lease: string;
   status: string;
   output: string | null;
+  changes: string | null;
   error_code: string | null;
   error_message: string | null;
   answer: string | null;
@@ -87,6 +88,7 @@ export const finishTask = prepare<FinishParams, { worker_id: string | null }>((d
     .set({
       status: p('status'),
       output: p('output'),
+      changes: p('changes'),
       error_code: p('error_code'),
       error_message: p('error_message'),
       answer: p('answer'),

@@ -129,6 +129,7 @@ export class TaskRepository {
       lease,
       status: outcome.status,
       output: outcome.output ?? null,
+      changes: outcome.status === 'completed' && outcome.changes ? JSON.stringify(outcome.changes) : null,
       error_code: failed ? outcome.error.code : null,
       error_message: failed ? outcome.error.message : null,
       answer: outcome.answer ? JSON.stringify(answer) : null,

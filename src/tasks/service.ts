@@ -4,6 +4,7 @@ import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import { IdempotencyKeyReused, QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound, TaskNotPending, TaskNotRetryable } from '../errors.js';
 import type { TaskRepository } from '../store/tasks-repo.js';
+import { resolveWorkdir } from '../backends/command/workdir.js';
 import { readTaskFiles, type FileRules } from './files.js';
 import { submissionFingerprint } from './fingerprint.js';
 import { newTaskId } from './ids.js';
@@ -18,6 +19,8 @@ export interface TaskServiceDeps {
   bus: EventBus;
   stats: QueueStats;
   files: FileRules;
+  /** Where task workdirs may be: every command backend's workspace_root, as configured and as real paths. */
+  workspaceRoots: readonly string[];
   maxPending: number;
   /** Hands committed tasks to the scheduler. */
   notifyQueued(task: QueuedTask): void;
@@ -69,6 +72,8 @@ export class TaskService {
     try {
       // A retry carries the contents stored with the original task; a new submit reads its paths now.
       const files = readFiles ?? (await readTaskFiles(input.files, this.deps.files));
+      // Resolved once, at submit: the task keeps the real path, so a symlink changed later cannot move it.
+      if (input.options.workdir !== undefined) input = { ...input, options: { ...input.options, workdir: resolveWorkdir(input.options.workdir, this.deps.workspaceRoots) } };
       // Subscribe before the insert: a fast backend can finish the task before insert() even returns.
       if (waitMs !== undefined) wait = this.track(waitForTaskEvent(this.deps.bus, newId, waitMs, isFinal));
       onNewId?.(newId);

@@ -23,6 +23,8 @@ export interface TaskFile {
 }
 
 export interface TaskOptions {
+  /** Where an agent CLI works: the real path of the submitted `workdir` (checked under a workspace_root at submit). */
+  workdir?: string;
   /** Seconds the backend call may take. */
   timeout?: number;
   /** Overrides the backend's default model. */
@@ -75,6 +77,8 @@ export interface Task {
   workerId: string | null;
   lease: string | null;
   output: string | null;
+  /** What a command backend's run changed (its branch and diff); null otherwise. */
+  changes: TaskChanges | null;
   error: TaskError | null;
   /** How the last answer ended; null until one was recorded (and for tasks that failed before any answer). */
   answer: AnswerInfo | null;
@@ -89,9 +93,9 @@ export const OUTPUT_EXCERPT_CHARS = 1000;
 
 /**
  * A task as listings read it: its files left out and `output` cut to its first OUTPUT_EXCERPT_CHARS characters, so a
- * page of tasks with huge answers stays small. `outputBytes` is the whole output's size in UTF-8 bytes.
+ * page of tasks with huge answers stays small; a command run's `changes` (its diff) are left out too. `outputBytes` is the whole output's size in UTF-8 bytes.
  */
-export interface ListedTask extends Omit<Task, 'files'> {
+export interface ListedTask extends Omit<Task, 'files' | 'changes'> {
   outputBytes: number | null;
 }
 
@@ -105,9 +109,30 @@ export interface QueuedTask {
   maxTokens: number | null;
 }
 
-/** How a run ended, as the worker reports it. */
+/** One changed file, as in `result.changes.files`. */
+export interface ChangedFile {
+  path: string;
+  status: 'added' | 'modified' | 'deleted' | 'renamed';
+  /** For a rename, where the file was. */
+  from?: string;
+  /** Lines; null for binary files. */
+  additions: number | null;
+  deletions: number | null;
+}
+
+/** `result.changes`: the branch holding the task's commit, the commit it started from, and what changed. */
+export interface TaskChanges {
+  branch: string;
+  base: string;
+  /** Unified diff of base..branch; cut at the byte cap (then `diff_truncated` is true). */
+  diff: string;
+  diff_truncated: boolean;
+  files: ChangedFile[];
+}
+
+/** How a run ended, as the worker reports it. `changes` is set by command backends that worked in a git worktree. */
 export type TaskOutcome =
   /** answer: how it ended; absent only from nodes that predate it. */
-  | { status: 'completed'; output: string; answer?: AnswerInfo }
+  | { status: 'completed'; output: string; answer?: AnswerInfo; changes?: TaskChanges | null }
   /** output: the start of an answer refused for its size; answer: what the server said about a refused answer. */
   | { status: 'failed'; error: TaskError; output?: string; answer?: AnswerInfo };

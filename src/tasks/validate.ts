@@ -46,7 +46,7 @@ export function parseDelegateInput(body: unknown): DelegateInput {
     priority: parsePriority(body.priority),
     sync: parseBoolean(body.sync, 'sync', false),
     files: parseFiles(body.files),
-    options: parseOptions(body.options),
+    options: withWorkdir(parseOptions(body.options), body.workdir),
     idempotencyKey: parseIdempotencyKey(body.idempotency_key),
   };
 }
@@ -145,6 +145,17 @@ function parseOptions(value: unknown): TaskOptions {
     options.include_reasoning = parseBoolean(value.include_reasoning, 'options.include_reasoning', false);
   }
   return options;
+}
+
+/**
+ * `workdir`: where an agent CLI (a command backend) works. Only its form is checked here; the service resolves it
+ * under a workspace_root (see backends/command/workdir.ts) and keeps the real path in the task's options.
+ */
+function withWorkdir(options: TaskOptions, value: unknown): TaskOptions {
+  if (value === undefined || value === null) return options;
+  if (typeof value !== 'string' || value.trim() === '') throw new ValidationError(`workdir must be a non-empty path, got ${describe(value)}`, 'workdir');
+  if (value.length > LIMITS.maxPathLength || value.includes('\0')) throw new ValidationError('workdir is not a usable path', 'workdir');
+  return { ...options, workdir: value };
 }
 
 /** `limit` for listings: 1..1000, default 50. */

@@ -3,7 +3,7 @@ import type { QueueEstimate } from '../../actors/scheduler.js';
 import { excerpt } from '../backends/excerpt.js';
 import type { TaskEvent } from '../events/types.js';
 import type { PartialOutput } from './output-buffers.js';
-import type { FinishReason, Task } from './task.js';
+import type { FinishReason, Task, TaskChanges } from './task.js';
 import { FINAL_STATUSES } from './task.js';
 
 export interface TaskResultView {
@@ -23,6 +23,8 @@ export interface TaskResultView {
   usage: { prompt_tokens: number | null; completion_tokens: number | null; reasoning_tokens?: number };
   /** Only for tasks that set options.include_reasoning. */
   reasoning?: string | null;
+  /** Command backends that worked in a git worktree: the branch to merge and its diff. Absent otherwise. */
+  changes?: TaskChanges;
 }
 
 /** How much of a prompt a listing shows: enough to recognise a task on one line. */
@@ -39,7 +41,7 @@ export function promptExcerpt(prompt: string): string {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A task read whole, or as a listing reads it (ListedTask). */
-export type ViewedTask = Omit<Task, 'files'> & { outputBytes?: number | null };
+export type ViewedTask = Omit<Task, 'files' | 'changes'> & { changes?: TaskChanges | null; outputBytes?: number | null };
 
 /** The whole output's size in UTF-8 bytes: as a listing read it, or measured. */
 export function outputBytes(task: ViewedTask): number | null {
@@ -67,6 +69,7 @@ export function resultView(task: ViewedTask): TaskResultView | null {
       ...(typeof usage?.reasoningTokens === 'number' ? { reasoning_tokens: usage.reasoningTokens } : {}),
     },
     ...(task.options.include_reasoning === true ? { reasoning: answer?.reasoning ?? null } : {}),
+    ...(task.changes ? { changes: task.changes } : {}),
   };
 }
 

@@ -6,8 +6,11 @@ import { loadConfig, type KoubouConfig } from '../../src/config.js';
 
 export interface TestBackend {
   name?: string;
-  type?: 'ollama' | 'openai';
-  url: string;
+  type?: 'ollama' | 'openai' | 'command';
+  /** LLM servers only. */
+  url?: string;
+  /** Further keys of the entry as they are written in YAML (command backends: preset, command, workspace_root...). */
+  settings?: Record<string, unknown>;
   model?: string;
   min_workers?: number;
   max_workers?: number;
@@ -35,13 +38,14 @@ export function writeTestConfig(opts: TestConfigOptions): { file: string; config
     backends: opts.backends.map((b, i) => ({
       name: b.name ?? `b${i}`,
       type: b.type ?? 'ollama',
-      url: b.url,
+      ...(b.url === undefined ? {} : { url: b.url }),
       model: b.model ?? 'fake-model',
       min_workers: b.min_workers ?? 1,
       max_workers: b.max_workers ?? b.min_workers ?? 1,
       ...(b.stream === undefined ? {} : { stream: b.stream }),
       ...(b.timeout_s === undefined ? {} : { timeout_s: b.timeout_s }),
       ...(b.types === undefined ? {} : { types: b.types }),
+      ...b.settings,
     })),
   };
   const file = join(opts.dir, 'koubou.yaml');

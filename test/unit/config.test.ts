@@ -114,6 +114,7 @@ describe('loadConfig defaults', () => {
         types: null,
         models: [],
         max_tokens: null,
+        command: null,
       },
     ]);
     assert.deepEqual(config.routing, { speed_aware: true, rules: [] });
@@ -367,5 +368,35 @@ backends:
     );
     assertConfigError(() => loadYaml(`backends:\n  - { name: a, type: ollama, url: "http://127.0.0.1:1", model: m, types: [] }\n`), 'backends[0].types', /at least one/);
     assertConfigError(() => loadYaml(`backends:\n  - { name: a, type: ollama, url: "http://127.0.0.1:1", model: m, max_tokens: 0 }\n`), 'backends[0].max_tokens', /integer/);
+  });
+});
+
+describe('command backends in config', () => {
+  const load = (backend: Record<string, unknown>) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'koubou-cfg-'));
+    const file = path.join(dir, 'k.yaml');
+    fs.writeFileSync(file, JSON.stringify({ backends: [{ name: 'agent', type: 'command', model: 'm', ...backend }] }));
+    try {
+      return loadConfig({ file: { path: file, from: '--config' }, cwd: dir });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('reads a codex preset with its defaults and needs no url', () => {
+    const b = load({ preset: 'codex', workspace_root: '/srv/work' }).backends[0]!;
+    assert.equal(b.url, '');
+    assert.deepEqual(b.command, {
+      preset: 'codex', command: null, workspace_root: '/srv/work', isolation: 'worktree', keep_worktree: false,
+      env_pass: [], env_set: {}, kill_grace_ms: 5000, max_output_bytes: 4 * 1024 * 1024, retry: false,
+    });
+  });
+
+  it('names the key of a bad command setting', () => {
+    assert.throws(() => load({ preset: 'claude' }), (e: ConfigError) => e.key === 'backends[0].preset');
+    assert.throws(() => load({ preset: 'generic' }), (e: ConfigError) => e.key === 'backends[0].command');
+    assert.throws(() => load({ preset: 'codex', isolation: 'chroot' }), (e: ConfigError) => e.key === 'backends[0].isolation');
+    assert.throws(() => load({ preset: 'codex', env: ['KOUBOU_API_TOKEN'] }), (e: ConfigError) => e.key === 'backends[0].env[0]');
+    assert.throws(() => load({ preset: 'codex', env: { NATS_CREDS: 'x' } }), (e: ConfigError) => e.key === 'backends[0].env.NATS_CREDS');
   });
 });

@@ -1,0 +1,101 @@
+/**
+ * The git operations a worktree task needs, each run as `git` with an argv array (never a shell) and a minimal
+ * environment, so the user's GIT_* settings and our secrets stay out.
+ */
+import { execFile } from 'node:child_process';
+import { CommandWorkspaceError } from '../../errors.js';
+import type { ChangedFile, TaskChanges } from '../../tasks/task.js';
+
+const GIT_TIMEOUT_MS = 60_000;
+
+/** Runs git in `cwd`; resolves with stdout; rejects with CommandWorkspaceError carrying git's stderr. */
+export function git(cwd: string, args: readonly string[], env: Record<string, string>, maxBuffer = 16 * 1024 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('git', args, { cwd, env, maxBuffer, timeout: GIT_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) reject(new CommandWorkspaceError(`git ${args[0]} failed: ${(stderr || err.message).trim().split('\n').slice(-3).join(' | ')}`, { cause: err }));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** The top of the repository holding `dir`, or null when it is in none. */
+export async function repositoryRoot(dir: string, env: Record<string, string>): Promise<string | null> {
+  try {
+    return (await git(dir, ['rev-parse', '--show-toplevel'], env)).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Adds a worktree at `path` on a new branch made from the repository's HEAD; returns the base commit. */
+export async function addWorktree(repo: string, branch: string, path: string, env: Record<string, string>): Promise<string> {
+  // A branch left by an earlier attempt that failed holds nothing worth keeping: a retry starts fresh.
+  await git(repo, ['branch', '-D', branch], env).catch(() => {});
+  await git(repo, ['worktree', 'add', '--quiet', '-b', branch, path, 'HEAD'], env);
+  return (await git(path, ['rev-parse', 'HEAD'], env)).trim();
+}
+
+/** Commits everything the CLI changed in the worktree (new files included); false when nothing changed. */
+export async function commitAll(worktree: string, message: string, env: Record<string, string>): Promise<boolean> {
+  await git(worktree, ['add', '--all'], env);
+  const staged = await git(worktree, ['diff', '--cached', '--name-only', '-z'], env);
+  if (staged === '') return false;
+  // The repository's hooks are not ours to run, and the author is Koubou whatever the user's config says.
+  await git(worktree, ['-c', 'user.name=Koubou', '-c', 'user.email=koubou@localhost', '-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', '-m', message], env);
+  return true;
+}
+
+/** What base..HEAD changed in the worktree: the diff (cut at maxDiffBytes) and one entry per file. */
+export async function describeChanges(worktree: string, branch: string, base: string, maxDiffBytes: number, env: Record<string, string>): Promise<TaskChanges> {
+  const [nameStatus, numstat, diff] = await Promise.all([
+    git(worktree, ['diff', '--name-status', '-z', '-M', base, 'HEAD'], env),
+    git(worktree, ['diff', '--numstat', '-z', '-M', base, 'HEAD'], env),
+    git(worktree, ['diff', '--no-color', '--no-ext-diff', '-M', base, 'HEAD'], env, maxDiffBytes * 2 + 1024 * 1024).catch(() => null),
+  ]);
+  const counts = parseNumstat(numstat);
+  const files = parseNameStatus(nameStatus).map((f) => ({ ...f, ...(counts.get(f.path) ?? { additions: null, deletions: null }) }));
+  const whole = diff ?? '';
+  const bytes = Buffer.byteLength(whole);
+  const truncated = diff === null || bytes > maxDiffBytes;
+  return { branch, base, diff: truncated ? Buffer.from(whole).subarray(0, maxDiffBytes).toString('utf8') : whole, diff_truncated: truncated, files };
+}
+
+/** Removes the worktree directory and its registration; the branch stays. */
+export async function removeWorktree(repo: string, path: string, env: Record<string, string>): Promise<void> {
+  await git(repo, ['worktree', 'remove', '--force', path], env);
+}
+
+/** Deletes a branch (a failed attempt's). */
+export async function deleteBranch(repo: string, branch: string, env: Record<string, string>): Promise<void> {
+  await git(repo, ['branch', '-D', branch], env);
+}
+
+/** `git diff --name-status -z`: "M\0path\0", "R095\0old\0new\0". */
+function parseNameStatus(out: string): Omit<ChangedFile, 'additions' | 'deletions'>[] {
+  const parts = out.split('\0');
+  const files: Omit<ChangedFile, 'additions' | 'deletions'>[] = [];
+  for (let i = 0; i < parts.length - 1; ) {
+    const code = parts[i++]!;
+    if (code.startsWith('R') || code.startsWith('C')) {
+      const from = parts[i++]!;
+      const path = parts[i++]!;
+      files.push(code.startsWith('R') ? { path, status: 'renamed', from } : { path, status: 'added' });
+    } else {
+      const path = parts[i++]!;
+      files.push({ path, status: code === 'A' ? 'added' : code === 'D' ? 'deleted' : 'modified' });
+    }
+  }
+  return files;
+}
+
+/** `git diff --numstat -z`: "add\tdel\tpath\0", or "add\tdel\t\0old\0new\0" for a rename; "-" for binary. */
+function parseNumstat(out: string): Map<string, { additions: number | null; deletions: number | null }> {
+  const parts = out.split('\0');
+  const counts = new Map<string, { additions: number | null; deletions: number | null }>();
+  for (let i = 0; i < parts.length - 1; ) {
+    const [add, del, path] = parts[i++]!.split('\t');
+    const target = path === '' ? (i++, parts[i++]!) : path!;
+    counts.set(target, { additions: add === '-' ? null : Number(add), deletions: del === '-' ? null : Number(del) });
+  }
+  return counts;
+}

@@ -1,0 +1,132 @@
+/**
+ * The `type: command` backend: one agent CLI process per task (codex, gemini, aider or any command), run in the task's
+ * workdir, by default in a fresh git worktree on branch `koubou/<task-id>` whose commit and diff become the result.
+ */
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CommandFailed, CommandWorkspaceError, ConfigError } from '../../errors.js';
+import type { TaskChanges } from '../../tasks/task.js';
+import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from '../types.js';
+import { childEnv } from './env.js';
+import { addWorktree, commitAll, deleteBranch, describeChanges, removeWorktree, repositoryRoot } from './git.js';
+import { preset as presetOf } from './presets.js';
+import { runProcess } from './process.js';
+import type { CommandSettings } from './settings.js';
+import { WorkdirLocks } from './workdir-locks.js';
+import { resolveWorkdir, workspaceRoots } from './workdir.js';
+
+export interface CommandBackendDeps {
+  /** The environment Koubou was started with; only allowlisted names reach a CLI (see env.ts). */
+  inheritedEnv: Readonly<Record<string, string | undefined>>;
+  /** Values no child may see (API token, pool token). */
+  secrets: readonly string[];
+}
+
+/** Builds a command backend; settings.command must be set (config.ts does for type command). */
+export function createCommandBackend(settings: BackendSettings, deps: CommandBackendDeps): Backend {
+  const cmd = settings.command;
+  if (!cmd) throw new ConfigError(`backend "${settings.name}": type command needs its command settings`);
+  const preset = presetOf(cmd.preset);
+  const roots = cmd.workspace_root === null ? [] : workspaceRoots(cmd.workspace_root);
+  const env = childEnv({ inherited: deps.inheritedEnv, presetNames: preset.envNames, passNames: cmd.env_pass, set: cmd.env_set, secrets: deps.secrets });
+  // git sees only what it needs to find itself and the user's identity file; never asks on a terminal.
+  const gitEnv = { ...childEnv({ inherited: deps.inheritedEnv, presetNames: [], passNames: [], set: {}, secrets: deps.secrets }), GIT_TERMINAL_PROMPT: '0' };
+  const locks = new WorkdirLocks();
+
+  async function run(req: GenerateRequest, cwd: string): Promise<GenerateResult> {
+    const model = req.model ?? settings.model;
+    const { argv, stdin } = preset.invocation({ command: cmd!.command, prompt: req.prompt, model, workdir: cwd });
+    const parser = preset.parser(req.onChunk ?? (() => {}));
+    let exit;
+    try {
+      exit = await runProcess({ argv, cwd, env, stdin, maxOutputBytes: cmd!.max_output_bytes, killGraceMs: cmd!.kill_grace_ms, signal: req.signal, onStdoutLine: (l) => parser.line(l) });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (err as NodeJS.ErrnoException).syscall?.startsWith('spawn')) {
+        throw new CommandFailed(`cannot start ${JSON.stringify(argv[0])}: not found on the PATH Koubou passes to it`, false, { cause: err });
+      }
+      throw err;
+    }
+    const answer = parser.answer();
+    if (exit.code !== 0 || (answer.output === '' && answer.failure !== undefined)) {
+      const how = exit.code === null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      const why = [exit.code === null ? null : preset.exitMeaning(exit.code), answer.failure, exit.stderrTail.join('\n')].filter((s) => s).join('; ');
+      throw new CommandFailed(`${argv[0]} ${how}${why ? `: ${why}` : ''}`, cmd!.retry);
+    }
+    // A CLI that exits 0 has finished its turn; it reports no other way of ending.
+    return {
+      output: answer.output,
+      finishReason: 'stop',
+      truncated: false,
+      model,
+      usage: { promptTokens: answer.promptTokens ?? null, completionTokens: answer.completionTokens ?? null, reasoningTokens: null },
+    };
+  }
+
+  /** Runs in a fresh worktree of `repo`; commits what the CLI changed and describes it; removes the worktree. */
+  async function inWorktree(req: GenerateRequest, repo: string, workdir: string, taskId: string): Promise<GenerateResult> {
+    const branch = `koubou/${taskId}`;
+    const holder = mkdtempSync(path.join(tmpdir(), 'koubou-wt-'));
+    const tree = path.join(holder, path.basename(repo));
+    let ok = false;
+    let base: string;
+    try {
+      base = await addWorktree(repo, branch, tree, gitEnv);
+    } catch (err) {
+      rmSync(holder, { recursive: true, force: true });
+      throw err;
+    }
+    try {
+      const result = await run(req, path.join(tree, path.relative(repo, workdir)));
+      const firstLine = req.prompt.split('\n', 1)[0]!.slice(0, 200);
+      await commitAll(tree, `koubou: ${firstLine}`, gitEnv);
+      const changes: TaskChanges = await describeChanges(tree, branch, base, cmd!.max_output_bytes, gitEnv);
+      ok = true;
+      return { ...result, changes };
+    } finally {
+      if (!cmd!.keep_worktree) {
+        await removeWorktree(repo, tree, gitEnv).catch(() => {});
+        rmSync(holder, { recursive: true, force: true });
+      }
+      // A failed attempt's branch holds nothing to review; a retry makes a new one.
+      if (!ok && !cmd!.keep_worktree) await deleteBranch(repo, branch, gitEnv).catch(() => {});
+    }
+  }
+
+  return {
+    name: settings.name,
+    type: 'command',
+    model: settings.model,
+    retries: cmd.retry,
+    async generate(req) {
+      if (req.workdir === undefined) {
+        // No workdir: a scratch directory of its own, gone afterwards.
+        const scratch = realpathSync(mkdtempSync(path.join(tmpdir(), 'koubou-run-')));
+        try {
+          return await run(req, scratch);
+        } finally {
+          rmSync(scratch, { recursive: true, force: true });
+        }
+      }
+      // Checked again here: the submit-time check may have used another backend's root.
+      const workdir = resolveWorkdir(req.workdir, roots);
+      const repo = cmd.isolation === 'worktree' ? await repositoryRoot(workdir, gitEnv) : null;
+      if (repo !== null) {
+        if (req.taskId === undefined) throw new CommandWorkspaceError('a worktree run needs the task id');
+        return inWorktree(req, realpathSync(repo), workdir, req.taskId);
+      }
+      return locks.hold(workdir, async () => {
+        req.signal.throwIfAborted();
+        return run(req, workdir);
+      });
+    },
+    async probe() {
+      // No server to ask: whether the executable starts shows in the first task's error.
+      return true;
+    },
+    async listModels() {
+      return null;
+    },
+    async close() {},
+  };
+}

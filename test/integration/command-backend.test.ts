@@ -1,0 +1,189 @@
+/**
+ * Agent CLIs as workers: real processes (test/helpers/fake-agent-cli.ts speaking each preset's format), real git
+ * repositories in temp dirs, a real coordinator over HTTP.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { api } from '../helpers/api.js';
+import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { eventually } from '../helpers/eventually.js';
+import { tempDir } from '../helpers/temp.js';
+
+const FAKE = fileURLToPath(new URL('../helpers/fake-agent-cli.js', import.meta.url));
+const TOKEN = 'secret-token-for-command-tests';
+
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@localhost', ...args], { cwd, encoding: 'utf8' }).trim();
+
+function makeRepo(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  git(dir, 'init', '--quiet', '-b', 'main');
+  writeFileSync(join(dir, 'README.md'), '# calc\n');
+  git(dir, 'add', '.');
+  git(dir, 'commit', '--quiet', '-m', 'first');
+  return dir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('command backends (agent CLIs)', () => {
+  const temp = tempDir();
+  const ws = join(temp.path, 'ws');
+  const outside = join(temp.path, 'outside');
+  const pidfile = join(temp.path, 'hang.pids');
+  let repo: string;
+  let plain: string;
+  let coord: TestCoordinator;
+  let client: ReturnType<typeof api>;
+  const saved = { ...process.env };
+
+  before(async () => {
+    mkdirSync(outside, { recursive: true });
+    mkdirSync(join(temp.path, 'coord'));
+    repo = makeRepo(join(ws, 'calc'));
+    plain = join(ws, 'plain');
+    mkdirSync(plain);
+    symlinkSync(outside, join(ws, 'link-out'));
+    writeFileSync(join(ws, 'a-file.txt'), 'x');
+    // What a coordinator's environment may hold: none of it may reach a CLI.
+    process.env.KOUBOU_API_TOKEN = TOKEN;
+    process.env.NATS_CREDS = '/secret/creds';
+    process.env.SNEAKY = TOKEN;
+    const node = process.execPath;
+    const cmd = (preset: string, command: string[], more: Record<string, unknown> = {}) => ({ preset, command, workspace_root: ws, ...more });
+    coord = await startTestCoordinator({
+      dir: join(temp.path, 'coord'),
+      extra: { server: { api_token: TOKEN } },
+      backends: [
+        { name: 'codex', type: 'command', types: ['code'], max_workers: 2, min_workers: 2, settings: cmd('codex', [node, FAKE, 'codex-edit']) },
+        { name: 'gemini', type: 'command', types: ['documentation'], settings: cmd('gemini', [node, FAKE, 'gemini']) },
+        { name: 'argv', type: 'command', types: ['general'], settings: cmd('generic', [node, FAKE, 'argv', '{model}', '{prompt}']) },
+        { name: 'env', type: 'command', types: ['analysis'], settings: cmd('generic', [node, FAKE, 'env'], { env: ['SNEAKY', 'LC_ALL'] }) },
+        { name: 'flood', type: 'command', types: ['translation'], settings: cmd('generic', [node, FAKE, 'flood'], { max_output_bytes: 65_536 }) },
+        { name: 'hang', type: 'command', types: ['refactoring'], settings: cmd('generic', [node, FAKE, 'hang', pidfile], { kill_grace_ms: 200 }) },
+        { name: 'fail', type: 'command', types: ['code_generation'], settings: cmd('generic', [node, FAKE, 'fail']) },
+      ],
+    });
+    client = api(coord.url, TOKEN);
+  });
+
+  after(async () => {
+    await coord?.close();
+    for (const k of ['KOUBOU_API_TOKEN', 'NATS_CREDS', 'SNEAKY']) if (saved[k] === undefined) delete process.env[k];
+    temp.remove();
+  });
+
+  it('a codex-format task edits two files on its own branch; the answer is the last agent message; the checkout is untouched', async () => {
+    const head = git(repo, 'rev-parse', 'HEAD');
+    const res = await client.delegate({ type: 'code', prompt: 'Add unit tests\nwith detail', workdir: repo, sync: true });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const result = res.body.result;
+    assert.equal(result.success, true, JSON.stringify(result));
+    assert.equal(result.output, 'Done: Add unit tests\nwith detail');
+    const { changes } = result;
+    const id = res.body.task_id;
+    assert.equal(changes.branch, `koubou/${id}`);
+    assert.equal(changes.base, head);
+    assert.deepEqual(
+      changes.files.map((f: any) => [f.path, f.status, f.additions, f.deletions]).sort(),
+      [['README.md', 'modified', 1, 0], ['src/new.txt', 'added', 2, 0]],
+    );
+    assert.match(changes.diff, /\+\+\+ b\/README\.md/);
+    assert.match(changes.diff, /\+\+\+ b\/src\/new\.txt/);
+    assert.equal(git(repo, 'rev-list', '--count', `${head}..${changes.branch}`), '1');
+    assert.equal(git(repo, 'log', '-1', '--format=%s', changes.branch), 'koubou: Add unit tests');
+    // The user's checkout: same HEAD, nothing changed, no worktree left behind.
+    assert.equal(git(repo, 'rev-parse', 'HEAD'), head);
+    assert.equal(git(repo, 'status', '--porcelain'), '');
+    assert.equal(readFileSync(join(repo, 'README.md'), 'utf8'), '# calc\n');
+    assert.equal(git(repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length, 1);
+  });
+
+  it('two tasks on one repository run at once on two branches without touching each other', async () => {
+    const [a, b] = await Promise.all([
+      client.delegate({ type: 'code', prompt: 'first change', workdir: repo, sync: true }),
+      client.delegate({ type: 'code', prompt: 'second change', workdir: repo, sync: true }),
+    ]);
+    assert.equal(a.body.result?.success, true, JSON.stringify(a.body));
+    assert.equal(b.body.result?.success, true, JSON.stringify(b.body));
+    assert.notEqual(a.body.result.changes.branch, b.body.result.changes.branch);
+    for (const r of [a, b]) {
+      const { branch, base } = r.body.result.changes;
+      assert.equal(git(repo, 'rev-list', '--count', `${base}..${branch}`), '1');
+      assert.equal(git(repo, 'show', `${branch}:README.md`), '# calc\nEdited by the agent.');
+    }
+    assert.equal(git(repo, 'status', '--porcelain'), '');
+  });
+
+  it('a gemini-format task answers with the text after its last tool call, and its file is on the branch', async () => {
+    const res = await client.delegate({ type: 'documentation', prompt: 'Write notes', workdir: repo, sync: true });
+    assert.equal(res.body.result?.success, true, JSON.stringify(res.body));
+    assert.equal(res.body.result.output, 'Wrote notes.md.');
+    assert.deepEqual(res.body.result.changes.files.map((f: any) => [f.path, f.status]), [['notes.md', 'added']]);
+  });
+
+  it('hostile prompts reach the CLI as one literal argument and create nothing', async () => {
+    const before = readdirSync(plain);
+    for (const prompt of ['$(touch pwned)', '`touch pwned2`', 'x; rm -rf . ; touch pwned3', 'line one\ntouch pwned4', '--help', '-m other', '{model}']) {
+      const res = await client.delegate({ type: 'general', prompt, workdir: plain, sync: true });
+      assert.equal(res.body.result?.success, true, JSON.stringify(res.body));
+      assert.deepEqual(JSON.parse(res.body.result.output), ['fake-model', prompt]);
+    }
+    assert.deepEqual(readdirSync(plain), before);
+    assert.equal(existsSync(join(coord.dir, 'pwned')), false);
+  });
+
+  it('a workdir outside the workspace root, through .., through a symlink out, or naming a file is a 400 naming workdir', async () => {
+    for (const workdir of [outside, join(ws, '..', 'outside'), join(ws, 'link-out'), join(ws, 'a-file.txt'), join(ws, 'missing'), 'relative/dir']) {
+      const res = await client.delegate({ type: 'general', prompt: 'hi', workdir });
+      assert.equal(res.status, 400, `${workdir}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.code, 'invalid_request');
+      assert.equal(res.body.error.field, 'workdir');
+      assert.match(res.body.error.message, /workdir/);
+    }
+  });
+
+  it('a CLI writing past max_output_bytes fails output_too_large, once', async () => {
+    const res = await client.delegate({ type: 'translation', prompt: 'go', workdir: plain, sync: true });
+    assert.equal(res.body.result?.error_code, 'output_too_large', JSON.stringify(res.body.result));
+    assert.equal((await client.status(res.body.task_id)).body.attempts, 1, 'not retried');
+  });
+
+  it('a non-zero exit fails with the last stderr lines and is not retried', async () => {
+    const res = await client.delegate({ type: 'code_generation', prompt: 'go', sync: true });
+    assert.equal(res.body.result?.error_code, 'command_failed', JSON.stringify(res.body.result));
+    assert.match(res.body.result.error, /exited with code 3.*error: model not found/s);
+    assert.equal((await client.status(res.body.task_id)).body.attempts, 1, 'not retried');
+  });
+
+  it('the environment a CLI sees has none of Koubou\'s secrets', async () => {
+    const res = await client.delegate({ type: 'analysis', prompt: 'env', sync: true });
+    assert.equal(res.body.result?.success, true, JSON.stringify(res.body));
+    const env = JSON.parse(res.body.result.output) as Record<string, string>;
+    assert.ok(env.PATH, 'PATH is passed');
+    assert.equal(Object.keys(env).some((k) => k.startsWith('KOUBOU_') || k.startsWith('NATS_')), false, Object.keys(env).join(','));
+    assert.equal(Object.values(env).includes(TOKEN), false, 'a variable holding the API token is dropped even when listed in env:');
+  });
+
+  it('cancel kills the whole process group, a grandchild that ignores SIGTERM included', async () => {
+    const res = await client.delegate({ type: 'refactoring', prompt: 'hang' });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    await eventually(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').includes(' '), 10_000);
+    const [child, grandchild] = readFileSync(pidfile, 'utf8').split(' ').map(Number) as [number, number];
+    assert.ok(alive(child) && alive(grandchild));
+    const cancelled = await client.post(`/task/${res.body.task_id}/cancel`);
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    await eventually(() => !alive(child) && !alive(grandchild), 10_000);
+  });
+});
