@@ -11,6 +11,8 @@ export interface Capabilities {
   readonly models: readonly string[];
   /** Most tokens an answer may have here; null = no limit declared. */
   readonly maxTokens: number | null;
+  /** Runs tasks in a workdir (an agent CLI: a command backend); an LLM server cannot. */
+  readonly workspaces: boolean;
 }
 
 /** What a queued task asks of the worker that runs it. */
@@ -18,19 +20,23 @@ export interface Requirement {
   readonly type: TaskType;
   readonly model: string | null;
   readonly maxTokens: number | null;
+  /** The task names a workdir: only workers with workspaces can take it. */
+  readonly workspace: boolean;
 }
 
-export function capabilities(model: string, extra: { types?: readonly TaskType[] | null; models?: readonly string[]; max_tokens?: number | null }): Capabilities {
+export function capabilities(model: string, extra: { types?: readonly TaskType[] | null; models?: readonly string[]; max_tokens?: number | null; type?: string }): Capabilities {
   return {
     types: extra.types ?? null,
     models: [model, ...(extra.models ?? []).filter((m) => m !== model)],
     maxTokens: extra.max_tokens ?? null,
+    workspaces: extra.type === 'command',
   };
 }
 
 /** The type and the answer length fit; the model is checked separately (see serves), as it is a preference first. */
 export function accepts(c: Capabilities, r: Requirement): boolean {
   if (c.types !== null && !c.types.includes(r.type)) return false;
+  if (r.workspace && !c.workspaces) return false;
   return r.maxTokens === null || c.maxTokens === null || r.maxTokens <= c.maxTokens;
 }
 

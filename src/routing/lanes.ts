@@ -32,10 +32,10 @@ export class LaneQueue {
   push(task: QueuedTask): void {
     if (this.laneOf.has(task.id)) return;
     const rule = ruleFor(this.rules, task.priority);
-    const key = `${task.type}\u0000${task.model ?? ''}\u0000${task.maxTokens ?? ''}\u0000${rule}`;
+    const key = `${task.type}\u0000${task.model ?? ''}\u0000${task.maxTokens ?? ''}\u0000${task.workspace}\u0000${rule}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { req: { type: task.type, model: task.model, maxTokens: task.maxTokens }, rule, queue: new PendingQueue(), eligible: [], version: -1 };
+      lane = { req: { type: task.type, model: task.model, maxTokens: task.maxTokens, workspace: task.workspace }, rule, queue: new PendingQueue(), eligible: [], version: -1 };
       this.lanes.set(key, lane);
     }
     lane.queue.push(task);

@@ -107,6 +107,8 @@ export interface QueuedTask {
   type: TaskType;
   model: string | null;
   maxTokens: number | null;
+  /** It names a workdir, so only a command backend can run it. */
+  workspace: boolean;
 }
 
 /** One changed file, as in `result.changes.files`. */

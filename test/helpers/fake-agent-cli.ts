@@ -5,6 +5,8 @@
  *
  *   codex-edit           speaks `codex exec --json` (JSONL, with a junk line and an unknown event) while editing
  *                        README.md and adding src/new.txt in its cwd; streams its message in pieces, slowly
+ *   codex-gated <gate> <log>  speaks codex JSONL: the first part of its message, then waits until the file <gate>
+ *                        exists before finishing; appends "start" and "end" lines to <log> around its run
  *   gemini               speaks `gemini --output-format stream-json`, writes notes.md
  *   argv                 prints its arguments as one JSON line (generic: stdout is the answer)
  *   env                  prints its environment as one JSON line
@@ -14,7 +16,7 @@
  *                        ignores SIGTERM itself and never ends
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const [mode, ...args] = process.argv.slice(2);
@@ -41,6 +43,17 @@ async function codexEdit(): Promise<void> {
   out({ type: 'turn.completed', usage: { input_tokens: 1200, cached_input_tokens: 200, output_tokens: 345 } });
 }
 
+async function codexGated(gate: string, log: string): Promise<void> {
+  appendFileSync(log, 'start\n');
+  out({ type: 'thread.started', thread_id: '0199a213-81c0-7800-8aa1-bbab2a035a53' });
+  out({ type: 'turn.started' });
+  out({ type: 'item.started', item: { id: 'item_0', type: 'agent_message', text: 'Half' } });
+  while (!existsSync(gate)) await sleep(20);
+  out({ type: 'item.completed', item: { id: 'item_0', type: 'agent_message', text: 'Half and whole' } });
+  out({ type: 'turn.completed', usage: { input_tokens: 10, cached_input_tokens: 0, output_tokens: 4 } });
+  appendFileSync(log, 'end\n');
+}
+
 function gemini(): void {
   const prompt = args.find((a) => a.startsWith('--prompt='))?.slice('--prompt='.length) ?? '';
   const at = '2025-10-10T12:00:00.000Z';
@@ -59,6 +72,8 @@ async function main(): Promise<void> {
   switch (mode) {
     case 'codex-edit':
       return codexEdit();
+    case 'codex-gated':
+      return codexGated(args[0]!, args[1]!);
     case 'gemini':
       return gemini();
     case 'argv':

@@ -12,7 +12,7 @@ const NOW = 1_000_000;
 let seq = 0;
 
 function task(id: string, opts: { priority?: number; type?: TaskType; model?: string; maxTokens?: number } = {}): QueuedTask {
-  return { id, seq: ++seq, priority: opts.priority ?? 5, type: opts.type ?? 'general', model: opts.model ?? null, maxTokens: opts.maxTokens ?? null };
+  return { id, seq: ++seq, priority: opts.priority ?? 5, type: opts.type ?? 'general', model: opts.model ?? null, maxTokens: opts.maxTokens ?? null, workspace: false };
 }
 
 interface GroupSpec {
