@@ -49,6 +49,7 @@ export interface DelegateBody {
   type?: string;
   priority?: number;
   files?: string[];
+  workdir?: string;
   options?: { timeout?: number; model?: string; include_reasoning?: boolean };
 }
 

@@ -66,6 +66,7 @@ const SUBMIT = {
     file: { type: 'string', multiple: true, value: 'PATH', help: "attach a file (under the server's files.root); repeat for more" },
     model: { type: 'string', value: 'M', defaultText: "the backend's model", help: 'ask for this model' },
     timeout: { type: 'string', value: 'S', defaultText: 'tasks.default_timeout_s', help: 'time limit of one attempt, in seconds' },
+    workdir: { type: 'string', value: 'DIR', help: "run an agent CLI (a command backend) in DIR, under its workspace_root; relative to this shell's directory" },
     'include-reasoning': { type: 'boolean', help: "keep the model's reasoning apart from the output (--json shows it as result.reasoning)" },
     wait: { type: 'boolean', help: 'wait for the task to end: print its output (exit 0), or its error on stderr (exit 1); an answer cut short at the token limit adds a one-line warning on stderr' },
     ...CLIENT_SETTINGS,

@@ -13,6 +13,8 @@ export interface DelegateArgs {
   timeout?: number | undefined;
   include_reasoning?: boolean | undefined;
   idempotency_key?: string | undefined;
+  /** Where an agent CLI works (under a command backend's workspace_root). */
+  workdir?: string | undefined;
 }
 
 export interface KoubouApi {
@@ -38,6 +40,7 @@ export function delegateBody(args: DelegateArgs): Record<string, unknown> {
     ...(args.type === undefined ? {} : { type: args.type }),
     ...(args.priority === undefined ? {} : { priority: args.priority }),
     ...(args.files === undefined ? {} : { files: args.files }),
+    ...(args.workdir === undefined ? {} : { workdir: args.workdir }),
     ...(Object.keys(options).length ? { options } : {}),
     ...(args.idempotency_key === undefined ? {} : { idempotency_key: args.idempotency_key }),
   };

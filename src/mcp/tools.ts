@@ -29,6 +29,7 @@ export function registerTools(server: McpServer, api: KoubouApi): void {
         priority: z.number().int().min(1).max(10).optional().describe('1-10, higher first (default 5)'),
         files: z.array(z.string()).max(50).optional().describe('paths whose contents are attached'),
         model: z.string().optional(),
+        workdir: z.string().min(1).optional().describe("absolute path of a directory under a command backend's workspace_root: an agent CLI works there, in a git worktree on branch koubou/<task-id> whose diff comes back in result.changes"),
         timeout: z.number().positive().optional().describe('seconds per attempt'),
         include_reasoning: z.boolean().optional().describe("return the model's reasoning in result.reasoning"),
         idempotency_key: z.string().min(1).max(255).optional().describe('repeat it on retries: the same task comes back'),

@@ -3,7 +3,7 @@
  * repositories in temp dirs, a real coordinator over HTTP.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,9 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
+import { mcpOverHttp } from '../helpers/mcp-client.js';
 import { tempDir } from '../helpers/temp.js';
 
 const FAKE = fileURLToPath(new URL('../helpers/fake-agent-cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
 const TOKEN = 'secret-token-for-command-tests';
 
 const git = (cwd: string, ...args: string[]) =>
@@ -108,6 +110,30 @@ describe('command backends (agent CLIs)', () => {
     assert.equal(git(repo, 'status', '--porcelain'), '');
     assert.equal(readFileSync(join(repo, 'README.md'), 'utf8'), '# calc\n');
     assert.equal(git(repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length, 1);
+  });
+
+  it('koubou submit --workdir . --wait runs the agent in the shell\'s directory and prints its answer', async () => {
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [CLI, 'submit', '--type', 'code', '--workdir', '.', '--wait', '--json', 'From the CLI'], {
+        cwd: repo,
+        env: { PATH: process.env.PATH ?? '', KOUBOU_URL: coord.url, KOUBOU_API_TOKEN: TOKEN },
+      }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+    );
+    const task = JSON.parse(out);
+    assert.equal(task.result.output, 'Done: From the CLI');
+    assert.equal(task.result.changes.branch, `koubou/${task.task_id}`);
+  });
+
+  it('the MCP delegate_task tool takes a workdir and its result carries the branch and the files changed', async () => {
+    const mcp = await mcpOverHttp(coord.url, TOKEN);
+    try {
+      const task = await mcp.call('delegate_task', { type: 'code', prompt: 'From MCP', workdir: repo, wait_seconds: 30 });
+      assert.equal(task.result.output, 'Done: From MCP');
+      assert.equal(task.result.changes.branch, `koubou/${task.task_id}`);
+      assert.deepEqual(task.result.changes.files.map((f: any) => f.path).sort(), ['README.md', 'src/new.txt']);
+    } finally {
+      await mcp.close();
+    }
   });
 
   it('two tasks on one repository run at once on two branches without touching each other', async () => {

@@ -1,4 +1,5 @@
 /** `koubou submit PROMPT [--wait]`: queue a task; print its id, or wait and print its output. */
+import path from 'node:path';
 import { TASK_TYPES } from '../../tasks/task.js';
 import { intFlag, oneOfFlag, positionals, positiveFlag } from '../args.js';
 import type { DelegateBody } from '../api-types.js';
@@ -18,6 +19,8 @@ export async function submit(argv: string[]): Promise<number> {
   const priority = intFlag('submit', 'priority', values.priority, 1, 10);
   if (priority !== undefined) body.priority = priority;
   if (values.file?.length) body.files = values.file;
+  // The coordinator has its own working directory: a relative DIR means this shell's.
+  if (values.workdir !== undefined) body.workdir = path.resolve(values.workdir);
   const timeout = positiveFlag('submit', 'timeout', values.timeout);
   if (timeout !== undefined || values.model !== undefined || values['include-reasoning']) {
     body.options = {};
