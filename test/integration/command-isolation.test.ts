@@ -102,4 +102,20 @@ describe('command backends: streaming, isolation none, timeouts, routing', () =>
     assert.equal(st.attempts, 1);
     await eventually(() => !alive(child) && !alive(grandchild), 5_000);
   });
+
+  it('a coordinator that shuts down leaves no CLI process behind', async () => {
+    const dir = join(temp.path, 'coord2');
+    mkdirSync(dir);
+    const pids = join(temp.path, 'shutdown.pids');
+    const second = await startTestCoordinator({
+      dir,
+      extra: { pool: { shutdown_grace_ms: 100 } },
+      backends: [{ name: 'hang', type: 'command', settings: { preset: 'generic', command: [process.execPath, FAKE, 'hang', pids], kill_grace_ms: 200 } }],
+    });
+    await api(second.url).delegate({ prompt: 'hang' });
+    await eventually(() => existsSync(pids) && readFileSync(pids, 'utf8').includes(' '), 10_000);
+    const [child, grandchild] = readFileSync(pids, 'utf8').split(' ').map(Number) as [number, number];
+    await second.close();
+    await eventually(() => !alive(child) && !alive(grandchild), 5_000);
+  });
 });

@@ -36,6 +36,19 @@ export interface ProcessExit {
 
 const STDERR_TAIL_LINES = 20;
 
+/** Groups still running. When Koubou exits (drained or not), they are killed, so no CLI outlives the process that started it. */
+const liveGroups = new Set<number>();
+let exitHook = false;
+function track(pid: number): void {
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const group of liveGroups) signalGroup(group, 'SIGKILL');
+    });
+  }
+  liveGroups.add(pid);
+}
+
 /**
  * Spawns the process and resolves when it has exited and its output is read. Rejects with CommandOutputTooLarge past
  * the byte cap, with signal.reason when aborted (in both cases after the group has been told to die), or with the
@@ -53,6 +66,7 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessExit> {
       stdio: [spec.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       windowsHide: true,
     });
+    if (child.pid !== undefined) track(child.pid);
     let failure: unknown = null;
     let bytes = 0;
     let killTimer: NodeJS.Timeout | null = null;
@@ -100,7 +114,9 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessExit> {
     });
     // The leader is gone: anything left in its group goes with it, which also frees pipes a grandchild still holds.
     child.once('exit', () => {
-      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+      if (child.pid === undefined) return;
+      signalGroup(child.pid, 'SIGKILL');
+      liveGroups.delete(child.pid);
     });
     child.once('close', (code, signal) => {
       spec.signal.removeEventListener('abort', onAbort);
