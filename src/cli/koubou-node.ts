@@ -36,6 +36,9 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
   // With --config, the file's nats section fills what the flags and the environment leave out.
   const config = v.config === undefined ? null : nodeConfig(v.config);
   if (config && config.backends.length === 0) usage(`--config ${v.config} lists no backends for this node to serve`);
+  // Tasks naming a workdir are routed only to the coordinator's own command backends (nodes do not announce workspaces yet).
+  const command = config?.backends.find((b) => b.type === 'command');
+  if (command) usage(`--config ${v.config}: backend "${command.name}" is type command; koubou-node serves LLM backends only (run agent CLIs on the coordinator)`);
   const natsUrl = v.nats ?? config?.nats.url;
   if (!natsUrl) usage('--nats URL is required');
   const nodeId = v.id ?? hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);

@@ -12,6 +12,7 @@ import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { mcpOverHttp } from '../helpers/mcp-client.js';
+import { alive, hangPids } from '../helpers/pids.js';
 import { tempDir } from '../helpers/temp.js';
 
 const FAKE = fileURLToPath(new URL('../helpers/fake-agent-cli.js', import.meta.url));
@@ -28,15 +29,6 @@ function makeRepo(dir: string): string {
   git(dir, 'add', '.');
   git(dir, 'commit', '--quiet', '-m', 'first');
   return dir;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('command backends (agent CLIs)', () => {
@@ -206,7 +198,7 @@ describe('command backends (agent CLIs)', () => {
     const res = await client.delegate({ type: 'refactoring', prompt: 'hang' });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     await eventually(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').includes(' '), 10_000);
-    const [child, grandchild] = readFileSync(pidfile, 'utf8').split(' ').map(Number) as [number, number];
+    const [child, grandchild] = hangPids(readFileSync(pidfile, 'utf8'));
     assert.ok(alive(child) && alive(grandchild));
     const cancelled = await client.post(`/task/${res.body.task_id}/cancel`);
     assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));

@@ -12,18 +12,10 @@ import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { openSse } from '../helpers/sse.js';
+import { alive, hangPids } from '../helpers/pids.js';
 import { tempDir } from '../helpers/temp.js';
 
 const FAKE = fileURLToPath(new URL('../helpers/fake-agent-cli.js', import.meta.url));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('command backends: streaming, isolation none, timeouts, routing', () => {
   const temp = tempDir();
@@ -37,6 +29,7 @@ describe('command backends: streaming, isolation none, timeouts, routing', () =>
 
   before(async () => {
     mkdirSync(shared, { recursive: true });
+    mkdirSync(join(ws, 'other'));
     execFileSync('git', ['init', '--quiet'], { cwd: shared });
     mkdirSync(join(temp.path, 'coord'));
     const node = process.execPath;
@@ -46,7 +39,7 @@ describe('command backends: streaming, isolation none, timeouts, routing', () =>
         // An LLM server that takes code tasks too; nothing listens there, so a task sent to it would never finish.
         { name: 'llm', type: 'ollama', url: 'http://127.0.0.1:9', types: ['code'], min_workers: 2, max_workers: 2 },
         {
-          name: 'none', type: 'command', types: ['code'], min_workers: 2, max_workers: 2,
+          name: 'none', type: 'command', types: ['code'], min_workers: 3, max_workers: 3,
           settings: { preset: 'codex', command: [node, FAKE, 'codex-gated', gate, log], workspace_root: ws, isolation: 'none' },
         },
         { name: 'hang', type: 'command', types: ['refactoring'], timeout_s: 1, settings: { preset: 'generic', command: [node, FAKE, 'hang', pidfile], kill_grace_ms: 200 } },
@@ -92,10 +85,28 @@ describe('command backends: streaming, isolation none, timeouts, routing', () =>
     rmSync(gate);
   });
 
+  it('a task cancelled while it waits for its workdir stops waiting and frees its worker', async () => {
+    writeFileSync(log, '');
+    const first = (await client.delegate({ type: 'code', prompt: 'one', workdir: shared })).body.task_id;
+    await eventually(() => readFileSync(log, 'utf8') === 'start\n', 10_000);
+    const second = (await client.delegate({ type: 'code', prompt: 'two', workdir: shared })).body.task_id;
+    const third = (await client.delegate({ type: 'code', prompt: 'three', workdir: shared })).body.task_id;
+    await eventually(async () => (await client.status(third)).body.status === 'in_progress', 10_000);
+    assert.equal((await client.post(`/task/${third}/cancel`)).status, 200);
+    // All three workers were taken; the one freed by the cancel runs a task in another workdir while the gate is shut.
+    const other = (await client.delegate({ type: 'code', prompt: 'elsewhere', workdir: join(ws, 'other') })).body.task_id;
+    await eventually(() => readFileSync(log, 'utf8') === 'start\nstart\n', 10_000);
+    writeFileSync(gate, '');
+    for (const id of [first, second, other]) await eventually(async () => (await client.status(id)).body.status === 'completed', 10_000);
+    assert.equal((await client.status(third)).body.status, 'cancelled');
+    assert.equal(readFileSync(log, 'utf8').split('start').length - 1, 3, 'the cancelled task never ran');
+    rmSync(gate);
+  });
+
   it('a timeout kills the whole process group and is not retried', async () => {
     const id = (await client.delegate({ type: 'refactoring', prompt: 'hang' })).body.task_id;
     await eventually(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').includes(' '), 10_000);
-    const [child, grandchild] = readFileSync(pidfile, 'utf8').split(' ').map(Number) as [number, number];
+    const [child, grandchild] = hangPids(readFileSync(pidfile, 'utf8'));
     await eventually(async () => (await client.status(id)).body.status === 'failed', 10_000);
     const st = (await client.status(id)).body;
     assert.equal(st.result.error_code, 'timeout');
@@ -114,7 +125,7 @@ describe('command backends: streaming, isolation none, timeouts, routing', () =>
     });
     await api(second.url).delegate({ prompt: 'hang' });
     await eventually(() => existsSync(pids) && readFileSync(pids, 'utf8').includes(' '), 10_000);
-    const [child, grandchild] = readFileSync(pids, 'utf8').split(' ').map(Number) as [number, number];
+    const [child, grandchild] = hangPids(readFileSync(pids, 'utf8'));
     await second.close();
     await eventually(() => !alive(child) && !alive(grandchild), 5_000);
   });

@@ -115,10 +115,7 @@ export function createCommandBackend(settings: BackendSettings, deps: CommandBac
         if (req.taskId === undefined) throw new CommandWorkspaceError('a worktree run needs the task id');
         return inWorktree(req, realpathSync(repo), workdir, req.taskId);
       }
-      return locks.hold(workdir, async () => {
-        req.signal.throwIfAborted();
-        return run(req, workdir);
-      });
+      return locks.hold(workdir, req.signal, () => run(req, workdir));
     },
     async probe() {
       // No server to ask: whether the executable starts shows in the first task's error.
