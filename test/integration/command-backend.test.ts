@@ -85,6 +85,9 @@ describe('command backends (agent CLIs)', () => {
     const result = res.body.result;
     assert.equal(result.success, true, JSON.stringify(result));
     assert.equal(result.output, 'Done: Add unit tests\nwith detail');
+    // Usage from codex's turn.completed, as LLM backends report theirs.
+    assert.deepEqual(result.usage, { prompt_tokens: 1200, completion_tokens: 345 });
+    assert.equal(result.finish_reason, 'stop');
     const { changes } = result;
     const id = res.body.task_id;
     assert.equal(changes.branch, `koubou/${id}`);
