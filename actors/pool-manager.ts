@@ -3,6 +3,8 @@
  * up to `max_workers` when the scheduler reports a backlog, retires slots idle longer than `idle_ms` (down to min),
  * holds a heartbeat lease on each, replaces a worker that crashed or went silent (after a backoff from the restart
  * policy), and marks a backend failed when its slots crash faster than the policy allows.
+ * Whether a live worker is busy or idle is not its business: the scheduler owns that (see actors/scheduler.ts), and
+ * decides which idle workers may be retired.
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
 import type { Backend } from '../src/backends/types.js';
@@ -10,12 +12,12 @@ import type { Capabilities } from '../src/routing/capabilities.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import type { WorkerEvent } from '../src/events/worker-events.js';
 import type { Logger } from '../src/logger.js';
-import type { WorkerBeat, WorkerStatus } from '../src/store/workers-repo.js';
+import type { SlotState, WorkerBeat } from '../src/store/workers-repo.js';
 import { decideRestart, type RestartSettings } from '../src/supervision/restart-policy.js';
-import { workersToAdd, workersToRetire } from '../src/supervision/scaling.js';
+import { workersToAdd } from '../src/supervision/scaling.js';
 import type { TaskTransitions } from '../src/tasks/transitions.js';
 import { coalescing, perLoopTurn } from '../src/supervision/coalesce.js';
-import type { IdleWorker, SchedulerMsg } from './scheduler.js';
+import type { IdleWorker, RetiredReply, SchedulerMsg } from './scheduler.js';
 import type { Heartbeat, WorkerHandle, spawnWorker } from './worker.js';
 
 export interface PoolBackend {
@@ -36,8 +38,8 @@ export type PoolMsg =
   | { type: 'sweep' }
   /** From the scheduler: tasks are waiting and no worker is idle; `workers` is how many it knows. */
   | { type: 'demand'; pending: number; workers: number }
-  /** From the scheduler: whether it let an idle worker go (it may have just given it a task). */
-  | { type: 'retired'; workerId: string; incarnation: number; ok: boolean }
+  /** From the scheduler: the idle workers it took out of the pool, to stop. */
+  | RetiredReply
   /** Shutdown: stop every worker (aborting what runs) and answer how many were stopped. */
   | { type: 'stopAll'; replyTo: Ref<number> }
   /** A koubou-node joined (or joined again): its slots replace any it had. */
@@ -104,13 +106,8 @@ interface Slot {
   remote: { nodeId: string; session: string; slot: number } | null;
   incarnation: number;
   handle: WorkerHandle | null;
-  status: WorkerStatus;
+  status: SlotState;
   lastBeat: number;
-  taskId: string | null;
-  /** When the worker last became idle; null while it runs a task. */
-  idleSince: number | null;
-  /** Asked the scheduler to let it go; waiting for the answer. */
-  retiring: boolean;
   restarts: number[];
 }
 
@@ -134,6 +131,8 @@ interface PoolState {
   notifyIdle: (worker: IdleWorker) => void;
   sweepTimer: TimerHandle | null;
   sweeps: number;
+  /** Asked the scheduler which idle workers may go; waiting for the answer. */
+  retiring: boolean;
   stopped: boolean;
   /** Backends whose slots crashed past the restart intensity: no new workers for them. */
   failedBackends: Set<string>;
@@ -149,6 +148,7 @@ export function spawnPoolManager(parent: Ref<any>, deps: PoolDeps, onCrash: (err
       notifyIdle: coalescing((workers) => dispatch(deps.scheduler, { type: 'workersIdle', workers }), perLoopTurn),
       sweepTimer: null,
       sweeps: 0,
+      retiring: false,
       stopped: false,
       failedBackends: new Set(),
     }),
@@ -173,11 +173,7 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
       const slot = state.slots.get(msg.workerId);
       // A beat still in the mailbox from a stopped worker must not make its slot look alive while it waits to restart.
       if (!slot || slot.incarnation !== msg.incarnation || !slot.handle) return state;
-      const now = deps.clock.now();
-      slot.lastBeat = now;
-      slot.taskId = msg.taskId;
-      slot.status = msg.taskId ? 'busy' : 'idle';
-      slot.idleSince = msg.taskId ? null : (slot.idleSince ?? now);
+      slot.lastBeat = deps.clock.now();
       return state;
     }
     case 'demand': {
@@ -196,22 +192,23 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
       }
       return state;
     }
-    case 'retired': {
-      const slot = state.slots.get(msg.workerId);
-      if (!slot || slot.incarnation !== msg.incarnation) return state;
-      slot.retiring = false;
-      if (!msg.ok || !slot.handle) return state;
-      stop(slot.handle.ref);
-      state.slots.delete(slot.id);
-      deps.log.info('scaled down an idle worker', { worker: slot.id });
-      deps.onWorkerEvent({ kind: 'retired', workerId: slot.id });
-      deps.recordBeats([{ id: slot.id, status: 'stopped', currentTask: null, lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
+    case 'retired':
+      state.retiring = false;
+      for (const w of msg.workers) {
+        const slot = state.slots.get(w.workerId);
+        // Replaced meanwhile (it crashed): the scheduler let go of the old incarnation only.
+        if (!slot || slot.incarnation !== w.incarnation || !slot.handle) continue;
+        stop(slot.handle.ref);
+        state.slots.delete(slot.id);
+        deps.log.info('scaled down an idle worker', { worker: slot.id });
+        deps.onWorkerEvent({ kind: 'retired', workerId: slot.id });
+        deps.recordBeats([{ id: slot.id, status: 'stopped', lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
+      }
       return state;
-    }
     case 'workerCrashed': {
       const slot = state.slots.get(msg.workerId);
       if (!slot || slot.incarnation !== msg.incarnation || state.stopped) return state;
-      deps.log.warn('worker crashed', { worker: slot.id, backend: slot.handle?.backend, task: slot.taskId, code: 'worker_crashed', error: msg.error });
+      deps.log.warn('worker crashed', { worker: slot.id, backend: slot.handle?.backend, code: 'worker_crashed', error: msg.error });
       deps.onWorkerEvent({ kind: 'lost', workerId: slot.id, detail: { cause: 'crash', error: msg.error } });
       replace(slot, `worker crashed: ${msg.error}`, state.failedBackends, self, deps);
       return state;
@@ -296,7 +293,7 @@ function joinNode(state: PoolState, msg: Extract<PoolMsg, { type: 'nodeJoined' }
     state.retiredIncarnations.set(id, incarnation);
     const remote = { nodeId: msg.nodeId, session: msg.session, slot: i };
     const handle = deps.spawnRemoteWorker(holder, `slot.${i}`, { id, incarnation, ...remote, ...info });
-    const slot: Slot = { id, pool: null, remote, incarnation, handle, status: 'idle', lastBeat: now, taskId: null, idleSince: now, retiring: false, restarts: [] };
+    const slot: Slot = { id, pool: null, remote, incarnation, handle, status: 'live', lastBeat: now, restarts: [] };
     state.slots.set(id, slot);
     node.slots.push(slot);
     deps.recordStarted({ id, backend: info.backend, model: info.model, location: 'remote', restart: incarnation > 1 }).catch(logStoreError(deps));
@@ -316,7 +313,7 @@ function removeRemote(state: PoolState, slot: Slot, reason: string, deps: PoolDe
     state.nodes.delete(slot.remote!.nodeId);
   }
   dispatch(deps.scheduler, { type: 'workerRemoved', workerId: slot.id, incarnation: slot.incarnation, reason });
-  deps.recordBeats([{ id: slot.id, status: 'gone', currentTask: null, lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
+  deps.recordBeats([{ id: slot.id, status: 'gone', lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
   deps.onWorkerEvent({ kind: 'left', workerId: slot.id, detail: { node: slot.remote!.nodeId, reason } });
 }
 
@@ -326,7 +323,7 @@ function addWorkers(state: PoolState, pool: PoolBackend, count: number, self: Re
     const id = `local:${pool.backend.name}:${i}`;
     const existing = state.slots.get(id);
     if (existing && hasWorker(existing)) continue;
-    const slot: Slot = existing ?? { id, pool, remote: null, incarnation: 0, handle: null, status: 'restarting', lastBeat: 0, taskId: null, idleSince: null, retiring: false, restarts: [] };
+    const slot: Slot = existing ?? { id, pool, remote: null, incarnation: 0, handle: null, status: 'restarting', lastBeat: 0, restarts: [] };
     state.slots.set(id, slot);
     startWorker(state, slot, self, deps, existing !== undefined);
     added++;
@@ -352,7 +349,7 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
       caps: pool.caps,
       transitions: deps.transitions,
       notifyIdle: state.notifyIdle,
-      retryLater: (task, delayMs) => dispatch(deps.scheduler, { type: 'retryLater', task, delayMs }),
+      retryLater: (task, delayMs, why) => dispatch(deps.scheduler, { type: 'retryLater', task, delayMs, why }),
       maxAttempts: deps.maxAttempts,
       retryDelayMs: deps.retryDelayMs,
       recordBackendCall: deps.recordBackendCall,
@@ -367,11 +364,8 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
     (beat) => dispatch(self, beat),
     (err) => dispatch(self, { type: 'workerCrashed', workerId: slot.id, incarnation, error: err.message }),
   );
-  slot.status = 'idle';
-  slot.taskId = null;
+  slot.status = 'live';
   slot.lastBeat = deps.clock.now();
-  slot.idleSince = slot.lastBeat;
-  slot.retiring = false;
   deps.recordStarted({ id: slot.id, backend: backend.name, model: backend.model, location: 'local', restart }).catch(logStoreError(deps));
   deps.onWorkerEvent({ kind: restart ? 'restarted' : 'started', workerId: slot.id });
   dispatch(deps.scheduler, { type: 'workerReady', worker: slot.handle });
@@ -381,7 +375,6 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
 function replace(slot: Slot, reason: string, failedBackends: Set<string>, self: Ref<PoolMsg>, deps: PoolDeps): void {
   if (slot.handle) stop(slot.handle.ref);
   slot.handle = null;
-  slot.taskId = null;
   dispatch(deps.scheduler, { type: 'workerRemoved', workerId: slot.id, incarnation: slot.incarnation, reason });
   const decision = decideRestart(slot.restarts, deps.clock.now(), deps.restart);
   slot.restarts = decision.history;
@@ -392,7 +385,7 @@ function replace(slot: Slot, reason: string, failedBackends: Set<string>, self: 
     deps.log.error('worker slot gave up', { worker: slot.id, reason: why });
     deps.onBackendFailed(slot.pool!.backend.name, why);
     deps.onWorkerEvent({ kind: 'gave_up', workerId: slot.id, detail: { reason: why } });
-    deps.recordBeats([{ id: slot.id, status: 'failed', currentTask: null, lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
+    deps.recordBeats([{ id: slot.id, status: 'failed', lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
     return;
   }
   slot.status = 'restarting';
@@ -404,31 +397,26 @@ function sweep(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
   for (const slot of state.slots.values()) {
     if (slot.handle && now - slot.lastBeat > deps.heartbeatTimeoutMs) {
       const backend = slot.pool?.backend.name ?? slot.handle.backend;
-      deps.log.warn('worker missed its heartbeat lease; its task goes back to the queue', { worker: slot.id, backend, task: slot.taskId, code: 'heartbeat_lost', silentMs: now - slot.lastBeat });
+      deps.log.warn('worker missed its heartbeat lease; its task goes back to the queue', { worker: slot.id, backend, code: 'heartbeat_lost', silentMs: now - slot.lastBeat });
       deps.onWorkerEvent({ kind: 'lost', workerId: slot.id, detail: { cause: 'heartbeat', silent_ms: now - slot.lastBeat } });
       const reason = `heartbeat lost after ${now - slot.lastBeat} ms`;
       if (slot.remote) removeRemote(state, slot, reason, deps);
       else replace(slot, reason, state.failedBackends, self, deps);
     }
   }
-  retireIdle(state, self, deps, now);
+  retireIdle(state, self, deps);
   // Live status reaches the workers table once per interval; leases are checked on every sweep.
   if (state.sweeps++ % 2 !== 0) return;
-  const beats = [...state.slots.values()].map((s) => ({ id: s.id, status: s.status, currentTask: s.taskId, lastHeartbeat: s.lastBeat || null }));
+  const beats = [...state.slots.values()].map((s) => ({ id: s.id, status: s.status, lastHeartbeat: s.lastBeat || null }));
   deps.recordBeats(beats).catch(logStoreError(deps));
 }
 
-/** Asks the scheduler to release workers idle past idle_ms; it answers `retired`, and only then is one stopped. */
-function retireIdle(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps, now: number): void {
+/** Asks the scheduler (which knows who is idle, and since when) to release workers idle past idle_ms, down to min. */
+function retireIdle(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
+  if (state.retiring || state.stopped) return;
   // Remote slots belong to their node: only local ones scale.
-  const candidates = [...state.slots.values()].filter((s) => s.pool && s.handle && !s.retiring);
-  const live = new Map<string, number>();
-  for (const s of candidates) live.set(s.pool!.backend.name, (live.get(s.pool!.backend.name) ?? 0) + 1);
   const min = new Map(deps.backends.map((b) => [b.backend.name, b.minWorkers]));
-  const idle = candidates.map((s) => ({ id: s.id, backend: s.pool!.backend.name, idleSince: s.idleSince }));
-  for (const id of workersToRetire(idle, live, min, now, deps.idleMs)) {
-    const slot = state.slots.get(id)!;
-    slot.retiring = true;
-    dispatch(deps.scheduler, { type: 'retire', workerId: slot.id, incarnation: slot.incarnation, replyTo: self });
-  }
+  if (!deps.backends.some((b) => slotsOf(state, b.backend.name).length > b.minWorkers)) return;
+  state.retiring = true;
+  dispatch(deps.scheduler, { type: 'retireIdle', min, idleMs: deps.idleMs, replyTo: self });
 }

@@ -1,6 +1,12 @@
 /**
  * The scheduler: the only one that assigns. It keeps pending tasks ordered (priority desc, oldest first) and the
  * idle workers the pool manager registered, and the moment both exist it hands a task to a worker. No polling.
+ *
+ * It is also the one owner of whether a worker is busy or idle, and of what it runs. A worker is busy from the moment
+ * it is given a task until it says it is idle again, and only the scheduler sees both ends for every kind of worker:
+ * local ones and proxies of slots on koubou-nodes alike (a node's beats say it is alive, not what each slot does).
+ * /workers, the dashboard, `koubou workers`, /health and /metrics all read it here (`activity`, `getLoad`); the pool
+ * manager keeps only whether a slot has a live worker, and asks here which idle ones may be retired.
  */
 import { dispatch, spawn, type Ref } from 'nact';
 import type { Clock, TimerHandle } from '../src/clock.js';
@@ -8,11 +14,13 @@ import type { Logger } from '../src/logger.js';
 import { LaneQueue } from '../src/routing/lanes.js';
 import { plan } from '../src/routing/planner.js';
 import type { RoutingConfig } from '../src/routing/policy.js';
-import { PoolView, type Assignment } from '../src/routing/pool-view.js';
+import { PoolView, type Assignment, type Group } from '../src/routing/pool-view.js';
 import { remoteGroup } from './remote-worker.js';
 import type { QueuedTask } from '../src/tasks/task.js';
 import type { TaskTransitions } from '../src/tasks/transitions.js';
 import type { BackendGates, GateChange } from '../src/supervision/backend-gate.js';
+import { workersToRetire } from '../src/supervision/scaling.js';
+import { heldReason, queuedReason, type HeldTask, type RetryWait, type WaitingFor } from '../src/routing/waiting.js';
 import type { CallReport, WorkerHandle } from './worker.js';
 
 export type SchedulerMsg =
@@ -28,9 +36,14 @@ export type SchedulerMsg =
   /** Timer: a backend's gate may have opened (a probe is due, a pause ended). */
   | { type: 'gatesDue' }
   /** A task failed retryably (or was deferred); queue it again once its wait has passed. */
-  | { type: 'retryLater'; task: QueuedTask; delayMs: number }
-  /** From the pool manager: may this idle worker go? Answered with `retired`. */
-  | { type: 'retire'; workerId: string; incarnation: number; replyTo: Ref<RetiredReply> }
+  | { type: 'retryLater'; task: QueuedTask; delayMs: number; why: RetryWait }
+  /**
+   * From the pool manager: let local workers idle for at least idleMs go, keeping `min` of each backend (by name).
+   * Answered with `retired`, naming the workers taken out of the pool here, for the pool manager to stop.
+   */
+  | { type: 'retireIdle'; min: ReadonlyMap<string, number>; idleMs: number; replyTo: Ref<RetiredReply> }
+  /** What every worker does now: the one source of busy/idle for every view. */
+  | { type: 'activity'; replyTo: Ref<WorkerActivity[]> }
   /** A pending task's priority changed (in the store already): re-sort it, keeping its age. */
   | { type: 'reprioritized'; task: QueuedTask }
   /** The store has cancelled this task: drop it from the queue, or stop the worker running it under `lease`. */
@@ -41,13 +54,26 @@ export type SchedulerMsg =
   | { type: 'drain' }
   | { type: 'getLoad'; replyTo: Ref<SchedulerLoad> }
   /** Where a pending task stands in the queue, and when it may finish; null when it is not queued here. */
-  | { type: 'estimate'; taskId: string; replyTo: Ref<QueueEstimate | null> };
+  | { type: 'estimate'; taskId: string; replyTo: Ref<QueueEstimate | null> }
+  /** Timer: a held task's wait has passed. */
+  | { type: 'heldTaskDue'; taskId: string };
 
 export interface QueueEstimate {
   /** 1 = next to run. */
   position: number;
   /** Estimated milliseconds until it finishes, from the workers' measured run times; null before any run. */
   etaMs: number | null;
+  /** Why it is not running yet; null when nothing holds it (it is being assigned). */
+  waitingFor: WaitingFor | null;
+}
+
+/** One worker as the scheduler sees it: idle, or busy with a task (since when, epoch ms). */
+export interface WorkerActivity {
+  workerId: string;
+  incarnation: number;
+  taskId: string | null;
+  /** Busy: when the run started; idle: since when it has been idle. */
+  since: number | null;
 }
 
 export interface IdleWorker {
@@ -65,9 +91,7 @@ export interface SchedulerLoad {
 
 export interface RetiredReply {
   type: 'retired';
-  workerId: string;
-  incarnation: number;
-  ok: boolean;
+  workers: IdleWorker[];
 }
 
 export interface SchedulerDeps {
@@ -90,12 +114,14 @@ interface SchedulerState {
   lastDemand: { pending: number; workers: number };
   /** The timer that wakes the scheduler when a backend's gate opens by itself. */
   wake: { at: number; timer: TimerHandle } | null;
+  /** Pending tasks kept out of the queue until their wait passes (retry backoff, Retry-After), by id. */
+  held: Map<string, HeldTask>;
 }
 
 /** Spawns the scheduler under parent; crashes are reported to the parent, which rebuilds the tree. */
 export function spawnScheduler(parent: Ref<any>, deps: SchedulerDeps, onCrash: (err: Error) => void): Ref<SchedulerMsg> {
   return spawn(parent, (state: SchedulerState, msg: SchedulerMsg, ctx) => handle(state, msg, ctx.self, deps), 'scheduler', {
-    initialStateFunc: (): SchedulerState => ({ queue: new LaneQueue(deps.routing.rules), pool: new PoolView(), draining: false, lastDemand: { pending: 0, workers: -1 }, wake: null }),
+    initialStateFunc: (): SchedulerState => ({ queue: new LaneQueue(deps.routing.rules), pool: new PoolView(), draining: false, lastDemand: { pending: 0, workers: -1 }, wake: null, held: new Map() }),
     afterStop: (state) => {
       if (state.wake) deps.clock.clearTimeout(state.wake.timer);
     },
@@ -112,7 +138,7 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       for (const t of msg.tasks) state.queue.push(t);
       break;
     case 'workerReady':
-      state.pool.add(msg.worker);
+      state.pool.add(msg.worker, deps.clock.now());
       break;
     case 'workersIdle': {
       const now = deps.clock.now();
@@ -132,22 +158,33 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       break;
     case 'retryLater': {
       // Kept out of the queue until then; if the process stops meanwhile the task is pending on disk and runs at start.
-      const { task, delayMs } = msg;
-      deps.clock.setTimeout(() => dispatch(self, { type: 'tasksQueued', tasks: [task] }), delayMs);
+      const { task, delayMs, why } = msg;
+      state.held.set(task.id, { task, until: deps.clock.now() + delayMs, why });
+      deps.clock.setTimeout(() => dispatch(self, { type: 'heldTaskDue', taskId: task.id }), delayMs);
       return state;
     }
-    case 'retire': {
-      const ok = state.pool.isCurrent(msg.workerId, msg.incarnation) && state.pool.isIdle(msg.workerId);
-      if (ok) state.pool.remove(msg.workerId);
-      dispatch(msg.replyTo, { type: 'retired', workerId: msg.workerId, incarnation: msg.incarnation, ok });
-      return state;
-    }
-    case 'reprioritized':
-      // Only if still queued here: a task in retry backoff is re-read from the store when it comes back.
-      if (state.queue.remove(msg.task.id)) state.queue.push(msg.task);
+    case 'heldTaskDue': {
+      const held = state.held.get(msg.taskId);
+      if (!held) return state; // cancelled meanwhile
+      state.held.delete(msg.taskId);
+      state.queue.push(held.task);
       break;
+    }
+    case 'retireIdle':
+      dispatch(msg.replyTo, { type: 'retired', workers: retireIdle(state, msg.min, msg.idleMs, deps.clock.now()) });
+      return state;
+    case 'activity':
+      dispatch(msg.replyTo, activity(state));
+      return state;
+    case 'reprioritized': {
+      const held = state.held.get(msg.task.id);
+      if (held) held.task = msg.task;
+      else if (state.queue.remove(msg.task.id)) state.queue.push(msg.task);
+      break;
+    }
     case 'taskCancelled':
       state.queue.remove(msg.taskId);
+      state.held.delete(msg.taskId);
       for (const [workerId, running] of state.pool.assignments()) {
         if (running.taskId === msg.taskId && running.lease === msg.lease) {
           dispatch(state.pool.handle(workerId)!.ref, { type: 'cancel', lease: running.lease });
@@ -161,7 +198,7 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       state.draining = true;
       break;
     case 'estimate':
-      dispatch(msg.replyTo, estimate(state, msg.taskId));
+      dispatch(msg.replyTo, estimate(state, msg.taskId, deps));
       return state;
     case 'getLoad':
       dispatch(msg.replyTo, {
@@ -316,15 +353,61 @@ function backendOf(state: SchedulerState, group: string): string {
   return (member !== undefined && state.pool.handle(member)?.backend) || group;
 }
 
-/** Position by counting the queued tasks that go first; ETA from the pool's measured throughput. */
-function estimate(state: SchedulerState, taskId: string): QueueEstimate | null {
-  const target = state.queue.find(taskId);
+/**
+ * Position by counting the queued tasks that go first (for a held task: those that would, were it back now); ETA from
+ * the pool's measured throughput, plus what is left of a held task's wait; and why it waits, worked out now.
+ */
+function estimate(state: SchedulerState, taskId: string, deps: SchedulerDeps): QueueEstimate | null {
+  const held = state.held.get(taskId);
+  const target = held?.task ?? state.queue.find(taskId);
   if (!target) return null;
+  const now = deps.clock.now();
   const ahead = state.queue.countBefore(target);
+  const waitingFor = held ? heldReason(held, now) : queuedReason(target, waitingContext(state, deps, now));
+  const heldMs = held ? Math.max(0, held.until - now) : 0;
   const groups = [...state.pool.groups.values()];
   const meanMs = groups.reduce((sum, g) => sum + state.pool.speed(g), 0) / Math.max(1, groups.length);
-  if (meanMs === 0) return { position: ahead + 1, etaMs: null };
+  if (meanMs === 0) return { position: ahead + 1, etaMs: null, waitingFor };
   // Tasks per millisecond the whole pool finishes; groups not measured yet count as average ones.
   const throughput = groups.reduce((sum, g) => sum + g.members.size / Math.max(1, state.pool.speed(g)), 0);
-  return { position: ahead + 1, etaMs: Math.round(ahead / throughput + meanMs) };
+  return { position: ahead + 1, etaMs: Math.round(heldMs + ahead / throughput + meanMs), waitingFor };
+}
+
+/** The scheduler's state as the waiting-reason function reads it. */
+function waitingContext(state: SchedulerState, deps: SchedulerDeps, now: number) {
+  return {
+    lanes: state.queue,
+    pool: state.pool,
+    rules: deps.routing.rules,
+    speedAware: deps.routing.speed_aware,
+    draining: state.draining,
+    now,
+    admits: (g: Group) => deps.gates.get(g.key).admits(g.running.size),
+    blocked: (g: Group) => deps.gates.get(g.key).blocked,
+    gate: (g: Group) => deps.gates.status(g.key),
+    backendOf: (g: Group) => backendOf(state, g.key),
+  };
+}
+
+function activity(state: SchedulerState): WorkerActivity[] {
+  return [...state.pool.activity()].map(({ handle, running, idleSince }) => ({
+    workerId: handle.id,
+    incarnation: handle.incarnation,
+    taskId: running?.taskId ?? null,
+    since: running?.startedAt ?? idleSince,
+  }));
+}
+
+/** Takes local workers idle past idleMs out of the pool (longest idle first, keeping each backend's min). */
+function retireIdle(state: SchedulerState, min: ReadonlyMap<string, number>, idleMs: number, now: number): IdleWorker[] {
+  // Remote slots belong to their node: only local ones scale.
+  const local = [...state.pool.activity()].filter((w) => w.handle.location === 'local');
+  const live = new Map<string, number>();
+  for (const w of local) live.set(w.handle.backend, (live.get(w.handle.backend) ?? 0) + 1);
+  const idle = local.map((w) => ({ id: w.handle.id, backend: w.handle.backend, idleSince: w.idleSince }));
+  return workersToRetire(idle, live, new Map(min), now, idleMs).map((id) => {
+    const incarnation = state.pool.handle(id)!.incarnation;
+    state.pool.remove(id);
+    return { workerId: id, incarnation };
+  });
 }

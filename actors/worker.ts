@@ -11,6 +11,7 @@ import type { Clock, TimerHandle } from '../src/clock.js';
 import { Aborted, AnswerError, BackendBusy, BackendUnavailable, KoubouError, TaskTimeout, describeError, type DescribedError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { CallVerdict } from '../src/supervision/backend-gate.js';
+import type { RetryWait } from '../src/routing/waiting.js';
 import { buildPrompt } from '../src/tasks/prompt.js';
 import type { QueuedTask, Task, TaskOutcome } from '../src/tasks/task.js';
 import type { TaskTransitions } from '../src/tasks/transitions.js';
@@ -43,7 +44,6 @@ export interface Heartbeat {
   type: 'heartbeat';
   workerId: string;
   incarnation: number;
-  taskId: string | null;
   at: number;
 }
 
@@ -57,8 +57,8 @@ export interface WorkerDeps {
   transitions: TaskTransitions;
   /** Tells the scheduler this worker can take the next task (coalesced with other workers' notices). */
   notifyIdle(worker: IdleWorker): void;
-  /** Hands a task that failed retryably back to the scheduler, to queue after delayMs. */
-  retryLater(task: QueuedTask, delayMs: number): void;
+  /** Hands a task that failed retryably (or was deferred) back to the scheduler, to queue after delayMs. */
+  retryLater(task: QueuedTask, delayMs: number, why: RetryWait): void;
   /** Attempts a task may have; a retryable failure on the last one fails the task. */
   maxAttempts: number;
   /** Backoff before the next attempt, given the attempt that just failed (1 for the first). */
@@ -151,7 +151,7 @@ function handle(
 ): WorkerState {
   switch (msg.type) {
     case 'beat':
-      beatTo({ type: 'heartbeat', workerId: deps.id, incarnation: deps.incarnation, taskId: state.running?.taskId ?? null, at: deps.clock.now() });
+      beatTo({ type: 'heartbeat', workerId: deps.id, incarnation: deps.incarnation, at: deps.clock.now() });
       return state;
     case 'run': {
       if (state.running) {
@@ -196,7 +196,7 @@ async function runTask(task: Task, lease: string, signal: AbortSignal, deps: Wor
       const waitMs = failure.retryAfterMs ?? 0;
       deps.log.warn('backend pushed back; task deferred without spending an attempt', { ...about, code: failure.code, wait_ms: waitMs, error: failure.message });
       const queued = await deps.transitions.defer(task.id, lease, { code: failure.code, message: failure.message }, waitMs, backend);
-      if (queued) deps.retryLater(queued, waitMs);
+      if (queued) deps.retryLater(queued, waitMs, { kind: 'retry_after', backend, error: failure.code });
       return;
     }
     // A backend whose calls have side effects (an agent CLI) says whether a failed one may run again.
@@ -205,7 +205,7 @@ async function runTask(task: Task, lease: string, signal: AbortSignal, deps: Wor
       const delayMs = deps.retryDelayMs(task.attempts);
       deps.log.warn('task attempt failed; retrying', { ...about, code: failure.code, retry_in_ms: delayMs, error: failure.message });
       const queued = await deps.transitions.retry(task.id, lease, outcome.error, delayMs);
-      if (queued) deps.retryLater(queued, delayMs);
+      if (queued) deps.retryLater(queued, delayMs, { kind: 'retry_backoff', backend, error: failure.code });
       return;
     }
     if (outcome.status === 'failed') deps.log.warn('task failed', { ...about, code: outcome.error.code, error: outcome.error.message });

@@ -7,7 +7,7 @@ import { newSecretId } from './tasks/ids.js';
 import { dispatch, query } from 'nact';
 import type { BridgeDeps, BridgeStatus } from '../actors/nats-bridge.js';
 import { startTree, type Tree } from '../actors/root.js';
-import type { QueueEstimate, SchedulerLoad, SchedulerMsg } from '../actors/scheduler.js';
+import type { QueueEstimate, SchedulerLoad, SchedulerMsg, WorkerActivity } from '../actors/scheduler.js';
 import { spawnRemoteWorker, type RemoteSend } from '../actors/remote-worker.js';
 import { spawnWorker } from '../actors/worker.js';
 import { createNodePort, type NodePort } from './nodes/node-port.js';
@@ -21,7 +21,7 @@ import { WorkerEvents } from './events/worker-events.js';
 import type { Logger } from './logger.js';
 import { openStore, type Store } from './store/store.js';
 import type { PriorityCount } from './store/tasks-repo.js';
-import type { WorkerInfo } from './store/workers-repo.js';
+import { withActivity, type WorkerInfo } from './store/worker-view.js';
 import { backoffMs } from './supervision/backoff.js';
 import { BackendGates } from './supervision/backend-gate.js';
 import { coalescing } from './supervision/coalesce.js';
@@ -47,6 +47,7 @@ export interface Core {
   /** Writes the URL the coordinator answers at into the store's lock file (see store/lock-file.ts). */
   advertise(url: string): void;
   health(): Promise<HealthReport>;
+  /** Every worker not gone: its record, with busy/idle and its task as the scheduler (their one owner) says. */
   workers(): Promise<WorkerInfo[]>;
   /** Each backend's circuit, pause and in-flight limit (also part of health()). */
   backendGates(): ReturnType<BackendHealth['gateViews']>;
@@ -186,7 +187,13 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       const [l, storeStatus] = await Promise.all([load(), store.writable()]);
       return backendHealth.report(stats.snapshot(), l, natsStatus, storeStatus);
     },
-    workers: () => store.workers.list({ includeGone: false }),
+    async workers() {
+      const [records, activity] = await Promise.all([
+        store.workers.list({ includeGone: false }),
+        query(tree.scheduler, (replyTo): SchedulerMsg => ({ type: 'activity', replyTo }), QUERY_TIMEOUT_MS) as Promise<WorkerActivity[]>,
+      ]);
+      return withActivity(records, activity);
+    },
     backendGates: () => backendHealth.gateViews(),
     openByPriority: () => store.tasks.openByPriority(),
     async shutdown(graceMs) {

@@ -35,6 +35,8 @@ export interface TaskStatus {
   updated_at: string | null;
   queue_position?: number | null;
   eta_s?: number | null;
+  /** A pending task: why it is not running yet (code: no_capable_worker, workers_busy, circuit_open, …). */
+  waiting_for?: { code: string; message: string } | null;
   /** A running task's output streamed so far, from character `from` on. */
   partial_output?: { from: number; text: string; length: number };
 }

@@ -79,7 +79,7 @@ export async function previousEnd(client: KoubouClient, id: string): Promise<str
 }
 
 function changeKey(t: TaskStatus): string {
-  return [t.status, t.worker_id, t.attempts, t.queue_position ?? ''].join('|');
+  return [t.status, t.worker_id, t.attempts, t.queue_position ?? '', t.waiting_for?.code ?? ''].join('|');
 }
 
 /**

@@ -92,6 +92,7 @@ export function stateLine(t: TaskStatus): string {
     const q = queueInfo(t);
     if (q) extra.push(q);
     if (t.attempts > 0) extra.push(`after ${t.attempts} attempt${t.attempts === 1 ? '' : 's'}`);
+    if (t.waiting_for) extra.push(`waiting: ${t.waiting_for.message}`);
   } else if (t.status === 'in_progress') {
     if (t.worker_id) extra.push(`on ${t.worker_id}`);
     extra.push(`attempt ${t.attempts}`);
@@ -121,6 +122,7 @@ export function statusBlock(t: TaskStatus, now = Date.now()): string {
   if (t.model) rows.push(['model', t.model]);
   const q = queueInfo(t);
   if (q) rows.push(['queue', q]);
+  if (t.waiting_for) rows.push(['waiting', `${t.waiting_for.message} (${t.waiting_for.code})`]);
   rows.push(['created', when(t.created_at)], ['started', when(t.started_at)], ['finished', when(t.finished_at)]);
   const r = t.result;
   if (r && !r.success) rows.push(['error', [r.error_code, r.error].filter(Boolean).join(': ') || '-']);

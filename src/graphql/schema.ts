@@ -5,7 +5,7 @@
 import { buildSchema, type GraphQLSchema } from 'graphql';
 import type { Core } from '../core.js';
 import { TaskNotFound, ValidationError } from '../errors.js';
-import type { WorkerInfo } from '../store/workers-repo.js';
+import type { WorkerInfo } from '../store/worker-view.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Task, TaskStatus } from '../tasks/task.js';
 import { outputBytes, type ViewedTask } from '../tasks/view.js';

@@ -100,7 +100,8 @@ export function createNodePort(deps: NodePortDeps): NodePort {
         o.kind === 'defer'
           ? await transitions.defer(o.taskId, o.lease, o.error, o.delayMs, o.backend)
           : await transitions.retry(o.taskId, o.lease, o.error, o.delayMs);
-      if (queued) dispatch(scheduler, { type: 'retryLater', task: queued, delayMs: o.delayMs });
+      const why = { kind: o.kind === 'defer' ? 'retry_after' : 'retry_backoff', backend: o.kind === 'defer' ? o.backend : null, error: o.error.code } as const;
+      if (queued) dispatch(scheduler, { type: 'retryLater', task: queued, delayMs: o.delayMs, why });
       return queued !== null;
     },
     progress(nodeId, taskId, lease, chunk) {

@@ -21,16 +21,16 @@ export interface Lane {
 
 export class LaneQueue {
   private readonly lanes = new Map<string, Lane>();
-  private readonly laneOf = new Map<string, Lane>();
+  private readonly laneById = new Map<string, Lane>();
 
   constructor(private readonly rules: readonly RoutingRule[]) {}
 
   get size(): number {
-    return this.laneOf.size;
+    return this.laneById.size;
   }
 
   push(task: QueuedTask): void {
-    if (this.laneOf.has(task.id)) return;
+    if (this.laneById.has(task.id)) return;
     const rule = ruleFor(this.rules, task.priority);
     const key = `${task.type}\u0000${task.model ?? ''}\u0000${task.maxTokens ?? ''}\u0000${task.workspace}\u0000${rule}`;
     let lane = this.lanes.get(key);
@@ -39,19 +39,19 @@ export class LaneQueue {
       this.lanes.set(key, lane);
     }
     lane.queue.push(task);
-    this.laneOf.set(task.id, lane);
+    this.laneById.set(task.id, lane);
   }
 
   remove(id: string): boolean {
-    const lane = this.laneOf.get(id);
+    const lane = this.laneById.get(id);
     if (!lane) return false;
     lane.queue.remove(id);
-    this.laneOf.delete(id);
+    this.laneById.delete(id);
     return true;
   }
 
   find(id: string): QueuedTask | undefined {
-    return this.laneOf.get(id)?.queue.find(id);
+    return this.laneById.get(id)?.queue.find(id);
   }
 
   /** Queued tasks, in every lane, that run before this one. */
@@ -66,33 +66,47 @@ export class LaneQueue {
     const out: Lane[] = [];
     for (const lane of this.lanes.values()) {
       if (lane.queue.size === 0) continue;
-      if (lane.version !== pool.version) {
-        lane.eligible = eligibleGroups(lane, pool, this.rules);
-        lane.version = pool.version;
-      }
-      out.push(lane);
+      out.push(this.refreshed(lane, pool));
     }
     return out;
   }
 
+  /** The lane a queued task is in, its eligible groups up to date; undefined when the task is not queued. */
+  laneOf(id: string, pool: PoolView): Lane | undefined {
+    const lane = this.laneById.get(id);
+    return lane && this.refreshed(lane, pool);
+  }
+
+  private refreshed(lane: Lane, pool: PoolView): Lane {
+    if (lane.version !== pool.version) {
+      lane.eligible = eligibleGroups(lane, pool, this.rules);
+      lane.version = pool.version;
+    }
+    return lane;
+  }
+
   take(lane: Lane, end: 'head' | 'tail'): QueuedTask {
     const task = (end === 'head' ? lane.queue.pop() : lane.queue.popLast())!;
-    this.laneOf.delete(task.id);
+    this.laneById.delete(task.id);
     return task;
   }
 }
 
 /**
- * Capable groups; of those, the ones serving the requested model if any do (otherwise any capable backend is asked
- * for it); of those, the rule's preferred side if it has workers, else all of them when the rule allows fallback.
+ * The groups able to run tasks asking `req`, before any routing rule: capable groups; of those, the ones serving the
+ * requested model if any do (otherwise any capable backend is asked for it).
  */
+export function capableGroups(req: Requirement, pool: PoolView): Group[] {
+  const groups = [...pool.groups.values()].filter((g) => accepts(g.caps, req));
+  const model = req.model;
+  if (model === null) return groups;
+  const serving = groups.filter((g) => serves(g.caps, model));
+  return serving.length > 0 ? serving : groups;
+}
+
+/** Capable groups (see capableGroups); of those, the rule's preferred side if it has workers, else all of them when the rule allows fallback. */
 function eligibleGroups(lane: Lane, pool: PoolView, rules: readonly RoutingRule[]): Group[] {
-  let groups = [...pool.groups.values()].filter((g) => accepts(g.caps, lane.req));
-  const model = lane.req.model;
-  if (model !== null) {
-    const serving = groups.filter((g) => serves(g.caps, model));
-    if (serving.length > 0) groups = serving;
-  }
+  let groups = capableGroups(lane.req, pool);
   const rule = rules[lane.rule];
   if (rule) {
     const preferred = groups.filter((g) => g.location === rule.prefer);

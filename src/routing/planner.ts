@@ -31,7 +31,7 @@ export function plan(lanes: LaneQueue, pool: PoolView, opts: PlanOptions): void 
     const mine = active.filter((l) => l.eligible.includes(group));
     if (mine.length === 0) continue;
     const ms = pool.speed(group);
-    const faster = new Set(opts.speedAware ? [...pool.groups.values()].filter((g) => pool.speed(g) * FASTER_BY < ms && !opts.blocked(g)) : []);
+    const faster = new Set(opts.speedAware ? fasterGroups(group, pool, opts.blocked) : []);
     while (group.idle.size > 0 && opts.admits(group)) {
       // With no faster group in the pool (one machine, or this is the fastest) it is simply the most urgent task.
       const task = faster.size === 0 ? head(mine, lanes) : next(ms, faster, mine, lanes, pool, opts.now);
@@ -39,6 +39,12 @@ export function plan(lanes: LaneQueue, pool: PoolView, opts: PlanOptions): void 
       opts.assign(group.idle.values().next().value as string, task);
     }
   }
+}
+
+/** The groups clearly faster than `group` that can be counted on to take work soon (not blocked by their backend). */
+export function fasterGroups(group: Group, pool: PoolView, blocked: (g: Group) => boolean): Group[] {
+  const ms = pool.speed(group);
+  return [...pool.groups.values()].filter((g) => pool.speed(g) * FASTER_BY < ms && !blocked(g));
 }
 
 function head(mine: Lane[], lanes: LaneQueue): QueuedTask | null {

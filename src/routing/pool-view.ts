@@ -1,6 +1,7 @@
 /**
  * The scheduler's picture of the pool: workers in groups that share a backend on one machine (so share a speed and
- * capabilities), which of them are idle, what each runs and since when, and each group's measured run time.
+ * capabilities), which of them are idle and since when, what each runs and since when, and each group's measured run
+ * time. This is the one record of whether a worker is busy or idle (see actors/scheduler.ts for why it lives here).
  */
 import type { WorkerHandle } from '../../actors/worker.js';
 import type { Capabilities } from './capabilities.js';
@@ -31,7 +32,7 @@ export interface Group {
 const SPEED_WEIGHT = 0.3;
 
 export class PoolView {
-  private readonly workers = new Map<string, { handle: WorkerHandle; group: Group }>();
+  private readonly workers = new Map<string, { handle: WorkerHandle; group: Group; idleSince: number | null }>();
   readonly groups = new Map<string, Group>();
   /** Bumped when a group appears or disappears, so eligibility worked out from the groups is worked out again. */
   version = 0;
@@ -54,8 +55,18 @@ export class PoolView {
     return this.workers.get(id)?.group.idle.has(id) ?? false;
   }
 
-  /** A new worker (or a new incarnation of one): idle, in its group. */
-  add(handle: WorkerHandle): void {
+  /** Since when the worker has been idle (epoch ms); null while it runs a task or when it is not in the pool. */
+  idleSince(id: string): number | null {
+    return this.workers.get(id)?.idleSince ?? null;
+  }
+
+  /** Every worker with what it runs now (null: idle). */
+  *activity(): IterableIterator<{ handle: WorkerHandle; running: Assignment | null; idleSince: number | null }> {
+    for (const { handle, group, idleSince } of this.workers.values()) yield { handle, running: group.running.get(handle.id) ?? null, idleSince };
+  }
+
+  /** A new worker (or a new incarnation of one): idle since `now`, in its group. */
+  add(handle: WorkerHandle, now: number): void {
     if (this.workers.has(handle.id)) this.remove(handle.id);
     let group = this.groups.get(handle.group);
     if (!group) {
@@ -64,7 +75,7 @@ export class PoolView {
       this.version++;
     }
     group.members.add(handle.id);
-    this.workers.set(handle.id, { handle, group });
+    this.workers.set(handle.id, { handle, group, idleSince: now });
     this.setIdle(group, handle.id);
   }
 
@@ -86,20 +97,25 @@ export class PoolView {
   }
 
   assign(id: string, a: Assignment): void {
-    const { group } = this.workers.get(id)!;
+    const entry = this.workers.get(id)!;
+    const { group } = entry;
     this.clear(group, id);
+    entry.idleSince = null;
     group.running.set(id, a);
     this.runningCount++;
   }
 
   /** The worker finished (or never started) its run; a finished run's duration feeds its group's speed. */
   release(id: string, now: number, measured: boolean): void {
-    const { group } = this.workers.get(id)!;
+    const entry = this.workers.get(id)!;
+    const { group } = entry;
     const run = group.running.get(id);
     if (run && measured) {
       const ms = now - run.startedAt;
       group.runMs = group.runMs === undefined ? ms : group.runMs + SPEED_WEIGHT * (ms - group.runMs);
     }
+    // A worker reported idle twice (a duplicate notice) keeps its first idle time.
+    if (!group.idle.has(id)) entry.idleSince = now;
     this.clear(group, id);
     this.setIdle(group, id);
   }

@@ -40,7 +40,9 @@ export interface WorkersTable {
   backend: string;
   model: string;
   location: string;
+  /** A SlotState; rows written before busy/idle moved to the scheduler may say idle or busy (they are gone by then). */
   status: string;
+  /** No longer written (always null): what a worker runs is the scheduler's; the column stays so older stores open. */
   current_task: string | null;
   last_heartbeat: number | null;
   completed: number;

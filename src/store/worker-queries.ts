@@ -12,7 +12,7 @@ export const upsertStartedWorker = prepare<Started, never>((db, p) =>
       backend: p('backend'),
       model: p('model'),
       location: p('location'),
-      status: 'idle',
+      status: 'live',
       current_task: null,
       last_heartbeat: p('now'),
       completed: 0,
@@ -26,7 +26,7 @@ export const upsertStartedWorker = prepare<Started, never>((db, p) =>
         backend: eb.ref('excluded.backend'),
         model: eb.ref('excluded.model'),
         location: eb.ref('excluded.location'),
-        status: 'idle',
+        status: 'live',
         current_task: null,
         last_heartbeat: eb.ref('excluded.last_heartbeat'),
         started_at: eb.ref('excluded.started_at'),
@@ -36,11 +36,11 @@ export const upsertStartedWorker = prepare<Started, never>((db, p) =>
     ),
 );
 
-export const updateWorkerBeat = prepare<{ id: string; status: string; current_task: string | null; last_heartbeat: number | null; now: number }, never>(
+export const updateWorkerBeat = prepare<{ id: string; status: string; last_heartbeat: number | null; now: number }, never>(
   (db, p) =>
     db
       .updateTable('workers')
-      .set({ status: p('status'), current_task: p('current_task'), last_heartbeat: p('last_heartbeat'), updated_at: p('now') })
+      .set({ status: p('status'), last_heartbeat: p('last_heartbeat'), updated_at: p('now') })
       .where('id', '=', p('id')),
 );
 

@@ -1,19 +1,27 @@
-/** The workers table: one row per worker slot ever started, kept up to date by the pool manager. */
+/**
+ * The workers table: one row per worker slot ever started, kept up to date by the pool manager: who it is, whether
+ * it has a live worker, its last heartbeat and its counters. Whether a live worker is busy or idle is not kept here:
+ * the scheduler owns it, and views join the two (see store/worker-view.ts).
+ */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Schema, WorkerRow } from './schema.js';
 import * as q from './worker-queries.js';
 import type { WriteBatcher } from './write-batcher.js';
 
-export type WorkerStatus = 'idle' | 'busy' | 'restarting' | 'failed' | 'stopped' | 'gone';
+/** A slot's life as the pool manager records it; `live`: it has a worker (busy or idle, as the scheduler says). */
+export type SlotState = 'live' | 'restarting' | 'failed' | 'stopped' | 'gone';
 
-export interface WorkerInfo {
+/** A worker's status as views show it: a live slot is busy or idle. */
+export type WorkerStatus = 'idle' | 'busy' | Exclude<SlotState, 'live'>;
+
+/** A row of the workers table. */
+export interface WorkerRecord {
   id: string;
   backend: string;
   model: string;
   location: 'local' | 'remote';
-  status: WorkerStatus;
-  currentTask: string | null;
+  status: SlotState;
   lastHeartbeat: number | null;
   completed: number;
   failed: number;
@@ -25,8 +33,7 @@ export interface WorkerInfo {
 /** What the pool manager reports about a live worker on each sweep. */
 export interface WorkerBeat {
   id: string;
-  status: WorkerStatus;
-  currentTask: string | null;
+  status: SlotState;
   lastHeartbeat: number | null;
 }
 
@@ -57,7 +64,7 @@ export class WorkerRepository {
       await this.writer.write((sql) => {
         const now = this.clock.now();
         for (const b of chunk) {
-          sql.all(q.updateWorkerBeat, { id: b.id, status: b.status, current_task: b.currentTask, last_heartbeat: b.lastHeartbeat, now });
+          sql.all(q.updateWorkerBeat, { id: b.id, status: b.status, last_heartbeat: b.lastHeartbeat, now });
         }
       });
     }
@@ -70,7 +77,7 @@ export class WorkerRepository {
     });
   }
 
-  async list(filter: { includeGone: boolean }): Promise<WorkerInfo[]> {
+  async list(filter: { includeGone: boolean }): Promise<WorkerRecord[]> {
     let q = this.db.selectFrom('workers').selectAll();
     if (!filter.includeGone) q = q.where('status', '!=', 'gone');
     const rows = await q.orderBy('id').execute();
@@ -78,14 +85,13 @@ export class WorkerRepository {
   }
 }
 
-function rowToWorker(r: WorkerRow): WorkerInfo {
+function rowToWorker(r: WorkerRow): WorkerRecord {
   return {
     id: r.id,
     backend: r.backend,
     model: r.model,
     location: r.location as 'local' | 'remote',
-    status: r.status as WorkerStatus,
-    currentTask: r.current_task,
+    status: r.status as SlotState,
     lastHeartbeat: r.last_heartbeat,
     completed: r.completed,
     failed: r.failed,

@@ -43,6 +43,8 @@ export interface GateStatus {
   failures: number;
   /** Busy or rate-limited: no new call before this. */
   pausedUntil: number | null;
+  /** Why it is paused: the server's Retry-After, or our own backoff after a busy answer without one; null when not paused. */
+  pausedBy: 'retry_after' | 'backoff' | null;
   /** Most calls in flight; null = no limit below the worker count. */
   limit: number | null;
 }
@@ -71,6 +73,7 @@ export class BackendGate {
   private failedProbes = 0;
   private probeAt: number | null = null;
   private pausedUntil: number | null = null;
+  private pausedBy: 'retry_after' | 'backoff' = 'backoff';
   private busyEpisodes = 0;
   private limit: number | null = null;
   private lastDecreaseAt = -Infinity;
@@ -127,12 +130,14 @@ export class BackendGate {
   }
 
   status(): GateStatus {
+    const paused = this.pausedUntil !== null && this.clock.now() < this.pausedUntil;
     return {
       circuit: this.circuit,
       since: this.since,
       probeAt: this.circuit === 'open' ? this.probeAt : null,
       failures: this.failures,
-      pausedUntil: this.pausedUntil !== null && this.clock.now() < this.pausedUntil ? this.pausedUntil : null,
+      pausedUntil: paused ? this.pausedUntil : null,
+      pausedBy: paused ? this.pausedBy : null,
       limit: this.limit,
     };
   }
@@ -183,6 +188,7 @@ export class BackendGate {
     const forMs = retryAfterMs ?? this.backoff(this.busyEpisodes - 1);
     if (this.pausedUntil === null || now + forMs > this.pausedUntil) {
       this.pausedUntil = now + forMs;
+      this.pausedBy = retryAfterMs !== null ? 'retry_after' : 'backoff';
       changes.push({ kind: 'paused', forMs });
     }
     return changes;

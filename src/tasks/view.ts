@@ -74,12 +74,15 @@ export function resultView(task: ViewedTask): TaskResultView | null {
 }
 
 /**
- * GET /task/:id/status. A pending task also gets its queue position and an ETA in seconds (null until measured); a
- * running one the output it has streamed so far (from `partial.from` on).
+ * GET /task/:id/status. A pending task also gets its queue position, an ETA in seconds (null until measured) and
+ * `waiting_for` ({code, message}: why it is not running yet; null when it is being assigned); a running one the output
+ * it has streamed so far (from `partial.from` on).
  */
 export function statusView(task: ViewedTask, estimate: QueueEstimate | null = null, partial: (PartialOutput & { from: number }) | null = null) {
   return {
-    ...(estimate ? { queue_position: estimate.position, eta_s: estimate.etaMs === null ? null : Math.round(estimate.etaMs / 100) / 10 } : {}),
+    ...(estimate
+      ? { queue_position: estimate.position, eta_s: estimate.etaMs === null ? null : Math.round(estimate.etaMs / 100) / 10, waiting_for: estimate.waitingFor }
+      : {}),
     ...(partial ? { partial_output: { from: partial.from, text: partial.text, length: partial.length } } : {}),
     task_id: task.id,
     status: task.status,

@@ -156,9 +156,16 @@ describe('the dashboard in a browser', { skip: chromiumMissing() ?? false }, () 
 
     const waitingRow = page.locator(`#tasks-list .task-row[data-task-id="${waiting}"][data-status="pending"]`);
     await waitingRow.waitFor({ timeout: WAIT_MS });
+    // Its view says why it waits, as its status does.
+    await waitingRow.click();
+    const why = page.locator('#task-view-waiting[data-code="workers_busy"]');
+    await why.waitFor({ timeout: WAIT_MS });
+    assert.match(await why.innerText(), /all 1 worker that can run it is busy/);
     await waitingRow.locator('button.cancel').click();
     await page.locator(`#tasks-list .task-row[data-task-id="${waiting}"][data-status="cancelled"]`).waitFor({ timeout: WAIT_MS });
     assert.equal((await client.status(waiting)).body.status, 'cancelled');
+    await page.locator('#task-view-body .task-title .badge[data-status="cancelled"]').waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.locator('#task-view-waiting').count(), 0, 'a task no longer pending says nothing about waiting');
 
     await page.locator(`#tasks-list .task-row[data-task-id="${running}"]`).click();
     const view = page.locator('#task-view-body');

@@ -44,7 +44,9 @@ describe('a coordinator with no local backends', () => {
     assert.equal(before.workers.total, 0);
     assert.deepEqual(before.backends, []);
     const waiting = (await client.delegate({ prompt: 'for the GPU box' })).body.task_id;
-    assert.equal((await client.status(waiting)).body.status, 'pending');
+    const pending = (await client.status(waiting)).body;
+    assert.equal(pending.status, 'pending');
+    assert.deepEqual(pending.waiting_for, { code: 'no_capable_worker', message: 'no worker is in the pool' });
 
     node = startNodeProcess(['--nats', nats.url, '--id', 'gpu-box', '--backend', 'ollama', '--url', fake.url, '--model', 'fake-model', '--concurrency', '2']);
     await eventually(async () => (await client.status(waiting)).body.status === 'completed', 15_000);

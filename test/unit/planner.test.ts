@@ -31,7 +31,7 @@ function poolOf(...specs: GroupSpec[]): PoolView {
     for (let i = 0; i < g.workers; i++) {
       const model = g.model ?? 'm';
       const handle: WorkerHandle = { id: `${g.key}#${i}`, incarnation: 1, ref: null as never, backend: g.key, model, location: g.location ?? 'local', group: g.key, caps: capabilities(model, g.caps ?? {}) };
-      pool.add(handle);
+      pool.add(handle, 0);
     }
     if (g.runMs !== undefined) pool.groups.get(g.key)!.runMs = g.runMs;
   }

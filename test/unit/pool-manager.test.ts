@@ -58,7 +58,7 @@ describe('pool manager supervision', () => {
       { onCrash: (_m, err, ctx) => (onCrash(err!), ctx.stop) },
     );
     const timer = deps.clock.setInterval(() => {
-      if (!worker.silent) beatTo({ type: 'heartbeat', workerId: deps.id, incarnation: deps.incarnation, taskId: null, at: deps.clock.now() });
+      if (!worker.silent) beatTo({ type: 'heartbeat', workerId: deps.id, incarnation: deps.incarnation, at: deps.clock.now() });
     }, deps.heartbeatMs);
     worker.silent = false;
     workers.push(worker);

@@ -9,6 +9,8 @@ const FINAL = new Set(['completed', 'failed', 'cancelled']);
 const STATUS_OF = { queued: 'pending', assigned: 'in_progress', requeued: 'pending', retried: 'pending', deferred: 'pending', completed: 'completed', failed: 'failed', cancelled: 'cancelled' };
 /** Short prompts are shown open; long ones folded. */
 const OPEN_PROMPT_CHARS = 400;
+/** Why a pending task waits changes without an event of its own (a circuit opens, a worker frees): asked this often. */
+const WAITING_REFRESH_MS = 2000;
 
 /** "12 in · 40 out (30 reasoning)", from a result's usage. */
 function tokens(usage) {
@@ -52,6 +54,9 @@ export class TaskView {
     this.id = null;
     this.stream = null;
     this.view = null;
+    /** A pending task's `waiting_for` from its status, and when it was asked. */
+    this.waiting = null;
+    this.waitingAskedAt = 0;
   }
 
   get selected() {
@@ -64,10 +69,13 @@ export class TaskView {
     this.stream = null;
     this.id = id;
     this.view = null;
+    this.waiting = null;
     replace(this.root, el('p', { class: 'empty', text: 'Loading…' }));
     try {
       // Asked first through the API, so an unknown id or a missing token gets a clear answer.
-      await api(`/task/${encodeURIComponent(id)}/status`);
+      const status = await api(`/task/${encodeURIComponent(id)}/status`);
+      this.waiting = status.waiting_for ?? null;
+      this.waitingAskedAt = Date.now();
     } catch (err) {
       if (this.id === id) replace(this.root, el('p', { class: 'error-box', text: `Cannot open task ${id}: ${err.message}` }));
       return;
@@ -114,6 +122,11 @@ export class TaskView {
     }
     const t = v.task;
     if (STATUS_OF[e.kind]) t.status = STATUS_OF[e.kind];
+    // Back in the queue: the old reason no longer holds; the next tick asks for the new one.
+    if (STATUS_OF[e.kind] === 'pending') {
+      this.waiting = null;
+      this.waitingAskedAt = 0;
+    }
     if (e.kind === 'assigned') {
       t.worker_id = e.worker_id;
       if (e.attempt) t.attempts = e.attempt;
@@ -151,6 +164,31 @@ export class TaskView {
   /** Called every second: durations of a live task keep counting. */
   tick() {
     if (this.view && !FINAL.has(this.view.task.status)) this.renderMeta();
+    if (this.view?.task.status === 'pending' && Date.now() - this.waitingAskedAt >= WAITING_REFRESH_MS) void this.refreshWaiting();
+  }
+
+  /** Asks the server again why the pending task waits. */
+  async refreshWaiting() {
+    const id = this.id;
+    this.waitingAskedAt = Date.now();
+    try {
+      const status = await api(`/task/${encodeURIComponent(id)}/status`);
+      if (this.id !== id || !this.view) return;
+      this.waiting = status.status === 'pending' ? (status.waiting_for ?? null) : null;
+      this.renderWaiting();
+    } catch {
+      // The last reason shown stays; the next tick asks again.
+    }
+  }
+
+  /** "Waiting for: …" under the title, for a pending task whose server said why. */
+  renderWaiting() {
+    const pending = this.view?.task.status === 'pending';
+    const w = pending ? this.waiting : null;
+    replace(
+      this.waitingBox,
+      w ? el('div', { class: 'waiting-for', data: { code: w.code }, attrs: { id: 'task-view-waiting' } }, el('strong', { text: 'Waiting: ' }), el('span', { text: w.message }), el('code', { text: w.code })) : null,
+    );
   }
 
   build(outputText) {
@@ -159,6 +197,7 @@ export class TaskView {
     this.meta = el('dl', { class: 'meta-grid' });
     this.errorBox = el('div');
     this.reasoningBox = el('div');
+    this.waitingBox = el('div');
     this.output = el('pre', { class: 'output', attrs: { 'aria-live': 'off', tabindex: 0 } });
     this.outputText = document.createTextNode(outputText);
     this.output.append(this.outputText);
@@ -169,6 +208,7 @@ export class TaskView {
     replace(
       this.root,
       this.head,
+      this.waitingBox,
       this.meta,
       el('details', { class: 'prompt', attrs: { open: !folded } },
         el('summary', { text: `Prompt · ${count(v.promptLength)} characters` }),
@@ -219,6 +259,7 @@ export class TaskView {
         ? el('details', { class: 'reasoning' }, el('summary', { text: `Reasoning · ${count(reasoning.length)} characters` }), el('pre', { text: reasoning }))
         : null,
     );
+    this.renderWaiting();
     this.renderMeta();
   }
 
