@@ -109,6 +109,10 @@ describe('backpressure', () => {
     cleanups.push(close, () => proxy.close(), () => fake.close());
 
     const [id] = await submit(client, 1, 'rate limited');
+    // While it waits out the Retry-After, its status says so.
+    let waiting: { code: string; message: string } | undefined;
+    await eventually(async () => (waiting = (await client.status(id!)).body.waiting_for)?.code === 'retry_after', 10_000);
+    assert.match(waiting!.message, /^backend b0 pushed back \(backend_busy\) and asked to be retried later \(Retry-After\): runs again in [12] s$/);
     await eventually(async () => (await client.status(id!)).body.status === 'completed', 10_000);
     const [limited, next] = proxy.records;
     assert.equal(limited!.status, 429);

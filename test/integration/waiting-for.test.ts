@@ -4,26 +4,15 @@
  * backend's port refuses connections so the circuit opens.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
+import { koubouOutput } from '../helpers/koubou-cli.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { closedPort } from '../helpers/ports.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
 
-/** `koubou ARGS` against a coordinator; resolves with its stdout once it exits 0. */
-function koubou(args: string[], url: string): Promise<string> {
-  const child = spawn(process.execPath, [CLI, ...args, '--url', url], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`koubou ${args.join(' ')} exited ${code}: ${err}`)))));
-}
 
 type Waiting = { code: string; message: string } | null | undefined;
 
@@ -55,7 +44,7 @@ describe('why a pending task waits', () => {
     assert.equal(status.status, 'pending');
     assert.equal(status.waiting_for.code, 'workers_busy');
     assert.match(status.waiting_for.message, /all 1 worker that can run it is busy/);
-    const shown = await koubou(['status', queued], koubouTc.url);
+    const shown = await koubouOutput(['status', queued, '--url', koubouTc.url]);
     assert.match(shown, /^waiting +all 1 worker that can run it is busy; 0 tasks ahead of it \(workers_busy\)$/m);
     await client.post(`/task/${running}/cancel`, {});
     await eventually(async () => (await client.status(queued)).body.status === 'completed');
@@ -67,7 +56,7 @@ describe('why a pending task waits', () => {
     const why = await waitingFor(id);
     assert.equal(why?.code, 'no_capable_worker');
     assert.match(why!.message, /no worker in the pool takes tasks of type translation/);
-    assert.match(await koubou(['status', id], koubouTc.url), /^waiting +no worker .* \(no_capable_worker\)$/m);
+    assert.match(await koubouOutput(['status', id, '--url', koubouTc.url]), /^waiting +no worker .* \(no_capable_worker\)$/m);
     await client.post(`/task/${id}/cancel`, {});
   });
 

@@ -4,17 +4,15 @@
  * counts of /health; and `idle` again once the task has ended.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
+import { koubouOutput } from '../helpers/koubou-cli.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
 const TOKEN = 'pool-secret';
 
 interface WorkerRow {
@@ -26,15 +24,6 @@ interface WorkerRow {
   completed: number;
 }
 
-/** `koubou workers --url URL`; resolves with its stdout once it exits 0. */
-function koubouWorkers(url: string): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'workers', '--url', url], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`koubou workers exited ${code}: ${err}`)))));
-}
 
 describe('worker status across machines', () => {
   let nats: NatsServer;
@@ -79,14 +68,14 @@ describe('worker status across machines', () => {
     const dashboard = (await client.get('/api/dashboard')).body.workers as WorkerRow[];
     assert.deepEqual(dashboard.map((w) => [w.worker_id, w.status, w.current_task]), slots.map((w) => [w.worker_id, w.status, w.current_task]));
 
-    const table = await koubouWorkers(tc.url);
+    const table = await koubouOutput(['workers', '--url', tc.url]);
     const line = table.split('\n').find((l) => l.startsWith(busy[0]!.worker_id));
     assert.ok(line, table);
     assert.match(line, new RegExp(`\\sbusy\\s+${id}\\s`));
 
     await client.post(`/task/${id}/cancel`, {});
     await eventually(async () => (await remote()).every((w) => w.status === 'idle' && w.current_task === null), 10_000);
-    assert.doesNotMatch(await koubouWorkers(tc.url), /busy/);
+    assert.doesNotMatch(await koubouOutput(['workers', '--url', tc.url]), /busy/);
   });
 
   it('a finished task leaves its slot idle, with one more completed', async () => {

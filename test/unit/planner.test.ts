@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { WorkerHandle } from '../../actors/worker.js';
-import { capabilities } from '../../src/routing/capabilities.js';
 import { LaneQueue } from '../../src/routing/lanes.js';
 import { plan } from '../../src/routing/planner.js';
 import type { RoutingRule } from '../../src/routing/policy.js';
-import { PoolView } from '../../src/routing/pool-view.js';
+import type { PoolView } from '../../src/routing/pool-view.js';
+import { poolOf as poolFrom, type GroupSpec } from '../helpers/pool.js';
 import type { QueuedTask, TaskType } from '../../src/tasks/task.js';
 
 const NOW = 1_000_000;
@@ -15,28 +14,8 @@ function task(id: string, opts: { priority?: number; type?: TaskType; model?: st
   return { id, seq: ++seq, priority: opts.priority ?? 5, type: opts.type ?? 'general', model: opts.model ?? null, maxTokens: opts.maxTokens ?? null, workspace: false };
 }
 
-interface GroupSpec {
-  key: string;
-  workers: number;
-  location?: 'local' | 'remote';
-  runMs?: number;
-  caps?: Parameters<typeof capabilities>[1];
-  model?: string;
-}
-
-/** A pool of idle workers in the given groups, each group's speed already measured. */
-function poolOf(...specs: GroupSpec[]): PoolView {
-  const pool = new PoolView();
-  for (const g of specs) {
-    for (let i = 0; i < g.workers; i++) {
-      const model = g.model ?? 'm';
-      const handle: WorkerHandle = { id: `${g.key}#${i}`, incarnation: 1, ref: null as never, backend: g.key, model, location: g.location ?? 'local', group: g.key, caps: capabilities(model, g.caps ?? {}) };
-      pool.add(handle, 0);
-    }
-    if (g.runMs !== undefined) pool.groups.get(g.key)!.runMs = g.runMs;
-  }
-  return pool;
-}
+/** A pool of idle workers in the given groups. */
+const poolOf = (...specs: GroupSpec[]): PoolView => poolFrom(specs);
 
 /** A backend's gate as the planner sees it: blocked outright, or at most `limit` in flight. */
 type Gate = { blocked?: boolean; limit?: number };

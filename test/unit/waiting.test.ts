@@ -4,16 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { WorkerHandle } from '../../actors/worker.js';
-import { capabilities } from '../../src/routing/capabilities.js';
 import { LaneQueue } from '../../src/routing/lanes.js';
 import { plan } from '../../src/routing/planner.js';
 import type { RoutingRule } from '../../src/routing/policy.js';
-import { PoolView, type Group } from '../../src/routing/pool-view.js';
+import type { Group } from '../../src/routing/pool-view.js';
 import { heldReason, queuedReason, type WaitingFor } from '../../src/routing/waiting.js';
 import { BackendGates } from '../../src/supervision/backend-gate.js';
 import type { QueuedTask, TaskType } from '../../src/tasks/task.js';
 import { ManualClock } from '../helpers/manual-clock.js';
+import { poolOf, type GroupSpec } from '../helpers/pool.js';
 
 let seq = 0;
 const task = (id: string, opts: { priority?: number; type?: TaskType; maxTokens?: number } = {}): QueuedTask => ({
@@ -25,25 +24,10 @@ const task = (id: string, opts: { priority?: number; type?: TaskType; maxTokens?
   maxTokens: opts.maxTokens ?? null,
 });
 
-interface GroupSpec {
-  key: string;
-  workers: number;
-  location?: 'local' | 'remote';
-  runMs?: number;
-  caps?: Parameters<typeof capabilities>[1];
-}
-
 /** The scheduler's state in small: a pool, lanes, gates; `turn()` plans as the scheduler does, `why()` asks. */
 function scene(specs: GroupSpec[], tasks: QueuedTask[], opts: { rules?: RoutingRule[]; speedAware?: boolean; draining?: boolean } = {}) {
   const clock = new ManualClock();
-  const pool = new PoolView();
-  for (const g of specs) {
-    for (let i = 0; i < g.workers; i++) {
-      const handle: WorkerHandle = { id: `${g.key}#${i}`, incarnation: 1, ref: null as never, backend: g.key, model: 'm', location: g.location ?? 'local', group: g.key, caps: capabilities('m', g.caps ?? {}) };
-      pool.add(handle, clock.now());
-    }
-    if (g.runMs !== undefined) pool.groups.get(g.key)!.runMs = g.runMs;
-  }
+  const pool = poolOf(specs, clock.now());
   const lanes = new LaneQueue(opts.rules ?? []);
   for (const t of tasks) lanes.push(t);
   const gates = new BackendGates({ failureThreshold: 2, probeBaseMs: 1000, probeMaxMs: 8000 }, clock);
