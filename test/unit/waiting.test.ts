@@ -15,13 +15,14 @@ import { ManualClock } from '../helpers/manual-clock.js';
 import { poolOf, type GroupSpec } from '../helpers/pool.js';
 
 let seq = 0;
-const task = (id: string, opts: { priority?: number; type?: TaskType; maxTokens?: number } = {}): QueuedTask => ({
+const task = (id: string, opts: { priority?: number; type?: TaskType; maxTokens?: number; workspace?: boolean } = {}): QueuedTask => ({
   id,
   seq: ++seq,
   priority: opts.priority ?? 5,
   type: opts.type ?? 'general',
   model: null,
   maxTokens: opts.maxTokens ?? null,
+  workspace: opts.workspace ?? false,
 });
 
 /** The scheduler's state in small: a pool, lanes, gates; `turn()` plans as the scheduler does, `why()` asks. */
@@ -83,6 +84,9 @@ describe('why a pending task waits', () => {
     assert.match(s.why('doc')!.message, /type documentation/);
     assert.equal(s.why('long')!.code, 'no_capable_worker');
     assert.match(s.why('long')!.message, /max_tokens 9000 \(largest allowed: 2048\)/);
+    const workdir = scene([{ key: 'a', workers: 1 }], [task('agent', { workspace: true })]);
+    assert.equal(workdir.why('agent')!.code, 'no_capable_worker');
+    assert.match(workdir.why('agent')!.message, /names a workdir/);
     const empty = scene([], [task('x')]);
     assert.deepEqual(empty.why('x'), { code: 'no_capable_worker', message: 'no worker is in the pool' });
   });
