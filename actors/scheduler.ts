@@ -219,7 +219,7 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
 /** Feeds a call's verdict to its backend's gate and logs what changed. */
 function recordCall(state: SchedulerState, report: CallReport, deps: SchedulerDeps): void {
   const worker = state.pool.handle(report.workerId);
-  if (!worker || worker.incarnation !== report.incarnation) return;
+  if (!worker || (report.incarnation !== null && worker.incarnation !== report.incarnation)) return;
   const group = state.pool.groups.get(worker.group)!;
   const run = state.pool.running(report.workerId);
   const changes = deps.gates.get(group.key).record(report.verdict, {

@@ -82,7 +82,8 @@ export interface WorkerDeps {
 /** What a call told about its backend, with the task and attempt it was for (for the log). */
 export interface CallReport {
   workerId: string;
-  incarnation: number;
+  /** The worker's incarnation; null for a remote slot's call, matched by its lease instead (src/nodes/node-port.ts). */
+  incarnation: number | null;
   verdict: CallVerdict;
   taskId: string;
   attempt: number;

@@ -12,6 +12,7 @@ import type { SchedulerMsg } from '../../actors/scheduler.js';
 import { NotThisNode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isSlotOf } from '../nats/node-protocol.js';
+import type { CallVerdict } from '../supervision/backend-gate.js';
 import type { QueuedTask, TaskError, TaskOutcome } from '../tasks/task.js';
 import type { TaskTransitions } from '../tasks/transitions.js';
 
@@ -95,6 +96,9 @@ export function createNodePort(deps: NodePortDeps): NodePort {
         refuse('outcome', nodeId, { task: o.taskId, held_by: holder }, o.lease);
         throw new NotThisNode(`task ${o.taskId} runs on another node under this lease, not on ${nodeId}`);
       }
+      // The node's backend call feeds that backend's gate as a local call does, before the task can be queued again:
+      // a node whose server refuses connections gets an open circuit, not the same task back at once, forever.
+      dispatch(scheduler, { type: 'backendCall', report: { workerId: holder, incarnation: null, verdict: verdictOf(o), taskId: o.taskId, attempt: 0, code: codeOf(o) } });
       if (o.kind === 'finish') return transitions.finish(o.taskId, o.lease, o.outcome);
       const queued: QueuedTask | null =
         o.kind === 'defer'
@@ -112,4 +116,17 @@ export function createNodePort(deps: NodePortDeps): NodePort {
       });
     },
   };
+}
+
+/** What a node's outcome says about its backend (see CallVerdict); a deferral names why in its error code. */
+function verdictOf(o: NodeOutcome): CallVerdict {
+  if (o.kind === 'finish') return o.outcome.status === 'completed' ? { kind: 'ok' } : { kind: 'answered' };
+  if (o.kind === 'retry') return { kind: 'answered' };
+  if (o.error.code === 'backend_unavailable') return { kind: 'unreachable' };
+  return { kind: 'busy', retryAfterMs: o.delayMs > 0 ? o.delayMs : null };
+}
+
+function codeOf(o: NodeOutcome): string | null {
+  if (o.kind === 'finish') return o.outcome.status === 'failed' ? o.outcome.error.code : null;
+  return o.error.code;
 }
