@@ -234,7 +234,10 @@ export class AnswerTruncated extends AnswerError {
   override readonly status = 502;
 }
 
-/** The answer grew past tasks.max_output_bytes; the backend call was aborted and the first bytes kept. */
+/**
+ * The answer grew past tasks.max_output_bytes (an agent CLI's output past its backend's max_output_bytes); the call
+ * was aborted (the process group killed) and the first bytes kept. Permanent: it would do it again.
+ */
 export class OutputTooLarge extends AnswerError {
   readonly code = 'output_too_large';
   override readonly status = 502;
@@ -285,11 +288,6 @@ export class StoreInUse extends KoubouError {
     const who = holderUrl ? `koubou at ${holderUrl}` : holderPid ? `koubou pid ${holderPid}, still starting` : 'another process';
     super(`store in use (${who}): ${storePath}`);
   }
-}
-
-/** An agent CLI wrote more than its backend's max_output_bytes; it was killed. Permanent: it would do it again. */
-export class CommandOutputTooLarge extends KoubouError {
-  readonly code = 'output_too_large';
 }
 
 /**

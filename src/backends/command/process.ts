@@ -3,7 +3,7 @@
  * timeout reach the CLI's own children (shells, test runners) too. stdout and stderr are read with one byte cap.
  */
 import { spawn } from 'node:child_process';
-import { CommandOutputTooLarge } from '../../errors.js';
+import { OutputTooLarge } from '../../errors.js';
 import { LineSplitter } from '../lines.js';
 
 export interface ProcessSpec {
@@ -50,7 +50,7 @@ function track(pid: number): void {
 }
 
 /**
- * Spawns the process and resolves when it has exited and its output is read. Rejects with CommandOutputTooLarge past
+ * Spawns the process and resolves when it has exited and its output is read. Rejects with OutputTooLarge past
  * the byte cap, with signal.reason when aborted (in both cases after the group has been told to die), or with the
  * spawn error (ENOENT for a missing executable). The group is killed whenever the run ends early, so nothing outlives it.
  */
@@ -89,7 +89,7 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessExit> {
     const count = (chunk: Buffer): boolean => {
       bytes += chunk.length;
       if (bytes <= spec.maxOutputBytes) return true;
-      killGroup(new CommandOutputTooLarge(`the command wrote more than ${spec.maxOutputBytes} bytes (max_output_bytes); it was stopped`));
+      killGroup(new OutputTooLarge(`the command wrote more than ${spec.maxOutputBytes} bytes (max_output_bytes); it was stopped`));
       return false;
     };
     const onAbort = () => killGroup(spec.signal.reason);
