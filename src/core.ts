@@ -51,6 +51,8 @@ export interface Core {
   workers(): Promise<WorkerInfo[]>;
   /** Each backend's circuit, pause and in-flight limit (also part of health()). */
   backendGates(): ReturnType<BackendHealth['gateViews']>;
+  /** The same for koubou-nodes' backends that have had calls, by group. */
+  remoteBackendGates(): ReturnType<BackendHealth['remoteGateViews']>;
   /** Pending and running tasks per priority, for the dashboard. */
   openByPriority(): PriorityCount[];
   /** Stops taking work, lets running tasks finish within graceMs, requeues the rest, closes everything. */
@@ -195,6 +197,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
       return withActivity(records, activity);
     },
     backendGates: () => backendHealth.gateViews(),
+    remoteBackendGates: () => backendHealth.remoteGateViews(),
     openByPriority: () => store.tasks.openByPriority(),
     async shutdown(graceMs) {
       service.stopAccepting();

@@ -42,6 +42,8 @@ export interface HealthReport {
   queue: StatusCounts;
   workers: { total: number; idle: number; busy: number };
   backends: BackendHealthView[];
+  /** The gates of koubou-nodes' backends that have had calls, by group (`remote:<node>:<backend>`). */
+  remote_backends: ({ group: string } & BackendGateView)[];
   /** Present when NATS is configured: connected, or still trying (and why the last attempt failed). */
   nats?: BridgeStatus;
   /** Whether tasks can be written; while not, `error` says why (a full disk: SQLITE_FULL) and since when. */
@@ -91,14 +93,29 @@ export class BackendHealth {
     return this.backends.map((b) => ({ name: b.name, ...gateView(this.gates.status(localGroup(b.name)), this.startedAt) }));
   }
 
+  /** The gates of nodes' backends, for /health and /workers. */
+  remoteGateViews(): ({ group: string } & BackendGateView)[] {
+    return this.gates
+      .statuses()
+      .filter(([key]) => key.startsWith('remote:'))
+      .map(([group, status]) => ({ group, ...gateView(status, this.startedAt) }));
+  }
+
   async report(queue: StatusCounts, load: SchedulerLoad, nats: BridgeStatus | null = null, store: StoreStatus = { writable: true, error: null, since: null }): Promise<HealthReport> {
     const backends = await Promise.all(this.backends.map((b) => this.backendView(b)));
-    const healthy = load.workers > 0 && backends.every((b) => b.status === 'ok') && (nats === null || nats.state === 'connected') && store.writable;
+    const remote = this.remoteGateViews();
+    const healthy =
+      load.workers > 0 &&
+      backends.every((b) => b.status === 'ok') &&
+      remote.every((r) => r.circuit === 'closed') &&
+      (nats === null || nats.state === 'connected') &&
+      store.writable;
     return {
       status: healthy ? 'ok' : 'degraded',
       queue,
       workers: { total: load.workers, idle: load.idleWorkers, busy: load.running },
       backends,
+      remote_backends: remote,
       ...(nats ? { nats } : {}),
       store: { writable: store.writable, error: store.error, since: store.since === null ? null : new Date(store.since).toISOString() },
     };

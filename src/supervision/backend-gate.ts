@@ -229,6 +229,11 @@ export class BackendGates {
     return this.gates.get(key)?.status() ?? null;
   }
 
+  /** Every gate that has seen a call, by key, with its status. */
+  statuses(): [string, GateStatus][] {
+    return [...this.gates].map(([key, gate]) => [key, gate.status()]);
+  }
+
   /** Time-driven changes of every gate, by key. */
   advance(): [string, GateChange][] {
     const out: [string, GateChange][] = [];

@@ -44,7 +44,7 @@ describe("a node's backend that refuses connections", () => {
     await nats.close();
   });
 
-  it('opens the circuit after a few refusals: the task waits, spends no attempt, and is offered only to probes', async () => {
+  it('opens the circuit after a few refusals: the task waits, spends no attempt, is offered only to probes, and /health says so', async () => {
     const id = (await client.delegate({ prompt: 'nobody home' })).body.task_id as string;
     const deferrals = async () => ((await client.get(`/task/${id}/events`)).body.events as { kind: string }[]).filter((e) => e.kind === 'deferred').length;
     await eventually(async () => {
@@ -57,6 +57,14 @@ describe("a node's backend that refuses connections", () => {
     await sleep(2_500);
     const since = (await deferrals()) - atOpen;
     assert.ok(since <= 3, `${since} more deferrals in 2.5 s with the circuit open`);
+    // /health and /workers say which node's backend is open, and since when.
+    const health = (await client.get('/health')).body;
+    assert.equal(health.status, 'degraded');
+    const gate = health.remote_backends.find((g: { group: string }) => g.group === 'remote:gpu:gpu');
+    assert.ok(gate && gate.circuit !== 'closed' && gate.failures >= 3, JSON.stringify(health.remote_backends));
+    assert.ok(Date.parse(gate.since) > 0);
+    const workers = (await client.get('/workers')).body;
+    assert.deepEqual(workers.remote_backends.map((g: { group: string; circuit: string }) => [g.group, g.circuit === 'closed']), [['remote:gpu:gpu', false]]);
     const status = (await client.status(id)).body;
     assert.equal(status.status, 'pending');
     assert.equal(status.attempts, 0);
