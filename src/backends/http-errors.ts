@@ -13,6 +13,9 @@ const CONNECTION_UNDICI_CODES = new Set([
 ]);
 
 /** undici error codes that mean the server answered with malformed HTTP. */
+/** Failures to open a connection at all: nothing reached the server. */
+const CONNECT_PHASE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+
 const PROTOCOL_UNDICI_CODES = new Set([
   'UND_ERR_HEADERS_OVERFLOW',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
@@ -30,7 +33,8 @@ export function abortError(signal: AbortSignal): Error {
  * Maps anything thrown while talking to a backend onto the Backend contract: the abort reason when the
  * signal fired, Koubou errors unchanged, network failures as BackendUnavailable, malformed HTTP as
  * BackendProtocolError. Anything else (e.g. a throwing onChunk callback) is returned unchanged. `beforeResponse`: the
- * request had no answer yet, so a network failure means the server is not there (backpressure), not a broken answer.
+ * request had no answer yet; a connection that could not even be opened then means the server is not there
+ * (backpressure), anything else is a failure of the attempt.
  */
 export function toBackendError(err: unknown, signal: AbortSignal | undefined, label: string, beforeResponse = false): unknown {
   if (signal?.aborted) return abortError(signal);
@@ -43,8 +47,12 @@ export function toBackendError(err: unknown, signal: AbortSignal | undefined, la
     return new BackendProtocolError(`${label}: malformed HTTP response (${detail})`, { cause: err });
   }
   if (CONNECTION_UNDICI_CODES.has(code) || isSystemError(err)) {
-    const what = beforeResponse ? 'cannot reach the server' : 'connection lost during the answer';
-    return new BackendUnavailable(`${label}: ${what} (${detail})`, { cause: err, beforeResponse });
+    // Only a connection that never opened says the server is not there (restarting, down): backpressure, no attempt
+    // spent. One that opened and then closed without an answer may be the server dying on this very request (a
+    // prompt that crashes it), so that is the task's failure and spends an attempt, or it would circle forever.
+    const unreachable = beforeResponse && CONNECT_PHASE_CODES.has(code);
+    const what = unreachable ? 'cannot reach the server' : beforeResponse ? 'the server closed the connection before answering' : 'connection lost during the answer';
+    return new BackendUnavailable(`${label}: ${what} (${detail})`, { cause: err, beforeResponse: unreachable });
   }
   return err;
 }

@@ -7,7 +7,7 @@ import { execute, getOperationAST, GraphQLError, parse, validate, type DocumentN
 import { KoubouError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { formatError, requestError, type GraphqlErrorEntry } from './errors.js';
-import { checkDocumentSize, GRAPHQL_LIMITS } from './limits.js';
+import { checkDocumentSize, GRAPHQL_LIMITS, requestBudget } from './limits.js';
 import { rootValue, schema, type GraphqlCore } from './schema.js';
 
 export interface GraphqlRequest {
@@ -92,6 +92,7 @@ export function graphqlExecutor(core: GraphqlCore, log: Logger): GraphqlExecutor
       schema,
       document,
       rootValue: root,
+      contextValue: requestBudget(),
       variableValues: request.variables,
       operationName: request.operationName,
     });

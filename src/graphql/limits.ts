@@ -4,6 +4,7 @@
  * grows with the square of the fields; unknown and cyclic fragments are left for validation to report). Nothing in
  * the schema is recursive, so legitimate queries are shallow; introspection is the deepest.
  */
+import { ValidationError } from '../errors.js';
 import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 
 export const GRAPHQL_LIMITS = {
@@ -15,7 +16,30 @@ export const GRAPHQL_LIMITS = {
   maxDepth: 20,
   /** Fields selected, fragments expanded and aliases counted (getIntrospectionQuery() with every option selects 230). */
   maxFields: 500,
+  /** Tasks one request may list across all its fields and aliases (each alias of `tasks` draws from it). */
+  maxListedTasks: 1_000,
 } as const;
+
+/** What one request has left to list; a fresh one per request (the execution's context). */
+export interface RequestBudget {
+  tasksLeft: number;
+}
+
+/** A budget for one request. */
+export function requestBudget(): RequestBudget {
+  return { tasksLeft: GRAPHQL_LIMITS.maxListedTasks };
+}
+
+/**
+ * Takes `n` tasks from the request's budget, or throws a ValidationError (field `limit`) saying the request lists too many: a query of
+ * many aliased lists must not make the coordinator build (and hold) millions of rows while workers wait to beat.
+ */
+export function takeTasks(budget: RequestBudget, n: number): void {
+  if (n > budget.tasksLeft) {
+    throw new ValidationError(`this request lists more than ${GRAPHQL_LIMITS.maxListedTasks} tasks across its fields; ask for fewer (limit) or split it`, 'limit');
+  }
+  budget.tasksLeft -= n;
+}
 
 interface Measure {
   depth: number;

@@ -11,6 +11,7 @@ import type { Task, TaskStatus } from '../tasks/task.js';
 import { outputBytes, type ViewedTask } from '../tasks/view.js';
 import { parseDelegateInput, parseLimit, parsePriority, type DelegateInput } from '../tasks/validate.js';
 import { resultView } from '../tasks/view.js';
+import { takeTasks, type RequestBudget } from './limits.js';
 
 export const TYPE_DEFS = /* GraphQL */ `
   type Query {
@@ -173,8 +174,9 @@ export function rootValue(core: GraphqlCore) {
       }
     },
 
-    async tasks({ status, limit }: { status?: TaskStatus | null; limit?: number | null }) {
+    async tasks({ status, limit }: { status?: TaskStatus | null; limit?: number | null }, budget: RequestBudget) {
       const n = given(limit) === undefined ? parseLimit(undefined) : parseLimit(String(limit));
+      takeTasks(budget, n);
       const tasks = await service.list({ status: given(status), limit: n });
       return tasks.map((t) => taskObject(t, service));
     },

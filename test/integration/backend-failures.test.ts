@@ -167,4 +167,25 @@ describe('backend failures', () => {
     // The healthy coordinator is not affected.
     assert.equal((await client.get('/health')).body.status, 'ok');
   });
+
+  it('a server that takes the request and closes without answering spends attempts: it may be dying on this prompt', async () => {
+    // Reads the request, then hangs up: what a server that crashes on a prompt looks like from outside.
+    const hangUp = net.createServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((resolve) => hangUp.listen(0, '127.0.0.1', resolve));
+    const coordinator = await startTestCoordinator({
+      backends: [{ url: `http://127.0.0.1:${(hangUp.address() as net.AddressInfo).port}` }],
+      extra: { tasks: FAST_RETRIES, pool: { shutdown_grace_ms: 100 } },
+    });
+    try {
+      const res = await api(coordinator.url).delegate({ prompt: 'poison', sync: true });
+      assert.equal(res.body.status, 'failed', JSON.stringify(res.body));
+      assert.equal(res.body.result.error_code, 'backend_unavailable');
+      assert.match(res.body.result.error, /closed the connection before answering/);
+      const status = (await api(coordinator.url).status(res.body.task_id)).body;
+      assert.equal(status.attempts, MAX_ATTEMPTS, 'each hang-up spent an attempt');
+    } finally {
+      await coordinator.close();
+      await new Promise<void>((resolve) => hangUp.close(() => resolve()));
+    }
+  });
 });

@@ -413,6 +413,14 @@ describe('graphql', () => {
     assert.equal(fragmentBomb.status, 400, 'fragments are counted expanded');
     assert.match(onlyError(fragmentBomb).message, /more than 500 fields/);
 
+    // Many aliased lists: each is small, together they would build and hold every task many times over.
+    const manyLists = await gql(`{ ${Array.from({ length: 100 }, (_, i) => `t${i}: tasks(limit: 1000) { id output result }`).join(' ')} }`);
+    const listErrors = manyLists.body.errors as { message: string }[];
+    assert.ok(listErrors.length > 0 && listErrors.every((e) => /more than 1000 tasks across its fields/.test(e.message)), JSON.stringify(listErrors).slice(0, 500));
+    assert.equal(manyLists.body.data ?? null, null);
+    const withinBudget = await gql(`{ a: tasks(limit: 500) { id } b: tasks(limit: 500) { id } }`);
+    assert.equal(withinBudget.status, 200, JSON.stringify(withinBudget.body.errors));
+
     // What GraphiQL and code generators send stays within the limits.
     const introspection = await gql(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }));
     assert.equal(introspection.status, 200, JSON.stringify(introspection.body.errors));
