@@ -55,7 +55,7 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   };
   app.route('/', taskRoutes(core.service, { syncWaitMs: server.sync_wait_s * 1000, bodyLimitBytes: server.body_limit_bytes }));
   app.route('/', poolRoutes(core, now, hasToken));
-  app.route('/', mcpRoute(localApi(core, now), streams));
+  app.route('/', mcpRoute(localApi(core, now), streams, server.body_limit_bytes));
   app.route('/', eventsRoute(core.bus, streams));
   app.route('/', logRoutes(core, now));
   app.route('/', graphqlRoute(core, { bodyLimitBytes: server.body_limit_bytes, log }));

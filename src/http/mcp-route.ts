@@ -3,16 +3,22 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { Hono } from 'hono';
 import type { KoubouApi } from '../mcp/api.js';
 import { createMcpServer } from '../mcp/server.js';
+import { readJson } from './json-body.js';
 import { nodeResponse, startSse, type StreamLimits } from './sse-outlet.js';
 
-/** /mcp; an SSE answer whose client holds more than limits.maxBufferedBytes unread is sent `dropped` and closed. */
-export function mcpRoute(api: KoubouApi, limits: StreamLimits): Hono {
+/**
+ * /mcp; a POST body is read under `bodyLimitBytes` like every other JSON body (413 past it), and an SSE answer whose
+ * client holds more than limits.maxBufferedBytes unread is sent `dropped` and closed.
+ */
+export function mcpRoute(api: KoubouApi, limits: StreamLimits, bodyLimitBytes: number): Hono {
   const app = new Hono();
   app.all('/mcp', async (c) => {
+    // Read before the SDK would (its own cap is 4 MiB): the same limit and errors as POST /task/delegate.
+    const parsedBody = c.req.method === 'POST' ? await readJson(c, bodyLimitBytes) : undefined;
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     const server = createMcpServer(api);
     await server.connect(transport);
-    const response = await transport.handleRequest(c.req.raw);
+    const response = await transport.handleRequest(c.req.raw, parsedBody === undefined ? undefined : { parsedBody });
     // Once the answer (or its stream) is done, nothing of this request remains.
     c.req.raw.signal.addEventListener('abort', () => void server.close(), { once: true });
     const isStream = response.headers.get('content-type')?.startsWith('text/event-stream') ?? false;

@@ -330,6 +330,10 @@ describe('bad input', () => {
     }
     // A valid delegate body over the limit is refused too (checked below: no task was created).
     expectError(await send(JSON.stringify({ prompt: 'y'.repeat(BODY_LIMIT) }), true), tooLarge, 'valid task over the limit');
+    // /mcp reads its bodies under the same limit, not the MCP library's larger one.
+    const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delegate_task', arguments: { prompt: 'y'.repeat(BODY_LIMIT) } } };
+    const mcp = await rawRequest(tc.url, { path: '/mcp', chunks: split(JSON.stringify(call), 1000), length: true });
+    expectError(mcp, tooLarge, '/mcp over the limit');
   });
 
   it('after a 413 the connection is either closed or still answers', async () => {
