@@ -242,7 +242,11 @@ function paint() {
 
 function renderHeader(s) {
   const pill = byId('health-status');
-  const down = s.health.backends.filter((b) => (b.status ?? (b.reachable ? 'ok' : 'unreachable')) !== 'ok' || b.failed);
+  // A koubou-node's backend whose circuit is not closed counts as down too, named by its group (remote:<node>:<backend>).
+  const remoteDown = (s.health.remote_backends ?? [])
+    .filter((g) => g.circuit !== 'closed')
+    .map((g) => ({ name: g.group, status: 'circuit_open', since: g.since, probe_at: g.probe_at }));
+  const down = [...s.health.backends.filter((b) => (b.status ?? (b.reachable ? 'ok' : 'unreachable')) !== 'ok' || b.failed), ...remoteDown];
   pill.dataset.state = s.health.status;
   pill.textContent = s.health.status === 'ok' ? 'healthy' : 'degraded';
   pill.title = down.length ? down.map(backendProblem).join('\n') : 'every backend answers';
