@@ -3,6 +3,7 @@
 /**
  * The candidate nearest to `word` (Damerau-Levenshtein: insert, delete, substitute, swap two neighbours), or null
  * when none is within a third of the word's length (at least 1, at most 3 edits) — beyond that a guess misleads.
+ * Failing that, an abbreviation (`prio` for `priority`: at least 3 letters, the start of exactly one candidate).
  */
 export function closest(word: string, candidates: Iterable<string>): string | null {
   const limit = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
@@ -15,7 +16,14 @@ export function closest(word: string, candidates: Iterable<string>): string | nu
       bestDistance = d;
     }
   }
-  return best;
+  return best ?? abbreviated(word, candidates);
+}
+
+function abbreviated(word: string, candidates: Iterable<string>): string | null {
+  if (word.length < 3) return null;
+  const lower = word.toLowerCase();
+  const starts = [...candidates].filter((c) => c.toLowerCase().startsWith(lower));
+  return starts.length === 1 ? starts[0]! : null;
 }
 
 /** Optimal string alignment distance between a and b. */
