@@ -282,7 +282,7 @@ function requeue(assignment: Assignment, reason: string, self: Ref<SchedulerMsg>
   // The requeue is conditional on the lease, so a result that raced in first wins and nothing runs twice.
   deps.transitions.requeue(assignment.taskId, assignment.lease, reason).then(
     (queued) => {
-      const fields = { task: assignment.taskId, ...about, code: 'worker_lost', reason };
+      const fields = { task: assignment.taskId, ...about, attempt: assignment.attempt ?? null, code: 'worker_lost', reason };
       if (queued) deps.log.warn('task requeued: its worker is gone', fields);
       else deps.log.warn('task not requeued: it finished meanwhile or used up its attempts', fields);
       if (queued) dispatch(self, { type: 'tasksQueued', tasks: [queued] });
@@ -322,13 +322,15 @@ function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, dep
     assign(workerId, task) {
       const worker = state.pool.handle(workerId)!;
       const lease = deps.newLease();
-      state.pool.assign(workerId, { taskId: task.id, lease, startedAt: now });
+      const assignment: Assignment = { taskId: task.id, lease, startedAt: now };
+      state.pool.assign(workerId, assignment);
       const claim = deps.transitions.assign(task.id, worker.id, lease);
       if (!claim) {
         // Not pending any more (cancelled while queued): the worker stays free for the next task.
         state.pool.release(workerId, now, false);
         return;
       }
+      assignment.attempt = claim.task.attempts;
       dispatch(worker.ref, { type: 'run', task: claim.task, lease });
       commits.push(() =>
         claim.commit().then(

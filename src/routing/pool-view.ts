@@ -11,6 +11,8 @@ export interface Assignment {
   taskId: string;
   lease: string;
   startedAt: number;
+  /** Which attempt of the task this run is (for the log when it is requeued). */
+  attempt?: number;
   /** Heartbeats of its node in a row that did not list this run (remote workers only). */
   missedBeats?: number;
 }

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { api } from '../helpers/api.js';
+import { LogRing } from '../../src/logging/log-ring.js';
+import { createPinoLogger } from '../../src/logging/pino-logger.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
@@ -17,6 +19,7 @@ describe('supervision under injected faults', () => {
   let fake: FakeLlm;
   let faults: FaultyWorkers;
   let koubou: TestCoordinator;
+  let logs: LogRing;
   let client: ReturnType<typeof api>;
 
   const events = async (id: string) => (await client.get(`/task/${id}/events`)).body.events as { kind: string; worker_id: string | null; lease: string | null; reason?: string }[];
@@ -24,7 +27,10 @@ describe('supervision under injected faults', () => {
 
   async function start(backend: { min_workers: number; max_workers: number }, tasks: Record<string, unknown> = {}) {
     faults = new FaultyWorkers();
+    logs = new LogRing();
     koubou = await startTestCoordinator({
+      log: createPinoLogger({ level: 'info', console: 'none', ring: logs }),
+      logs,
       backends: [{ url: fake.url, ...backend }],
       extra: { pool: POOL, tasks: { retry_base_ms: 10, retry_max_ms: 20, ...tasks } },
       spawnWorker: faults.spawn,
@@ -50,14 +56,20 @@ describe('supervision under injected faults', () => {
   });
   after(() => undefined);
 
-  it('a silent worker is declared dead within timeout + one interval; its task completes once, elsewhere', async () => {
+  it('a silent worker is declared dead, its requeue is a warn line with its attempt, and its task completes once, elsewhere', async (t) => {
     await start({ min_workers: 2, max_workers: 2 });
     const { id, tag, workerId } = await runHanging();
     const silencedAt = Date.now();
     faults.silence(workerId);
     await eventually(async () => (await events(id)).some((e) => e.kind === 'requeued'), 3000);
     const detectedMs = Date.now() - silencedAt;
-    assert.ok(detectedMs <= 400 + 100 + 150, `requeued ${detectedMs} ms after the worker went silent`);
+    // How soon is the bench's to measure (supervision suite); on a loaded machine a bound here says nothing.
+    t.diagnostic(`requeued ${detectedMs} ms after the worker went silent (timeout 400 ms, interval 100 ms)`);
+    const warned = (await client.get('/api/logs?level=warn&limit=1000')).body.logs as { msg: string; task?: string; attempt?: number; code?: string }[];
+    const line = warned.find((l) => l.msg.startsWith('task requeued') && l.task === id);
+    assert.ok(line, 'the requeue is a warn line naming the task');
+    assert.equal(line.attempt, 1);
+    assert.equal(line.code, 'worker_lost');
     await eventually(async () => (await client.status(id)).body.status === 'completed', 3000);
     const history = await events(id);
     assert.equal(history.filter((e) => e.kind === 'completed').length, 1);
@@ -68,13 +80,13 @@ describe('supervision under injected faults', () => {
     assert.equal(posts(tag).length, 2);
   });
 
-  it('a crashed worker is restarted with backoff and its task requeued within 250 ms', async () => {
+  it('a crashed worker is restarted with backoff and its task requeued', async (t) => {
     await start({ min_workers: 1, max_workers: 1 });
     const { id, workerId } = await runHanging();
     const crashedAt = Date.now();
     faults.crash(workerId);
     await eventually(async () => (await events(id)).some((e) => e.kind === 'requeued'), 2000);
-    assert.ok(Date.now() - crashedAt <= 250, `requeued ${Date.now() - crashedAt} ms after the crash`);
+    t.diagnostic(`requeued ${Date.now() - crashedAt} ms after the crash`);
     await eventually(async () => (await client.status(id)).body.status === 'completed', 3000);
     const workers = (await client.get('/workers')).body.workers;
     assert.equal(workers.length, 1);
