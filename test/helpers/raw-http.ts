@@ -12,6 +12,23 @@ export interface RawAnswer {
   body: any;
 }
 
+/** The whole body of an answer: parsed JSON, or the text when it is not JSON. */
+export function readBody(res: http.IncomingMessage): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    res.on('data', (c: Buffer) => parts.push(c));
+    res.on('end', () => {
+      const text = Buffer.concat(parts).toString('utf8');
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        resolve(text); // the test sees the text
+      }
+    });
+    res.on('error', reject);
+  });
+}
+
 /** One request on a fresh connection; `headers` are sent as given (Host too: no default is added). */
 export function rawRequest(baseUrl: string, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<RawAnswer> {
   const { hostname, port, host } = new URL(baseUrl);
@@ -19,19 +36,7 @@ export function rawRequest(baseUrl: string, opts: { method?: string; path: strin
   if (opts.body !== undefined) (headers as Record<string, string>)['content-length'] = String(Buffer.byteLength(opts.body));
   return new Promise((resolve, reject) => {
     const req = http.request({ hostname, port, method: opts.method ?? 'GET', path: opts.path, headers, setHost: false, agent: false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // the test sees the text
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-      });
-      res.on('error', reject);
+      readBody(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }), reject);
     });
     req.on('error', reject);
     req.end(opts.body);

@@ -12,6 +12,7 @@ import { api, type ApiResponse } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import { readBody } from '../helpers/raw-http.js';
 
 /**
  * The positive test sends a 100 KB prompt, so the limit cannot be 4 KB; the 413 tests send just over this limit
@@ -54,21 +55,11 @@ function rawRequest(
   else headers['transfer-encoding'] = 'chunked';
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', headers, agent: false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // the test sees the text
-        }
+      readBody(res).then((body) => {
         const h = new Headers();
         for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
         resolve({ status: res.statusCode ?? 0, headers: h, body });
-      });
-      res.on('error', reject);
+      }, reject);
     });
     // The server may answer (413) and stop reading before all chunks are written; that is not a test failure.
     let answered = false;
