@@ -1,8 +1,7 @@
 /** The JSON the coordinator answers with, as far as the CLI reads it. */
 
-export type TaskState = 'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
-
-export const FINAL_STATES: ReadonlySet<string> = new Set<TaskState>(['completed', 'failed', 'cancelled']);
+import type { TaskStatus as TaskState } from '../tasks/states.js';
+export type { TaskState };
 
 export interface TaskResult {
   success: boolean;

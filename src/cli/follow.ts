@@ -4,7 +4,8 @@
  * by a short pause, so the loop never spins.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FINAL_STATES, type TaskStatus } from './api-types.js';
+import { FINAL_STATUSES } from '../tasks/states.js';
+import type { TaskStatus } from './api-types.js';
 import type { KoubouClient } from './client.js';
 import { EXIT } from './errors.js';
 import { stateLine } from './format.js';
@@ -63,7 +64,7 @@ export async function follow(client: KoubouClient, id: string, onStatus: OnStatu
         continue; // more may already be there: ask again at once
       }
     }
-    if (FINAL_STATES.has(task.status)) return task;
+    if (FINAL_STATUSES.has(task.status)) return task;
     if (!changed && performance.now() - asked < QUICK_MS) await sleep(PAUSE_MS);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
+import { isFinalStatus, statusAfter } from '../tasks/states.js';
 
 export interface ThroughputBucket {
   /** Start of the bucket, epoch ms. */
@@ -22,8 +23,6 @@ export interface ThroughputReport {
   buckets: ThroughputBucket[];
 }
 
-type Outcome = 'completed' | 'failed' | 'cancelled';
-const OUTCOMES: ReadonlySet<string> = new Set<Outcome>(['completed', 'failed', 'cancelled']);
 
 export class Throughput {
   private readonly counts = new Map<number, ThroughputBucket>();
@@ -40,14 +39,15 @@ export class Throughput {
   }
 
   record(e: TaskEvent): void {
-    if (!OUTCOMES.has(e.kind)) return;
+    const outcome = statusAfter(e.kind);
+    if (!isFinalStatus(outcome)) return;
     const start = e.at - (e.at % this.bucketMs);
     let bucket = this.counts.get(start);
     if (!bucket) {
       this.counts.set(start, (bucket = { start, completed: 0, failed: 0, cancelled: 0 }));
       this.forgetBefore(this.oldestStart(this.now()));
     }
-    bucket[e.kind as Outcome] += 1;
+    bucket[outcome] += 1;
   }
 
   /** The window ending with the current bucket, gaps filled with zeros. */

@@ -5,6 +5,7 @@
  */
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
+import { endsRun } from '../tasks/states.js';
 
 export interface WorkerSpeed {
   /** Streamed characters per second of running time; null before anything streamed. */
@@ -30,7 +31,6 @@ interface EndedRun {
   completed: boolean;
 }
 
-const ENDS: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'retried', 'deferred', 'requeued']);
 /** Bounds memory whatever happens: a busy worker keeps at most this many ended runs, the pool this many open ones. */
 const MAX_ENDED_PER_WORKER = 500;
 const MAX_OPEN_RUNS = 10_000;
@@ -67,7 +67,7 @@ export class WorkerSpeeds {
       }
       return;
     }
-    if (!ENDS.has(e.kind)) return;
+    if (!endsRun(e.kind)) return;
     const run = this.open.get(lease);
     if (!run) return;
     this.open.delete(lease);

@@ -1,17 +1,9 @@
 /** Events that describe what happened to a task; the persisted ones are the task's history. */
+import { STATE_EVENT_KINDS, type StateEventKind } from '../tasks/states.js';
 
-export type TaskEventKind =
-  | 'queued'
-  | 'assigned'
-  | 'requeued'
-  /** A retryable failure: back to pending, to run again after a backoff. */
-  | 'retried'
-  /** Backpressure (busy, rate-limited, unreachable backend): back to pending without spending an attempt. */
-  | 'deferred'
-  | 'progress'
-  | 'completed'
-  | 'failed'
-  | 'cancelled';
+/** Each state change (its move is in the state table, tasks/states.ts), and `progress`: a streamed piece of output. */
+export type TaskEventKind = StateEventKind | 'progress';
+export const TASK_EVENT_KINDS: readonly TaskEventKind[] = [...STATE_EVENT_KINDS, 'progress'];
 
 export interface TaskEvent {
   taskId: string;

@@ -1,12 +1,11 @@
 /** GET /events: the live event stream as Server-Sent Events, filtered by task and kind. */
 import { Hono } from 'hono';
 import type { EventBus } from '../events/bus.js';
-import type { TaskEvent, TaskEventKind } from '../events/types.js';
+import { TASK_EVENT_KINDS as KINDS, type TaskEvent, type TaskEventKind } from '../events/types.js';
 import { ValidationError } from '../errors.js';
 import { taskEventFrame } from './sse-frames.js';
 import { sseFrame, startSse, type StreamLimits } from './sse-outlet.js';
 
-const KINDS: readonly TaskEventKind[] = ['queued', 'assigned', 'requeued', 'retried', 'deferred', 'progress', 'completed', 'failed', 'cancelled'];
 /** Keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
 

@@ -6,6 +6,8 @@
 import type { QueuedTask } from '../tasks/task.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventBus } from '../events/bus.js';
+import type { TaskEvent } from '../events/types.js';
+import { FINAL_STATUSES, moveOf } from '../tasks/states.js';
 import type { WorkerEvents } from '../events/worker-events.js';
 import type { StatusCounts } from '../store/tasks-repo.js';
 
@@ -49,33 +51,31 @@ export class Metrics {
       this.set({ status: 'busy' }, w.busy);
       restarts.set(w.restarts);
     } });
-    bus.subscribe((e) => {
-      const now = e.at;
-      const task = this.inFlight.get(e.taskId);
-      switch (e.kind) {
-        case 'queued':
-          this.inFlight.set(e.taskId, { type: String(e.detail?.type ?? 'general'), since: now });
-          this.submitted.inc({ type: String(e.detail?.type ?? 'general') });
-          break;
-        case 'assigned':
-          if (task) this.queueWait.observe((now - task.since) / 1000), (task.since = now);
-          break;
-        case 'requeued':
-        case 'retried':
-        case 'deferred':
-          if (e.kind === 'retried') this.retried.inc();
-          if (e.kind === 'deferred') this.deferred.inc({ backend: String(e.detail?.backend ?? 'unknown') });
-          if (task) task.since = now;
-          break;
-        case 'completed':
-        case 'failed':
-        case 'cancelled':
-          if (task && e.kind !== 'cancelled') this.runTime.observe((now - task.since) / 1000);
-          this.finished.inc({ state: e.kind, type: task?.type ?? 'unknown' });
-          this.inFlight.delete(e.taskId);
-          break;
-      }
-    });
+    bus.subscribe((e) => this.record(e));
+  }
+
+  /** Moves the task figures along the state table: a wait ends when a task is taken, a run when it leaves in_progress. */
+  private record(e: TaskEvent): void {
+    const move = moveOf(e.kind, e.detail?.from);
+    if (!move) return;
+    const [from, to] = move;
+    const now = e.at;
+    const task = this.inFlight.get(e.taskId);
+    if (e.kind === 'retried') this.retried.inc();
+    if (e.kind === 'deferred') this.deferred.inc({ backend: String(e.detail?.backend ?? 'unknown') });
+    if (from === null) {
+      const type = String(e.detail?.type ?? 'general');
+      this.inFlight.set(e.taskId, { type, since: now });
+      this.submitted.inc({ type });
+    } else if (FINAL_STATUSES.has(to)) {
+      // A cancelled run did not end by itself: its time says nothing about how long tasks take.
+      if (task && from === 'in_progress' && to !== 'cancelled') this.runTime.observe((now - task.since) / 1000);
+      this.finished.inc({ state: to, type: task?.type ?? 'unknown' });
+      this.inFlight.delete(e.taskId);
+    } else if (task) {
+      if (to === 'in_progress') this.queueWait.observe((now - task.since) / 1000);
+      task.since = now;
+    }
   }
 
   private readonly streamClients = new Gauge({ name: 'koubou_stream_clients', help: 'Open watchers (/events, /ws, /mcp, task streams), by stream', labelNames: ['stream'], registers: [this.registry] });

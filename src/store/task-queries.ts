@@ -2,6 +2,10 @@
 import type { Selectable } from 'kysely';
 import { prepare } from './prepared.js';
 import type { TaskEventsTable, TasksTable } from './schema.js';
+import { OPEN_STATUSES, STATE_MOVES, type StateEventKind, type TaskStatus } from '../tasks/states.js';
+
+/** The states the moves of these kinds leave (the state table's), for a statement's WHERE. */
+const leaving = (...kinds: StateEventKind[]): TaskStatus[] => [...new Set(kinds.flatMap((k) => STATE_MOVES[k].from))];
 
 /** What the scheduler needs of a task to queue and route it. */
 export type QueuedRow = { seq: number; priority: number; type: string; options: string };
@@ -21,7 +25,7 @@ export const insertTask = prepare<NewTaskParams, { seq: number }>((db, p) =>
       files: p('files'),
       options: p('options'),
       priority: p('priority'),
-      status: 'pending',
+      status: STATE_MOVES.queued.to,
       attempts: 0,
       created_at: p('created_at'),
       updated_at: p('updated_at'),
@@ -57,7 +61,7 @@ export const assignTask = prepare<{ id: string; worker_id: string; lease: string
     db
       .updateTable('tasks')
       .set((eb) => ({
-        status: 'in_progress',
+        status: STATE_MOVES.assigned.to,
         worker_id: p('worker_id'),
         lease: p('lease'),
         attempts: eb('attempts', '+', 1),
@@ -65,7 +69,7 @@ export const assignTask = prepare<{ id: string; worker_id: string; lease: string
         updated_at: p('now'),
       }))
       .where('id', '=', p('id'))
-      .where('status', '=', 'pending')
+      .where('status', 'in', leaving('assigned'))
       .returning('attempts'),
 );
 
@@ -98,7 +102,7 @@ export const finishTask = prepare<FinishParams, { worker_id: string | null }>((d
     })
     .where('id', '=', p('id'))
     .where('lease', '=', p('lease'))
-    .where('status', '=', 'in_progress')
+    .where('status', 'in', leaving('completed', 'failed'))
     .returning('worker_id'),
 );
 
@@ -114,10 +118,10 @@ export const requeueTask = prepare<{ id: string; lease: string; now: number }, Q
   (db, p) =>
     db
       .updateTable('tasks')
-      .set({ status: 'pending', worker_id: null, lease: null, started_at: null, updated_at: p('now') })
+      .set({ status: STATE_MOVES.requeued.to, worker_id: null, lease: null, started_at: null, updated_at: p('now') })
       .where('id', '=', p('id'))
       .where('lease', '=', p('lease'))
-      .where('status', '=', 'in_progress')
+      .where('status', 'in', leaving('requeued', 'retried'))
       .returning(['seq', 'priority', 'type', 'options']),
 );
 
@@ -126,18 +130,18 @@ export const deferTask = prepare<{ id: string; lease: string; now: number }, Que
   (db, p) =>
     db
       .updateTable('tasks')
-      .set((eb) => ({ status: 'pending', worker_id: null, lease: null, started_at: null, updated_at: p('now'), attempts: eb('attempts', '-', 1) }))
+      .set((eb) => ({ status: STATE_MOVES.deferred.to, worker_id: null, lease: null, started_at: null, updated_at: p('now'), attempts: eb('attempts', '-', 1) }))
       .where('id', '=', p('id'))
       .where('lease', '=', p('lease'))
-      .where('status', '=', 'in_progress')
+      .where('status', 'in', leaving('deferred'))
       .returning(['seq', 'priority', 'type', 'options']),
 );
 
 export const requeueAllInProgress = prepare<{ now: number }, { id: string; lease: string | null }>((db, p) =>
   db
     .updateTable('tasks')
-    .set({ status: 'pending', worker_id: null, lease: null, started_at: null, updated_at: p('now') })
-    .where('status', '=', 'in_progress')
+    .set({ status: STATE_MOVES.requeued.to, worker_id: null, lease: null, started_at: null, updated_at: p('now') })
+    .where('status', 'in', leaving('requeued'))
     .returning(['id', 'lease']),
 );
 
@@ -152,9 +156,9 @@ export const selectStatus = prepare<{ id: string }, { status: string; lease: str
 export const cancelTask = prepare<{ id: string; now: number }, never>((db, p) =>
   db
     .updateTable('tasks')
-    .set({ status: 'cancelled', lease: null, finished_at: p('now'), updated_at: p('now') })
+    .set({ status: STATE_MOVES.cancelled.to, lease: null, finished_at: p('now'), updated_at: p('now') })
     .where('id', '=', p('id'))
-    .where('status', 'in', ['pending', 'in_progress']),
+    .where('status', 'in', leaving('cancelled')),
 );
 
 export const selectEvents = prepare<{ id: string }, Selectable<TaskEventsTable>>((db, p) =>
@@ -179,7 +183,7 @@ export const countOpenByPriority = prepare<Record<string, never>, { status: stri
   db
     .selectFrom('tasks')
     .select(['status', 'priority', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('status', 'in', ['pending', 'in_progress'])
+    .where('status', 'in', OPEN_STATUSES)
     .groupBy(['status', 'priority']),
 );
 

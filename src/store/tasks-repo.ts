@@ -8,6 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { TaskEvent, TaskEventKind } from '../events/types.js';
 import { OUTPUT_EXCERPT_CHARS, type ListedTask, type QueuedTask, type Task, type TaskError, type TaskFile, type TaskOptions, type TaskOutcome, type TaskStatus, type TaskType } from '../tasks/task.js';
+import { mayLeave, zeroCounts, type OpenStatus } from '../tasks/states.js';
 import type { SqlRunner } from './prepared.js';
 import type { Schema, TaskEventRow } from './schema.js';
 import * as q from './task-queries.js';
@@ -50,7 +51,7 @@ export type InsertResult = { queued: QueuedTask; event: TaskEvent } | { existing
 export type StatusCounts = Record<TaskStatus, number>;
 
 export type CancelResult =
-  | { cancelled: true; from: 'pending' | 'in_progress'; lease: string | null; event: TaskEvent }
+  | { cancelled: true; from: OpenStatus; lease: string | null; event: TaskEvent }
   | { cancelled: false; status: TaskStatus };
 
 export class TaskRepository {
@@ -195,11 +196,11 @@ export class TaskRepository {
       const row = sql.first(q.selectStatus, { id });
       if (!row) return null;
       const from = row.status as TaskStatus;
-      if (from !== 'pending' && from !== 'in_progress') return { cancelled: false, status: from };
+      if (!mayLeave('cancelled', from)) return { cancelled: false, status: from };
       const now = this.clock.now();
       sql.all(q.cancelTask, { id, now });
       const event = appendEvent(sql, { taskId: id, kind: 'cancelled', at: now, workerId: row.worker_id, lease: row.lease, detail: { from } });
-      return { cancelled: true, from, lease: row.lease, event };
+      return { cancelled: true, from: from as OpenStatus, lease: row.lease, event };
     });
   }
 
@@ -275,7 +276,7 @@ export class TaskRepository {
       .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
       .groupBy('status')
       .execute();
-    const counts: StatusCounts = { pending: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 0 };
+    const counts: StatusCounts = zeroCounts();
     for (const r of rows) counts[r.status as TaskStatus] = Number(r.n);
     return counts;
   }

@@ -11,11 +11,9 @@ export const TASK_TYPES = [
 ] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
-export const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-
-/** Terminal states: nothing that arrives later changes them. */
-export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cancelled']);
+// The states and their moves are the state table's (states.ts); re-exported for the many readers of a task's shape.
+import type { TaskStatus } from './states.js';
+export { FINAL_STATUSES, TASK_STATUSES, type TaskStatus } from './states.js';
 
 export interface TaskFile {
   path: string;

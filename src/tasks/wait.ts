@@ -1,12 +1,11 @@
 /** Waiting on a task's events without polling: a subscription on the event bus, bounded by a timeout. */
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
-
-const FINAL_KINDS = new Set(['completed', 'failed', 'cancelled']);
+import { endsTask, isStateEventKind } from './states.js';
 
 /** Any change of state (streamed output is not one). */
-export const isStateChange = (e: TaskEvent) => e.kind !== 'progress';
-export const isFinal = (e: TaskEvent) => FINAL_KINDS.has(e.kind);
+export const isStateChange = (e: TaskEvent) => isStateEventKind(e.kind);
+export const isFinal = (e: TaskEvent) => endsTask(e.kind);
 
 export interface TaskWait {
   /** True when an accepted event arrived within the time, false when the wait ran out or was cancelled. */
