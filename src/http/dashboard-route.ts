@@ -1,7 +1,8 @@
 /**
  * The dashboard's page at / (also reached from /dashboard) and its static files at /dashboard/<name>. The files are read once, when the module is
  * first used, into a map keyed by URL path: a request can only name one of them, so no path can reach another file.
- * They hold no data (the page fetches it with the API token), so they are served without one.
+ * They hold no data (the page fetches it with the API token), so they are served without one. One file is made here, not
+ * read: /dashboard/state-table.js, the server's task state table as a module, so the page keeps no copy of it.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono, type Context } from 'hono';
 import { RouteNotFound } from '../errors.js';
+import { stateTableJson } from '../tasks/states.js';
 
 /** The compiled module runs from dist/src/http/; the assets ship in the package as they are in the repo. */
 const ASSET_DIR = fileURLToPath(new URL('../../../src/dashboard/assets/', import.meta.url));
@@ -42,17 +44,28 @@ interface Asset {
 
 let loaded: Map<string, Asset> | null = null;
 
-/** URL path → asset, read once from disk. */
+const STATE_TABLE = 'state-table.js';
+
+/** /dashboard/state-table.js: `export const TASK_STATES = {statuses, final, open, labels, moves}` (see tasks/states.ts). */
+export function stateTableModule(): string {
+  return `// Made by the server from its task state table; the page keeps no copy of it.\nexport const TASK_STATES = ${JSON.stringify(stateTableJson())};\n`;
+}
+
+function asset(name: string, body: Buffer): Asset {
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+  return { body: new Uint8Array(body), type: CONTENT_TYPES[extname(name)]!, etag };
+}
+
+/** URL path → asset, read once from disk (and the state table, made once). */
 function assets(): Map<string, Asset> {
   if (loaded) return loaded;
   const map = new Map<string, Asset>();
   for (const name of readdirSync(ASSET_DIR)) {
     if (!SAFE_NAME.test(name)) continue;
-    const body = readFileSync(ASSET_DIR + name);
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
-    map.set(name === 'index.html' ? '/' : `/dashboard/${name}`, { body: new Uint8Array(body), type: CONTENT_TYPES[extname(name)]!, etag });
+    map.set(name === 'index.html' ? '/' : `/dashboard/${name}`, asset(name, readFileSync(ASSET_DIR + name)));
   }
   if (!map.has('/')) throw new Error(`the dashboard's index.html is missing from ${ASSET_DIR}`);
+  map.set(`/dashboard/${STATE_TABLE}`, asset(STATE_TABLE, Buffer.from(stateTableModule())));
   return (loaded = map);
 }
 

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { stateTableModule } from '../../src/http/dashboard-route.js';
 import { api } from '../helpers/api.js';
 import { chromiumMissing, launchChromium } from '../helpers/browser.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
@@ -35,7 +36,8 @@ async function otherOrigin(): Promise<{ url: string; close(): Promise<void> }> {
     const name = path === '/' ? 'index.html' : path.replace(/^\/dashboard\//, '');
     if (!/^[a-z0-9-]+\.(html|js|css|svg)$/.test(name)) return res.writeHead(404).end();
     const type = { html: 'text/html', js: 'text/javascript', css: 'text/css', svg: 'image/svg+xml' }[name.split('.').pop()!]!;
-    res.writeHead(200, { 'content-type': type }).end(readFileSync(ASSETS + name));
+    // The state table is made by the server, not read from a file.
+    res.writeHead(200, { 'content-type': type }).end(name === 'state-table.js' ? stateTableModule() : readFileSync(ASSETS + name));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -1,16 +1,24 @@
 /**
  * The dashboard's server side: its files (types, caching, served without the token, no other file reachable by any
- * path), GET /api/dashboard (open tasks by priority, workers with speed, throughput) and the task stream (a snapshot,
+ * path), the task state table it gets from the server (and keeps no copy of), GET /api/dashboard (open tasks by priority, workers with speed, throughput) and the task stream (a snapshot,
  * then the rest, with nothing lost or doubled when joined midway).
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { openSse, type SseClient } from '../helpers/sse.js';
+import { tempDir } from '../helpers/temp.js';
+import { FINAL_STATUSES, moveOf, STATE_EVENT_KINDS, statusAfter, TASK_STATUSES } from '../../src/tasks/states.js';
+
+/** Compiled, this file runs from dist/test/integration/; the dashboard's files are in src/dashboard/assets/. */
+const ASSETS = fileURLToPath(new URL('../../../src/dashboard/assets/', import.meta.url));
 
 const TOKEN = 'dash-api-token';
 
@@ -68,6 +76,34 @@ describe('dashboard routes', () => {
     const page = await fetch(`${koubou.url}/`);
     assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
+  });
+
+  it("gives the page the server's task state table, and the page's files keep no list of states of their own", async () => {
+    // The page's state module, run as the browser gets it: the server's state-table.js beside task-states.js.
+    const dir = tempDir();
+    try {
+      for (const name of ['state-table.js', 'task-states.js']) {
+        const res = await fetch(`${koubou.url}/dashboard/${name}`);
+        assert.equal(res.status, 200, name);
+        assert.match(res.headers.get('content-type') ?? '', /^text\/javascript/, name);
+        writeFileSync(join(dir.path, name), await res.text());
+      }
+      const page = await import(pathToFileURL(join(dir.path, 'task-states.js')).href);
+      assert.deepEqual(page.STATES.map(([s]: [string]) => s), TASK_STATUSES);
+      assert.equal(page.STATE_KINDS, STATE_EVENT_KINDS.join(','));
+      for (const kind of [...STATE_EVENT_KINDS, 'progress']) {
+        assert.equal(page.statusAfter(kind) ?? null, statusAfter(kind), kind);
+        for (const from of [undefined, ...TASK_STATUSES]) assert.deepEqual(page.moveOf({ kind, from }), moveOf(kind, from), `${kind} from ${from}`);
+      }
+    } finally {
+      dir.remove();
+    }
+    // A copy of the table lists the final states together (an array, a set, a map, a menu); code may act on one or two.
+    const quoted = (s: string) => `['"\`]${s}['"\`]`;
+    const listed = new RegExp([...FINAL_STATUSES].map(quoted).join('[^;(){}]{0,80}?'));
+    for (const name of readdirSync(ASSETS).filter((n) => /\.(js|html)$/.test(n))) {
+      assert.doesNotMatch(readFileSync(join(ASSETS, name), 'utf8'), listed, `${name} lists the final states: it keeps its own copy of the table`);
+    }
   });
 
   it('never serves another file, whatever the path', async () => {

@@ -13,21 +13,8 @@ import { ThroughputPanel } from './throughput-panel.js';
 import { setupTokenDialog } from './token-dialog.js';
 import { renderWorkers } from './workers-panel.js';
 import { scrollCue } from './scroll-cue.js';
-
-/** Every state change; output pieces (`progress`) only come for the open task, on its own stream. */
-const STATE_KINDS = 'queued,assigned,requeued,retried,deferred,completed,failed,cancelled';
-const STATUS_OF = { queued: 'pending', assigned: 'in_progress', requeued: 'pending', retried: 'pending', deferred: 'pending', completed: 'completed', failed: 'failed', cancelled: 'cancelled' };
-const FINAL = new Set(['completed', 'failed', 'cancelled']);
-/** How tasks move between the counts, as the server's own counter moves them (src/tasks/queue-stats.ts). */
-const MOVES = {
-  queued: [null, 'pending'],
-  assigned: ['pending', 'in_progress'],
-  requeued: ['in_progress', 'pending'],
-  retried: ['in_progress', 'pending'],
-  deferred: ['in_progress', 'pending'],
-  completed: ['in_progress', 'completed'],
-  failed: ['in_progress', 'failed'],
-};
+// Every state change; output pieces (`progress`) only come for the open task, on its own stream.
+import { endsRun, endsTask, moveOf, STATE_KINDS, STATES, statusAfter } from './task-states.js';
 /** Heartbeat ages and worker speeds: the workers table is written once per heartbeat interval anyway. */
 const SLOW_REFRESH_MS = 3000;
 const TASK_LIMIT = 50;
@@ -57,6 +44,8 @@ setupSubmitForm((id) => {
   loadTasks();
   select(id);
 });
+// The filter offers every state the server has.
+byId('tasks-filter').append(...STATES.map(([value, label]) => el('option', { attrs: { value }, text: label })));
 byId('tasks-filter').addEventListener('change', (e) => {
   state.filter = e.target.value;
   state.tasks = [];
@@ -114,7 +103,7 @@ function onTaskEvent(e) {
   if (t) {
     applyToTask(t, e);
     if (state.filter && t.status !== state.filter) state.tasks = state.tasks.filter((x) => x !== t);
-  } else if (!state.filter || state.filter === STATUS_OF[e.kind]) {
+  } else if (!state.filter || state.filter === statusAfter(e.kind)) {
     refreshTasksSoon();
   }
   // Priorities and the authoritative counts follow within a second.
@@ -125,7 +114,8 @@ function onTaskEvent(e) {
 function moveCount(e) {
   const counts = state.counts;
   if (!counts) return;
-  const move = e.kind === 'cancelled' || (e.kind === 'failed' && e.from) ? [e.from ?? 'pending', e.kind] : MOVES[e.kind];
+  // As the server's own counter moves them (src/tasks/queue-stats.ts), by the same table.
+  const move = moveOf(e);
   if (!move) return;
   const [from, to] = move;
   if (from) counts[from] = Math.max(0, counts[from] - 1);
@@ -140,7 +130,7 @@ function patchWorker(e) {
     if (w) Object.assign(w, { status: 'busy', current_task: e.task_id });
     return;
   }
-  if (!['completed', 'failed', 'cancelled', 'retried', 'deferred', 'requeued'].includes(e.kind)) return;
+  if (!endsRun(e.kind)) return;
   const w = workers.find((x) => x.current_task === e.task_id);
   if (!w) return;
   Object.assign(w, { status: w.status === 'busy' ? 'idle' : w.status, current_task: null });
@@ -166,12 +156,12 @@ function reconcileWorkers(workers) {
 }
 
 function applyToTask(t, e) {
-  if (STATUS_OF[e.kind]) t.status = STATUS_OF[e.kind];
+  t.status = statusAfter(e.kind) ?? t.status;
   if (e.kind === 'assigned') {
     t.worker_id = e.worker_id;
     if (e.attempt) t.attempts = e.attempt;
   }
-  if (FINAL.has(e.kind)) t.finished_at = e.at;
+  if (endsTask(e.kind)) t.finished_at = e.at;
   t.updated_at = e.at;
 }
 

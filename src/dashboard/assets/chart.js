@@ -1,10 +1,8 @@
 // The throughput chart: finished tasks per bucket as stacked bars on a <canvas>, drawn by hand (no library).
+import { FINAL_STATES } from './task-states.js';
 
-const SERIES = [
-  ['completed', '--completed'],
-  ['failed', '--failed'],
-  ['cancelled', '--cancelled'],
-];
+/** One series per final state, coloured by the style's variable of that name. */
+const SERIES = FINAL_STATES.map((s) => [s, `--${s}`]);
 
 const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 

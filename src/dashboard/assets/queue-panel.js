@@ -1,16 +1,9 @@
 // The queue panel: tasks by state, and open (waiting and running) tasks by priority.
 import { byId, el, replace } from './dom.js';
 import { count } from './format.js';
+import { STATES } from './task-states.js';
 
-const STATES = [
-  ['pending', 'waiting'],
-  ['in_progress', 'running'],
-  ['completed', 'completed'],
-  ['failed', 'failed'],
-  ['cancelled', 'cancelled'],
-];
-
-/** counts: {pending, in_progress, completed, failed, cancelled}; byPriority: [{priority, pending, in_progress}]. */
+/** counts: a number per state (the server's state table names them); byPriority: [{priority, pending, in_progress}]. */
 export function renderQueue(counts, byPriority) {
   replace(
     byId('queue-tiles'),

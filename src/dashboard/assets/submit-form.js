@@ -1,5 +1,6 @@
 // The submit form: POST /task/delegate with a fresh idempotency key, then open the new task.
 import { api, newKey } from './api.js';
+import { labelOf } from './task-states.js';
 import { byId } from './dom.js';
 
 function say(text, kind = '') {
@@ -30,7 +31,7 @@ export function setupSubmitForm(onSubmitted) {
     say('Submitting…');
     try {
       const answer = await api('/task/delegate', { method: 'POST', body, headers: { 'idempotency-key': newKey() } });
-      say(`Submitted ${answer.task_id}: ${answer.status === 'in_progress' ? 'running' : answer.status}.`, 'ok');
+      say(`Submitted ${answer.task_id}: ${labelOf(answer.status)}.`, 'ok');
       byId('submit-prompt').value = '';
       onSubmitted(answer.task_id);
     } catch (err) {

@@ -4,9 +4,7 @@ import { api, streamUrl } from './api.js';
 import { badge, byId, el, replace } from './dom.js';
 import { clock, count, duration, preciseClock } from './format.js';
 import { listen } from './live.js';
-
-const FINAL = new Set(['completed', 'failed', 'cancelled']);
-const STATUS_OF = { queued: 'pending', assigned: 'in_progress', requeued: 'pending', retried: 'pending', deferred: 'pending', completed: 'completed', failed: 'failed', cancelled: 'cancelled' };
+import { endsTask, isFinal, isOpen, labelOf, statusAfter } from './task-states.js';
 /** Short prompts are shown open; long ones folded. */
 const OPEN_PROMPT_CHARS = 400;
 /** Why a pending task waits changes without an event of its own (a circuit opens, a worker frees): asked this often. */
@@ -39,7 +37,7 @@ function describe(e) {
     case 'failed':
       return errorText(e.error);
     case 'cancelled':
-      return e.from ? `was ${e.from === 'in_progress' ? 'running' : e.from}` : '';
+      return e.from ? `was ${labelOf(e.from)}` : '';
     default:
       return '';
   }
@@ -99,7 +97,7 @@ export class TaskView {
     };
     this.build(s.output?.text ?? '');
     for (const e of s.history) this.addHistory(e);
-    if (FINAL.has(s.task.status)) this.finish();
+    if (isFinal(s.task.status)) this.finish();
   }
 
   event(e) {
@@ -121,9 +119,9 @@ export class TaskView {
       v.lease = e.lease;
     }
     const t = v.task;
-    if (STATUS_OF[e.kind]) t.status = STATUS_OF[e.kind];
+    t.status = statusAfter(e.kind) ?? t.status;
     // Back in the queue: the old reason no longer holds; the next tick asks for the new one.
-    if (STATUS_OF[e.kind] === 'pending') {
+    if (statusAfter(e.kind) === 'pending') {
       this.waiting = null;
       this.waitingAskedAt = 0;
     }
@@ -132,9 +130,9 @@ export class TaskView {
       if (e.attempt) t.attempts = e.attempt;
       t.started_at = e.at;
     }
-    if (FINAL.has(e.kind)) t.finished_at = e.at;
+    if (endsTask(e.kind)) t.finished_at = e.at;
     this.renderHead();
-    if (FINAL.has(t.status)) this.finish();
+    if (isFinal(t.status)) this.finish();
   }
 
   /** The task has ended: read its final result (the output as stored) and stop listening. */
@@ -163,7 +161,7 @@ export class TaskView {
 
   /** Called every second: durations of a live task keep counting. */
   tick() {
-    if (this.view && !FINAL.has(this.view.task.status)) this.renderMeta();
+    if (this.view && !isFinal(this.view.task.status)) this.renderMeta();
     if (this.view?.task.status === 'pending' && Date.now() - this.waitingAskedAt >= WAITING_REFRESH_MS) void this.refreshWaiting();
   }
 
@@ -224,7 +222,7 @@ export class TaskView {
 
   renderHead() {
     const t = this.view.task;
-    const open = t.status === 'pending' || t.status === 'in_progress';
+    const open = isOpen(t.status);
     replace(
       this.head,
       badge(t.status),

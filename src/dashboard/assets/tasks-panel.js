@@ -2,8 +2,7 @@
 // it can be copied to `koubou status`), with state, type, priority, age, and a cancel button on open tasks.
 import { badge, byId, el, replace } from './dom.js';
 import { ago } from './format.js';
-
-export const isOpen = (status) => status === 'pending' || status === 'in_progress';
+import { isOpen } from './task-states.js';
 
 /**
  * tasks: status objects (GET /tasks); selected: the open task's id; now: the server's time as estimated here;

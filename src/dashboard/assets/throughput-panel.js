@@ -2,8 +2,7 @@
 import { bucketAt, drawThroughput } from './chart.js';
 import { byId, el, replace } from './dom.js';
 import { clock, count, rate } from './format.js';
-
-const OUTCOMES = ['completed', 'failed', 'cancelled'];
+import { FINAL_STATES as OUTCOMES } from './task-states.js';
 
 export class ThroughputPanel {
   constructor() {
