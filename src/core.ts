@@ -87,7 +87,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
   const workerEvents = new WorkerEvents();
   // Counts before recovery: recovery's own "requeued" events then move them to the truth.
   const stats = new QueueStats(await store.tasks.countByStatus(), bus);
-  const transitions = storeTransitions(store.tasks, bus, clock.now, config.tasks.max_attempts, log.child({ actor: 'store' }));
+  const transitions = storeTransitions(store.tasks, bus, clock, config.tasks.max_attempts, log.child({ actor: 'store' }));
   // Agent CLIs get an allowlist of this environment, never a value of Koubou's own secrets.
   const secrets = [config.server.api_token, config.nats.pool_token].filter((s): s is string => s !== null);
   const backends: Backend[] = config.backends.map((b) => createBackend(b, { inheritedEnv: process.env, secrets }));
@@ -156,6 +156,7 @@ export async function startCore(config: KoubouConfig, opts: CoreOptions): Promis
   const service = new TaskService({
     tasks: store.tasks,
     bus,
+    clock,
     stats,
     files: { root: config.files.root, maxBytes: config.files.max_bytes, exclude: config.files.exclude, protectedPaths: storeFiles(config.store.path) },
     workspaceRoots: config.backends.flatMap((b) => (b.command?.workspace_root ? workspaceRoots(b.command.workspace_root) : [])),

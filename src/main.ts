@@ -53,7 +53,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     throw err;
   }
   coreIsReady(core);
-  const { app, attach } = createApp(core, log);
+  const { app, attach } = createApp(core, log, systemClock);
   http.serve(app, attach);
   core.advertise(http.url);
   // When NATS is up, it is served by the time this returns; when it is not, the bridge keeps trying in the background.

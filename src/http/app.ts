@@ -1,5 +1,6 @@
 /** The Hono application: the request guard, auth, one sub-app per resource, one error handler. */
 import { Hono, type Context } from 'hono';
+import type { Clock } from '../clock.js';
 import type { Core } from '../core.js';
 import { MethodNotAllowed, RouteNotFound } from '../errors.js';
 import { allowedMethods } from './allowed-methods.js';
@@ -23,9 +24,13 @@ import { isTaskStreamPath, taskStreamRoute } from './task-stream-route.js';
 import { Throughput } from '../dashboard/throughput.js';
 import { WorkerSpeeds } from '../dashboard/worker-speed.js';
 
-/** The app, and what to call with the HTTP server once it listens (WebSocket upgrades need it). */
-export function createApp(core: Core, log: Logger, now: () => number = Date.now): { app: Hono; attach(server: Server): void } {
+/**
+ * The app, and what to call with the HTTP server once it listens (WebSocket upgrades need it). Every route that reads the
+ * time or sets a timer takes it from `clock`.
+ */
+export function createApp(core: Core, log: Logger, clock: Clock): { app: Hono; attach(server: Server): void } {
   const { server } = core.config;
+  const now = () => clock.now();
   const app = new Hono();
   app.onError(errorHandler(log));
   app.notFound((c) => {
@@ -46,6 +51,7 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   }
   const streams: StreamLimits = {
     maxBufferedBytes: server.stream_buffer_bytes,
+    clock,
     onOpen: (stream) => core.metrics.streamOpened(stream, 1),
     onClose: (stream) => core.metrics.streamOpened(stream, -1),
     onDrop(stream, reason) {

@@ -6,8 +6,6 @@ import { ValidationError } from '../errors.js';
 import { taskEventFrame } from './sse-frames.js';
 import { sseFrame, startSse, type StreamLimits } from './sse-outlet.js';
 
-/** Keeps proxies from closing a quiet stream. */
-const KEEPALIVE_MS = 15_000;
 
 /** GET /events; a client holding more than limits.maxBufferedBytes of unsent events is sent `dropped` and disconnected. */
 export function eventsRoute(bus: EventBus, limits: StreamLimits): Hono {
@@ -16,17 +14,13 @@ export function eventsRoute(bus: EventBus, limits: StreamLimits): Hono {
     const task = c.req.query('task') || null;
     const kinds = parseKinds(c.req.query('kind'));
     let unsubscribe = () => {};
-    let keepalive: NodeJS.Timeout | undefined;
-    const { outlet, response } = startSse(c.env, '/events', limits, () => {
-      clearInterval(keepalive);
-      unsubscribe();
-    });
+    const { outlet, response } = startSse(c.env, '/events', limits, () => unsubscribe());
     outlet.send(sseFrame('ready', JSON.stringify({ task, kinds: kinds ? [...kinds] : null })));
     const listener = (e: TaskEvent) => {
       if (!kinds || kinds.has(e.kind)) outlet.send(taskEventFrame(e));
     };
     unsubscribe = task ? bus.subscribeTask(task, listener) : bus.subscribe(listener);
-    keepalive = setInterval(() => outlet.send(': keepalive\n\n'), KEEPALIVE_MS);
+    outlet.keepAlive();
     return response;
   });
   return app;

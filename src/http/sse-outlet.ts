@@ -8,11 +8,14 @@
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { ServerResponse } from 'node:http';
+import type { Clock, TimerHandle } from '../clock.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 /** How long a dropped client has to read its last event before its socket is destroyed. */
 /** As long as ws waits for a closing handshake. */
 const DROP_GRACE_MS = 30_000;
+/** A comment this often keeps proxies from closing a quiet stream. */
+const KEEPALIVE_MS = 15_000;
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };
 
@@ -28,6 +31,8 @@ export interface SseOutletOptions {
   onDrop(reason: string): void;
   /** Told once, when nothing more will be sent: the client left, was dropped, or the stream was ended. */
   onDone(): void;
+  /** Times the keepalive and the dropped client's grace. */
+  clock: Clock;
 }
 
 export class SseOutlet {
@@ -36,6 +41,7 @@ export class SseOutlet {
   private waitingForDrain = false;
   private flushScheduled = false;
   private ended = false;
+  private keepalive: TimerHandle | null = null;
 
   constructor(
     private readonly res: ServerResponse,
@@ -66,6 +72,12 @@ export class SseOutlet {
     }
   }
 
+  /** Sends a comment every KEEPALIVE_MS until the stream ends, so proxies do not close it while nothing happens. */
+  keepAlive(): void {
+    if (this.ended || this.keepalive) return;
+    this.keepalive = this.opts.clock.setInterval(() => this.send(': keepalive\n\n'), KEEPALIVE_MS);
+  }
+
   /** Ends the stream normally after what is queued (the route is done). */
   end(): void {
     if (this.ended) return;
@@ -77,6 +89,7 @@ export class SseOutlet {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.keepalive) this.opts.clock.clearInterval(this.keepalive);
     this.backlog = [];
     this.backlogBytes = 0;
     this.opts.onDone();
@@ -97,15 +110,16 @@ export class SseOutlet {
     this.opts.onDrop(reason);
     // Behind what the socket already holds: the client reads it last, then the end of the stream.
     this.res.end(sseFrame('dropped', JSON.stringify({ reason })));
-    const cutOff = setTimeout(() => this.res.destroy(), DROP_GRACE_MS);
-    cutOff.unref();
-    this.res.once('close', () => clearTimeout(cutOff));
+    const cutOff = this.opts.clock.setTimeout(() => this.res.destroy(), DROP_GRACE_MS);
+    this.res.once('close', () => this.opts.clock.clearTimeout(cutOff));
   }
 }
 
 /** What a stream route needs to bound its clients: the byte bound, and who hears of watchers coming, going and being dropped. */
 export interface StreamLimits {
   maxBufferedBytes: number;
+  /** Times keepalives, grace periods and periodic pushes. */
+  clock: Clock;
   onOpen(stream: string): void;
   onClose(stream: string): void;
   onDrop(stream: string, reason: string): void;
@@ -129,7 +143,7 @@ export function startSse(
     limits.onClose(stream);
     onDone();
   };
-  const outlet = new SseOutlet(res, { maxBufferedBytes: limits.maxBufferedBytes, onDrop: (reason) => limits.onDrop(stream, reason), onDone: done }, head);
+  const outlet = new SseOutlet(res, { maxBufferedBytes: limits.maxBufferedBytes, onDrop: (reason) => limits.onDrop(stream, reason), onDone: done, clock: limits.clock }, head);
   return { outlet, response: RESPONSE_ALREADY_SENT };
 }
 

@@ -14,7 +14,6 @@ import { sseFrame, startSse, type StreamLimits } from './sse-outlet.js';
 const PATH = /^\/api\/dashboard\/tasks\/[^/]+\/stream$/;
 /** Enough of a prompt to recognise the task; the page is no place to read a whole attached file. */
 const PROMPT_CHARS = 4000;
-const KEEPALIVE_MS = 15_000;
 
 /** Browsers cannot set headers on EventSource: this route, like /events, also takes ?access_token=. */
 export const isTaskStreamPath = (path: string) => PATH.test(path);
@@ -48,16 +47,12 @@ export function taskStreamRoute(service: TaskService, bus: EventBus, limits: Str
       unsubscribe();
       throw err;
     }
-    let keepalive: NodeJS.Timeout | undefined;
-    const { outlet, response } = startSse(c.env, 'task stream', limits, () => {
-      clearInterval(keepalive);
-      unsubscribe();
-    });
+    const { outlet, response } = startSse(c.env, 'task stream', limits, unsubscribe);
     send = (frame) => outlet.send(frame);
     outlet.send(sseFrame('snapshot', JSON.stringify(snapshot)));
     for (const e of early) if (e.kind !== 'progress') outlet.send(taskEventFrame(e));
     early = null;
-    keepalive = setInterval(() => outlet.send(': keepalive\n\n'), KEEPALIVE_MS);
+    outlet.keepAlive();
     return response;
   });
   return app;

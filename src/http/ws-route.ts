@@ -11,6 +11,7 @@
 import { createNodeWebSocket } from '@hono/node-ws';
 import type { Hono } from 'hono';
 import type { Server } from 'node:http';
+import type { Clock } from '../clock.js';
 import type { Core } from '../core.js';
 import type { TaskEvent } from '../events/types.js';
 import { KoubouError } from '../errors.js';
@@ -87,13 +88,13 @@ export function addWebSocket(app: Hono, core: WsCore, log: Logger, limits: WsLim
           if ('error' in message) return push({ type: 'error', error: { code: 'invalid_message', message: message.error } });
           switch (message.type) {
             case 'ping':
-              return push({ type: 'pong', at: new Date().toISOString() });
+              return push({ type: 'pong', at: new Date(limits.clock.now()).toISOString() });
             case 'get_stats':
               return push({ type: 'stats', stats: await core.health() });
             case 'subscribe': {
               const key = `${message.channel}:${message.task_id ?? ''}`;
               if (!subscriptions.has(key) && subscriptions.size >= limits.maxSubscriptions) return push(tooMany());
-              if (!subscriptions.has(key)) subscriptions.set(key, subscribe(core, message.channel, message.task_id, push));
+              if (!subscriptions.has(key)) subscriptions.set(key, subscribe(core, limits.clock, message.channel, message.task_id, push));
               return push({ type: 'subscribed', channel: message.channel, task_id: message.task_id ?? null });
             }
             case 'submit_task': {
@@ -186,7 +187,7 @@ async function submitTask(
   }
 }
 
-function subscribe(core: WsCore, channel: Channel, taskId: string | undefined, push: (m: object) => void): () => void {
+function subscribe(core: WsCore, clock: Clock, channel: Channel, taskId: string | undefined, push: (m: object) => void): () => void {
   switch (channel) {
     case 'task': {
       const send = (e: TaskEvent) => push(taskEventMessage(e));
@@ -195,9 +196,8 @@ function subscribe(core: WsCore, channel: Channel, taskId: string | undefined, p
     case 'worker':
       return core.workerEvents.subscribe((e) => push({ type: 'event', channel, event: { ...e, at: new Date(e.at).toISOString() } }));
     case 'system': {
-      const timer = setInterval(() => void core.health().then((stats) => push({ type: 'event', channel, event: stats })), SYSTEM_EVERY_MS);
-      timer.unref();
-      return () => clearInterval(timer);
+      const timer = clock.setInterval(() => void core.health().then((stats) => push({ type: 'event', channel, event: stats })), SYSTEM_EVERY_MS);
+      return () => clock.clearInterval(timer);
     }
   }
 }

@@ -4,13 +4,14 @@
  * throughput at small batch sizes); the random part keeps them unguessable.
  */
 import { randomBytes, randomFillSync } from 'node:crypto';
+import type { Clock } from '../clock.js';
 
 const bytes = Buffer.alloc(16);
 
-/** A new UUIDv7 string. */
-export function newTaskId(now: number = Date.now()): string {
+/** A new UUIDv7 string, stamped with the clock's time (epoch ms). */
+export function newTaskId(clock: Pick<Clock, 'now'>): string {
   randomFillSync(bytes, 6, 10);
-  bytes.writeUIntBE(now, 0, 6);
+  bytes.writeUIntBE(clock.now(), 0, 6);
   bytes[6] = 0x70 | (bytes[6]! & 0x0f);
   bytes[8] = 0x80 | (bytes[8]! & 0x3f);
   const h = bytes.toString('hex');

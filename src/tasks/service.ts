@@ -1,5 +1,6 @@
 /** The task operations every adapter calls: submit (optionally waiting), read, list, history. */
 import type { QueueEstimate } from '../../actors/scheduler.js';
+import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import { IdempotencyKeyReused, QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound, TaskNotPending, TaskNotRetryable } from '../errors.js';
@@ -17,6 +18,8 @@ import { isFinal, isStateChange, waitForTaskEvent, type TaskWait } from './wait.
 export interface TaskServiceDeps {
   tasks: TaskRepository;
   bus: EventBus;
+  /** Stamps new ids and times waits. */
+  clock: Clock;
   stats: QueueStats;
   files: FileRules;
   /** Where task workdirs may be: every command backend's workspace_root, as configured and as real paths. */
@@ -65,7 +68,7 @@ export class TaskService {
     if (this.deps.stats.pending + this.reserved >= this.deps.maxPending) {
       throw new QueueFull(`the queue is full (${this.deps.maxPending} pending tasks); retry later`);
     }
-    const newId = newTaskId();
+    const newId = newTaskId(this.deps.clock);
     let wait: TaskWait | null = null;
     let existing: string | null = null;
     this.reserved++;
@@ -75,7 +78,7 @@ export class TaskService {
       // Resolved once, at submit: the task keeps the real path, so a symlink changed later cannot move it.
       if (input.options.workdir !== undefined) input = { ...input, options: { ...input.options, workdir: resolveWorkdir(input.options.workdir, this.deps.workspaceRoots) } };
       // Subscribe before the insert: a fast backend can finish the task before insert() even returns.
-      if (waitMs !== undefined) wait = this.track(waitForTaskEvent(this.deps.bus, newId, waitMs, isFinal));
+      if (waitMs !== undefined) wait = this.track(waitForTaskEvent(this.deps.bus, this.deps.clock, newId, waitMs, isFinal));
       onNewId?.(newId);
       const inserted = await this.deps.tasks.insert({
         id: newId,
@@ -112,7 +115,7 @@ export class TaskService {
 
   /** The answer for a repeated idempotency key: the first task, waited on like a new one. */
   private async replay(id: string, waitMs: number | undefined): Promise<SubmitResult> {
-    const wait = waitMs === undefined ? null : this.track(waitForTaskEvent(this.deps.bus, id, waitMs, isFinal));
+    const wait = waitMs === undefined ? null : this.track(waitForTaskEvent(this.deps.bus, this.deps.clock, id, waitMs, isFinal));
     const current = await this.get(id);
     if (!wait) return { taskId: id, status: current.status, replayed: true, waited: false };
     // Subscribed before reading, so an end between the two is not missed.
@@ -127,7 +130,7 @@ export class TaskService {
   async watch(id: string, waitMs: number, outputFrom?: number): Promise<Task> {
     if (waitMs <= 0) return this.get(id);
     const grew = () => outputFrom !== undefined && this.deps.output.length(id) > outputFrom;
-    const wait = this.track(waitForTaskEvent(this.deps.bus, id, waitMs, (e) => isStateChange(e) || grew()));
+    const wait = this.track(waitForTaskEvent(this.deps.bus, this.deps.clock, id, waitMs, (e) => isStateChange(e) || grew()));
     try {
       const current = await this.get(id);
       if (FINAL_STATUSES.has(current.status) || grew()) return current;

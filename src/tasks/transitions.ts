@@ -1,4 +1,5 @@
 /** Task state changes as the actors need them: each one is committed to the store, then published on the bus. */
+import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../logger.js';
 import { storageFailure } from '../store/store-health.js';
@@ -44,22 +45,22 @@ const RETRY_MAX_MS = 5_000;
  * the worker holds its result (and its slot) until the disk takes it, so a full disk loses no finished work. A write
  * that no longer applies (stale lease) simply answers null again.
  */
-async function untilStored<T>(write: () => Promise<T>, what: string, taskId: string, log: Logger): Promise<T> {
-  const giveUpAt = Date.now() + STORED_WITHIN_MS;
+async function untilStored<T>(write: () => Promise<T>, what: string, taskId: string, clock: Clock, log: Logger): Promise<T> {
+  const giveUpAt = clock.now() + STORED_WITHIN_MS;
   for (let delay = RETRY_FIRST_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
     try {
       return await write();
     } catch (err) {
       const reason = storageFailure(err);
-      if (reason === null || Date.now() + delay > giveUpAt) throw err;
+      if (reason === null || clock.now() + delay > giveUpAt) throw err;
       if (delay === RETRY_FIRST_MS) log.warn(`recording ${what} failed; retrying until the store takes it`, { task: taskId, error: reason });
-      await new Promise((r) => setTimeout(r, delay));
+      await new Promise<void>((r) => clock.setTimeout(r, delay));
     }
   }
 }
 
 /** Binds transitions to the real repository and bus. */
-export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () => number, maxAttempts: number, log: Logger): TaskTransitions {
+export function storeTransitions(tasks: TaskRepository, bus: EventBus, clock: Clock, maxAttempts: number, log: Logger): TaskTransitions {
   return {
     assign(id, workerId, lease) {
       const current = tasks.get(id);
@@ -69,24 +70,24 @@ export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () =
           if (result) bus.publish(result.event);
           return result !== null;
         });
-      const startedAt = now();
+      const startedAt = clock.now();
       const task: Task = { ...current, status: 'in_progress', attempts: current.attempts + 1, workerId, lease, startedAt, updatedAt: startedAt };
       return { task, commit };
     },
     async finish(id, lease, outcome) {
-      const event = await untilStored(() => tasks.finish(id, lease, outcome), 'a result', id, log);
+      const event = await untilStored(() => tasks.finish(id, lease, outcome), 'a result', id, clock, log);
       if (!event) return false;
       bus.publish(event);
       return true;
     },
     async requeue(id, lease, reason) {
-      const result = await untilStored(() => tasks.requeue(id, lease, reason, maxAttempts), 'a requeue', id, log);
+      const result = await untilStored(() => tasks.requeue(id, lease, reason, maxAttempts), 'a requeue', id, clock, log);
       if (!result) return null;
       bus.publish(result.event);
       return result.queued;
     },
     async retry(id, lease, error, retryInMs) {
-      const result = await untilStored(() => tasks.retry(id, lease, error, retryInMs), 'a retry', id, log);
+      const result = await untilStored(() => tasks.retry(id, lease, error, retryInMs), 'a retry', id, clock, log);
       if (!result) return null;
       bus.publish(result.event);
       return result.queued;
@@ -98,7 +99,7 @@ export function storeTransitions(tasks: TaskRepository, bus: EventBus, now: () =
       return result.queued;
     },
     progress(id, workerId, lease, chunk) {
-      bus.publish({ taskId: id, kind: 'progress', at: now(), workerId, lease, detail: { chunk } });
+      bus.publish({ taskId: id, kind: 'progress', at: clock.now(), workerId, lease, detail: { chunk } });
     },
   };
 }

@@ -1,4 +1,5 @@
 /** Waiting on a task's events without polling: a subscription on the event bus, bounded by a timeout. */
+import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import { endsTask, isStateEventKind } from './states.js';
@@ -13,18 +14,19 @@ export interface TaskWait {
   cancel(): void;
 }
 
-/** Subscribe before the awaited event can happen (before the insert, before reading the current state). */
-export function waitForTaskEvent(bus: EventBus, taskId: string, timeoutMs: number, accept: (e: TaskEvent) => boolean): TaskWait {
+/**
+ * Subscribe before the awaited event can happen (before the insert, before reading the current state). The timeout
+ * runs on `clock` (the system clock's timers never keep a stopping process alive).
+ */
+export function waitForTaskEvent(bus: EventBus, clock: Clock, taskId: string, timeoutMs: number, accept: (e: TaskEvent) => boolean): TaskWait {
   let settle!: (arrived: boolean) => void;
   const done = new Promise<boolean>((resolve) => (settle = resolve));
   const unsubscribe = bus.subscribeTask(taskId, (e) => {
     if (accept(e)) finish(true);
   });
-  const timer = setTimeout(() => finish(false), timeoutMs);
-  // A pending wait must never keep a stopping process alive.
-  timer.unref();
+  const timer = clock.setTimeout(() => finish(false), timeoutMs);
   function finish(arrived: boolean) {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     unsubscribe();
     settle(arrived);
   }
