@@ -271,9 +271,15 @@ describe('delegate', () => {
     assert.equal(w.location, 'local');
     assert.ok(['idle', 'busy'].includes(w.status), w.status);
     assertIso(w.last_heartbeat, 'last_heartbeat');
-    assertIso(w.started_at, 'started_at');
+    const started = assertIso(w.started_at, 'started_at');
     assert.equal(typeof w.heartbeat_age_ms, 'number');
     assert.ok(w.heartbeat_age_ms >= 0 && w.heartbeat_age_ms < 10_000, `heartbeat is fresh: ${w.heartbeat_age_ms} ms`);
+    // The worker keeps beating: its heartbeat moves past its start, then past that (the table is written once per
+    // heartbeat interval, 1 s here).
+    const lastBeat = async () => Date.parse((await client.get('/workers')).body.workers[0].last_heartbeat);
+    await eventually(async () => (await lastBeat()) > started, 10_000, 100);
+    const beat = await lastBeat();
+    await eventually(async () => (await lastBeat()) > beat, 10_000, 100);
     assert.equal(w.restarts, 0);
     assert.equal(w.completed, completed, 'every completed task ran on this worker');
     assert.equal(w.failed, failed);
