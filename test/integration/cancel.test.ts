@@ -1,4 +1,7 @@
-/** Cancellation end to end: a pending task never starts; a running one has its backend request aborted. */
+/**
+ * Cancellation end to end: a pending task never starts and leaves the scheduler's queue (the tasks behind it move up);
+ * a running one has its backend request aborted.
+ */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -61,6 +64,27 @@ describe('cancellation', () => {
     const health = (await client.get('/health')).body;
     assert.equal(health.queue.pending, 0);
     assert.equal(health.queue.in_progress, 0);
+  });
+
+  it('a cancelled pending task leaves the scheduler\'s queue: the tasks behind it move up', async () => {
+    const blocker = await startHanging(randomUUID());
+    const submit = async (label: string) => (await client.delegate({ prompt: `${label} ${randomUUID()}`, priority: 7 })).body.task_id as string;
+    const first = await submit('first');
+    const second = await submit('second');
+    const third = await submit('third');
+    // The scheduler's own answer: how many queued tasks go before this one.
+    const position = async (id: string) => (await client.status(id)).body.queue_position as number | undefined;
+    await eventually(async () => (await position(third)) === 3);
+    await client.call('DELETE', `/task/${first}`);
+    await eventually(async () => (await position(third)) === 2);
+    assert.equal(await position(second), 1);
+    await client.call('DELETE', `/task/${second}`);
+    await eventually(async () => (await position(third)) === 1);
+    assert.equal(await position(first), undefined, 'a cancelled task has no place in the queue');
+    await client.call('DELETE', `/task/${blocker}`);
+    await eventually(async () => (await client.status(third)).body.status === 'completed');
+    const health = (await client.get('/health')).body;
+    assert.equal(health.queue.pending, 0);
   });
 
   it('cancelling twice is fine; a finished task answers 409; an unknown one 404', async () => {
