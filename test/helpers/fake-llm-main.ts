@@ -3,7 +3,8 @@
  * Usage: node dist/test/helpers/fake-llm-main.js [--port N | N] [--mode M] [--delay MS] [--chunk-delay MS] [--record]
  */
 import { parseArgs } from 'node:util';
-import { FAKE_MODES, startFakeLlm, type FakeMode } from './fake-llm.js';
+import { FAKE_MODES, type FakeMode } from './fake-llm-faults.js';
+import { startFakeLlm } from './fake-llm.js';
 
 const { values, positionals } = parseArgs({
   options: {

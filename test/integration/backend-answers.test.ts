@@ -10,7 +10,8 @@ import { createPinoLogger } from '../../src/logging/pino-logger.js';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
-import { startFakeLlm, type FakeLlm, type ScriptEntry } from '../helpers/fake-llm.js';
+import type { ScriptEntry } from '../helpers/fake-llm-faults.js';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { OPENAI_DONE, ollamaLine as ollamaLineOf, openAiChunk, openAiUsageChunk } from '../helpers/wire.js';
 
 const MAX_ATTEMPTS = 3;

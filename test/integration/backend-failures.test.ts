@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
-import { startFakeLlm, type FakeLlm, type FakeMode } from '../helpers/fake-llm.js';
+import type { FakeMode } from '../helpers/fake-llm-faults.js';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { closedPort } from '../helpers/ports.js';
 
 const MAX_ATTEMPTS = 2;
