@@ -13,7 +13,6 @@ import { ThroughputPanel } from './throughput-panel.js';
 import { setupTokenDialog } from './token-dialog.js';
 import { renderWorkers } from './workers-panel.js';
 import { scrollCue } from './scroll-cue.js';
-// Every state change; output pieces (`progress`) only come for the open task, on its own stream.
 import { endsRun, endsTask, moveOf, STATE_KINDS, STATES, statusAfter } from './task-states.js';
 /** Heartbeat ages and worker speeds: the workers table is written once per heartbeat interval anyway. */
 const SLOW_REFRESH_MS = 3000;
@@ -296,6 +295,7 @@ function start() {
   loadSnapshot();
   loadTasks();
   connections = [
+    // Every state change; output pieces (`progress`) only come for the open task, on its own stream.
     listen(() => streamUrl('/events', { kind: STATE_KINDS }), {
       // Each (re)connection: what happened while away is read again.
       ready: () => {
