@@ -1,6 +1,6 @@
 /** What /health reports: queue counts, workers, and per backend whether it answers, has its model, and takes work. */
-import type { BridgeStatus } from '../actors/nats-bridge.js';
-import type { SchedulerLoad } from '../actors/scheduler.js';
+import type { BridgeStatus } from './nats/bridge-status.js';
+import type { SchedulerLoad } from './routing/scheduler-views.js';
 import { checkModel, type ModelCheck } from './backends/model-check.js';
 import type { Backend } from './backends/types.js';
 import type { Clock } from './clock.js';

@@ -1,9 +1,8 @@
 /** The coordinator's side of the node protocol (see node-protocol.ts): NATS messages ↔ the core's NodePort. */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RemoteSend } from '../../actors/remote-worker.js';
 import { NotThisNode, Unauthorized, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { AnnouncedSlot } from '../../actors/pool-manager.js';
+import type { AnnouncedSlot, RemoteSend } from '../nodes/remote-slot.js';
 import type { NodeOutcome, NodePort } from '../nodes/node-port.js';
 import { capabilities } from '../routing/capabilities.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task.js';

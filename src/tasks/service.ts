@@ -1,5 +1,5 @@
 /** The task operations every adapter calls: submit (optionally waiting), read, list, history. */
-import type { QueueEstimate } from '../../actors/scheduler.js';
+import type { QueueEstimate } from '../routing/scheduler-views.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import { IdempotencyKeyReused, QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound, TaskNotPending, TaskNotRetryable } from '../errors.js';

@@ -1,5 +1,5 @@
 /** The JSON shapes of a task that clients see (the seeds' contract). */
-import type { QueueEstimate } from '../../actors/scheduler.js';
+import type { QueueEstimate } from '../routing/scheduler-views.js';
 import { excerpt } from '../backends/excerpt.js';
 import type { TaskEvent } from '../events/types.js';
 import type { PartialOutput } from './output-buffers.js';
