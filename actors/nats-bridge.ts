@@ -7,7 +7,7 @@
 import { dispatch, spawn, type Ref } from 'nact';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import type { Logger } from '../src/logger.js';
-import type { BridgeStatus } from '../src/nats/bridge-status.js';
+import type { BridgeStatus } from '../src/health.js';
 
 /** What connecting yields: the served connection, to close at shutdown. */
 export interface BridgeLink {

@@ -17,7 +17,7 @@ import type { Heartbeat, IdleWorker, SpawnWorker, WorkerHandle } from '../src/ro
 import type { SlotState, WorkerBeat } from '../src/store/workers-repo.js';
 import { decideRestart, type RestartSettings } from '../src/supervision/restart-policy.js';
 import { workersToAdd } from '../src/supervision/scaling.js';
-import type { TaskTransitions } from '../src/tasks/transitions.js';
+import type { TaskTransitions } from '../src/tasks/task-transitions.js';
 import { coalescing, perLoopTurn } from '../src/supervision/coalesce.js';
 import type { SchedulerMsg } from './scheduler.js';
 

@@ -24,7 +24,7 @@ import type { CallReport, IdleWorker, WorkerActivity, WorkerHandle } from '../sr
 import type { BackendGates } from '../src/supervision/backend-gate.js';
 import { logGateChange } from '../src/supervision/gate-log.js';
 import type { QueuedTask } from '../src/tasks/task.js';
-import type { TaskTransitions } from '../src/tasks/transitions.js';
+import type { TaskTransitions } from '../src/tasks/task-transitions.js';
 
 export type SchedulerMsg =
   | { type: 'tasksQueued'; tasks: QueuedTask[] }

@@ -5,7 +5,8 @@
  */
 import { dispatch, spawn, type Ref } from 'nact';
 import type { TimerHandle } from '../src/clock.js';
-import { Aborted, AnswerError, BackendBusy, BackendUnavailable, KoubouError, TaskTimeout, describeError, type DescribedError } from '../src/errors.js';
+import { AnswerError } from '../src/backends/answer-errors.js';
+import { Aborted, BackendBusy, BackendUnavailable, KoubouError, TaskTimeout, describeError, type DescribedError } from '../src/errors.js';
 import type { Heartbeat, SpawnWorker, WorkerDeps, WorkerMsg } from '../src/routing/worker-protocol.js';
 import type { CallVerdict } from '../src/supervision/backend-gate.js';
 import { buildPrompt } from '../src/tasks/prompt.js';

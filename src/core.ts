@@ -6,18 +6,16 @@
 import type { KoubouConfig } from './config.js';
 import type { EventBus } from './events/bus.js';
 import type { WorkerEvents } from './events/worker-events.js';
-import type { BackendHealth, HealthReport } from './health.js';
+import type { BackendHealth, BridgeStatus, HealthReport } from './health.js';
 import type { LogRing } from './logging/log-ring.js';
 import type { Metrics } from './metrics/metrics.js';
-import type { BridgeStatus } from './nats/bridge-status.js';
-import type { NodePort } from './nodes/node-port.js';
 import type { SchedulerLoad } from './routing/scheduler-views.js';
 import type { WorkerActivity } from './routing/worker-protocol.js';
 import type { Store } from './store/store.js';
 import type { PriorityCount } from './store/tasks-repo.js';
 import { withActivity, type WorkerInfo } from './store/worker-view.js';
-import type { QueueStats } from './tasks/queue-stats.js';
-import type { TaskService } from './tasks/service.js';
+import type { QueueStats } from './delegation/queue-stats.js';
+import type { TaskService } from './delegation/service.js';
 
 export interface Core {
   readonly config: KoubouConfig;
@@ -25,8 +23,6 @@ export interface Core {
   readonly bus: EventBus;
   readonly workerEvents: WorkerEvents;
   readonly metrics: Metrics;
-  /** What koubou-nodes do through the NATS bridge: join, beat, report outcomes. */
-  readonly nodes: NodePort;
   readonly logs: LogRing;
   health(): Promise<HealthReport>;
   /** Every worker not gone: its record, with busy/idle and its task as the scheduler (their one owner) says. */
@@ -47,7 +43,6 @@ export interface CoreParts {
   bus: EventBus;
   workerEvents: WorkerEvents;
   metrics: Metrics;
-  nodes: NodePort;
   logs: LogRing;
   stats: QueueStats;
   backendHealth: BackendHealth;
@@ -58,14 +53,13 @@ export interface CoreParts {
 
 /** The adapters' view of a coordinator, from its parts. */
 export function assembleCore(p: CoreParts): Core {
-  const { config, service, bus, workerEvents, metrics, nodes, logs, store, backendHealth } = p;
+  const { config, service, bus, workerEvents, metrics, logs, store, backendHealth } = p;
   return {
     config,
     service,
     bus,
     workerEvents,
     metrics,
-    nodes,
     logs,
     async health() {
       const [load, storeStatus] = await Promise.all([p.load(), store.writable()]);

@@ -18,15 +18,14 @@ import type { KoubouConfig } from './config.js';
 import { assembleCore, type Core } from './core.js';
 import { EventBus } from './events/bus.js';
 import { WorkerEvents, type WorkerEvent } from './events/worker-events.js';
-import { BackendHealth } from './health.js';
+import { BackendHealth, type BridgeStatus } from './health.js';
 import { createApp } from './http/app.js';
 import { bind, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
 import { LISTENING_MSG } from './logging/listening.js';
 import { LogRing } from './logging/log-ring.js';
 import { Metrics } from './metrics/metrics.js';
-import type { BridgeStatus } from './nats/bridge-status.js';
-import { coordinatorNats } from './nats/coordinator-nats.js';
+import { coordinatorNats } from './coordinator-nats.js';
 import { createNodePort, type NodeTreeLink } from './nodes/node-port.js';
 import { capabilities } from './routing/capabilities.js';
 import type { QueueEstimate, SchedulerLoad } from './routing/scheduler-views.js';
@@ -37,10 +36,10 @@ import { backoffMs } from './supervision/backoff.js';
 import { coalescing } from './supervision/coalesce.js';
 import { storeFiles } from './tasks/files.js';
 import { newSecretId } from './tasks/ids.js';
-import { OutputBuffers } from './tasks/output-buffers.js';
-import { QueueStats } from './tasks/queue-stats.js';
-import { TaskService } from './tasks/service.js';
-import { storeTransitions } from './tasks/transitions.js';
+import { OutputBuffers } from './delegation/output-buffers.js';
+import { QueueStats } from './delegation/queue-stats.js';
+import { TaskService } from './delegation/service.js';
+import { storeTransitions } from './delegation/transitions.js';
 
 export interface Coordinator {
   core: Core;
@@ -101,7 +100,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
       return { total: l.workers, idle: l.idleWorkers, busy: l.running, restarts: rows.reduce((sum, w) => sum + w.restarts, 0) };
     },
   });
-  const nats = config.nats.url ? coordinatorNats(config, log, () => core) : null;
+  const nats = config.nats.url ? coordinatorNats(config, log, () => core, () => nodePort) : null;
   const recordBeats = store.workers.beats.bind(store.workers);
   const onWorkerEvent = (e: Omit<WorkerEvent, 'at'>) => workerEvents.publish({ ...e, at: clock.now() });
 
@@ -192,6 +191,8 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     output: new OutputBuffers(bus),
     estimate: (taskId) => ask<QueueEstimate | null>((replyTo) => ({ type: 'estimate', taskId, replyTo })),
   });
+  // What koubou-nodes do through the NATS bridge: join, beat, report outcomes.
+  const nodePort = createNodePort({ tree: nodeTreeLink(tree), transitions, leaseHolder: (id, lease) => store.tasks.leaseHolder(id, lease), log: log.child({ adapter: 'nodes' }) });
   let natsStatus: BridgeStatus | null = null;
   const core: Core = assembleCore({
     config,
@@ -202,7 +203,6 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     metrics,
     stats,
     backendHealth,
-    nodes: createNodePort({ tree: nodeTreeLink(tree), transitions, leaseHolder: (id, lease) => store.tasks.leaseHolder(id, lease), log: log.child({ adapter: 'nodes' }) }),
     logs: extra.logs ?? new LogRing(),
     load,
     activity: () => ask<WorkerActivity[]>((replyTo) => ({ type: 'activity', replyTo })),

@@ -13,7 +13,7 @@ import type { RetryWait } from '../routing/waiting.js';
 import type { CallReport } from '../routing/worker-protocol.js';
 import type { CallVerdict } from '../supervision/backend-gate.js';
 import type { QueuedTask, TaskError, TaskOutcome } from '../tasks/task.js';
-import type { TaskTransitions } from '../tasks/transitions.js';
+import type { TaskTransitions } from '../tasks/task-transitions.js';
 import type { AnnouncedSlot } from './remote-slot.js';
 
 export type NodeOutcome =

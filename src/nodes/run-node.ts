@@ -16,7 +16,7 @@ import { connectNats, redactedServers, type NatsLink, type Payload } from '../na
 import { NODE_PROTOCOL_VERSION, nodeSubjects, remoteWorkerId } from '../nats/node-protocol.js';
 import { backoffMs } from '../supervision/backoff.js';
 import type { Task } from '../tasks/task.js';
-import type { TaskTransitions } from '../tasks/transitions.js';
+import type { TaskTransitions } from '../tasks/task-transitions.js';
 
 export interface NodeOptions {
   natsUrl: string;

@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { CallVerdict } from '../supervision/backend-gate.js';
 import type { QueuedTask, Task } from '../tasks/task.js';
-import type { TaskTransitions } from '../tasks/transitions.js';
+import type { TaskTransitions } from '../tasks/task-transitions.js';
 import type { Capabilities } from './capabilities.js';
 import type { Location } from './policy.js';
 import type { RetryWait } from './waiting.js';

@@ -13,7 +13,7 @@ import type { Backend } from '../../src/backends/types.js';
 import { systemClock } from '../../src/clock.js';
 import { capabilities } from '../../src/routing/capabilities.js';
 import { silentLogger } from '../../src/logger.js';
-import type { TaskTransitions } from '../../src/tasks/transitions.js';
+import type { TaskTransitions } from '../../src/tasks/task-transitions.js';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';

@@ -11,7 +11,7 @@ import type { SpawnWorker, WorkerHandle } from '../../src/routing/worker-protoco
 import type { Backend } from '../../src/backends/types.js';
 import { capabilities } from '../../src/routing/capabilities.js';
 import { silentLogger } from '../../src/logger.js';
-import type { TaskTransitions } from '../../src/tasks/transitions.js';
+import type { TaskTransitions } from '../../src/tasks/task-transitions.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const INTERVAL = 1000;

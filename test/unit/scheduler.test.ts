@@ -13,7 +13,7 @@ import type { QueueEstimate, SchedulerLoad } from '../../src/routing/scheduler-v
 import type { IdleWorker, WorkerHandle, WorkerMsg } from '../../src/routing/worker-protocol.js';
 import { BackendGates } from '../../src/supervision/backend-gate.js';
 import type { QueuedTask, Task } from '../../src/tasks/task.js';
-import type { TaskTransitions } from '../../src/tasks/transitions.js';
+import type { TaskTransitions } from '../../src/tasks/task-transitions.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const IDLE_MS = 10_000;

@@ -2,7 +2,7 @@
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import type { StatusCounts } from '../store/tasks-repo.js';
-import type { TaskStatus } from './task.js';
+import type { TaskStatus } from '../tasks/task.js';
 
 /** Which count an event moves a task out of and into. */
 const MOVES: Partial<Record<TaskEvent['kind'], [TaskStatus | null, TaskStatus]>> = {
