@@ -7,13 +7,14 @@
 import { dispatch, spawn, type Ref } from 'nact';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import type { Logger } from '../src/logger.js';
+import type { BridgeStatus } from '../src/health.js';
 
 /** What connecting yields: the served connection, to close at shutdown. */
 export interface BridgeLink {
   close(): Promise<void>;
 }
 
-export type BridgeStatus = { state: 'connecting'; attempts: number; error: string | null } | { state: 'connected' };
+export type { BridgeStatus };
 
 export interface BridgeDeps {
   /** Connects and starts serving; rejects when the server cannot be reached (or refuses the credentials). */

@@ -1,10 +1,11 @@
 /**
- * The pool manager: the only one that creates or stops workers. It starts `min_workers` slots per backend, adds slots
- * up to `max_workers` when the scheduler reports a backlog, retires slots idle longer than `idle_ms` (down to min),
- * holds a heartbeat lease on each, replaces a worker that crashed or went silent (after a backoff from the restart
- * policy), and marks a backend failed when its slots crash faster than the policy allows.
- * Whether a live worker is busy or idle is not its business: the scheduler owns that (see actors/scheduler.ts), and
- * decides which idle workers may be retired.
+ * The pool manager: the only one that creates or stops local workers. It starts `min_workers` slots per backend,
+ * grows a backend's slots up to `max_workers` when the scheduler reports a backlog, stops the idle workers the
+ * scheduler retires, holds a heartbeat lease on each worker, replaces one that crashed or went silent (after a backoff
+ * from the restart policy), and marks a backend failed when its slots crash faster than the policy allows.
+ * Slots on koubou-nodes are the node registry's (actors/node-registry.ts). Whether a worker is busy or idle is the
+ * scheduler's fact alone (see actors/scheduler.ts): it sees both ends of every run, so it also decides which idle
+ * workers go; this actor only knows whether a slot has a live worker.
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
 import type { Backend } from '../src/backends/types.js';
@@ -12,13 +13,13 @@ import type { Capabilities } from '../src/routing/capabilities.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import type { WorkerEvent } from '../src/events/worker-events.js';
 import type { Logger } from '../src/logger.js';
+import type { Heartbeat, IdleWorker, SpawnWorker, WorkerHandle } from '../src/routing/worker-protocol.js';
 import type { SlotState, WorkerBeat } from '../src/store/workers-repo.js';
 import { decideRestart, type RestartSettings } from '../src/supervision/restart-policy.js';
 import { workersToAdd } from '../src/supervision/scaling.js';
-import type { TaskTransitions } from '../src/tasks/transitions.js';
+import type { TaskTransitions } from '../src/tasks/task-transitions.js';
 import { coalescing, perLoopTurn } from '../src/supervision/coalesce.js';
-import type { IdleWorker, RetiredReply, SchedulerMsg } from './scheduler.js';
-import type { Heartbeat, WorkerHandle, spawnWorker } from './worker.js';
+import type { SchedulerMsg } from './scheduler.js';
 
 export interface PoolBackend {
   backend: Backend;
@@ -34,22 +35,17 @@ export type PoolMsg =
   | Heartbeat
   | { type: 'workerCrashed'; workerId: string; incarnation: number; error: string }
   | { type: 'respawn'; workerId: string }
-  /** Timer tick: reap silent workers, retire idle ones, persist live status. */
+  /** Timer tick: reap silent workers, persist live status. */
   | { type: 'sweep' }
-  /** From the scheduler: tasks are waiting and no worker is idle; `workers` is how many it knows. */
-  | { type: 'demand'; pending: number; workers: number }
-  /** From the scheduler: the idle workers it took out of the pool, to stop. */
-  | RetiredReply
+  /**
+   * From the scheduler: tasks wait and no worker is idle. The pool should have `busy + pending` local slots
+   * (`busy`: the local workers the scheduler knows, all running); slots started but not yet known to it count too.
+   */
+  | { type: 'demand'; pending: number; busy: number }
+  /** From the scheduler: idle workers it has taken out of the pool, to stop. */
+  | { type: 'retire'; workers: IdleWorker[] }
   /** Shutdown: stop every worker (aborting what runs) and answer how many were stopped. */
-  | { type: 'stopAll'; replyTo: Ref<number> }
-  /** A koubou-node joined (or joined again): its slots replace any it had. */
-  | { type: 'nodeJoined'; nodeId: string; session: string; slots: AnnouncedSlot[] }
-  /** A node's heartbeat renews the lease of all its slots; answers whether this session is known. */
-  | { type: 'nodeBeat'; nodeId: string; session: string; replyTo: Ref<boolean> }
-  /** A node's slot finished its run (recorded or abandoned) and can take the next task. */
-  | { type: 'remoteIdle'; nodeId: string; session: string; slot: number }
-  /** Which node a session was issued to (null: none now). */
-  | { type: 'sessionOwner'; session: string; replyTo: Ref<string | null> };
+  | { type: 'stopAll'; replyTo: Ref<number> };
 
 export interface PoolDeps {
   backends: PoolBackend[];
@@ -65,45 +61,22 @@ export interface PoolDeps {
   /** Passed to every worker: see WorkerDeps.maxOutputBytes. */
   maxOutputBytes: number;
   /** Persistence of the workers table (started, restarted, live status). */
-  recordStarted(w: { id: string; backend: string; model: string; location: 'local' | 'remote'; restart: boolean }): Promise<void>;
+  recordStarted(w: { id: string; backend: string; model: string; location: 'local'; restart: boolean }): Promise<void>;
   recordBeats(beats: WorkerBeat[]): Promise<void>;
   /** Called when a backend's pool trips the restart intensity limit. */
   onBackendFailed(backend: string, reason: string): void;
-  /** Told what happens to workers: started, restarted, lost (by cause), retired, gave up, left. */
+  /** Told what happens to workers: started, restarted, lost (by cause), retired, gave up. */
   onWorkerEvent(e: Omit<WorkerEvent, 'at'>): void;
   /** Passed to every worker: see WorkerDeps.recordBackendCall. */
   recordBackendCall(backend: string, seconds: number, errorCode: string | null): void;
-  idleMs: number;
   /** Starts one worker actor; the real one is spawnWorker, tests give a controllable one. */
-  spawnWorker: typeof spawnWorker;
-  /** Starts the proxy actor of one remote slot (see actors/remote-worker.ts). */
-  spawnRemoteWorker(parent: Ref<unknown>, actorName: string, slot: RemoteSlotInfo): WorkerHandle;
+  spawnWorker: SpawnWorker;
 }
 
-export interface RemoteSlotInfo {
+/** One local concurrency slot: `local:<backend>:<n>`, its current worker (if any) and its restart history. */
+interface LocalSlot {
   id: string;
-  incarnation: number;
-  nodeId: string;
-  session: string;
-  slot: number;
-  backend: string;
-  model: string;
-  caps: Capabilities;
-}
-
-/** A slot a koubou-node announces when it joins. */
-export interface AnnouncedSlot {
-  backend: string;
-  model: string;
-  caps: Capabilities;
-}
-
-interface Slot {
-  id: string;
-  /** The local backend this slot runs on; null for a slot on a koubou-node. */
-  pool: PoolBackend | null;
-  /** Set for a slot on a koubou-node: the node leases it, and it is never restarted here. */
-  remote: { nodeId: string; session: string; slot: number } | null;
+  pool: PoolBackend;
   incarnation: number;
   handle: WorkerHandle | null;
   status: SlotState;
@@ -111,28 +84,11 @@ interface Slot {
   restarts: number[];
 }
 
-/**
- * A node's current session. Its slot proxies live under `holder`, not under the pool manager: nact copies an actor's
- * children on every message it handles, and the pool manager handles one per finished remote task.
- */
-interface NodeEntry {
-  session: string;
-  holder: Ref<unknown>;
-  /** By slot index; a slot taken out of the pool is no longer in `slots` of the state. */
-  slots: Slot[];
-  live: number;
-}
-
 interface PoolState {
-  slots: Map<string, Slot>;
-  nodes: Map<string, NodeEntry>;
-  /** Remote slot ids keep counting incarnations across sessions, so a late notice from an old session is ignored. */
-  retiredIncarnations: Map<string, number>;
+  slots: Map<string, LocalSlot>;
   notifyIdle: (worker: IdleWorker) => void;
   sweepTimer: TimerHandle | null;
   sweeps: number;
-  /** Asked the scheduler which idle workers may go; waiting for the answer. */
-  retiring: boolean;
   stopped: boolean;
   /** Backends whose slots crashed past the restart intensity: no new workers for them. */
   failedBackends: Set<string>;
@@ -143,12 +99,9 @@ export function spawnPoolManager(parent: Ref<any>, deps: PoolDeps, onCrash: (err
   return spawn(parent, (state: PoolState, msg: PoolMsg, ctx) => handle(state, msg, ctx.self, deps), 'pool-manager', {
     initialStateFunc: (): PoolState => ({
       slots: new Map(),
-      nodes: new Map(),
-      retiredIncarnations: new Map(),
       notifyIdle: coalescing((workers) => dispatch(deps.scheduler, { type: 'workersIdle', workers }), perLoopTurn),
       sweepTimer: null,
       sweeps: 0,
-      retiring: false,
       stopped: false,
       failedBackends: new Set(),
     }),
@@ -178,22 +131,20 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
     }
     case 'demand': {
       if (state.stopped) return state;
-      const unseen = [...state.slots.values()].filter(hasWorker).length - msg.workers;
       const capacity = deps.backends.map((pool) => ({
         name: pool.backend.name,
         slots: slotsOf(state, pool.backend.name).length,
         max: pool.maxWorkers,
         failed: state.failedBackends.has(pool.backend.name),
       }));
-      for (const [name, count] of workersToAdd(capacity, msg.pending, unseen)) {
+      for (const [name, count] of workersToAdd(capacity, msg.busy + msg.pending)) {
         const pool = deps.backends.find((b) => b.backend.name === name)!;
         deps.log.info('scaling up', { backend: name, add: count, pending: msg.pending });
         addWorkers(state, pool, count, self, deps);
       }
       return state;
     }
-    case 'retired':
-      state.retiring = false;
+    case 'retire':
       for (const w of msg.workers) {
         const slot = state.slots.get(w.workerId);
         // Replaced meanwhile (it crashed): the scheduler let go of the old incarnation only.
@@ -208,7 +159,7 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
     case 'workerCrashed': {
       const slot = state.slots.get(msg.workerId);
       if (!slot || slot.incarnation !== msg.incarnation || state.stopped) return state;
-      deps.log.warn('worker crashed', { worker: slot.id, backend: slot.handle?.backend, code: 'worker_crashed', error: msg.error });
+      deps.log.warn('worker crashed', { worker: slot.id, backend: slot.pool.backend.name, code: 'worker_crashed', error: msg.error });
       deps.onWorkerEvent({ kind: 'lost', workerId: slot.id, detail: { cause: 'crash', error: msg.error } });
       replace(slot, `worker crashed: ${msg.error}`, state.failedBackends, self, deps);
       return state;
@@ -220,29 +171,6 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
     }
     case 'sweep':
       sweep(state, self, deps);
-      return state;
-    case 'nodeJoined':
-      joinNode(state, msg, self, deps);
-      return state;
-    case 'nodeBeat': {
-      const node = state.nodes.get(msg.nodeId);
-      const known = node !== undefined && node.session === msg.session && node.live > 0;
-      if (known) {
-        const now = deps.clock.now();
-        for (const slot of node.slots) slot.lastBeat = now;
-      } else warnIfForeign(state, msg.nodeId, msg.session, 'beat', deps);
-      dispatch(msg.replyTo, known);
-      return state;
-    }
-    case 'remoteIdle': {
-      const node = state.nodes.get(msg.nodeId);
-      const slot = node?.session === msg.session ? node.slots[msg.slot] : undefined;
-      if (slot?.handle && state.slots.get(slot.id) === slot) state.notifyIdle({ workerId: slot.id, incarnation: slot.incarnation });
-      else if (node?.session !== msg.session) warnIfForeign(state, msg.nodeId, msg.session, 'idle', deps);
-      return state;
-    }
-    case 'sessionOwner':
-      dispatch(msg.replyTo, sessionOwner(state, msg.session));
       return state;
     case 'stopAll': {
       state.stopped = true;
@@ -261,60 +189,11 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
   }
 }
 
-function sessionOwner(state: PoolState, session: string): string | null {
-  for (const [nodeId, node] of state.nodes) if (node.session === session) return nodeId;
-  return null;
-}
+const hasWorker = (slot: LocalSlot) => slot.handle !== null || slot.status === 'restarting';
 
-/** A session unknown to its node is usual (a coordinator restart); one issued to another node is someone posing as it. */
-function warnIfForeign(state: PoolState, nodeId: string, session: string, what: string, deps: PoolDeps): void {
-  const owner = sessionOwner(state, session);
-  if (owner !== null && owner !== nodeId) deps.log.warn(`refused a ${what} naming another node's session`, { node: nodeId, session_of: owner });
-}
-
-const hasWorker = (slot: Slot) => slot.handle !== null || slot.status === 'restarting';
-
-/** A local backend's slots that hold or will soon hold a worker. */
-function slotsOf(state: PoolState, backend: string): Slot[] {
-  return [...state.slots.values()].filter((s) => s.pool?.backend.name === backend && hasWorker(s));
-}
-
-/** Puts a node's slots in the pool, after taking out those of an earlier session (their tasks go back to the queue). */
-function joinNode(state: PoolState, msg: Extract<PoolMsg, { type: 'nodeJoined' }>, self: Ref<PoolMsg>, deps: PoolDeps): void {
-  const old = state.nodes.get(msg.nodeId);
-  for (const slot of old?.slots ?? []) if (state.slots.get(slot.id) === slot) removeRemote(state, slot, 'its node joined again', deps);
-  const now = deps.clock.now();
-  const holder = spawn(self, (s: null) => s, `node.${msg.nodeId}.${msg.session}`);
-  const node: NodeEntry = { session: msg.session, holder, slots: [], live: msg.slots.length };
-  state.nodes.set(msg.nodeId, node);
-  msg.slots.forEach((info, i) => {
-    const id = `remote:${msg.nodeId}:${i}`;
-    const incarnation = (state.retiredIncarnations.get(id) ?? 0) + 1;
-    state.retiredIncarnations.set(id, incarnation);
-    const remote = { nodeId: msg.nodeId, session: msg.session, slot: i };
-    const handle = deps.spawnRemoteWorker(holder, `slot.${i}`, { id, incarnation, ...remote, ...info });
-    const slot: Slot = { id, pool: null, remote, incarnation, handle, status: 'live', lastBeat: now, restarts: [] };
-    state.slots.set(id, slot);
-    node.slots.push(slot);
-    deps.recordStarted({ id, backend: info.backend, model: info.model, location: 'remote', restart: incarnation > 1 }).catch(logStoreError(deps));
-    dispatch(deps.scheduler, { type: 'workerReady', worker: handle });
-    deps.onWorkerEvent({ kind: 'started', workerId: id, detail: { node: msg.nodeId } });
-  });
-  deps.log.info('node joined the pool', { node: msg.nodeId, slots: msg.slots.length });
-}
-
-/** Takes a remote slot out: its task is requeued; the node must join again to come back. */
-function removeRemote(state: PoolState, slot: Slot, reason: string, deps: PoolDeps): void {
-  if (slot.handle) stop(slot.handle.ref);
-  state.slots.delete(slot.id);
-  const node = state.nodes.get(slot.remote!.nodeId);
-  if (node?.session === slot.remote!.session && --node.live === 0) {
-    stop(node.holder);
-    state.nodes.delete(slot.remote!.nodeId);
-  }
-  dispatch(deps.scheduler, { type: 'workerRemoved', workerId: slot.id, incarnation: slot.incarnation, reason });
-  deps.recordBeats([{ id: slot.id, status: 'gone', lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
-  deps.onWorkerEvent({ kind: 'left', workerId: slot.id, detail: { node: slot.remote!.nodeId, reason } });
+/** A backend's slots that hold or will soon hold a worker. */
+function slotsOf(state: PoolState, backend: string): LocalSlot[] {
+  return [...state.slots.values()].filter((s) => s.pool.backend.name === backend && hasWorker(s));
 }
 
 /** Starts `count` new slots for a backend, each under the lowest free index so ids stay small and stable. */
@@ -323,7 +202,7 @@ function addWorkers(state: PoolState, pool: PoolBackend, count: number, self: Re
     const id = `local:${pool.backend.name}:${i}`;
     const existing = state.slots.get(id);
     if (existing && hasWorker(existing)) continue;
-    const slot: Slot = existing ?? { id, pool, remote: null, incarnation: 0, handle: null, status: 'restarting', lastBeat: 0, restarts: [] };
+    const slot: LocalSlot = existing ?? { id, pool, incarnation: 0, handle: null, status: 'restarting', lastBeat: 0, restarts: [] };
     state.slots.set(id, slot);
     startWorker(state, slot, self, deps, existing !== undefined);
     added++;
@@ -332,11 +211,10 @@ function addWorkers(state: PoolState, pool: PoolBackend, count: number, self: Re
 
 const logStoreError = (deps: PoolDeps) => (err: Error) => deps.log.error('recording worker status failed', { error: err.message });
 
-function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: PoolDeps, restart: boolean): void {
-  const pool = slot.pool!;
+function startWorker(state: PoolState, slot: LocalSlot, self: Ref<PoolMsg>, deps: PoolDeps, restart: boolean): void {
   slot.incarnation += 1;
   const incarnation = slot.incarnation;
-  const backend = pool.backend;
+  const { backend, caps, timeoutS } = slot.pool;
   slot.handle = deps.spawnWorker(
     self,
     `${slot.id.replaceAll(':', '.')}.${incarnation}`,
@@ -346,7 +224,7 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
       backend,
       location: 'local',
       group: `local:${backend.name}`,
-      caps: pool.caps,
+      caps,
       transitions: deps.transitions,
       notifyIdle: state.notifyIdle,
       retryLater: (task, delayMs, why) => dispatch(deps.scheduler, { type: 'retryLater', task, delayMs, why }),
@@ -358,7 +236,7 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
       clock: deps.clock,
       log: deps.log,
       heartbeatMs: deps.heartbeatIntervalMs,
-      defaultTimeoutS: pool.timeoutS,
+      defaultTimeoutS: timeoutS,
       maxOutputBytes: deps.maxOutputBytes,
     },
     (beat) => dispatch(self, beat),
@@ -372,7 +250,7 @@ function startWorker(state: PoolState, slot: Slot, self: Ref<PoolMsg>, deps: Poo
 }
 
 /** Takes a dead or silent worker out of the pool, requeues its task, and schedules its successor. */
-function replace(slot: Slot, reason: string, failedBackends: Set<string>, self: Ref<PoolMsg>, deps: PoolDeps): void {
+function replace(slot: LocalSlot, reason: string, failedBackends: Set<string>, self: Ref<PoolMsg>, deps: PoolDeps): void {
   if (slot.handle) stop(slot.handle.ref);
   slot.handle = null;
   dispatch(deps.scheduler, { type: 'workerRemoved', workerId: slot.id, incarnation: slot.incarnation, reason });
@@ -380,10 +258,11 @@ function replace(slot: Slot, reason: string, failedBackends: Set<string>, self: 
   slot.restarts = decision.history;
   if (decision.action === 'giveUp') {
     slot.status = 'failed';
-    failedBackends.add(slot.pool!.backend.name);
+    const backend = slot.pool.backend.name;
+    failedBackends.add(backend);
     const why = `${decision.history.length} restarts within ${deps.restart.period_ms} ms; last: ${reason}`;
     deps.log.error('worker slot gave up', { worker: slot.id, reason: why });
-    deps.onBackendFailed(slot.pool!.backend.name, why);
+    deps.onBackendFailed(backend, why);
     deps.onWorkerEvent({ kind: 'gave_up', workerId: slot.id, detail: { reason: why } });
     deps.recordBeats([{ id: slot.id, status: 'failed', lastHeartbeat: slot.lastBeat }]).catch(logStoreError(deps));
     return;
@@ -396,27 +275,14 @@ function sweep(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
   const now = deps.clock.now();
   for (const slot of state.slots.values()) {
     if (slot.handle && now - slot.lastBeat > deps.heartbeatTimeoutMs) {
-      const backend = slot.pool?.backend.name ?? slot.handle.backend;
-      deps.log.warn('worker missed its heartbeat lease; its task goes back to the queue', { worker: slot.id, backend, code: 'heartbeat_lost', silentMs: now - slot.lastBeat });
-      deps.onWorkerEvent({ kind: 'lost', workerId: slot.id, detail: { cause: 'heartbeat', silent_ms: now - slot.lastBeat } });
-      const reason = `heartbeat lost after ${now - slot.lastBeat} ms`;
-      if (slot.remote) removeRemote(state, slot, reason, deps);
-      else replace(slot, reason, state.failedBackends, self, deps);
+      const silentMs = now - slot.lastBeat;
+      deps.log.warn('worker missed its heartbeat lease; its task goes back to the queue', { worker: slot.id, backend: slot.pool.backend.name, code: 'heartbeat_lost', silentMs });
+      deps.onWorkerEvent({ kind: 'lost', workerId: slot.id, detail: { cause: 'heartbeat', silent_ms: silentMs } });
+      replace(slot, `heartbeat lost after ${silentMs} ms`, state.failedBackends, self, deps);
     }
   }
-  retireIdle(state, self, deps);
   // Live status reaches the workers table once per interval; leases are checked on every sweep.
   if (state.sweeps++ % 2 !== 0) return;
   const beats = [...state.slots.values()].map((s) => ({ id: s.id, status: s.status, lastHeartbeat: s.lastBeat || null }));
   deps.recordBeats(beats).catch(logStoreError(deps));
-}
-
-/** Asks the scheduler (which knows who is idle, and since when) to release workers idle past idle_ms, down to min. */
-function retireIdle(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
-  if (state.retiring || state.stopped) return;
-  // Remote slots belong to their node: only local ones scale.
-  const min = new Map(deps.backends.map((b) => [b.backend.name, b.minWorkers]));
-  if (!deps.backends.some((b) => slotsOf(state, b.backend.name).length > b.minWorkers)) return;
-  state.retiring = true;
-  dispatch(deps.scheduler, { type: 'retireIdle', min, idleMs: deps.idleMs, replyTo: self });
 }

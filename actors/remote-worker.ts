@@ -1,22 +1,13 @@
 /**
  * The proxy of one slot on a koubou-node. The scheduler treats it like a local worker; it forwards runs and cancels
- * to the node. Its lease is kept by the node's heartbeats (see the pool manager), and its results arrive through the
+ * to the node. Its lease is kept by the node's heartbeats (see the node registry), and its results arrive through the
  * node bridge, which records them under the run's lease like a local worker would.
  */
 import { spawn, type Ref } from 'nact';
-import type { Task } from '../src/tasks/task.js';
-import type { RemoteSlotInfo } from './pool-manager.js';
-import type { WorkerHandle, WorkerMsg } from './worker.js';
+import { remoteGroup, type RemoteSend, type RemoteSlotInfo } from '../src/nodes/remote-slot.js';
+import type { WorkerHandle, WorkerMsg } from '../src/routing/worker-protocol.js';
 
-/** How runs and cancels reach the node (the NATS bridge publishes them). */
-export interface RemoteSend {
-  run(slot: RemoteSlotInfo, task: Task, lease: string): void;
-  cancel(slot: RemoteSlotInfo, lease: string): void;
-}
-
-/** The slots one backend of one node offers share a speed; `remoteGroup(node, '')` prefixes all of a node's groups. */
-export const remoteGroup = (nodeId: string, backend: string) => `remote:${nodeId}:${backend}`;
-
+/** Spawns the proxy of one remote slot under parent (the node registry's holder of that node's session). */
 export function spawnRemoteWorker(parent: Ref<any>, actorName: string, slot: RemoteSlotInfo, send: RemoteSend): WorkerHandle {
   const ref = spawn(
     parent,

@@ -1,8 +1,9 @@
 /**
  * The root supervisor. Booting is recovery: requeue what a previous run left in progress, load the pending queue,
- * then start the scheduler and the pool manager. If either crashes, the root boots the subtree again (the store is the
- * truth, so nothing is lost); past its restart budget it gives up and the process exits non-zero. With NATS configured
- * the root also holds the NATS bridge, which lives across those reboots.
+ * then start the scheduler, the pool manager and the node registry. If one crashes, the root boots the three again
+ * (the store is the truth, so nothing is lost; nodes join again when their beats are refused); past its restart budget
+ * it gives up and the process exits non-zero. With NATS configured the root also holds the NATS bridge, which lives
+ * across those reboots and is started once the services it serves exist (late binding, like the scheduler's asks).
  */
 import { dispatch, query, spawn, start, stop, type Ref } from 'nact';
 import type { Clock } from '../src/clock.js';
@@ -10,6 +11,7 @@ import type { Logger } from '../src/logger.js';
 import { decideRestart, type RestartSettings } from '../src/supervision/restart-policy.js';
 import type { QueuedTask } from '../src/tasks/task.js';
 import { spawnBridge, type BridgeDeps, type BridgeMsg } from './nats-bridge.js';
+import { spawnNodeRegistry, type NodeRegistryDeps, type NodeRegistryMsg } from './node-registry.js';
 import { spawnPoolManager, type PoolDeps, type PoolMsg } from './pool-manager.js';
 import { spawnScheduler, type SchedulerDeps, type SchedulerMsg } from './scheduler.js';
 
@@ -23,21 +25,19 @@ export type RootMsg =
 export interface RootDeps {
   /** Puts the store in a clean state for a fresh tree and returns the pending queue in dispatch order. */
   recover(): Promise<QueuedTask[]>;
-  scheduler: Omit<SchedulerDeps, 'requestWorkers'>;
+  scheduler: Omit<SchedulerDeps, 'askForWorkers' | 'retire'>;
   pool: Omit<PoolDeps, 'scheduler'>;
+  nodes: Omit<NodeRegistryDeps, 'scheduler'>;
   restart: RestartSettings;
   clock: Clock;
   log: Logger;
   /** The tree cannot be kept alive; the process should exit non-zero. */
   onGiveUp(err: Error): void;
-  /** When NATS is configured: the bridge that brings it up. It outlives reboots of the scheduler and pool. */
-  bridge?: BridgeDeps | undefined;
 }
 
-export interface Tree {
-  scheduler: Ref<SchedulerMsg>;
-  pool: Ref<PoolMsg>;
-  bridge: Ref<BridgeMsg> | null;
+export interface Tree extends Booted {
+  /** Starts the NATS bridge under the root (once: the caller has what it serves); it outlives reboots of the rest. */
+  startBridge(deps: BridgeDeps): Ref<BridgeMsg>;
   /** Stops every actor; in-flight backend calls are aborted. */
   stop(): void;
 }
@@ -45,47 +45,61 @@ export interface Tree {
 interface Booted {
   scheduler: Ref<SchedulerMsg>;
   pool: Ref<PoolMsg>;
+  nodes: Ref<NodeRegistryMsg>;
 }
 
 interface RootState {
   restarts: number[];
-  scheduler: Ref<SchedulerMsg> | null;
-  pool: Ref<PoolMsg> | null;
+  children: Booted | null;
 }
 
 /** Starts the actor system and boots the tree; resolves once workers are being started. */
 export async function startTree(deps: RootDeps): Promise<Tree> {
   const system = start();
   const root = spawn(system, (state: RootState, msg: RootMsg, ctx) => handle(state, msg, ctx.self, deps), 'root', {
-    initialStateFunc: (): RootState => ({ restarts: [], scheduler: null, pool: null }),
+    initialStateFunc: (): RootState => ({ restarts: [], children: null }),
     onCrash: (_msg, err, ctx) => {
       deps.onGiveUp(err ?? new Error('root supervisor crashed'));
       return ctx.stop;
     },
   });
-  // Refs are paths, so these stay valid when the root later boots a fresh scheduler or pool manager.
-  const { scheduler, pool } = await query(root, (replyTo: Ref<Booted>): RootMsg => ({ type: 'boot', replyTo }), BOOT_TIMEOUT_MS);
-  const bridge = deps.bridge ? spawnBridge(root, deps.bridge) : null;
-  return { scheduler, pool, bridge, stop: () => stop(system) };
+  // Refs are paths, so these stay valid when the root later boots a fresh scheduler, pool manager or node registry.
+  const booted = await query(root, (replyTo: Ref<Booted>): RootMsg => ({ type: 'boot', replyTo }), BOOT_TIMEOUT_MS);
+  return { ...booted, startBridge: (bridge) => spawnBridge(root, bridge), stop: () => stop(system) };
+}
+
+function stopChildren(children: Booted | null): void {
+  if (!children) return;
+  stop(children.pool);
+  stop(children.nodes);
+  stop(children.scheduler);
 }
 
 async function handle(state: RootState, msg: RootMsg, self: Ref<RootMsg>, deps: RootDeps): Promise<RootState> {
   switch (msg.type) {
     case 'boot': {
-      if (state.pool) stop(state.pool);
-      if (state.scheduler) stop(state.scheduler);
+      stopChildren(state.children);
       const pending = await deps.recover();
       const report = (child: string) => (err: Error) => dispatch(self, { type: 'childCrashed', child, error: err.message });
-      // The scheduler asks the pool for workers, and the pool needs the scheduler's ref: bind the ask late.
+      // The scheduler tells the pool to grow or retire, and the pool needs the scheduler's ref: bind the pool late.
       let pool: Ref<PoolMsg> | null = null;
-      const requestWorkers = (pending: number, workers: number) => pool && dispatch(pool, { type: 'demand', pending, workers });
-      const scheduler = spawnScheduler(self, { ...deps.scheduler, requestWorkers }, report('scheduler'));
+      const scheduler = spawnScheduler(
+        self,
+        {
+          ...deps.scheduler,
+          askForWorkers: (pending, busy) => pool && dispatch(pool, { type: 'demand', pending, busy }),
+          retire: (workers) => pool && dispatch(pool, { type: 'retire', workers }),
+        },
+        report('scheduler'),
+      );
       pool = spawnPoolManager(self, { ...deps.pool, scheduler }, report('pool-manager'));
+      const nodes = spawnNodeRegistry(self, { ...deps.nodes, scheduler }, report('node-registry'));
       if (pending.length > 0) dispatch(scheduler, { type: 'tasksQueued', tasks: pending });
       dispatch(pool, { type: 'start' });
       deps.log.info('supervision tree started', { pending: pending.length });
-      if (msg.replyTo) dispatch(msg.replyTo, { scheduler, pool });
-      return { ...state, scheduler, pool };
+      const children = { scheduler, pool, nodes };
+      if (msg.replyTo) dispatch(msg.replyTo, children);
+      return { ...state, children };
     }
     case 'childCrashed': {
       const decision = decideRestart(state.restarts, deps.clock.now(), deps.restart);
@@ -94,10 +108,9 @@ async function handle(state: RootState, msg: RootMsg, self: Ref<RootMsg>, deps: 
         return { ...state, restarts: decision.history };
       }
       deps.log.error('child crashed; rebooting the tree', { child: msg.child, error: msg.error, delayMs: decision.delayMs });
-      if (state.pool) stop(state.pool);
-      if (state.scheduler) stop(state.scheduler);
+      stopChildren(state.children);
       deps.clock.setTimeout(() => dispatch(self, { type: 'boot' }), decision.delayMs);
-      return { restarts: decision.history, scheduler: null, pool: null };
+      return { restarts: decision.history, children: null };
     }
   }
 }

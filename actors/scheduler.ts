@@ -5,23 +5,26 @@
  * It is also the one owner of whether a worker is busy or idle, and of what it runs. A worker is busy from the moment
  * it is given a task until it says it is idle again, and only the scheduler sees both ends for every kind of worker:
  * local ones and proxies of slots on koubou-nodes alike (a node's beats say it is alive, not what each slot does).
- * /workers, the dashboard, `koubou workers`, /health and /metrics all read it here (`activity`, `getLoad`); the pool
- * manager keeps only whether a slot has a live worker, and asks here which idle ones may be retired.
+ * /workers, the dashboard, `koubou workers`, /health and /metrics all read it here (`activity`, `getLoad`). Since it
+ * alone knows how long each worker has been idle, it also decides which local ones to retire (keeping each backend's
+ * min) and tells the pool manager, which only knows whether a slot has a live worker, to stop them.
  */
 import { dispatch, spawn, type Ref } from 'nact';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import type { Logger } from '../src/logger.js';
+import { remoteGroup } from '../src/nodes/remote-slot.js';
+import { estimate, waitingContext } from '../src/routing/estimate.js';
 import { LaneQueue } from '../src/routing/lanes.js';
 import { plan } from '../src/routing/planner.js';
 import type { RoutingConfig } from '../src/routing/policy.js';
-import { PoolView, type Assignment, type Group } from '../src/routing/pool-view.js';
-import { remoteGroup } from './remote-worker.js';
+import { PoolView, type Assignment } from '../src/routing/pool-view.js';
+import type { QueueEstimate, SchedulerLoad } from '../src/routing/scheduler-views.js';
+import type { HeldTask, RetryWait } from '../src/routing/waiting.js';
+import type { CallReport, IdleWorker, WorkerActivity, WorkerHandle } from '../src/routing/worker-protocol.js';
+import type { BackendGates } from '../src/supervision/backend-gate.js';
+import { logGateChange } from '../src/supervision/gate-log.js';
 import type { QueuedTask } from '../src/tasks/task.js';
-import type { TaskTransitions } from '../src/tasks/transitions.js';
-import type { BackendGates, GateChange } from '../src/supervision/backend-gate.js';
-import { workersToRetire } from '../src/supervision/scaling.js';
-import { heldReason, queuedReason, type HeldTask, type RetryWait, type WaitingFor } from '../src/routing/waiting.js';
-import type { CallReport, WorkerHandle } from './worker.js';
+import type { TaskTransitions } from '../src/tasks/task-transitions.js';
 
 export type SchedulerMsg =
   | { type: 'tasksQueued'; tasks: QueuedTask[] }
@@ -37,11 +40,8 @@ export type SchedulerMsg =
   | { type: 'gatesDue' }
   /** A task failed retryably (or was deferred); queue it again once its wait has passed. */
   | { type: 'retryLater'; task: QueuedTask; delayMs: number; why: RetryWait }
-  /**
-   * From the pool manager: let local workers idle for at least idleMs go, keeping `min` of each backend (by name).
-   * Answered with `retired`, naming the workers taken out of the pool here, for the pool manager to stop.
-   */
-  | { type: 'retireIdle'; min: ReadonlyMap<string, number>; idleMs: number; replyTo: Ref<RetiredReply> }
+  /** Timer: retire local workers idle past `idleMs` (see SchedulerDeps.scaling). */
+  | { type: 'idleCheck' }
   /** What every worker does now: the one source of busy/idle for every view. */
   | { type: 'activity'; replyTo: Ref<WorkerActivity[]> }
   /** A pending task's priority changed (in the store already): re-sort it, keeping its age. */
@@ -58,50 +58,18 @@ export type SchedulerMsg =
   /** Timer: a held task's wait has passed. */
   | { type: 'heldTaskDue'; taskId: string };
 
-export interface QueueEstimate {
-  /** 1 = next to run. */
-  position: number;
-  /** Estimated milliseconds until it finishes, from the workers' measured run times; null before any run. */
-  etaMs: number | null;
-  /** Why it is not running yet; null when nothing holds it (it is being assigned). */
-  waitingFor: WaitingFor | null;
-}
-
-/** One worker as the scheduler sees it: idle, or busy with a task (since when, epoch ms). */
-export interface WorkerActivity {
-  workerId: string;
-  incarnation: number;
-  taskId: string | null;
-  /** Busy: when the run started; idle: since when it has been idle. */
-  since: number | null;
-}
-
-export interface IdleWorker {
-  workerId: string;
-  incarnation: number;
-}
-
-export interface SchedulerLoad {
-  pending: number;
-  running: number;
-  idleWorkers: number;
-  workers: number;
-  draining: boolean;
-}
-
-export interface RetiredReply {
-  type: 'retired';
-  workers: IdleWorker[];
-}
-
 export interface SchedulerDeps {
   transitions: TaskTransitions;
   clock: Clock;
   newLease: () => string;
   log: Logger;
   routing: RoutingConfig;
-  /** Tasks wait and no worker is idle: ask the pool manager for more (it knows the limits). */
-  requestWorkers(pending: number, workers: number): void;
+  /** Tasks wait and no worker is idle: ask the pool manager for more (`busy`: local workers; it knows the limits). */
+  askForWorkers(pending: number, busy: number): void;
+  /** Local idle workers taken out of the pool here, for the pool manager to stop. */
+  retire(workers: IdleWorker[]): void;
+  /** When local workers idle too long go: past `idleMs`, keeping `min` per backend name; checked every `checkEveryMs`. */
+  scaling: { min: ReadonlyMap<string, number>; idleMs: number; checkEveryMs: number };
   /** Per worker group (a backend on one machine): may it take more work now? Only the scheduler writes them. */
   gates: BackendGates;
 }
@@ -112,6 +80,7 @@ interface SchedulerState {
   draining: boolean;
   /** The backlog last reported to the pool manager, so a steady backlog is not reported on every message. */
   lastDemand: { pending: number; workers: number };
+  idleTimer: TimerHandle;
   /** The timer that wakes the scheduler when a backend's gate opens by itself. */
   wake: { at: number; timer: TimerHandle } | null;
   /** Pending tasks kept out of the queue until their wait passes (retry backoff, Retry-After), by id. */
@@ -121,8 +90,17 @@ interface SchedulerState {
 /** Spawns the scheduler under parent; crashes are reported to the parent, which rebuilds the tree. */
 export function spawnScheduler(parent: Ref<any>, deps: SchedulerDeps, onCrash: (err: Error) => void): Ref<SchedulerMsg> {
   return spawn(parent, (state: SchedulerState, msg: SchedulerMsg, ctx) => handle(state, msg, ctx.self, deps), 'scheduler', {
-    initialStateFunc: (): SchedulerState => ({ queue: new LaneQueue(deps.routing.rules), pool: new PoolView(), draining: false, lastDemand: { pending: 0, workers: -1 }, wake: null, held: new Map() }),
+    initialStateFunc: (ctx): SchedulerState => ({
+      queue: new LaneQueue(deps.routing.rules),
+      pool: new PoolView(),
+      draining: false,
+      lastDemand: { pending: 0, workers: -1 },
+      idleTimer: deps.clock.setInterval(() => dispatch(ctx.self, { type: 'idleCheck' }), deps.scaling.checkEveryMs),
+      wake: null,
+      held: new Map(),
+    }),
     afterStop: (state) => {
+      deps.clock.clearInterval(state.idleTimer);
       if (state.wake) deps.clock.clearTimeout(state.wake.timer);
     },
     onCrash: (_msg, err, ctx) => {
@@ -170,11 +148,13 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       state.queue.push(held.task);
       break;
     }
-    case 'retireIdle':
-      dispatch(msg.replyTo, { type: 'retired', workers: retireIdle(state, msg.min, msg.idleMs, deps.clock.now()) });
+    case 'idleCheck': {
+      const retired = state.draining ? [] : state.pool.retireIdleLocal(deps.scaling.min, deps.scaling.idleMs, deps.clock.now());
+      if (retired.length > 0) deps.retire(retired);
       return state;
+    }
     case 'activity':
-      dispatch(msg.replyTo, activity(state));
+      dispatch(msg.replyTo, state.pool.workerActivity());
       return state;
     case 'reprioritized': {
       const held = state.held.get(msg.task.id);
@@ -192,13 +172,17 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       }
       return state;
     case 'nodeRuns':
-      requeueUnconfirmed(state, msg.nodeId, new Set(msg.leases), self, deps);
+      // A run is published once; if it is lost on the way the node's beats keep the slot's lease alive while nothing runs.
+      for (const [workerId, run] of state.pool.unconfirmedRuns(remoteGroup(msg.nodeId, ''), new Set(msg.leases))) {
+        state.pool.release(workerId, deps.clock.now(), false);
+        requeue(run, 'its node never received the run', self, deps, { worker: workerId, backend: state.pool.handle(workerId)?.backend });
+      }
       break;
     case 'drain':
       state.draining = true;
       break;
     case 'estimate':
-      dispatch(msg.replyTo, estimate(state, msg.taskId, deps));
+      dispatch(msg.replyTo, estimate(msg.taskId, state.held, waitingContext(state.queue, state.pool, deps.routing, deps.gates, state.draining, deps.clock.now())));
       return state;
     case 'getLoad':
       dispatch(msg.replyTo, {
@@ -227,25 +211,7 @@ function recordCall(state: SchedulerState, report: CallReport, deps: SchedulerDe
     ceiling: group.members.size,
     startedAt: run?.startedAt ?? deps.clock.now(),
   });
-  for (const change of changes) logGateChange(worker.backend, group.key, change, deps, { task: report.taskId, attempt: report.attempt, code: report.code });
-}
-
-/** Every change of a backend's gate is a warn line: the operator should see a backend pushing back. */
-function logGateChange(backend: string, group: string, change: GateChange, deps: SchedulerDeps, cause: Record<string, unknown> = {}): void {
-  const fields = { backend, group, ...cause };
-  switch (change.kind) {
-    case 'circuit':
-      if (change.to === 'open') deps.log.warn('backend circuit opened: no work is sent to it until a probe gets through', { ...fields, probe_in_ms: change.probeInMs, failures: deps.gates.status(group)?.failures });
-      else if (change.to === 'half_open') deps.log.warn('backend circuit half-open: one probe task may go', fields);
-      else deps.log.warn('backend circuit closed: the backend answers again', fields);
-      return;
-    case 'limit':
-      deps.log.warn(change.to === null || (change.from !== null && change.to > change.from) ? 'backend in-flight limit raised' : 'backend busy: in-flight limit lowered', { ...fields, from: change.from, limit: change.to });
-      return;
-    case 'paused':
-      deps.log.warn('backend busy: no new work to it for a while', { ...fields, pause_ms: change.forMs });
-      return;
-  }
+  for (const change of changes) logGateChange(deps.log, deps.gates, worker.backend, group.key, change, { task: report.taskId, attempt: report.attempt, code: report.code });
 }
 
 /** Keeps one timer for the earliest moment a gate opens by itself (the only wake-up that no message brings). */
@@ -267,9 +233,11 @@ function reportDemand(state: SchedulerState, deps: SchedulerDeps): void {
     return;
   }
   const { pending, workers } = state.lastDemand;
-  if (state.queue.size <= pending && state.pool.size === workers) return;
-  state.lastDemand = { pending: state.queue.size, workers: state.pool.size };
-  deps.requestWorkers(state.queue.size, state.pool.size);
+  const local = state.pool.localCount;
+  if (state.queue.size <= pending && local === workers) return;
+  state.lastDemand = { pending: state.queue.size, workers: local };
+  // No worker is idle, so every local one the scheduler knows is busy.
+  deps.askForWorkers(state.queue.size, local);
 }
 
 function removeWorker(state: SchedulerState, workerId: string, reason: string, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
@@ -291,27 +259,9 @@ function requeue(assignment: Assignment, reason: string, self: Ref<SchedulerMsg>
   );
 }
 
-/**
- * A run is published once; if it is lost on the way the node's beats keep the slot's lease alive while nothing runs.
- * Missing from two beats in a row (one could have crossed the run in flight, or the idle notice), it is requeued.
- */
-function requeueUnconfirmed(state: SchedulerState, nodeId: string, leases: Set<string>, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
-  const prefix = remoteGroup(nodeId, '');
-  for (const group of state.pool.groups.values()) {
-    if (!group.key.startsWith(prefix)) continue;
-    for (const [workerId, run] of [...group.running]) {
-      if (leases.has(run.lease)) run.missedBeats = 0;
-      else if ((run.missedBeats = (run.missedBeats ?? 0) + 1) >= 2) {
-        state.pool.release(workerId, deps.clock.now(), false);
-        requeue(run, 'its node never received the run', self, deps, { worker: workerId, backend: state.pool.handle(workerId)?.backend });
-      }
-    }
-  }
-}
-
 function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
   if (state.draining) return;
-  for (const [group, change] of deps.gates.advance()) logGateChange(backendOf(state, group), group, change, deps);
+  for (const [group, change] of deps.gates.advance()) logGateChange(deps.log, deps.gates, state.pool.backendOf(group), group, change);
   const commits: (() => void)[] = [];
   const now = deps.clock.now();
   plan(state.queue, state.pool, {
@@ -347,69 +297,4 @@ function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, dep
   });
   // After the dispatches: the workers' turns then come before the commit, so backend calls start sooner.
   for (const commit of commits) commit();
-}
-
-/** The backend a worker group calls, for the log. */
-function backendOf(state: SchedulerState, group: string): string {
-  const member = state.pool.groups.get(group)?.members.values().next().value;
-  return (member !== undefined && state.pool.handle(member)?.backend) || group;
-}
-
-/**
- * Position by counting the queued tasks that go first (for a held task: those that would, were it back now); ETA from
- * the pool's measured throughput, plus what is left of a held task's wait; and why it waits, worked out now.
- */
-function estimate(state: SchedulerState, taskId: string, deps: SchedulerDeps): QueueEstimate | null {
-  const held = state.held.get(taskId);
-  const target = held?.task ?? state.queue.find(taskId);
-  if (!target) return null;
-  const now = deps.clock.now();
-  const ahead = state.queue.countBefore(target);
-  const waitingFor = held ? heldReason(held, now) : queuedReason(target, waitingContext(state, deps, now));
-  const heldMs = held ? Math.max(0, held.until - now) : 0;
-  const groups = [...state.pool.groups.values()];
-  const meanMs = groups.reduce((sum, g) => sum + state.pool.speed(g), 0) / Math.max(1, groups.length);
-  if (meanMs === 0) return { position: ahead + 1, etaMs: null, waitingFor };
-  // Tasks per millisecond the whole pool finishes; groups not measured yet count as average ones.
-  const throughput = groups.reduce((sum, g) => sum + g.members.size / Math.max(1, state.pool.speed(g)), 0);
-  return { position: ahead + 1, etaMs: Math.round(heldMs + ahead / throughput + meanMs), waitingFor };
-}
-
-/** The scheduler's state as the waiting-reason function reads it. */
-function waitingContext(state: SchedulerState, deps: SchedulerDeps, now: number) {
-  return {
-    lanes: state.queue,
-    pool: state.pool,
-    rules: deps.routing.rules,
-    speedAware: deps.routing.speed_aware,
-    draining: state.draining,
-    now,
-    admits: (g: Group) => deps.gates.get(g.key).admits(g.running.size),
-    blocked: (g: Group) => deps.gates.get(g.key).blocked,
-    gate: (g: Group) => deps.gates.status(g.key),
-    backendOf: (g: Group) => backendOf(state, g.key),
-  };
-}
-
-function activity(state: SchedulerState): WorkerActivity[] {
-  return [...state.pool.activity()].map(({ handle, running, idleSince }) => ({
-    workerId: handle.id,
-    incarnation: handle.incarnation,
-    taskId: running?.taskId ?? null,
-    since: running?.startedAt ?? idleSince,
-  }));
-}
-
-/** Takes local workers idle past idleMs out of the pool (longest idle first, keeping each backend's min). */
-function retireIdle(state: SchedulerState, min: ReadonlyMap<string, number>, idleMs: number, now: number): IdleWorker[] {
-  // Remote slots belong to their node: only local ones scale.
-  const local = [...state.pool.activity()].filter((w) => w.handle.location === 'local');
-  const live = new Map<string, number>();
-  for (const w of local) live.set(w.handle.backend, (live.get(w.handle.backend) ?? 0) + 1);
-  const idle = local.map((w) => ({ id: w.handle.id, backend: w.handle.backend, idleSince: w.idleSince }));
-  return workersToRetire(idle, live, new Map(min), now, idleMs).map((id) => {
-    const incarnation = state.pool.handle(id)!.incarnation;
-    state.pool.remove(id);
-    return { workerId: id, incarnation };
-  });
 }

@@ -4,92 +4,13 @@
  * The backend call runs beside the mailbox, so heartbeats and stop requests are handled while it streams.
  */
 import { dispatch, spawn, type Ref } from 'nact';
-import type { Backend } from '../src/backends/types.js';
-import type { Capabilities } from '../src/routing/capabilities.js';
-import type { Location } from '../src/routing/policy.js';
-import type { Clock, TimerHandle } from '../src/clock.js';
-import { Aborted, AnswerError, BackendBusy, BackendUnavailable, KoubouError, TaskTimeout, describeError, type DescribedError } from '../src/errors.js';
-import type { Logger } from '../src/logger.js';
+import type { TimerHandle } from '../src/clock.js';
+import { AnswerError } from '../src/backends/answer-errors.js';
+import { Aborted, BackendBusy, BackendUnavailable, KoubouError, TaskTimeout, describeError, type DescribedError } from '../src/errors.js';
+import type { Heartbeat, SpawnWorker, WorkerDeps, WorkerMsg } from '../src/routing/worker-protocol.js';
 import type { CallVerdict } from '../src/supervision/backend-gate.js';
-import type { RetryWait } from '../src/routing/waiting.js';
 import { buildPrompt } from '../src/tasks/prompt.js';
-import type { QueuedTask, Task, TaskOutcome } from '../src/tasks/task.js';
-import type { TaskTransitions } from '../src/tasks/transitions.js';
-import type { IdleWorker } from './scheduler.js';
-
-/** How the scheduler knows a worker: its id, which incarnation of the slot, where to send work. */
-export interface WorkerHandle {
-  id: string;
-  incarnation: number;
-  ref: Ref<WorkerMsg>;
-  backend: string;
-  model: string;
-  location: Location;
-  /** Workers sharing a backend on one machine: they share a speed and capabilities. */
-  group: string;
-  caps: Capabilities;
-}
-
-export type WorkerMsg =
-  | { type: 'run'; task: Task; lease: string }
-  /** The detached run settled (result written or abandoned). */
-  | { type: 'runEnded'; lease: string }
-  /** The task under this lease was cancelled: abort the backend call. The canceller has recorded the state. */
-  | { type: 'cancel'; lease: string }
-  /** Timer tick: report liveness to the pool manager. */
-  | { type: 'beat' };
-
-/** What the worker tells the pool manager on every beat. */
-export interface Heartbeat {
-  type: 'heartbeat';
-  workerId: string;
-  incarnation: number;
-  at: number;
-}
-
-export interface WorkerDeps {
-  id: string;
-  incarnation: number;
-  backend: Backend;
-  location: Location;
-  group: string;
-  caps: Capabilities;
-  transitions: TaskTransitions;
-  /** Tells the scheduler this worker can take the next task (coalesced with other workers' notices). */
-  notifyIdle(worker: IdleWorker): void;
-  /** Hands a task that failed retryably (or was deferred) back to the scheduler, to queue after delayMs. */
-  retryLater(task: QueuedTask, delayMs: number, why: RetryWait): void;
-  /** Attempts a task may have; a retryable failure on the last one fails the task. */
-  maxAttempts: number;
-  /** Backoff before the next attempt, given the attempt that just failed (1 for the first). */
-  retryDelayMs(attempt: number): number;
-  clock: Clock;
-  log: Logger;
-  heartbeatMs: number;
-  /** Seconds a task may run when it names no timeout. */
-  defaultTimeoutS: number;
-  /** Bytes of answer a backend call may stream before it is aborted (tasks.max_output_bytes). */
-  maxOutputBytes: number;
-  /** Told about every backend call that ran to an answer or an error (not those aborted on purpose). */
-  recordBackendCall(backend: string, seconds: number, errorCode: string | null): void;
-  /**
-   * Told what each call said about the server (answered, busy, unreachable…) before its outcome is written, so the
-   * backend's gate has changed by the time the task is back in the queue.
-   */
-  reportCall(report: CallReport): void;
-}
-
-/** What a call told about its backend, with the task and attempt it was for (for the log). */
-export interface CallReport {
-  workerId: string;
-  /** The worker's incarnation; null for a remote slot's call, matched by its lease instead (src/nodes/node-port.ts). */
-  incarnation: number | null;
-  verdict: CallVerdict;
-  taskId: string;
-  attempt: number;
-  /** The error code when the call failed. */
-  code: string | null;
-}
+import type { Task, TaskOutcome } from '../src/tasks/task.js';
 
 interface Running {
   taskId: string;
@@ -107,13 +28,7 @@ interface WorkerState {
  * Spawns a worker under the pool manager. `onCrash` tells the owner; the actor itself stops, and whatever it was
  * running is aborted so the backend stops working on a task that is about to be requeued.
  */
-export function spawnWorker(
-  pool: Ref<any>,
-  actorName: string,
-  deps: WorkerDeps,
-  beatTo: (beat: Heartbeat) => void,
-  onCrash: (err: Error) => void,
-): WorkerHandle {
+export const spawnWorker: SpawnWorker = (pool, actorName, deps, beatTo, onCrash) => {
   // Cleared when the actor stops, so a run that settles afterwards does not offer a dead worker to the scheduler.
   let alive = true;
   const ref = spawn(
@@ -140,7 +55,7 @@ export function spawnWorker(
     },
   );
   return { id: deps.id, incarnation: deps.incarnation, ref, backend: deps.backend.name, model: deps.backend.model, location: deps.location, group: deps.group, caps: deps.caps };
-}
+};
 
 function handle(
   state: WorkerState,

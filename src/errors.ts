@@ -1,4 +1,3 @@
-import type { AnswerInfo } from './tasks/task.js';
 
 /** Base of every error Koubou raises on purpose: a stable code, an HTTP status and whether a retry may help. */
 export abstract class KoubouError extends Error {
@@ -203,44 +202,6 @@ export class BackendReportedError extends KoubouError {
     super(message);
     this.retryable = serverCode === undefined || serverCode < 400 || serverCode >= 500 || serverCode === 408 || serverCode === 429;
   }
-}
-
-/**
- * A failure of the answer itself, which still says what the server reported about it (model, usage, finish reason)
- * and may keep the first part of the output, so the task's result can show them.
- */
-export abstract class AnswerError extends KoubouError {
-  constructor(
-    message: string,
-    /** What the server reported about the answer, in the task result's terms. */
-    readonly answer?: AnswerInfo,
-    /** The start of the output, kept when the answer is refused for its size. */
-    readonly partialOutput?: string,
-  ) {
-    super(message);
-  }
-}
-
-/** The server ended the answer with a finish reason meaning it gave up (vLLM's "abort", "error"): retry it. */
-export class AnswerAborted extends AnswerError {
-  readonly code = 'answer_aborted';
-  override readonly status = 502;
-  override readonly retryable = true;
-}
-
-/** The answer stopped at the token limit before any text: the budget went on reasoning or was too small. */
-export class AnswerTruncated extends AnswerError {
-  readonly code = 'answer_truncated';
-  override readonly status = 502;
-}
-
-/**
- * The answer grew past tasks.max_output_bytes (an agent CLI's output past its backend's max_output_bytes); the call
- * was aborted (the process group killed) and the first bytes kept. Permanent: it would do it again.
- */
-export class OutputTooLarge extends AnswerError {
-  readonly code = 'output_too_large';
-  override readonly status = 502;
 }
 
 /** A task ran past its time limit; the backend call was aborted. */

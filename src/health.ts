@@ -1,12 +1,14 @@
 /** What /health reports: queue counts, workers, and per backend whether it answers, has its model, and takes work. */
-import type { BridgeStatus } from '../actors/nats-bridge.js';
-import type { SchedulerLoad } from '../actors/scheduler.js';
+import type { SchedulerLoad } from './routing/scheduler-views.js';
 import { checkModel, type ModelCheck } from './backends/model-check.js';
 import type { Backend } from './backends/types.js';
 import type { Clock } from './clock.js';
 import type { StoreStatus } from './store/store-health.js';
 import type { StatusCounts } from './store/tasks-repo.js';
 import type { BackendGates, GateStatus } from './supervision/backend-gate.js';
+
+/** How the coordinator's NATS side stands: still trying (how often, the last error), or connected. */
+export type BridgeStatus = { state: 'connecting'; attempts: number; error: string | null } | { state: 'connected' };
 
 /** ok; unreachable (no answer to its model listing); model_missing; circuit_open (calls fail, no work is sent); failed (its workers gave up). */
 export type BackendState = 'ok' | 'unreachable' | 'model_missing' | 'circuit_open' | 'failed';

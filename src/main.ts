@@ -1,14 +1,45 @@
-/** The composition root: config → store (locked) → port → actor tree (with the NATS bridge when set) → HTTP; signals and draining. */
+/**
+ * The coordinator's composition root, and with src/node-main.ts (a koubou-node's) the only file in src/ that imports
+ * from actors/. A coordinator is built here in one order: config → store (locked) → port → event bus → metrics →
+ * backends → actor tree → task service → core → adapters (NATS, HTTP; MCP's embedded mode calls this too). Parts that
+ * need each other are bound late, as the root actor binds the scheduler's asks to the pool. Signals and draining live
+ * here as well.
+ */
+import { dispatch, query, type Ref } from 'nact';
+import { startTree, type Tree } from '../actors/root.js';
+import { spawnRemoteWorker } from '../actors/remote-worker.js';
+import type { SchedulerMsg } from '../actors/scheduler.js';
+import { spawnWorker } from '../actors/worker.js';
+import { createBackend } from './backends/index.js';
+import { warnAboutBackends } from './backends/startup-check.js';
+import { workspaceRoots } from './backends/command/workdir.js';
+import { systemClock, type Clock } from './clock.js';
 import type { KoubouConfig } from './config.js';
-import { startCore, type Core, type CoreOptions } from './core.js';
+import { assembleCore, type Core } from './core.js';
+import { EventBus } from './events/bus.js';
+import { WorkerEvents, type WorkerEvent } from './events/worker-events.js';
+import { BackendHealth, type BridgeStatus } from './health.js';
 import { createApp } from './http/app.js';
-import { bind, type Bound, type Listening } from './http/server.js';
+import { bind, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
 import { LISTENING_MSG } from './logging/listening.js';
-import type { LogRing } from './logging/log-ring.js';
-import { coordinatorNats } from './nats/coordinator-nats.js';
-import { systemClock } from './clock.js';
-import { openStore } from './store/store.js';
+import { LogRing } from './logging/log-ring.js';
+import { Metrics } from './metrics/metrics.js';
+import { coordinatorNats } from './coordinator-nats.js';
+import { createNodePort, type NodeTreeLink } from './nodes/node-port.js';
+import { capabilities } from './routing/capabilities.js';
+import type { QueueEstimate, SchedulerLoad } from './routing/scheduler-views.js';
+import type { SpawnWorker, WorkerActivity } from './routing/worker-protocol.js';
+import { openStore, type Store } from './store/store.js';
+import { BackendGates } from './supervision/backend-gate.js';
+import { backoffMs } from './supervision/backoff.js';
+import { coalescing } from './supervision/coalesce.js';
+import { storeFiles } from './tasks/files.js';
+import { newSecretId } from './tasks/ids.js';
+import { OutputBuffers } from './delegation/output-buffers.js';
+import { QueueStats } from './delegation/queue-stats.js';
+import { TaskService } from './delegation/service.js';
+import { storeTransitions } from './delegation/transitions.js';
 
 export interface Coordinator {
   core: Core;
@@ -17,47 +48,195 @@ export interface Coordinator {
   stop(): Promise<void>;
 }
 
-/** What startCoordinator takes besides the config: fault-injecting workers, the log ring, and who holds the store. */
-export interface CoordinatorExtras extends Pick<CoreOptions, 'spawnWorker' | 'logs'> {
+/** What startCoordinator takes besides the config: fault-injecting workers, the log ring, a clock, the lock's command. */
+export interface CoordinatorExtras {
+  /** Starts worker actors; fault-injection tests and benchmarks wrap the real one. */
+  spawnWorker?: SpawnWorker | undefined;
+  /** Recent log entries for GET /api/logs (the logger feeds it). */
+  logs?: LogRing;
+  clock?: Clock;
   /** The command named in the store's lock file (`start`, `mcp`). */
   command?: string;
 }
 
+/** Bounds a question to an actor; an actor that does not answer in this time has crashed and is being rebooted. */
+const QUERY_TIMEOUT_MS = 5_000;
+
 /**
  * Starts a coordinator with this config. In this order, so that a refused or failed start changes nothing: the store
  * lock (StoreInUse when another process holds it), the port (EADDRINUSE when taken), and only then recovery and the
- * actor tree. The URL goes into the lock file once the app answers.
+ * actor tree. The URL goes into the lock file once the app answers. `onFatal` is called when supervision gives up.
  */
 export async function startCoordinator(config: KoubouConfig, log: Logger, onFatal: (err: Error) => void, extra: CoordinatorExtras = {}): Promise<Coordinator> {
-  const { command, ...coreExtras } = extra;
-  const store = await openStore(config.store.path, systemClock, command);
-  let http: Bound;
-  try {
-    const { headers_timeout_s, request_timeout_s, keep_alive_timeout_s } = config.server;
-    const ms = (s: number) => Math.ceil(s * 1000);
-    const timeouts = { headersMs: ms(headers_timeout_s), requestMs: ms(request_timeout_s), keepAliveMs: ms(keep_alive_timeout_s) };
-    http = await bind(config.server.host, config.server.port, timeouts);
-  } catch (err) {
+  const clock = extra.clock ?? systemClock;
+  const store = await openStore(config.store.path, clock, extra.command);
+  const { headers_timeout_s, request_timeout_s, keep_alive_timeout_s } = config.server;
+  const ms = (s: number) => Math.ceil(s * 1000);
+  const http = await bind(config.server.host, config.server.port, { headersMs: ms(headers_timeout_s), requestMs: ms(request_timeout_s), keepAliveMs: ms(keep_alive_timeout_s) }).catch(async (err: Error) => {
     await store.close();
     throw err;
-  }
-  let coreIsReady!: (core: Core) => void;
-  const coreReady = new Promise<Core>((resolve) => (coreIsReady = resolve));
-  const nats = config.nats.url ? coordinatorNats(config, log, coreReady) : null;
-  let core: Core;
+  });
+
+  const bus = new EventBus();
+  const workerEvents = new WorkerEvents();
+  // Counts before recovery: recovery's own "requeued" events then move them to the truth.
+  const stats = new QueueStats(await store.tasks.countByStatus(), bus);
+  const transitions = storeTransitions(store.tasks, bus, clock, config.tasks.max_attempts, log.child({ actor: 'store' }));
+  // Agent CLIs get an allowlist of this environment, never a value of Koubou's own secrets.
+  const secrets = [config.server.api_token, config.nats.pool_token].filter((s): s is string => s !== null);
+  const backends = config.backends.map((b) => createBackend(b, { inheritedEnv: process.env, secrets }));
+  const { failure_threshold, probe_base_ms, probe_max_ms } = config.pool.backpressure;
+  // Written only by the scheduler; /health and /workers read them.
+  const gates = new BackendGates({ failureThreshold: failure_threshold, probeBaseMs: probe_base_ms, probeMaxMs: probe_max_ms }, clock);
+  const backendHealth = new BackendHealth(backends, clock, gates);
+  // In the background: a backend that is down at start-up is no reason not to start (tasks wait for it).
+  void warnAboutBackends(config.backends, backends, log);
+  // Gauges read the live pool at scrape time, through `load`, bound once the tree exists.
+  let load: () => Promise<SchedulerLoad> = async () => ({ pending: 0, running: 0, idleWorkers: 0, workers: 0, draining: false });
+  const metrics = new Metrics(bus, workerEvents, {
+    tasks: () => stats.snapshot(),
+    async workers() {
+      const [l, rows] = await Promise.all([load(), store.workers.list({ includeGone: false })]);
+      return { total: l.workers, idle: l.idleWorkers, busy: l.running, restarts: rows.reduce((sum, w) => sum + w.restarts, 0) };
+    },
+  });
+  const nats = config.nats.url ? coordinatorNats(config, log, () => core, () => nodePort) : null;
+  const recordBeats = store.workers.beats.bind(store.workers);
+  const onWorkerEvent = (e: Omit<WorkerEvent, 'at'>) => workerEvents.publish({ ...e, at: clock.now() });
+
+  let tree: Tree;
   try {
-    core = await startCore(config, { log, onFatal, store, ...coreExtras, ...(nats ? { remote: nats.remote, bridge: nats.bridge } : {}) });
+    tree = await startTree({
+      async recover() {
+        for (const e of await store.tasks.requeueOrphans('found in progress at start-up')) bus.publish(e);
+        await store.workers.markAllGone();
+        const pending = await store.tasks.pendingQueue();
+        metrics.adopt(pending, clock.now());
+        return pending;
+      },
+      scheduler: {
+        transitions,
+        clock,
+        newLease: newSecretId,
+        log: log.child({ actor: 'scheduler' }),
+        routing: config.routing,
+        gates,
+        scaling: {
+          min: new Map(config.backends.map((b) => [b.name, b.min_workers])),
+          idleMs: config.pool.idle_ms,
+          checkEveryMs: config.pool.heartbeat_interval_ms / 2,
+        },
+      },
+      pool: {
+        backends: config.backends.map((b, i) => ({
+          backend: backends[i]!,
+          minWorkers: b.min_workers,
+          maxWorkers: b.max_workers,
+          timeoutS: b.timeout_s ?? config.tasks.default_timeout_s,
+          caps: capabilities(b.model, b),
+        })),
+        transitions,
+        clock,
+        log: log.child({ actor: 'pool-manager' }),
+        heartbeatIntervalMs: config.pool.heartbeat_interval_ms,
+        heartbeatTimeoutMs: config.pool.heartbeat_timeout_ms,
+        restart: config.pool.restart,
+        maxAttempts: config.tasks.max_attempts,
+        maxOutputBytes: config.tasks.max_output_bytes,
+        spawnWorker: extra.spawnWorker ?? spawnWorker,
+        retryDelayMs: (attempt) => backoffMs(attempt - 1, config.tasks.retry_base_ms, config.tasks.retry_max_ms),
+        recordStarted: (w) => store.workers.started(w),
+        recordBeats,
+        onBackendFailed: (name, reason) => backendHealth.markFailed(name, reason),
+        onWorkerEvent,
+        recordBackendCall: (backend, seconds, code) => metrics.backendCall(backend, seconds, code),
+      },
+      nodes: {
+        clock,
+        log: log.child({ actor: 'node-registry' }),
+        heartbeatIntervalMs: config.pool.heartbeat_interval_ms,
+        heartbeatTimeoutMs: config.pool.heartbeat_timeout_ms,
+        spawnRemoteWorker: (parent, name, slot) => {
+          if (!nats) throw new Error('a node joined, but this coordinator has no NATS link');
+          return spawnRemoteWorker(parent, name, slot, nats.remote);
+        },
+        recordStarted: (w) => store.workers.started(w),
+        recordBeats,
+        onWorkerEvent,
+      },
+      restart: config.pool.restart,
+      clock,
+      log: log.child({ actor: 'root' }),
+      onGiveUp: onFatal,
+    });
   } catch (err) {
     await http.close();
     await store.close();
     throw err;
   }
-  coreIsReady(core);
-  const { app, attach } = createApp(core, log, systemClock);
+
+  /** A question to the scheduler, answered on `replyTo`. */
+  const ask = <T>(msg: (replyTo: Ref<T>) => SchedulerMsg) => query(tree.scheduler, msg as (replyTo: Ref<unknown>) => SchedulerMsg, QUERY_TIMEOUT_MS) as Promise<T>;
+  load = () => ask<SchedulerLoad>((replyTo) => ({ type: 'getLoad', replyTo }));
+  const service = new TaskService({
+    tasks: store.tasks,
+    bus,
+    clock,
+    stats,
+    files: { root: config.files.root, maxBytes: config.files.max_bytes, exclude: config.files.exclude, protectedPaths: storeFiles(config.store.path) },
+    workspaceRoots: config.backends.flatMap((b) => (b.command?.workspace_root ? workspaceRoots(b.command.workspace_root) : [])),
+    maxPending: config.queue.max_pending,
+    notifyQueued: coalescing((tasks) => dispatch(tree.scheduler, { type: 'tasksQueued', tasks })),
+    notifyCancelled: (taskId, lease) => dispatch(tree.scheduler, { type: 'taskCancelled', taskId, lease }),
+    notifyReprioritized: (task) => dispatch(tree.scheduler, { type: 'reprioritized', task }),
+    output: new OutputBuffers(bus),
+    estimate: (taskId) => ask<QueueEstimate | null>((replyTo) => ({ type: 'estimate', taskId, replyTo })),
+  });
+  // What koubou-nodes do through the NATS bridge: join, beat, report outcomes.
+  const nodePort = createNodePort({ tree: nodeTreeLink(tree), transitions, leaseHolder: (id, lease) => store.tasks.leaseHolder(id, lease), log: log.child({ adapter: 'nodes' }) });
+  let natsStatus: BridgeStatus | null = null;
+  const core: Core = assembleCore({
+    config,
+    store,
+    service,
+    bus,
+    workerEvents,
+    metrics,
+    stats,
+    backendHealth,
+    logs: extra.logs ?? new LogRing(),
+    load,
+    activity: () => ask<WorkerActivity[]>((replyTo) => ({ type: 'activity', replyTo })),
+    natsStatus: () => natsStatus,
+  });
+
+  // Late: the bridge serves the core, which exists only now. It outlives reboots of the rest of the tree.
+  const bridge = nats ? tree.startBridge({ ...nats.bridge, clock, log: log.child({ actor: 'nats-bridge' }), onStatus: (s) => (natsStatus = s) }) : null;
+  const { app, attach } = createApp(core, log, clock);
   http.serve(app, attach);
-  core.advertise(http.url);
+  store.advertise(http.url);
   // When NATS is up, it is served by the time this returns; when it is not, the bridge keeps trying in the background.
   await nats?.firstAttempt;
+
+  /** Stops taking work, lets running tasks finish within graceMs, requeues the rest, closes everything. */
+  async function drainAndClose(graceMs: number): Promise<void> {
+    service.stopAccepting();
+    dispatch(tree.scheduler, { type: 'drain' });
+    const deadline = clock.now() + graceMs;
+    while ((await load()).running > 0 && clock.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await query(tree.pool, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
+    await query(tree.nodes, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
+    const requeued = await store.tasks.requeueOrphans('coordinator shut down before the task finished');
+    for (const e of requeued) bus.publish(e);
+    service.releaseWaits();
+    if (requeued.length > 0) log.info('requeued unfinished tasks for the next start', { count: requeued.length });
+    // After the drain, so sync delegates waiting over NATS have had their answers.
+    if (bridge) await query(bridge, (replyTo) => ({ type: 'close' as const, replyTo }), QUERY_TIMEOUT_MS);
+    tree.stop();
+    await Promise.all(backends.map((b) => b.close()));
+    await store.close();
+  }
+
   let stopping: Promise<void> | null = null;
   return {
     core,
@@ -67,12 +246,25 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
         const grace = config.pool.shutdown_grace_ms;
         // Stop new connections first; sync waiters are answered or cut off once the core has drained.
         const closed = http.close(grace + 1_000);
-        // The core closes the NATS bridge after its drain, so sync delegates waiting over NATS still get their answer.
-        await core.shutdown(grace);
+        // The bridge closes after the drain, so sync delegates waiting over NATS still get their answer.
+        await drainAndClose(grace);
         await closed;
       })();
       return stopping;
     },
+  };
+}
+
+/** What koubou-nodes' messages do to the tree: membership goes to the node registry, runs and calls to the scheduler. */
+function nodeTreeLink(tree: Tree): NodeTreeLink {
+  return {
+    join: (nodeId, session, slots) => dispatch(tree.nodes, { type: 'nodeJoined', nodeId, session, slots }),
+    beat: (nodeId, session) => query(tree.nodes, (replyTo: Ref<boolean>) => ({ type: 'nodeBeat' as const, nodeId, session, replyTo }), QUERY_TIMEOUT_MS),
+    idle: (nodeId, session, slot) => dispatch(tree.nodes, { type: 'remoteIdle', nodeId, session, slot }),
+    sessionOwner: (session) => query(tree.nodes, (replyTo: Ref<string | null>) => ({ type: 'sessionOwner' as const, session, replyTo }), QUERY_TIMEOUT_MS),
+    runsInHand: (nodeId, leases) => dispatch(tree.scheduler, { type: 'nodeRuns', nodeId, leases }),
+    backendCall: (report) => dispatch(tree.scheduler, { type: 'backendCall', report }),
+    retryLater: (task, delayMs, why) => dispatch(tree.scheduler, { type: 'retryLater', task, delayMs, why }),
   };
 }
 

@@ -3,7 +3,7 @@
  * rules live here once: a complete answer, a cut one (`length` with text: truncated), or a failure (no text before
  * the limit, a finish reason meaning the server gave up, an answer past the size cap).
  */
-import { AnswerAborted, AnswerTruncated, OutputTooLarge } from '../errors.js';
+import { AnswerAborted, AnswerTruncated, OutputTooLarge } from './answer-errors.js';
 import type { AnswerInfo, AnswerUsage, FinishReason } from '../tasks/task.js';
 import type { GenerateRequest, GenerateResult } from './types.js';
 

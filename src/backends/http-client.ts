@@ -1,5 +1,6 @@
 import { Pool, type Dispatcher } from 'undici';
-import { BackendBusy, BackendHttpError, OutputTooLarge } from '../errors.js';
+import { BackendBusy, BackendHttpError } from '../errors.js';
+import { OutputTooLarge } from './answer-errors.js';
 import { readBodyExcerpt, toBackendError } from './http-errors.js';
 import { parseBackendJson } from './json.js';
 import { parseRetryAfter } from './retry-after.js';

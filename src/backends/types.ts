@@ -60,7 +60,7 @@ export interface Backend {
   /**
    * Runs one prompt. Throws BackendUnavailable (cannot connect), BackendHttpError (HTTP error status),
    * BackendProtocolError (a body that is not what the protocol says), BackendReportedError (an error inside a 200
-   * answer), an AnswerError (AnswerAborted, AnswerTruncated, OutputTooLarge: see answer.ts), or signal.reason when
+   * answer), an AnswerError (AnswerAborted, AnswerTruncated, OutputTooLarge: see answer-errors.ts), or signal.reason when
    * aborted.
    */
   generate(req: GenerateRequest): Promise<GenerateResult>;

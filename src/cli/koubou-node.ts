@@ -8,7 +8,8 @@ import { createPinoLogger } from '../logging/pino-logger.js';
 import { NODE_ID } from '../nats/node-protocol.js';
 import { capabilities } from '../routing/capabilities.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task.js';
-import { runNode, type NodeOptions } from '../nodes/run-node.js';
+import { startNode } from '../node-main.js';
+import type { NodeOptions } from '../nodes/run-node.js';
 import { processEnv } from './client-env.js';
 import { UsageError } from './errors.js';
 import { helpText, parseCommand, usageLine, type Parsed } from './flags.js';
@@ -103,7 +104,7 @@ function oneOf<T extends string>(flag: string, raw: string, allowed: readonly T[
 
 async function main(): Promise<void> {
   const opts = options(process.argv.slice(2), processEnv());
-  const node = await runNode(opts);
+  const node = await startNode(opts);
   let stopping = false;
   const onSignal = () => {
     if (stopping) process.exit(1);

@@ -6,11 +6,11 @@ import { buildSchema, type GraphQLSchema } from 'graphql';
 import type { Core } from '../core.js';
 import { TaskNotFound, ValidationError } from '../errors.js';
 import type { WorkerInfo } from '../store/worker-view.js';
-import type { TaskService } from '../tasks/service.js';
+import type { TaskService } from '../delegation/service.js';
 import type { Task, TaskStatus } from '../tasks/task.js';
-import { outputBytes, type ViewedTask } from '../tasks/view.js';
+import { outputBytes, type ViewedTask } from '../delegation/view.js';
 import { parseDelegateInput, parseLimit, parsePriority, type DelegateInput } from '../tasks/validate.js';
-import { resultView } from '../tasks/view.js';
+import { resultView } from '../delegation/view.js';
 import { takeTasks, type RequestBudget } from './limits.js';
 
 export const TYPE_DEFS = /* GraphQL */ `

@@ -1,6 +1,6 @@
 /** The `task` frame of a task event, as /events and the dashboard's task stream send it: built once per event, however many clients watch. */
 import type { TaskEvent } from '../events/types.js';
-import { eventView } from '../tasks/view.js';
+import { eventView } from '../delegation/view.js';
 import { sseFrame } from './sse-outlet.js';
 
 const frames = new WeakMap<TaskEvent, string>();

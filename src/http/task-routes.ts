@@ -1,10 +1,10 @@
 /** /task/* and /tasks: submit, status, history, listing. */
 import { Hono, type Context } from 'hono';
 import { ValidationError } from '../errors.js';
-import type { TaskService } from '../tasks/service.js';
+import type { TaskService } from '../delegation/service.js';
 import { TASK_STATUSES, type TaskStatus } from '../tasks/task.js';
 import { parseDelegateInput, parseIdempotencyKey, parseLimit, parseOutputFrom, parseWaitSeconds, type DelegateInput } from '../tasks/validate.js';
-import { eventView, resultView, statusView } from '../tasks/view.js';
+import { eventView, resultView, statusView } from '../delegation/view.js';
 import { readJson } from './json-body.js';
 
 export function taskRoutes(service: TaskService, limits: { syncWaitMs: number; bodyLimitBytes: number }): Hono {

@@ -6,8 +6,8 @@
 import { Hono } from 'hono';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
-import type { TaskService } from '../tasks/service.js';
-import { eventView, statusView } from '../tasks/view.js';
+import type { TaskService } from '../delegation/service.js';
+import { eventView, statusView } from '../delegation/view.js';
 import { taskEventFrame } from './sse-frames.js';
 import { sseFrame, startSse, type StreamLimits } from './sse-outlet.js';
 

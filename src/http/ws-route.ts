@@ -18,8 +18,8 @@ import { KoubouError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { FINAL_STATUSES, type TaskStatus } from '../tasks/task.js';
 import { parseDelegateInput } from '../tasks/validate.js';
-import { isFinal } from '../tasks/wait.js';
-import { eventView } from '../tasks/view.js';
+import { isFinal } from '../delegation/wait.js';
+import { eventView } from '../delegation/view.js';
 import { errorBody } from './errors.js';
 import type { StreamLimits } from './sse-outlet.js';
 

@@ -1,6 +1,6 @@
 /** What the MCP tools need from Koubou; served in-process (local-api) or over the REST API (http-api). */
 import type { TaskStatus, TaskType } from '../tasks/task.js';
-import type { statusView } from '../tasks/view.js';
+import type { statusView } from '../delegation/view.js';
 
 export type TaskView = ReturnType<typeof statusView>;
 

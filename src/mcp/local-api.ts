@@ -1,7 +1,7 @@
 /** The MCP tools' API served by the coordinator's own core (the /mcp route, and `koubou mcp` when none is running). */
 import type { Core } from '../core.js';
 import { parseDelegateInput } from '../tasks/validate.js';
-import { statusView } from '../tasks/view.js';
+import { statusView } from '../delegation/view.js';
 import { workerView } from '../store/worker-view.js';
 import { delegateBody, type KoubouApi } from './api.js';
 

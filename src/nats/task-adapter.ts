@@ -6,7 +6,7 @@
 import type { Core } from '../core.js';
 import { ValidationError } from '../errors.js';
 import { parseDelegateInput } from '../tasks/validate.js';
-import { eventView, resultView, statusView } from '../tasks/view.js';
+import { eventView, resultView, statusView } from '../delegation/view.js';
 import type { NatsLink } from './connection.js';
 import type { Subjects } from './subjects.js';
 

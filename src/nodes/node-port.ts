@@ -6,15 +6,15 @@
  * that node's slots, and a session counts only for the node it was issued to. Anything else is refused with a warn
  * line naming both nodes, never recorded.
  */
-import { dispatch, query, type Ref } from 'nact';
-import type { AnnouncedSlot, PoolMsg } from '../../actors/pool-manager.js';
-import type { SchedulerMsg } from '../../actors/scheduler.js';
 import { NotThisNode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isSlotOf } from '../nats/node-protocol.js';
+import type { RetryWait } from '../routing/waiting.js';
+import type { CallReport } from '../routing/worker-protocol.js';
 import type { CallVerdict } from '../supervision/backend-gate.js';
 import type { QueuedTask, TaskError, TaskOutcome } from '../tasks/task.js';
-import type { TaskTransitions } from '../tasks/transitions.js';
+import type { TaskTransitions } from '../tasks/task-transitions.js';
+import type { AnnouncedSlot } from './remote-slot.js';
 
 export type NodeOutcome =
   | { kind: 'finish'; taskId: string; lease: string; outcome: TaskOutcome }
@@ -39,9 +39,26 @@ export interface NodePort {
   progress(nodeId: string, taskId: string, lease: string, chunk: string): void;
 }
 
+/** What the port asks of the supervision tree; the composition root binds it to the node registry and the scheduler. */
+export interface NodeTreeLink {
+  /** Node registry: a node joined with these slots. */
+  join(nodeId: string, session: string, slots: AnnouncedSlot[]): void;
+  /** Node registry: renews the node's lease; false when the session is not its current one. */
+  beat(nodeId: string, session: string): Promise<boolean>;
+  /** Node registry: a slot of the node can take the next task. */
+  idle(nodeId: string, session: string, slot: number): void;
+  /** Node registry: which node a session was issued to (null: none now). */
+  sessionOwner(session: string): Promise<string | null>;
+  /** Scheduler: the runs the node has in hand, so runs that never reached it are requeued. */
+  runsInHand(nodeId: string, leases: string[]): void;
+  /** Scheduler: what a node's call said about its backend (the backend's gate learns from it). */
+  backendCall(report: CallReport): void;
+  /** Scheduler: queue the task again once its wait has passed. */
+  retryLater(task: QueuedTask, delayMs: number, why: RetryWait): void;
+}
+
 export interface NodePortDeps {
-  pool: Ref<PoolMsg>;
-  scheduler: Ref<SchedulerMsg>;
+  tree: NodeTreeLink;
   transitions: TaskTransitions;
   /** The worker holding a running task's lease, null when the lease is not current (TaskRepository.leaseHolder). */
   leaseHolder(taskId: string, lease: string): Promise<string | null>;
@@ -52,7 +69,7 @@ export interface NodePortDeps {
 const REMEMBERED_LEASES = 4096;
 
 export function createNodePort(deps: NodePortDeps): NodePort {
-  const { pool, scheduler, transitions, log } = deps;
+  const { tree, transitions, log } = deps;
   const holders = new Map<string, Promise<string | null>>();
   /** Chunks of one lease wait on the same lookup, so they stay in order. */
   const holderOf = (taskId: string, lease: string): Promise<string | null> => {
@@ -76,15 +93,15 @@ export function createNodePort(deps: NodePortDeps): NodePort {
   };
 
   return {
-    join: (nodeId, session, slots) => dispatch(pool, { type: 'nodeJoined', nodeId, session, slots }),
+    join: (nodeId, session, slots) => tree.join(nodeId, session, slots),
     async beat(nodeId, session, leases) {
-      const known = (await query(pool, (replyTo): PoolMsg => ({ type: 'nodeBeat', nodeId, session, replyTo }), 5000)) as boolean;
-      if (known && leases) dispatch(scheduler, { type: 'nodeRuns', nodeId, leases });
+      const known = await tree.beat(nodeId, session);
+      if (known && leases) tree.runsInHand(nodeId, leases);
       return known;
     },
-    idle: (nodeId, session, slot) => dispatch(pool, { type: 'remoteIdle', nodeId, session, slot }),
+    idle: (nodeId, session, slot) => tree.idle(nodeId, session, slot),
     async outcome(nodeId, session, o) {
-      const owner = (await query(pool, (replyTo): PoolMsg => ({ type: 'sessionOwner', session, replyTo }), 5000)) as string | null;
+      const owner = await tree.sessionOwner(session);
       if (owner !== null && owner !== nodeId) {
         log.warn("refused a node's outcome naming another node's session", { node: nodeId, session_of: owner, task: o.taskId });
         throw new NotThisNode(`this session was issued to another node, not to ${nodeId}`);
@@ -98,14 +115,14 @@ export function createNodePort(deps: NodePortDeps): NodePort {
       }
       // The node's backend call feeds that backend's gate as a local call does, before the task can be queued again:
       // a node whose server refuses connections gets an open circuit, not the same task back at once, forever.
-      dispatch(scheduler, { type: 'backendCall', report: { workerId: holder, incarnation: null, verdict: verdictOf(o), taskId: o.taskId, attempt: 0, code: codeOf(o) } });
+      tree.backendCall({ workerId: holder, incarnation: null, verdict: verdictOf(o), taskId: o.taskId, attempt: 0, code: codeOf(o) });
       if (o.kind === 'finish') return transitions.finish(o.taskId, o.lease, o.outcome);
       const queued: QueuedTask | null =
         o.kind === 'defer'
           ? await transitions.defer(o.taskId, o.lease, o.error, o.delayMs, o.backend)
           : await transitions.retry(o.taskId, o.lease, o.error, o.delayMs);
       const why = { kind: o.kind === 'defer' ? 'retry_after' : 'retry_backoff', backend: o.kind === 'defer' ? o.backend : null, error: o.error.code } as const;
-      if (queued) dispatch(scheduler, { type: 'retryLater', task: queued, delayMs: o.delayMs, why });
+      if (queued) tree.retryLater(queued, o.delayMs, why);
       return queued !== null;
     },
     progress(nodeId, taskId, lease, chunk) {

@@ -5,18 +5,18 @@
  */
 import { dispatch, start, stop } from 'nact';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnWorker, type WorkerHandle } from '../../actors/worker.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../backends/answer.js';
 import { createBackend } from '../backends/index.js';
 import type { BackendSettings } from '../backends/types.js';
 import type { Capabilities } from '../routing/capabilities.js';
+import type { SpawnWorker, WorkerHandle } from '../routing/worker-protocol.js';
 import { systemClock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { connectNats, redactedServers, type NatsLink, type Payload } from '../nats/connection.js';
 import { NODE_PROTOCOL_VERSION, nodeSubjects, remoteWorkerId } from '../nats/node-protocol.js';
 import { backoffMs } from '../supervision/backoff.js';
 import type { Task } from '../tasks/task.js';
-import type { TaskTransitions } from '../tasks/transitions.js';
+import type { TaskTransitions } from '../tasks/task-transitions.js';
 
 export interface NodeOptions {
   natsUrl: string;
@@ -44,8 +44,11 @@ interface Settings {
 /** How long an outcome is offered to the coordinator before the node gives up on it (the task is requeued there). */
 const OUTCOME_PATIENCE_MS = 10 * 60_000;
 
-/** Joins the pool and serves it until stop(). Rejects when the coordinator refuses the node (wrong token). */
-export async function runNode(opts: NodeOptions): Promise<{ stop(): Promise<void> }> {
+/**
+ * Joins the pool and serves it until stop(), its slots run by `spawnWorker` (actors/worker.ts's, given by the
+ * composition root, src/main.ts). Rejects when the coordinator refuses the node (wrong token).
+ */
+export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Promise<{ stop(): Promise<void> }> {
   const link = await connectWhenNatsAnswers(opts);
   const subjects = nodeSubjects(opts.prefix);
   const slots = opts.backends.flatMap((b) => Array.from({ length: b.concurrency }, () => ({ settings: b, backend: createBackend(b) })));

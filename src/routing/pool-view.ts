@@ -3,9 +3,10 @@
  * capabilities), which of them are idle and since when, what each runs and since when, and each group's measured run
  * time. This is the one record of whether a worker is busy or idle (see actors/scheduler.ts for why it lives here).
  */
-import type { WorkerHandle } from '../../actors/worker.js';
 import type { Capabilities } from './capabilities.js';
 import type { Location } from './policy.js';
+import { workersToRetire } from '../supervision/scaling.js';
+import type { IdleWorker, WorkerActivity, WorkerHandle } from './worker-protocol.js';
 
 export interface Assignment {
   taskId: string;
@@ -45,6 +46,13 @@ export class PoolView {
     return this.workers.size;
   }
 
+  /** Workers on this machine (the ones the pool manager can add to or retire). */
+  get localCount(): number {
+    let n = 0;
+    for (const g of this.groups.values()) if (g.location === 'local') n += g.members.size;
+    return n;
+  }
+
   handle(id: string): WorkerHandle | undefined {
     return this.workers.get(id)?.handle;
   }
@@ -65,6 +73,54 @@ export class PoolView {
   /** Every worker with what it runs now (null: idle). */
   *activity(): IterableIterator<{ handle: WorkerHandle; running: Assignment | null; idleSince: number | null }> {
     for (const { handle, group, idleSince } of this.workers.values()) yield { handle, running: group.running.get(handle.id) ?? null, idleSince };
+  }
+
+  /** Every worker with its task (null: idle) and since when it runs it or has been idle: the one busy/idle record. */
+  workerActivity(): WorkerActivity[] {
+    return [...this.activity()].map(({ handle, running, idleSince }) => ({
+      workerId: handle.id,
+      incarnation: handle.incarnation,
+      taskId: running?.taskId ?? null,
+      since: running?.startedAt ?? idleSince,
+    }));
+  }
+
+  /** The backend a worker group calls (for messages); the group key itself once the group is gone. */
+  backendOf(groupKey: string): string {
+    const member = this.groups.get(groupKey)?.members.values().next().value;
+    return (member !== undefined && this.handle(member)?.backend) || groupKey;
+  }
+
+  /**
+   * Runs of the groups whose key starts with `groupPrefix` (one node's) that a heartbeat listing `leases` did not
+   * list for the second time in a row: they never reached the node (one miss could have crossed the run in flight).
+   */
+  unconfirmedRuns(groupPrefix: string, leases: ReadonlySet<string>): [string, Assignment][] {
+    const lost: [string, Assignment][] = [];
+    for (const group of this.groups.values()) {
+      if (!group.key.startsWith(groupPrefix)) continue;
+      for (const [workerId, run] of group.running) {
+        if (leases.has(run.lease)) run.missedBeats = 0;
+        else if ((run.missedBeats = (run.missedBeats ?? 0) + 1) >= 2) lost.push([workerId, run]);
+      }
+    }
+    return lost;
+  }
+
+  /**
+   * Takes local workers idle for at least idleMs out of the view (longest idle first, keeping `min` of each backend)
+   * and returns them, for the pool manager to stop. Remote slots belong to their node: only local ones scale.
+   */
+  retireIdleLocal(min: ReadonlyMap<string, number>, idleMs: number, now: number): IdleWorker[] {
+    const local = [...this.activity()].filter((w) => w.handle.location === 'local');
+    const live = new Map<string, number>();
+    for (const w of local) live.set(w.handle.backend, (live.get(w.handle.backend) ?? 0) + 1);
+    const idle = local.map((w) => ({ id: w.handle.id, backend: w.handle.backend, idleSince: w.idleSince }));
+    return workersToRetire(idle, live, new Map(min), now, idleMs).map((id) => {
+      const incarnation = this.handle(id)!.incarnation;
+      this.remove(id);
+      return { workerId: id, incarnation };
+    });
   }
 
   /** A new worker (or a new incarnation of one): idle since `now`, in its group. */

@@ -1,4 +1,4 @@
-import type { WorkerActivity } from '../../actors/scheduler.js';
+import type { WorkerActivity } from '../routing/worker-protocol.js';
 import type { WorkerRecord, WorkerStatus } from './workers-repo.js';
 
 /** A worker as views show it: its record, with busy/idle and its task from the scheduler, which owns them. */

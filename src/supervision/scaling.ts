@@ -1,4 +1,4 @@
-/** Dynamic scaling decisions, kept pure: the pool manager applies them. */
+/** Dynamic scaling decisions, kept pure: the scheduler decides retirement, the pool manager growth. */
 
 export interface BackendCapacity {
   name: string;
@@ -10,11 +10,12 @@ export interface BackendCapacity {
 }
 
 /**
- * How many workers to add per backend for `pending` waiting tasks, given that `unseen` workers were started but the
- * scheduler had not counted them yet when it asked. Fills backends in configuration order up to their max.
+ * How many workers to add per backend so the local pool has `desired` slots in all (desired = the workers the
+ * scheduler keeps busy + the tasks waiting; slots already started count, whether or not the scheduler has seen them
+ * yet). Fills backends in configuration order up to their max; a failed backend gets none.
  */
-export function workersToAdd(backends: BackendCapacity[], pending: number, unseen: number): Map<string, number> {
-  let need = pending - Math.max(0, unseen);
+export function workersToAdd(backends: BackendCapacity[], desired: number): Map<string, number> {
+  let need = desired - backends.reduce((sum, b) => sum + b.slots, 0);
   const plan = new Map<string, number>();
   for (const b of backends) {
     if (need <= 0) break;

@@ -13,7 +13,7 @@ import type { Backend } from '../../src/backends/types.js';
 import { systemClock } from '../../src/clock.js';
 import { capabilities } from '../../src/routing/capabilities.js';
 import { silentLogger } from '../../src/logger.js';
-import type { TaskTransitions } from '../../src/tasks/transitions.js';
+import type { TaskTransitions } from '../../src/tasks/task-transitions.js';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
@@ -56,7 +56,7 @@ export async function bytesPerIdleWorker(n: number): Promise<number> {
   };
   const system = start();
   const transitions = {} as TaskTransitions;
-  const scheduler = spawnScheduler(system, { transitions, clock: systemClock, newLease: randomUUID, log: silentLogger, routing: { speed_aware: true, rules: [] }, requestWorkers: () => {}, gates: new BackendGates({ failureThreshold: 3, probeBaseMs: 1000, probeMaxMs: 30_000 }, systemClock) }, () => {});
+  const scheduler = spawnScheduler(system, { transitions, clock: systemClock, newLease: randomUUID, log: silentLogger, routing: { speed_aware: true, rules: [] }, askForWorkers: () => {}, retire: () => {}, scaling: { min: new Map(), idleMs: 3_600_000, checkEveryMs: 1000 }, gates: new BackendGates({ failureThreshold: 3, probeBaseMs: 1000, probeMaxMs: 30_000 }, systemClock) }, () => {});
   const backend = { name: 'b', type: 'ollama', model: 'm' } as Backend;
   const before = heap();
   const pool = spawnPoolManager(
@@ -73,16 +73,12 @@ export async function bytesPerIdleWorker(n: number): Promise<number> {
       maxAttempts: 3,
       maxOutputBytes: 1 << 20,
       retryDelayMs: () => 1000,
-      idleMs: 3_600_000,
       spawnWorker,
       recordStarted: async () => {},
       recordBeats: async () => {},
       onBackendFailed: () => {},
       onWorkerEvent: () => {},
       recordBackendCall: () => {},
-      spawnRemoteWorker: () => {
-        throw new Error('no koubou-nodes here');
-      },
     },
     () => {},
   );

@@ -1,8 +1,7 @@
 /** An in-process coordinator on a real SQLite file and a real HTTP port, for integration tests. */
-import type { CoreOptions } from '../../src/core.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { LogRing } from '../../src/logging/log-ring.js';
-import { startCoordinator, type Coordinator } from '../../src/main.js';
+import { startCoordinator, type Coordinator, type CoordinatorExtras } from '../../src/main.js';
 import { tempDir } from './temp.js';
 import { writeTestConfig, type TestConfigOptions } from './test-config.js';
 
@@ -15,7 +14,7 @@ export interface TestCoordinator {
 }
 
 export async function startTestCoordinator(
-  opts: Omit<TestConfigOptions, 'dir'> & { dir?: string; spawnWorker?: CoreOptions['spawnWorker']; log?: Logger; logs?: LogRing },
+  opts: Omit<TestConfigOptions, 'dir'> & { dir?: string; spawnWorker?: CoordinatorExtras['spawnWorker']; log?: Logger; logs?: LogRing },
 ): Promise<TestCoordinator> {
   const temp = opts.dir ? null : tempDir();
   const dir = opts.dir ?? temp!.path;

@@ -3,7 +3,8 @@
  * fails) and crash (the actor throws, through the worker's own refusal of a second task while busy).
  */
 import { dispatch } from 'nact';
-import { spawnWorker, type WorkerHandle } from '../../actors/worker.js';
+import { spawnWorker } from '../../actors/worker.js';
+import type { SpawnWorker, WorkerHandle } from '../../src/routing/worker-protocol.js';
 import type { Task } from '../../src/tasks/task.js';
 
 export class FaultyWorkers {
@@ -11,7 +12,7 @@ export class FaultyWorkers {
   private readonly handles = new Map<string, WorkerHandle>();
 
   /** Pass as the coordinator's spawnWorker. */
-  readonly spawn: typeof spawnWorker = (parent, name, deps, beatTo, onCrash) => {
+  readonly spawn: SpawnWorker = (parent, name, deps, beatTo, onCrash) => {
     const handle = spawnWorker(parent, name, deps, (beat) => this.silent.has(deps.id) || beatTo(beat), onCrash);
     this.silent.delete(deps.id);
     this.handles.set(deps.id, handle);

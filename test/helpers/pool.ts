@@ -1,5 +1,5 @@
 /** A scheduler's PoolView filled with idle workers, for tests of routing decisions. */
-import type { WorkerHandle } from '../../actors/worker.js';
+import type { WorkerHandle } from '../../src/routing/worker-protocol.js';
 import { capabilities } from '../../src/routing/capabilities.js';
 import { PoolView } from '../../src/routing/pool-view.js';
 

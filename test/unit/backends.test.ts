@@ -6,10 +6,9 @@ import { createBackend, type Backend, type BackendSettings, type BackendType } f
 import { LineSplitter } from '../../src/backends/lines.js';
 import { readSseEvents } from '../../src/backends/sse.js';
 import { normaliseFinishReason, utf8Prefix } from '../../src/backends/answer.js';
+import { AnswerTruncated, OutputTooLarge } from '../../src/backends/answer-errors.js';
 import {
   Aborted,
-  AnswerTruncated,
-  OutputTooLarge,
   BackendHttpError,
   BackendProtocolError,
   BackendReportedError,

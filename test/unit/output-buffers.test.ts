@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventBus } from '../../src/events/bus.js';
 import type { TaskEventKind } from '../../src/events/types.js';
-import { OutputBuffers } from '../../src/tasks/output-buffers.js';
+import { OutputBuffers } from '../../src/delegation/output-buffers.js';
 
 function setup() {
   const bus = new EventBus();

@@ -7,11 +7,11 @@ import { dispatch, spawn, start, stop, type Ref } from 'nact';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { spawnPoolManager, type PoolDeps, type PoolMsg } from '../../actors/pool-manager.js';
 import type { SchedulerMsg } from '../../actors/scheduler.js';
-import type { WorkerHandle, spawnWorker } from '../../actors/worker.js';
+import type { SpawnWorker, WorkerHandle } from '../../src/routing/worker-protocol.js';
 import type { Backend } from '../../src/backends/types.js';
 import { capabilities } from '../../src/routing/capabilities.js';
 import { silentLogger } from '../../src/logger.js';
-import type { TaskTransitions } from '../../src/tasks/transitions.js';
+import type { TaskTransitions } from '../../src/tasks/task-transitions.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const INTERVAL = 1000;
@@ -46,7 +46,7 @@ describe('pool manager supervision', () => {
     }
   }
 
-  const fakeSpawn: typeof spawnWorker = (parent, name, deps, beatTo, onCrash) => {
+  const fakeSpawn: SpawnWorker = (parent, name, deps, beatTo, onCrash) => {
     const worker: FakeWorker = { id: deps.id, incarnation: deps.incarnation, silent: false, ref: null as never };
     worker.ref = spawn(
       parent,
@@ -78,8 +78,12 @@ describe('pool manager supervision', () => {
       return s;
     }, 'scheduler');
     const backend = { name: 'b', type: 'ollama', model: 'm' } as Backend;
+    const other = { name: 'c', type: 'ollama', model: 'm' } as Backend;
     const deps: PoolDeps = {
-      backends: [{ backend, minWorkers: 1, maxWorkers: 1, timeoutS: 60, caps: capabilities('m', {}) }],
+      backends: [
+        { backend, minWorkers: 1, maxWorkers: 1, timeoutS: 60, caps: capabilities('m', {}) },
+        { backend: other, minWorkers: 0, maxWorkers: 3, timeoutS: 60, caps: capabilities('m', {}) },
+      ],
       transitions: {} as TaskTransitions,
       scheduler,
       clock,
@@ -90,16 +94,12 @@ describe('pool manager supervision', () => {
       maxAttempts: 3,
       maxOutputBytes: 1 << 20,
       retryDelayMs: () => 0,
-      idleMs: 60_000,
       spawnWorker: fakeSpawn,
       recordStarted: async () => {},
       recordBeats: async () => {},
       onBackendFailed: (name) => failedBackends.push(name),
       onWorkerEvent: (e) => e.kind === 'lost' && losses.push(String(e.detail?.cause)),
       recordBackendCall: () => {},
-      spawnRemoteWorker: () => {
-        throw new Error('no koubou-nodes here');
-      },
     };
     pool = spawnPoolManager(system, deps, (err) => assert.fail(`pool manager crashed: ${err.message}`));
     dispatch(pool, { type: 'start' });
@@ -166,8 +166,41 @@ describe('pool manager supervision', () => {
     }
     assert.deepEqual(failedBackends, ['b']);
     const before = ready().length;
-    dispatch(pool, { type: 'demand', pending: 5, workers: 0 });
+    dispatch(pool, { type: 'demand', pending: 5, busy: 0 });
     await settle();
-    assert.equal(ready().length, before);
+    const added = ready().slice(before).map((r) => (r.msg as { worker: WorkerHandle }).worker.id);
+    assert.deepEqual(added, ['local:c:0', 'local:c:1', 'local:c:2'], 'only the healthy backend grows, up to its max');
+  });
+
+  it('grows to busy + pending slots, counting slots the scheduler has not seen yet', async () => {
+    await settle();
+    assert.equal(ready().length, 1, 'min_workers of b');
+    // The scheduler knows 1 busy worker and sees 2 tasks waiting: 3 slots wanted, 1 exists.
+    dispatch(pool, { type: 'demand', pending: 2, busy: 1 });
+    await settle();
+    assert.equal(ready().length, 3);
+    // Asked again before it has seen the two new workers (a third task arrived): only one more.
+    dispatch(pool, { type: 'demand', pending: 3, busy: 1 });
+    await settle();
+    assert.equal(ready().length, 4);
+    assert.equal(workers.length, 4);
+  });
+
+  it('stops the workers the scheduler retires, unless the slot was replaced meanwhile', async () => {
+    await settle();
+    dispatch(pool, { type: 'demand', pending: 2, busy: 1 });
+    await settle();
+    const started = ready().map((r) => (r.msg as { worker: WorkerHandle }).worker);
+    const c0 = started.find((w) => w.id === 'local:c:0')!;
+    const c1 = started.find((w) => w.id === 'local:c:1')!;
+    dispatch(pool, { type: 'retire', workers: [{ workerId: c0.id, incarnation: c0.incarnation }, { workerId: c1.id, incarnation: c1.incarnation + 1 }] });
+    await settle();
+    // c0 is gone, so the next growth reuses its index; c1's stale incarnation was ignored and it still beats.
+    await run(TIMEOUT + INTERVAL);
+    assert.equal(removed().length, 0, 'a retired worker is not reported lost');
+    dispatch(pool, { type: 'demand', pending: 1, busy: 2 });
+    await settle();
+    assert.equal(ready().at(-1)!.msg.type, 'workerReady');
+    assert.equal((ready().at(-1)!.msg as { worker: WorkerHandle }).worker.id, 'local:c:0');
   });
 });

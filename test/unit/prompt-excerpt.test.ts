@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PROMPT_EXCERPT_CHARS, promptExcerpt } from '../../src/tasks/view.js';
+import { PROMPT_EXCERPT_CHARS, promptExcerpt } from '../../src/delegation/view.js';
 
 describe('prompt excerpts for listings', () => {
   it('are one line: line breaks, tabs and runs of spaces collapse to one space, ends trimmed', () => {

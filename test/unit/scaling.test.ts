@@ -9,10 +9,14 @@ describe('scaling decisions', () => {
       { name: 'b', slots: 0, max: 4, failed: true },
       { name: 'c', slots: 0, max: 2, failed: false },
     ];
-    assert.deepEqual([...workersToAdd(backends, 10, 0)], [['a', 2], ['c', 2]]);
-    assert.deepEqual([...workersToAdd(backends, 1, 0)], [['a', 1]]);
-    assert.deepEqual([...workersToAdd(backends, 3, 2)], [['a', 1]], 'workers already started count against the need');
-    assert.deepEqual([...workersToAdd(backends, 2, 5)], []);
+    // One slot exists (a's): desired is the busy workers plus the waiting tasks.
+    assert.deepEqual([...workersToAdd(backends, 1 + 10)], [['a', 2], ['c', 2]]);
+    assert.deepEqual([...workersToAdd(backends, 1 + 1)], [['a', 1]]);
+    assert.deepEqual([...workersToAdd(backends, 1)], [], 'no backlog beyond what the slots hold');
+    const started = [{ name: 'a', slots: 3, max: 3, failed: false }, { name: 'c', slots: 1, max: 2, failed: false }];
+    // The scheduler knew 1 busy worker and 3 waiting tasks, but 4 slots are started already: nothing to add.
+    assert.deepEqual([...workersToAdd(started, 1 + 3)], [], 'slots already started count against the need');
+    assert.deepEqual([...workersToAdd(started, 1 + 4)], [['c', 1]]);
   });
 
   it('retires the longest idle first and never goes below min', () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventBus } from '../../src/events/bus.js';
-import { isFinal, waitForTaskEvent } from '../../src/tasks/wait.js';
+import { isFinal, waitForTaskEvent } from '../../src/delegation/wait.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 describe('waiting for a task event', () => {

@@ -3,7 +3,7 @@
  * timeout reach the CLI's own children (shells, test runners) too. stdout and stderr are read with one byte cap.
  */
 import { spawn } from 'node:child_process';
-import { OutputTooLarge } from '../../errors.js';
+import { OutputTooLarge } from '../answer-errors.js';
 import { LineSplitter } from '../lines.js';
 
 export interface ProcessSpec {

@@ -1,6 +1,6 @@
 /** `koubou mcp`: the MCP stdio server. Nothing else may touch stdout. */
 import { DEFAULT_URL } from '../../config.js';
-import { runMcpStdio } from '../../mcp/stdio.js';
+import { runMcpStdio } from '../mcp-stdio.js';
 import { positionals } from '../args.js';
 import { clientEnv } from '../client-env.js';
 import { COMMAND_SPECS } from '../command-specs.js';

@@ -113,7 +113,7 @@ function onTaskEvent(e) {
 function moveCount(e) {
   const counts = state.counts;
   if (!counts) return;
-  // As the server's own counter moves them (src/tasks/queue-stats.ts), by the same table.
+  // As the server's own counter moves them (src/delegation/queue-stats.ts), by the same table.
   const move = moveOf(e);
   if (!move) return;
   const [from, to] = move;

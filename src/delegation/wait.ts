@@ -2,7 +2,7 @@
 import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
-import { endsTask, isStateEventKind } from './states.js';
+import { endsTask, isStateEventKind } from '../tasks/states.js';
 
 /** Any change of state (streamed output is not one). */
 export const isStateChange = (e: TaskEvent) => isStateEventKind(e.kind);

@@ -1,10 +1,10 @@
 /** The JSON shapes of a task that clients see (the seeds' contract). */
-import type { QueueEstimate } from '../../actors/scheduler.js';
+import type { QueueEstimate } from '../routing/scheduler-views.js';
 import { excerpt } from '../backends/excerpt.js';
 import type { TaskEvent } from '../events/types.js';
 import type { PartialOutput } from './output-buffers.js';
-import type { FinishReason, Task, TaskChanges } from './task.js';
-import { FINAL_STATUSES } from './task.js';
+import type { FinishReason, Task, TaskChanges } from '../tasks/task.js';
+import { FINAL_STATUSES } from '../tasks/task.js';
 
 export interface TaskResultView {
   success: boolean;

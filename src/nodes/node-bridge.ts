@@ -1,16 +1,15 @@
 /** The coordinator's side of the node protocol (see node-protocol.ts): NATS messages ↔ the core's NodePort. */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RemoteSend } from '../../actors/remote-worker.js';
 import { NotThisNode, Unauthorized, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { AnnouncedSlot } from '../../actors/pool-manager.js';
-import type { NodeOutcome, NodePort } from '../nodes/node-port.js';
+import type { AnnouncedSlot, RemoteSend } from './remote-slot.js';
+import type { NodeOutcome, NodePort } from './node-port.js';
 import { capabilities } from '../routing/capabilities.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task.js';
 import { newSecretId } from '../tasks/ids.js';
-import { InvalidMessage } from './codec.js';
-import type { NatsLink, Payload } from './connection.js';
-import { NODE_ID, NODE_PROTOCOL_VERSION, type NodeSubjects } from './node-protocol.js';
+import { InvalidMessage } from '../nats/codec.js';
+import type { NatsLink, Payload } from '../nats/connection.js';
+import { NODE_ID, NODE_PROTOCOL_VERSION, type NodeSubjects } from '../nats/node-protocol.js';
 import { parseAnswerInfo } from '../tasks/answer-info.js';
 
 /** Publishes runs and cancels to the node that owns the slot. */

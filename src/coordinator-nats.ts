@@ -3,26 +3,40 @@
  * serving the task subjects other services delegate through and the node protocol koubou-nodes join by, and sending
  * runs to nodes over whatever connection is current (none before the first: no node can have joined yet).
  */
-import type { RemoteSend } from '../../actors/remote-worker.js';
-import type { KoubouConfig } from '../config.js';
-import type { Core, CoreOptions } from '../core.js';
-import type { Logger } from '../logger.js';
-import { backoffMs } from '../supervision/backoff.js';
-import { connectNats, redactedServers, serversAndCredentials, type NatsLink } from './connection.js';
-import { nodeSender, refuseLegacyNodes, serveNodes } from './node-bridge.js';
-import { NODE_PROTOCOL_VERSION, nodeSubjects } from './node-protocol.js';
-import { subjects } from './subjects.js';
-import { serveTasksOverNats } from './task-adapter.js';
+import type { RemoteSend } from './nodes/remote-slot.js';
+import type { KoubouConfig } from './config.js';
+import type { Core } from './core.js';
+import type { NodePort } from './nodes/node-port.js';
+import type { Logger } from './logger.js';
+import { backoffMs } from './supervision/backoff.js';
+import { connectNats, redactedServers, serversAndCredentials, type NatsLink } from './nats/connection.js';
+import { nodeSender, refuseLegacyNodes, serveNodes } from './nodes/node-bridge.js';
+import { NODE_PROTOCOL_VERSION, nodeSubjects } from './nats/node-protocol.js';
+import { subjects } from './nats/subjects.js';
+import { serveTasksOverNats } from './nats/task-adapter.js';
+
+/** What the bridge actor (actors/nats-bridge.ts) needs to bring the NATS side up and keep trying. */
+export interface NatsConnector {
+  /** Connects and starts serving; rejects when the server cannot be reached (or refuses the credentials). */
+  connect(): Promise<{ close(): Promise<void> }>;
+  /** Where it connects, for logs (no credentials). */
+  target: string;
+  /** Delay in ms before the next attempt after `attempt` failures. */
+  retryDelayMs(attempt: number): number;
+}
 
 export interface CoordinatorNats {
-  bridge: NonNullable<CoreOptions['bridge']>;
+  bridge: NatsConnector;
   remote: RemoteSend;
   /** Settles once the first connection attempt has succeeded or failed. */
   firstAttempt: Promise<void>;
 }
 
-/** `core` resolves once the core exists: the bridge starts with the tree, before the core is returned. */
-export function coordinatorNats(config: KoubouConfig, log: Logger, core: Promise<Core>): CoordinatorNats {
+/**
+ * The coordinator's NATS side for `config.nats` (url set). `core` and `nodes` are read when the bridge first connects,
+ * which the composition root starts only once they exist; runs go to nodes through `remote` from then on.
+ */
+export function coordinatorNats(config: KoubouConfig, log: Logger, core: () => Core, nodes: () => NodePort): CoordinatorNats {
   const { url, prefix, nkey_seed_file, creds_file, tls_ca_file } = config.nats;
   const creds = serversAndCredentials(url!);
   if (!nkey_seed_file && !creds_file && !creds.user && !creds.token) {
@@ -47,7 +61,7 @@ export function coordinatorNats(config: KoubouConfig, log: Logger, core: Promise
             tlsCaFile: tls_ca_file,
             inboxPrefix: node.coordinatorInbox,
           });
-          const served = serveOverNats(await core, link, config, log);
+          const served = serveOverNats(core(), nodes(), link, config, log);
           sender = nodeSender(link.speaking(NODE_PROTOCOL_VERSION), node);
           return served;
         } finally {
@@ -64,11 +78,11 @@ export function coordinatorNats(config: KoubouConfig, log: Logger, core: Promise
 }
 
 /** Serves the task subjects (other services delegate through them) and the node protocol (koubou-nodes join). */
-function serveOverNats(core: Core, link: NatsLink, config: KoubouConfig, log: Logger): { close(): Promise<void> } {
+function serveOverNats(core: Core, nodes: NodePort, link: NatsLink, config: KoubouConfig, log: Logger): { close(): Promise<void> } {
   const stopEvents = serveTasksOverNats(core, link, subjects(config.nats.prefix), config.server.sync_wait_s * 1000);
   const node = nodeSubjects(config.nats.prefix);
   refuseLegacyNodes(link, node);
-  serveNodes(link.speaking(NODE_PROTOCOL_VERSION), node, core.nodes, {
+  serveNodes(link.speaking(NODE_PROTOCOL_VERSION), node, nodes, {
     poolToken: config.nats.pool_token,
     settings: {
       heartbeat_interval_ms: config.pool.heartbeat_interval_ms,

@@ -2,7 +2,7 @@
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import type { StatusCounts } from '../store/tasks-repo.js';
-import { moveOf } from './states.js';
+import { moveOf } from '../tasks/states.js';
 
 export class QueueStats {
   private readonly counts: StatusCounts;

@@ -1,18 +1,18 @@
 /** The task operations every adapter calls: submit (optionally waiting), read, list, history. */
-import type { QueueEstimate } from '../../actors/scheduler.js';
 import type { Clock } from '../clock.js';
+import type { QueueEstimate } from '../routing/scheduler-views.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import { IdempotencyKeyReused, QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound, TaskNotPending, TaskNotRetryable } from '../errors.js';
 import type { TaskRepository } from '../store/tasks-repo.js';
 import { resolveWorkdir } from '../backends/command/workdir.js';
-import { readTaskFiles, type FileRules } from './files.js';
-import { submissionFingerprint } from './fingerprint.js';
-import { newTaskId } from './ids.js';
+import { readTaskFiles, type FileRules } from '../tasks/files.js';
+import { submissionFingerprint } from '../tasks/fingerprint.js';
+import { newTaskId } from '../tasks/ids.js';
 import type { OutputBuffers, PartialOutput } from './output-buffers.js';
 import type { QueueStats } from './queue-stats.js';
-import { FINAL_STATUSES, type ListedTask, type QueuedTask, type Task, type TaskFile, type TaskStatus } from './task.js';
-import type { DelegateInput } from './validate.js';
+import { FINAL_STATUSES, type ListedTask, type QueuedTask, type Task, type TaskFile, type TaskStatus } from '../tasks/task.js';
+import type { DelegateInput } from '../tasks/validate.js';
 import { isFinal, isStateChange, waitForTaskEvent, type TaskWait } from './wait.js';
 
 export interface TaskServiceDeps {

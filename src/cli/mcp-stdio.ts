@@ -19,10 +19,10 @@ import { LISTENING_MSG } from '../logging/listening.js';
 import { createPinoLogger } from '../logging/pino-logger.js';
 import type { Coordinator } from '../main.js';
 import { liveHolder } from '../store/lock-file.js';
-import type { KoubouApi } from './api.js';
-import { httpApi, isReachable } from './http-api.js';
-import { localApi } from './local-api.js';
-import { createMcpServer } from './server.js';
+import type { KoubouApi } from '../mcp/api.js';
+import { httpApi, isReachable } from '../mcp/http-api.js';
+import { localApi } from '../mcp/local-api.js';
+import { createMcpServer } from '../mcp/server.js';
 
 /** How long a `koubou mcp` that lost the race for the store waits for the winner to say where it answers. */
 const HOLDER_URL_WAIT_MS = 20_000;
