@@ -46,14 +46,8 @@ export interface Submitted {
   status: TaskState;
 }
 
-export interface DelegateBody {
-  prompt: string;
-  type?: string;
-  priority?: number;
-  files?: string[];
-  workdir?: string;
-  options?: { timeout?: number; model?: string; include_reasoning?: boolean };
-}
+/** What POST /task/delegate takes: the submission schema's input. */
+export type { DelegateBody } from '../tasks/submission-schema.js';
 
 export interface TaskEventView {
   kind: string;
