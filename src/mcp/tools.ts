@@ -9,7 +9,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
 import { describeError } from '../errors.js';
-import { must, strictObject } from '../tasks/submission-schema.js';
+import { must, strictObject, TASK_ID } from '../tasks/submission-schema.js';
 import { TASK_STATUSES, FINAL_STATUSES, type TaskStatus } from '../tasks/task.js';
 import { DELEGATE_ARGS, type KoubouApi, type TaskView } from './api.js';
 
@@ -17,8 +17,6 @@ import { DELEGATE_ARGS, type KoubouApi, type TaskView } from './api.js';
 export const MAX_WAIT_S = 45;
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
-
-const taskId = z.string(must('a task id')).min(1);
 
 const waitSeconds = z.number(must(`a number of seconds from 0 to ${MAX_WAIT_S}`)).min(0).max(MAX_WAIT_S).optional().describe(`seconds to wait for the result (0-${MAX_WAIT_S}, default 0)`);
 
@@ -42,14 +40,14 @@ export function registerTools(server: McpServer, api: KoubouApi): void {
     'get_task',
     {
       description: 'Status of a task with its queue position, output so far or result. Waits up to wait_seconds for it to end.',
-      inputSchema: strictObject({ task_id: taskId, wait_seconds: waitSeconds }, 'an object'),
+      inputSchema: strictObject({ task_id: TASK_ID, wait_seconds: waitSeconds }, 'an object'),
     },
     ({ task_id, wait_seconds }, extra) => answer(async () => untilFinal(api, await api.getTask(task_id, 0), wait_seconds ?? 0, extra)),
   );
 
   server.registerTool(
     'cancel_task',
-    { description: 'Cancel a pending or running task (its LLM request is aborted).', inputSchema: strictObject({ task_id: taskId }, 'an object') },
+    { description: 'Cancel a pending or running task (its LLM request is aborted).', inputSchema: strictObject({ task_id: TASK_ID }, 'an object') },
     ({ task_id }) => answer(() => api.cancel(task_id)),
   );
 

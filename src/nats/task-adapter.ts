@@ -3,15 +3,14 @@
  * `<prefix>.task.delegate` and `<prefix>.task.status` (request/reply), every task event on
  * `<prefix>.events.task.<task_id>` and every worker event on `<prefix>.events.worker.<worker_id>`.
  */
-import { z } from 'zod';
 import type { Core } from '../core.js';
-import { must, parseWith, strictObject } from '../tasks/submission-schema.js';
+import { parseWith, strictObject, TASK_ID } from '../tasks/submission-schema.js';
 import { parseDelegateInput } from '../tasks/validate.js';
 import { delegateAnswer, eventView, statusView } from '../delegation/view.js';
 import type { NatsLink } from './connection.js';
 import type { Subjects } from './subjects.js';
 
-const statusRequest = strictObject({ task_id: z.string(must('a task id')).min(1) }, 'a JSON object');
+const statusRequest = strictObject({ task_id: TASK_ID }, 'a JSON object');
 
 /** Starts serving; returns the function that stops publishing events. */
 export function serveTasksOverNats(core: Pick<Core, 'service' | 'bus' | 'workerEvents'>, link: NatsLink, subjects: Subjects, syncWaitMs: number): () => void {

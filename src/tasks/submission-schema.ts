@@ -112,6 +112,9 @@ export const OPTION_FIELDS = {
   include_reasoning: z.boolean(must('true or false')).optional().describe("return the model's reasoning in result.reasoning"),
 };
 
+/** A task id as a request names it (NATS status, MCP tools); an unknown one is a 404, not a 400. */
+export const TASK_ID = z.string(must('a task id')).min(1);
+
 /** The body of POST /task/delegate, and the payload of every other adapter's submission. Field order is check order. */
 export const delegateBodySchema = strictObject(
   {
