@@ -4,9 +4,9 @@
  * by a short pause, so the loop never spins.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FINAL_STATES, type TaskStatus } from './api-types.js';
-import type { KoubouClient } from './client.js';
-import { EXIT } from './errors.js';
+import { FINAL_STATES, type TaskStatus } from '../client/api-types.js';
+import type { KoubouClient } from '../client/client.js';
+import { EXIT } from '../client/errors.js';
 import { stateLine } from './format.js';
 import { Progress } from './progress.js';
 

@@ -10,8 +10,8 @@ import { capabilities } from '../routing/capabilities.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task.js';
 import { startNode } from '../node-main.js';
 import type { NodeOptions } from '../nodes/run-node.js';
-import { processEnv } from './client-env.js';
-import { UsageError } from './errors.js';
+import { processEnv } from '../client/client-env.js';
+import { UsageError } from '../client/errors.js';
 import { helpText, parseCommand, usageLine, type Parsed } from './flags.js';
 import { NODE_SPEC } from './node-spec.js';
 

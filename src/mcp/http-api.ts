@@ -5,9 +5,9 @@
  */
 import { readLines } from '../backends/lines.js';
 import { readSseEvents } from '../backends/sse.js';
-import type { TaskStatus as RestTaskView } from '../cli/api-types.js';
-import { KoubouClient } from '../cli/client.js';
-import { ApiError } from '../cli/errors.js';
+import type { TaskStatus as RestTaskView } from '../client/api-types.js';
+import { KoubouClient } from '../client/client.js';
+import { ApiError } from '../client/errors.js';
 import { delegateBody, type KoubouApi, type TaskView } from './api.js';
 
 /** An error answer from the coordinator (or none at all), keeping its stable code for the tool's error text. */

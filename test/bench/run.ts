@@ -1,6 +1,6 @@
 /** `npm run bench`: runs each benchmark several times and prints medians. Figures are reported, never asserted. */
 import path from 'node:path';
-import { UsageError } from '../../src/cli/errors.js';
+import { UsageError } from '../../src/client/errors.js';
 import { helpText, parseCommand, type CommandSpec } from '../../src/cli/flags.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { runDelegation, type DelegationRun } from './delegation.js';

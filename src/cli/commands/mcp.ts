@@ -2,7 +2,7 @@
 import { DEFAULT_URL } from '../../config.js';
 import { runMcpStdio } from '../mcp-stdio.js';
 import { positionals } from '../args.js';
-import { clientEnv } from '../client-env.js';
+import { clientEnv } from '../../client/client-env.js';
 import { COMMAND_SPECS } from '../command-specs.js';
 import { parse, printHelp } from './shared.js';
 import { serverConfig } from './server-flags.js';

@@ -1,4 +1,4 @@
-/** The JSON the coordinator answers with, as far as the CLI reads it. */
+/** The JSON a coordinator answers with, as far as its REST clients (the CLI, koubou mcp forwarding) read it. */
 
 export type TaskState = 'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
 
