@@ -1,9 +1,9 @@
 /** GET /events: the live event stream as Server-Sent Events, filtered by task and kind. */
 import { Hono } from 'hono';
 import type { EventBus } from '../events/bus.js';
-import type { TaskEvent, TaskEventKind } from '../events/types.js';
+import type { TaskEventKind } from '../events/types.js';
 import { ValidationError } from '../errors.js';
-import { taskEventFrame } from './sse-frames.js';
+import { SseFanout } from './sse-fanout.js';
 import { sseFrame, startSse, type StreamLimits } from './sse-outlet.js';
 
 const KINDS: readonly TaskEventKind[] = ['queued', 'assigned', 'requeued', 'retried', 'deferred', 'progress', 'completed', 'failed', 'cancelled'];
@@ -13,20 +13,18 @@ const KEEPALIVE_MS = 15_000;
 /** GET /events; a client holding more than limits.maxBufferedBytes of unsent events is sent `dropped` and disconnected. */
 export function eventsRoute(bus: EventBus, limits: StreamLimits): Hono {
   const app = new Hono();
+  const fanout = new SseFanout(bus);
   app.get('/events', (c) => {
     const task = c.req.query('task') || null;
     const kinds = parseKinds(c.req.query('kind'));
-    let unsubscribe = () => {};
+    let leave = () => {};
     let keepalive: NodeJS.Timeout | undefined;
     const { outlet, response } = startSse(c.env, '/events', limits, () => {
       clearInterval(keepalive);
-      unsubscribe();
+      leave();
     });
     outlet.send(sseFrame('ready', JSON.stringify({ task, kinds: kinds ? [...kinds] : null })));
-    const listener = (e: TaskEvent) => {
-      if (!kinds || kinds.has(e.kind)) outlet.send(taskEventFrame(e));
-    };
-    unsubscribe = task ? bus.subscribeTask(task, listener) : bus.subscribe(listener);
+    leave = fanout.join({ task, kinds }, outlet);
     keepalive = setInterval(() => outlet.send(': keepalive\n\n'), KEEPALIVE_MS);
     return response;
   });
