@@ -140,7 +140,7 @@ async function slowWatchers(runs: number, o: SlowWatchersOptions): Promise<void>
   );
   const base: SlowWatchersRun[] = [];
   const watched: SlowWatchersRun[] = [];
-  const show = (r: SlowWatchersRun) => `peak RSS ${fmt(r.peakRssMiB, 1)} MiB, submit p50 ${fmt(r.submitP50)} p99 ${fmt(r.submitP99)} ms, ${r.dropped} dropped`;
+  const show = (r: SlowWatchersRun) => `peak RSS ${fmt(r.peakRssMiB, 1)} MiB, submit p50 ${fmt(r.submitP50)} p99 ${fmt(r.submitP99)} ms, CPU ${fmt(r.cpuS, 1)} s, ${r.dropped} dropped`;
   for (let i = 0; i < runs; i++) {
     base.push(await runSlowWatchers({ ...o, readers: 0, stalled: 0 }));
     watched.push(await runSlowWatchers(o));
@@ -150,6 +150,7 @@ async function slowWatchers(runs: number, o: SlowWatchersOptions): Promise<void>
   console.log('medians:');
   console.log(`  peak RSS with / without watchers   ${fmt(m(watched, (r) => r.peakRssMiB), 1)} / ${fmt(m(base, (r) => r.peakRssMiB), 1)} MiB: +${fmt(m(watched, (r) => r.peakRssMiB) - m(base, (r) => r.peakRssMiB), 1)} MiB (target <= +64)`);
   console.log(`  submit p99 with / without watchers ${fmt(m(watched, (r) => r.submitP99))} / ${fmt(m(base, (r) => r.submitP99))} ms: ${fmt(m(watched, (r) => r.submitP99) / m(base, (r) => r.submitP99))}x (target <= 1.5x)`);
+  console.log(`  coordinator CPU with / without     ${fmt(m(watched, (r) => r.cpuS), 1)} / ${fmt(m(base, (r) => r.cpuS), 1)} s over the submits`);
   console.log(`  watchers dropped                   ${fmt(m(watched, (r) => r.dropped), 0)} of ${o.stalled} that never read`);
 }
 
