@@ -90,7 +90,7 @@ export class SseOutlet {
     if (this.ended) return;
     const rest = this.backlog;
     this.finish();
-    for (const chunk of rest) this.res.write(chunk);
+    this.writeAll(rest);
     this.res.end();
   }
 
@@ -109,8 +109,16 @@ export class SseOutlet {
     const chunks = this.backlog;
     this.backlog = [];
     this.backlogBytes = 0;
+    if (!this.writeAll(chunks)) this.waitingForDrain = true;
+  }
+
+  /** Writes frames of our own as one string, shared batches as they are; false once the socket asks to wait. */
+  private writeAll(chunks: (string | Buffer)[]): boolean {
+    const own = chunks.every((c) => typeof c === 'string');
+    let accepted = true;
     // Writes in one tick leave the socket as one writev (node:http corks the connection until the next tick).
-    for (const chunk of chunks) if (!this.res.write(chunk)) this.waitingForDrain = true;
+    for (const chunk of own ? [chunks.join('')] : chunks) accepted = this.res.write(chunk) && accepted;
+    return accepted;
   }
 
   private drop(reason: string): void {
