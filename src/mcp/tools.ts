@@ -12,6 +12,7 @@ import { describeError } from '../errors.js';
 import { must, strictObject, TASK_ID } from '../tasks/submission-schema.js';
 import { TASK_STATUSES, FINAL_STATUSES, type TaskStatus } from '../tasks/task.js';
 import { DELEGATE_ARGS, type KoubouApi, type TaskView } from './api.js';
+import { taskForAgent } from './changes-summary.js';
 
 /** Longest a tool call waits; clients commonly give up on a tool after 60 s. */
 export const MAX_WAIT_S = 45;
@@ -32,7 +33,7 @@ export function registerTools(server: McpServer, api: KoubouApi): void {
       answer(async () => {
         const { wait_seconds, ...task } = args;
         const queued = await api.delegate(task);
-        return untilFinal(api, queued, wait_seconds ?? 0, extra);
+        return taskForAgent(await untilFinal(api, queued, wait_seconds ?? 0, extra), false);
       }),
   );
 
@@ -40,9 +41,17 @@ export function registerTools(server: McpServer, api: KoubouApi): void {
     'get_task',
     {
       description: 'Status of a task with its queue position, output so far or result. Waits up to wait_seconds for it to end.',
-      inputSchema: strictObject({ task_id: TASK_ID, wait_seconds: waitSeconds }, 'an object'),
+      inputSchema: strictObject(
+        {
+          task_id: TASK_ID,
+          wait_seconds: waitSeconds,
+          include_diff: z.boolean(must('true or false')).optional().describe('agent CLI tasks: also return the whole diff in result.changes.diff (default: summary and files only)'),
+        },
+        'an object',
+      ),
     },
-    ({ task_id, wait_seconds }, extra) => answer(async () => untilFinal(api, await api.getTask(task_id, 0), wait_seconds ?? 0, extra)),
+    ({ task_id, wait_seconds, include_diff }, extra) =>
+      answer(async () => taskForAgent(await untilFinal(api, await api.getTask(task_id, 0), wait_seconds ?? 0, extra), include_diff ?? false)),
   );
 
   server.registerTool(
