@@ -183,9 +183,8 @@ async function agents(runs: number, o: AgentsOptions): Promise<void> {
     const r = await runAgents(o);
     results.push(r);
     // Wall times on a shared machine follow its load; CPU times hardly do.
-    console.log(`  round ${i + 1} ended at load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`);
     console.log(
-      `  round ${i + 1}: worktree set-up p50 ${fmt(r.setupP50, 1)} p99 ${fmt(r.setupP99, 1)} ms, teardown p50 ${fmt(r.teardownP50, 1)} p99 ${fmt(r.teardownP99, 1)} ms ` +
+      `  round ${i + 1} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores at its end): worktree set-up p50 ${fmt(r.setupP50, 1)} p99 ${fmt(r.setupP99, 1)} ms, teardown p50 ${fmt(r.teardownP50, 1)} p99 ${fmt(r.teardownP99, 1)} ms ` +
         `(git CPU ${fmt(r.setupCpuMs, 0)} / ${fmt(r.teardownCpuMs, 0)} ms); ` +
         `commit + diff of ${o.diffFiles} files p50 ${fmt(r.resultP50, 1)} ms; CLI p50 directly ${fmt(r.directP50, 1)} ms, ` +
         `through Koubou ${fmt(r.noneP50, 1)} ms (none), ${fmt(r.worktreeP50, 1)} ms (worktree, ${r.filesChanged} files in its result)`,
