@@ -22,6 +22,7 @@ import { dashboardApiRoutes } from './dashboard-api-routes.js';
 import { isTaskStreamPath, taskStreamRoute } from './task-stream-route.js';
 import { Throughput } from '../dashboard/throughput.js';
 import { WorkerSpeeds } from '../dashboard/worker-speed.js';
+import { gatewayRoutes } from '../gateway/routes.js';
 
 /** The app, and what to call with the HTTP server once it listens (WebSocket upgrades need it). */
 export function createApp(core: Core, log: Logger, now: () => number = Date.now): { app: Hono; attach(server: Server): void } {
@@ -65,6 +66,7 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   };
   app.route('/', dashboardApiRoutes(core, sources, now));
   app.route('/', taskStreamRoute(core.service, core.bus, streams));
+  app.route('/', gatewayRoutes(core, log));
   app.route('/', dashboardRoute());
   const attach = addWebSocket(app, core, log, { ...streams, maxMessageBytes: server.ws_max_message_bytes, maxSubscriptions: server.ws_max_subscriptions });
   return { app, attach };

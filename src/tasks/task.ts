@@ -1,4 +1,5 @@
 /** The task as the rest of the system sees it. */
+import type { ChatCall } from '../backends/chat/types.js';
 
 export const TASK_TYPES = [
   'general',
@@ -33,6 +34,18 @@ export interface TaskOptions {
   max_tokens?: number;
   /** Keep the reasoning the server sends apart from the answer, and return it in the result. */
   include_reasoning?: boolean;
+  /**
+   * Set only on tasks of kind `chat`: a gateway request (src/gateway), run as a chat call on the backend and relayed
+   * to its waiting client instead of run from `prompt` (which then only shows what was asked).
+   */
+  chat?: ChatCall;
+}
+
+/** `chat`: a gateway request relayed to its client (options.chat); `prompt`: every other task. */
+export type TaskKind = 'prompt' | 'chat';
+
+export function taskKind(task: { options: TaskOptions }): TaskKind {
+  return task.options.chat ? 'chat' : 'prompt';
 }
 
 /** How an answer ended, normalised over the protocols (OpenAI finish_reason, Ollama done_reason). */
