@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayDeps } from './exchange.js';
 import { modelDirectory } from './models.js';
 import { openAiRoutes } from './openai-routes.js';
+import { ollamaRoutes } from './ollama-routes.js';
 
 /** Every gateway route, to mount at "/". */
 export function gatewayRoutes(core: Core, log: Logger): Hono {
@@ -18,5 +19,6 @@ export function gatewayRoutes(core: Core, log: Logger): Hono {
   };
   const app = new Hono();
   app.route('/', openAiRoutes(deps));
+  app.route('/', ollamaRoutes(deps));
   return app;
 }
