@@ -7,6 +7,7 @@ import { gatewayHandler, refuse, type GatewayDeps } from './exchange.js';
 import { readJson } from '../http/json-body.js';
 import type { ServedModel } from './models.js';
 import { OllamaAnswer } from './ollama-chat.js';
+import { OllamaEmbeddings } from './embeddings.js';
 import { bodyObject, checkMessages, optional, required } from './refusal.js';
 
 /** The version /api/version reports: clients gate features on it (Codex wants at least 0.13.4). */
@@ -54,6 +55,16 @@ export function ollamaRoutes(deps: GatewayDeps): Hono {
       optional(body, 'stream', 'boolean');
       optional(body, 'options', 'object');
       return { call: { protocol: 'ollama', endpoint: 'generate', body }, presenter: () => new OllamaAnswer('generate', body.stream !== false, model) };
+    }),
+  );
+
+  app.post(
+    '/api/embed',
+    gatewayHandler(deps, ollamaErrors, (raw) => {
+      const body = bodyObject(raw);
+      const model = required(body, 'model', 'string') as string;
+      required(body, 'input', 'string or array');
+      return { call: { protocol: 'ollama', endpoint: 'embeddings', body }, presenter: () => new OllamaEmbeddings(model) };
     }),
   );
 

@@ -3,7 +3,8 @@ import { Hono } from 'hono';
 import { gatewayHandler, type GatewayDeps } from './exchange.js';
 import { openAiErrorBody, openAiErrorType } from './openai-errors.js';
 import { OpenAiChatCompletion, OpenAiChatStream } from './openai-chat.js';
-import { bodyObject, checkMessages, optional, required } from './refusal.js';
+import { GatewayRefusal, bodyObject, checkMessages, optional, required } from './refusal.js';
+import { OpenAiEmbeddings } from './embeddings.js';
 
 const openAiErrors = (status: number, code: string, message: string, param: string | null) => openAiErrorBody(message, openAiErrorType(status), code, param);
 
@@ -28,6 +29,20 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
           return stream ? new OpenAiChatStream(meta, includeUsage) : new OpenAiChatCompletion(meta);
         },
       };
+    }),
+  );
+
+  app.post(
+    '/v1/embeddings',
+    gatewayHandler(deps, openAiErrors, (raw) => {
+      const body = bodyObject(raw);
+      const model = required(body, 'model', 'string') as string;
+      required(body, 'input', 'string or array');
+      optional(body, 'encoding_format', 'string');
+      if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') {
+        throw new GatewayRefusal(400, 'invalid_value', `Invalid value for 'encoding_format': expected "float" or "base64", got ${JSON.stringify(body.encoding_format)}.`, 'encoding_format');
+      }
+      return { call: { protocol: 'openai', endpoint: 'embeddings', body }, presenter: () => new OpenAiEmbeddings(model, body.encoding_format === 'base64') };
     }),
   );
 

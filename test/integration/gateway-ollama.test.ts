@@ -66,6 +66,14 @@ describe('gateway: Ollama protocol', () => {
     });
   }
 
+  it('embeds through both backend protocols', async () => {
+    for (const b of BACKENDS) {
+      const res = await client.embed({ model: b.model, input: ['ab', 'xyz'] });
+      assert.deepEqual(res.embeddings, [[2, 97, 0.5], [3, 120, 0.5]], b.model);
+      assert.ok(res.prompt_eval_count > 0);
+    }
+  });
+
   it('lists the models, the running ones, a version clients accept, and shows a model', async () => {
     const tags = await client.list();
     assert.deepEqual(tags.models.map((m) => m.name).sort(), ['oai-model:latest', 'oll-model:latest']);

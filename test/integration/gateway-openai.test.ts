@@ -78,6 +78,17 @@ describe('gateway: OpenAI protocol', () => {
     });
   }
 
+  it('embeds through both backend protocols, as floats and as the base64 the client asks for by default', async () => {
+    for (const b of BACKENDS) {
+      // The client asks for base64 unless told otherwise, and decodes it back to floats.
+      const byDefault = await client.embeddings.create({ model: b.model, input: ['ab', 'xyz'] });
+      assert.deepEqual(byDefault.data.map((d) => d.embedding), [[2, 97, 0.5], [3, 120, 0.5]], b.model);
+      assert.ok(byDefault.usage.prompt_tokens > 0);
+      const floats = await client.embeddings.create({ model: b.model, input: 'ab', encoding_format: 'float' });
+      assert.deepEqual(floats.data[0]!.embedding, [2, 97, 0.5]);
+    }
+  });
+
   it('lists the models the pool serves', async () => {
     const ids: string[] = [];
     for await (const m of client.models.list()) ids.push(m.id);
