@@ -1,7 +1,7 @@
 /**
  * The models the pool serves: each local LLM backend's `model` and `models` (its workers are started on demand), and
  * the model of every live worker of a koubou-node. Read per request, so kept in a cache that any worker event (a
- * start, a loss, a node leaving) throws away.
+ * start, a loss, a node leaving) throws away, and that is read again after a second anyway.
  */
 import type { Core } from '../core.js';
 
@@ -21,11 +21,15 @@ export interface ModelDirectory {
   find(name: string): Promise<ServedModel | null>;
 }
 
+/** Longest a listing is reused, events or not. */
+const MAX_AGE_MS = 1_000;
+
 /** Ollama names a model without a tag as its ":latest": both spellings are one model. */
 export const sameModel = (a: string, b: string) => a.replace(/:latest$/, '') === b.replace(/:latest$/, '');
 
 export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEvents'>): ModelDirectory {
   let cached: Promise<ServedModel[]> | null = null;
+  let readAt = 0;
   core.workerEvents.subscribe(() => (cached = null));
   const load = async (): Promise<ServedModel[]> => {
     const out: ServedModel[] = [];
@@ -42,6 +46,9 @@ export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEv
     return out;
   };
   const list = () => {
+    // Also read again after a while: an event may come just before the worker's record it announces is written.
+    if (Date.now() - readAt > MAX_AGE_MS) cached = null;
+    if (cached === null) readAt = Date.now();
     const current = (cached ??= load());
     // A failed read is not kept: the next request reads again.
     current.catch(() => (cached = null));

@@ -31,6 +31,9 @@ export interface ChatSession {
   abandon(): void;
 }
 
+/** How long pieces may trail their task's completion (a node sends them apart from its outcome). */
+const LATE_PIECES_MS = 5_000;
+
 /** Characters of the last user message kept as the task's prompt (what lists and the dashboard show). */
 const PROMPT_CHARS = 2000;
 
@@ -73,7 +76,9 @@ export async function startChatSession(
       case 'cancelled':
         return fail({ code: 'cancelled', message: 'the request was cancelled' });
       case 'completed':
-        return fail({ code: 'no_answer', message: 'the backend ended the call without an answer' });
+        // A node's last pieces travel apart from its outcome and may arrive just after it: wait for them a moment.
+        setTimeout(() => fail({ code: 'no_answer', message: 'the backend ended the call without an answer' }), LATE_PIECES_MS).unref();
+        return;
       case 'retried':
       case 'requeued':
       case 'deferred':

@@ -1,5 +1,6 @@
 /** The coordinator's side of the node protocol (see node-protocol.ts): NATS messages ↔ the core's NodePort. */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { readChatDelta } from '../backends/chat/delta-codec.js';
 import { NotThisNode, Unauthorized, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AnnouncedSlot, RemoteSend } from './remote-slot.js';
@@ -57,7 +58,7 @@ export function serveNodes(link: NatsLink, subjects: NodeSubjects, port: NodePor
   link.serve(subjects.fromAny('beat'), async (p, subject) => ({ known: await port.beat(from(subject, p), text(p.session, 'session'), leasesOf(p.leases)) }));
   link.serve(subjects.fromAny('outcome'), async (p, subject) => ({ recorded: await port.outcome(from(subject, p), text(p.session, 'session'), outcomeOf(p)) }));
   link.subscribe(subjects.fromAny('idle'), (p, subject) => port.idle(from(subject, p), text(p.session, 'session'), Number(p.slot)));
-  link.subscribe(subjects.fromAny('progress'), (p, subject) => port.progress(from(subject, p), text(p.task_id, 'task_id'), text(p.lease, 'lease'), text(p.chunk, 'chunk')));
+  link.subscribe(subjects.fromAny('progress'), (p, subject) => port.progress(from(subject, p), text(p.task_id, 'task_id'), text(p.lease, 'lease'), chunkOf(p.chunk), readChatDelta(p.delta)));
 }
 
 /** A node of the first protocol (shared subjects) is told plainly to upgrade instead of waiting for an answer forever. */
@@ -74,6 +75,12 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 function tokenMatches(expected: string | null, given: unknown): boolean {
   if (expected === null) return true;
   return typeof given === 'string' && timingSafeEqual(digest(given), digest(expected));
+}
+
+/** A progress chunk: a chat task's piece may carry no text (a tool call, the end), so "" is allowed here. */
+function chunkOf(value: unknown): string {
+  if (typeof value !== 'string') throw new ValidationError('chunk must be a string', 'chunk');
+  return value;
 }
 
 function text(value: unknown, field: string): string {

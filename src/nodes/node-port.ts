@@ -6,6 +6,7 @@
  * that node's slots, and a session counts only for the node it was issued to. Anything else is refused with a warn
  * line naming both nodes, never recorded.
  */
+import type { ChatDelta } from '../backends/chat/types.js';
 import { NotThisNode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isSlotOf } from '../nats/node-protocol.js';
@@ -36,7 +37,8 @@ export interface NodePort {
    */
   outcome(nodeId: string, session: string, o: NodeOutcome): Promise<boolean>;
   /** Published for the task's watchers when the lease is this node's and still current; dropped otherwise. */
-  progress(nodeId: string, taskId: string, lease: string, chunk: string): void;
+  /** delta: a chat task's piece for its waiting gateway client (see backends/chat/types.ts). */
+  progress(nodeId: string, taskId: string, lease: string, chunk: string, delta?: ChatDelta): void;
 }
 
 /** What the port asks of the supervision tree; the composition root binds it to the node registry and the scheduler. */
@@ -125,11 +127,11 @@ export function createNodePort(deps: NodePortDeps): NodePort {
       if (queued) tree.retryLater(queued, o.delayMs, why);
       return queued !== null;
     },
-    progress(nodeId, taskId, lease, chunk) {
+    progress(nodeId, taskId, lease, chunk, delta) {
       void holderOf(taskId, lease).then((holder) => {
         if (holder === null) return;
         if (!isSlotOf(holder, nodeId)) return refuse('progress', nodeId, { task: taskId, held_by: holder }, lease);
-        transitions.progress(taskId, holder, lease, chunk);
+        transitions.progress(taskId, holder, lease, chunk, delta);
       });
     },
   };

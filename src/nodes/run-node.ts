@@ -220,7 +220,7 @@ function linkTransitions(link: NatsLink, subjects: ReturnType<typeof nodeSubject
       await deliver(link, subjects, opts, { ...base, kind: 'defer', task_id: taskId, lease, error, delay_ms: delayMs, backend });
       return null;
     },
-    progress: (taskId, _workerId, lease, chunk) => link.publish(subjects.progress(opts.nodeId), { session, task_id: taskId, lease, chunk }),
+    progress: (taskId, _workerId, lease, chunk, delta) => link.publish(subjects.progress(opts.nodeId), { session, task_id: taskId, lease, chunk, ...(delta ? { delta } : {}) }),
   };
 }
 
