@@ -41,13 +41,6 @@ export interface TaskOptions {
   chat?: ChatCall;
 }
 
-/** `chat`: a gateway request relayed to its client (options.chat); `prompt`: every other task. */
-export type TaskKind = 'prompt' | 'chat';
-
-export function taskKind(task: { options: TaskOptions }): TaskKind {
-  return task.options.chat ? 'chat' : 'prompt';
-}
-
 /** How an answer ended, normalised over the protocols (OpenAI finish_reason, Ollama done_reason). */
 export const FINISH_REASONS = ['stop', 'length', 'tool_calls', 'content_filter', 'cancelled', 'error'] as const;
 export type FinishReason = (typeof FINISH_REASONS)[number];

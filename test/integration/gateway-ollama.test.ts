@@ -6,32 +6,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Ollama } from 'ollama';
-import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
-import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import type { TestCoordinator } from '../helpers/coordinator.js';
+import type { FakeLlm } from '../helpers/fake-llm.js';
+import { TWO_PROTOCOL_BACKENDS, startTwoProtocolPool } from '../helpers/two-protocol-pool.js';
 
 describe('gateway: Ollama protocol', () => {
   let fake: FakeLlm;
   let koubou: TestCoordinator;
+  let pool: Awaited<ReturnType<typeof startTwoProtocolPool>>;
   let client: Ollama;
-  const BACKENDS = [
-    { model: 'oll-model', protocol: 'ollama', path: '/api/chat' },
-    { model: 'oai-model', protocol: 'openai', path: '/v1/chat/completions' },
-  ] as const;
+  const BACKENDS = TWO_PROTOCOL_BACKENDS;
 
   before(async () => {
-    fake = await startFakeLlm({ models: ['oll-model', 'oai-model'] });
-    koubou = await startTestCoordinator({
-      backends: [
-        { name: 'oll', type: 'ollama', url: fake.url, model: 'oll-model' },
-        { name: 'oai', type: 'openai', url: fake.url, model: 'oai-model' },
-      ],
-    });
+    pool = await startTwoProtocolPool();
+    ({ fake, koubou } = pool);
     client = new Ollama({ host: koubou.url });
   });
-  after(async () => {
-    await koubou.close();
-    await fake.close();
-  });
+  after(() => pool.close());
 
   for (const b of BACKENDS) {
     it(`chats with an ${b.protocol} backend, whole and streamed, a Japanese prompt cut inside characters intact`, async () => {

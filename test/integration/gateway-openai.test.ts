@@ -5,33 +5,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
-import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import type { TestCoordinator } from '../helpers/coordinator.js';
+import type { FakeLlm } from '../helpers/fake-llm.js';
+import { TWO_PROTOCOL_BACKENDS, startTwoProtocolPool } from '../helpers/two-protocol-pool.js';
 
 describe('gateway: OpenAI protocol', () => {
   let fake: FakeLlm;
   let koubou: TestCoordinator;
+  let pool: Awaited<ReturnType<typeof startTwoProtocolPool>>;
   let client: OpenAI;
-  // One fake speaks both protocols; each backend serves its own model name.
-  const BACKENDS = [
-    { model: 'oll-model', protocol: 'ollama', path: '/api/chat' },
-    { model: 'oai-model', protocol: 'openai', path: '/v1/chat/completions' },
-  ] as const;
+  const BACKENDS = TWO_PROTOCOL_BACKENDS;
 
   before(async () => {
-    fake = await startFakeLlm({ models: ['oll-model', 'oai-model'] });
-    koubou = await startTestCoordinator({
-      backends: [
-        { name: 'oll', type: 'ollama', url: fake.url, model: 'oll-model' },
-        { name: 'oai', type: 'openai', url: fake.url, model: 'oai-model' },
-      ],
-    });
+    pool = await startTwoProtocolPool();
+    ({ fake, koubou } = pool);
     client = new OpenAI({ baseURL: `${koubou.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   });
-  after(async () => {
-    await koubou.close();
-    await fake.close();
-  });
+  after(() => pool.close());
 
   for (const b of BACKENDS) {
     it(`answers a chat completion from an ${b.protocol} backend, with usage and the task id`, async () => {
