@@ -19,6 +19,7 @@ import { assembleCore, type Core } from './core.js';
 import { EventBus } from './events/bus.js';
 import { WorkerEvents, type WorkerEvent } from './events/worker-events.js';
 import { BackendHealth, type BridgeStatus } from './health.js';
+import { gatewayRoutes } from './gateway/routes.js';
 import { createApp } from './http/app.js';
 import { bind, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
@@ -211,7 +212,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
 
   // Late: the bridge serves the core, which exists only now. It outlives reboots of the rest of the tree.
   const bridge = nats ? tree.startBridge({ ...nats.bridge, clock, log: log.child({ actor: 'nats-bridge' }), onStatus: (s) => (natsStatus = s) }) : null;
-  const { app, attach } = createApp(core, log);
+  const { app, attach } = createApp(core, log, Date.now, [gatewayRoutes(core, log)]);
   http.serve(app, attach);
   store.advertise(http.url);
   // When NATS is up, it is served by the time this returns; when it is not, the bridge keeps trying in the background.

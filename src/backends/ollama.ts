@@ -10,7 +10,7 @@ import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from '
 import { ChatRelay } from './chat/relay.js';
 import { relayOllamaEmbeddings, relayOllamaStream } from './chat/ollama-reader.js';
 import { toOllamaRequest } from './chat/to-ollama.js';
-import { callModel, type ChatRequest } from './chat/types.js';
+import { callModel, type ChatRequest } from '../tasks/chat.js';
 
 type OllamaEndpoint = 'chat' | 'generate';
 

@@ -11,7 +11,7 @@ import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from '
 import { ChatRelay } from './chat/relay.js';
 import { relayOpenAiEmbeddings, relayOpenAiStream } from './chat/openai-reader.js';
 import { toOpenAiRequest } from './chat/to-openai.js';
-import { callModel, type ChatRequest } from './chat/types.js';
+import { callModel, type ChatRequest } from '../tasks/chat.js';
 
 /** A Backend speaking the OpenAI chat completions API (LM Studio, vLLM, llama.cpp server…). */
 export function createOpenAiBackend(settings: BackendSettings): Backend {

@@ -1,6 +1,6 @@
 import type { AnswerInfo, TaskChanges } from '../tasks/task.js';
 import type { CommandSettings } from './command/settings.js';
-import type { ChatRequest } from './chat/types.js';
+import type { ChatRequest } from '../tasks/chat.js';
 
 /** One backend: a server speaking the Ollama or the OpenAI-compatible protocol, or an agent CLI run per task. */
 export type BackendType = 'ollama' | 'openai' | 'command';

@@ -5,7 +5,7 @@ import { storageFailure } from '../store/store-health.js';
 import type { TaskRepository } from '../store/tasks-repo.js';
 import type { Task } from '../tasks/task.js';
 import type { TaskTransitions } from '../tasks/task-transitions.js';
-import type { ChatDelta } from '../backends/chat/types.js';
+import type { ChatDelta } from '../tasks/chat.js';
 
 /** A result waits this long at most for the disk to take it; then it is left for the next start's recovery. */
 const STORED_WITHIN_MS = 10 * 60_000;

@@ -4,7 +4,7 @@
  * encoding_format "base64", the base64 of its little-endian float32 bytes (what the official client asks for by
  * default). Ollama /api/embed: {model, embeddings, total_duration, load_duration, prompt_eval_count}.
  */
-import type { ChatDelta, ChatEnd } from '../backends/chat/types.js';
+import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
 import type { Presenter } from './presenter.js';
 
 const NS_PER_MS = 1_000_000;

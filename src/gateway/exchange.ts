@@ -7,8 +7,8 @@
 import type { Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { ServerResponse } from 'node:http';
-import type { ChatCall } from '../backends/chat/types.js';
-import { callModel } from '../backends/chat/types.js';
+import type { ChatCall } from '../tasks/chat.js';
+import { callModel } from '../tasks/chat.js';
 import type { EventBus } from '../events/bus.js';
 import { KoubouError, QueueFull, ShuttingDown, ValidationError } from '../errors.js';
 import { readJson } from '../http/json-body.js';

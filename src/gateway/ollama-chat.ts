@@ -6,7 +6,7 @@
  * With `stream: false` the whole answer is that last object.
  */
 import { parseArguments } from '../backends/chat/messages-map.js';
-import type { ChatDelta, ChatEnd } from '../backends/chat/types.js';
+import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
 import { ToolCallCollector, ollamaTime, type Presenter } from './presenter.js';
 import type { SessionFailure } from './session.js';
 

@@ -4,7 +4,7 @@
  * by a chunk with `finish_reason`, then (with stream_options.include_usage) a chunk with empty choices and the usage
  * (every earlier chunk then has `"usage": null`), then `data: [DONE]`.
  */
-import type { ChatDelta, ChatEnd } from '../backends/chat/types.js';
+import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
 import { ToolCallCollector, openAiFinishReason, type Presenter } from './presenter.js';
 import type { SessionFailure } from './session.js';
 import { openAiErrorBody } from './openai-errors.js';

@@ -1,4 +1,4 @@
-import type { ChatDelta, ChatEnd } from '../backends/chat/types.js';
+import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
 import type { SessionFailure } from './session.js';
 
 /**

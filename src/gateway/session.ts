@@ -7,8 +7,8 @@ import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import type { TaskService } from '../delegation/service.js';
 import type { TaskType } from '../tasks/task.js';
-import type { ChatCall, ChatDelta } from '../backends/chat/types.js';
-import { callModel } from '../backends/chat/types.js';
+import type { ChatCall, ChatDelta } from '../tasks/chat.js';
+import { callModel } from '../tasks/chat.js';
 
 /** Why a request got no (whole) answer: the task's error code and message. */
 export interface SessionFailure {

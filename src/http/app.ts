@@ -22,10 +22,12 @@ import { dashboardApiRoutes } from './dashboard-api-routes.js';
 import { isTaskStreamPath, taskStreamRoute } from './task-stream-route.js';
 import { Throughput } from '../dashboard/throughput.js';
 import { WorkerSpeeds } from '../dashboard/worker-speed.js';
-import { gatewayRoutes } from '../gateway/routes.js';
 
-/** The app, and what to call with the HTTP server once it listens (WebSocket upgrades need it). */
-export function createApp(core: Core, log: Logger, now: () => number = Date.now): { app: Hono; attach(server: Server): void } {
+/**
+ * The app, and what to call with the HTTP server once it listens (WebSocket upgrades need it). `mounted` are route
+ * groups of other adapters (the LLM gateway), served at "/" behind the same guard and token as the API.
+ */
+export function createApp(core: Core, log: Logger, now: () => number = Date.now, mounted: readonly Hono[] = []): { app: Hono; attach(server: Server): void } {
   const { server } = core.config;
   const app = new Hono();
   app.onError(errorHandler(log));
@@ -66,7 +68,7 @@ export function createApp(core: Core, log: Logger, now: () => number = Date.now)
   };
   app.route('/', dashboardApiRoutes(core, sources, now));
   app.route('/', taskStreamRoute(core.service, core.bus, streams));
-  app.route('/', gatewayRoutes(core, log));
+  for (const routes of mounted) app.route('/', routes);
   app.route('/', dashboardRoute());
   const attach = addWebSocket(app, core, log, { ...streams, maxMessageBytes: server.ws_max_message_bytes, maxSubscriptions: server.ws_max_subscriptions });
   return { app, attach };

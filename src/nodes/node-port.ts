@@ -6,7 +6,7 @@
  * that node's slots, and a session counts only for the node it was issued to. Anything else is refused with a warn
  * line naming both nodes, never recorded.
  */
-import type { ChatDelta } from '../backends/chat/types.js';
+import type { ChatDelta } from '../tasks/chat.js';
 import { NotThisNode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isSlotOf } from '../nats/node-protocol.js';

@@ -2,7 +2,7 @@
  * The task state changes the actors make, as the narrow interface they depend on: the composition root binds it to the
  * store and event bus (src/delegation/transitions.ts); tests give their own.
  */
-import type { ChatDelta } from '../backends/chat/types.js';
+import type { ChatDelta } from './chat.js';
 import type { QueuedTask, Task, TaskError, TaskOutcome } from './task.js';
 
 /** A task claimed for a worker: what to run now, and the write that records the assignment. */

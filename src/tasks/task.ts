@@ -1,5 +1,5 @@
 /** The task as the rest of the system sees it. */
-import type { ChatCall } from '../backends/chat/types.js';
+import type { ChatCall } from './chat.js';
 
 export const TASK_TYPES = [
   'general',

@@ -1,6 +1,6 @@
 /** A ChatDelta from another process (a koubou-node's progress message): only well-typed fields are kept. */
 import { isRecord, optionalNumber } from '../json.js';
-import type { ChatDelta, ToolCallDelta } from './types.js';
+import type { ChatDelta, ToolCallDelta } from '../../tasks/chat.js';
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 const orNull = (v: unknown) => optionalNumber(v) ?? null;

@@ -9,7 +9,7 @@ import { readJsonBody } from '../http-client.js';
 import { isRecord, optionalNumber, parseBackendJson, reportedError } from '../json.js';
 import { readLines } from '../lines.js';
 import type { ChatRelay } from './relay.js';
-import type { ToolCallDelta } from './types.js';
+import type { ToolCallDelta } from '../../tasks/chat.js';
 
 const DURATIONS = ['total_duration', 'load_duration', 'prompt_eval_duration', 'eval_duration'] as const;
 

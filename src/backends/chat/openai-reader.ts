@@ -10,7 +10,7 @@ import { isRecord, optionalNumber, parseBackendJson, parseLooseJson, reportedErr
 import { readLines } from '../lines.js';
 import { readSseEvents } from '../sse.js';
 import type { ChatRelay } from './relay.js';
-import type { ToolCallDelta } from './types.js';
+import type { ToolCallDelta } from '../../tasks/chat.js';
 
 /** Reads a streamed chat or text completion to its end and relays it; the stream must carry a finish or [DONE]. */
 export async function relayOpenAiStream(res: Dispatcher.ResponseData, label: string, relay: ChatRelay): Promise<void> {

@@ -1,7 +1,7 @@
 /** One relayed answer: each piece goes to the client as a ChatDelta and into the task's record, under the size cap. */
 import { AnswerBuilder, DEFAULT_MAX_OUTPUT_BYTES } from '../answer.js';
 import type { GenerateResult } from '../types.js';
-import type { ChatDelta, ChatRequest, ToolCallDelta } from './types.js';
+import type { ChatDelta, ChatRequest, ToolCallDelta } from '../../tasks/chat.js';
 
 export class ChatRelay {
   readonly answer: AnswerBuilder;

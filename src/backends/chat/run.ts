@@ -1,6 +1,6 @@
 import { ValidationError } from '../../errors.js';
 import type { Backend, GenerateResult } from '../types.js';
-import type { ChatRequest } from './types.js';
+import type { ChatRequest } from '../../tasks/chat.js';
 
 /** Runs a task of kind chat on a backend; a backend that is no LLM server (an agent CLI) refuses it for good. */
 export function runChat(backend: Backend, req: ChatRequest): Promise<GenerateResult> {

@@ -1,7 +1,7 @@
 /** Any gateway call as a request to an Ollama server: endpoint under /api and body. */
 import { openAiToOllamaMessages } from './messages-map.js';
 import { openAiToOllamaOptions } from './options-map.js';
-import type { ChatCall } from './types.js';
+import type { ChatCall } from '../../tasks/chat.js';
 
 export type OllamaPath = 'chat' | 'generate' | 'embed';
 

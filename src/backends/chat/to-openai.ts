@@ -2,7 +2,7 @@
 import { isRecord } from '../json.js';
 import { ollamaToOpenAiMessages } from './messages-map.js';
 import { ollamaToOpenAiOptions } from './options-map.js';
-import type { ChatCall } from './types.js';
+import type { ChatCall } from '../../tasks/chat.js';
 
 export type OpenAiPath = 'chat/completions' | 'completions' | 'embeddings';
 
