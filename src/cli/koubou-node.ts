@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /** `koubou-node`: joins this machine's LLM backends to a coordinator's pool over NATS (flags: node-spec.ts). */
 import { hostname } from 'node:os';
-import { loadConfig, LOG_LEVELS, type KoubouConfig } from '../config.js';
+import path from 'node:path';
+import { configDefault, loadConfig, LOG_LEVELS, type KoubouConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { logFilePath } from '../logging/log-file.js';
 import { createPinoLogger } from '../logging/pino-logger.js';
@@ -54,9 +55,21 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
     credsFile: v.creds ?? config?.nats.creds_file ?? null,
     tlsCaFile: v['tls-ca'] ?? config?.nats.tls_ca_file ?? null,
     backends: config ? config.backends.map((b) => ({ ...b, concurrency: b.max_workers, caps: capabilities(b.model, b) })) : backends(v, nodeId),
-    // The coordinator's log format; with --config, also its log file (logs/koubou.log beside the configured store).
-    log: createPinoLogger({ name: 'koubou-node', level, console: 'stdout', file: config ? logFilePath(config.store.path) : undefined }).child({ node: nodeId }),
+    log: createPinoLogger({ name: 'koubou-node', level, console: 'stdout', file: logFile(v['log-file'], config) }).child({ node: nodeId }),
   };
+}
+
+/**
+ * Where the node appends its log lines, as the coordinator does: logs/koubou.log beside the store (the configured one
+ * with --config, else the default `.koubou/koubou.db` of this folder), unless --log-file names a file ("-": none).
+ */
+function logFile(given: string | undefined, config: KoubouConfig | null): string | undefined {
+  if (given === '-') return undefined;
+  if (given !== undefined) {
+    if (given.trim() === '') usage('--log-file needs a file name (or "-" for stdout only)');
+    return path.resolve(given);
+  }
+  return logFilePath(config?.store.path ?? path.resolve(String(configDefault('store.path'))));
 }
 
 /** The file's configuration; a mistake in it is a usage error naming the file and the key. */

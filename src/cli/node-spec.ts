@@ -17,6 +17,13 @@ export const NODE_SPEC = {
     creds: { type: 'string', value: 'F', env: 'KOUBOU_NATS_CREDS_FILE', help: 'NATS auth: a .creds file (JWT and seed)' },
     'tls-ca': { type: 'string', value: 'F', env: 'KOUBOU_NATS_TLS_CA_FILE', help: "a CA certificate to trust when the NATS server's TLS certificate is from your own CA" },
     'log-level': { type: 'string', value: 'L', env: 'KOUBOU_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent' },
+    'log-file': {
+      type: 'string',
+      value: 'FILE',
+      env: 'KOUBOU_LOG_FILE',
+      defaultText: "logs/koubou.log beside --config's store, else .koubou/logs/koubou.log here",
+      help: 'append JSON log lines here as well as to stdout ("-": stdout only)',
+    },
     config: { type: 'string', value: 'FILE', help: 'serve every backend of this configuration file (instead of --backend ...)' },
     backend: { type: 'string', value: 'TYPE', help: 'ollama or openai: the one backend to serve (with --url and --model)' },
     url: { type: 'string', value: 'URL', help: "the backend's base URL" },
@@ -31,5 +38,7 @@ export const NODE_SPEC = {
   notes: `With --config, each backend's types, models and max_tokens keys say what --types, --models and --max-tokens
 say, and its nats section fills what the flags leave out. NATS credentials: user:password or a token in the URL
 (nats://user:pass@host:4222), an nkey seed file, or a .creds file.
+The default log file is the one a coordinator started in the same folder (or on the same --config) writes, so one
+file holds koubou's and koubou-node's lines; under a service manager, give --log-file (or "-" and read its journal).
 Exit codes: 0 stopped by a signal, 1 refused or failed, 2 wrong usage.`,
 } as const satisfies CommandSpec;
