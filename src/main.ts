@@ -179,12 +179,15 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   /** A question to the scheduler, answered on `replyTo`. */
   const ask = <T>(msg: (replyTo: Ref<T>) => SchedulerMsg) => query(tree.scheduler, msg as (replyTo: Ref<unknown>) => SchedulerMsg, QUERY_TIMEOUT_MS) as Promise<T>;
   load = () => ask<SchedulerLoad>((replyTo) => ({ type: 'getLoad', replyTo }));
+  // What koubou-nodes do through the NATS bridge: join, beat, report outcomes.
+  const nodePort = createNodePort({ tree: nodeTreeLink(tree), transitions, leaseHolder: (id, lease) => store.tasks.leaseHolder(id, lease), log: log.child({ adapter: 'nodes' }) });
   const service = new TaskService({
     tasks: store.tasks,
     bus,
     stats,
     files: { root: config.files.root, maxBytes: config.files.max_bytes, exclude: config.files.exclude, protectedPaths: storeFiles(config.store.path) },
     workspaceRoots: config.backends.flatMap((b) => (b.command?.workspace_root ? workspaceRoots(b.command.workspace_root) : [])),
+    remoteWorkspaceRoots: () => nodePort.workspaceRoots(),
     maxPending: config.queue.max_pending,
     notifyQueued: coalescing((tasks) => dispatch(tree.scheduler, { type: 'tasksQueued', tasks })),
     notifyCancelled: (taskId, lease) => dispatch(tree.scheduler, { type: 'taskCancelled', taskId, lease }),
@@ -192,8 +195,6 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     output: new OutputBuffers(bus),
     estimate: (taskId) => ask<QueueEstimate | null>((replyTo) => ({ type: 'estimate', taskId, replyTo })),
   });
-  // What koubou-nodes do through the NATS bridge: join, beat, report outcomes.
-  const nodePort = createNodePort({ tree: nodeTreeLink(tree), transitions, leaseHolder: (id, lease) => store.tasks.leaseHolder(id, lease), log: log.child({ adapter: 'nodes' }) });
   let natsStatus: BridgeStatus | null = null;
   const core: Core = assembleCore({
     config,

@@ -13,6 +13,9 @@ import { startNode } from '../node-main.js';
 import type { NodeOptions } from '../nodes/run-node.js';
 import { processEnv } from '../client/client-env.js';
 import { UsageError } from '../client/errors.js';
+import { PRESETS } from '../backends/command/presets.js';
+import { COMMAND_DEFAULTS, type CommandSettings } from '../backends/command/settings.js';
+import { expandHome } from '../backends/command/workdir.js';
 import { helpText, parseCommand, usageLine, type Parsed } from './flags.js';
 import { NODE_SPEC } from './node-spec.js';
 
@@ -38,9 +41,6 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
   // With --config, the file's nats section fills what the flags and the environment leave out.
   const config = v.config === undefined ? null : nodeConfig(v.config);
   if (config && config.backends.length === 0) usage(`--config ${v.config} lists no backends for this node to serve`);
-  // Tasks naming a workdir are routed only to the coordinator's own command backends (nodes do not announce workspaces yet).
-  const command = config?.backends.find((b) => b.type === 'command');
-  if (command) usage(`--config ${v.config}: backend "${command.name}" is type command; koubou-node serves LLM backends only (run agent CLIs on the coordinator)`);
   const natsUrl = v.nats ?? config?.nats.url;
   if (!natsUrl) usage('--nats URL is required');
   const nodeId = v.id ?? hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
@@ -55,6 +55,7 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
     credsFile: v.creds ?? config?.nats.creds_file ?? null,
     tlsCaFile: v['tls-ca'] ?? config?.nats.tls_ca_file ?? null,
     backends: config ? config.backends.map((b) => ({ ...b, concurrency: b.max_workers, caps: capabilities(b.model, b) })) : backends(v, nodeId),
+    env,
     log: createPinoLogger({ name: 'koubou-node', level, console: 'stdout', file: logFile(v['log-file'], config) }).child({ node: nodeId }),
   };
 }
@@ -86,14 +87,27 @@ type NodeValues = Parsed<typeof NODE_SPEC.settings>['values'];
 
 function backends(v: NodeValues, nodeId: string): NodeOptions['backends'] {
   const type = v.backend;
-  if (type !== 'ollama' && type !== 'openai') usage('--backend must be ollama or openai (or give --config)');
+  if (type !== 'ollama' && type !== 'openai' && type !== 'command') usage('--backend must be ollama, openai or command (or give --config)');
   const { url, model } = v;
-  if (!url || !model) usage('--url and --model are required with --backend');
+  if (!model || (type !== 'command' && !url)) usage(type === 'command' ? '--model is required with --backend command' : '--url and --model are required with --backend');
+  if (type !== 'command' && (v.preset !== undefined || v['workspace-root'] !== undefined)) usage('--preset and --workspace-root go with --backend command');
   const concurrency = wholeNumber('concurrency', v.concurrency!, 1, 1024);
   // Named like a configured backend, so /workers and errors tell this node's backend apart from another's.
   const name = v.name ?? nodeId;
   if (!NODE_ID.test(name)) usage(`--name may hold letters, digits, "-" and "_" (at most 64), got ${JSON.stringify(name)}`);
-  return [{ name, type, url, model, concurrency, caps: capabilities(model, flagCapabilities(v)) }];
+  const command = type === 'command' ? commandFlags(v) : null;
+  return [{ name, type, url: url ?? '', model, concurrency, command, caps: capabilities(model, { ...flagCapabilities(v), type, command }) }];
+}
+
+/** --preset codex --workspace-root DIR: a preset's CLI under its own name, with the settings' defaults. */
+function commandFlags(v: NodeValues): CommandSettings {
+  const named = PRESETS.filter((p) => p !== 'generic');
+  if (v.preset === undefined) usage(`--backend command needs --preset (${named.join(', ')}; a generic command goes in --config)`);
+  const preset = oneOf('preset', v.preset, named);
+  const root = v['workspace-root'];
+  if (root !== undefined && root.trim() === '') usage('--workspace-root needs a directory');
+  const { env: _env, ...defaults } = COMMAND_DEFAULTS;
+  return { ...defaults, preset, workspace_root: root === undefined ? null : path.resolve(expandHome(root)), env_pass: [], env_set: {} };
 }
 
 /** --types code,documentation   --models a,b   --max-tokens N */
@@ -116,7 +130,8 @@ function oneOf<T extends string>(flag: string, raw: string, allowed: readonly T[
 }
 
 async function main(): Promise<void> {
-  const opts = options(process.argv.slice(2), processEnv());
+  const env = processEnv();
+  const opts = options(process.argv.slice(2), env);
   const node = await startNode(opts);
   let stopping = false;
   const onSignal = () => {

@@ -39,6 +39,11 @@ export interface NodePort {
   /** Published for the task's watchers when the lease is this node's and still current; dropped otherwise. */
   /** delta: a chat task's piece for its waiting gateway client (see backends/chat/types.ts). */
   progress(nodeId: string, taskId: string, lease: string, chunk: string, delta?: ChatDelta): void;
+  /**
+   * The workspace roots of the agent CLIs nodes announced at their last join (a node that left keeps its roots: tasks
+   * for them wait until it is back). Bounded by the nodes that joined.
+   */
+  workspaceRoots(): string[];
 }
 
 /** What the port asks of the supervision tree; the composition root binds it to the node registry and the scheduler. */
@@ -83,6 +88,7 @@ export function createNodePort(deps: NodePortDeps): NodePort {
     }
     return holder;
   };
+  const rootsByNode = new Map<string, readonly string[]>();
   const refusedLeases = new Set<string>();
   const refuse = (what: string, nodeId: string, fields: Record<string, unknown>, lease: string) => {
     // One line per kind of message and lease: a node repeating itself does not flood the log.
@@ -95,7 +101,11 @@ export function createNodePort(deps: NodePortDeps): NodePort {
   };
 
   return {
-    join: (nodeId, session, slots) => tree.join(nodeId, session, slots),
+    join(nodeId, session, slots) {
+      rootsByNode.set(nodeId, [...new Set(slots.flatMap((s) => s.caps.workspaceRoots))]);
+      tree.join(nodeId, session, slots);
+    },
+    workspaceRoots: () => [...new Set([...rootsByNode.values()].flat())],
     async beat(nodeId, session, leases) {
       const known = await tree.beat(nodeId, session);
       if (known && leases) tree.runsInHand(nodeId, leases);

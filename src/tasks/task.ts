@@ -113,8 +113,8 @@ export interface QueuedTask {
   type: TaskType;
   model: string | null;
   maxTokens: number | null;
-  /** It names a workdir, so only a command backend can run it. */
-  workspace: boolean;
+  /** The workdir it names (see TaskOptions.workdir): only a command backend whose workspace_root holds it can run it. */
+  workdir: string | null;
 }
 
 /** One changed file, as in `result.changes.files`. */

@@ -113,9 +113,14 @@ describe('child environment', () => {
 
 describe('routing', () => {
   const req = { type: 'code' as const, model: null, maxTokens: null };
-  it('a task naming a workdir goes only to command backends', () => {
-    assert.equal(accepts(capabilities('m', { type: 'ollama' }), { ...req, workspace: true }), false);
-    assert.equal(accepts(capabilities('m', { type: 'command' }), { ...req, workspace: true }), true);
-    assert.equal(accepts(capabilities('m', { type: 'ollama' }), { ...req, workspace: false }), true);
+  it('a task naming a workdir goes only to command backends whose workspace_root holds it', () => {
+    const agent = capabilities('m', { type: 'command', command: { workspace_root: '/work' } });
+    assert.equal(accepts(capabilities('m', { type: 'ollama' }), { ...req, workdir: '/work/calc' }), false);
+    assert.equal(accepts(agent, { ...req, workdir: '/work/calc' }), true);
+    assert.equal(accepts(agent, { ...req, workdir: '/elsewhere/calc' }), false);
+    assert.equal(accepts(capabilities('m', { type: 'command' }), { ...req, workdir: '/work/calc' }), false, 'no workspace_root: scratch runs only');
+    // A koubou-node's announced roots.
+    assert.equal(accepts(capabilities('m', { type: 'command', workspace_roots: ['/srv/ws'] }), { ...req, workdir: '/srv/ws/calc' }), true);
+    assert.equal(accepts(capabilities('m', { type: 'ollama' }), { ...req, workdir: null }), true);
   });
 });
