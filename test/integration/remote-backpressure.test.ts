@@ -20,6 +20,25 @@ import { startPushbackProxy, type PushbackProxy } from '../helpers/pushback-prox
 
 const TOKEN = 'pool-secret';
 
+/**
+ * A coordinator with no backend of its own (warn lines readable through GET /api/logs), a real nats-server, and a
+ * koubou-node "gpu" with two slots on the LLM server at `url`; resolves once both slots are in the pool.
+ */
+async function nodePool(url: string, extra: Record<string, unknown>) {
+  const nats = await startNatsServer();
+  const logs = new LogRing();
+  const koubou = await startTestCoordinator({
+    log: createPinoLogger({ level: 'info', console: 'none', ring: logs }),
+    logs,
+    backends: [],
+    extra: { nats: { url: nats.url, pool_token: TOKEN }, ...extra },
+  });
+  const client = api(koubou.url);
+  const node = startNodeProcess(['--nats', nats.url, '--id', 'gpu', '--backend', 'ollama', '--url', url, '--model', 'fake-model', '--concurrency', '2', '--token', TOKEN]);
+  await eventually(async () => ((await client.get('/workers')).body.workers as { location: string }[]).filter((w) => w.location === 'remote').length === 2, 10_000);
+  return { nats, koubou, client, node };
+}
+
 describe("a node's backend that refuses connections", () => {
   let nats: NatsServer;
   let node: NodeProcess;
@@ -29,20 +48,8 @@ describe("a node's backend that refuses connections", () => {
   let server: FakeLlm | undefined;
 
   before(async () => {
-    nats = await startNatsServer();
-    // Warn lines are read back through GET /api/logs.
-    const logs = new LogRing();
-    koubou = await startTestCoordinator({
-      log: createPinoLogger({ level: 'info', console: 'none', ring: logs }),
-      logs,
-      backends: [],
-      extra: { nats: { url: nats.url, pool_token: TOKEN }, pool: { backpressure: { failure_threshold: 3, probe_base_ms: 1000, probe_max_ms: 30_000 } } },
-    });
-    client = api(koubou.url);
     port = await closedPort();
-    const url = `http://127.0.0.1:${port}`;
-    node = startNodeProcess(['--nats', nats.url, '--id', 'gpu', '--backend', 'ollama', '--url', url, '--model', 'fake-model', '--concurrency', '2', '--token', TOKEN]);
-    await eventually(async () => ((await client.get('/workers')).body.workers as { location: string }[]).filter((w) => w.location === 'remote').length === 2, 10_000);
+    ({ nats, koubou, client, node } = await nodePool(`http://127.0.0.1:${port}`, { pool: { backpressure: { failure_threshold: 3, probe_base_ms: 1000, probe_max_ms: 30_000 } } }));
   });
   after(async () => {
     node.child.kill('SIGKILL');
@@ -97,20 +104,11 @@ describe("a node's backend that says busy or rate-limited", () => {
   const events = async (id: string) => (await client.get(`/task/${id}/events`)).body.events as { kind: string; attempt?: number; wait_ms?: number; backend?: string; reason?: { code: string; message: string } }[];
 
   before(async () => {
-    nats = await startNatsServer();
-    const logs = new LogRing();
-    koubou = await startTestCoordinator({
-      log: createPinoLogger({ level: 'info', console: 'none', ring: logs }),
-      logs,
-      backends: [],
-      // Retries would come back after 10 ms: only the Retry-After can hold a task for seconds.
-      extra: { nats: { url: nats.url, pool_token: TOKEN }, tasks: { retry_base_ms: 10, retry_max_ms: 20 }, pool: { backpressure: { failure_threshold: 3, probe_base_ms: 100, probe_max_ms: 400 } } },
-    });
-    client = api(koubou.url);
     fake = await startFakeLlm({ chunkDelayMs: 15 });
     proxy = await startPushbackProxy({ upstream: fake.url });
-    node = startNodeProcess(['--nats', nats.url, '--id', 'gpu', '--backend', 'ollama', '--url', proxy.url, '--model', 'fake-model', '--concurrency', '2', '--token', TOKEN]);
-    await eventually(async () => ((await client.get('/workers')).body.workers as { location: string }[]).filter((w) => w.location === 'remote').length === 2, 10_000);
+    // Retries would come back after 10 ms: only the Retry-After can hold a task for seconds.
+    const extra = { tasks: { retry_base_ms: 10, retry_max_ms: 20 }, pool: { backpressure: { failure_threshold: 3, probe_base_ms: 100, probe_max_ms: 400 } } };
+    ({ nats, koubou, client, node } = await nodePool(proxy.url, extra));
   });
   after(async () => {
     node.child.kill('SIGKILL');
