@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `koubou-node`: joins this machine's LLM backends to a coordinator's pool over NATS (flags: node-spec.ts). */
+/** `koubou-node`: joins this machine's LLM backends and agent CLIs to a coordinator's pool over NATS (flags: node-spec.ts). */
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { configDefault, loadConfig, LOG_LEVELS, type KoubouConfig } from '../config.js';

@@ -40,8 +40,9 @@ export const NODE_SPEC = {
   },
   notes: `With --config, each backend's types, models and max_tokens keys say what --types, --models and --max-tokens
 say, and its nats section fills what the flags leave out. A type command backend there runs as on a coordinator
-(workspace_root, isolation, env, kill_grace_ms, max_output_bytes are read from it); its results' diffs travel back. NATS credentials: user:password or a token in the URL
-(nats://user:pass@host:4222), an nkey seed file, or a .creds file.
+(workspace_root, isolation, env, kill_grace_ms, max_output_bytes are read from it); its results' diffs travel back.
+NATS credentials: user:password or a token in the URL (nats://user:pass@host:4222), an nkey seed file, or a .creds
+file.
 The default log file is the one a coordinator started in the same folder (or on the same --config) writes, so one
 file holds koubou's and koubou-node's lines; under a service manager, give --log-file (or "-" and read its journal).
 Exit codes: 0 stopped by a signal, 1 refused or failed, 2 wrong usage.`,

@@ -41,7 +41,7 @@ export interface NodePort {
   progress(nodeId: string, taskId: string, lease: string, chunk: string, delta?: ChatDelta): void;
   /**
    * The workspace roots of the agent CLIs nodes announced at their last join (a node that left keeps its roots: tasks
-   * for them wait until it is back). Bounded by the nodes that joined.
+   * for them wait until it is back), for the last REMEMBERED_NODES nodes that joined.
    */
   workspaceRoots(): string[];
 }
@@ -71,6 +71,9 @@ export interface NodePortDeps {
   leaseHolder(taskId: string, lease: string): Promise<string | null>;
   log: Logger;
 }
+
+/** Nodes whose workspace roots are remembered (the ones that joined longest ago are forgotten first). */
+const REMEMBERED_NODES = 4096;
 
 /** Leases whose holder is remembered, so a stream of progress chunks costs one store read. */
 const REMEMBERED_LEASES = 4096;
@@ -102,7 +105,9 @@ export function createNodePort(deps: NodePortDeps): NodePort {
 
   return {
     join(nodeId, session, slots) {
+      rootsByNode.delete(nodeId);
       rootsByNode.set(nodeId, [...new Set(slots.flatMap((s) => s.caps.workspaceRoots))]);
+      if (rootsByNode.size > REMEMBERED_NODES) rootsByNode.delete(rootsByNode.keys().next().value!);
       tree.join(nodeId, session, slots);
     },
     workspaceRoots: () => [...new Set([...rootsByNode.values()].flat())],

@@ -1,6 +1,6 @@
 /**
- * A koubou-node: worker actors for this machine's LLM backends and agent CLIs (command backends), joined to a coordinator's pool over NATS. It runs what
- * it is assigned, streams progress, delivers each outcome until the coordinator acknowledges it, beats, and joins
+ * A koubou-node: worker actors for this machine's LLM backends and agent CLIs (command backends), joined to a
+ * coordinator's pool over NATS. It runs what it is assigned, streams progress, delivers each outcome until the coordinator acknowledges it, beats, and joins
  * again by itself whenever the coordinator has forgotten it (a coordinator restart, a long NATS outage).
  */
 import { dispatch, start, stop } from 'nact';

@@ -46,9 +46,10 @@ export function resolveWorkdir(workdir: string, roots: readonly string[], field 
  * the task. Otherwise a ValidationError naming `field`.
  */
 export function taskWorkdir(workdir: string, roots: readonly string[], remoteRoots: readonly string[], field = 'workdir'): string {
+  const absolute = path.isAbsolute(expandHome(workdir));
   const expanded = path.resolve(expandHome(workdir));
   const local = roots.some((root) => isUnder(root, expanded));
-  if (!local && path.isAbsolute(expandHome(workdir)) && remoteRoots.some((root) => isUnder(root, expanded))) return expanded;
+  if (!local && absolute && remoteRoots.some((root) => isUnder(root, expanded))) return expanded;
   return resolveWorkdir(workdir, local ? roots : [...roots, ...remoteRoots], field);
 }
 
