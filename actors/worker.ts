@@ -11,6 +11,7 @@ import type { Heartbeat, SpawnWorker, WorkerDeps, WorkerMsg } from '../src/routi
 import type { CallVerdict } from '../src/supervision/backend-gate.js';
 import { buildPrompt } from '../src/tasks/prompt.js';
 import type { Task, TaskOutcome } from '../src/tasks/task.js';
+import { runChat } from '../src/backends/chat/run.js';
 
 interface Running {
   taskId: string;
@@ -143,18 +144,21 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
   const report = (verdict: CallVerdict, code: string | null) =>
     deps.reportCall({ workerId: deps.id, incarnation: deps.incarnation, verdict, taskId: task.id, attempt: task.attempts, code });
   try {
-    const result = await deps.backend.generate({
-      prompt,
-      system,
-      model: task.options.model,
-      maxTokens: task.options.max_tokens,
-      maxOutputBytes: deps.maxOutputBytes,
-      keepReasoning: task.options.include_reasoning === true,
-      signal,
-      onChunk: (chunk) => deps.transitions.progress(task.id, deps.id, lease, chunk),
-      taskId: task.id,
-      workdir: task.options.workdir,
-    });
+    const chat = task.options.chat;
+    const result = chat
+      ? await runChat(deps.backend, { call: chat, signal, maxOutputBytes: deps.maxOutputBytes, onDelta: (d) => deps.transitions.progress(task.id, deps.id, lease, d.content ?? '', d) })
+      : await deps.backend.generate({
+          prompt,
+          system,
+          model: task.options.model,
+          maxTokens: task.options.max_tokens,
+          maxOutputBytes: deps.maxOutputBytes,
+          keepReasoning: task.options.include_reasoning === true,
+          signal,
+          onChunk: (chunk) => deps.transitions.progress(task.id, deps.id, lease, chunk),
+          taskId: task.id,
+          workdir: task.options.workdir,
+        });
     deps.recordBackendCall(deps.backend.name, seconds(), null);
     report({ kind: 'ok' }, null);
     const { output, changes, ...answer } = result;

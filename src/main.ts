@@ -19,6 +19,7 @@ import { assembleCore, type Core } from './core.js';
 import { EventBus } from './events/bus.js';
 import { WorkerEvents, type WorkerEvent } from './events/worker-events.js';
 import { BackendHealth, type BridgeStatus } from './health.js';
+import { gatewayRoutes } from './gateway/routes.js';
 import { createApp } from './http/app.js';
 import { bind, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
@@ -178,6 +179,8 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   /** A question to the scheduler, answered on `replyTo`. */
   const ask = <T>(msg: (replyTo: Ref<T>) => SchedulerMsg) => query(tree.scheduler, msg as (replyTo: Ref<unknown>) => SchedulerMsg, QUERY_TIMEOUT_MS) as Promise<T>;
   load = () => ask<SchedulerLoad>((replyTo) => ({ type: 'getLoad', replyTo }));
+  // What koubou-nodes do through the NATS bridge: join, beat, report outcomes.
+  const nodePort = createNodePort({ tree: nodeTreeLink(tree), transitions, leaseHolder: (id, lease) => store.tasks.leaseHolder(id, lease), log: log.child({ adapter: 'nodes' }) });
   const service = new TaskService({
     tasks: store.tasks,
     bus,
@@ -185,6 +188,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     stats,
     files: { root: config.files.root, maxBytes: config.files.max_bytes, exclude: config.files.exclude, protectedPaths: storeFiles(config.store.path) },
     workspaceRoots: config.backends.flatMap((b) => (b.command?.workspace_root ? workspaceRoots(b.command.workspace_root) : [])),
+    remoteWorkspaceRoots: () => nodePort.workspaceRoots(),
     maxPending: config.queue.max_pending,
     notifyQueued: coalescing((tasks) => dispatch(tree.scheduler, { type: 'tasksQueued', tasks })),
     notifyCancelled: (taskId, lease) => dispatch(tree.scheduler, { type: 'taskCancelled', taskId, lease }),
@@ -192,8 +196,6 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     output: new OutputBuffers(bus),
     estimate: (taskId) => ask<QueueEstimate | null>((replyTo) => ({ type: 'estimate', taskId, replyTo })),
   });
-  // What koubou-nodes do through the NATS bridge: join, beat, report outcomes.
-  const nodePort = createNodePort({ tree: nodeTreeLink(tree), transitions, leaseHolder: (id, lease) => store.tasks.leaseHolder(id, lease), log: log.child({ adapter: 'nodes' }) });
   let natsStatus: BridgeStatus | null = null;
   const core: Core = assembleCore({
     config,
@@ -212,7 +214,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
 
   // Late: the bridge serves the core, which exists only now. It outlives reboots of the rest of the tree.
   const bridge = nats ? tree.startBridge({ ...nats.bridge, clock, log: log.child({ actor: 'nats-bridge' }), onStatus: (s) => (natsStatus = s) }) : null;
-  const { app, attach } = createApp(core, log, clock);
+  const { app, attach } = createApp(core, log, clock, [gatewayRoutes(core, log)]);
   http.serve(app, attach);
   store.advertise(http.url);
   // When NATS is up, it is served by the time this returns; when it is not, the bridge keeps trying in the background.

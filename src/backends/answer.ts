@@ -89,6 +89,11 @@ export class AnswerBuilder {
     if (fits !== text) throw this.tooLarge();
   }
 
+  /** Bytes of the answer that are neither text nor reasoning (tool call arguments): counted against the cap only. */
+  addOther(text: string): void {
+    if (text !== '' && this.room(text) !== text) throw this.tooLarge();
+  }
+
   /**
    * Bytes a non-streamed body carrying this answer may have: the cap twice over (JSON escapes) plus 1 MiB of
    * envelope. Past it the body is abandoned unread.
@@ -132,6 +137,12 @@ export class AnswerBuilder {
       );
     }
     return { output, ...info };
+  }
+
+  /** The answer as the server ended it, without a verdict: a relayed answer (gateway) is its client's to judge. */
+  relayed(): GenerateResult {
+    const finishReason = normaliseFinishReason(this.rawFinishReason);
+    return { output: this.content.join(''), ...this.info(finishReason, finishReason === 'length' || finishReason === 'content_filter') };
   }
 
   private info(finishReason: FinishReason, truncated: boolean): AnswerInfo {

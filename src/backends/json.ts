@@ -38,3 +38,12 @@ export function reportedError(error: unknown, label: string): BackendReportedErr
   const code = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{3}$/.test(raw) ? Number(raw) : undefined;
   return new BackendReportedError(`${label}: server reported an error${code === undefined ? '' : ` (${code})`}: ${errorPayloadText(inner)}`, code);
 }
+
+/** JSON when the text is JSON, else the text itself (an error frame may be either). */
+export function parseLooseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -4,10 +4,14 @@ import { parseBaseUrl } from './base-url.js';
 import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBackendRequest } from './http-client.js';
 import { toBackendError } from './http-errors.js';
 import { AnswerBuilder } from './answer.js';
-import { isRecord, optionalNumber, parseBackendJson, reportedError } from './json.js';
+import { isRecord, optionalNumber, parseBackendJson, parseLooseJson, reportedError } from './json.js';
 import { readLines } from './lines.js';
 import { readSseEvents } from './sse.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from './types.js';
+import { ChatRelay } from './chat/relay.js';
+import { relayOpenAiEmbeddings, relayOpenAiStream } from './chat/openai-reader.js';
+import { toOpenAiRequest } from './chat/to-openai.js';
+import { callModel, type ChatRequest } from '../tasks/chat.js';
 
 /** A Backend speaking the OpenAI chat completions API (LM Studio, vLLM, llama.cpp server…). */
 export function createOpenAiBackend(settings: BackendSettings): Backend {
@@ -46,6 +50,20 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
     }
   }
 
+  /** A gateway call: passed through or translated (chat/to-openai.ts), the answer relayed piece by piece. */
+  async function chat(req: ChatRequest): Promise<GenerateResult> {
+    const { path, body } = toOpenAiRequest(req.call);
+    const relay = new ChatRelay(req, label, callModel(req.call));
+    try {
+      const res = await sendBackendRequest(pool, { method: 'POST', path: `${apiBase}/${path}`, body, headers, signal: req.signal }, label);
+      if (path === 'embeddings') await relayOpenAiEmbeddings(res, label, relay);
+      else await relayOpenAiStream(res, label, relay);
+      return relay.result();
+    } catch (err) {
+      throw toBackendError(err, req.signal, label);
+    }
+  }
+
   /** /v1/models answers {"object": "list", "data": [{"id": "…", "object": "model", …}]}. */
   const listModels = (signal?: AbortSignal) =>
     fetchModelNames(pool, `${apiBase}/models`, headers, signal, (listing) =>
@@ -59,6 +77,7 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
     type: 'openai',
     model: settings.model,
     generate,
+    chat,
     probe: async (signal) => (await listModels(signal)) !== null,
     listModels,
     close: () => closePool(pool),
@@ -78,7 +97,7 @@ async function readStreamedCompletion(res: Dispatcher.ResponseData, label: strin
     // Read on past [DONE] to the end of the body so the connection can be reused.
     if (sawDone) continue;
     eventCount++;
-    if (event.event === 'error') throw reportedError(parseErrorFrame(event.data), label);
+    if (event.event === 'error') throw reportedError(parseLooseJson(event.data), label);
     if (event.data === '[DONE]') {
       sawDone = true;
       continue;
@@ -148,11 +167,3 @@ function readFacts(value: Record<string, unknown>, answer: AnswerBuilder): void 
   });
 }
 
-/** An `error` frame's data: JSON as llama.cpp sends it, or plain text from anyone else. */
-function parseErrorFrame(data: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    return data;
-  }
-}

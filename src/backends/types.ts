@@ -1,5 +1,6 @@
 import type { AnswerInfo, TaskChanges } from '../tasks/task.js';
 import type { CommandSettings } from './command/settings.js';
+import type { ChatRequest } from '../tasks/chat.js';
 
 /** One backend: a server speaking the Ollama or the OpenAI-compatible protocol, or an agent CLI run per task. */
 export type BackendType = 'ollama' | 'openai' | 'command';
@@ -64,6 +65,12 @@ export interface Backend {
    * aborted.
    */
   generate(req: GenerateRequest): Promise<GenerateResult>;
+  /**
+   * Runs a gateway call (a task of kind chat: see chat/types.ts), relaying the answer through req.onDelta as it streams.
+   * The answer is not judged (a `length` or `error` finish is the client's to see); throws as generate() does for
+   * transport and protocol failures. Absent on backends that are not LLM servers (agent CLIs).
+   */
+  chat?(req: ChatRequest): Promise<GenerateResult>;
   /** True when the server answers its cheap listing endpoint within the signal's time. Never throws. */
   probe(signal?: AbortSignal): Promise<boolean>;
   /** The models the server lists (Ollama GET /api/tags, OpenAI GET /v1/models); null when it does not answer. Never throws. */

@@ -1,5 +1,5 @@
 /** Checks of a command's positionals and flag values; each mistake is a UsageError for the command. */
-import { UsageError } from './errors.js';
+import { UsageError } from '../client/errors.js';
 
 /** Exactly `names.length` positionals, returned in order. */
 export function positionals(command: string, given: string[], names: string[]): string[] {

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { configDefault } from '../config.js';
 import { closest } from '../did-you-mean.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../client/errors.js';
 
 export interface Setting {
   /** A string flag takes a value (`--port 9000`, `--port=9000`); a boolean one does not. */

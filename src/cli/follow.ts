@@ -5,9 +5,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FINAL_STATUSES } from '../tasks/states.js';
-import type { TaskStatus } from './api-types.js';
-import type { KoubouClient } from './client.js';
-import { EXIT } from './errors.js';
+import type { TaskStatus } from '../client/api-types.js';
+import type { KoubouClient } from '../client/client.js';
+import { EXIT } from '../client/errors.js';
 import { stateLine } from './format.js';
 import { Progress } from './progress.js';
 

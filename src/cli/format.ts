@@ -1,5 +1,5 @@
 /** Human-readable output: durations, aligned tables, a task's status as lines. */
-import type { TaskResult, TaskStatus, WorkerView } from './api-types.js';
+import type { TaskResult, TaskStatus, WorkerView } from '../client/api-types.js';
 
 /** 0.4s, 12s, 3m05s, 2h03m, 3d04h. */
 export function duration(ms: number): string {

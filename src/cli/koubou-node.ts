@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-/** `koubou-node`: joins this machine's LLM backends to a coordinator's pool over NATS (flags: node-spec.ts). */
+/** `koubou-node`: joins this machine's LLM backends and agent CLIs to a coordinator's pool over NATS (flags: node-spec.ts). */
 import { hostname } from 'node:os';
-import { loadConfig, LOG_LEVELS, type KoubouConfig } from '../config.js';
+import path from 'node:path';
+import { configDefault, loadConfig, LOG_LEVELS, type KoubouConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { logFilePath } from '../logging/log-file.js';
 import { createPinoLogger } from '../logging/pino-logger.js';
@@ -10,8 +11,11 @@ import { capabilities } from '../routing/capabilities.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task.js';
 import { startNode } from '../node-main.js';
 import type { NodeOptions } from '../nodes/run-node.js';
-import { processEnv } from './client-env.js';
-import { UsageError } from './errors.js';
+import { processEnv } from '../client/client-env.js';
+import { UsageError } from '../client/errors.js';
+import { PRESETS } from '../backends/command/presets.js';
+import { COMMAND_DEFAULTS, type CommandSettings } from '../backends/command/settings.js';
+import { expandHome } from '../backends/command/workdir.js';
 import { helpText, parseCommand, usageLine, type Parsed } from './flags.js';
 import { NODE_SPEC } from './node-spec.js';
 
@@ -37,9 +41,6 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
   // With --config, the file's nats section fills what the flags and the environment leave out.
   const config = v.config === undefined ? null : nodeConfig(v.config);
   if (config && config.backends.length === 0) usage(`--config ${v.config} lists no backends for this node to serve`);
-  // Tasks naming a workdir are routed only to the coordinator's own command backends (nodes do not announce workspaces yet).
-  const command = config?.backends.find((b) => b.type === 'command');
-  if (command) usage(`--config ${v.config}: backend "${command.name}" is type command; koubou-node serves LLM backends only (run agent CLIs on the coordinator)`);
   const natsUrl = v.nats ?? config?.nats.url;
   if (!natsUrl) usage('--nats URL is required');
   const nodeId = v.id ?? hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
@@ -54,9 +55,22 @@ function options(argv: string[], env: Record<string, string | undefined>): NodeO
     credsFile: v.creds ?? config?.nats.creds_file ?? null,
     tlsCaFile: v['tls-ca'] ?? config?.nats.tls_ca_file ?? null,
     backends: config ? config.backends.map((b) => ({ ...b, concurrency: b.max_workers, caps: capabilities(b.model, b) })) : backends(v, nodeId),
-    // The coordinator's log format; with --config, also its log file (logs/koubou.log beside the configured store).
-    log: createPinoLogger({ name: 'koubou-node', level, console: 'stdout', file: config ? logFilePath(config.store.path) : undefined }).child({ node: nodeId }),
+    env,
+    log: createPinoLogger({ name: 'koubou-node', level, console: 'stdout', file: logFile(v['log-file'], config) }).child({ node: nodeId }),
   };
+}
+
+/**
+ * Where the node appends its log lines, as the coordinator does: logs/koubou.log beside the store (the configured one
+ * with --config, else the default `.koubou/koubou.db` of this folder), unless --log-file names a file ("-": none).
+ */
+function logFile(given: string | undefined, config: KoubouConfig | null): string | undefined {
+  if (given === '-') return undefined;
+  if (given !== undefined) {
+    if (given.trim() === '') usage('--log-file needs a file name (or "-" for stdout only)');
+    return path.resolve(given);
+  }
+  return logFilePath(config?.store.path ?? path.resolve(String(configDefault('store.path'))));
 }
 
 /** The file's configuration; a mistake in it is a usage error naming the file and the key. */
@@ -73,14 +87,27 @@ type NodeValues = Parsed<typeof NODE_SPEC.settings>['values'];
 
 function backends(v: NodeValues, nodeId: string): NodeOptions['backends'] {
   const type = v.backend;
-  if (type !== 'ollama' && type !== 'openai') usage('--backend must be ollama or openai (or give --config)');
+  if (type !== 'ollama' && type !== 'openai' && type !== 'command') usage('--backend must be ollama, openai or command (or give --config)');
   const { url, model } = v;
-  if (!url || !model) usage('--url and --model are required with --backend');
+  if (!model || (type !== 'command' && !url)) usage(type === 'command' ? '--model is required with --backend command' : '--url and --model are required with --backend');
+  if (type !== 'command' && (v.preset !== undefined || v['workspace-root'] !== undefined)) usage('--preset and --workspace-root go with --backend command');
   const concurrency = wholeNumber('concurrency', v.concurrency!, 1, 1024);
   // Named like a configured backend, so /workers and errors tell this node's backend apart from another's.
   const name = v.name ?? nodeId;
   if (!NODE_ID.test(name)) usage(`--name may hold letters, digits, "-" and "_" (at most 64), got ${JSON.stringify(name)}`);
-  return [{ name, type, url, model, concurrency, caps: capabilities(model, flagCapabilities(v)) }];
+  const command = type === 'command' ? commandFlags(v) : null;
+  return [{ name, type, url: url ?? '', model, concurrency, command, caps: capabilities(model, { ...flagCapabilities(v), type, command }) }];
+}
+
+/** --preset codex --workspace-root DIR: a preset's CLI under its own name, with the settings' defaults. */
+function commandFlags(v: NodeValues): CommandSettings {
+  const named = PRESETS.filter((p) => p !== 'generic');
+  if (v.preset === undefined) usage(`--backend command needs --preset (${named.join(', ')}; a generic command goes in --config)`);
+  const preset = oneOf('preset', v.preset, named);
+  const root = v['workspace-root'];
+  if (root !== undefined && root.trim() === '') usage('--workspace-root needs a directory');
+  const { env: _env, ...defaults } = COMMAND_DEFAULTS;
+  return { ...defaults, preset, workspace_root: root === undefined ? null : path.resolve(expandHome(root)), env_pass: [], env_set: {} };
 }
 
 /** --types code,documentation   --models a,b   --max-tokens N */
@@ -103,7 +130,8 @@ function oneOf<T extends string>(flag: string, raw: string, allowed: readonly T[
 }
 
 async function main(): Promise<void> {
-  const opts = options(process.argv.slice(2), processEnv());
+  const env = processEnv();
+  const opts = options(process.argv.slice(2), env);
   const node = await startNode(opts);
   let stopping = false;
   const onSignal = () => {

@@ -2,7 +2,7 @@
 /** The `koubou` command: dispatches to one module per command. Exit codes are in errors.ts (0 done, 1 failed, 2 usage). */
 import { readFileSync } from 'node:fs';
 import { KoubouError } from '../errors.js';
-import { CliError, EXIT, UsageError } from './errors.js';
+import { CliError, EXIT, UsageError } from '../client/errors.js';
 import { COMMAND_SPECS } from './command-specs.js';
 import { helpText } from './flags.js';
 import { closest } from '../did-you-mean.js';

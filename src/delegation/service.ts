@@ -5,7 +5,7 @@ import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import { IdempotencyKeyReused, QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound, TaskNotPending, TaskNotRetryable } from '../errors.js';
 import type { TaskRepository } from '../store/tasks-repo.js';
-import { resolveWorkdir } from '../backends/command/workdir.js';
+import { taskWorkdir } from '../backends/command/workdir.js';
 import { readTaskFiles, type FileRules } from '../tasks/files.js';
 import { submissionFingerprint } from '../tasks/fingerprint.js';
 import { newTaskId } from '../tasks/ids.js';
@@ -24,6 +24,8 @@ export interface TaskServiceDeps {
   files: FileRules;
   /** Where task workdirs may be: every command backend's workspace_root, as configured and as real paths. */
   workspaceRoots: readonly string[];
+  /** The workspace roots koubou-nodes announced (absent: none); a workdir under one runs on that node. */
+  remoteWorkspaceRoots?: () => readonly string[];
   maxPending: number;
   /** Hands committed tasks to the scheduler. */
   notifyQueued(task: QueuedTask): void;
@@ -76,7 +78,7 @@ export class TaskService {
       // A retry carries the contents stored with the original task; a new submit reads its paths now.
       const files = readFiles ?? (await readTaskFiles(input.files, this.deps.files));
       // Resolved once, at submit: the task keeps the real path, so a symlink changed later cannot move it.
-      if (input.options.workdir !== undefined) input = { ...input, options: { ...input.options, workdir: resolveWorkdir(input.options.workdir, this.deps.workspaceRoots) } };
+      if (input.options.workdir !== undefined) input = { ...input, options: { ...input.options, workdir: taskWorkdir(input.options.workdir, this.deps.workspaceRoots, this.deps.remoteWorkspaceRoots?.() ?? []) } };
       // Subscribe before the insert: a fast backend can finish the task before insert() even returns.
       if (waitMs !== undefined) wait = this.track(waitForTaskEvent(this.deps.bus, this.deps.clock, newId, waitMs, isFinal));
       onNewId?.(newId);

@@ -6,6 +6,7 @@ import { storageFailure } from '../store/store-health.js';
 import type { TaskRepository } from '../store/tasks-repo.js';
 import type { Task } from '../tasks/task.js';
 import type { TaskTransitions } from '../tasks/task-transitions.js';
+import type { ChatDelta } from '../tasks/chat.js';
 
 /** A result waits this long at most for the disk to take it; then it is left for the next start's recovery. */
 const STORED_WITHIN_MS = 10 * 60_000;
@@ -70,8 +71,8 @@ export function storeTransitions(tasks: TaskRepository, bus: EventBus, clock: Cl
       bus.publish(result.event);
       return result.queued;
     },
-    progress(id, workerId, lease, chunk) {
-      bus.publish({ taskId: id, kind: 'progress', at: clock.now(), workerId, lease, detail: { chunk } });
+    progress(id, workerId, lease, chunk, delta) {
+      bus.publish({ taskId: id, kind: 'progress', at: clock.now(), workerId, lease, detail: delta ? { chunk, delta } : { chunk } });
     },
   };
 }

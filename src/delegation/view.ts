@@ -3,7 +3,8 @@ import type { QueueEstimate } from '../routing/scheduler-views.js';
 import { excerpt } from '../backends/excerpt.js';
 import type { TaskEvent } from '../events/types.js';
 import type { PartialOutput } from './output-buffers.js';
-import type { FinishReason, Task, TaskChanges } from '../tasks/task.js';
+import type { SubmitResult } from './service.js';
+import type { FinishReason, Task, TaskChanges, TaskStatus } from '../tasks/task.js';
 import { FINAL_STATUSES } from '../tasks/task.js';
 
 export interface TaskResultView {
@@ -98,6 +99,17 @@ export function statusView(task: ViewedTask, estimate: QueueEstimate | null = nu
     finished_at: iso(task.finishedAt),
     updated_at: iso(task.updatedAt),
   };
+}
+
+/**
+ * The answer to a submission, for every adapter that answers one with a body (REST, NATS): {task_id, status}, and
+ * `result` when the submitter waited and the task ended within the wait (`ended`: REST answers 200 rather than 202).
+ */
+export function delegateAnswer(submitted: SubmitResult): { ended: boolean; body: { task_id: string; status: TaskStatus; result?: TaskResultView | null } } {
+  if (!submitted.waited) return { ended: false, body: { task_id: submitted.taskId, status: submitted.status } };
+  const { task, ended } = submitted;
+  // A wait that ran out leaves the task queued or running; it keeps going.
+  return { ended, body: { task_id: task.id, status: task.status, ...(ended ? { result: resultView(task) } : {}) } };
 }
 
 /** One entry of a task's history. */

@@ -1,5 +1,5 @@
 /** Errors only the GraphQL API raises, and the one place that turns any error into a GraphQL error entry. */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind } from 'graphql';
 import { KoubouError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -25,13 +25,19 @@ export function formatError(err: GraphQLError, log: Logger, documentError = fals
     const field = original instanceof ValidationError && original.field ? { field: original.field } : {};
     return { message: original.message, ...where, extensions: { code: original.code, ...field } };
   }
-  if (documentError) return { message: err.message, ...where, extensions: { code: 'invalid_request' } };
+  if (documentError) return { message: err.message, ...where, extensions: { code: 'invalid_request', ...argumentField(err) } };
   log.error('unexpected error while resolving a GraphQL field', {
     path: err.path?.join('.'),
     error: original?.message ?? err.message,
     stack: original?.stack,
   });
   return { message: 'internal error; see the server log', ...where, extensions: { code: 'internal_error' } };
+}
+
+/** A document error about one argument (an unknown one: `submitTask(priorty: 3)`) names it, as REST names a field. */
+function argumentField(err: GraphQLError): { field?: string } {
+  const node = err.nodes?.[0];
+  return node?.kind === Kind.ARGUMENT ? { field: node.name.value } : {};
 }
 
 /** An error about the request as a whole (not tied to a field). */

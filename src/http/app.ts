@@ -26,9 +26,10 @@ import { WorkerSpeeds } from '../dashboard/worker-speed.js';
 
 /**
  * The app, and what to call with the HTTP server once it listens (WebSocket upgrades need it). Every route that reads the
- * time or sets a timer takes it from `clock`.
+ * time or sets a timer takes it from `clock`. `mounted` are route groups of other adapters (the LLM gateway), served
+ * at "/" behind the same guard and token as the API.
  */
-export function createApp(core: Core, log: Logger, clock: Clock): { app: Hono; attach(server: Server): void } {
+export function createApp(core: Core, log: Logger, clock: Clock, mounted: readonly Hono[] = []): { app: Hono; attach(server: Server): void } {
   const { server } = core.config;
   const now = () => clock.now();
   const app = new Hono();
@@ -71,6 +72,7 @@ export function createApp(core: Core, log: Logger, clock: Clock): { app: Hono; a
   };
   app.route('/', dashboardApiRoutes(core, sources, now));
   app.route('/', taskStreamRoute(core.service, core.bus, streams));
+  for (const routes of mounted) app.route('/', routes);
   app.route('/', dashboardRoute());
   const attach = addWebSocket(app, core, log, { ...streams, maxMessageBytes: server.ws_max_message_bytes, maxSubscriptions: server.ws_max_subscriptions });
   return { app, attach };

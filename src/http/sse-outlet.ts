@@ -36,7 +36,8 @@ export interface SseOutletOptions {
 }
 
 export class SseOutlet {
-  private backlog: string[] = [];
+  /** Frames of this client's own, and batches shared with other clients (never copied per client). */
+  private backlog: (string | Buffer)[] = [];
   private backlogBytes = 0;
   private waitingForDrain = false;
   private flushScheduled = false;
@@ -56,13 +57,8 @@ export class SseOutlet {
 
   /** Queues one frame (see sseFrame) or comment; never blocks, never buffers past the bound. */
   send(frame: string): void {
-    if (this.ended) return;
     const bytes = Buffer.byteLength(frame);
-    const held = this.res.writableLength + this.backlogBytes;
-    if (held > 0 && held + bytes > this.opts.maxBufferedBytes) {
-      this.drop(`the client fell behind: more than ${this.opts.maxBufferedBytes} bytes of events waited for it`);
-      return;
-    }
+    if (!this.admit(bytes)) return;
     this.backlog.push(frame);
     this.backlogBytes += bytes;
     // Frames sent in one turn of the event loop leave in one write: with many watchers, writes are the cost.
@@ -78,12 +74,36 @@ export class SseOutlet {
     this.keepalive = this.opts.clock.setInterval(() => this.send(': keepalive\n\n'), KEEPALIVE_MS);
   }
 
+  /**
+   * Writes a batch of frames already joined for many clients (see SseFanout): the same Buffer goes to every socket,
+   * so clients that are behind hold references to it, not copies. Same bound as send(); order with send() is kept.
+   */
+  sendBatch(batch: Buffer): void {
+    if (!this.admit(batch.length)) return;
+    if (this.waitingForDrain || this.flushScheduled) {
+      this.backlog.push(batch);
+      this.backlogBytes += batch.length;
+    } else if (!this.res.write(batch)) this.waitingForDrain = true;
+  }
+
+  /** Whether `bytes` more fit within the bound; drops the client when not. */
+  private admit(bytes: number): boolean {
+    if (this.ended) return false;
+    const held = this.res.writableLength + this.backlogBytes;
+    if (held > 0 && held + bytes > this.opts.maxBufferedBytes) {
+      this.drop(`the client fell behind: more than ${this.opts.maxBufferedBytes} bytes of events waited for it`);
+      return false;
+    }
+    return true;
+  }
+
   /** Ends the stream normally after what is queued (the route is done). */
   end(): void {
     if (this.ended) return;
-    const rest = this.backlog.join('');
+    const rest = this.backlog;
     this.finish();
-    this.res.end(rest);
+    this.writeAll(rest);
+    this.res.end();
   }
 
   private finish(): void {
@@ -99,10 +119,19 @@ export class SseOutlet {
     this.flushScheduled = false;
     this.waitingForDrain = false;
     if (this.ended || this.backlog.length === 0) return;
-    const chunk = this.backlog.join('');
+    const chunks = this.backlog;
     this.backlog = [];
     this.backlogBytes = 0;
-    if (!this.res.write(chunk)) this.waitingForDrain = true;
+    if (!this.writeAll(chunks)) this.waitingForDrain = true;
+  }
+
+  /** Writes frames of our own as one string, shared batches as they are; false once the socket asks to wait. */
+  private writeAll(chunks: (string | Buffer)[]): boolean {
+    const own = chunks.every((c) => typeof c === 'string');
+    let accepted = true;
+    // Writes in one tick leave the socket as one writev (node:http corks the connection until the next tick).
+    for (const chunk of own ? [chunks.join('')] : chunks) accepted = this.res.write(chunk) && accepted;
+    return accepted;
   }
 
   private drop(reason: string): void {

@@ -4,7 +4,7 @@ import { ValidationError } from '../errors.js';
 import type { TaskService } from '../delegation/service.js';
 import { TASK_STATUSES, type TaskStatus } from '../tasks/task.js';
 import { parseDelegateInput, parseIdempotencyKey, parseLimit, parseOutputFrom, parseWaitSeconds, type DelegateInput } from '../tasks/validate.js';
-import { eventView, resultView, statusView } from '../delegation/view.js';
+import { delegateAnswer, eventView, statusView } from '../delegation/view.js';
 import { readJson } from './json-body.js';
 
 export function taskRoutes(service: TaskService, limits: { syncWaitMs: number; bodyLimitBytes: number }): Hono {
@@ -14,11 +14,8 @@ export function taskRoutes(service: TaskService, limits: { syncWaitMs: number; b
     const input = withHeaderKey(parseDelegateInput(await readJson(c, limits.bodyLimitBytes)), c.req.header('idempotency-key'));
     const submitted = await service.submit(input, input.sync ? limits.syncWaitMs : undefined);
     if (submitted.replayed) c.header('idempotent-replayed', 'true');
-    if (!submitted.waited) return c.json({ task_id: submitted.taskId, status: submitted.status }, 202);
-    const { task, ended } = submitted;
-    if (ended) return c.json({ task_id: task.id, status: task.status, result: resultView(task) }, 200);
-    // The sync wait ran out: the task is safely queued and keeps going.
-    return c.json({ task_id: task.id, status: task.status }, 202);
+    const { ended, body } = delegateAnswer(submitted);
+    return c.json(body, ended ? 200 : 202);
   });
 
   app.get('/task/:id/status', async (c) => {

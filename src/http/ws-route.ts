@@ -23,9 +23,9 @@ import { eventView } from '../delegation/view.js';
 import { errorBody } from './errors.js';
 import type { StreamLimits } from './sse-outlet.js';
 
-/** What is used of the `ws` socket: send, close, and the bytes queued for the peer but not yet sent. */
+/** What is used of the `ws` socket: send (a Buffer goes out as a text frame with binary: false), close, and the bytes queued for the peer but not yet sent. */
 interface RawSocket {
-  send(data: string): void;
+  send(data: string | Buffer, options?: { binary: boolean }): void;
   close(code: number, reason: string): void;
   readonly bufferedAmount: number;
 }
@@ -59,9 +59,10 @@ export function addWebSocket(app: Hono, core: WsCore, log: Logger, limits: WsLim
         for (const unsubscribe of subscriptions.values()) unsubscribe();
         subscriptions.clear();
       };
-      const push = (message: object) => {
+      /** Sends a message, or one already encoded for many sockets (see taskEventMessage). */
+      const push = (message: object | Buffer) => {
         if (!raw) return;
-        const data = JSON.stringify(message);
+        const data = Buffer.isBuffer(message) ? message : JSON.stringify(message);
         const held = raw.bufferedAmount;
         if (held > 0 && held + Buffer.byteLength(data) > limits.maxBufferedBytes) {
           const reason = `the client fell behind: more than ${limits.maxBufferedBytes} bytes of messages waited for it`;
@@ -73,7 +74,7 @@ export function addWebSocket(app: Hono, core: WsCore, log: Logger, limits: WsLim
           raw = null;
           return;
         }
-        raw.send(data);
+        raw.send(data, { binary: false });
       };
       const tooMany = () => ({ type: 'error', error: { code: 'too_many_subscriptions', message: `a socket holds at most ${limits.maxSubscriptions} subscriptions; unsubscribe first` } });
       return {
@@ -131,7 +132,14 @@ export function addWebSocket(app: Hono, core: WsCore, log: Logger, limits: WsLim
   return (server) => injectWebSocket(server);
 }
 
-const taskEventMessage = (e: TaskEvent) => ({ type: 'event', channel: 'task', event: { task_id: e.taskId, ...eventView(e) } });
+const encodedEvents = new WeakMap<TaskEvent, Buffer>();
+
+/** The `task` channel's message for an event, encoded once however many sockets watch (the bus shares event objects). */
+function taskEventMessage(e: TaskEvent): Buffer {
+  let data = encodedEvents.get(e);
+  if (!data) encodedEvents.set(e, (data = Buffer.from(JSON.stringify({ type: 'event', channel: 'task', event: { task_id: e.taskId, ...eventView(e) } }))));
+  return data;
+}
 
 type Submitted = { taskId: string; status: string; replayed: boolean; stop(): void; flush(): void };
 
@@ -142,11 +150,11 @@ type Submitted = { taskId: string; status: string; replayed: boolean; stop(): vo
 async function submitTask(
   core: WsCore,
   payload: unknown,
-  push: (m: object) => void,
+  push: (m: object | Buffer) => void,
   ended: (taskId: string) => void,
   log: Logger,
 ): Promise<Submitted | { error: ReturnType<typeof errorBody>['error'] }> {
-  const early: object[] = [];
+  const early: Buffer[] = [];
   let answered = false;
   let finalSeen = false;
   const send = (e: TaskEvent) => {
@@ -187,7 +195,7 @@ async function submitTask(
   }
 }
 
-function subscribe(core: WsCore, clock: Clock, channel: Channel, taskId: string | undefined, push: (m: object) => void): () => void {
+function subscribe(core: WsCore, clock: Clock, channel: Channel, taskId: string | undefined, push: (m: object | Buffer) => void): () => void {
   switch (channel) {
     case 'task': {
       const send = (e: TaskEvent) => push(taskEventMessage(e));

@@ -1,21 +1,18 @@
 /** What the MCP tools need from Koubou; served in-process (local-api) or over the REST API (http-api). */
-import type { TaskStatus, TaskType } from '../tasks/task.js';
+import type { z } from 'zod';
+import { OPTION_FIELDS, SUBMISSION_FIELDS, type DelegateBody } from '../tasks/submission-schema.js';
+import type { TaskStatus } from '../tasks/task.js';
 import type { statusView } from '../delegation/view.js';
 
 export type TaskView = ReturnType<typeof statusView>;
 
-export interface DelegateArgs {
-  prompt: string;
-  type?: TaskType | undefined;
-  priority?: number | undefined;
-  files?: string[] | undefined;
-  model?: string | undefined;
-  timeout?: number | undefined;
-  include_reasoning?: boolean | undefined;
-  idempotency_key?: string | undefined;
-  /** Where an agent CLI works (under a command backend's workspace_root). */
-  workdir?: string | undefined;
-}
+/**
+ * delegate_task's arguments: the submission schema's fields, with the task options beside them rather than under
+ * `options` (flat arguments are easier for a model to fill in). Checked by the MCP server before a tool runs.
+ */
+export const DELEGATE_ARGS = { ...SUBMISSION_FIELDS, ...OPTION_FIELDS };
+
+export type DelegateArgs = z.output<z.ZodObject<typeof DELEGATE_ARGS>>;
 
 export interface KoubouApi {
   /** Queues a task (idempotent with a key) and returns its status at once. */
@@ -29,19 +26,13 @@ export interface KoubouApi {
   onOutput?(id: string, listener: (chunk: string) => void): () => void;
 }
 
-/** The REST body for a delegation: MCP arguments use the same names and limits as POST /task/delegate. */
-export function delegateBody(args: DelegateArgs): Record<string, unknown> {
+/** The REST body for a delegation: the same fields, the options moved under `options`. */
+export function delegateBody(args: DelegateArgs): DelegateBody {
+  const body: Record<string, unknown> = {};
   const options: Record<string, unknown> = {};
-  if (args.model !== undefined) options.model = args.model;
-  if (args.timeout !== undefined) options.timeout = args.timeout;
-  if (args.include_reasoning !== undefined) options.include_reasoning = args.include_reasoning;
-  return {
-    prompt: args.prompt,
-    ...(args.type === undefined ? {} : { type: args.type }),
-    ...(args.priority === undefined ? {} : { priority: args.priority }),
-    ...(args.files === undefined ? {} : { files: args.files }),
-    ...(args.workdir === undefined ? {} : { workdir: args.workdir }),
-    ...(Object.keys(options).length ? { options } : {}),
-    ...(args.idempotency_key === undefined ? {} : { idempotency_key: args.idempotency_key }),
-  };
+  for (const [key, value] of Object.entries(args)) {
+    if (value !== undefined) (Object.hasOwn(OPTION_FIELDS, key) ? options : body)[key] = value;
+  }
+  if (Object.keys(options).length > 0) body.options = options;
+  return body as DelegateBody;
 }

@@ -1,12 +1,16 @@
 /**
- * The MCP tools' API over a running coordinator's REST API (`koubou mcp` when one is running); streamed output comes
- * from the task's event stream, so progress notifications arrive as output streams in, as with an embedded coordinator.
+ * The MCP tools' API over a running coordinator's REST API (`koubou mcp` when one is running), through the CLI's REST
+ * client (timeouts, a submit retried under one Idempotency-Key). Streamed output comes from the task's event stream,
+ * so progress notifications arrive as output streams in, as with an embedded coordinator.
  */
 import { readLines } from '../backends/lines.js';
 import { readSseEvents } from '../backends/sse.js';
+import type { TaskStatus as RestTaskView } from '../client/api-types.js';
+import { KoubouClient } from '../client/client.js';
+import { ApiError } from '../client/errors.js';
 import { delegateBody, type KoubouApi, type TaskView } from './api.js';
 
-/** An error answer from the coordinator, keeping its stable code. */
+/** An error answer from the coordinator (or none at all), keeping its stable code for the tool's error text. */
 export class RemoteError extends Error {
   constructor(
     readonly code: string,
@@ -18,44 +22,43 @@ export class RemoteError extends Error {
 
 /** The REST API allows waits up to 60 s per request. */
 const MAX_WAIT_S = 60;
+/** How long /health may take to count as an answer when looking for a coordinator. */
+const PROBE_MS = 1000;
+
+/** Runs a client call, its errors as RemoteErrors: the API's code, or `unreachable` when no answer came. */
+async function remote<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof ApiError) throw new RemoteError(err.code, err.apiMessage);
+    throw new RemoteError('unreachable', (err as Error).message);
+  }
+}
 
 export function httpApi(baseUrl: string, token: string | null): KoubouApi {
-  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { ...auth };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
-    try {
-      res = await fetch(baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (err) {
-      throw new RemoteError('unreachable', `cannot reach koubou at ${baseUrl}: ${(err as Error).message}`);
-    }
-    const parsed = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
-    if (!res.ok) throw new RemoteError(parsed?.error?.code ?? `http_${res.status}`, parsed?.error?.message ?? `HTTP ${res.status}`);
-    return parsed as T;
-  }
-  const id = (taskId: string) => encodeURIComponent(taskId);
+  const client = new KoubouClient({ url: baseUrl, token });
+  // The CLI reads the same JSON with its own (narrower) types; these views are what the server sent.
+  const view = async (call: Promise<RestTaskView>) => (await remote(call)) as unknown as TaskView;
   return {
     async delegate(args) {
-      const { task_id } = await call<{ task_id: string }>('POST', '/task/delegate', delegateBody(args));
-      return call<TaskView>('GET', `/task/${id(task_id)}/status`);
+      const { task_id } = await remote(client.delegate(delegateBody(args)));
+      return view(client.status(task_id));
     },
-    getTask: (taskId, waitSeconds) => call<TaskView>('GET', `/task/${id(taskId)}/status?wait=${Math.min(MAX_WAIT_S, waitSeconds)}`),
+    getTask: (taskId, waitSeconds) => view(client.status(taskId, Math.min(MAX_WAIT_S, waitSeconds))),
     async cancel(taskId) {
-      await call('DELETE', `/task/${id(taskId)}`);
-      return call<TaskView>('GET', `/task/${id(taskId)}/status`);
+      await remote(client.cancel(taskId));
+      return view(client.status(taskId));
     },
     async list(status, limit) {
-      const query = new URLSearchParams({ limit: String(limit), ...(status ? { status } : {}) });
-      return (await call<{ tasks: TaskView[] }>('GET', `/tasks?${query}`)).tasks;
+      return (await remote(client.tasks({ ...(status ? { status } : {}), limit }))).tasks as unknown as TaskView[];
     },
     async poolStatus() {
-      const [health, workers] = await Promise.all([call('GET', '/health'), call<{ workers: unknown[] }>('GET', '/workers')]);
+      const [health, workers] = await Promise.all([remote(client.health()), remote(client.workers())]);
       return { health, workers: workers.workers };
     },
     onOutput(taskId, listener) {
       const stream = new AbortController();
-      followOutput(`${baseUrl}/api/dashboard/tasks/${id(taskId)}/stream`, auth, stream.signal, listener).catch(() => {
+      followOutput(client, taskId, stream.signal, listener).catch(() => {
         // Aborted, or the stream broke: progress stops there, while the status polling goes on.
       });
       return () => stream.abort();
@@ -64,17 +67,13 @@ export function httpApi(baseUrl: string, token: string | null): KoubouApi {
 }
 
 /**
- * Hands the task's output to `listener` until aborted, from the task's event stream (Server-Sent Events, see
- * http/task-stream-route.ts): first the output streamed before we asked (the `snapshot`), then each progress chunk,
- * with nothing lost or repeated in between.
+ * Hands the task's output to `listener` until aborted, from the task's event stream: first the output streamed before
+ * we asked (the `snapshot`), then each progress chunk, with nothing lost or repeated in between.
  */
-async function followOutput(url: string, headers: Record<string, string>, signal: AbortSignal, listener: (chunk: string) => void): Promise<void> {
-  const res = await fetch(url, { headers: { ...headers, accept: 'text/event-stream' }, signal });
-  if (!res.ok || !res.body) {
-    await res.body?.cancel();
-    return;
-  }
-  for await (const event of readSseEvents(readLines(res.body))) {
+async function followOutput(client: KoubouClient, taskId: string, signal: AbortSignal, listener: (chunk: string) => void): Promise<void> {
+  const body = await client.taskStream(taskId, signal);
+  if (!body) return;
+  for await (const event of readSseEvents(readLines(body))) {
     const data = JSON.parse(event.data) as { output?: { text?: unknown } | null; kind?: string; chunk?: unknown };
     const text = event.event === 'snapshot' ? data.output?.text : event.event === 'task' && data.kind === 'progress' ? data.chunk : null;
     if (typeof text === 'string' && text !== '') listener(text);
@@ -82,12 +81,6 @@ async function followOutput(url: string, headers: Record<string, string>, signal
 }
 
 /** True when a coordinator answers /health at baseUrl within a second. */
-export async function isReachable(baseUrl: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
+export function isReachable(baseUrl: string): Promise<boolean> {
+  return new KoubouClient({ url: baseUrl, token: null }).isReachable(PROBE_MS);
 }

@@ -1,21 +1,25 @@
 /**
- * The five MCP tools. Short descriptions keep the agent's context small; no call blocks past `wait_seconds`
- * (capped well under the usual 60 s tool timeout), and a task id always comes back, so work is never lost to a timeout.
+ * The five MCP tools, each checking its arguments with a strict schema (delegate_task's fields are those of the one
+ * submission schema, tasks/submission-schema.ts). Short descriptions keep the agent's context small; no call blocks
+ * past `wait_seconds` (capped well under the usual 60 s tool timeout), and a task id always comes back, so work is
+ * never lost to a timeout.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
 import { describeError } from '../errors.js';
-import { TASK_STATUSES, TASK_TYPES, FINAL_STATUSES, type TaskStatus } from '../tasks/task.js';
-import type { KoubouApi, TaskView } from './api.js';
+import { must, strictObject, TASK_ID } from '../tasks/submission-schema.js';
+import { TASK_STATUSES, FINAL_STATUSES, type TaskStatus } from '../tasks/task.js';
+import { DELEGATE_ARGS, type KoubouApi, type TaskView } from './api.js';
+import { taskForAgent } from './changes-summary.js';
 
 /** Longest a tool call waits; clients commonly give up on a tool after 60 s. */
 export const MAX_WAIT_S = 45;
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-const waitSeconds = z.number().min(0).max(MAX_WAIT_S).optional().describe(`seconds to wait for the result (0-${MAX_WAIT_S}, default 0)`);
+const waitSeconds = z.number(must(`a number of seconds from 0 to ${MAX_WAIT_S}`)).min(0).max(MAX_WAIT_S).optional().describe(`seconds to wait for the result (0-${MAX_WAIT_S}, default 0)`);
 
 /** Registers delegate_task, get_task, cancel_task, list_tasks and pool_status. */
 export function registerTools(server: McpServer, api: KoubouApi): void {
@@ -23,24 +27,13 @@ export function registerTools(server: McpServer, api: KoubouApi): void {
     'delegate_task',
     {
       description: 'Hand a task (code, docs, translation, analysis…) to the local LLM pool. Returns the task id at once, or the result if it ends within wait_seconds.',
-      inputSchema: {
-        prompt: z.string().min(1),
-        type: z.enum(TASK_TYPES).optional(),
-        priority: z.number().int().min(1).max(10).optional().describe('1-10, higher first (default 5)'),
-        files: z.array(z.string()).max(50).optional().describe('paths whose contents are attached'),
-        model: z.string().optional(),
-        workdir: z.string().min(1).optional().describe("absolute path of a directory under a command backend's workspace_root: an agent CLI works there, in a git worktree on branch koubou/<task-id> whose diff comes back in result.changes"),
-        timeout: z.number().positive().optional().describe('seconds per attempt'),
-        include_reasoning: z.boolean().optional().describe("return the model's reasoning in result.reasoning"),
-        idempotency_key: z.string().min(1).max(255).optional().describe('repeat it on retries: the same task comes back'),
-        wait_seconds: waitSeconds,
-      },
+      inputSchema: strictObject({ ...DELEGATE_ARGS, wait_seconds: waitSeconds }, 'an object'),
     },
     (args, extra) =>
       answer(async () => {
         const { wait_seconds, ...task } = args;
         const queued = await api.delegate(task);
-        return untilFinal(api, queued, wait_seconds ?? 0, extra);
+        return taskForAgent(await untilFinal(api, queued, wait_seconds ?? 0, extra), false);
       }),
   );
 
@@ -48,14 +41,22 @@ export function registerTools(server: McpServer, api: KoubouApi): void {
     'get_task',
     {
       description: 'Status of a task with its queue position, output so far or result. Waits up to wait_seconds for it to end.',
-      inputSchema: { task_id: z.string().min(1), wait_seconds: waitSeconds },
+      inputSchema: strictObject(
+        {
+          task_id: TASK_ID,
+          wait_seconds: waitSeconds,
+          include_diff: z.boolean(must('true or false')).optional().describe('agent CLI tasks: also return the whole diff in result.changes.diff (default: summary and files only)'),
+        },
+        'an object',
+      ),
     },
-    ({ task_id, wait_seconds }, extra) => answer(async () => untilFinal(api, await api.getTask(task_id, 0), wait_seconds ?? 0, extra)),
+    ({ task_id, wait_seconds, include_diff }, extra) =>
+      answer(async () => taskForAgent(await untilFinal(api, await api.getTask(task_id, 0), wait_seconds ?? 0, extra), include_diff ?? false)),
   );
 
   server.registerTool(
     'cancel_task',
-    { description: 'Cancel a pending or running task (its LLM request is aborted).', inputSchema: { task_id: z.string().min(1) } },
+    { description: 'Cancel a pending or running task (its LLM request is aborted).', inputSchema: strictObject({ task_id: TASK_ID }, 'an object') },
     ({ task_id }) => answer(() => api.cancel(task_id)),
   );
 
@@ -63,12 +64,18 @@ export function registerTools(server: McpServer, api: KoubouApi): void {
     'list_tasks',
     {
       description: 'Recent tasks, newest first.',
-      inputSchema: { status: z.enum(TASK_STATUSES).optional(), limit: z.number().int().min(1).max(100).optional() },
+      inputSchema: strictObject(
+        {
+          status: z.enum(TASK_STATUSES, must(`one of ${TASK_STATUSES.join(', ')}`)).optional(),
+          limit: z.number(must('an integer from 1 to 100')).int().min(1).max(100).optional(),
+        },
+        'an object',
+      ),
     },
     ({ status, limit }) => answer(() => api.list(status, limit ?? 20)),
   );
 
-  server.registerTool('pool_status', { description: 'Workers, backends and queue depth.', inputSchema: {} }, () => answer(() => api.poolStatus()));
+  server.registerTool('pool_status', { description: 'Workers, backends and queue depth.', inputSchema: strictObject({}, 'an object') }, () => answer(() => api.poolStatus()));
 }
 
 /** Runs a tool body; errors become tool errors with their stable code, never protocol failures. */

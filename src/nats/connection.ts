@@ -18,6 +18,8 @@ export interface NatsLink {
   request(subject: string, payload: Payload, timeoutMs: number): Promise<Payload>;
   /** Receives messages on `subject` (wildcards allowed); returns the unsubscribe function. */
   subscribe(subject: string, handler: (payload: Payload, subject: string) => void): () => void;
+  /** The largest message the server takes, bytes (its max_payload; 1 MiB until it has said). */
+  maxPayload(): number;
   /** Lets pending replies go out, then closes. */
   close(): Promise<void>;
   /** The same connection, encoding and checking another protocol version (the node protocol has its own). */
@@ -97,6 +99,7 @@ function linkOver(nc: NatsConnection, log: Logger, version: number): NatsLink {
       });
       return () => sub.unsubscribe();
     },
+    maxPayload: () => nc.info?.max_payload ?? 1024 * 1024,
     close: () => nc.drain(),
     speaking: (other) => linkOver(nc, log, other),
   };

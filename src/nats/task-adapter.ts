@@ -4,11 +4,13 @@
  * `<prefix>.events.task.<task_id>` and every worker event on `<prefix>.events.worker.<worker_id>`.
  */
 import type { Core } from '../core.js';
-import { ValidationError } from '../errors.js';
+import { parseWith, strictObject, TASK_ID } from '../tasks/submission-schema.js';
 import { parseDelegateInput } from '../tasks/validate.js';
-import { eventView, resultView, statusView } from '../delegation/view.js';
+import { delegateAnswer, eventView, statusView } from '../delegation/view.js';
 import type { NatsLink } from './connection.js';
 import type { Subjects } from './subjects.js';
+
+const statusRequest = strictObject({ task_id: TASK_ID }, 'a JSON object');
 
 /** Starts serving; returns the function that stops publishing events. */
 export function serveTasksOverNats(core: Pick<Core, 'service' | 'bus' | 'workerEvents'>, link: NatsLink, subjects: Subjects, syncWaitMs: number): () => void {
@@ -16,17 +18,12 @@ export function serveTasksOverNats(core: Pick<Core, 'service' | 'bus' | 'workerE
 
   link.serve(subjects.delegate, async (payload) => {
     const input = parseDelegateInput(payload);
-    const submitted = await service.submit(input, input.sync ? syncWaitMs : undefined);
-    if (submitted.waited && submitted.ended) {
-      return { task_id: submitted.task.id, status: submitted.task.status, result: resultView(submitted.task) };
-    }
-    return { task_id: submitted.taskId, status: submitted.waited ? submitted.task.status : submitted.status };
+    return delegateAnswer(await service.submit(input, input.sync ? syncWaitMs : undefined)).body;
   });
 
   link.serve(subjects.status, async (payload) => {
-    const id = payload.task_id;
-    if (typeof id !== 'string' || id === '') throw new ValidationError('task_id must be a non-empty string', 'task_id');
-    const task = await service.get(id);
+    const { task_id } = parseWith(statusRequest, payload);
+    const task = await service.get(task_id);
     const partial = service.partialOutput(task);
     return statusView(task, await service.estimate(task), partial && { ...partial, from: 0 });
   });

@@ -1,5 +1,7 @@
 /** The coordinator's side of the node protocol (see node-protocol.ts): NATS messages ↔ the core's NodePort. */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { readChatDelta } from '../backends/chat/delta-codec.js';
+import path from 'node:path';
 import { NotThisNode, Unauthorized, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AnnouncedSlot, RemoteSend } from './remote-slot.js';
@@ -11,6 +13,7 @@ import { InvalidMessage } from '../nats/codec.js';
 import type { NatsLink, Payload } from '../nats/connection.js';
 import { NODE_ID, NODE_PROTOCOL_VERSION, type NodeSubjects } from '../nats/node-protocol.js';
 import { parseAnswerInfo } from '../tasks/answer-info.js';
+import { parseTaskChanges } from '../tasks/changes.js';
 
 /** Publishes runs and cancels to the node that owns the slot. */
 export function nodeSender(link: NatsLink, subjects: NodeSubjects): RemoteSend {
@@ -57,7 +60,7 @@ export function serveNodes(link: NatsLink, subjects: NodeSubjects, port: NodePor
   link.serve(subjects.fromAny('beat'), async (p, subject) => ({ known: await port.beat(from(subject, p), text(p.session, 'session'), leasesOf(p.leases)) }));
   link.serve(subjects.fromAny('outcome'), async (p, subject) => ({ recorded: await port.outcome(from(subject, p), text(p.session, 'session'), outcomeOf(p)) }));
   link.subscribe(subjects.fromAny('idle'), (p, subject) => port.idle(from(subject, p), text(p.session, 'session'), Number(p.slot)));
-  link.subscribe(subjects.fromAny('progress'), (p, subject) => port.progress(from(subject, p), text(p.task_id, 'task_id'), text(p.lease, 'lease'), text(p.chunk, 'chunk')));
+  link.subscribe(subjects.fromAny('progress'), (p, subject) => port.progress(from(subject, p), text(p.task_id, 'task_id'), text(p.lease, 'lease'), chunkOf(p.chunk), readChatDelta(p.delta)));
 }
 
 /** A node of the first protocol (shared subjects) is told plainly to upgrade instead of waiting for an answer forever. */
@@ -76,6 +79,12 @@ function tokenMatches(expected: string | null, given: unknown): boolean {
   return typeof given === 'string' && timingSafeEqual(digest(given), digest(expected));
 }
 
+/** A progress chunk: a chat task's piece may carry no text (a tool call, the end), so "" is allowed here. */
+function chunkOf(value: unknown): string {
+  if (typeof value !== 'string') throw new ValidationError('chunk must be a string', 'chunk');
+  return value;
+}
+
 function text(value: unknown, field: string): string {
   if (typeof value !== 'string' || value === '') throw new ValidationError(`${field} must be a non-empty string`, field);
   return value;
@@ -86,7 +95,25 @@ function slotsOf(value: unknown): AnnouncedSlot[] {
   return value.map((s: Payload, i) => {
     const at = `slots[${i}]`;
     const model = text(s?.model, `${at}.model`);
-    return { backend: text(s?.backend, `${at}.backend`), model, caps: capabilities(model, { types: typesOf(s.types, `${at}.types`), models: modelsOf(s.models, `${at}.models`), max_tokens: maxTokensOf(s.max_tokens, `${at}.max_tokens`) }) };
+    const agent = s.type === 'command';
+    const caps = capabilities(model, {
+      types: typesOf(s.types, `${at}.types`),
+      models: modelsOf(s.models, `${at}.models`),
+      max_tokens: maxTokensOf(s.max_tokens, `${at}.max_tokens`),
+      ...(agent ? { type: 'command', workspace_roots: rootsOf(s.workspace_roots, `${at}.workspace_roots`) } : {}),
+    });
+    return { backend: text(s?.backend, `${at}.backend`), model, caps };
+  });
+}
+
+/** An agent CLI's workspace roots on its node: absolute, normalised paths (the node sends them so). */
+function rootsOf(value: unknown, field: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.length > 16) throw new ValidationError(`${field} must list at most 16 directories`, field);
+  return value.map((r, i) => {
+    const root = text(r, `${field}[${i}]`);
+    if (root.length > 4096 || !path.isAbsolute(root) || path.resolve(root) !== root) throw new ValidationError(`${field}[${i}] must be an absolute, normalised path`, `${field}[${i}]`);
+    return root;
   });
 }
 
@@ -127,10 +154,14 @@ function outcomeOf(p: Payload): NodeOutcome {
     if (p.kind === 'defer') return { kind: 'defer', taskId, lease, error, delayMs, backend: text(p.backend, 'backend') };
     return { kind: 'retry', taskId, lease, error, delayMs };
   }
-  const o = p.outcome as { status?: unknown; output?: unknown; error?: { code?: unknown; message?: unknown }; answer?: unknown };
+  const o = p.outcome as { status?: unknown; output?: unknown; error?: { code?: unknown; message?: unknown }; answer?: unknown; changes?: unknown };
   const answer = parseAnswerInfo(o?.answer, 'outcome.answer');
   const facts = answer ? { answer } : {};
-  if (o?.status === 'completed' && typeof o.output === 'string') return { kind: 'finish', taskId, lease, outcome: { status: 'completed', output: o.output, ...facts } };
+  if (o?.status === 'completed' && typeof o.output === 'string') {
+    // An agent CLI's branch and diff (the branch lives in the node's repository).
+    const changes = parseTaskChanges(o.changes, 'outcome.changes');
+    return { kind: 'finish', taskId, lease, outcome: { status: 'completed', output: o.output, ...facts, ...(changes ? { changes } : {}) } };
+  }
   if (o?.status === 'failed') {
     const error = { code: text(o.error?.code, 'outcome.error.code'), message: String(o.error?.message ?? '') };
     return { kind: 'finish', taskId, lease, outcome: { status: 'failed', error, ...facts, ...(typeof o.output === 'string' ? { output: o.output } : {}) } };

@@ -6,6 +6,7 @@
  * that node's slots, and a session counts only for the node it was issued to. Anything else is refused with a warn
  * line naming both nodes, never recorded.
  */
+import type { ChatDelta } from '../tasks/chat.js';
 import { NotThisNode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isSlotOf } from '../nats/node-protocol.js';
@@ -36,7 +37,13 @@ export interface NodePort {
    */
   outcome(nodeId: string, session: string, o: NodeOutcome): Promise<boolean>;
   /** Published for the task's watchers when the lease is this node's and still current; dropped otherwise. */
-  progress(nodeId: string, taskId: string, lease: string, chunk: string): void;
+  /** delta: a chat task's piece for its waiting gateway client (see backends/chat/types.ts). */
+  progress(nodeId: string, taskId: string, lease: string, chunk: string, delta?: ChatDelta): void;
+  /**
+   * The workspace roots of the agent CLIs nodes announced at their last join (a node that left keeps its roots: tasks
+   * for them wait until it is back), for the last REMEMBERED_NODES nodes that joined.
+   */
+  workspaceRoots(): string[];
 }
 
 /** What the port asks of the supervision tree; the composition root binds it to the node registry and the scheduler. */
@@ -65,6 +72,9 @@ export interface NodePortDeps {
   log: Logger;
 }
 
+/** Nodes whose workspace roots are remembered (the ones that joined longest ago are forgotten first). */
+const REMEMBERED_NODES = 4096;
+
 /** Leases whose holder is remembered, so a stream of progress chunks costs one store read. */
 const REMEMBERED_LEASES = 4096;
 
@@ -81,6 +91,7 @@ export function createNodePort(deps: NodePortDeps): NodePort {
     }
     return holder;
   };
+  const rootsByNode = new Map<string, readonly string[]>();
   const refusedLeases = new Set<string>();
   const refuse = (what: string, nodeId: string, fields: Record<string, unknown>, lease: string) => {
     // One line per kind of message and lease: a node repeating itself does not flood the log.
@@ -93,7 +104,13 @@ export function createNodePort(deps: NodePortDeps): NodePort {
   };
 
   return {
-    join: (nodeId, session, slots) => tree.join(nodeId, session, slots),
+    join(nodeId, session, slots) {
+      rootsByNode.delete(nodeId);
+      rootsByNode.set(nodeId, [...new Set(slots.flatMap((s) => s.caps.workspaceRoots))]);
+      if (rootsByNode.size > REMEMBERED_NODES) rootsByNode.delete(rootsByNode.keys().next().value!);
+      tree.join(nodeId, session, slots);
+    },
+    workspaceRoots: () => [...new Set([...rootsByNode.values()].flat())],
     async beat(nodeId, session, leases) {
       const known = await tree.beat(nodeId, session);
       if (known && leases) tree.runsInHand(nodeId, leases);
@@ -125,11 +142,11 @@ export function createNodePort(deps: NodePortDeps): NodePort {
       if (queued) tree.retryLater(queued, o.delayMs, why);
       return queued !== null;
     },
-    progress(nodeId, taskId, lease, chunk) {
+    progress(nodeId, taskId, lease, chunk, delta) {
       void holderOf(taskId, lease).then((holder) => {
         if (holder === null) return;
         if (!isSlotOf(holder, nodeId)) return refuse('progress', nodeId, { task: taskId, held_by: holder }, lease);
-        transitions.progress(taskId, holder, lease, chunk);
+        transitions.progress(taskId, holder, lease, chunk, delta);
       });
     },
   };

@@ -1,6 +1,6 @@
 /**
- * A koubou-node: worker actors for this machine's LLM backends, joined to a coordinator's pool over NATS. It runs what
- * it is assigned, streams progress, delivers each outcome until the coordinator acknowledges it, beats, and joins
+ * A koubou-node: worker actors for this machine's LLM backends and agent CLIs (command backends), joined to a
+ * coordinator's pool over NATS. It runs what it is assigned, streams progress, delivers each outcome until the coordinator acknowledges it, beats, and joins
  * again by itself whenever the coordinator has forgotten it (a coordinator restart, a long NATS outage).
  */
 import { dispatch, start, stop } from 'nact';
@@ -15,6 +15,7 @@ import type { Logger } from '../logger.js';
 import { connectNats, redactedServers, type NatsLink, type Payload } from '../nats/connection.js';
 import { NODE_PROTOCOL_VERSION, nodeSubjects, remoteWorkerId } from '../nats/node-protocol.js';
 import { backoffMs } from '../supervision/backoff.js';
+import { fitOutcome } from './fit-outcome.js';
 import type { Task } from '../tasks/task.js';
 import type { TaskTransitions } from '../tasks/task-transitions.js';
 
@@ -27,6 +28,8 @@ export interface NodeOptions {
   credsFile?: string | null;
   tlsCaFile?: string | null;
   backends: (BackendSettings & { concurrency: number; caps: Capabilities })[];
+  /** The environment the node was started with; agent CLIs get only an allowlist of it (see backends/command/env.ts). */
+  env: Readonly<Record<string, string | undefined>>;
   log: Logger;
 }
 
@@ -51,8 +54,18 @@ const OUTCOME_PATIENCE_MS = 10 * 60_000;
 export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Promise<{ stop(): Promise<void> }> {
   const link = await connectWhenNatsAnswers(opts);
   const subjects = nodeSubjects(opts.prefix);
-  const slots = opts.backends.flatMap((b) => Array.from({ length: b.concurrency }, () => ({ settings: b, backend: createBackend(b) })));
-  const announced = slots.map((s) => ({ backend: s.backend.name, model: s.backend.model, types: s.settings.caps.types, models: s.settings.caps.models, max_tokens: s.settings.caps.maxTokens }));
+  // An agent CLI never sees the pool token (NATS credentials are files, and KOUBOU_*/NATS_* names are never passed).
+  const commandEnv = { inheritedEnv: opts.env, secrets: opts.token ? [opts.token] : [] };
+  const slots = opts.backends.flatMap((b) => Array.from({ length: b.concurrency }, () => ({ settings: b, backend: createBackend(b, commandEnv) })));
+  const announced = slots.map((s) => ({
+    backend: s.backend.name,
+    model: s.backend.model,
+    types: s.settings.caps.types,
+    models: s.settings.caps.models,
+    max_tokens: s.settings.caps.maxTokens,
+    // An agent CLI: the coordinator sends it tasks whose workdir lies under these roots (paths on this machine).
+    ...(s.settings.caps.workspaces ? { type: 'command', workspace_roots: s.settings.caps.workspaceRoots } : {}),
+  }));
   const system = start();
   let settings: Settings | null = null;
   let workers: WorkerHandle[] = [];
@@ -211,7 +224,11 @@ function linkTransitions(link: NatsLink, subjects: ReturnType<typeof nodeSubject
       throw new Error('a node never assigns');
     },
     requeue: async () => null,
-    finish: (taskId, lease, outcome) => deliver(link, subjects, opts, { ...base, kind: 'finish', task_id: taskId, lease, outcome }),
+    finish: (taskId, lease, outcome) => {
+      const fitted = fitOutcome(outcome, link.maxPayload());
+      if (fitted.cut !== 'none') opts.log.warn(fitted.cut === 'diff' ? "the result's diff was cut to fit in one NATS message" : 'the answer does not fit in one NATS message; the task fails', { task: taskId, max_payload: link.maxPayload() });
+      return deliver(link, subjects, opts, { ...base, kind: 'finish', task_id: taskId, lease, outcome: fitted.outcome });
+    },
     retry: async (taskId, lease, error, delayMs) => {
       await deliver(link, subjects, opts, { ...base, kind: 'retry', task_id: taskId, lease, error, delay_ms: delayMs });
       return null;
@@ -220,7 +237,7 @@ function linkTransitions(link: NatsLink, subjects: ReturnType<typeof nodeSubject
       await deliver(link, subjects, opts, { ...base, kind: 'defer', task_id: taskId, lease, error, delay_ms: delayMs, backend });
       return null;
     },
-    progress: (taskId, _workerId, lease, chunk) => link.publish(subjects.progress(opts.nodeId), { session, task_id: taskId, lease, chunk }),
+    progress: (taskId, _workerId, lease, chunk, delta) => link.publish(subjects.progress(opts.nodeId), { session, task_id: taskId, lease, chunk, ...(delta ? { delta } : {}) }),
   };
 }
 

@@ -10,6 +10,8 @@ import { ruleFor, type RoutingRule } from './policy.js';
 import type { Group, PoolView } from './pool-view.js';
 
 export interface Lane {
+  /** Its key in the queue's map of lanes. */
+  readonly key: string;
   readonly req: Requirement;
   /** Index of the routing rule its tasks fall under, or -1. */
   readonly rule: number;
@@ -32,10 +34,10 @@ export class LaneQueue {
   push(task: QueuedTask): void {
     if (this.laneById.has(task.id)) return;
     const rule = ruleFor(this.rules, task.priority);
-    const key = `${task.type}\u0000${task.model ?? ''}\u0000${task.maxTokens ?? ''}\u0000${task.workspace}\u0000${rule}`;
+    const key = `${task.type}\u0000${task.model ?? ''}\u0000${task.maxTokens ?? ''}\u0000${rule}\u0000${task.workdir ?? ''}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { req: { type: task.type, model: task.model, maxTokens: task.maxTokens, workspace: task.workspace }, rule, queue: new PendingQueue(), eligible: [], version: -1 };
+      lane = { key, req: { type: task.type, model: task.model, maxTokens: task.maxTokens, workdir: task.workdir }, rule, queue: new PendingQueue(), eligible: [], version: -1 };
       this.lanes.set(key, lane);
     }
     lane.queue.push(task);
@@ -47,6 +49,7 @@ export class LaneQueue {
     if (!lane) return false;
     lane.queue.remove(id);
     this.laneById.delete(id);
+    this.dropIfEmpty(lane);
     return true;
   }
 
@@ -88,7 +91,13 @@ export class LaneQueue {
   take(lane: Lane, end: 'head' | 'tail'): QueuedTask {
     const task = (end === 'head' ? lane.queue.pop() : lane.queue.popLast())!;
     this.laneById.delete(task.id);
+    this.dropIfEmpty(lane);
     return task;
+  }
+
+  /** Lanes are keyed by workdir too, so an empty one goes: their number stays bounded by the pending tasks. */
+  private dropIfEmpty(lane: Lane): void {
+    if (lane.queue.size === 0 && this.lanes.get(lane.key) === lane) this.lanes.delete(lane.key);
   }
 }
 

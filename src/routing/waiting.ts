@@ -123,7 +123,8 @@ function noCapableWorker(task: QueuedTask, pool: PoolView): string {
   const groups = [...pool.groups.values()];
   if (groups.length === 0) return 'no worker is in the pool';
   if (!groups.some((g) => g.caps.types === null || g.caps.types.includes(task.type))) return `no worker in the pool takes tasks of type ${task.type}`;
-  if (task.workspace && !groups.some((g) => g.caps.workspaces)) return 'it names a workdir, and no worker in the pool runs an agent CLI (a command backend)';
+  if (task.workdir !== null && !groups.some((g) => g.caps.workspaces)) return 'it names a workdir, and no worker in the pool runs an agent CLI (a command backend)';
+  if (task.workdir !== null) return `it names the workdir ${task.workdir}, and no agent-CLI worker in the pool has a workspace_root holding it (a koubou-node serving it may be away)`;
   const limits = groups.map((g) => g.caps.maxTokens).filter((n): n is number => n !== null);
   return `no worker in the pool takes type ${task.type} with max_tokens ${task.maxTokens} (largest allowed: ${Math.max(...limits)})`;
 }

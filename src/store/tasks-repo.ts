@@ -306,7 +306,7 @@ function toQueued(id: string, row: q.QueuedRow): QueuedTask {
 }
 
 function queuedTask(id: string, seq: number, priority: number, type: TaskType, options: TaskOptions): QueuedTask {
-  return { id, seq, priority, type, model: options.model ?? null, maxTokens: options.max_tokens ?? null, workspace: options.workdir !== undefined };
+  return { id, seq, priority, type, model: options.model ?? null, maxTokens: options.max_tokens ?? null, workdir: options.workdir ?? null };
 }
 
 function appendEvent(sql: SqlRunner, e: TaskEvent & { kind: TaskEventKind }): TaskEvent {

@@ -2,6 +2,7 @@
  * The task state changes the actors make, as the narrow interface they depend on: the composition root binds it to the
  * store and event bus (src/delegation/transitions.ts); tests give their own.
  */
+import type { ChatDelta } from './chat.js';
 import type { QueuedTask, Task, TaskError, TaskOutcome } from './task.js';
 
 /** A task claimed for a worker: what to run now, and the write that records the assignment. */
@@ -28,6 +29,9 @@ export interface TaskTransitions {
   retry(id: string, lease: string, error: TaskError, retryInMs: number): Promise<QueuedTask | null>;
   /** Backpressure: back to pending with the attempt given back, to run again after waitMs. */
   defer(id: string, lease: string, reason: TaskError, waitMs: number, backend: string): Promise<QueuedTask | null>;
-  /** A streamed piece of output: published only, never stored piecewise. */
-  progress(id: string, workerId: string, lease: string, chunk: string): void;
+  /**
+   * A streamed piece of output: published only, never stored piecewise. A chat task's piece also carries its delta
+   * (text, reasoning, tool calls, end) for the client waiting on it.
+   */
+  progress(id: string, workerId: string, lease: string, chunk: string, delta?: ChatDelta): void;
 }

@@ -1,4 +1,5 @@
 /** The task as the rest of the system sees it. */
+import type { ChatCall } from './chat.js';
 
 export const TASK_TYPES = [
   'general',
@@ -31,6 +32,11 @@ export interface TaskOptions {
   max_tokens?: number;
   /** Keep the reasoning the server sends apart from the answer, and return it in the result. */
   include_reasoning?: boolean;
+  /**
+   * Set only on tasks of kind `chat`: a gateway request (src/gateway), run as a chat call on the backend and relayed
+   * to its waiting client instead of run from `prompt` (which then only shows what was asked).
+   */
+  chat?: ChatCall;
 }
 
 /** How an answer ended, normalised over the protocols (OpenAI finish_reason, Ollama done_reason). */
@@ -105,8 +111,8 @@ export interface QueuedTask {
   type: TaskType;
   model: string | null;
   maxTokens: number | null;
-  /** It names a workdir, so only a command backend can run it. */
-  workspace: boolean;
+  /** The workdir it names (see TaskOptions.workdir): only a command backend whose workspace_root holds it can run it. */
+  workdir: string | null;
 }
 
 /** One changed file, as in `result.changes.files`. */

@@ -45,6 +45,13 @@ export function cpuSeconds(pid: number): number {
   return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
 }
 
+/** CPU seconds (user + system) used by this process's children that have ended and been waited for (cutime + cstime). */
+export function childrenCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[13]) + Number(rest[14])) / CLK_TCK;
+}
+
 /** Measures CPU over a wall-clock window: per pid, the share of one core used (100 = one full core). */
 export async function cpuShareOver(pids: number[], windowMs: number): Promise<number[]> {
   const before = pids.map(cpuSeconds);

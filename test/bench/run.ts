@@ -1,8 +1,10 @@
 /** `npm run bench`: runs each benchmark several times and prints medians. Figures are reported, never asserted. */
+import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from '../../src/cli/errors.js';
+import { UsageError } from '../../src/client/errors.js';
 import { helpText, parseCommand, type CommandSpec } from '../../src/cli/flags.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { runAgents, type AgentsOptions, type AgentsRun } from './agents.js';
 import { runDelegation, type DelegationRun } from './delegation.js';
 import { runNodeKill, type NodeKillRun } from './node-kill.js';
 import { startFakeProcess } from './processes.js';
@@ -10,7 +12,7 @@ import { runRemoteScale, type RemoteScaleOptions, type RemoteScaleRun } from './
 import { runScheduling, type SchedulingOptions, type SchedulingRun } from './scheduling.js';
 import { runEndlessStream } from './endless-stream.js';
 import { runSlowWatchers, type SlowWatchersOptions, type SlowWatchersRun } from './slow-watchers.js';
-import { fmt, median } from './stats.js';
+import { fmt, median, spread } from './stats.js';
 import { bytesPerIdleWorker, timeToRequeue } from './supervision.js';
 
 const n = (value: string, help: string) => ({ type: 'string', value: 'N', default: value, help }) as const;
@@ -20,7 +22,7 @@ const BENCH = {
   args: '',
   about: 'Runs each benchmark --runs times and prints medians.',
   settings: {
-    suite: { type: 'string', value: 'NAME', default: 'all', help: 'all, delegation, supervision, remote-scale, node-kill, scheduling, slow-watchers or endless-stream' },
+    suite: { type: 'string', value: 'NAME', default: 'all', help: 'all, delegation, supervision, remote-scale, node-kill, scheduling, slow-watchers, endless-stream or agents' },
     runs: n('3', 'runs of each benchmark'),
     tasks: n('5000', 'delegation: tasks'),
     clients: n('50', 'delegation: concurrent clients'),
@@ -41,6 +43,9 @@ const BENCH = {
     'watch-s': n('30', 'slow-watchers: seconds of submits per run'),
     watchers: n('200', 'slow-watchers: /events watchers, half of them never reading'),
     'endless-s': n('60', 'endless-stream: seconds of streaming'),
+    'agent-tasks': n('20', 'agents: tasks per measure and round'),
+    'repo-files': n('1000', 'agents: files in the repository'),
+    'diff-files': n('100', 'agents: files the CLI changes, for the cost of the result'),
     help: { type: 'boolean', help: 'print this help' },
   },
 } as const satisfies CommandSpec;
@@ -81,6 +86,9 @@ async function main(): Promise<void> {
       });
     }
     if (wants('endless-stream')) await endlessStream(Number(flags['endless-s'] ?? 60));
+    if (wants('agents')) {
+      await agents(runs, { tasks: Number(flags['agent-tasks'] ?? 20), repoFiles: Number(flags['repo-files'] ?? 1000), diffFiles: Number(flags['diff-files'] ?? 100) });
+    }
     if (wants('remote-scale') || wants('node-kill') || wants('scheduling')) nats = await startNatsServer();
     if (wants('remote-scale')) {
       await remoteScale(runs, {
@@ -140,7 +148,7 @@ async function slowWatchers(runs: number, o: SlowWatchersOptions): Promise<void>
   );
   const base: SlowWatchersRun[] = [];
   const watched: SlowWatchersRun[] = [];
-  const show = (r: SlowWatchersRun) => `peak RSS ${fmt(r.peakRssMiB, 1)} MiB, submit p50 ${fmt(r.submitP50)} p99 ${fmt(r.submitP99)} ms, ${r.dropped} dropped`;
+  const show = (r: SlowWatchersRun) => `peak RSS ${fmt(r.peakRssMiB, 1)} MiB, submit p50 ${fmt(r.submitP50)} p99 ${fmt(r.submitP99)} ms, CPU ${fmt(r.cpuS, 1)} s, ${r.dropped} dropped`;
   for (let i = 0; i < runs; i++) {
     base.push(await runSlowWatchers({ ...o, readers: 0, stalled: 0 }));
     watched.push(await runSlowWatchers(o));
@@ -150,6 +158,7 @@ async function slowWatchers(runs: number, o: SlowWatchersOptions): Promise<void>
   console.log('medians:');
   console.log(`  peak RSS with / without watchers   ${fmt(m(watched, (r) => r.peakRssMiB), 1)} / ${fmt(m(base, (r) => r.peakRssMiB), 1)} MiB: +${fmt(m(watched, (r) => r.peakRssMiB) - m(base, (r) => r.peakRssMiB), 1)} MiB (target <= +64)`);
   console.log(`  submit p99 with / without watchers ${fmt(m(watched, (r) => r.submitP99))} / ${fmt(m(base, (r) => r.submitP99))} ms: ${fmt(m(watched, (r) => r.submitP99) / m(base, (r) => r.submitP99))}x (target <= 1.5x)`);
+  console.log(`  coordinator CPU with / without     ${fmt(m(watched, (r) => r.cpuS), 1)} / ${fmt(m(base, (r) => r.cpuS), 1)} s over the submits`);
   console.log(`  watchers dropped                   ${fmt(m(watched, (r) => r.dropped), 0)} of ${o.stalled} that never read`);
 }
 
@@ -160,6 +169,41 @@ async function endlessStream(seconds: number): Promise<void> {
   console.log(`  ${cap}`);
   console.log(`  coordinator RSS start ${fmt(r.startRssMiB, 1)} MiB, max ${fmt(r.maxRssMiB, 1)} MiB (+${fmt(r.maxRssMiB - r.startRssMiB, 1)}), end ${fmt(r.endRssMiB, 1)} MiB`);
   console.log(`  the task at the end: ${r.status}${r.errorCode ? ` (${r.errorCode})` : ''} (target: failed output_too_large, RSS within the cap plus a constant)`);
+}
+
+async function agents(runs: number, o: AgentsOptions): Promise<void> {
+  if (!(o.diffFiles <= o.repoFiles)) throw new Error('--diff-files must not exceed --repo-files');
+  console.log(
+    `agents: ${runs} rounds; a repository of ${o.repoFiles} files; per round ${o.tasks} worktree set-ups and teardowns, ` +
+      `results of ${o.diffFiles} changed files, and ${o.tasks} runs of a codex-format stand-in CLI (no delay) directly, ` +
+      `then as sync delegates to a coordinator process (isolation none, and a worktree)`,
+  );
+  const results: AgentsRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await runAgents(o);
+    results.push(r);
+    // Wall times on a shared machine follow its load; CPU times hardly do.
+    console.log(
+      `  round ${i + 1} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores at its end): worktree set-up p50 ${fmt(r.setupP50, 1)} p99 ${fmt(r.setupP99, 1)} ms, teardown p50 ${fmt(r.teardownP50, 1)} p99 ${fmt(r.teardownP99, 1)} ms ` +
+        `(git CPU ${fmt(r.setupCpuMs, 0)} / ${fmt(r.teardownCpuMs, 0)} ms); ` +
+        `commit + diff of ${o.diffFiles} files p50 ${fmt(r.resultP50, 1)} ms; CLI p50 directly ${fmt(r.directP50, 1)} ms, ` +
+        `through Koubou ${fmt(r.noneP50, 1)} ms (none), ${fmt(r.worktreeP50, 1)} ms (worktree, ${r.filesChanged} files in its result)`,
+    );
+  }
+  const row = (label: string, f: (r: AgentsRun) => number, target = '') =>
+    console.log(`  ${label.padEnd(44)} ${fmt(median(results.map(f)), 1).padStart(7)} ms  (rounds ${spread(results.map(f), 1)})${target}`);
+  console.log('medians of the rounds\' p50s, and their range:');
+  row('(a) worktree set-up p50', (r) => r.setupP50, '   (target <= 150)');
+  row('    worktree set-up p99', (r) => r.setupP99);
+  row('    worktree teardown p50', (r) => r.teardownP50);
+  row('    git CPU time per set-up (mean)', (r) => r.setupCpuMs);
+  row('    git CPU time per teardown (mean)', (r) => r.teardownCpuMs);
+  row(`(b) commit + diff of ${o.diffFiles} changed files p50`, (r) => r.resultP50);
+  row('(c) stand-in CLI run directly p50', (r) => r.directP50);
+  row('    through Koubou, isolation none p50', (r) => r.noneP50);
+  row('    through Koubou, worktree p50', (r) => r.worktreeP50);
+  row('    overhead, isolation none', (r) => r.noneP50 - r.directP50);
+  row('    overhead, worktree', (r) => r.worktreeP50 - r.directP50);
 }
 
 async function supervision(fakeUrl: string, runs: number): Promise<void> {

@@ -8,7 +8,7 @@ import { startCoordinatorProcess } from '../helpers/coordinator-process.js';
 import { stalledSse, type StalledClient } from '../helpers/stalled-client.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeTestConfig } from '../helpers/test-config.js';
-import { peakRssMiB } from './processes.js';
+import { cpuSeconds, peakRssMiB } from './processes.js';
 import { percentile } from './stats.js';
 
 export interface SlowWatchersOptions {
@@ -26,6 +26,8 @@ export interface SlowWatchersRun {
   peakRssMiB: number;
   submitP50: number;
   submitP99: number;
+  /** The coordinator's CPU seconds (user + system) over the submits: less swayed by a busy machine than latency. */
+  cpuS: number;
   /** Watchers the coordinator dropped (from /metrics). */
   dropped: number;
   submitted: number;
@@ -45,10 +47,12 @@ export async function runSlowWatchers(o: SlowWatchersOptions): Promise<SlowWatch
   try {
     for (let i = 0; i < o.readers; i++) readers.push(await readForever(`${proc.url}/events`));
     for (let i = 0; i < o.stalled; i++) stalled.push(stalledSse(proc.url, '/events'));
+    const cpuBefore = cpuSeconds(proc.child.pid!);
     const latencies = await submitAtRate(api, o.rate, o.seconds);
+    const cpuS = cpuSeconds(proc.child.pid!) - cpuBefore;
     const metrics = await (await api.request({ method: 'GET', path: '/metrics' })).body.text();
     const dropped = [...metrics.matchAll(/^koubou_stream_clients_dropped_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-    return { peakRssMiB: peakRssMiB(proc.child.pid!), submitP50: percentile(latencies, 50), submitP99: percentile(latencies, 99), dropped, submitted: latencies.length };
+    return { peakRssMiB: peakRssMiB(proc.child.pid!), submitP50: percentile(latencies, 50), submitP99: percentile(latencies, 99), cpuS, dropped, submitted: latencies.length };
   } finally {
     for (const r of readers) r.abort();
     for (const s of stalled) s.destroy();

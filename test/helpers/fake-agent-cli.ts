@@ -5,6 +5,7 @@
  *
  *   codex-edit           speaks `codex exec --json` (JSONL, with a junk line and an unknown event) while editing
  *                        README.md and adding src/new.txt in its cwd; streams its message in pieces, slowly
+ *   codex-big <bytes>    speaks codex JSONL while writing big.txt of about <bytes> bytes (many short lines) in its cwd
  *   codex-gated <gate> <log>  speaks codex JSONL: the first part of its message, then waits until the file <gate>
  *                        exists before finishing; appends "start" and "end" lines to <log> around its run
  *   gemini               speaks `gemini --output-format stream-json`, writes notes.md
@@ -43,6 +44,16 @@ async function codexEdit(): Promise<void> {
   out({ type: 'turn.completed', usage: { input_tokens: 1200, cached_input_tokens: 200, output_tokens: 345 } });
 }
 
+function codexBig(bytes: number): void {
+  out({ type: 'thread.started', thread_id: '0199a213-81c0-7800-8aa1-bbab2a035a53' });
+  out({ type: 'turn.started' });
+  const line = 'a line with "quotes" and a tab\there\n';
+  writeFileSync('big.txt', line.repeat(Math.ceil(bytes / line.length)));
+  out({ type: 'item.completed', item: { id: 'item_0', type: 'file_change', changes: [{ path: 'big.txt', kind: 'add' }], status: 'completed' } });
+  out({ type: 'item.completed', item: { id: 'item_1', type: 'agent_message', text: 'Wrote big.txt' } });
+  out({ type: 'turn.completed', usage: { input_tokens: 10, cached_input_tokens: 0, output_tokens: 3 } });
+}
+
 async function codexGated(gate: string, log: string): Promise<void> {
   appendFileSync(log, 'start\n');
   out({ type: 'thread.started', thread_id: '0199a213-81c0-7800-8aa1-bbab2a035a53' });
@@ -72,6 +83,8 @@ async function main(): Promise<void> {
   switch (mode) {
     case 'codex-edit':
       return codexEdit();
+    case 'codex-big':
+      return codexBig(Number(args[0]));
     case 'codex-gated':
       return codexGated(args[0]!, args[1]!);
     case 'gemini':

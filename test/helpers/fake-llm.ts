@@ -214,6 +214,12 @@ class FakeLlmServer implements FakeLlm {
       this.handleListing(path, record, res);
       return;
     }
+    if (req.method === 'POST' && (path === '/v1/embeddings' || path === '/api/embed')) {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => this.handleEmbedding(path, Buffer.concat(chunks).toString('utf8'), record, res));
+      return;
+    }
     if (req.method !== 'POST' || !isGenerationPath(path)) {
       req.resume();
       sendText(res, 404, '404 page not found');
@@ -291,6 +297,40 @@ class FakeLlmServer implements FakeLlm {
     };
     if (behaviour.delayMs > 0) this.later(behaviour.delayMs, () => this.answer(parsed.generation, behaviour, res));
     else this.answer(parsed.generation, behaviour, res);
+  }
+
+  /**
+   * /v1/embeddings ({object:"list", data:[{object:"embedding", index, embedding}], model, usage}) or /api/embed
+   * ({model, embeddings, total_duration, load_duration, prompt_eval_count}): per input the vector
+   * [characters, first character's code, 0.5], so a test can tell which vector belongs to which input.
+   */
+  private handleEmbedding(path: string, rawBody: string, record: FakeRequest, res: http.ServerResponse): void {
+    const protocol: Protocol = path === '/api/embed' ? 'ollama-chat' : 'openai';
+    if (protocol === 'openai' && !this.authorised(record, res)) return;
+    let body: { model?: unknown; input?: unknown };
+    try {
+      body = JSON.parse(rawBody) as typeof body;
+    } catch {
+      sendJson(res, 400, errorBody(protocol, 'invalid character in request body: not JSON'));
+      return;
+    }
+    const inputs = typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? body.input.filter((i): i is string => typeof i === 'string') : [];
+    if (typeof body.model !== 'string' || inputs.length === 0) {
+      sendJson(res, 400, errorBody(protocol, 'model and input are required'));
+      return;
+    }
+    record.model = body.model;
+    record.prompt = inputs[0];
+    const vectors = inputs.map((text) => [text.length, text.codePointAt(0) ?? 0, 0.5]);
+    const tokens = inputs.reduce((n, text) => n + Math.max(1, Math.ceil(text.length / 4)), 0);
+    if (this.failInstead(this.behaviour.mode, protocol, false, res)) return;
+    sendJson(
+      res,
+      200,
+      protocol === 'openai'
+        ? { object: 'list', data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })), model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } }
+        : { model: body.model, embeddings: vectors, total_duration: 1_000_000, load_duration: 100_000, prompt_eval_count: tokens },
+    );
   }
 
   private authorised(record: FakeRequest, res: http.ServerResponse): boolean {

@@ -119,13 +119,23 @@ describe('command backends (agent CLIs)', () => {
     assert.equal(task.result.changes.branch, `koubou/${task.task_id}`);
   });
 
-  it('the MCP delegate_task tool takes a workdir and its result carries the branch and the files changed', async () => {
+  it('the MCP delegate_task tool takes a workdir; its result summarises the changes and leaves the diff to get_task include_diff', async () => {
     const mcp = await mcpOverHttp(coord.url, TOKEN);
     try {
       const task = await mcp.call('delegate_task', { type: 'code', prompt: 'From MCP', workdir: repo, wait_seconds: 30 });
       assert.equal(task.result.output, 'Done: From MCP');
-      assert.equal(task.result.changes.branch, `koubou/${task.task_id}`);
-      assert.deepEqual(task.result.changes.files.map((f: any) => f.path).sort(), ['README.md', 'src/new.txt']);
+      const branch = `koubou/${task.task_id}`;
+      const { changes } = task.result;
+      assert.equal(changes.summary, `2 files changed, +3 -0 lines, on branch ${branch}; merge: git merge ${branch}`);
+      assert.equal(changes.branch, branch);
+      assert.deepEqual([changes.additions, changes.deletions, changes.files_total], [3, 0, 2]);
+      assert.deepEqual(changes.files.map((f: any) => [f.path, f.status, f.additions, f.deletions]).sort(), [['README.md', 'modified', 1, 0], ['src/new.txt', 'added', 2, 0]]);
+      assert.equal(changes.diff, undefined, 'the diff is left out unless asked for');
+      assert.ok(changes.diff_bytes > 0);
+      const whole = await mcp.call('get_task', { task_id: task.task_id, include_diff: true });
+      assert.match(whole.result.changes.diff, /\+\+\+ b\/src\/new\.txt/);
+      assert.equal(Buffer.byteLength(whole.result.changes.diff), changes.diff_bytes);
+      assert.equal((await mcp.call('get_task', { task_id: task.task_id })).result.changes.diff, undefined);
     } finally {
       await mcp.close();
     }

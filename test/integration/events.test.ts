@@ -1,4 +1,4 @@
-/** GET /events: a task's whole life, output chunks included, in order and promptly; filters; auth; bad filters. */
+/** GET /events: a task's whole life, output chunks included, in order and promptly; filters, shared or not; auth; bad filters. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { api } from '../helpers/api.js';
@@ -62,6 +62,36 @@ describe('live events over SSE', () => {
     assert.equal(tasks[0]!.data.task_id, first);
     assert.equal(tasks[0]!.data.kind, 'completed');
     assert.ok(!tasks.some((m) => m.data.task_id === second));
+  });
+
+  it('gives watchers that share a filter, and watchers that do not, exactly their events in publish order', async () => {
+    const all = await open();
+    const queuedOrDone = await open('?kind=queued,completed');
+    const sameFilter = await open('?kind=completed,queued');
+    const doneOnly = await open('?kind=completed');
+    const first = (await client.delegate({ prompt: 'fan-out first' })).body.task_id as string;
+    const oneTask = await open(`?task=${first}`);
+    const rest = await Promise.all(Array.from({ length: 11 }, (_, i) => client.delegate({ prompt: `fan-out ${i}` }).then((r) => r.body.task_id as string)));
+    const ids = [first, ...rest];
+    const done = (sse: SseClient) => ids.every((id) => sse.messages.some((m) => m.data.task_id === id && m.data.kind === 'completed'));
+    await eventually(() => [all, queuedOrDone, sameFilter, doneOnly].every(done), 10_000);
+    const seen = (sse: SseClient) => sse.messages.filter((m) => m.event === 'task' && ids.includes(m.data.task_id)).map((m) => `${m.data.task_id} ${m.data.kind} ${m.data.at}`);
+    const reference = all.messages.filter((m) => m.event === 'task' && ids.includes(m.data.task_id));
+    const only = (kinds: string[]) => reference.filter((m) => kinds.includes(m.data.kind)).map((m) => `${m.data.task_id} ${m.data.kind} ${m.data.at}`);
+    for (const id of ids) {
+      const kinds = reference.filter((m) => m.data.task_id === id).map((m) => m.data.kind);
+      assert.deepEqual([kinds[0], kinds.at(-1)], ['queued', 'completed'], `${id}: ${kinds}`);
+      assert.ok(kinds.indexOf('assigned') < kinds.indexOf('progress'), `${id}: ${kinds}`);
+    }
+    assert.deepEqual(seen(queuedOrDone), only(['queued', 'completed']));
+    assert.deepEqual(seen(sameFilter), seen(queuedOrDone));
+    assert.deepEqual(seen(doneOnly), only(['completed']));
+    assert.equal(seen(doneOnly).length, ids.length);
+    // Opened once its task was submitted (it may have ended by then): that task's events from then on, no other's.
+    const late = oneTask.messages.filter((m) => m.event === 'task');
+    assert.ok(late.every((m) => m.data.task_id === first), JSON.stringify(late));
+    const history = reference.filter((m) => m.data.task_id === first).map((m) => `${m.data.kind} ${m.data.at}`);
+    assert.deepEqual(late.map((m) => `${m.data.kind} ${m.data.at}`), history.slice(history.length - late.length));
   });
 
   it('needs the token, and names a bad filter', async () => {

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { logFilePath } from '../../src/logging/log-file.js';
@@ -103,6 +104,43 @@ describe('log format', () => {
       assert.ok(lines.some((l) => l.name === 'koubou-mcp' && l.msg === 'koubou is listening'));
       assert.ok(lines.some((l) => l.name === 'koubou-node' && l.msg === 'NATS not reachable yet; still trying' && l.level === 40));
       for (const l of lines) assert.ok(typeof l.level === 'number' && !Number.isNaN(Date.parse(l.time)) && typeof l.pid === 'number', JSON.stringify(l));
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('koubou-node without --config logs where a coordinator in its folder would, or to --log-file, or (-) to stdout only', async () => {
+    const dir = tempDir();
+    const nats = `nats://127.0.0.1:${await closedPort()}`;
+    const flags = ['--nats', nats, '--backend', 'ollama', '--url', fake.url, '--model', 'fake-model'];
+    const run = async (extra: string[], cwd: string, file: string | null) => {
+      const node = startNodeProcess([...flags, ...extra], {}, cwd);
+      try {
+        await eventually(() => node.output().includes('NATS not reachable yet'), 20_000);
+        if (file) await eventually(() => existsSync(file) && readFileSync(file, 'utf8').includes('NATS not reachable yet'), 5000);
+      } finally {
+        node.child.kill('SIGTERM');
+        await node.exited;
+      }
+    };
+    try {
+      // The coordinator's default store is .koubou/koubou.db of its folder; its log file is beside it.
+      const here = join(dir.path, 'project');
+      mkdirSync(here);
+      const shared = logFilePath(join(here, '.koubou', 'koubou.db'));
+      await run([], here, shared);
+      const line = fileLines(shared).find((l) => l.msg === 'NATS not reachable yet; still trying')!;
+      assert.equal(line.name, 'koubou-node');
+      assert.equal(line.level, 40);
+
+      const chosen = join(dir.path, 'elsewhere', 'node.log');
+      await run(['--log-file', chosen], here, chosen);
+      assert.equal(fileLines(shared).filter((l) => l.msg === 'NATS not reachable yet; still trying').length, 1, 'the second run wrote to --log-file only');
+
+      const quiet = join(dir.path, 'quiet');
+      mkdirSync(quiet);
+      await run(['--log-file', '-'], quiet, null);
+      assert.deepEqual(readdirSync(quiet), [], 'no file with --log-file -');
     } finally {
       dir.remove();
     }

@@ -36,6 +36,27 @@ describe('codex exec --json', () => {
     assert.equal(feed(codexParser(() => {}), ['{"type":"turn.failed","error":{"message":"model not found"}}']).failure, 'model not found');
     assert.equal(feed(codexParser(() => {}), ['{"type":"error","message":"stream disconnected"}']).failure, 'stream disconnected');
   });
+
+  it('warnings of a turn that completes are not a failure, even with no message (codex 0.171 with a local model)', () => {
+    const answer = feed(codexParser(() => {}), [
+      '{"type":"thread.started","thread_id":"01a22d72-5166-7e42-bebe-259d5def7dc4"}',
+      '{"type":"item.completed","item":{"id":"item_0","type":"error","message":"Model metadata for `gpt-oss:20b` not found. Defaulting to fallback metadata; this can degrade performance and cause issues."}}',
+      '{"type":"turn.started"}',
+      '{"type":"error","message":"Reconnecting... 1/5 (stream disconnected before completion: error sending request for url (http://127.0.0.1:11434/v1/responses))"}',
+      '{"type":"item.completed","item":{"id":"item_2","type":"file_change","changes":[{"path":"/w/hello.txt","kind":"add"}],"status":"completed"}}',
+      '{"type":"turn.completed","usage":{"input_tokens":20638,"cached_input_tokens":0,"cache_write_input_tokens":0,"output_tokens":16,"reasoning_output_tokens":0}}',
+    ]);
+    assert.deepEqual(answer, { output: '', promptTokens: 20638, completionTokens: 16, failure: undefined });
+  });
+
+  it('a run that ends after retries without a turn.completed fails with the last error', () => {
+    const answer = feed(codexParser(() => {}), [
+      '{"type":"turn.started"}',
+      '{"type":"error","message":"Reconnecting... 5/5 (unexpected status 404 Not Found: 404 page not found, url: http://127.0.0.1:42245/v1/responses)"}',
+      '{"type":"error","message":"unexpected status 404 Not Found: 404 page not found, url: http://127.0.0.1:42245/v1/responses"}',
+    ]);
+    assert.match(answer.failure ?? '', /^unexpected status 404/);
+  });
 });
 
 describe('gemini stream-json', () => {
@@ -92,9 +113,14 @@ describe('child environment', () => {
 
 describe('routing', () => {
   const req = { type: 'code' as const, model: null, maxTokens: null };
-  it('a task naming a workdir goes only to command backends', () => {
-    assert.equal(accepts(capabilities('m', { type: 'ollama' }), { ...req, workspace: true }), false);
-    assert.equal(accepts(capabilities('m', { type: 'command' }), { ...req, workspace: true }), true);
-    assert.equal(accepts(capabilities('m', { type: 'ollama' }), { ...req, workspace: false }), true);
+  it('a task naming a workdir goes only to command backends whose workspace_root holds it', () => {
+    const agent = capabilities('m', { type: 'command', command: { workspace_root: '/work' } });
+    assert.equal(accepts(capabilities('m', { type: 'ollama' }), { ...req, workdir: '/work/calc' }), false);
+    assert.equal(accepts(agent, { ...req, workdir: '/work/calc' }), true);
+    assert.equal(accepts(agent, { ...req, workdir: '/elsewhere/calc' }), false);
+    assert.equal(accepts(capabilities('m', { type: 'command' }), { ...req, workdir: '/work/calc' }), false, 'no workspace_root: scratch runs only');
+    // A koubou-node's announced roots.
+    assert.equal(accepts(capabilities('m', { type: 'command', workspace_roots: ['/srv/ws'] }), { ...req, workdir: '/srv/ws/calc' }), true);
+    assert.equal(accepts(capabilities('m', { type: 'ollama' }), { ...req, workdir: null }), true);
   });
 });

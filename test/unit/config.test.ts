@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serverConfig } from '../../src/cli/commands/server-flags.js';
 import { COMMAND_SPECS } from '../../src/cli/command-specs.js';
-import { UsageError } from '../../src/cli/errors.js';
+import { UsageError } from '../../src/client/errors.js';
 import { parseCommand } from '../../src/cli/flags.js';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';

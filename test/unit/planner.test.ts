@@ -11,7 +11,7 @@ const NOW = 1_000_000;
 let seq = 0;
 
 function task(id: string, opts: { priority?: number; type?: TaskType; model?: string; maxTokens?: number } = {}): QueuedTask {
-  return { id, seq: ++seq, priority: opts.priority ?? 5, type: opts.type ?? 'general', model: opts.model ?? null, maxTokens: opts.maxTokens ?? null, workspace: false };
+  return { id, seq: ++seq, priority: opts.priority ?? 5, type: opts.type ?? 'general', model: opts.model ?? null, maxTokens: opts.maxTokens ?? null, workdir: null };
 }
 
 /** A pool of idle workers in the given groups. */

@@ -23,7 +23,7 @@ async function settle(turns = 20): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 }
 
-const queued = (id: string, priority: number, seq: number): QueuedTask => ({ id, seq, priority, type: 'general', model: null, maxTokens: null, workspace: false });
+const queued = (id: string, priority: number, seq: number): QueuedTask => ({ id, seq, priority, type: 'general', model: null, maxTokens: null, workdir: null });
 
 describe('scheduler', () => {
   let system: ReturnType<typeof start>;

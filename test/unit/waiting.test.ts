@@ -15,14 +15,14 @@ import { ManualClock } from '../helpers/manual-clock.js';
 import { poolOf, type GroupSpec } from '../helpers/pool.js';
 
 let seq = 0;
-const task = (id: string, opts: { priority?: number; type?: TaskType; maxTokens?: number; workspace?: boolean } = {}): QueuedTask => ({
+const task = (id: string, opts: { priority?: number; type?: TaskType; maxTokens?: number; workdir?: string } = {}): QueuedTask => ({
   id,
   seq: ++seq,
   priority: opts.priority ?? 5,
   type: opts.type ?? 'general',
   model: null,
   maxTokens: opts.maxTokens ?? null,
-  workspace: opts.workspace ?? false,
+  workdir: opts.workdir ?? null,
 });
 
 /** The scheduler's state in small: a pool, lanes, gates; `turn()` plans as the scheduler does, `why()` asks. */
@@ -84,7 +84,7 @@ describe('why a pending task waits', () => {
     assert.match(s.why('doc')!.message, /type documentation/);
     assert.equal(s.why('long')!.code, 'no_capable_worker');
     assert.match(s.why('long')!.message, /max_tokens 9000 \(largest allowed: 2048\)/);
-    const workdir = scene([{ key: 'a', workers: 1 }], [task('agent', { workspace: true })]);
+    const workdir = scene([{ key: 'a', workers: 1 }], [task('agent', { workdir: '/work/calc' })]);
     assert.equal(workdir.why('agent')!.code, 'no_capable_worker');
     assert.match(workdir.why('agent')!.message, /names a workdir/);
     const empty = scene([], [task('x')]);

@@ -29,9 +29,9 @@ export async function repositoryRoot(dir: string, env: Record<string, string>): 
 
 /** Adds a worktree at `path` on a new branch made from the repository's HEAD; returns the base commit. */
 export async function addWorktree(repo: string, branch: string, path: string, env: Record<string, string>): Promise<string> {
-  // A branch left by an earlier attempt that failed holds nothing worth keeping: a retry starts fresh.
-  await git(repo, ['branch', '-D', branch], env).catch(() => {});
-  await git(repo, ['worktree', 'add', '--quiet', '-b', branch, path, 'HEAD'], env);
+  // -B: a branch left by an earlier attempt that failed holds nothing worth keeping, so a retry resets it to HEAD
+  // (in the same git process: each one costs a spawn per task).
+  await git(repo, ['worktree', 'add', '--quiet', '-B', branch, path, 'HEAD'], env);
   return (await git(path, ['rev-parse', 'HEAD'], env)).trim();
 }
 

@@ -37,11 +37,12 @@ export interface Preset {
 const noMeaning = () => null;
 
 const presets: Record<PresetName, Preset> = {
-  // codex exec: --json for JSONL events, --oss -m for a local model served by Ollama, the sandbox limited to the workdir.
+  // codex exec: --json for JSONL events, --oss -m for a local model served by Ollama (codex 0.171 refuses --oss
+  // without a provider unless its config.toml names one), the sandbox limited to the workdir.
   codex: {
     envNames: ['CODEX_HOME', 'OLLAMA_HOST', 'CODEX_OSS_BASE_URL', 'CODEX_OSS_PORT', 'OPENAI_API_KEY', 'SSL_CERT_FILE'],
     invocation: ({ command, prompt, model, workdir }) => ({
-      argv: [...(command ?? ['codex']), 'exec', '--json', '--oss', '-m', model, '--cd', workdir, '--sandbox', 'workspace-write', '--skip-git-repo-check', '--', prompt],
+      argv: [...(command ?? ['codex']), 'exec', '--json', '--oss', '--local-provider', 'ollama', '-m', model, '--cd', workdir, '--sandbox', 'workspace-write', '--skip-git-repo-check', '--', prompt],
       stdin: null,
     }),
     parser: codexParser,

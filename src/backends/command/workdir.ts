@@ -39,6 +39,20 @@ export function resolveWorkdir(workdir: string, roots: readonly string[], field 
   return real;
 }
 
+/**
+ * Where a task's workdir is to run, at submit: the real path when it lies under one of this machine's `roots` (see
+ * resolveWorkdir); else, when it lies under a root a koubou-node announced (`remoteRoots`), the absolute path as
+ * given, normalised: only that node can see the directory, and it resolves it again, through symlinks, when it runs
+ * the task. Otherwise a ValidationError naming `field`.
+ */
+export function taskWorkdir(workdir: string, roots: readonly string[], remoteRoots: readonly string[], field = 'workdir'): string {
+  const absolute = path.isAbsolute(expandHome(workdir));
+  const expanded = path.resolve(expandHome(workdir));
+  const local = roots.some((root) => isUnder(root, expanded));
+  if (!local && absolute && remoteRoots.some((root) => isUnder(root, expanded))) return expanded;
+  return resolveWorkdir(workdir, local ? roots : [...roots, ...remoteRoots], field);
+}
+
 /** A configured workspace_root as given and as its real path: a workdir may be named through either. */
 export function workspaceRoots(root: string): string[] {
   const given = path.resolve(expandHome(root));

@@ -1,6 +1,6 @@
 /** `koubou cancel ID`. */
 import { positionals } from '../args.js';
-import { EXIT } from '../errors.js';
+import { EXIT } from '../../client/errors.js';
 import { json } from '../format.js';
 import { connect, out, parse, printHelp } from './shared.js';
 

@@ -1,7 +1,7 @@
 /** `koubou tasks` and `koubou workers`: tables, or the API's JSON. */
 import { TASK_STATUSES } from '../../tasks/task.js';
 import { intFlag, oneOfFlag, positionals } from '../args.js';
-import { EXIT } from '../errors.js';
+import { EXIT } from '../../client/errors.js';
 import { json, tasksTable, workersTable } from '../format.js';
 import { connect, out, parse, printHelp } from './shared.js';
 

@@ -2,7 +2,7 @@
 import { DEFAULT_URL } from '../../config.js';
 import { runMcpStdio } from '../mcp-stdio.js';
 import { positionals } from '../args.js';
-import { clientEnv } from '../client-env.js';
+import { clientEnv } from '../../client/client-env.js';
 import { COMMAND_SPECS } from '../command-specs.js';
 import { parse, printHelp } from './shared.js';
 import { serverConfig } from './server-flags.js';
@@ -13,6 +13,7 @@ export async function mcp(argv: string[]): Promise<number | void> {
   positionals('mcp', parsed.positionals, []);
   // The configuration is loaded (and checked) only when no coordinator answers at a named URL.
   const client = clientEnv(parsed.values, DEFAULT_URL);
-  const named = parsed.values.url === undefined ? null : client.url;
+  // Named only by --url or KOUBOU_URL: the table's default URL is tried after the store's own coordinator.
+  const named = parsed.origins.url === undefined ? null : client.url;
   await runMcpStdio({ url: named, token: client.token }, (defaultPort) => serverConfig(COMMAND_SPECS.mcp.settings, parsed, process.cwd(), { defaultPort }));
 }

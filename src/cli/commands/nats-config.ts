@@ -11,7 +11,7 @@ import { NODE_ID } from '../../nats/node-protocol.js';
 import { coordinatorPermissions, nodePermissions, servicePermissions, type RolePermissions } from '../../nats/permissions.js';
 import { renderServerConfig, type ServerTls } from '../../nats/server-config.js';
 import { positionals } from '../args.js';
-import { CliError, EXIT, UsageError } from '../errors.js';
+import { CliError, EXIT, UsageError } from '../../client/errors.js';
 import { json } from '../format.js';
 import { out, parse, printHelp } from './shared.js';
 

@@ -1,8 +1,8 @@
 /** What the commands share: parsing by the command's table, help, the client built from the settings, output. */
 import { DEFAULT_URL } from '../../config.js';
 import { checkUrl } from '../args.js';
-import { KoubouClient } from '../client.js';
-import { clientEnv, processEnv } from '../client-env.js';
+import { KoubouClient } from '../../client/client.js';
+import { clientEnv, processEnv } from '../../client/client-env.js';
 import { COMMAND_SPECS, type CommandName } from '../command-specs.js';
 import { helpText, parseCommand, type Parsed, type SettingTable } from '../flags.js';
 

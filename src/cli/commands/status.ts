@@ -1,9 +1,9 @@
 /** `koubou status ID [--watch]`: show a task, or follow it until it ends. */
 import { positionals } from '../args.js';
-import { EXIT } from '../errors.js';
+import { EXIT } from '../../client/errors.js';
 import { followTask, previousEnd } from '../follow.js';
 import { attemptMarker, changeLine, failure, json, statusBlock, truncationWarning, withNewline } from '../format.js';
-import type { TaskStatus } from '../api-types.js';
+import type { TaskStatus } from '../../client/api-types.js';
 import { connect, out, parse, printHelp } from './shared.js';
 
 export async function status(argv: string[]): Promise<number> {

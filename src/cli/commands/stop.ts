@@ -4,7 +4,7 @@ import { positionals } from '../args.js';
 import { COMMAND_SPECS } from '../command-specs.js';
 import { liveHolder } from '../../store/lock-file.js';
 import { daemonFiles, isAlive, looksLikeKoubou, readPid, removePid } from '../daemon.js';
-import { CliError, EXIT } from '../errors.js';
+import { CliError, EXIT } from '../../client/errors.js';
 import { json } from '../format.js';
 import { out, parse, printHelp } from './shared.js';
 import { serverConfig } from './server-flags.js';

@@ -2,8 +2,8 @@
 import path from 'node:path';
 import { TASK_TYPES } from '../../tasks/task.js';
 import { intFlag, oneOfFlag, positionals, positiveFlag } from '../args.js';
-import type { DelegateBody } from '../api-types.js';
-import { EXIT, UsageError } from '../errors.js';
+import type { DelegateBody } from '../../client/api-types.js';
+import { EXIT, UsageError } from '../../client/errors.js';
 import { followTask } from '../follow.js';
 import { failure, json, truncationWarning, withNewline } from '../format.js';
 import { connect, out, parse, printHelp } from './shared.js';

@@ -1,4 +1,7 @@
-/** The HTTP client of the coordinator's REST API: JSON in and out, errors turned into CliErrors. */
+/**
+ * The one HTTP client of the coordinator's REST API, for the CLI and for `koubou mcp` forwarding to a running
+ * coordinator: JSON in and out, every call under a timeout, errors turned into CliErrors (ApiError keeps the API's code).
+ */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DelegateBody, Submitted, TaskEventView, TaskState, TaskStatus, WorkerView } from './api-types.js';
@@ -25,9 +28,12 @@ export class KoubouClient {
     return this.env.url;
   }
 
-  /** Queues a task. One Idempotency-Key per submit, so a retried call never creates a second task. */
+  /**
+   * Queues a task. One Idempotency-Key per submit (the body's idempotency_key when it has one), so a retried call
+   * never creates a second task.
+   */
   async delegate(body: DelegateBody): Promise<Submitted> {
-    const headers = { 'idempotency-key': randomUUID() };
+    const headers = { 'idempotency-key': body.idempotency_key ?? randomUUID() };
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.call<Submitted>('POST', '/task/delegate', { body, headers });
@@ -72,9 +78,33 @@ export class KoubouClient {
     return this.call('DELETE', `/task/${encodeURIComponent(id)}`);
   }
 
+  /** True when the coordinator answers /health within `timeoutMs`. */
+  async isReachable(timeoutMs: number): Promise<boolean> {
+    try {
+      await this.health(timeoutMs);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The task's event stream (Server-Sent Events, see http/task-stream-route.ts), open until `signal` aborts; null when
+   * the server refuses it. Not under the call timeout: it lasts as long as the task.
+   */
+  async taskStream(id: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array> | null> {
+    const res = await fetch(`${this.env.url}/api/dashboard/tasks/${encodeURIComponent(id)}/stream`, { headers: this.headers({ accept: 'text/event-stream' }), signal });
+    if (res.ok && res.body) return res.body;
+    await res.body?.cancel();
+    return null;
+  }
+
+  private headers(extra: Record<string, string>): Record<string, string> {
+    return this.env.token ? { ...extra, authorization: `Bearer ${this.env.token}` } : extra;
+  }
+
   private async call<T>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
-    if (this.env.token) headers.authorization = `Bearer ${this.env.token}`;
+    const headers = this.headers({ accept: 'application/json', ...opts.headers });
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     const timeoutMs = opts.timeoutMs ?? CALL_TIMEOUT_MS;
     let res: Response;

@@ -1,4 +1,4 @@
-/** Exit codes of the `koubou` command, and the errors that carry them up to the entry point. */
+/** The errors a REST client of the coordinator meets, with the exit codes the `koubou` command gives them. */
 
 export const EXIT = {
   /** The command did what was asked; a followed task completed. */

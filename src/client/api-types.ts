@@ -1,4 +1,4 @@
-/** The JSON the coordinator answers with, as far as the CLI reads it. */
+/** The JSON a coordinator answers with, as far as its REST clients (the CLI, koubou mcp forwarding) read it. */
 
 import type { TaskStatus as TaskState } from '../tasks/states.js';
 export type { TaskState };
@@ -45,14 +45,8 @@ export interface Submitted {
   status: TaskState;
 }
 
-export interface DelegateBody {
-  prompt: string;
-  type?: string;
-  priority?: number;
-  files?: string[];
-  workdir?: string;
-  options?: { timeout?: number; model?: string; include_reasoning?: boolean };
-}
+/** What POST /task/delegate takes: the submission schema's input. */
+export type { DelegateBody } from '../tasks/submission-schema.js';
 
 export interface TaskEventView {
   kind: string;

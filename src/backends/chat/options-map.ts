@@ -1,0 +1,39 @@
+/**
+ * Sampling options and output formats between the two protocols, field for field as Ollama's own OpenAI-compatible
+ * layer maps them (temperature, top_p, seed, stop, penalties; max_tokens ↔ options.num_predict; response_format
+ * json_object ↔ format "json", json_schema ↔ a schema object as `format`).
+ */
+import { isRecord } from '../json.js';
+
+/** Fields with the same name and meaning on both sides (Ollama keeps them under `options`). */
+const SHARED = ['temperature', 'top_p', 'seed', 'frequency_penalty', 'presence_penalty'] as const;
+
+/** OpenAI request fields → Ollama's `options` object and top-level `format`. */
+export function openAiToOllamaOptions(body: Record<string, unknown>): { options: Record<string, unknown>; format?: unknown } {
+  const options: Record<string, unknown> = {};
+  for (const key of SHARED) if (body[key] !== undefined && body[key] !== null) options[key] = body[key];
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  if (typeof maxTokens === 'number') options.num_predict = maxTokens;
+  if (typeof body.stop === 'string') options.stop = [body.stop];
+  else if (Array.isArray(body.stop)) options.stop = body.stop;
+  const format = isRecord(body.response_format) ? ollamaFormat(body.response_format) : undefined;
+  return format === undefined ? { options } : { options, format };
+}
+
+function ollamaFormat(rf: Record<string, unknown>): unknown {
+  if (rf.type === 'json_object') return 'json';
+  if (rf.type === 'json_schema' && isRecord(rf.json_schema)) return rf.json_schema.schema;
+  return undefined;
+}
+
+/** Ollama `options` and `format` → OpenAI request fields. */
+export function ollamaToOpenAiOptions(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const options = isRecord(body.options) ? body.options : {};
+  for (const key of SHARED) if (options[key] !== undefined) out[key] = options[key];
+  if (typeof options.num_predict === 'number' && options.num_predict > 0) out.max_tokens = options.num_predict;
+  if (Array.isArray(options.stop)) out.stop = options.stop;
+  if (body.format === 'json') out.response_format = { type: 'json_object' };
+  else if (isRecord(body.format)) out.response_format = { type: 'json_schema', json_schema: { name: 'response', schema: body.format } };
+  return out;
+}

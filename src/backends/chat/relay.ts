@@ -1,0 +1,59 @@
+/** One relayed answer: each piece goes to the client as a ChatDelta and into the task's record, under the size cap. */
+import { AnswerBuilder, DEFAULT_MAX_OUTPUT_BYTES } from '../answer.js';
+import type { GenerateResult } from '../types.js';
+import type { ChatDelta, ChatRequest, ToolCallDelta } from '../../tasks/chat.js';
+
+export class ChatRelay {
+  readonly answer: AnswerBuilder;
+  private ended = false;
+
+  constructor(private readonly req: ChatRequest, label: string, model: string) {
+    this.answer = new AnswerBuilder({ maxBytes: req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, keepReasoning: false, label, model });
+  }
+
+  /** A piece of one server message; throws OutputTooLarge past the cap (nothing of the piece is relayed then). */
+  piece(content: string | undefined, reasoning: string | undefined, toolCalls: ToolCallDelta[] | undefined): void {
+    const delta: ChatDelta = {};
+    if (reasoning) {
+      this.answer.addReasoning(reasoning);
+      delta.reasoning = reasoning;
+    }
+    if (content) {
+      this.answer.addContent(content);
+      delta.content = content;
+    }
+    if (toolCalls && toolCalls.length > 0) {
+      for (const call of toolCalls) this.answer.addOther((call.name ?? '') + (call.arguments ?? ''));
+      delta.toolCalls = toolCalls;
+    }
+    if (delta.content !== undefined || delta.reasoning !== undefined || delta.toolCalls !== undefined) this.req.onDelta(delta);
+  }
+
+  /** An embeddings answer, whole (its body was read under the cap: see readJsonBody). */
+  embeddings(vectors: number[][]): void {
+    this.req.onDelta({ embeddings: vectors });
+  }
+
+  /** The last delta: finish reason, model, usage (and Ollama's timings). Once. */
+  end(durations?: Record<string, number>): void {
+    if (this.ended) return;
+    this.ended = true;
+    const a = this.answer;
+    this.req.onDelta({
+      end: {
+        finishReason: a.rawFinishReason ?? 'stop',
+        model: a.model ?? '',
+        usage: { promptTokens: a.usage.promptTokens, completionTokens: a.usage.completionTokens },
+        ...(durations && Object.keys(durations).length > 0 ? { durations } : {}),
+      },
+    });
+  }
+
+  get hasEnded(): boolean {
+    return this.ended;
+  }
+
+  result(): GenerateResult {
+    return this.answer.relayed();
+  }
+}

@@ -1,0 +1,30 @@
+/** Any gateway call as a request to an Ollama server: endpoint under /api and body. */
+import { openAiToOllamaMessages } from './messages-map.js';
+import { openAiToOllamaOptions } from './options-map.js';
+import type { ChatCall } from '../../tasks/chat.js';
+
+export type OllamaPath = 'chat' | 'generate' | 'embed';
+
+/**
+ * Ollama calls pass through untouched except that streaming is forced on (so the answer can be relayed and
+ * cancelled). OpenAI calls are translated: chat completions become /api/chat, completions /api/generate, embeddings
+ * /api/embed, as Ollama's own OpenAI-compatible layer does.
+ */
+export function toOllamaRequest(call: ChatCall): { path: OllamaPath; body: Record<string, unknown> } {
+  const body = call.body;
+  if (call.protocol === 'ollama') {
+    if (call.endpoint === 'embeddings') return { path: 'embed', body };
+    return { path: call.endpoint === 'generate' ? 'generate' : 'chat', body: { ...body, stream: true } };
+  }
+  if (call.endpoint === 'embeddings') {
+    return { path: 'embed', body: { model: body.model, input: body.input, ...(body.dimensions === undefined ? {} : { dimensions: body.dimensions }) } };
+  }
+  const { options, format } = openAiToOllamaOptions(body);
+  const shared = { model: body.model, stream: true, options, ...(format === undefined ? {} : { format }) };
+  if (call.endpoint === 'completions') {
+    const prompt = Array.isArray(body.prompt) ? body.prompt.join('') : typeof body.prompt === 'string' ? body.prompt : '';
+    return { path: 'generate', body: { ...shared, prompt, ...(typeof body.suffix === 'string' ? { suffix: body.suffix } : {}) } };
+  }
+  const messages = openAiToOllamaMessages(Array.isArray(body.messages) ? body.messages : []);
+  return { path: 'chat', body: { ...shared, messages, ...(Array.isArray(body.tools) ? { tools: body.tools } : {}) } };
+}

@@ -1,0 +1,34 @@
+/** Any gateway call as a request to an OpenAI-compatible server: path under /v1 and body. */
+import { isRecord } from '../json.js';
+import { ollamaToOpenAiMessages } from './messages-map.js';
+import { ollamaToOpenAiOptions } from './options-map.js';
+import type { ChatCall } from '../../tasks/chat.js';
+
+export type OpenAiPath = 'chat/completions' | 'completions' | 'embeddings';
+
+/**
+ * OpenAI calls pass through untouched except that streaming is forced on with usage (so the answer can be relayed,
+ * counted and cancelled) and embeddings are asked for as floats (the gateway encodes base64 itself). Ollama calls are
+ * translated: chat and generate become chat completions, embed becomes embeddings.
+ */
+export function toOpenAiRequest(call: ChatCall): { path: OpenAiPath; body: Record<string, unknown> } {
+  const body = call.body;
+  const streaming = (b: Record<string, unknown>) => ({ ...b, stream: true, stream_options: { ...(isRecord(b.stream_options) ? b.stream_options : {}), include_usage: true } });
+  if (call.protocol === 'openai') {
+    if (call.endpoint === 'embeddings') return { path: 'embeddings', body: { ...body, encoding_format: 'float' } };
+    return { path: call.endpoint === 'completions' ? 'completions' : 'chat/completions', body: streaming(body) };
+  }
+  if (call.endpoint === 'embeddings') {
+    return { path: 'embeddings', body: { model: body.model, input: body.input, encoding_format: 'float', ...(body.dimensions === undefined ? {} : { dimensions: body.dimensions }) } };
+  }
+  const messages =
+    call.endpoint === 'generate'
+      ? [
+          ...(typeof body.system === 'string' && body.system !== '' ? [{ role: 'system', content: body.system }] : []),
+          { role: 'user', content: typeof body.prompt === 'string' ? body.prompt : '', ...(Array.isArray(body.images) ? { images: body.images } : {}) },
+        ]
+      : Array.isArray(body.messages) ? body.messages : [];
+  const chat: Record<string, unknown> = { model: body.model, messages: ollamaToOpenAiMessages(messages), ...ollamaToOpenAiOptions(body) };
+  if (Array.isArray(body.tools)) chat.tools = body.tools;
+  return { path: 'chat/completions', body: streaming(chat) };
+}

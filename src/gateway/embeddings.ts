@@ -1,0 +1,56 @@
+/**
+ * Embeddings answers. OpenAI (platform.openai.com/docs/api-reference/embeddings): {object:"list", data:[{object:
+ * "embedding", index, embedding}], model, usage:{prompt_tokens, total_tokens}}, each embedding a list of floats or, with
+ * encoding_format "base64", the base64 of its little-endian float32 bytes (what the official client asks for by
+ * default). Ollama /api/embed: {model, embeddings, total_duration, load_duration, prompt_eval_count}.
+ */
+import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
+import type { Presenter } from './presenter.js';
+
+const NS_PER_MS = 1_000_000;
+
+abstract class EmbeddingsAnswer implements Presenter {
+  readonly contentType: string = 'application/json';
+  protected vectors: number[][] = [];
+  protected readonly started = Date.now();
+
+  constructor(protected readonly model: string) {}
+
+  delta(d: ChatDelta): string {
+    if (d.embeddings) this.vectors = d.embeddings;
+    return '';
+  }
+
+  abstract finish(end: ChatEnd): string;
+
+  streamError(): string {
+    return '';
+  }
+}
+
+export class OpenAiEmbeddings extends EmbeddingsAnswer {
+  constructor(model: string, private readonly base64: boolean) {
+    super(model);
+  }
+
+  finish(end: ChatEnd): string {
+    const tokens = end.usage.promptTokens ?? 0;
+    const data = this.vectors.map((v, index) => ({ object: 'embedding', index, embedding: this.base64 ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v }));
+    return JSON.stringify({ object: 'list', data, model: end.model || this.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+  }
+}
+
+export class OllamaEmbeddings extends EmbeddingsAnswer {
+  override readonly contentType = 'application/json; charset=utf-8';
+
+  finish(end: ChatEnd): string {
+    const d = end.durations ?? {};
+    return JSON.stringify({
+      model: end.model || this.model,
+      embeddings: this.vectors,
+      total_duration: d.total_duration ?? (Date.now() - this.started) * NS_PER_MS,
+      load_duration: d.load_duration ?? 0,
+      prompt_eval_count: end.usage.promptTokens ?? 0,
+    });
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * One gateway request from body to answer, the same for every endpoint and protocol: read and check the body, read the
+ * X-Koubou-* headers, find the model, submit the task, relay the deltas through the endpoint's presenter, and cancel
+ * the task when the client goes away. The answer's head waits for the first bytes of the answer, so a request that
+ * fails before any (a model the backend refuses, a full queue) still gets an HTTP error status.
+ */
+import type { Context } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { ServerResponse } from 'node:http';
+import type { ChatCall } from '../tasks/chat.js';
+import { callModel } from '../tasks/chat.js';
+import type { EventBus } from '../events/bus.js';
+import { KoubouError, QueueFull, ShuttingDown, ValidationError } from '../errors.js';
+import { readJson } from '../http/json-body.js';
+import { nodeResponse } from '../http/sse-outlet.js';
+import { SECURITY_HEADERS } from '../http/security-headers.js';
+import type { Logger } from '../logger.js';
+import type { TaskService } from '../delegation/service.js';
+import { TASK_TYPES, type TaskType } from '../tasks/task.js';
+import { parsePriority } from '../tasks/validate.js';
+import type { ModelDirectory } from './models.js';
+import type { Presenter } from './presenter.js';
+import { GatewayRefusal } from './refusal.js';
+import { startChatSession, type ChatSession, type SessionFailure } from './session.js';
+
+export interface GatewayDeps {
+  service: TaskService;
+  bus: EventBus;
+  models: ModelDirectory;
+  log: Logger;
+  bodyLimitBytes: number;
+  /** Bytes an answer may hold unread for a slow client before the request is given up (server.stream_buffer_bytes). */
+  maxBufferedBytes: number;
+}
+
+/** How a protocol writes an error body. */
+export type ErrorShape = (status: number, code: string, message: string, param: string | null) => unknown;
+
+/** What an endpoint makes of a checked body: the call to run and how to present its answer. */
+export type Prepare = (body: unknown) => { call: ChatCall; presenter: (taskId: string) => Presenter };
+
+/** Seconds a client refused for a full queue is asked to wait. */
+const RETRY_AFTER_S = 1;
+
+/** A Hono handler for one gateway endpoint. */
+export function gatewayHandler(deps: GatewayDeps, errorShape: ErrorShape, prepare: Prepare) {
+  return async (c: Context): Promise<Response> => {
+    let prepared: ReturnType<Prepare>;
+    let meta: { type: TaskType; priority: number };
+    try {
+      prepared = prepare(await readJson(c, deps.bodyLimitBytes));
+      meta = readHeaders(c);
+      const model = callModel(prepared.call);
+      if ((await deps.models.find(model)) === null) {
+        throw new GatewayRefusal(404, 'model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, 'model');
+      }
+    } catch (err) {
+      return refuse(c, errorShape, err);
+    }
+    const res = nodeResponse(c.env);
+    if (!res) throw new Error('the LLM gateway needs a Node HTTP server (served by @hono/node-server)');
+    try {
+      await relay(res, deps, prepared, meta, errorShape);
+    } catch (err) {
+      return refuse(c, errorShape, err);
+    }
+    return RESPONSE_ALREADY_SENT;
+  };
+}
+
+/** A refusal as the protocol's error; full queue and shutdown ask the client to come back (Retry-After). */
+export function refuse(c: Context, errorShape: ErrorShape, err: unknown): Response {
+  if (!(err instanceof KoubouError)) throw err;
+  const param = err instanceof GatewayRefusal ? err.param : err instanceof ValidationError ? (err.field ?? null) : null;
+  if (err instanceof QueueFull || err instanceof ShuttingDown) c.header('retry-after', String(RETRY_AFTER_S));
+  return c.json(errorShape(err.status, err.code, err.message, param) as object, err.status as 400);
+}
+
+/** X-Koubou-Priority (1-10, default 5) and X-Koubou-Type (a task type, default general). */
+function readHeaders(c: Context): { type: TaskType; priority: number } {
+  const rawPriority = c.req.header('x-koubou-priority');
+  const priority = rawPriority === undefined ? 5 : parsePriority(rawPriority.trim() === '' ? NaN : Number(rawPriority), 'X-Koubou-Priority');
+  const type = c.req.header('x-koubou-type') ?? 'general';
+  if (!(TASK_TYPES as readonly string[]).includes(type)) {
+    throw new ValidationError(`X-Koubou-Type must be one of ${TASK_TYPES.join(', ')}; got ${JSON.stringify(type.slice(0, 40))}`, 'X-Koubou-Type');
+  }
+  return { type: type as TaskType, priority };
+}
+
+/** Submits the task and writes its answer to the Node response; resolves once submitted. Throws what submit throws. */
+async function relay(res: ServerResponse, deps: GatewayDeps, prepared: ReturnType<Prepare>, meta: { type: TaskType; priority: number }, errorShape: ErrorShape): Promise<void> {
+  let taskId = '';
+  let presenter: Presenter | null = null;
+  let session: ChatSession | null = null;
+  let finished = false;
+  let gone = false;
+  const head = (status: number, contentType: string, length?: number) =>
+    res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-cache', 'x-koubou-task-id': taskId, ...(length === undefined ? {} : { 'content-length': String(length) }), ...SECURITY_HEADERS });
+  const write = (bytes: string) => {
+    if (bytes === '' || finished) return;
+    if (!res.headersSent) head(200, presenter!.contentType);
+    res.write(bytes);
+    // A client that does not read its answer is not kept in memory: its request is given up.
+    if (res.writableLength > deps.maxBufferedBytes) {
+      deps.log.warn('gave up a gateway request whose client fell behind', { task: taskId, buffered_bytes: res.writableLength });
+      finished = true;
+      session?.abandon();
+      res.destroy();
+    }
+  };
+  const end = (bytes: string) => {
+    if (finished) return;
+    finished = true;
+    if (res.headersSent) res.end(bytes);
+    else {
+      const body = Buffer.from(bytes);
+      head(200, presenter!.contentType, body.length);
+      res.end(body);
+    }
+  };
+  const fail = (failure: SessionFailure) => {
+    if (finished) return;
+    if (res.headersSent) return end(presenter!.streamError(failure));
+    finished = true;
+    const status = failureStatus(failure);
+    const body = Buffer.from(JSON.stringify(errorShape(status, failure.code, failure.message, null)));
+    head(status, 'application/json', body.length);
+    res.end(body);
+  };
+  res.once('close', () => {
+    if (finished) return;
+    gone = true;
+    session?.abandon();
+  });
+  session = await startChatSession(deps, prepared.call, meta, {
+    accepted(id) {
+      taskId = id;
+      presenter = prepared.presenter(id);
+    },
+    delta(d) {
+      if (d.end) end(presenter!.finish(d.end));
+      else write(presenter!.delta(d));
+    },
+    failed: fail,
+  });
+  if (gone) session.abandon();
+}
+
+/** The status for a task that ended without an answer: the backend refused the request (4xx) → 400, else 5xx. */
+function failureStatus(failure: SessionFailure): number {
+  if (failure.code === 'invalid_request') return 400;
+  if (failure.code === 'timeout') return 504;
+  if (failure.code === 'cancelled') return 503;
+  const status = /HTTP (\d{3})/.exec(failure.message)?.[1];
+  if (failure.code === 'backend_http_error' && status && status.startsWith('4') && status !== '429') return 400;
+  return 502;
+}

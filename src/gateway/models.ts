@@ -1,0 +1,63 @@
+/**
+ * The models the pool serves: each local LLM backend's `model` and `models` (its workers are started on demand), and
+ * the model of every live worker of a koubou-node. Read per request, so kept in a cache that any worker event (a
+ * start, a loss, a node leaving) throws away, and that is read again after a second anyway.
+ */
+import type { Core } from '../core.js';
+
+export interface ServedModel {
+  /** As configured or announced, e.g. "llama3.2" or "gpt-oss:20b". */
+  name: string;
+  /** Where it runs: the local backend's name, or "node" for a koubou-node's worker. */
+  owner: string;
+  /** The protocol of the local backend serving it; null for a node's worker. */
+  protocol: 'ollama' | 'openai' | null;
+}
+
+export interface ModelDirectory {
+  /** Every served model, each name once, local backends first. */
+  list(): Promise<ServedModel[]>;
+  /** The served model a request's `model` names (Ollama's implied ":latest" tag ignored on either side), or null. */
+  find(name: string): Promise<ServedModel | null>;
+}
+
+/** Longest a listing is reused, events or not. */
+const MAX_AGE_MS = 1_000;
+
+/** Ollama names a model without a tag as its ":latest": both spellings are one model. */
+export const sameModel = (a: string, b: string) => a.replace(/:latest$/, '') === b.replace(/:latest$/, '');
+
+export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEvents'>): ModelDirectory {
+  let cached: Promise<ServedModel[]> | null = null;
+  let readAt = 0;
+  core.workerEvents.subscribe(() => (cached = null));
+  const load = async (): Promise<ServedModel[]> => {
+    const out: ServedModel[] = [];
+    const seen = new Set<string>();
+    const add = (m: ServedModel) => {
+      if (!seen.has(m.name)) out.push(m), seen.add(m.name);
+    };
+    for (const b of core.config.backends) {
+      if (b.type === 'command') continue;
+      for (const name of [b.model, ...b.models]) add({ name, owner: b.name, protocol: b.type });
+    }
+    const live = await core.workers();
+    for (const w of live) if (w.location === 'remote' && (w.status === 'idle' || w.status === 'busy')) add({ name: w.model, owner: 'node', protocol: null });
+    return out;
+  };
+  const list = () => {
+    // Also read again after a while: an event may come just before the worker's record it announces is written.
+    if (Date.now() - readAt > MAX_AGE_MS) cached = null;
+    if (cached === null) readAt = Date.now();
+    const current = (cached ??= load());
+    // A failed read is not kept: the next request reads again.
+    current.catch(() => (cached = null));
+    return current;
+  };
+  return {
+    list,
+    async find(name) {
+      return (await list()).find((m) => sameModel(m.name, name)) ?? null;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Ollama's /api/chat and /api/generate answers (github.com/ollama/ollama docs/api.md): NDJSON objects
+ * `{"model","created_at","message":{"role":"assistant","content"},"done":false}` (generate: `"response"` instead of
+ * `"message"`), tool calls whole in `message.tool_calls` with `arguments` as an object, and a last object with
+ * `done_reason`, `"done":true` and the counts and timings (nanoseconds), fields in the order Ollama writes them.
+ * With `stream: false` the whole answer is that last object.
+ */
+import { parseArguments } from '../backends/chat/messages-map.js';
+import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
+import { ToolCallCollector, ollamaTime, type Presenter } from './presenter.js';
+import type { SessionFailure } from './session.js';
+
+const NS_PER_MS = 1_000_000;
+
+export class OllamaAnswer implements Presenter {
+  readonly contentType: string;
+  private readonly started = Date.now();
+  private firstAt: number | null = null;
+  private content = '';
+  private thinking = '';
+  private readonly tools = new ToolCallCollector();
+
+  /** endpoint chat or generate; stream: NDJSON pieces, else one object. */
+  constructor(private readonly endpoint: 'chat' | 'generate', private readonly stream: boolean, private readonly model: string) {
+    this.contentType = stream ? 'application/x-ndjson' : 'application/json; charset=utf-8';
+  }
+
+  delta(d: ChatDelta): string {
+    this.firstAt ??= Date.now();
+    this.tools.add(d.toolCalls);
+    if (!this.stream) {
+      this.content += d.content ?? '';
+      this.thinking += d.reasoning ?? '';
+      return '';
+    }
+    if (!d.content && !d.reasoning) return '';
+    return this.line(d.content ?? '', d.reasoning ?? '', false) + '\n';
+  }
+
+  finish(end: ChatEnd): string {
+    const model = end.model || this.model;
+    let out = '';
+    // Tool calls go out whole, as Ollama sends them: pieces from an OpenAI server are put together first.
+    if (this.stream && this.tools.size > 0) out += JSON.stringify(this.piece(model, '', '', true)) + '\n';
+    const last = {
+      ...this.piece(model, this.stream ? '' : this.content, this.stream ? '' : this.thinking, !this.stream),
+      done_reason: end.finishReason === 'length' ? 'length' : 'stop',
+      done: true,
+      ...this.metrics(end),
+    };
+    return out + JSON.stringify(last) + (this.stream ? '\n' : '');
+  }
+
+  streamError(failure: SessionFailure): string {
+    return JSON.stringify({ error: failure.message }) + '\n';
+  }
+
+  private line(content: string, thinking: string, withTools: boolean): string {
+    return JSON.stringify({ ...this.piece(this.model, content, thinking, withTools), done: false });
+  }
+
+  private piece(model: string, content: string, thinking: string, withTools: boolean): Record<string, unknown> {
+    const head = { model, created_at: ollamaTime() };
+    if (this.endpoint === 'generate') return { ...head, response: content, ...(thinking ? { thinking } : {}) };
+    const message: Record<string, unknown> = { role: 'assistant', content };
+    if (thinking) message.thinking = thinking;
+    if (withTools && this.tools.size > 0) {
+      message.tool_calls = this.tools.list().map((c) => ({ function: { name: c.name, arguments: parseArguments(c.arguments) } }));
+    }
+    return { ...head, message };
+  }
+
+  /** The server's own counts and timings when it is an Ollama; measured here otherwise. */
+  private metrics(end: ChatEnd): Record<string, number> {
+    const now = Date.now();
+    const first = this.firstAt ?? now;
+    const d = end.durations ?? {};
+    return {
+      total_duration: d.total_duration ?? (now - this.started) * NS_PER_MS,
+      load_duration: d.load_duration ?? 0,
+      prompt_eval_count: end.usage.promptTokens ?? 0,
+      prompt_eval_duration: d.prompt_eval_duration ?? (first - this.started) * NS_PER_MS,
+      eval_count: end.usage.completionTokens ?? 0,
+      eval_duration: d.eval_duration ?? Math.max(1, now - first) * NS_PER_MS,
+    };
+  }
+}

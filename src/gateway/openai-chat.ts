@@ -1,0 +1,122 @@
+/**
+ * OpenAI chat completions as the official API sends them (platform.openai.com/docs/api-reference/chat): a
+ * `chat.completion` object, or `chat.completion.chunk` SSE events (`data: {...}\n\n`) opened by a role delta, closed
+ * by a chunk with `finish_reason`, then (with stream_options.include_usage) a chunk with empty choices and the usage
+ * (every earlier chunk then has `"usage": null`), then `data: [DONE]`.
+ */
+import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
+import { ToolCallCollector, openAiFinishReason, type Presenter } from './presenter.js';
+import type { SessionFailure } from './session.js';
+import { openAiErrorBody } from './openai-errors.js';
+
+export interface CompletionMeta {
+  id: string;
+  /** Unix seconds. */
+  created: number;
+  /** The model the client asked for, until the server names the one that answered. */
+  model: string;
+}
+
+/** `usage` in OpenAI's shape. */
+export function openAiUsage(end: ChatEnd) {
+  const prompt = end.usage.promptTokens ?? 0;
+  const completion = end.usage.completionTokens ?? 0;
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+export const sseData = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
+
+/** Streaming chat completion chunks. */
+export class OpenAiChatStream implements Presenter {
+  readonly contentType = 'text/event-stream';
+  private opened = false;
+  private readonly toolIds = new Set<number>();
+  private toolCalls = 0;
+
+  constructor(private readonly meta: CompletionMeta, private readonly includeUsage: boolean) {}
+
+  private chunk(delta: Record<string, unknown>, finishReason: string | null, model = this.meta.model): string {
+    const body: Record<string, unknown> = {
+      id: this.meta.id,
+      object: 'chat.completion.chunk',
+      created: this.meta.created,
+      model,
+      system_fingerprint: null,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    };
+    if (this.includeUsage) body.usage = null;
+    return sseData(body);
+  }
+
+  delta(d: ChatDelta): string {
+    let out = '';
+    if (!this.opened) {
+      this.opened = true;
+      out += this.chunk({ role: 'assistant', content: '' }, null);
+    }
+    if (d.reasoning) out += this.chunk({ reasoning_content: d.reasoning }, null);
+    if (d.content) out += this.chunk({ content: d.content }, null);
+    if (d.toolCalls?.length) {
+      const calls = d.toolCalls.map((p) => {
+        const first = !this.toolIds.has(p.index);
+        this.toolIds.add(p.index);
+        if (!first) return { index: p.index, function: { ...(p.name ? { name: p.name } : {}), arguments: p.arguments ?? '' } };
+        this.toolCalls++;
+        return { index: p.index, id: p.id ?? `call_${this.meta.id}_${p.index}`, type: 'function', function: { name: p.name ?? '', arguments: p.arguments ?? '' } };
+      });
+      out += this.chunk({ tool_calls: calls }, null);
+    }
+    return out;
+  }
+
+  finish(end: ChatEnd): string {
+    const model = end.model || this.meta.model;
+    let out = this.opened ? '' : this.chunk({ role: 'assistant', content: '' }, null, model);
+    out += this.chunk({}, openAiFinishReason(end, this.toolCalls > 0), model);
+    if (this.includeUsage) {
+      out += sseData({ id: this.meta.id, object: 'chat.completion.chunk', created: this.meta.created, model, system_fingerprint: null, choices: [], usage: openAiUsage(end) });
+    }
+    return out + 'data: [DONE]\n\n';
+  }
+
+  streamError(failure: SessionFailure): string {
+    return sseData(openAiErrorBody(failure.message, 'server_error', failure.code));
+  }
+}
+
+/** A whole `chat.completion` object. */
+export class OpenAiChatCompletion implements Presenter {
+  readonly contentType = 'application/json';
+  private content = '';
+  private reasoning = '';
+  private readonly tools = new ToolCallCollector();
+
+  constructor(private readonly meta: CompletionMeta) {}
+
+  delta(d: ChatDelta): string {
+    if (d.content) this.content += d.content;
+    if (d.reasoning) this.reasoning += d.reasoning;
+    this.tools.add(d.toolCalls);
+    return '';
+  }
+
+  finish(end: ChatEnd): string {
+    const message: Record<string, unknown> = { role: 'assistant', content: this.content === '' && this.tools.size > 0 ? null : this.content };
+    if (this.reasoning !== '') message.reasoning_content = this.reasoning;
+    if (this.tools.size > 0) message.tool_calls = this.tools.list().map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+    message.refusal = null;
+    return JSON.stringify({
+      id: this.meta.id,
+      object: 'chat.completion',
+      created: this.meta.created,
+      model: end.model || this.meta.model,
+      choices: [{ index: 0, message, logprobs: null, finish_reason: openAiFinishReason(end, this.tools.size > 0) }],
+      usage: openAiUsage(end),
+      system_fingerprint: null,
+    });
+  }
+
+  streamError(): string {
+    return '';
+  }
+}

@@ -1,0 +1,55 @@
+/** The OpenAI-compatible routes: /v1/chat/completions, /v1/models (platform.openai.com/docs/api-reference). */
+import { Hono } from 'hono';
+import { gatewayHandler, type GatewayDeps } from './exchange.js';
+import { openAiErrorBody, openAiErrorType } from './openai-errors.js';
+import { OpenAiChatCompletion, OpenAiChatStream } from './openai-chat.js';
+import { GatewayRefusal, bodyObject, checkMessages, optional, required } from './refusal.js';
+import { OpenAiEmbeddings } from './embeddings.js';
+
+const openAiErrors = (status: number, code: string, message: string, param: string | null) => openAiErrorBody(message, openAiErrorType(status), code, param);
+
+export function openAiRoutes(deps: GatewayDeps): Hono {
+  const app = new Hono();
+
+  app.post(
+    '/v1/chat/completions',
+    gatewayHandler(deps, openAiErrors, (raw) => {
+      const body = bodyObject(raw);
+      const model = required(body, 'model', 'string') as string;
+      checkMessages(required(body, 'messages', 'array') as unknown[]);
+      optional(body, 'stream', 'boolean');
+      optional(body, 'stream_options', 'object');
+      optional(body, 'tools', 'array');
+      const stream = body.stream === true;
+      const includeUsage = stream && (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+      return {
+        call: { protocol: 'openai', endpoint: 'chat', body },
+        presenter: (taskId) => {
+          const meta = { id: `chatcmpl-${taskId}`, created: Math.floor(Date.now() / 1000), model };
+          return stream ? new OpenAiChatStream(meta, includeUsage) : new OpenAiChatCompletion(meta);
+        },
+      };
+    }),
+  );
+
+  app.post(
+    '/v1/embeddings',
+    gatewayHandler(deps, openAiErrors, (raw) => {
+      const body = bodyObject(raw);
+      const model = required(body, 'model', 'string') as string;
+      required(body, 'input', 'string or array');
+      optional(body, 'encoding_format', 'string');
+      if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') {
+        throw new GatewayRefusal(400, 'invalid_value', `Invalid value for 'encoding_format': expected "float" or "base64", got ${JSON.stringify(body.encoding_format)}.`, 'encoding_format');
+      }
+      return { call: { protocol: 'openai', endpoint: 'embeddings', body }, presenter: () => new OpenAiEmbeddings(model, body.encoding_format === 'base64') };
+    }),
+  );
+
+  app.get('/v1/models', async (c) => {
+    const models = await deps.models.list();
+    return c.json({ object: 'list', data: models.map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: m.owner })) });
+  });
+
+  return app;
+}

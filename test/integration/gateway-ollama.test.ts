@@ -1,0 +1,126 @@
+/**
+ * The pool as an Ollama-compatible server, through the official `ollama` client: chat and generate streamed (NDJSON)
+ * and not, to an Ollama backend (passed through) and an OpenAI one (translated), tool calls, the listings, and errors
+ * in Ollama's shape.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Ollama } from 'ollama';
+import type { TestCoordinator } from '../helpers/coordinator.js';
+import type { FakeLlm } from '../helpers/fake-llm.js';
+import { TWO_PROTOCOL_BACKENDS, startTwoProtocolPool } from '../helpers/two-protocol-pool.js';
+
+describe('gateway: Ollama protocol', () => {
+  let fake: FakeLlm;
+  let koubou: TestCoordinator;
+  let pool: Awaited<ReturnType<typeof startTwoProtocolPool>>;
+  let client: Ollama;
+  const BACKENDS = TWO_PROTOCOL_BACKENDS;
+
+  before(async () => {
+    pool = await startTwoProtocolPool();
+    ({ fake, koubou } = pool);
+    client = new Ollama({ host: koubou.url });
+  });
+  after(() => pool.close());
+
+  for (const b of BACKENDS) {
+    it(`chats with an ${b.protocol} backend, whole and streamed, a Japanese prompt cut inside characters intact`, async () => {
+      const whole = await client.chat({ model: b.model, stream: false, messages: [{ role: 'user', content: `hi ${b.protocol}` }] });
+      assert.equal(whole.message.role, 'assistant');
+      assert.equal(whole.message.content, `echo(${b.model}): hi ${b.protocol}`);
+      assert.equal(whole.done, true);
+      assert.equal(whole.done_reason, 'stop');
+      assert.ok(whole.eval_count > 0 && whole.prompt_eval_count > 0);
+      assert.equal(fake.requests.findLast((r) => r.prompt === `hi ${b.protocol}`)!.path, b.path);
+
+      const prompt = '[[split]] 日本語のテキストです';
+      let text = '';
+      let last;
+      for await (const part of await client.chat({ model: b.model, stream: true, messages: [{ role: 'user', content: prompt }] })) {
+        text += part.message.content;
+        last = part;
+      }
+      assert.equal(text, `echo(${b.model}): ${prompt}`);
+      assert.equal(last!.done, true);
+      assert.equal(last!.done_reason, 'stop');
+      assert.ok(last!.eval_count > 0 && last!.total_duration > 0);
+    });
+
+    it(`generates with an ${b.protocol} backend, whole and streamed`, async () => {
+      const whole = await client.generate({ model: b.model, prompt: `gen ${b.protocol}`, stream: false });
+      assert.equal(whole.response, `echo(${b.model}): gen ${b.protocol}`);
+      assert.equal(whole.done, true);
+      let text = '';
+      for await (const part of await client.generate({ model: b.model, prompt: `gen2 ${b.protocol}`, stream: true })) text += part.response;
+      assert.equal(text, `echo(${b.model}): gen2 ${b.protocol}`);
+    });
+  }
+
+  it('embeds through both backend protocols', async () => {
+    for (const b of BACKENDS) {
+      const res = await client.embed({ model: b.model, input: ['ab', 'xyz'] });
+      assert.deepEqual(res.embeddings, [[2, 97, 0.5], [3, 120, 0.5]], b.model);
+      assert.ok(res.prompt_eval_count > 0);
+    }
+  });
+
+  it('lists the models, the running ones, a version clients accept, and shows a model', async () => {
+    const tags = await client.list();
+    assert.deepEqual(tags.models.map((m) => m.name).sort(), ['oai-model:latest', 'oll-model:latest']);
+    const ps = await client.ps();
+    assert.equal(ps.models.length, 2);
+    const version = (await (await fetch(`${koubou.url}/api/version`)).json()) as { version: string };
+    assert.match(version.version, /^0\.(1[3-9]|[2-9]\d)\.\d+$/);
+    const shown = await client.show({ model: 'oll-model:latest' });
+    assert.ok(Array.isArray(shown.capabilities));
+    await assert.rejects(client.show({ model: 'nobody-serves-this' }), (err: Error & { status_code?: number }) => err.status_code === 404);
+  });
+
+  it('answers 404 in Ollama shape for a model nobody serves, and 400 for bad input, never 500', async () => {
+    await assert.rejects(
+      client.chat({ model: 'nobody-serves-this', messages: [{ role: 'user', content: 'hi' }] }),
+      (err: Error & { status_code?: number }) => err.status_code === 404 && /not found/.test(err.message),
+    );
+    const post = (path: string, body: string) => fetch(`${koubou.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    for (const [path, body] of [
+      ['/api/chat', '{"model": "oll-model", "messages": ['],
+      ['/api/chat', '{"model": "oll-model"}'],
+      ['/api/chat', '{"model": "oll-model", "messages": {}}'],
+      ['/api/chat', '{"messages": [{"role": "user", "content": "hi"}]}'],
+      ['/api/generate', '{"model": "oll-model", "prompt": 3}'],
+      ['/api/generate', '{"model": "oll-model", "prompt": "x", "options": []}'],
+    ] as const) {
+      const res = await post(path, body);
+      assert.equal(res.status, 400, body);
+      const json = (await res.json()) as { error: unknown };
+      assert.equal(typeof json.error, 'string', body);
+    }
+  });
+
+  it('relays tool calls in message.tool_calls from both backend protocols, whole and streamed', async () => {
+    const created_at = '2025-01-01T00:00:00.000000000Z';
+    const line = (o: object) => `${JSON.stringify(o)}\n`;
+    const ollamaTool = [
+      line({ model: 'oll-model', created_at, message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }] }, done: false }),
+      line({ model: 'oll-model', created_at, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', eval_count: 3, prompt_eval_count: 2 }),
+    ];
+    const chunk = (delta: object, finish: string | null) =>
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'oai-model', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const openAiTool = [
+      chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"ci' } }] }, null),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: 'ty":"Paris"}' } }] }, null),
+      chunk({}, 'tool_calls'),
+      'data: [DONE]\n\n',
+    ];
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'weather', parameters: { type: 'object', properties: { city: { type: 'string', description: 'city' } }, required: ['city'] } } }];
+    for (const [model, script] of [['oll-model', ollamaTool], ['oai-model', openAiTool]] as const) {
+      fake.script([{ chunks: script }, { chunks: script }]);
+      const whole = await client.chat({ model, tools, stream: false, messages: [{ role: 'user', content: 'weather?' }] });
+      assert.deepEqual(whole.message.tool_calls, [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }], model);
+      const calls = [];
+      for await (const part of await client.chat({ model, tools, stream: true, messages: [{ role: 'user', content: 'weather?' }] })) calls.push(...(part.message.tool_calls ?? []));
+      assert.deepEqual(calls, [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }], model);
+    }
+  });
+});

@@ -1,0 +1,52 @@
+/** A model served only by a koubou-node (over a real nats-server) is listed by the gateway and served, streamed. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { eventually } from '../helpers/eventually.js';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+
+const TOKEN = 'pool-secret';
+
+describe('gateway: a model served by a koubou-node', () => {
+  let nats: NatsServer;
+  let local: FakeLlm;
+  let remote: FakeLlm;
+  let node: NodeProcess;
+  let koubou: TestCoordinator;
+  let client: OpenAI;
+
+  before(async () => {
+    nats = await startNatsServer();
+    local = await startFakeLlm();
+    remote = await startFakeLlm({ models: ['node-model'] });
+    koubou = await startTestCoordinator({ backends: [{ url: local.url, model: 'local-model' }], extra: { nats: { url: nats.url, pool_token: TOKEN } } });
+    node = startNodeProcess(['--nats', nats.url, '--id', 'node-a', '--backend', 'ollama', '--url', remote.url, '--model', 'node-model', '--concurrency', '1', '--token', TOKEN]);
+    client = new OpenAI({ baseURL: `${koubou.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  after(async () => {
+    node.child.kill('SIGKILL');
+    await koubou.close();
+    await local.close();
+    await remote.close();
+    await nats.close();
+  });
+
+  it('lists the node model once the node has joined, and streams its answer through the node', async () => {
+    const ids = async () => {
+      const out: string[] = [];
+      for await (const m of client.models.list()) out.push(m.id);
+      return out;
+    };
+    await eventually(async () => (await ids()).includes('node-model'), 15_000);
+    assert.ok((await ids()).includes('local-model'));
+    let text = '';
+    const stream = await client.chat.completions.create({ model: 'node-model', stream: true, messages: [{ role: 'user', content: '[[split]] 遠くのノード' }] });
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(text, 'echo(node-model): [[split]] 遠くのノード');
+    assert.equal(remote.requests.filter((r) => r.method === 'POST').length, 1);
+    assert.equal(local.requests.filter((r) => r.method === 'POST').length, 0);
+  });
+});
