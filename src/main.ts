@@ -62,6 +62,8 @@ export interface CoordinatorExtras {
 
 /** Bounds a question to an actor; an actor that does not answer in this time has crashed and is being rebooted. */
 const QUERY_TIMEOUT_MS = 5_000;
+/** How often a drain looks whether the running tasks have finished. */
+const DRAIN_POLL_MS = 20;
 
 /**
  * Starts a coordinator with this config. In this order, so that a refused or failed start changes nothing: the store
@@ -225,7 +227,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     service.stopAccepting();
     dispatch(tree.scheduler, { type: 'drain' });
     const deadline = clock.now() + graceMs;
-    while ((await load()).running > 0 && clock.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((await load()).running > 0 && clock.now() < deadline) await new Promise((r) => clock.setTimeout(r, DRAIN_POLL_MS));
     await query(tree.pool, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
     await query(tree.nodes, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
     const requeued = await store.tasks.requeueOrphans('coordinator shut down before the task finished');
