@@ -71,7 +71,7 @@ export function truncationWarning(t: TaskStatus): string {
 }
 
 /** "12 in, 40 out (30 reasoning)" from a result's usage, or '' when the server reported none. */
-export function usageText(usage: TaskResult['usage']): string {
+export function usageText(usage: TaskResult['usage'] | undefined): string {
   if (!usage || (usage.prompt_tokens === null && usage.completion_tokens === null)) return '';
   const reasoning = usage.reasoning_tokens === undefined ? '' : ` (${usage.reasoning_tokens} reasoning)`;
   return `${usage.prompt_tokens ?? '?'} in, ${usage.completion_tokens ?? '?'} out${reasoning}`;

@@ -5,7 +5,6 @@
  */
 import { readLines } from '../backends/lines.js';
 import { readSseEvents } from '../backends/sse.js';
-import type { TaskStatus as RestTaskView } from '../client/api-types.js';
 import { KoubouClient } from '../client/client.js';
 import { ApiError } from '../client/errors.js';
 import { delegateBody, type KoubouApi, type TaskView } from './api.js';
@@ -38,7 +37,7 @@ async function remote<T>(call: Promise<T>): Promise<T> {
 export function httpApi(baseUrl: string, token: string | null): KoubouApi {
   const client = new KoubouClient({ url: baseUrl, token });
   // The CLI reads the same JSON with its own (narrower) types; these views are what the server sent.
-  const view = async (call: Promise<RestTaskView>) => (await remote(call)) as unknown as TaskView;
+  const view = (call: Promise<TaskView>) => remote(call);
   return {
     async delegate(args) {
       const { task_id } = await remote(client.delegate(delegateBody(args)));
@@ -50,7 +49,7 @@ export function httpApi(baseUrl: string, token: string | null): KoubouApi {
       return view(client.status(taskId));
     },
     async list(status, limit) {
-      return (await remote(client.tasks({ ...(status ? { status } : {}), limit }))).tasks as unknown as TaskView[];
+      return (await remote(client.tasks({ ...(status ? { status } : {}), limit }))).tasks;
     },
     async poolStatus() {
       const [health, workers] = await Promise.all([remote(client.health()), remote(client.workers())]);
