@@ -87,7 +87,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   const transitions = storeTransitions(store.tasks, bus, clock, config.tasks.max_attempts, log.child({ actor: 'store' }));
   // Agent CLIs get an allowlist of this environment, never a value of Koubou's own secrets.
   const secrets = [config.server.api_token, config.nats.pool_token].filter((s): s is string => s !== null);
-  const backends = config.backends.map((b) => createBackend(b, { inheritedEnv: process.env, secrets }));
+  const backends = config.backends.map((b) => createBackend(b, { inheritedEnv: process.env, secrets, log: log.child({ backend: b.name }) }));
   const { failure_threshold, probe_base_ms, probe_max_ms } = config.pool.backpressure;
   // Written only by the scheduler; /health and /workers read them.
   const gates = new BackendGates({ failureThreshold: failure_threshold, probeBaseMs: probe_base_ms, probeMaxMs: probe_max_ms }, clock);

@@ -100,11 +100,40 @@ describe('command backends (agent CLIs)', () => {
     assert.match(changes.diff, /\+\+\+ b\/src\/new\.txt/);
     assert.equal(git(repo, 'rev-list', '--count', `${head}..${changes.branch}`), '1');
     assert.equal(git(repo, 'log', '-1', '--format=%s', changes.branch), 'koubou: Add unit tests');
-    // The user's checkout: same HEAD, nothing changed, no worktree left behind.
+    // The user's checkout: same HEAD, nothing changed; the task's branch is checked out nowhere (its worktree is gone
+    // or going), and any other worktree is one prepared for the next task, detached.
     assert.equal(git(repo, 'rev-parse', 'HEAD'), head);
     assert.equal(git(repo, 'status', '--porcelain'), '');
     assert.equal(readFileSync(join(repo, 'README.md'), 'utf8'), '# calc\n');
-    assert.equal(git(repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length, 1);
+    const others = git(repo, 'worktree', 'list', '--porcelain').split('\n\n').slice(1);
+    assert.ok(others.length <= 2 && others.every((w) => w.split('\n').includes('detached')), others.join('\n\n'));
+  });
+
+  it('a coordinator that stops removes the worktrees it prepared; the branches of finished tasks stay', async () => {
+    const own = makeRepo(join(ws, 'own'));
+    const dir = join(temp.path, 'coord-own');
+    mkdirSync(dir);
+    const second = await startTestCoordinator({
+      dir,
+      backends: [{ name: 'codex', type: 'command', types: ['code'], settings: { preset: 'codex', command: [process.execPath, FAKE, 'codex-edit'], workspace_root: ws, prepared_worktrees: 2 } }],
+    });
+    const worktrees = () => git(own, 'worktree', 'list', '--porcelain').split('\n\n').length;
+    let ids: string[];
+    try {
+      ids = [];
+      for (const prompt of ['one', 'two']) {
+        const res = await api(second.url).delegate({ type: 'code', prompt, workdir: own, sync: true });
+        assert.equal(res.body.result?.success, true, JSON.stringify(res.body));
+        ids.push(res.body.task_id);
+      }
+      // Two prepared for the next tasks (the second task took one of those the first left).
+      await eventually(() => worktrees() === 3, 10_000);
+    } finally {
+      await second.close();
+    }
+    assert.equal(worktrees(), 1);
+    assert.deepEqual(git(own, 'branch', '--list', '--format=%(refname:short)').split('\n').sort(), [...ids.map((id) => `koubou/${id}`), 'main'].sort());
+    assert.equal(git(own, 'status', '--porcelain'), '');
   });
 
   it('koubou submit --workdir . --wait runs the agent in the shell\'s directory and prints its answer', async () => {

@@ -387,7 +387,7 @@ describe('command backends in config', () => {
     const b = load({ preset: 'codex', workspace_root: '/srv/work' }).backends[0]!;
     assert.equal(b.url, '');
     assert.deepEqual(b.command, {
-      preset: 'codex', command: null, workspace_root: '/srv/work', isolation: 'worktree', keep_worktree: false,
+      preset: 'codex', command: null, workspace_root: '/srv/work', isolation: 'worktree', keep_worktree: false, prepared_worktrees: 1,
       env_pass: [], env_set: {}, kill_grace_ms: 5000, max_output_bytes: 4 * 1024 * 1024, retry: false,
     });
   });
@@ -396,6 +396,8 @@ describe('command backends in config', () => {
     assert.throws(() => load({ preset: 'claude' }), (e: ConfigError) => e.key === 'backends[0].preset');
     assert.throws(() => load({ preset: 'generic' }), (e: ConfigError) => e.key === 'backends[0].command');
     assert.throws(() => load({ preset: 'codex', isolation: 'chroot' }), (e: ConfigError) => e.key === 'backends[0].isolation');
+    assert.throws(() => load({ preset: 'codex', prepared_worktrees: -1 }), (e: ConfigError) => e.key === 'backends[0].prepared_worktrees');
+    assert.throws(() => load({ preset: 'codex', prepared_worktrees: 9 }), (e: ConfigError) => e.key === 'backends[0].prepared_worktrees');
     assert.throws(() => load({ preset: 'codex', env: ['KOUBOU_API_TOKEN'] }), (e: ConfigError) => e.key === 'backends[0].env[0]');
     assert.throws(() => load({ preset: 'codex', env: { NATS_CREDS: 'x' } }), (e: ConfigError) => e.key === 'backends[0].env.NATS_CREDS');
   });

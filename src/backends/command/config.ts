@@ -8,7 +8,9 @@ import { PRESETS } from './presets.js';
 import { COMMAND_DEFAULTS, type CommandSettings } from './settings.js';
 import { expandHome } from './workdir.js';
 
-const COMMAND_KEYS = ['preset', 'command', 'workspace_root', 'isolation', 'keep_worktree', 'env', 'kill_grace_ms', 'max_output_bytes', 'retry'] as const;
+const COMMAND_KEYS = ['preset', 'command', 'workspace_root', 'isolation', 'keep_worktree', 'prepared_worktrees', 'env', 'kill_grace_ms', 'max_output_bytes', 'retry'] as const;
+/** Each prepared worktree is a full checkout on disk. */
+const MAX_PREPARED_WORKTREES = 8;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The command settings of a `type: command` entry; null for other types (which may not set these keys). */
@@ -34,6 +36,7 @@ export function readCommandSettings(b: Section<Record<(typeof COMMAND_KEYS)[numb
     workspace_root: b.read('workspace_root', nullable((v, k) => path.resolve(cwd, expandHome(str(v, k))))),
     isolation: b.read('isolation', (v, k) => (v === 'worktree' || v === 'none' ? v : fail(k, 'must be "worktree" or "none"', v))),
     keep_worktree: b.read('keep_worktree', bool),
+    prepared_worktrees: b.read('prepared_worktrees', (v, k) => int(v, k, { min: 0, max: MAX_PREPARED_WORKTREES })),
     env_pass: env.pass,
     env_set: env.set,
     kill_grace_ms: b.read('kill_grace_ms', (v, k) => int(v, k, { min: 0, max: 600_000 })),

@@ -32,7 +32,30 @@ export async function addWorktree(repo: string, branch: string, path: string, en
   // -B: a branch left by an earlier attempt that failed holds nothing worth keeping, so a retry resets it to HEAD
   // (in the same git process: each one costs a spawn per task).
   await git(repo, ['worktree', 'add', '--quiet', '-B', branch, path, 'HEAD'], env);
-  return (await git(path, ['rev-parse', 'HEAD'], env)).trim();
+  return headCommit(path, env);
+}
+
+/** The commit HEAD names in `dir` (a repository or one of its worktrees). */
+export async function headCommit(dir: string, env: Record<string, string>): Promise<string> {
+  return (await git(dir, ['rev-parse', 'HEAD'], env)).trim();
+}
+
+/** True when the worktree has no change, no untracked file and no ignored file: as `git worktree add` left it. */
+export async function worktreeIsClean(worktree: string, env: Record<string, string>): Promise<boolean> {
+  return (await git(worktree, ['status', '--porcelain', '--ignored', '--untracked-files=all', '-z'], env)) === '';
+}
+
+/**
+ * Puts the worktree on `branch`, created or reset to `base`; git writes only the files that differ between the
+ * worktree's commit and `base`. The worktree must be clean (see worktreeIsClean).
+ */
+export async function switchWorktree(worktree: string, branch: string, base: string, env: Record<string, string>): Promise<void> {
+  await git(worktree, ['checkout', '--quiet', '-B', branch, base], env);
+}
+
+/** Detaches the worktree's HEAD at its commit, so its branch is checked out nowhere (and may be deleted) at once. */
+export async function detachHead(worktree: string, env: Record<string, string>): Promise<void> {
+  await git(worktree, ['checkout', '--quiet', '--detach'], env);
 }
 
 /** Commits everything the CLI changed in the worktree (new files included); false when nothing changed. */

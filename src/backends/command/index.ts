@@ -1,15 +1,18 @@
 /**
  * The `type: command` backend: one agent CLI process per task (codex, gemini, aider or any command), run in the task's
- * workdir, by default in a fresh git worktree on branch `koubou/<task-id>` whose commit and diff become the result.
+ * workdir, by default in a git worktree of its own on branch `koubou/<task-id>` whose commit and diff become the result
+ * (prepared-worktrees.ts keeps such worktrees ready, so a task rarely waits for one to be written).
  */
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CommandFailed, CommandWorkspaceError, ConfigError } from '../../errors.js';
+import { silentLogger, type Logger } from '../../logger.js';
 import type { TaskChanges } from '../../tasks/task.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from '../types.js';
 import { childEnv } from './env.js';
-import { addWorktree, commitAll, deleteBranch, describeChanges, removeWorktree, repositoryRoot } from './git.js';
+import { commitAll, deleteBranch, describeChanges, repositoryRoot } from './git.js';
+import { PreparedWorktrees } from './prepared-worktrees.js';
 import { preset as presetOf } from './presets.js';
 import { runProcess } from './process.js';
 import type { CommandSettings } from './settings.js';
@@ -21,6 +24,8 @@ export interface CommandBackendDeps {
   inheritedEnv: Readonly<Record<string, string | undefined>>;
   /** Values no child may see (API token, pool token). */
   secrets: readonly string[];
+  /** Where warnings about prepared worktrees go; silent when absent. */
+  log?: Logger | undefined;
 }
 
 /** Builds a command backend; settings.command must be set (config.ts does for type command). */
@@ -33,6 +38,7 @@ export function createCommandBackend(settings: BackendSettings, deps: CommandBac
   // git sees only what it needs to find itself and the user's identity file; never asks on a terminal.
   const gitEnv = { ...childEnv({ inherited: deps.inheritedEnv, presetNames: [], passNames: [], set: {}, secrets: deps.secrets }), GIT_TERMINAL_PROMPT: '0' };
   const locks = new WorkdirLocks();
+  const worktrees = new PreparedWorktrees({ perRepo: cmd.prepared_worktrees, env: gitEnv, log: deps.log ?? silentLogger });
 
   async function run(req: GenerateRequest, cwd: string): Promise<GenerateResult> {
     const model = req.model ?? settings.model;
@@ -63,33 +69,28 @@ export function createCommandBackend(settings: BackendSettings, deps: CommandBac
     };
   }
 
-  /** Runs in a fresh worktree of `repo`; commits what the CLI changed and describes it; removes the worktree. */
+  /** Runs in a worktree of `repo` on the task's branch; commits what the CLI changed and describes it; removes the worktree. */
   async function inWorktree(req: GenerateRequest, repo: string, workdir: string, taskId: string): Promise<GenerateResult> {
     const branch = `koubou/${taskId}`;
-    const holder = mkdtempSync(path.join(tmpdir(), 'koubou-wt-'));
-    const tree = path.join(holder, path.basename(repo));
+    const wt = await worktrees.checkout(repo, branch);
     let ok = false;
-    let base: string;
     try {
-      base = await addWorktree(repo, branch, tree, gitEnv);
-    } catch (err) {
-      rmSync(holder, { recursive: true, force: true });
-      throw err;
-    }
-    try {
-      const result = await run(req, path.join(tree, path.relative(repo, workdir)));
+      const result = await run(req, path.join(wt.tree, path.relative(repo, workdir)));
       const firstLine = req.prompt.split('\n', 1)[0]!.slice(0, 200);
-      await commitAll(tree, `koubou: ${firstLine}`, gitEnv);
-      const changes: TaskChanges = await describeChanges(tree, branch, base, cmd!.max_output_bytes, gitEnv);
+      await commitAll(wt.tree, `koubou: ${firstLine}`, gitEnv);
+      const changes: TaskChanges = await describeChanges(wt.tree, branch, wt.base, cmd!.max_output_bytes, gitEnv);
       ok = true;
       return { ...result, changes };
     } finally {
-      if (!cmd!.keep_worktree) {
-        await removeWorktree(repo, tree, gitEnv).catch(() => {});
-        rmSync(holder, { recursive: true, force: true });
+      if (cmd!.keep_worktree) {
+        // The user asked for the directory: it stays, on its branch.
+      } else if (ok) {
+        await worktrees.removeLater(repo, wt);
+      } else {
+        // A failed attempt's branch holds nothing to review; a retry makes a new one (so the worktree goes first).
+        await worktrees.remove(repo, wt);
+        await deleteBranch(repo, branch, gitEnv).catch(() => {});
       }
-      // A failed attempt's branch holds nothing to review; a retry makes a new one.
-      if (!ok && !cmd!.keep_worktree) await deleteBranch(repo, branch, gitEnv).catch(() => {});
     }
   }
 
@@ -124,6 +125,8 @@ export function createCommandBackend(settings: BackendSettings, deps: CommandBac
     async listModels() {
       return null;
     },
-    async close() {},
+    async close() {
+      await worktrees.close();
+    },
   };
 }

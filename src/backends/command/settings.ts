@@ -13,6 +13,8 @@ export interface CommandSettings {
   isolation: Isolation;
   /** Keep each task's worktree directory after it ends (the branch is kept either way). */
   keep_worktree: boolean;
+  /** Worktrees kept ready per repository a task has named, made in the background (0: each task makes its own). */
+  prepared_worktrees: number;
   /** Names passed through from our environment, and NAME: value pairs set for the CLI. */
   env_pass: readonly string[];
   env_set: Readonly<Record<string, string>>;
@@ -30,6 +32,7 @@ export const COMMAND_DEFAULTS = {
   workspace_root: null,
   isolation: 'worktree',
   keep_worktree: false,
+  prepared_worktrees: 1,
   env: {},
   kill_grace_ms: 5000,
   max_output_bytes: 4 * 1024 * 1024,
