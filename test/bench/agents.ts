@@ -1,10 +1,13 @@
 /**
  * `--suite agents` (issue #14): what running an agent CLI through Koubou costs beyond the CLI itself.
- *  (a) a task's git worktree on a repository of `repoFiles` files, with the backend's own git functions: set-up
- *      (a temp dir, `git worktree add -b koubou/<id>` from HEAD) and teardown (`git worktree remove`, the dir);
+ *  (a) a task's git worktree on a repository of `repoFiles` files, with the backend's own PreparedWorktrees: set-up
+ *      on the task's path (a prepared worktree checked and switched to `koubou/<id>` at HEAD) and teardown on it (the
+ *      worktree detached; its removal and the next preparation run in the background, also measured), against a
+ *      worktree made on the task's path (`git worktree add -B koubou/<id>` from HEAD, as when none is ready);
  *  (b) what a task's result costs when the CLI changed `diffFiles` files: commit, then name-status, numstat and diff;
  *  (c) a sync delegate of a codex-format task (test/helpers/fake-agent-cli.ts, no delay) to a real coordinator process,
- *      with `isolation: none` and in a worktree, against spawning the same stand-in CLI directly.
+ *      with `isolation: none`, in a worktree (prepared_worktrees 1, the default) and in a worktree made per task
+ *      (prepared_worktrees 0), against spawning the same stand-in CLI directly.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addWorktree, commitAll, deleteBranch, describeChanges, git, removeWorktree } from '../../src/backends/command/git.js';
+import { PreparedWorktrees } from '../../src/backends/command/prepared-worktrees.js';
+import { silentLogger } from '../../src/logger.js';
 import { api } from '../helpers/api.js';
 import { startCoordinatorProcess } from '../helpers/coordinator-process.js';
 import { tempDir } from '../helpers/temp.js';
@@ -30,18 +35,27 @@ export interface AgentsOptions {
 
 /** One round's figures, ms. */
 export interface AgentsRun {
+  /** On the task's path, with a prepared worktree ready. */
   setupP50: number;
   setupP99: number;
   teardownP50: number;
   teardownP99: number;
-  /** CPU time git used per set-up and per teardown (mean; what the figures would be on an idle machine). */
+  /** CPU time git used per set-up and per teardown on the task's path (mean; what they cost on an idle machine). */
   setupCpuMs: number;
   teardownCpuMs: number;
+  /** Per task, off its path: removing its worktree and preparing the next one; wall ms (p50) and git CPU (mean). */
+  backgroundP50: number;
+  backgroundCpuMs: number;
+  /** A worktree made on the task's path (none ready): set-up p50 and git CPU per set-up. */
+  freshSetupP50: number;
+  freshSetupCpuMs: number;
   /** Commit + describe of a change of diffFiles files, p50. */
   resultP50: number;
   directP50: number;
   noneP50: number;
   worktreeP50: number;
+  /** In a worktree made per task (prepared_worktrees 0). */
+  freshWorktreeP50: number;
   /** The files each worktree task's result listed (a check that the work happened). */
   filesChanged: number;
 }
@@ -86,10 +100,15 @@ export async function runAgents(opts: AgentsOptions): Promise<AgentsRun> {
       teardownP99: percentile(worktree.teardown, 99),
       setupCpuMs: worktree.setupCpuMs,
       teardownCpuMs: worktree.teardownCpuMs,
+      backgroundP50: percentile(worktree.background, 50),
+      backgroundCpuMs: worktree.backgroundCpuMs,
+      freshSetupP50: percentile(worktree.freshSetup, 50),
+      freshSetupCpuMs: worktree.freshSetupCpuMs,
       resultP50: percentile(resultMs, 50),
       directP50: percentile(direct, 50),
       noneP50: percentile(through.none, 50),
       worktreeP50: percentile(through.worktree, 50),
+      freshWorktreeP50: percentile(through.fresh, 50),
       filesChanged: through.filesChanged,
     };
   } finally {
@@ -97,30 +116,58 @@ export async function runAgents(opts: AgentsOptions): Promise<AgentsRun> {
   }
 }
 
-/** (a) as the backend does it per task; the branches are deleted afterwards, untimed. */
-async function worktreeTimes(repo: string, n: number): Promise<{ setup: number[]; teardown: number[]; setupCpuMs: number; teardownCpuMs: number }> {
-  const setup: number[] = [];
-  const teardown: number[] = [];
-  let setupCpu = 0;
-  let teardownCpu = 0;
+interface WorktreeTimes {
+  setup: number[];
+  teardown: number[];
+  background: number[];
+  freshSetup: number[];
+  setupCpuMs: number;
+  teardownCpuMs: number;
+  backgroundCpuMs: number;
+  freshSetupCpuMs: number;
+}
+
+/**
+ * (a) as the backend does it per task. Before each task the pool has finished preparing, as a CLI's run (seconds at
+ * least) gives it time to; the branches are deleted afterwards, untimed.
+ */
+async function worktreeTimes(repo: string, n: number): Promise<WorktreeTimes> {
+  const t: WorktreeTimes = { setup: [], teardown: [], background: [], freshSetup: [], setupCpuMs: 0, teardownCpuMs: 0, backgroundCpuMs: 0, freshSetupCpuMs: 0 };
+  const pool = new PreparedWorktrees({ perRepo: 1, env: GIT_ENV, log: silentLogger });
+  const measure = async <T>(wall: number[], cpuKey: 'setupCpuMs' | 'teardownCpuMs' | 'backgroundCpuMs' | 'freshSetupCpuMs', fn: () => Promise<T>): Promise<T> => {
+    const cpu = childrenCpuSeconds();
+    const start = performance.now();
+    const out = await fn();
+    wall.push(performance.now() - start);
+    t[cpuKey] += ((childrenCpuSeconds() - cpu) * 1000) / n;
+    return out;
+  };
+  try {
+    // The first task on a repository finds nothing prepared; it is what starts the preparing.
+    await pool.removeLater(repo, await pool.checkout(repo, 'koubou/bench-first'));
+    await deleteBranch(repo, 'koubou/bench-first', GIT_ENV);
+    for (let i = 0; i < n; i++) {
+      const branch = `koubou/bench-${i}`;
+      await measure(t.background, 'backgroundCpuMs', () => pool.settled());
+      const wt = await measure(t.setup, 'setupCpuMs', () => pool.checkout(repo, branch));
+      await measure(t.teardown, 'teardownCpuMs', () => pool.removeLater(repo, wt));
+      await deleteBranch(repo, branch, GIT_ENV);
+    }
+    await measure(t.background, 'backgroundCpuMs', () => pool.settled());
+  } finally {
+    await pool.close();
+  }
+  t.background.shift();
   for (let i = 0; i < n; i++) {
-    const branch = `koubou/bench-${i}`;
-    let cpu = childrenCpuSeconds();
-    let t = performance.now();
+    const branch = `koubou/bench-fresh-${i}`;
     const holder = mkdtempSync(join(tmpdir(), 'koubou-wt-'));
     const tree = join(holder, 'repo');
-    await addWorktree(repo, branch, tree, GIT_ENV);
-    setup.push(performance.now() - t);
-    setupCpu += childrenCpuSeconds() - cpu;
-    cpu = childrenCpuSeconds();
-    t = performance.now();
+    await measure(t.freshSetup, 'freshSetupCpuMs', () => addWorktree(repo, branch, tree, GIT_ENV));
     await removeWorktree(repo, tree, GIT_ENV);
     rmSync(holder, { recursive: true, force: true });
-    teardown.push(performance.now() - t);
-    teardownCpu += childrenCpuSeconds() - cpu;
     await deleteBranch(repo, branch, GIT_ENV);
   }
-  return { setup, teardown, setupCpuMs: (setupCpu * 1000) / n, teardownCpuMs: (teardownCpu * 1000) / n };
+  return t;
 }
 
 /** (b) commit + describe in a worktree whose CLI changed `files` files. */
@@ -158,15 +205,16 @@ function runDirectly(cwd: string, prompt: string): Promise<number> {
 }
 
 /** (c) sync delegates, one at a time, to a coordinator process with one worker of each isolation. */
-async function throughKoubou(dir: string, ws: string, repo: string, plain: string, n: number): Promise<{ none: number[]; worktree: number[]; filesChanged: number }> {
+async function throughKoubou(dir: string, ws: string, repo: string, plain: string, n: number): Promise<{ none: number[]; worktree: number[]; fresh: number[]; filesChanged: number }> {
   const coordDir = join(dir, 'coord');
   mkdirSync(coordDir);
-  const cli = (isolation: string) => ({ preset: 'codex', command: [process.execPath, FAKE, 'codex-edit'], workspace_root: ws, isolation, env: { FAKE_DELAY_MS: '0' } });
+  const cli = (isolation: string, more: Record<string, unknown> = {}) => ({ preset: 'codex', command: [process.execPath, FAKE, 'codex-edit'], workspace_root: ws, isolation, env: { FAKE_DELAY_MS: '0' }, ...more });
   const { file } = writeTestConfig({
     dir: coordDir,
     backends: [
       { name: 'none', type: 'command', types: ['general'], settings: cli('none') },
       { name: 'worktree', type: 'command', types: ['code'], settings: cli('worktree') },
+      { name: 'fresh', type: 'command', types: ['documentation'], settings: cli('worktree', { prepared_worktrees: 0 }) },
     ],
     extra: { log: { level: 'warn' } },
   });
@@ -183,16 +231,19 @@ async function throughKoubou(dir: string, ws: string, repo: string, plain: strin
     // One of each first, untimed: the coordinator's first task pays for warming up.
     await timed('general', plain, 'warm up');
     await timed('code', repo, 'warm up');
+    await timed('documentation', repo, 'warm up');
     const none: number[] = [];
     const worktree: number[] = [];
+    const fresh: number[] = [];
     let filesChanged = 0;
     for (let i = 0; i < n; i++) {
       none.push((await timed('general', plain, `none ${i}`)).ms);
       const w = await timed('code', repo, `worktree ${i}`);
       worktree.push(w.ms);
       filesChanged = w.files;
+      fresh.push((await timed('documentation', repo, `fresh ${i}`)).ms);
     }
-    return { none, worktree, filesChanged };
+    return { none, worktree, fresh, filesChanged };
   } finally {
     proc.child.kill('SIGTERM');
     await proc.exited;

@@ -176,7 +176,7 @@ async function agents(runs: number, o: AgentsOptions): Promise<void> {
   console.log(
     `agents: ${runs} rounds; a repository of ${o.repoFiles} files; per round ${o.tasks} worktree set-ups and teardowns, ` +
       `results of ${o.diffFiles} changed files, and ${o.tasks} runs of a codex-format stand-in CLI (no delay) directly, ` +
-      `then as sync delegates to a coordinator process (isolation none, and a worktree)`,
+      `then as sync delegates to a coordinator process (isolation none, a worktree, and a worktree made per task)`,
   );
   const results: AgentsRun[] = [];
   for (let i = 0; i < runs; i++) {
@@ -185,25 +185,32 @@ async function agents(runs: number, o: AgentsOptions): Promise<void> {
     // Wall times on a shared machine follow its load; CPU times hardly do.
     console.log(
       `  round ${i + 1} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores at its end): worktree set-up p50 ${fmt(r.setupP50, 1)} p99 ${fmt(r.setupP99, 1)} ms, teardown p50 ${fmt(r.teardownP50, 1)} p99 ${fmt(r.teardownP99, 1)} ms ` +
-        `(git CPU ${fmt(r.setupCpuMs, 0)} / ${fmt(r.teardownCpuMs, 0)} ms); ` +
+        `(git CPU ${fmt(r.setupCpuMs, 0)} / ${fmt(r.teardownCpuMs, 0)} ms), in the background ${fmt(r.backgroundP50, 1)} ms (git CPU ${fmt(r.backgroundCpuMs, 0)} ms), ` +
+        `made on the task's path ${fmt(r.freshSetupP50, 1)} ms (git CPU ${fmt(r.freshSetupCpuMs, 0)} ms); ` +
         `commit + diff of ${o.diffFiles} files p50 ${fmt(r.resultP50, 1)} ms; CLI p50 directly ${fmt(r.directP50, 1)} ms, ` +
-        `through Koubou ${fmt(r.noneP50, 1)} ms (none), ${fmt(r.worktreeP50, 1)} ms (worktree, ${r.filesChanged} files in its result)`,
+        `through Koubou ${fmt(r.noneP50, 1)} ms (none), ${fmt(r.worktreeP50, 1)} ms (worktree, ${r.filesChanged} files in its result), ${fmt(r.freshWorktreeP50, 1)} ms (worktree made per task)`,
     );
   }
   const row = (label: string, f: (r: AgentsRun) => number, target = '') =>
-    console.log(`  ${label.padEnd(44)} ${fmt(median(results.map(f)), 1).padStart(7)} ms  (rounds ${spread(results.map(f), 1)})${target}`);
+    console.log(`  ${label.padEnd(52)} ${fmt(median(results.map(f)), 1).padStart(7)} ms  (rounds ${spread(results.map(f), 1)})${target}`);
   console.log('medians of the rounds\' p50s, and their range:');
-  row('(a) worktree set-up p50', (r) => r.setupP50, '   (target <= 150)');
-  row('    worktree set-up p99', (r) => r.setupP99);
-  row('    worktree teardown p50', (r) => r.teardownP50);
+  row('(a) worktree set-up p50 (prepared)', (r) => r.setupP50, '   (target <= 150)');
+  row('    worktree set-up p99 (prepared)', (r) => r.setupP99);
+  row('    worktree teardown p50 (detach)', (r) => r.teardownP50);
   row('    git CPU time per set-up (mean)', (r) => r.setupCpuMs);
   row('    git CPU time per teardown (mean)', (r) => r.teardownCpuMs);
+  row('    in the background per task p50 (remove, prepare)', (r) => r.backgroundP50);
+  row('    git CPU time in the background per task (mean)', (r) => r.backgroundCpuMs);
+  row('    worktree made on the task\'s path p50', (r) => r.freshSetupP50);
+  row('    git CPU time per worktree made (mean)', (r) => r.freshSetupCpuMs);
   row(`(b) commit + diff of ${o.diffFiles} changed files p50`, (r) => r.resultP50);
   row('(c) stand-in CLI run directly p50', (r) => r.directP50);
   row('    through Koubou, isolation none p50', (r) => r.noneP50);
   row('    through Koubou, worktree p50', (r) => r.worktreeP50);
+  row('    through Koubou, worktree made per task p50', (r) => r.freshWorktreeP50);
   row('    overhead, isolation none', (r) => r.noneP50 - r.directP50);
   row('    overhead, worktree', (r) => r.worktreeP50 - r.directP50);
+  row('    overhead, worktree made per task', (r) => r.freshWorktreeP50 - r.directP50);
 }
 
 async function supervision(fakeUrl: string, runs: number): Promise<void> {

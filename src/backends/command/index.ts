@@ -69,7 +69,7 @@ export function createCommandBackend(settings: BackendSettings, deps: CommandBac
     };
   }
 
-  /** Runs in a worktree of `repo` on the task's branch; commits what the CLI changed and describes it; removes the worktree. */
+  /** Runs in a worktree of `repo` on the task's branch; commits what the CLI changed, describes it, removes the worktree. */
   async function inWorktree(req: GenerateRequest, repo: string, workdir: string, taskId: string): Promise<GenerateResult> {
     const branch = `koubou/${taskId}`;
     const wt = await worktrees.checkout(repo, branch);

@@ -145,14 +145,14 @@ export class PreparedWorktrees {
 
   /** A new worktree of `repo`, detached at its HEAD; null (and a warning) when git fails. */
   private async prepare(repo: string): Promise<TaskWorktree | null> {
-    const holder = mkdtempSync(path.join(tmpdir(), 'koubou-wt-'));
-    const tree = path.join(holder, path.basename(repo));
+    let made: TaskWorktree | null = null;
     try {
-      await git(repo, ['worktree', 'add', '--quiet', '--detach', tree, 'HEAD'], this.opts.env);
-      return { tree, holder, base: await headCommit(tree, this.opts.env) };
+      made = { ...newTempTree(repo), base: '' };
+      await git(repo, ['worktree', 'add', '--quiet', '--detach', made.tree, 'HEAD'], this.opts.env);
+      return { ...made, base: await headCommit(made.tree, this.opts.env) };
     } catch (err) {
       this.opts.log.warn('could not prepare a worktree; tasks make their own meanwhile', { repo, error: (err as Error).message });
-      await this.discard(repo, { tree, holder, base: '' });
+      if (made !== null) await this.discard(repo, made);
       return null;
     }
   }
@@ -185,12 +185,17 @@ export class PreparedWorktrees {
 
 /** A worktree made on the task's path: `git worktree add -B branch` from HEAD in a new temp folder. */
 async function freshWorktree(repo: string, branch: string, env: Record<string, string>): Promise<TaskWorktree> {
-  const holder = mkdtempSync(path.join(tmpdir(), 'koubou-wt-'));
-  const tree = path.join(holder, path.basename(repo));
+  const { tree, holder } = newTempTree(repo);
   try {
     return { tree, holder, base: await addWorktree(repo, branch, tree, env) };
   } catch (err) {
     rmSync(holder, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A new temp folder, and the path in it for a worktree named like the repository (so the CLI sees a familiar name). */
+function newTempTree(repo: string): { tree: string; holder: string } {
+  const holder = mkdtempSync(path.join(tmpdir(), 'koubou-wt-'));
+  return { tree: path.join(holder, path.basename(repo)), holder };
 }
