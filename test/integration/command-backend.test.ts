@@ -31,6 +31,23 @@ function makeRepo(dir: string): string {
   return dir;
 }
 
+/**
+ * `git worktree list --porcelain`, one block per worktree. While Koubou prepares or removes a worktree in the
+ * background, git may die listing them (a half-written worktree); that is git's race, so the listing is tried again.
+ */
+async function worktreeList(repo: string): Promise<string[]> {
+  let out = '';
+  await eventually(() => {
+    try {
+      out = git(repo, 'worktree', 'list', '--porcelain');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 10_000);
+  return out.split('\n\n');
+}
+
 describe('command backends (agent CLIs)', () => {
   const temp = tempDir();
   const ws = join(temp.path, 'ws');
@@ -105,7 +122,7 @@ describe('command backends (agent CLIs)', () => {
     assert.equal(git(repo, 'rev-parse', 'HEAD'), head);
     assert.equal(git(repo, 'status', '--porcelain'), '');
     assert.equal(readFileSync(join(repo, 'README.md'), 'utf8'), '# calc\n');
-    const others = git(repo, 'worktree', 'list', '--porcelain').split('\n\n').slice(1);
+    const others = (await worktreeList(repo)).slice(1);
     assert.ok(others.length <= 2 && others.every((w) => w.split('\n').includes('detached')), others.join('\n\n'));
   });
 
@@ -117,7 +134,7 @@ describe('command backends (agent CLIs)', () => {
       dir,
       backends: [{ name: 'codex', type: 'command', types: ['code'], settings: { preset: 'codex', command: [process.execPath, FAKE, 'codex-edit'], workspace_root: ws, prepared_worktrees: 2 } }],
     });
-    const worktrees = () => git(own, 'worktree', 'list', '--porcelain').split('\n\n').length;
+    const worktrees = async () => (await worktreeList(own)).length;
     let ids: string[];
     try {
       ids = [];
@@ -127,11 +144,11 @@ describe('command backends (agent CLIs)', () => {
         ids.push(res.body.task_id);
       }
       // Two prepared for the next tasks (the second task took one of those the first left).
-      await eventually(() => worktrees() === 3, 10_000);
+      await eventually(async () => (await worktrees()) === 3, 10_000);
     } finally {
       await second.close();
     }
-    assert.equal(worktrees(), 1);
+    assert.equal(await worktrees(), 1);
     assert.deepEqual(git(own, 'branch', '--list', '--format=%(refname:short)').split('\n').sort(), [...ids.map((id) => `koubou/${id}`), 'main'].sort());
     assert.equal(git(own, 'status', '--porcelain'), '');
   });

@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../../logger.js';
 import type { TaskChanges } from '../../tasks/task.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from '../types.js';
 import { childEnv } from './env.js';
-import { commitAll, deleteBranch, describeChanges, repositoryRoot } from './git.js';
+import { commitAll, describeChanges, repositoryRoot } from './git.js';
 import { PreparedWorktrees } from './prepared-worktrees.js';
 import { preset as presetOf } from './presets.js';
 import { runProcess } from './process.js';
@@ -87,9 +87,8 @@ export function createCommandBackend(settings: BackendSettings, deps: CommandBac
       } else if (ok) {
         await worktrees.removeLater(repo, wt);
       } else {
-        // A failed attempt's branch holds nothing to review; a retry makes a new one (so the worktree goes first).
-        await worktrees.remove(repo, wt);
-        await deleteBranch(repo, branch, gitEnv).catch(() => {});
+        // A failed attempt's branch holds nothing to review; a retry makes a new one.
+        await worktrees.remove(repo, wt, branch);
       }
     }
   }

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../logger.js';
-import { addWorktree, detachHead, git, headCommit, removeWorktree, switchWorktree, worktreeIsClean } from './git.js';
+import { addWorktree, deleteBranch, detachHead, git, headCommit, removeWorktree, switchWorktree, worktreeIsClean } from './git.js';
+import { RepoLock } from './repo-lock.js';
 
 /** A task's worktree: `tree` (named like the repository) inside the temp folder `holder`; `base` is its start commit. */
 export interface TaskWorktree {
@@ -47,6 +48,7 @@ export class PreparedWorktrees {
   private readonly repos = new Map<string, RepoPool>();
   /** Background preparations and removals; close() waits for them. */
   private readonly jobs = new Set<Promise<unknown>>();
+  private readonly lock = new RepoLock();
   private closed = false;
 
   constructor(private readonly opts: PreparedWorktreesOptions) {}
@@ -58,20 +60,22 @@ export class PreparedWorktrees {
    */
   async checkout(repo: string, branch: string): Promise<TaskWorktree> {
     const pool = this.poolOf(repo);
-    const taken = pool.idle.shift() ?? this.claimPending(pool);
-    // Replaces the one just taken while the task runs.
+    // Nothing to take: the preparation started now is this task's (rather than a second `worktree add` beside it).
+    if (pool.idle.length === 0 && !pool.pending.some((p) => !p.claimed)) this.refill(repo, pool);
+    const claimed = await (pool.idle.shift() ?? this.claimPending(pool));
+    const switched = claimed && (await this.switchTo(repo, claimed, branch));
+    // Replaces the one taken while the task runs; started after the switch, which would otherwise wait for it.
     this.refill(repo, pool);
-    const claimed = await taken;
-    if (claimed) {
-      const switched = await this.switchTo(repo, claimed, branch);
-      if (switched) return switched;
-    }
-    return freshWorktree(repo, branch, this.opts.env);
+    return switched || this.freshWorktree(repo, branch);
   }
 
-  /** Removes a task's worktree now (its branch stays checked out nowhere); then tops the repository's pool up. */
-  async remove(repo: string, wt: TaskWorktree): Promise<void> {
-    await this.discard(repo, wt);
+  /**
+   * Removes a task's worktree now and then, when named, deletes `branch` (a failed attempt's); then tops the
+   * repository's pool up.
+   */
+  async remove(repo: string, wt: TaskWorktree, branch?: string): Promise<void> {
+    await this.discard(repo, wt, true);
+    if (branch !== undefined) await this.lock.run(repo, true, () => deleteBranch(repo, branch, this.opts.env)).catch(() => {});
     this.refill(repo, this.repos.get(repo));
   }
 
@@ -86,7 +90,7 @@ export class PreparedWorktrees {
     } catch {
       return this.remove(repo, wt);
     }
-    this.track(this.remove(repo, wt));
+    this.track(this.discard(repo, wt).then(() => this.refill(repo, this.repos.get(repo))));
   }
 
   /** Resolves once no preparation or removal is under way (tests and the benchmark wait for a full pool). */
@@ -125,7 +129,7 @@ export class PreparedWorktrees {
     return pending.ready;
   }
 
-  /** Starts preparations until `repo` has perRepo spare worktrees (ready or being made). */
+  /** Starts preparations until `repo` has perRepo spare worktrees (ready or being made); they wait behind task work. */
   private refill(repo: string, pool: RepoPool | undefined): void {
     if (!pool || this.closed || this.repos.get(repo) !== pool) return;
     const spare = () => pool.idle.length + pool.pending.filter((p) => !p.claimed).length;
@@ -148,7 +152,8 @@ export class PreparedWorktrees {
     let made: TaskWorktree | null = null;
     try {
       made = { ...newTempTree(repo), base: '' };
-      await git(repo, ['worktree', 'add', '--quiet', '--detach', made.tree, 'HEAD'], this.opts.env);
+      const tree = made.tree;
+      await this.lock.run(repo, false, () => git(repo, ['worktree', 'add', '--quiet', '--detach', tree, 'HEAD'], this.opts.env));
       return { ...made, base: await headCommit(made.tree, this.opts.env) };
     } catch (err) {
       this.opts.log.warn('could not prepare a worktree; tasks make their own meanwhile', { repo, error: (err as Error).message });
@@ -162,35 +167,39 @@ export class PreparedWorktrees {
     try {
       const [clean, base] = await Promise.all([worktreeIsClean(wt.tree, this.opts.env), headCommit(repo, this.opts.env)]);
       if (!clean) throw new Error('it has changes or files nobody committed');
-      await switchWorktree(wt.tree, branch, base, this.opts.env);
+      await this.lock.run(repo, true, () => switchWorktree(wt.tree, branch, base, this.opts.env));
       return { ...wt, base };
     } catch (err) {
       this.opts.log.warn('a prepared worktree cannot be used; removing it', { repo, worktree: wt.tree, branch, error: (err as Error).message });
-      await this.discard(repo, wt);
+      await this.discard(repo, wt, true);
       return null;
     }
   }
 
-  /** Removes the worktree and its registration; when its directory is already gone, forgets the registration. */
-  private async discard(repo: string, wt: TaskWorktree): Promise<void> {
-    await removeWorktree(repo, wt.tree, this.opts.env).catch(() => git(repo, ['worktree', 'prune'], this.opts.env).catch(() => {}));
+  /**
+   * Removes the worktree and its registration (when its directory is already gone, forgets the registration), before
+   * background work when a task waits for it. Never throws.
+   */
+  private async discard(repo: string, wt: TaskWorktree, urgent = false): Promise<void> {
+    const { env } = this.opts;
+    await this.lock.run(repo, urgent, () => removeWorktree(repo, wt.tree, env).catch(() => git(repo, ['worktree', 'prune'], env))).catch(() => {});
     rmSync(wt.holder, { recursive: true, force: true });
+  }
+
+  /** A worktree made on the task's path: `git worktree add -B branch` from HEAD in a new temp folder. */
+  private async freshWorktree(repo: string, branch: string): Promise<TaskWorktree> {
+    const { tree, holder } = newTempTree(repo);
+    try {
+      return { tree, holder, base: await this.lock.run(repo, true, () => addWorktree(repo, branch, tree, this.opts.env)) };
+    } catch (err) {
+      rmSync(holder, { recursive: true, force: true });
+      throw err;
+    }
   }
 
   private track(job: Promise<unknown>): void {
     const settled = job.catch(() => {}).finally(() => this.jobs.delete(settled));
     this.jobs.add(settled);
-  }
-}
-
-/** A worktree made on the task's path: `git worktree add -B branch` from HEAD in a new temp folder. */
-async function freshWorktree(repo: string, branch: string, env: Record<string, string>): Promise<TaskWorktree> {
-  const { tree, holder } = newTempTree(repo);
-  try {
-    return { tree, holder, base: await addWorktree(repo, branch, tree, env) };
-  } catch (err) {
-    rmSync(holder, { recursive: true, force: true });
-    throw err;
   }
 }
 
