@@ -13,7 +13,7 @@ import type { WorkerEvent } from '../src/events/worker-events.js';
 import type { Logger } from '../src/logger.js';
 import type { AnnouncedSlot, RemoteSlotInfo } from '../src/nodes/remote-slot.js';
 import type { IdleWorker, WorkerHandle } from '../src/routing/worker-protocol.js';
-import type { WorkerBeat } from '../src/store/workers-repo.js';
+import type { WorkerBeat } from '../src/store/worker-repository.js';
 import { coalescing, perLoopTurn } from '../src/supervision/coalesce.js';
 import type { SchedulerMsg } from './scheduler.js';
 

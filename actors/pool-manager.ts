@@ -14,7 +14,7 @@ import type { Clock, TimerHandle } from '../src/clock.js';
 import type { WorkerEvent } from '../src/events/worker-events.js';
 import type { Logger } from '../src/logger.js';
 import type { Heartbeat, IdleWorker, SpawnWorker, WorkerHandle } from '../src/routing/worker-protocol.js';
-import type { SlotState, WorkerBeat } from '../src/store/workers-repo.js';
+import type { SlotState, WorkerBeat } from '../src/store/worker-repository.js';
 import { decideRestart, type RestartSettings } from '../src/supervision/restart-policy.js';
 import { workersToAdd } from '../src/supervision/scaling.js';
 import type { TaskTransitions } from '../src/tasks/task-transitions.js';

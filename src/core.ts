@@ -12,7 +12,7 @@ import type { Metrics } from './metrics/metrics.js';
 import type { SchedulerLoad } from './routing/scheduler-views.js';
 import type { WorkerActivity } from './routing/worker-protocol.js';
 import type { Store } from './store/store.js';
-import type { PriorityCount } from './store/tasks-repo.js';
+import type { PriorityCount } from './store/task-repository.js';
 import { withActivity, type WorkerInfo } from './store/worker-view.js';
 import type { QueueStats } from './delegation/queue-stats.js';
 import type { TaskService } from './delegation/service.js';

@@ -4,7 +4,7 @@ import { checkModel, type ModelCheck } from './backends/model-check.js';
 import type { Backend } from './backends/types.js';
 import type { Clock } from './clock.js';
 import type { StoreStatus } from './store/store-health.js';
-import type { StatusCounts } from './store/tasks-repo.js';
+import type { StatusCounts } from './store/task-repository.js';
 import type { BackendGates, GateStatus } from './supervision/backend-gate.js';
 
 /** How the coordinator's NATS side stands: still trying (how often, the last error), or connected. */

@@ -1,7 +1,7 @@
 /** Live task counts by state, kept from the event stream so admission control and /health never scan the table. */
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
-import type { StatusCounts } from '../store/tasks-repo.js';
+import type { StatusCounts } from '../store/task-repository.js';
 import { moveOf } from '../tasks/states.js';
 
 export class QueueStats {

@@ -4,7 +4,7 @@ import type { QueueEstimate } from '../routing/scheduler-views.js';
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import { IdempotencyKeyReused, QueueFull, ShuttingDown, TaskAlreadyFinished, TaskNotFound, TaskNotPending, TaskNotRetryable } from '../errors.js';
-import type { TaskRepository } from '../store/tasks-repo.js';
+import type { TaskRepository } from '../store/task-repository.js';
 import { taskWorkdir } from '../backends/command/workdir.js';
 import { readTaskFiles, type FileRules } from '../tasks/files.js';
 import { submissionFingerprint } from '../tasks/fingerprint.js';

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../logger.js';
 import { storageFailure } from '../store/store-health.js';
-import type { TaskRepository } from '../store/tasks-repo.js';
+import type { TaskRepository } from '../store/task-repository.js';
 import type { Task } from '../tasks/task.js';
 import type { TaskTransitions } from '../tasks/task-transitions.js';
 import type { ChatDelta } from '../tasks/chat.js';

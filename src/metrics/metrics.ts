@@ -9,7 +9,7 @@ import type { EventBus } from '../events/bus.js';
 import type { TaskEvent } from '../events/types.js';
 import { FINAL_STATUSES, moveOf } from '../tasks/states.js';
 import type { WorkerEvents } from '../events/worker-events.js';
-import type { StatusCounts } from '../store/tasks-repo.js';
+import type { StatusCounts } from '../store/task-repository.js';
 
 const SECONDS = [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
 

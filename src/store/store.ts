@@ -4,9 +4,9 @@ import type { Clock } from '../clock.js';
 import { openConnection } from './connection.js';
 import { lockFilePath, ownLockInfo, removeOwnLockInfo, writeLockInfo } from './lock-file.js';
 import { SqlRunner } from './prepared.js';
-import { TaskRepository } from './tasks-repo.js';
+import { TaskRepository } from './task-repository.js';
 import { StoreHealth, type StoreStatus } from './store-health.js';
-import { WorkerRepository } from './workers-repo.js';
+import { WorkerRepository } from './worker-repository.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** While the store is unwritable, a probe is tried at most this often (on /health), so recovery shows by itself. */

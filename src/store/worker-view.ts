@@ -1,5 +1,5 @@
 import type { WorkerActivity } from '../routing/worker-protocol.js';
-import type { WorkerRecord, WorkerStatus } from './workers-repo.js';
+import type { WorkerRecord, WorkerStatus } from './worker-repository.js';
 
 /** A worker as views show it: its record, with busy/idle and its task from the scheduler, which owns them. */
 export interface WorkerInfo extends Omit<WorkerRecord, 'status'> {
