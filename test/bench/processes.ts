@@ -8,7 +8,12 @@ const NODE_CLI = fileURLToPath(new URL('../../src/cli/koubou-node.js', import.me
 
 /** Starts the fake LLM server in its own process, so it does not share the coordinator's event loop. */
 export function startFakeProcess(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [FAKE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return startUrlProcess(FAKE, []);
+}
+
+/** Runs `node file ...args`, a program that prints {"url": "..."} on its first line once it listens. */
+export function startUrlProcess(file: string, args: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', (chunk: Buffer) => {
       try {
@@ -17,7 +22,7 @@ export function startFakeProcess(): Promise<{ url: string; child: ChildProcess }
         reject(err);
       }
     });
-    child.once('exit', (code) => reject(new Error(`fake LLM exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
   });
 }
 

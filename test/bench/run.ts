@@ -1,18 +1,24 @@
-/** `npm run bench`: runs each benchmark several times and prints medians. Figures are reported, never asserted. */
+/**
+ * `npm run bench`: runs each benchmark several times and prints medians with the range of the rounds. Figures are
+ * reported, never asserted.
+ */
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../../src/client/errors.js';
 import { helpText, parseCommand, type CommandSpec } from '../../src/cli/flags.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { runAgents, type AgentsOptions, type AgentsRun } from './agents.js';
-import { runDelegation, type DelegationRun } from './delegation.js';
+import { runDelegation, type DelegationOptions, type DelegationRun } from './delegation.js';
 import { runNodeKill, type NodeKillRun } from './node-kill.js';
 import { startFakeProcess } from './processes.js';
 import { runRemoteScale, type RemoteScaleOptions, type RemoteScaleRun } from './remote-scale.js';
 import { runScheduling, type SchedulingOptions, type SchedulingRun } from './scheduling.js';
 import { runEndlessStream } from './endless-stream.js';
 import { runSlowWatchers, type SlowWatchersOptions, type SlowWatchersRun } from './slow-watchers.js';
-import { fmt, median, spread } from './stats.js';
+import { fmt, median, medianRange, spread } from './stats.js';
+import { runPeersRound, type PeersRound } from './peers.js';
+import { findRedisServer } from './peers/redis.js';
+import { runStartup, type StartupRun } from './startup.js';
 import { bytesPerIdleWorker, timeToRequeue } from './supervision.js';
 
 const n = (value: string, help: string) => ({ type: 'string', value: 'N', default: value, help }) as const;
@@ -22,12 +28,13 @@ const BENCH = {
   args: '',
   about: 'Runs each benchmark --runs times and prints medians.',
   settings: {
-    suite: { type: 'string', value: 'NAME', default: 'all', help: 'all, delegation, supervision, remote-scale, node-kill, scheduling, slow-watchers, endless-stream or agents' },
+    suite: { type: 'string', value: 'NAME', default: 'all', help: 'all, delegation, peers, startup, supervision, remote-scale, node-kill, scheduling, slow-watchers, endless-stream or agents' },
     runs: n('3', 'runs of each benchmark'),
-    tasks: n('5000', 'delegation: tasks'),
-    clients: n('50', 'delegation: concurrent clients'),
-    workers: n('32', 'delegation: workers'),
-    'latency-samples': n('500', 'delegation: latency samples'),
+    tasks: n('5000', 'delegation, peers: tasks of the cold and of the warm phase'),
+    'warm-up': n('5000', 'delegation, peers: tasks between the cold and the warm phase, not counted'),
+    clients: n('50', 'delegation, peers: concurrent clients'),
+    workers: n('32', 'delegation, peers: worker slots (BullMQ: Worker concurrency)'),
+    'latency-samples': n('500', 'delegation, peers: latency samples'),
     slots: { type: 'string', value: 'N,N', default: '10,100,1000,5000', help: 'remote-scale: slot counts' },
     'slots-per-node': n('1000', 'remote-scale: slots per node'),
     'window-s': n('10', 'remote-scale: measuring window, s'),
@@ -63,6 +70,7 @@ async function main(): Promise<void> {
   const runs = Number(flags.runs ?? 3);
   const opts = {
     tasks: Number(flags.tasks ?? 5000),
+    warmUp: Number(flags['warm-up'] ?? 5000),
     clients: Number(flags.clients ?? 50),
     workers: Number(flags.workers ?? 32),
     latencySamples: Number(flags['latency-samples'] ?? 500),
@@ -73,7 +81,9 @@ async function main(): Promise<void> {
   // The remote suites share one nats-server on an ephemeral loopback port (never 4222, which may be in use).
   let nats: NatsServer | null = null;
   try {
-    if (wants('delegation')) await delegation(fake.url, runs, opts);
+    if (wants('delegation')) await delegation(runs, { ...opts, fakeUrl: fake.url });
+    if (wants('peers')) await peers(runs, { ...opts, fakeUrl: fake.url });
+    if (wants('startup')) await startup(runs, fake.url);
     if (wants('supervision')) await supervision(fake.url, runs);
     if (wants('slow-watchers')) {
       await slowWatchers(runs, {
@@ -119,26 +129,88 @@ async function main(): Promise<void> {
   }
 }
 
-async function delegation(fakeUrl: string, runs: number, opts: { tasks: number; clients: number; workers: number; latencySamples: number }): Promise<void> {
-  {
-    console.log(`delegation: ${runs} runs; ${opts.tasks} tasks from ${opts.clients} clients, ${opts.workers} worker slots, fake Ollama at zero delay`);
-    const results: DelegationRun[] = [];
-    for (let i = 0; i < runs; i++) {
-      const r = await runDelegation({ ...opts, fakeUrl });
-      results.push(r);
-      console.log(
-        `  run ${i + 1}: ${fmt(r.tasksPerSecond, 0)} tasks/s; direct p50 ${fmt(r.directP50)} ms p99 ${fmt(r.directP99)} ms; ` +
-          `sync p50 ${fmt(r.syncP50)} ms p99 ${fmt(r.syncP99)} ms; peak RSS ${fmt(r.peakRssMiB, 1)} MiB`,
-      );
-    }
-    const m = (f: (r: DelegationRun) => number) => median(results.map(f));
-    console.log('medians:');
-    console.log(`  (a) throughput            ${fmt(m((r) => r.tasksPerSecond), 0)} tasks/s   (target >= 3000)`);
-    console.log(`  (b) added latency p50     ${fmt(m((r) => r.syncP50 - r.directP50), 3)} ms       (target <= 1)`);
-    console.log(`      added latency p99     ${fmt(m((r) => r.syncP99 - r.directP99), 3)} ms       (target <= 5)`);
-    console.log(`      direct backend p50/p99 ${fmt(m((r) => r.directP50), 3)} / ${fmt(m((r) => r.directP99), 3)} ms`);
-    console.log(`  (c) coordinator peak RSS  ${fmt(m((r) => r.peakRssMiB), 1)} MiB`);
+const load = () => `load average ${os.loadavg().map((l) => fmt(l, 2)).join(' ')}`;
+
+async function delegation(runs: number, o: DelegationOptions): Promise<void> {
+  console.log(
+    `delegation: ${runs} runs of a fresh coordinator; ${o.tasks} tasks cold, ${o.warmUp} uncounted, ${o.tasks} warm, ` +
+      `from ${o.clients} clients, ${o.workers} worker slots, fake Ollama at zero delay; ${load()}`,
+  );
+  const results: DelegationRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await runDelegation(o);
+    results.push(r);
+    console.log(
+      `  run ${i + 1}: cold ${fmt(r.cold.tasksPerSecond, 0)} tasks/s, warm ${fmt(r.warm.tasksPerSecond, 0)} tasks/s, ${fmt(r.warm.cpuMsPerTask, 3)} ms CPU per task; ` +
+        `direct p50 ${fmt(r.direct.p50)} ms p99 ${fmt(r.direct.p99)} ms; sync p50 ${fmt(r.sync.p50)} ms p99 ${fmt(r.sync.p99)} ms; peak RSS ${fmt(r.peakRssMiB, 1)} MiB; ${load()}`,
+    );
   }
+  const s = (f: (r: DelegationRun) => number, digits = 2) => medianRange(results.map(f), digits);
+  console.log('medians (range of the runs):');
+  console.log(`  (a) throughput, cold        ${s((r) => r.cold.tasksPerSecond, 0)} tasks/s   (target >= 3000)`);
+  console.log(`      throughput, warm        ${s((r) => r.warm.tasksPerSecond, 0)} tasks/s`);
+  console.log(`      CPU per task, warm      ${s((r) => r.warm.cpuMsPerTask, 3)} ms`);
+  console.log(`  (b) added latency p50       ${s((r) => r.sync.p50 - r.direct.p50, 3)} ms   (target <= 1)`);
+  console.log(`      added latency p99       ${s((r) => r.sync.p99 - r.direct.p99, 3)} ms   (target <= 5)`);
+  console.log(`      direct backend p50, p99 ${s((r) => r.direct.p50, 3)}, ${s((r) => r.direct.p99, 3)} ms`);
+  console.log(`  (c) coordinator peak RSS    ${s((r) => r.peakRssMiB, 1)} MiB`);
+}
+
+async function peers(runs: number, o: DelegationOptions): Promise<void> {
+  const redis = findRedisServer();
+  if (redis === null) {
+    console.log('peers: skipped: no redis-server on PATH (the BullMQ peer needs one; bullmq and ioredis are devDependencies)');
+    return;
+  }
+  console.log(
+    `peers: ${runs} rounds; Koubou, BullMQ (Worker concurrency ${o.workers}, its own redis-server with appendonly yes, appendfsync everysec) ` +
+      `in alternating order, then a bare pass-through proxy; each with ${o.tasks} tasks cold, ${o.warmUp} uncounted, ${o.tasks} warm from ` +
+      `${o.clients} clients; ${o.latencySamples} sync delegates; fake Ollama at zero delay. CPU counts node + redis for BullMQ`,
+  );
+  const rounds: PeersRound[] = [];
+  const added = (r: DelegationRun, p: 'p50' | 'p99') => r.sync[p] - r.direct[p];
+  const proxyAdded = (r: PeersRound, p: 'p50' | 'p99') => r.proxy.through[p] - r.proxy.direct[p];
+  for (let i = 0; i < runs; i++) {
+    const r = await runPeersRound(i, o, redis);
+    rounds.push(r);
+    const k = r.koubou;
+    const b = r.bullmq;
+    const pair = (f: (x: DelegationRun) => number, digits: number) => `${fmt(f(k), digits)} / ${fmt(f(b), digits)} = ${fmt(f(k) / f(b))}x`;
+    console.log(`  round ${i + 1} (${r.koubouFirst ? 'Koubou first' : 'BullMQ first'}; load average ${fmt(r.load[0])} → ${fmt(r.load[1])}), Koubou / BullMQ:`);
+    console.log(`    async tasks/s cold ${pair((x) => x.cold.tasksPerSecond, 0)}; warm ${pair((x) => x.warm.tasksPerSecond, 0)}`);
+    console.log(`    CPU per task, warm ${pair((x) => x.warm.cpuMsPerTask, 3)} ms`);
+    console.log(`    added p50 ${pair((x) => added(x, 'p50'), 3)} ms; added p99 ${pair((x) => added(x, 'p99'), 3)} ms; proxy added p50 ${fmt(proxyAdded(r, 'p50'), 3)} p99 ${fmt(proxyAdded(r, 'p99'), 3)} ms`);
+    console.log(`    peak RSS ${fmt(k.peakRssMiB, 1)} / ${fmt(b.peakRssMiB, 1)} MiB (BullMQ: node only)`);
+  }
+  const s = (f: (r: PeersRound) => number, digits = 2) => medianRange(rounds.map(f), digits);
+  const ratio = (f: (x: DelegationRun) => number) => s((r) => f(r.koubou) / f(r.bullmq));
+  const both = (f: (x: DelegationRun) => number, digits: number) => `${s((r) => f(r.koubou), digits)} vs ${s((r) => f(r.bullmq), digits)}`;
+  console.log('medians (range of the rounds); ratios are Koubou / BullMQ, taken per round:');
+  console.log(`  async tasks/s, cold        ${both((x) => x.cold.tasksPerSecond, 0)}; ratio ${ratio((x) => x.cold.tasksPerSecond)}   (target >= 1.5)`);
+  console.log(`  async tasks/s, warm        ${both((x) => x.warm.tasksPerSecond, 0)}; ratio ${ratio((x) => x.warm.tasksPerSecond)}   (target >= 1.5)`);
+  console.log(`  server CPU per task, warm  ${both((x) => x.warm.cpuMsPerTask, 3)} ms; ratio ${ratio((x) => x.warm.cpuMsPerTask)}   (target <= 0.5)`);
+  console.log(`  added latency p50          ${both((x) => added(x, 'p50'), 3)} ms; ratio ${ratio((x) => added(x, 'p50'))}; proxy ${s((r) => proxyAdded(r, 'p50'), 3)} ms   (target <= 0.3 ms)`);
+  console.log(`  added latency p99          ${both((x) => added(x, 'p99'), 3)} ms; ratio ${ratio((x) => added(x, 'p99'))}; proxy ${s((r) => proxyAdded(r, 'p99'), 3)} ms   (target <= 1.5 ms)`);
+  console.log(`  load average (1 min) over the rounds ${s((r) => (r.load[0] + r.load[1]) / 2)}`);
+}
+
+async function startup(runs: number, fakeUrl: string): Promise<void> {
+  console.log(`startup: ${runs} runs; config/koubou.yaml with its backend on the fake Ollama, a fresh store each run; ${load()}`);
+  const results: StartupRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await runStartup(fakeUrl);
+    results.push(r);
+    console.log(
+      `  run ${i + 1}: spawn → /health ${fmt(r.toHealthMs, 0)} ms; idle RSS ${fmt(r.idleRssMiB, 1)} MiB (peak ${fmt(r.peakRssMiB, 1)}); ` +
+        `spawn \`koubou mcp\` → tools/list ${fmt(r.mcpForwardMs, 0)} ms forwarding, ${fmt(r.mcpEmbeddedMs, 0)} ms with its own coordinator; ${load()}`,
+    );
+  }
+  const s = (f: (r: StartupRun) => number, digits = 0) => medianRange(results.map(f), digits);
+  console.log('medians (range of the runs):');
+  console.log(`  idle RSS                              ${s((r) => r.idleRssMiB, 1)} MiB   (target <= 64)`);
+  console.log(`  spawn → /health                       ${s((r) => r.toHealthMs)} ms   (target <= 250)`);
+  console.log(`  spawn koubou mcp → tools/list, forwarding          ${s((r) => r.mcpForwardMs)} ms   (target <= 200)`);
+  console.log(`  spawn koubou mcp → tools/list, its own coordinator ${s((r) => r.mcpEmbeddedMs)} ms`);
 }
 
 async function slowWatchers(runs: number, o: SlowWatchersOptions): Promise<void> {

@@ -18,6 +18,11 @@ export function fmt(n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
 
+/** "median (min–max)" of the rounds' values, e.g. "1.52 (1.40–1.61)". */
+export function medianRange(values: number[], digits = 2): string {
+  return values.length === 0 ? 'n/a' : `${fmt(median(values), digits)} (${spread(values, digits)})`;
+}
+
 /** Milliseconds per sequential call of fn, after up to `warmUp` calls that are not counted. */
 export async function timeEach(n: number, warmUp: number, fn: () => Promise<void>): Promise<number[]> {
   for (let i = 0; i < Math.min(warmUp, n); i++) await fn();
