@@ -2,35 +2,43 @@
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { KoubouError } from '../errors.js';
-import { graphqlExecutor, graphqlRequestFromQuery, parseGraphqlRequest, refusedRequest, type GraphqlAnswer, type GraphqlRequest } from '../graphql/execute.js';
+import type { GraphqlAnswer, GraphqlExecutor, GraphqlRequest } from '../graphql/execute.js';
 import type { GraphqlCore } from '../graphql/schema.js';
+import { loadOnce } from '../load-once.js';
 import type { Logger } from '../logger.js';
 import { answerBeforeBody } from './early-answer.js';
 import { readJson } from './json-body.js';
 
+/** graphql-js, the schema and the executor come with the first /graphql request: an idle coordinator needs none of them. */
+const loadGraphql = loadOnce(() => import('../graphql/execute.js'));
+
+type Graphql = Awaited<ReturnType<typeof loadGraphql>>;
+
 export function graphqlRoute(core: GraphqlCore, opts: { bodyLimitBytes: number; log: Logger }): Hono {
   const app = new Hono();
-  const run = graphqlExecutor(core, opts.log);
+  let executor: GraphqlExecutor | null = null;
 
   /** Request-level errors (bad JSON, body too large, bad fields) answer in GraphQL's shape with their REST status. */
-  async function answer(c: Context, method: 'GET' | 'POST', read: () => Promise<GraphqlRequest>) {
+  async function answer(c: Context, method: 'GET' | 'POST', read: (gql: Graphql) => Promise<GraphqlRequest>) {
+    const gql = await loadGraphql();
     let request: GraphqlRequest;
     try {
-      request = await read();
+      request = await read(gql);
     } catch (err) {
       if (!(err instanceof KoubouError)) throw err;
-      const refused = refusedRequest(err);
+      const refused = gql.refusedRequest(err);
       return answerBeforeBody(c, c.json(refused.body, refused.status as ContentfulStatusCode));
     }
-    const result: GraphqlAnswer = await run(request, method);
+    executor ??= gql.graphqlExecutor(core, opts.log);
+    const result: GraphqlAnswer = await executor(request, method);
     for (const [name, value] of Object.entries(result.headers ?? {})) c.header(name, value);
     return c.json(result.body, result.status);
   }
 
-  app.post('/graphql', (c) => answer(c, 'POST', async () => parseGraphqlRequest(await readJson(c, opts.bodyLimitBytes))));
+  app.post('/graphql', (c) => answer(c, 'POST', async (gql) => gql.parseGraphqlRequest(await readJson(c, opts.bodyLimitBytes))));
   app.get('/graphql', (c) =>
-    answer(c, 'GET', async () =>
-      graphqlRequestFromQuery({ query: c.req.query('query'), variables: c.req.query('variables'), operationName: c.req.query('operationName') }),
+    answer(c, 'GET', async (gql) =>
+      gql.graphqlRequestFromQuery({ query: c.req.query('query'), variables: c.req.query('variables'), operationName: c.req.query('operationName') }),
     ),
   );
 

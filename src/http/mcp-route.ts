@@ -1,8 +1,7 @@
 /** MCP over Streamable HTTP at /mcp, stateless: each request gets its own server and transport (both are cheap). */
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { Hono } from 'hono';
+import { loadOnce } from '../load-once.js';
 import type { KoubouApi } from '../mcp/api.js';
-import { createMcpServer } from '../mcp/server.js';
 import { readJson } from './json-body.js';
 import { nodeResponse, startSse, type StreamLimits } from './sse-outlet.js';
 
@@ -15,6 +14,7 @@ export function mcpRoute(api: KoubouApi, limits: StreamLimits, bodyLimitBytes: n
   app.all('/mcp', async (c) => {
     // Read before the SDK would (its own cap is 4 MiB): the same limit and errors as POST /task/delegate.
     const parsedBody = c.req.method === 'POST' ? await readJson(c, bodyLimitBytes) : undefined;
+    const { WebStandardStreamableHTTPServerTransport, createMcpServer } = await loadSdk();
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     const server = createMcpServer(api);
     await server.connect(transport);
@@ -27,6 +27,15 @@ export function mcpRoute(api: KoubouApi, limits: StreamLimits, bodyLimitBytes: n
   });
   return app;
 }
+
+/** The MCP SDK (with zod and ajv) is most of what the coordinator would load at start: it comes with the first /mcp request. */
+const loadSdk = loadOnce(async () => {
+  const [{ WebStandardStreamableHTTPServerTransport }, { createMcpServer }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'),
+    import('../mcp/server.js'),
+  ]);
+  return { WebStandardStreamableHTTPServerTransport, createMcpServer };
+});
 
 /**
  * The SDK enqueues every message of an SSE answer into its stream at once, whether the client reads or not. Read it as

@@ -3,8 +3,9 @@
  * and a connection that reconnects by itself for as long as the process lives.
  */
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, nkeyAuthenticator, type Authenticator, type NatsConnection } from 'nats';
+import type { Authenticator, NatsConnection } from 'nats';
 import { describeError, ValidationError } from '../errors.js';
+import { loadOnce } from '../load-once.js';
 import type { Logger } from '../logger.js';
 import { decode, encode, PROTOCOL_VERSION } from './codec.js';
 
@@ -43,10 +44,15 @@ export interface NatsOptions {
   inboxPrefix?: string;
 }
 
+/** The client is loaded with the first connection: a coordinator without nats.url never needs it. */
+const loadNats = loadOnce(() => import('nats'));
+type Nats = Awaited<ReturnType<typeof loadNats>>;
+
 /** Connects (waiting for the first connection up to 10 s), then reconnects forever with a short wait. */
 export async function connectNats(opts: NatsOptions): Promise<NatsLink> {
-  const authenticator = authenticatorFor(opts);
-  const nc = await connect({
+  const nats = await loadNats();
+  const authenticator = authenticatorFor(nats, opts);
+  const nc = await nats.connect({
     ...serversAndCredentials(opts.url),
     ...(authenticator ? { authenticator } : {}),
     name: opts.name,
@@ -124,7 +130,7 @@ export function serversAndCredentials(url: string): { servers: string[]; user?: 
 }
 
 /** nkeys sign the server's challenge with the seed, so the seed never crosses the wire. */
-function authenticatorFor(opts: NatsOptions): Authenticator | null {
+function authenticatorFor({ credsAuthenticator, nkeyAuthenticator }: Nats, opts: NatsOptions): Authenticator | null {
   const read = (file: string, what: string) => () => {
     try {
       return new Uint8Array(readFileSync(file));
