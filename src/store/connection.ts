@@ -1,6 +1,7 @@
 /** Opens the SQLite file behind Kysely: WAL, synchronous=NORMAL, and a prepared-statement cache. */
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { Kysely, Migrator, SqliteDialect } from './kysely.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError, StoreInUse } from '../errors.js';

@@ -1,5 +1,6 @@
 /** Schema migrations, applied in name order at every start; each runs once. */
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql } from './kysely.js';
 
 const migrations: Record<string, Migration> = {
   '0001_core': {

@@ -4,7 +4,8 @@
  * statement; the queue runs the same few statements thousands of times a second, inside one synchronous transaction.
  */
 import type Database from 'better-sqlite3';
-import { DummyDriver, Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, type Compilable } from 'kysely';
+import type { Compilable } from 'kysely';
+import { DummyDriver, Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from './kysely.js';
 import type { Schema } from './schema.js';
 
 /** A Kysely instance that only compiles; it never touches a database. */

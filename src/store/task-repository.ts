@@ -4,7 +4,8 @@
  * between (assigned, retried, requeued, cancelled). History reads join the two, so the common path writes one log row
  * per attempt instead of three per task.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from './kysely.js';
 import type { Clock } from '../clock.js';
 import type { TaskEvent, TaskEventKind } from '../events/types.js';
 import { OUTPUT_EXCERPT_CHARS, type ListedTask, type QueuedTask, type Task, type TaskError, type TaskFile, type TaskOptions, type TaskOutcome, type TaskStatus, type TaskType } from '../tasks/task.js';

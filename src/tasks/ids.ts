@@ -3,14 +3,15 @@
  * other in the store's indexes, so a commit touches a few pages instead of one per task (about 40 % more store
  * throughput at small batch sizes); the random part keeps them unguessable.
  */
-import { randomBytes, randomFillSync } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { fillRandom } from './random-pool.js';
 
 const bytes = Buffer.alloc(16);
+const secret = Buffer.alloc(18);
 
 /** A new UUIDv7 string, stamped with the clock's time (epoch ms). */
 export function newTaskId(clock: Pick<Clock, 'now'>): string {
-  randomFillSync(bytes, 6, 10);
+  fillRandom(bytes, 6, 10);
   bytes.writeUIntBE(clock.now(), 0, 6);
   bytes[6] = 0x70 | (bytes[6]! & 0x0f);
   bytes[8] = 0x80 | (bytes[8]! & 0x3f);
@@ -23,5 +24,6 @@ export function newTaskId(clock: Pick<Clock, 'now'>): string {
  * Whoever holds one may speak for the run or the node it names, so it must be unguessable.
  */
 export function newSecretId(): string {
-  return randomBytes(18).toString('base64url');
+  fillRandom(secret, 0, 18);
+  return secret.toString('base64url');
 }
