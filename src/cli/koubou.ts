@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `koubou` command: dispatches to one module per command. Exit codes are in errors.ts (0 done, 1 failed, 2 usage). */
 import { readFileSync } from 'node:fs';
+import nodeModule from 'node:module';
 import { KoubouError } from '../errors.js';
 import { CliError, EXIT, UsageError } from '../client/errors.js';
 import { COMMAND_SPECS } from './command-specs.js';
@@ -9,6 +10,10 @@ import { closest } from '../did-you-mean.js';
 import { isCommand, MAIN, usageHint } from './usage.js';
 
 type Command = (argv: string[]) => Promise<number | void>;
+
+// Node 22.1 and later keep the compiled code of loaded modules on disk, so later starts (of `koubou mcp` with every
+// agent session, above all) skip most of the compiling; older versions have no such cache.
+(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 /** Loaded on demand, so `koubou tasks` does not load the server. */
 const COMMANDS: Record<string, () => Promise<Command>> = {

@@ -7,7 +7,8 @@
  *   4. otherwise an embedded coordinator on the configured store, also listening on 127.0.0.1 (server.port when set,
  *      else any free port) and named in the lock file, so the next `koubou mcp` finds it through step 2.
  * Token from KOUBOU_API_TOKEN (or server.api_token). Stdout carries the protocol, so logs go to stderr (warnings) and
- * to the store's log file.
+ * to the store's log file. The MCP handshake and tools/list are answered while the connection is still being made (an
+ * embedded coordinator takes a second to start); tool calls wait for it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -16,12 +17,10 @@ import { StoreInUse } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { logFilePath } from '../logging/log-file.js';
 import { LISTENING_MSG } from '../logging/listening.js';
-import { createPinoLogger } from '../logging/pino-logger.js';
 import type { Coordinator } from '../main.js';
 import { liveHolder } from '../store/lock-file.js';
 import type { KoubouApi } from '../mcp/api.js';
 import { httpApi, isReachable } from '../mcp/http-api.js';
-import { localApi } from '../mcp/local-api.js';
 import { createMcpServer } from '../mcp/server.js';
 
 /** How long a `koubou mcp` that lost the race for the store waits for the winner to say where it answers. */
@@ -47,12 +46,15 @@ export async function runMcpStdio(client: { url: string | null; token: string | 
   // before the lock file names this process, so that no signal finds the default action (die undrained).
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  const connection = await connect(client.url, client.token, config);
-  const server = createMcpServer(connection.api);
+  const connecting = connect(client.url, client.token, config);
+  // Not a dangling rejection while the transport starts: the await below reports it.
+  connecting.catch(() => {});
+  const server = createMcpServer(whenConnected(connecting));
   const transport = new StdioServerTransport();
   transport.onclose = stop;
   process.stdin.once('end', stop);
   await server.connect(transport);
+  const connection = await connecting;
   await stopped;
   await server.close();
   await connection.close();
@@ -68,6 +70,8 @@ async function connect(named: string | null, token: string | null, loadConfig: (
   if (held?.url && (await isReachable(held.url))) return forward(held.url, auth);
   if (named === null && (await isReachable(DEFAULT_URL))) return forward(DEFAULT_URL, auth);
 
+  // Loaded only here: a forwarding `koubou mcp` needs neither a logger of its own nor the server.
+  const [{ createPinoLogger }, { localApi }] = await Promise.all([import('../logging/pino-logger.js'), import('../mcp/local-api.js')]);
   const log = createPinoLogger({
     name: 'koubou-mcp',
     level: config.log.level,
@@ -78,7 +82,7 @@ async function connect(named: string | null, token: string | null, loadConfig: (
   const deadline = Date.now() + HOLDER_URL_WAIT_MS;
   for (;;) {
     try {
-      return await embedded(config, log);
+      return await embedded(config, log, localApi);
     } catch (err) {
       if (!(err instanceof StoreInUse)) throw err;
       // Another process took the store first (two sessions starting together): use it once it answers.
@@ -92,13 +96,27 @@ async function connect(named: string | null, token: string | null, loadConfig: (
   }
 }
 
+/** The API of the connection once it is made; its calls wait for it. */
+function whenConnected(connecting: Promise<Connection>): KoubouApi {
+  let api: KoubouApi | null = null;
+  void connecting.then((c) => (api = c.api), () => {});
+  return {
+    delegate: async (args) => (await connecting).api.delegate(args),
+    getTask: async (id, waitSeconds) => (await connecting).api.getTask(id, waitSeconds),
+    cancel: async (id) => (await connecting).api.cancel(id),
+    list: async (status, limit) => (await connecting).api.list(status, limit),
+    poolStatus: async () => (await connecting).api.poolStatus(),
+    // Asked only after a delegate or getTask call has answered, so the connection is there by then.
+    onOutput: (id, listener) => api?.onOutput?.(id, listener) ?? (() => {}),
+  };
+}
+
 function forward(url: string, token: string | null): Connection {
   return { api: httpApi(url, token), url, close: async () => {} };
 }
 
 /** A coordinator in this process, on 127.0.0.1 only; a taken configured port falls back to any free one. */
-async function embedded(config: KoubouConfig, log: Logger): Promise<Connection> {
-  // Loaded only here: a forwarding `koubou mcp` never needs the server.
+async function embedded(config: KoubouConfig, log: Logger, localApi: (core: Coordinator['core']) => KoubouApi): Promise<Connection> {
   const { startCoordinator } = await import('../main.js');
   const onFatal = (err: Error) => {
     log.error('supervision gave up', { error: err.message });
