@@ -5,7 +5,7 @@ import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBacken
 import { toBackendError } from './http-errors.js';
 import { AnswerBuilder } from './answer.js';
 import { isRecord, optionalNumber, parseBackendJson, reportedError } from './json.js';
-import { readLines } from './lines.js';
+import { LineSplitter, MAX_LINE_BYTES } from './lines.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from './types.js';
 import { ChatRelay } from './chat/relay.js';
 import { relayOllamaEmbeddings, relayOllamaStream } from './chat/ollama-reader.js';
@@ -95,13 +95,17 @@ async function readStreamedAnswer(
 ): Promise<void> {
   let done = false;
   let lineCount = 0;
-  for await (const line of readLines(body, label)) {
+  const take = (line: string) => {
     // Read on past the final object to the end of the body so the connection can be reused.
-    if (done || line.trim() === '') continue;
+    if (done || line.trim() === '') return;
     lineCount++;
     const where = `stream line ${lineCount}`;
     done = readPiece(parseBackendJson(line, where, label), endpoint, label, where, answer);
-  }
+  };
+  // Lines are taken as each chunk completes them: no promise per line, as an async generator of lines would make.
+  const lines = new LineSplitter(MAX_LINE_BYTES, label);
+  for await (const chunk of body) for (const line of lines.push(chunk)) take(line);
+  for (const line of lines.end()) take(line);
   if (!done) {
     throw new BackendProtocolError(
       `${label}: stream ended before the object with "done": true (${lineCount} ${lineCount === 1 ? 'line' : 'lines'} received)`,

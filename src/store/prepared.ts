@@ -63,7 +63,10 @@ export class SqlRunner {
 
   /** The first row, or undefined. */
   first<P, R>(query: PreparedQuery<P, R>, params: P): R | undefined {
-    return this.all(query, params)[0];
+    const stmt = this.statement(query.sql);
+    if (stmt.reader) return stmt.get(query.values(params)) as R | undefined;
+    stmt.run(query.values(params));
+    return undefined;
   }
 
   private statement(sqlText: string): Database.Statement {
