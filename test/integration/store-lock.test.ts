@@ -240,6 +240,27 @@ describe('the store lock', () => {
       }
     });
 
+    it('answers the handshake and tools/list while its own coordinator waits for the store; tool calls go through once it has it', async () => {
+      const { dir, file, store } = project();
+      // Held without a URL: the embedded coordinator can neither open the store nor forward, so it keeps trying.
+      const held = await openStore(store, systemClock);
+      let mcp: McpTestClient | null = null;
+      try {
+        mcp = await mcpOverStdio({ KOUBOU_CONFIG: file, KOUBOU_URL: `http://127.0.0.1:${await closedPort()}` }, dir.path);
+        const { tools } = await mcp.client.listTools();
+        assert.ok(tools.some((t) => t.name === 'delegate_task'));
+        assert.equal(liveHolder(store)?.pid, process.pid, 'the store is still held here');
+        const status = mcp.call('pool_status');
+        await held.close();
+        assert.ok(Array.isArray((await status).workers), 'the call waited for the coordinator and was answered by it');
+        assert.equal(liveHolder(store)?.command, 'mcp');
+      } finally {
+        await mcp?.close().catch(() => {});
+        await held.close().catch(() => {});
+        dir.remove();
+      }
+    });
+
     it('two koubou mcp on one project: the second forwards to the first one\'s embedded coordinator; koubou start refuses; koubou stop stops it', async () => {
       const { dir, file, store } = project();
       const env = { KOUBOU_CONFIG: file, KOUBOU_URL: `http://127.0.0.1:${await closedPort()}` };
