@@ -110,7 +110,7 @@ export function list(value: unknown, key: string): unknown[] {
 }
 
 /** A mapping whose keys are all in `allowed` (catches typos); absent or empty YAML (null) reads as {}. */
-export function mapping(value: unknown, key: string, allowed: readonly string[]): Record<string, unknown> {
+function mapping(value: unknown, key: string, allowed: readonly string[]): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) fail(key || '(top level)', 'must be a mapping', value);
   for (const name of Object.keys(value)) {

@@ -431,7 +431,7 @@ function readBackend(entry: unknown, at: string, cwd: string): BackendConfig {
 }
 
 /** A non-empty list of task types. */
-export function taskTypes(value: unknown, key: string): TaskType[] {
+function taskTypes(value: unknown, key: string): TaskType[] {
   const items = list(value, key);
   if (items.length === 0) throw new ConfigError('must list at least one task type (or be null for every type)', key);
   return items.map((t, i) => oneOf(t, `${key}[${i}]`, TASK_TYPES));

@@ -57,10 +57,10 @@ const PROBE_TTL_MS = 2_000;
 const PROBE_TIMEOUT_MS = 1_500;
 
 /** The gate key of a backend on this machine (its workers' group). */
-export const localGroup = (backend: string) => `local:${backend}`;
+const localGroup = (backend: string) => `local:${backend}`;
 
 /** A backend's gate as clients see it; a backend with no call yet is closed since `since`. */
-export function gateView(status: GateStatus | null, since: number): BackendGateView {
+function gateView(status: GateStatus | null, since: number): BackendGateView {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   return {
     circuit: status?.circuit ?? 'closed',

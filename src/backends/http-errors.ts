@@ -23,7 +23,7 @@ const PROTOCOL_UNDICI_CODES = new Set([
 ]);
 
 /** The error to throw for an aborted signal: its reason when that is an Error, else an Aborted. */
-export function abortError(signal: AbortSignal): Error {
+function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
   return new Aborted(reason === undefined ? 'backend call aborted' : `backend call aborted: ${String(reason)}`);

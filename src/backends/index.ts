@@ -5,8 +5,6 @@ import { createCommandBackend, type CommandBackendDeps } from './command/index.j
 import type { Backend, BackendSettings } from './types.js';
 
 export type { Backend, BackendSettings, BackendType, GenerateRequest, GenerateResult } from './types.js';
-export { createOllamaBackend } from './ollama.js';
-export { createOpenAiBackend } from './openai.js';
 
 /**
  * Builds the Backend for a configured entry according to its `type`. `env` is what command backends may pass on to

@@ -21,7 +21,7 @@ export function optionalNumber(value: unknown): number | undefined {
 }
 
 /** Turns an error payload ({"error": "..."} or {"error": {"message": "..."}}) into readable text. */
-export function errorPayloadText(error: unknown): string {
+function errorPayloadText(error: unknown): string {
   if (typeof error === 'string') return excerpt(error);
   if (isRecord(error) && typeof error.message === 'string') return excerpt(error.message);
   return excerpt(JSON.stringify(error) ?? String(error));

@@ -18,12 +18,12 @@ export async function checkModel(backend: Backend, signal?: AbortSignal): Promis
 }
 
 /** Ollama names a model without a tag by its `:latest` tag; OpenAI-compatible servers list exact ids. */
-export function modelListed(type: BackendType, listed: readonly string[], model: string): boolean {
+function modelListed(type: BackendType, listed: readonly string[], model: string): boolean {
   if (listed.includes(model)) return true;
   return type === 'ollama' && !model.includes(':') && listed.includes(`${model}:latest`);
 }
 
 /** What to do about a model the server does not have. */
-export function missingModelFix(type: BackendType, model: string): string {
+function missingModelFix(type: BackendType, model: string): string {
   return type === 'ollama' ? `ollama pull ${model}` : `load ${model} in the server (it is not in its GET /v1/models), or configure a model it lists`;
 }

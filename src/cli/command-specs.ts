@@ -9,7 +9,7 @@ import type { CommandSpec, SettingTable } from './flags.js';
 const help = { type: 'boolean', short: 'h', help: 'print this help' } as const;
 
 /** What configures a coordinator (start, stop, and mcp's embedded one): each flag overrides one config key. */
-export const SERVER_SETTINGS = {
+const SERVER_SETTINGS = {
   config: {
     type: 'string',
     value: 'FILE',
@@ -30,7 +30,7 @@ export const SERVER_SETTINGS = {
 } as const satisfies SettingTable;
 
 /** What every client command takes. */
-export const CLIENT_SETTINGS = {
+const CLIENT_SETTINGS = {
   url: { type: 'string', value: 'URL', env: 'KOUBOU_URL', default: DEFAULT_URL, help: 'the coordinator' },
   json: { type: 'boolean', help: 'print JSON instead of text' },
   help,

@@ -33,7 +33,7 @@ export interface AttemptStart {
 export type OnOutput = (text: string, start: AttemptStart | null) => void;
 
 /** The loop itself: resolves with the final status. With onOutput, the output streams in as well. */
-export async function follow(client: KoubouClient, id: string, onStatus: OnStatus, onOutput?: OnOutput): Promise<TaskStatus> {
+async function follow(client: KoubouClient, id: string, onStatus: OnStatus, onOutput?: OnOutput): Promise<TaskStatus> {
   let previous: string | null = null;
   /** The attempt whose output is being read, and whether any of it has been passed on yet. */
   let attempt = -1;

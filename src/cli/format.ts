@@ -2,7 +2,7 @@
 import type { TaskResult, TaskStatus, WorkerView } from '../client/api-types.js';
 
 /** 0.4s, 12s, 3m05s, 2h03m, 3d04h. */
-export function duration(ms: number): string {
+function duration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) ms = 0;
   if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
   const s = Math.floor(ms / 1000);
@@ -14,14 +14,14 @@ export function duration(ms: number): string {
 }
 
 /** Time since an ISO timestamp, or '-' when there is none. */
-export function age(iso: string | null | undefined, now = Date.now()): string {
+function age(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '-';
   const at = Date.parse(iso);
   return Number.isNaN(at) ? '-' : duration(now - at);
 }
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
-export function table(header: string[], rows: string[][]): string {
+function table(header: string[], rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
@@ -55,7 +55,7 @@ export function workersTable(workers: WorkerView[], now = Date.now()): string {
 }
 
 /** "queue #3, eta 20s" when the server says where a pending task stands, else ''. */
-export function queueInfo(t: TaskStatus): string {
+function queueInfo(t: TaskStatus): string {
   const parts: string[] = [];
   if (typeof t.queue_position === 'number') parts.push(`queue #${t.queue_position}`);
   if (typeof t.eta_s === 'number') parts.push(`eta ${duration(t.eta_s * 1000)}`);
@@ -71,7 +71,7 @@ export function truncationWarning(t: TaskStatus): string {
 }
 
 /** "12 in, 40 out (30 reasoning)" from a result's usage, or '' when the server reported none. */
-export function usageText(usage: TaskResult['usage'] | undefined): string {
+function usageText(usage: TaskResult['usage'] | undefined): string {
   if (!usage || (usage.prompt_tokens === null && usage.completion_tokens === null)) return '';
   const reasoning = usage.reasoning_tokens === undefined ? '' : ` (${usage.reasoning_tokens} reasoning)`;
   return `${usage.prompt_tokens ?? '?'} in, ${usage.completion_tokens ?? '?'} out${reasoning}`;

@@ -54,7 +54,7 @@ export function checkDocumentSize(document: DocumentNode): GraphQLError[] {
 }
 
 /** Errors for an operation that nests too deep or selects too many fields; empty when it is within limits. */
-export function checkOperationSize(document: DocumentNode, operation: OperationDefinitionNode): GraphQLError[] {
+function checkOperationSize(document: DocumentNode, operation: OperationDefinitionNode): GraphQLError[] {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   const memo = new Map<string, Measure>();

@@ -13,7 +13,7 @@ import { parseDelegateInput, parseLimit, parsePriority, type DelegateInput } fro
 import { resultView } from '../delegation/view.js';
 import { takeTasks, type RequestBudget } from './limits.js';
 
-export const TYPE_DEFS = /* GraphQL */ `
+const TYPE_DEFS = /* GraphQL */ `
   type Query {
     "Queue counts by state, live workers, and ok | degraded (as GET /health)."
     systemStatus: SystemStatus!

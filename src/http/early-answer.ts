@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
 
 /** How much of an unwanted body is read and thrown away before the connection is closed regardless. */
-export const DISCARD_LIMIT_BYTES = 8 * 1024 * 1024;
+const DISCARD_LIMIT_BYTES = 8 * 1024 * 1024;
 
 /**
  * `answer` as it should go out for this request. When the body is still arriving, the answer goes out at once (with

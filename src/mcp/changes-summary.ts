@@ -7,7 +7,7 @@ import type { ChangedFile, TaskChanges } from '../tasks/task.js';
 import type { TaskView } from './api.js';
 
 /** Most files listed one by one; the summary's counts cover them all. */
-export const MAX_LISTED_FILES = 50;
+const MAX_LISTED_FILES = 50;
 
 /** `result.changes` as MCP tools answer it. */
 export interface ChangesForAgent {
@@ -27,7 +27,7 @@ export interface ChangesForAgent {
 }
 
 /** Summarises `changes` (counts of binary files, which have no lines, are left out of the totals and named). */
-export function changesForAgent(changes: TaskChanges, includeDiff: boolean): ChangesForAgent {
+function changesForAgent(changes: TaskChanges, includeDiff: boolean): ChangesForAgent {
   const additions = sum(changes.files, (f) => f.additions);
   const deletions = sum(changes.files, (f) => f.deletions);
   const binary = changes.files.filter((f) => f.additions === null).length;

@@ -10,7 +10,7 @@ import { ApiError } from '../client/errors.js';
 import { delegateBody, type KoubouApi, type TaskView } from './api.js';
 
 /** An error answer from the coordinator (or none at all), keeping its stable code for the tool's error text. */
-export class RemoteError extends Error {
+class RemoteError extends Error {
   constructor(
     readonly code: string,
     message: string,

@@ -15,7 +15,7 @@ import { DELEGATE_ARGS, type KoubouApi, type TaskView } from './api.js';
 import { taskForAgent } from './changes-summary.js';
 
 /** Longest a tool call waits; clients commonly give up on a tool after 60 s. */
-export const MAX_WAIT_S = 45;
+const MAX_WAIT_S = 45;
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 

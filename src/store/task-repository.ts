@@ -38,7 +38,7 @@ const LISTED_COLUMNS = [
 ] as const;
 
 /** How long an idempotency key keeps naming its task. */
-export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export interface PriorityCount {
   priority: number;

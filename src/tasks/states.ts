@@ -25,7 +25,7 @@ export type OpenStatus = Exclude<TaskStatus, (typeof FINAL)[number]>;
 export const OPEN_STATUSES = TASK_STATUSES.filter((s) => !FINAL_STATUSES.has(s)) as readonly OpenStatus[];
 
 /** What people read for a state (dashboard tiles and filters). */
-export const STATUS_LABELS: Readonly<Record<TaskStatus, string>> = {
+const STATUS_LABELS: Readonly<Record<TaskStatus, string>> = {
   pending: 'waiting',
   in_progress: 'running',
   completed: 'completed',

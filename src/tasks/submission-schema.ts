@@ -10,7 +10,7 @@ import { closest } from '../did-you-mean.js';
 import { ValidationError } from '../errors.js';
 import { TASK_TYPES } from './task.js';
 
-export const LIMITS = {
+const LIMITS = {
   maxFiles: 50,
   maxPathLength: 4096,
   maxModelLength: 256,
@@ -20,7 +20,7 @@ export const LIMITS = {
 } as const;
 
 /** A value as error messages show it: `the string "abc"`, `number 0`, `null`, `an array`, `nothing`. */
-export function describeValue(v: unknown): string {
+function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
@@ -136,7 +136,7 @@ export const delegateBodySchema = strictObject(
 export type DelegateBody = z.input<typeof delegateBodySchema>;
 
 /** The first problem zod found, as a ValidationError naming its field (an unknown one by its own name). */
-export function validationError(issue: ZodIssue): ValidationError {
+function validationError(issue: ZodIssue): ValidationError {
   const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
   return new ValidationError(issue.message, fieldName(path) || undefined);
 }
