@@ -216,22 +216,36 @@ async function startup(runs: number, fakeUrl: string): Promise<void> {
 async function slowWatchers(runs: number, o: SlowWatchersOptions): Promise<void> {
   console.log(
     `slow-watchers: ${runs} runs of ${o.seconds} s at ${o.rate} submits/s (open loop), ${o.workers} worker slots; ` +
-      `without watchers, then with ${o.readers} reading and ${o.stalled} never-reading /events watchers`,
+      `without watchers, then with ${o.readers} reading and ${o.stalled} never-reading /events watchers (held by a process of their own); ` +
+      `${os.cpus().length} cores, load average ${loadAverage()}`,
   );
   const base: SlowWatchersRun[] = [];
   const watched: SlowWatchersRun[] = [];
-  const show = (r: SlowWatchersRun) => `peak RSS ${fmt(r.peakRssMiB, 1)} MiB, submit p50 ${fmt(r.submitP50)} p99 ${fmt(r.submitP99)} ms, CPU ${fmt(r.cpuS, 1)} s, ${r.dropped} dropped`;
+  const show = (r: SlowWatchersRun) =>
+    `peak RSS ${fmt(r.peakRssMiB, 1)} MiB, submit p50 ${fmt(r.submitP50)} p99 ${fmt(r.submitP99)} ms, CPU ${fmt(r.cpuS, 1)} s, ` +
+    `loop delay p99 ${fmt(r.coordinatorLagP99, 1)} max ${fmt(r.coordinatorLagMax, 1)} ms (submitter's p99 ${fmt(r.benchLagP99, 1)} ms), ${r.dropped} dropped`;
   for (let i = 0; i < runs; i++) {
     base.push(await runSlowWatchers({ ...o, readers: 0, stalled: 0 }));
     watched.push(await runSlowWatchers(o));
-    console.log(`  run ${i + 1}: without ${show(base.at(-1)!)}; with ${show(watched.at(-1)!)}`);
+    const w = watched.at(-1)!;
+    console.log(`  run ${i + 1}: without ${show(base.at(-1)!)}`);
+    console.log(`         with    ${show(w)}; watchers' process CPU ${fmt(w.watchersCpuS, 1)} s, ${fmt(w.readBytes / 2 ** 20, 1)} MiB read; load average ${loadAverage()}`);
   }
   const m = (rs: SlowWatchersRun[], f: (r: SlowWatchersRun) => number) => median(rs.map(f));
-  console.log('medians:');
-  console.log(`  peak RSS with / without watchers   ${fmt(m(watched, (r) => r.peakRssMiB), 1)} / ${fmt(m(base, (r) => r.peakRssMiB), 1)} MiB: +${fmt(m(watched, (r) => r.peakRssMiB) - m(base, (r) => r.peakRssMiB), 1)} MiB (target <= +64)`);
-  console.log(`  submit p99 with / without watchers ${fmt(m(watched, (r) => r.submitP99))} / ${fmt(m(base, (r) => r.submitP99))} ms: ${fmt(m(watched, (r) => r.submitP99) / m(base, (r) => r.submitP99))}x (target <= 1.5x)`);
-  console.log(`  coordinator CPU with / without     ${fmt(m(watched, (r) => r.cpuS), 1)} / ${fmt(m(base, (r) => r.cpuS), 1)} s over the submits`);
-  console.log(`  watchers dropped                   ${fmt(m(watched, (r) => r.dropped), 0)} of ${o.stalled} that never read`);
+  const both = (f: (r: SlowWatchersRun) => number, digits = 2) =>
+    `${fmt(m(watched, f), digits)} (${spread(watched.map(f), digits)}) / ${fmt(m(base, f), digits)} (${spread(base.map(f), digits)})`;
+  console.log('medians (ranges) with / without watchers:');
+  console.log(`  peak RSS               ${both((r) => r.peakRssMiB, 1)} MiB: +${fmt(m(watched, (r) => r.peakRssMiB) - m(base, (r) => r.peakRssMiB), 1)} MiB (target <= +64)`);
+  console.log(`  submit p99             ${both((r) => r.submitP99)} ms: ${fmt(m(watched, (r) => r.submitP99) / m(base, (r) => r.submitP99))}x (target <= 1.5x)`);
+  console.log(`  submit p50             ${both((r) => r.submitP50)} ms`);
+  console.log(`  coordinator CPU        ${both((r) => r.cpuS, 1)} s over the submits`);
+  console.log(`  coordinator loop p99   ${both((r) => r.coordinatorLagP99, 1)} ms`);
+  console.log(`  submitter's loop p99   ${both((r) => r.benchLagP99, 1)} ms`);
+  console.log(`  watchers dropped       ${fmt(m(watched, (r) => r.dropped), 0)} of ${o.stalled} that never read; load average now ${loadAverage()}`);
+}
+
+function loadAverage(): string {
+  return os.loadavg().map((l) => l.toFixed(2)).join(' ');
 }
 
 async function endlessStream(seconds: number): Promise<void> {

@@ -3,13 +3,18 @@
  * (default 200 tasks/s), with 200 /events watchers of which half never read, against the same run without watchers.
  * A watcher that never read is dropped once server.stream_buffer_bytes wait for it; the readers get every event.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { startCoordinatorProcess } from '../helpers/coordinator-process.js';
-import { stalledSse, type StalledClient } from '../helpers/stalled-client.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeTestConfig } from '../helpers/test-config.js';
 import { cpuSeconds, peakRssMiB } from './processes.js';
 import { percentile } from './stats.js';
+
+const WATCHERS = fileURLToPath(new URL('./watchers-main.js', import.meta.url));
 
 export interface SlowWatchersOptions {
   fakeUrl: string;
@@ -28,6 +33,15 @@ export interface SlowWatchersRun {
   submitP99: number;
   /** The coordinator's CPU seconds (user + system) over the submits: less swayed by a busy machine than latency. */
   cpuS: number;
+  /** The coordinator's event-loop delay over the submits, p99 and max in ms (its /metrics, 10 ms resolution). */
+  coordinatorLagP99: number;
+  coordinatorLagMax: number;
+  /** The submitting process's own event-loop delay, p99 in ms: high means the load generator, not the server, was late. */
+  benchLagP99: number;
+  /** The CPU seconds of the process holding the watchers, over the submits. */
+  watchersCpuS: number;
+  /** Bytes the reading watchers received in all. */
+  readBytes: number;
   /** Watchers the coordinator dropped (from /metrics). */
   dropped: number;
   submitted: number;
@@ -42,20 +56,37 @@ export async function runSlowWatchers(o: SlowWatchersOptions): Promise<SlowWatch
   });
   const proc = await startCoordinatorProcess(file);
   const api = new Pool(proc.url, { connections: 64 });
-  const readers: AbortController[] = [];
-  const stalled: StalledClient[] = [];
+  let watchers: WatchersProcess | null = null;
   try {
-    for (let i = 0; i < o.readers; i++) readers.push(await readForever(`${proc.url}/events`));
-    for (let i = 0; i < o.stalled; i++) stalled.push(stalledSse(proc.url, '/events'));
+    watchers = await startWatchers(proc.url, o.readers, o.stalled);
+    // Scraping resets the coordinator's event-loop histogram (prom-client), so the next scrape covers the submits.
+    await scrape(api);
+    const ownLag = monitorEventLoopDelay({ resolution: 1 });
+    ownLag.enable();
     const cpuBefore = cpuSeconds(proc.child.pid!);
+    const watchersCpuBefore = cpuSeconds(watchers.child.pid!);
     const latencies = await submitAtRate(api, o.rate, o.seconds);
     const cpuS = cpuSeconds(proc.child.pid!) - cpuBefore;
-    const metrics = await (await api.request({ method: 'GET', path: '/metrics' })).body.text();
+    const watchersCpuS = cpuSeconds(watchers.child.pid!) - watchersCpuBefore;
+    ownLag.disable();
+    const metrics = await scrape(api);
     const dropped = [...metrics.matchAll(/^koubou_stream_clients_dropped_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-    return { peakRssMiB: peakRssMiB(proc.child.pid!), submitP50: percentile(latencies, 50), submitP99: percentile(latencies, 99), cpuS, dropped, submitted: latencies.length };
+    const lagMs = (stat: string) => Number(new RegExp(`^koubou_nodejs_eventloop_lag_${stat}_seconds (\\S+)`, 'm').exec(metrics)?.[1]) * 1000;
+    return {
+      peakRssMiB: peakRssMiB(proc.child.pid!),
+      submitP50: percentile(latencies, 50),
+      submitP99: percentile(latencies, 99),
+      cpuS,
+      coordinatorLagP99: lagMs('p99'),
+      coordinatorLagMax: lagMs('max'),
+      benchLagP99: ownLag.percentile(99) / 1e6,
+      watchersCpuS,
+      readBytes: await watchers.stop(),
+      dropped,
+      submitted: latencies.length,
+    };
   } finally {
-    for (const r of readers) r.abort();
-    for (const s of stalled) s.destroy();
+    watchers?.child.kill('SIGTERM');
     await api.close();
     proc.child.kill('SIGTERM');
     await proc.exited;
@@ -63,20 +94,31 @@ export async function runSlowWatchers(o: SlowWatchersOptions): Promise<SlowWatch
   }
 }
 
-/** A watcher that reads and discards everything; abort to stop it. */
-async function readForever(url: string): Promise<AbortController> {
-  const controller = new AbortController();
-  const res = await fetch(url, { signal: controller.signal });
-  void (async () => {
-    try {
-      for await (const _ of res.body as unknown as AsyncIterable<Uint8Array>) {
-        // discarded
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  return controller;
+async function scrape(api: Pool): Promise<string> {
+  return (await api.request({ method: 'GET', path: '/metrics' })).body.text();
+}
+
+interface WatchersProcess {
+  child: ChildProcess;
+  /** Disconnects every watcher and resolves with the bytes the readers received. */
+  stop(): Promise<number>;
+}
+
+/** Connects the watchers from their own process (watchers-main.ts) and resolves once all are connected. */
+function startWatchers(url: string, readers: number, stalled: number): Promise<WatchersProcess> {
+  const child = spawn(process.execPath, [WATCHERS, url, String(readers), String(stalled)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async () => JSON.parse(((await lines.next()).value as string | undefined) ?? 'null') as Record<string, number> | null;
+  return next().then((ready) => {
+    if (ready?.ready !== readers + stalled) throw new Error(`the watchers process did not connect its ${readers + stalled} watchers`);
+    return {
+      child,
+      stop: async () => {
+        child.stdin!.end();
+        return (await next())?.readBytes ?? NaN;
+      },
+    };
+  });
 }
 
 /** Sends `rate` submits per second for `seconds` on a fixed schedule; the latency of each, in ms. */
