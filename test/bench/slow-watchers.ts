@@ -2,6 +2,8 @@
  * Issue 10's slow-reader benchmark: the coordinator's peak RSS and submit p99 under a steady open-loop submit rate
  * (default 200 tasks/s), with 200 /events watchers of which half never read, against the same run without watchers.
  * A watcher that never read is dropped once server.stream_buffer_bytes wait for it; the readers get every event.
+ * The watchers live in a process of their own, so the process timing the submits does nothing else; the event-loop
+ * delays of the coordinator and of the submitter tell which of them was late when p99 grows.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
