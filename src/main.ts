@@ -227,7 +227,8 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     service.stopAccepting();
     dispatch(tree.scheduler, { type: 'drain' });
     const deadline = clock.now() + graceMs;
-    while ((await load()).running > 0 && clock.now() < deadline) await new Promise<void>((r) => clock.setTimeout(r, DRAIN_POLL_MS));
+    // A plain timer, not the clock's: those are unref'd, and a drain must keep the process alive until it is done.
+    while ((await load()).running > 0 && clock.now() < deadline) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
     await query(tree.pool, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
     await query(tree.nodes, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
     const requeued = await store.tasks.requeueOrphans('coordinator shut down before the task finished');
