@@ -14,7 +14,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { addWorktree, commitAll, deleteBranch, describeChanges, git, removeWorktree } from '../../src/backends/command/git.js';
+import { addWorktree, commitAll, deleteBranch, describeChanges, git, removeWorktree, worktreeGitDir } from '../../src/backends/command/git.js';
 import { PreparedWorktrees } from '../../src/backends/command/prepared-worktrees.js';
 import { silentLogger } from '../../src/logger.js';
 import { api } from '../helpers/api.js';
@@ -178,10 +178,11 @@ async function resultTimes(repo: string, files: number, n: number): Promise<numb
     const holder = mkdtempSync(join(tmpdir(), 'koubou-wt-'));
     const tree = join(holder, 'repo');
     const base = await addWorktree(repo, branch, tree, GIT_ENV);
+    const wt = { tree, gitDir: await worktreeGitDir(tree, GIT_ENV) };
     for (let f = 0; f < files; f++) appendFileSync(join(tree, `pkg${f % 20}`, `file${f}.ts`), `export const changed${f} = ${i};\n`);
     const t = performance.now();
-    await commitAll(tree, 'koubou: bench', GIT_ENV);
-    const changes = await describeChanges(tree, branch, base, 4 * 1024 * 1024, GIT_ENV);
+    await commitAll(wt, branch, 'koubou: bench', GIT_ENV);
+    const changes = await describeChanges(wt, branch, base, 4 * 1024 * 1024, GIT_ENV);
     out.push(performance.now() - t);
     if (changes.files.length !== files) throw new Error(`expected ${files} changed files, got ${changes.files.length}`);
     await removeWorktree(repo, tree, GIT_ENV);

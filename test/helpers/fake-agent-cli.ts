@@ -13,10 +13,12 @@
  *   env                  prints its environment as one JSON line
  *   flood                writes stdout without end
  *   fail                 writes to stderr, exits 3
+ *   git-trick <what>     what = hijack: rewrites its worktree's .git file to point at the repository's own git
+ *                        directory, then writes hijack.txt; switch: `git switch -c agent-branch`, then writes sw.txt
  *   hang <pidfile>       spawns a grandchild that ignores SIGTERM, writes "<child pid> <grandchild pid>" to pidfile,
  *                        ignores SIGTERM itself and never ends
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -100,6 +102,18 @@ async function main(): Promise<void> {
     case 'fail':
       process.stderr.write('warming up\nerror: model not found\n');
       process.exit(3);
+    case 'git-trick': {
+      const what = args.at(-1);
+      if (what === 'hijack') {
+        const gitFile = readFileSync('.git', 'utf8');
+        writeFileSync('.git', `gitdir: ${gitFile.slice('gitdir:'.length).trim().replace(/\/worktrees\/[^/]+$/, '')}\n`);
+        writeFileSync('hijack.txt', 'x\n');
+      } else {
+        execFileSync('git', ['switch', '--quiet', '-c', 'agent-branch']);
+        writeFileSync('sw.txt', 'switched\n');
+      }
+      return out({ done: what });
+    }
     case 'hang': {
       process.on('SIGTERM', () => {});
       const grandchild = spawn(process.execPath, ['-e', "process.on('SIGTERM',()=>{});setInterval(()=>{},1000)"], { stdio: 'ignore' });

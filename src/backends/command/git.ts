@@ -54,26 +54,49 @@ export async function switchWorktree(worktree: string, branch: string, base: str
 }
 
 /** Detaches the worktree's HEAD at its commit, so its branch is checked out nowhere (and may be deleted) at once. */
-export async function detachHead(worktree: string, env: Record<string, string>): Promise<void> {
-  await git(worktree, ['checkout', '--quiet', '--detach'], env);
+export async function detachHead(wt: PinnedWorktree, env: Record<string, string>): Promise<void> {
+  await git(wt.tree, pinned(wt, ['checkout', '--quiet', '--detach']), env);
 }
 
-/** Commits everything the CLI changed in the worktree (new files included); false when nothing changed. */
-export async function commitAll(worktree: string, message: string, env: Record<string, string>): Promise<boolean> {
-  await git(worktree, ['add', '--all'], env);
-  const staged = await git(worktree, ['diff', '--cached', '--name-only', '-z'], env);
+/**
+ * A worktree's files and its own git directory (`.git/worktrees/<name>` of the repository), the latter read before any
+ * CLI ran in it. Git commands Koubou runs after a CLI name both, so a CLI that rewrites the worktree's `.git` file
+ * cannot point them at the user's checkout.
+ */
+export interface PinnedWorktree {
+  tree: string;
+  gitDir: string;
+}
+
+/** The worktree's own git directory, as git reports it now (call it before a CLI runs there). */
+export async function worktreeGitDir(worktree: string, env: Record<string, string>): Promise<string> {
+  return (await git(worktree, ['rev-parse', '--absolute-git-dir'], env)).trim();
+}
+
+const pinned = (wt: PinnedWorktree, args: readonly string[]) => ['--git-dir', wt.gitDir, '--work-tree', wt.tree, ...args];
+
+/**
+ * Commits everything in the worktree's files on `branch` (new files included), whatever branch a CLI may have
+ * switched its HEAD to: HEAD is put back on `branch` first, and the commit records the files as they are. False when
+ * nothing changed.
+ */
+export async function commitAll(wt: PinnedWorktree, branch: string, message: string, env: Record<string, string>): Promise<boolean> {
+  await git(wt.tree, pinned(wt, ['symbolic-ref', 'HEAD', `refs/heads/${branch}`]), env);
+  await git(wt.tree, pinned(wt, ['add', '--all']), env);
+  const staged = await git(wt.tree, pinned(wt, ['diff', '--cached', '--name-only', '-z']), env);
   if (staged === '') return false;
   // The repository's hooks are not ours to run, and the author is Koubou whatever the user's config says.
-  await git(worktree, ['-c', 'user.name=Koubou', '-c', 'user.email=koubou@localhost', '-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', '-m', message], env);
+  await git(wt.tree, pinned(wt, ['-c', 'user.name=Koubou', '-c', 'user.email=koubou@localhost', '-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', '-m', message]), env);
   return true;
 }
 
-/** What base..HEAD changed in the worktree: the diff (cut at maxDiffBytes) and one entry per file. */
-export async function describeChanges(worktree: string, branch: string, base: string, maxDiffBytes: number, env: Record<string, string>): Promise<TaskChanges> {
+/** What base..branch changed: the diff (cut at maxDiffBytes) and one entry per file. */
+export async function describeChanges(wt: PinnedWorktree, branch: string, base: string, maxDiffBytes: number, env: Record<string, string>): Promise<TaskChanges> {
+  const head = `refs/heads/${branch}`;
   const [nameStatus, numstat, diff] = await Promise.all([
-    git(worktree, ['diff', '--name-status', '-z', '-M', base, 'HEAD'], env),
-    git(worktree, ['diff', '--numstat', '-z', '-M', base, 'HEAD'], env),
-    git(worktree, ['diff', '--no-color', '--no-ext-diff', '-M', base, 'HEAD'], env, maxDiffBytes * 2 + 1024 * 1024).catch(() => null),
+    git(wt.tree, pinned(wt, ['diff', '--name-status', '-z', '-M', base, head]), env),
+    git(wt.tree, pinned(wt, ['diff', '--numstat', '-z', '-M', base, head]), env),
+    git(wt.tree, pinned(wt, ['diff', '--no-color', '--no-ext-diff', '-M', base, head]), env, maxDiffBytes * 2 + 1024 * 1024).catch(() => null),
   ]);
   const counts = parseNumstat(numstat);
   const files = parseNameStatus(nameStatus).map((f) => ({ ...f, ...(counts.get(f.path) ?? { additions: null, deletions: null }) }));

@@ -77,8 +77,8 @@ export function createCommandBackend(settings: BackendSettings, deps: CommandBac
     try {
       const result = await run(req, path.join(wt.tree, path.relative(repo, workdir)));
       const firstLine = req.prompt.split('\n', 1)[0]!.slice(0, 200);
-      await commitAll(wt.tree, `koubou: ${firstLine}`, gitEnv);
-      const changes: TaskChanges = await describeChanges(wt.tree, branch, wt.base, cmd!.max_output_bytes, gitEnv);
+      await commitAll(wt, branch, `koubou: ${firstLine}`, gitEnv);
+      const changes: TaskChanges = await describeChanges(wt, branch, wt.base, cmd!.max_output_bytes, gitEnv);
       ok = true;
       return { ...result, changes };
     } finally {

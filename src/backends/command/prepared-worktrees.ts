@@ -8,14 +8,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../logger.js';
-import { addWorktree, deleteBranch, detachHead, git, headCommit, removeWorktree, switchWorktree, worktreeIsClean } from './git.js';
+import { addWorktree, deleteBranch, detachHead, git, headCommit, removeWorktree, switchWorktree, worktreeGitDir, worktreeIsClean } from './git.js';
 import { RepoLock } from './repo-lock.js';
 
-/** A task's worktree: `tree` (named like the repository) inside the temp folder `holder`; `base` is its start commit. */
+/**
+ * A task's worktree: `tree` (named like the repository) inside the temp folder `holder`; `base` is its start commit;
+ * `gitDir` its own git directory, read when it was made (see PinnedWorktree).
+ */
 export interface TaskWorktree {
   tree: string;
   holder: string;
   base: string;
+  gitDir: string;
 }
 
 /** One preparation under way; `claimed` once a task waits for it, so it no longer counts as spare. */
@@ -86,7 +90,7 @@ export class PreparedWorktrees {
   async removeLater(repo: string, wt: TaskWorktree): Promise<void> {
     try {
       if (this.closed) throw new Error('closing');
-      await detachHead(wt.tree, this.opts.env);
+      await detachHead(wt, this.opts.env);
     } catch {
       return this.remove(repo, wt);
     }
@@ -151,10 +155,11 @@ export class PreparedWorktrees {
   private async prepare(repo: string): Promise<TaskWorktree | null> {
     let made: TaskWorktree | null = null;
     try {
-      made = { ...newTempTree(repo), base: '' };
+      made = { ...newTempTree(repo), base: '', gitDir: '' };
       const tree = made.tree;
       await this.lock.run(repo, false, () => git(repo, ['worktree', 'add', '--quiet', '--detach', tree, 'HEAD'], this.opts.env));
-      return { ...made, base: await headCommit(made.tree, this.opts.env) };
+      const [base, gitDir] = await Promise.all([headCommit(made.tree, this.opts.env), worktreeGitDir(made.tree, this.opts.env)]);
+      return { ...made, base, gitDir };
     } catch (err) {
       this.opts.log.warn('could not prepare a worktree; tasks make their own meanwhile', { repo, error: (err as Error).message });
       if (made !== null) await this.discard(repo, made);
@@ -190,7 +195,8 @@ export class PreparedWorktrees {
   private async freshWorktree(repo: string, branch: string): Promise<TaskWorktree> {
     const { tree, holder } = newTempTree(repo);
     try {
-      return { tree, holder, base: await this.lock.run(repo, true, () => addWorktree(repo, branch, tree, this.opts.env)) };
+      const base = await this.lock.run(repo, true, () => addWorktree(repo, branch, tree, this.opts.env));
+      return { tree, holder, base, gitDir: await worktreeGitDir(tree, this.opts.env) };
     } catch (err) {
       rmSync(holder, { recursive: true, force: true });
       throw err;

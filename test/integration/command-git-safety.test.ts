@@ -1,0 +1,69 @@
+/**
+ * What a CLI does to git inside its worktree cannot reach the user's checkout or move the task's result elsewhere:
+ * Koubou's own git commands name the worktree's git directory (read before the CLI ran) and put HEAD back on the
+ * task's branch. Real git, real processes, a real coordinator.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { api } from '../helpers/api.js';
+import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { tempDir } from '../helpers/temp.js';
+
+const FAKE = fileURLToPath(new URL('../helpers/fake-agent-cli.js', import.meta.url));
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@localhost', ...args], { cwd, encoding: 'utf8' }).trim();
+
+describe('git safety of agent CLI tasks', () => {
+  const temp = tempDir();
+  const ws = join(temp.path, 'ws');
+  const repo = join(ws, 'calc');
+  let coord: TestCoordinator;
+  let client: ReturnType<typeof api>;
+
+  before(async () => {
+    mkdirSync(repo, { recursive: true });
+    git(repo, 'init', '--quiet', '-b', 'main');
+    writeFileSync(join(repo, 'README.md'), '# calc\n');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '--quiet', '-m', 'first');
+    mkdirSync(join(temp.path, 'coord'));
+    coord = await startTestCoordinator({
+      dir: join(temp.path, 'coord'),
+      backends: [{ name: 'tricks', type: 'command', settings: { preset: 'generic', command: [process.execPath, FAKE, 'git-trick', '{prompt}'], workspace_root: ws } }],
+    });
+    client = api(coord.url);
+  });
+
+  after(async () => {
+    await coord?.close();
+    temp.remove();
+  });
+
+  it("a CLI that points its worktree's .git at the repository changes neither the user's branch nor their checkout", async () => {
+    const head = git(repo, 'rev-parse', 'HEAD');
+    const res = await client.delegate({ prompt: 'hijack', workdir: repo, sync: true });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.status, 'completed', JSON.stringify(res.body.result));
+    assert.equal(git(repo, 'rev-parse', 'main'), head, 'main did not move');
+    assert.equal(git(repo, 'symbolic-ref', 'HEAD'), 'refs/heads/main', 'the checkout is still on main');
+    assert.equal(git(repo, 'status', '--porcelain'), '');
+    const branch = `koubou/${res.body.task_id}`;
+    assert.equal(git(repo, 'show', `${branch}:hijack.txt`), 'x', 'the change is on the task branch');
+  });
+
+  it("a CLI that switches to a branch of its own still leaves its work on the task's branch", async () => {
+    const head = git(repo, 'rev-parse', 'HEAD');
+    const res = await client.delegate({ prompt: 'switch', workdir: repo, sync: true });
+    assert.equal(res.body.status, 'completed', JSON.stringify(res.body.result));
+    const branch = `koubou/${res.body.task_id}`;
+    assert.equal(res.body.result.changes.branch, branch);
+    assert.deepEqual(res.body.result.changes.files.map((f: { path: string }) => f.path), ['sw.txt']);
+    assert.equal(git(repo, 'show', `${branch}:sw.txt`), 'switched');
+    assert.equal(git(repo, 'rev-parse', `${branch}~1`), head, 'one commit on top of the base');
+    assert.equal(git(repo, 'rev-parse', 'main'), head);
+  });
+});
