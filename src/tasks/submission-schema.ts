@@ -105,6 +105,8 @@ export const OPTION_FIELDS = {
   model: z
     .string(must(`a non-empty model name of at most ${LIMITS.maxModelLength} characters`))
     .regex(nonBlank)
+    // It may reach an agent CLI as an argument of its own (`-m <model>`): never let it read as a flag.
+    .regex(/^[^-]/, 'must be a model name, not something that starts with "-"')
     .max(LIMITS.maxModelLength)
     .optional()
     .describe("a model the pool serves (default: the backend's)"),

@@ -55,6 +55,14 @@ describe('git safety of agent CLI tasks', () => {
     assert.equal(git(repo, 'show', `${branch}:hijack.txt`), 'x', 'the change is on the task branch');
   });
 
+  it('a prompt too long for one argument fails with a clear, permanent error instead of spawn E2BIG', async () => {
+    const res = await client.delegate({ prompt: 'x'.repeat(200_000), sync: true });
+    assert.equal(res.body.status, 'failed');
+    assert.equal(res.body.result.error_code, 'command_failed');
+    assert.match(res.body.result.error, /reads the prompt on stdin/);
+    assert.equal((await client.status(res.body.task_id)).body.attempts, 1, 'not retried');
+  });
+
   it("a CLI that switches to a branch of its own still leaves its work on the task's branch", async () => {
     const head = git(repo, 'rev-parse', 'HEAD');
     const res = await client.delegate({ prompt: 'switch', workdir: repo, sync: true });

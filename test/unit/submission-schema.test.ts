@@ -33,6 +33,13 @@ describe('the submission schema', () => {
     assert.deepEqual(Object.keys(DELEGATE_ARGS).sort(), [...rest, ...Object.keys(OPTION_FIELDS)].sort());
   });
 
+  it('refuses a model that would read as a flag when passed to an agent CLI', () => {
+    const r = refusal({ prompt: 'p', options: { model: '--yolo' } });
+    assert.equal(r.field, 'options.model');
+    assert.match(r.message, /starts with "-"/);
+    assert.equal(parseDelegateInput({ prompt: 'p', options: { model: 'qwen2.5-coder:7b' } }).options.model, 'qwen2.5-coder:7b');
+  });
+
   it('names fields by their path', () => {
     assert.equal(fieldName(['options', 'timeout']), 'options.timeout');
     assert.equal(fieldName(['files', 2]), 'files[2]');

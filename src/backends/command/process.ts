@@ -3,6 +3,7 @@
  * timeout reach the CLI's own children (shells, test runners) too. stdout and stderr are read with one byte cap.
  */
 import { spawn } from 'node:child_process';
+import { CommandFailed } from '../../errors.js';
 import { OutputTooLarge } from '../answer-errors.js';
 import { LineSplitter } from '../lines.js';
 
@@ -37,6 +38,9 @@ export interface ProcessExit {
 const STDERR_TAIL_LINES = 20;
 
 /** Groups still running. When Koubou exits (drained or not), they are killed, so no CLI outlives the process that started it. */
+/** Linux refuses a single argv element past MAX_ARG_STRLEN (32 pages: 128 KiB) with E2BIG. */
+const MAX_ARG_BYTES = 128 * 1024 - 1;
+
 const liveGroups = new Set<number>();
 let exitHook = false;
 function track(pid: number): void {
@@ -58,6 +62,11 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessExit> {
   return new Promise((resolve, reject) => {
     const [exe, ...args] = spec.argv;
     if (exe === undefined) return reject(new Error('empty argv'));
+    const longest = Math.max(...spec.argv.map((a) => Buffer.byteLength(a)));
+    if (longest > MAX_ARG_BYTES) {
+      const why = `an argument of ${longest} bytes (the prompt, most likely) is past the ${MAX_ARG_BYTES} bytes the system allows one; give this backend a preset or command that reads the prompt on stdin`;
+      return reject(new CommandFailed(why, false));
+    }
     const child = spawn(exe, args, {
       cwd: spec.cwd,
       env: spec.env,
