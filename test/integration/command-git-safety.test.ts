@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { eventually } from '../helpers/eventually.js';
 import { tempDir } from '../helpers/temp.js';
 
 const FAKE = fileURLToPath(new URL('../helpers/fake-agent-cli.js', import.meta.url));
@@ -33,7 +34,7 @@ describe('git safety of agent CLI tasks', () => {
     mkdirSync(join(temp.path, 'coord'));
     coord = await startTestCoordinator({
       dir: join(temp.path, 'coord'),
-      backends: [{ name: 'tricks', type: 'command', settings: { preset: 'generic', command: [process.execPath, FAKE, 'git-trick', '{prompt}'], workspace_root: ws } }],
+      backends: [{ name: 'tricks', type: 'command', settings: { preset: 'generic', command: [process.execPath, FAKE, 'git-trick', '{prompt}'], workspace_root: ws, prepared_worktrees: 0 } }],
     });
     client = api(coord.url);
   });
@@ -73,5 +74,31 @@ describe('git safety of agent CLI tasks', () => {
     assert.equal(git(repo, 'show', `${branch}:sw.txt`), 'switched');
     assert.equal(git(repo, 'rev-parse', `${branch}~1`), head, 'one commit on top of the base');
     assert.equal(git(repo, 'rev-parse', 'main'), head);
+  });
+
+  it("a coordinator stopped while an agent CLI runs leaves neither the run's worktree nor its branch", async () => {
+    const dir = join(temp.path, 'coord-stop');
+    mkdirSync(dir);
+    // A repository of its own: the other tests' worktrees are removed in the background, and may still be listed.
+    const own = join(ws, 'own');
+    mkdirSync(own);
+    git(own, 'init', '--quiet', '-b', 'main');
+    writeFileSync(join(own, 'README.md'), '# own\n');
+    git(own, 'add', '.');
+    git(own, 'commit', '--quiet', '-m', 'first');
+    const gate = join(temp.path, 'never');
+    const runLog = join(temp.path, 'run.log');
+    const stopping = await startTestCoordinator({
+      dir,
+      extra: { pool: { shutdown_grace_ms: 200 } },
+      backends: [{ name: 'gated', type: 'command', settings: { preset: 'codex', command: [process.execPath, FAKE, 'codex-gated', gate, runLog], workspace_root: ws, kill_grace_ms: 200, prepared_worktrees: 0 } }],
+    });
+    const res = await api(stopping.url).delegate({ prompt: 'wait for the gate', workdir: own });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    await eventually(() => existsSync(runLog) && readFileSync(runLog, 'utf8').includes('start'), 10_000);
+    await stopping.coordinator.stop();
+    assert.deepEqual(git(own, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')), [`worktree ${own}`]);
+    assert.equal(git(own, 'branch', '--list', `koubou/${res.body.task_id}`), '', "the interrupted run's branch is gone");
+    assert.equal(git(own, 'status', '--porcelain'), '');
   });
 });

@@ -39,6 +39,8 @@ export function createCommandBackend(settings: BackendSettings, deps: CommandBac
   const gitEnv = { ...childEnv({ inherited: deps.inheritedEnv, presetNames: [], passNames: [], set: {}, secrets: deps.secrets }), GIT_TERMINAL_PROMPT: '0' };
   const locks = new WorkdirLocks();
   const worktrees = new PreparedWorktrees({ perRepo: cmd.prepared_worktrees, env: gitEnv, log: deps.log ?? silentLogger });
+  /** Worktree runs under way: close() waits for their clean-up (a stopped worker aborts its run; it still tidies up). */
+  const inFlight = new Set<Promise<unknown>>();
 
   async function run(req: GenerateRequest, cwd: string): Promise<GenerateResult> {
     const model = req.model ?? settings.model;
@@ -113,7 +115,10 @@ export function createCommandBackend(settings: BackendSettings, deps: CommandBac
       const repo = cmd.isolation === 'worktree' ? await repositoryRoot(workdir, gitEnv) : null;
       if (repo !== null) {
         if (req.taskId === undefined) throw new CommandWorkspaceError('a worktree run needs the task id');
-        return inWorktree(req, realpathSync(repo), workdir, req.taskId);
+        const running = inWorktree(req, realpathSync(repo), workdir, req.taskId);
+        const settled = running.catch(() => {}).finally(() => inFlight.delete(settled));
+        inFlight.add(settled);
+        return running;
       }
       return locks.hold(workdir, req.signal, () => run(req, workdir));
     },
@@ -125,6 +130,7 @@ export function createCommandBackend(settings: BackendSettings, deps: CommandBac
       return null;
     },
     async close() {
+      await Promise.all(inFlight);
       await worktrees.close();
     },
   };
