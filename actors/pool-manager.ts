@@ -9,7 +9,8 @@
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
 import type { Backend } from '../src/backends/types.js';
-import type { Capabilities } from '../src/routing/capabilities.js';
+import { accepts, serves, type Capabilities } from '../src/routing/capabilities.js';
+import type { Demand } from '../src/routing/scheduler-views.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import type { WorkerEvent } from '../src/events/worker-events.js';
 import type { Logger } from '../src/logger.js';
@@ -37,11 +38,8 @@ export type PoolMsg =
   | { type: 'respawn'; workerId: string }
   /** Timer tick: reap silent workers, persist live status. */
   | { type: 'sweep' }
-  /**
-   * From the scheduler: tasks wait and no worker is idle. The pool should have `busy + pending` local slots
-   * (`busy`: the local workers the scheduler knows, all running); slots started but not yet known to it count too.
-   */
-  | { type: 'demand'; pending: number; busy: number }
+  /** From the scheduler: tasks wait that no idle worker can take (see Demand); grow the backends that could. */
+  | { type: 'demand'; demand: Demand }
   /** From the scheduler: idle workers it has taken out of the pool, to stop. */
   | { type: 'retire'; workers: IdleWorker[] }
   /** Shutdown: stop every worker (aborting what runs) and answer how many were stopped. */
@@ -131,15 +129,21 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
     }
     case 'demand': {
       if (state.stopped) return state;
+      const { busy, waiting } = msg.demand;
+      // A model nobody serves is asked of any capable backend, as the scheduler routes it.
+      const served = waiting.map(({ req }) => req.model !== null && deps.backends.some((p) => accepts(p.caps, req) && serves(p.caps, req.model!)));
       const capacity = deps.backends.map((pool) => ({
         name: pool.backend.name,
         slots: slotsOf(state, pool.backend.name).length,
         max: pool.maxWorkers,
         failed: state.failedBackends.has(pool.backend.name),
+        busy: busy.get(pool.backend.name) ?? 0,
+        takes: (lane: number) => accepts(pool.caps, waiting[lane]!.req) && (!served[lane] || serves(pool.caps, waiting[lane]!.req.model!)),
       }));
-      for (const [name, count] of workersToAdd(capacity, msg.busy + msg.pending)) {
+      const pending = waiting.reduce((sum, w) => sum + w.count, 0);
+      for (const [name, count] of workersToAdd(capacity, waiting.map((w) => w.count))) {
         const pool = deps.backends.find((b) => b.backend.name === name)!;
-        deps.log.info('scaling up', { backend: name, add: count, pending: msg.pending });
+        deps.log.info('scaling up', { backend: name, add: count, pending });
         addWorkers(state, pool, count, self, deps);
       }
       return state;

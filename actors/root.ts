@@ -87,7 +87,7 @@ async function handle(state: RootState, msg: RootMsg, self: Ref<RootMsg>, deps: 
         self,
         {
           ...deps.scheduler,
-          askForWorkers: (pending, busy) => pool && dispatch(pool, { type: 'demand', pending, busy }),
+          askForWorkers: (demand) => pool && dispatch(pool, { type: 'demand', demand }),
           retire: (workers) => pool && dispatch(pool, { type: 'retire', workers }),
         },
         report('scheduler'),

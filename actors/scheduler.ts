@@ -18,7 +18,7 @@ import { LaneQueue } from '../src/routing/lanes.js';
 import { plan } from '../src/routing/planner.js';
 import type { RoutingConfig } from '../src/routing/policy.js';
 import { PoolView, type Assignment } from '../src/routing/pool-view.js';
-import type { QueueEstimate, SchedulerLoad } from '../src/routing/scheduler-views.js';
+import type { Demand, QueueEstimate, SchedulerLoad } from '../src/routing/scheduler-views.js';
 import type { HeldTask, RetryWait } from '../src/routing/waiting.js';
 import type { CallReport, IdleWorker, WorkerActivity, WorkerHandle } from '../src/routing/worker-protocol.js';
 import type { BackendGates } from '../src/supervision/backend-gate.js';
@@ -64,8 +64,8 @@ export interface SchedulerDeps {
   newLease: () => string;
   log: Logger;
   routing: RoutingConfig;
-  /** Tasks wait and no worker is idle: ask the pool manager for more (`busy`: local workers; it knows the limits). */
-  askForWorkers(pending: number, busy: number): void;
+  /** Tasks wait that no idle worker can take: ask the pool manager for more (it knows the backends and limits). */
+  askForWorkers(demand: Demand): void;
   /** Local idle workers taken out of the pool here, for the pool manager to stop. */
   retire(workers: IdleWorker[]): void;
   /** When local workers idle too long go: past `idleMs`, keeping `min` per backend name; checked every `checkEveryMs`. */
@@ -79,7 +79,7 @@ interface SchedulerState {
   pool: PoolView;
   draining: boolean;
   /** The backlog last reported to the pool manager, so a steady backlog is not reported on every message. */
-  lastDemand: { pending: number; workers: number };
+  lastDemand: string;
   idleTimer: TimerHandle;
   /** The timer that wakes the scheduler when a backend's gate opens by itself. */
   wake: { at: number; timer: TimerHandle } | null;
@@ -94,7 +94,7 @@ export function spawnScheduler(parent: Ref<any>, deps: SchedulerDeps, onCrash: (
       queue: new LaneQueue(deps.routing.rules),
       pool: new PoolView(),
       draining: false,
-      lastDemand: { pending: 0, workers: -1 },
+      lastDemand: '',
       idleTimer: deps.clock.setInterval(() => dispatch(ctx.self, { type: 'idleCheck' }), deps.scaling.checkEveryMs),
       wake: null,
       held: new Map(),
@@ -226,18 +226,18 @@ function wakeForGates(state: SchedulerState, self: Ref<SchedulerMsg>, deps: Sche
   state.wake = { at, timer };
 }
 
-/** Asks for more workers when tasks wait with no idle worker, unless nothing changed since the last ask. */
+/** Asks the pool manager to grow for the lanes no idle worker can take (unless it asked that last); it sizes each backend. */
 function reportDemand(state: SchedulerState, deps: SchedulerDeps): void {
-  if (state.draining || state.queue.size === 0 || state.pool.idleCount > 0) {
-    state.lastDemand = { pending: 0, workers: -1 };
+  const waiting = state.draining ? [] : state.queue.active(state.pool).filter((lane) => !lane.eligible.some((g) => g.idle.size > 0));
+  if (waiting.length === 0) {
+    state.lastDemand = '';
     return;
   }
-  const { pending, workers } = state.lastDemand;
-  const local = state.pool.localCount;
-  if (state.queue.size <= pending && local === workers) return;
-  state.lastDemand = { pending: state.queue.size, workers: local };
-  // No worker is idle, so every local one the scheduler knows is busy.
-  deps.askForWorkers(state.queue.size, local);
+  const demand: Demand = { busy: state.pool.busyLocal(), waiting: waiting.map((lane) => ({ req: lane.req, count: lane.queue.size })) };
+  const key = JSON.stringify([[...demand.busy], demand.waiting.map((w) => [w.count, w.req])]);
+  if (key === state.lastDemand) return;
+  state.lastDemand = key;
+  deps.askForWorkers(demand);
 }
 
 function removeWorker(state: SchedulerState, workerId: string, reason: string, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {

@@ -85,6 +85,13 @@ export class PoolView {
     }));
   }
 
+  /** Busy workers on this machine, by backend name. */
+  busyLocal(): Map<string, number> {
+    const busy = new Map<string, number>();
+    for (const g of this.groups.values()) if (g.location === 'local' && g.running.size > 0) busy.set(this.backendOf(g.key), g.running.size);
+    return busy;
+  }
+
   /** The backend a worker group calls (for messages); the group key itself once the group is gone. */
   backendOf(groupKey: string): string {
     const member = this.groups.get(groupKey)?.members.values().next().value;

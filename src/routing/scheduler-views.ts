@@ -1,4 +1,5 @@
 /** What the scheduler answers about its queue and pool, for /health, /metrics, task status and the dashboard. */
+import type { Requirement } from './capabilities.js';
 import type { WaitingFor } from './waiting.js';
 
 export interface QueueEstimate {
@@ -17,4 +18,13 @@ export interface SchedulerLoad {
   idleWorkers: number;
   workers: number;
   draining: boolean;
+}
+
+/**
+ * What the scheduler asks the pool manager to grow for: the local workers busy now, by backend name, and the queued
+ * tasks no idle worker (local or remote) can take, by what they require (one entry per lane, with its task count).
+ */
+export interface Demand {
+  busy: ReadonlyMap<string, number>;
+  waiting: readonly { req: Requirement; count: number }[];
 }

@@ -2,27 +2,38 @@
 
 export interface BackendCapacity {
   name: string;
-  /** Slots that exist now (running or about to restart). */
+  /** Slots that exist now (running, idle or about to (re)start). */
   slots: number;
   max: number;
   /** A backend whose pool gave up (restart intensity) gets no new workers. */
   failed: boolean;
+  /** Its workers the scheduler counts busy now. */
+  busy: number;
+  /** Whether its workers could take a task of this lane (see routing/capabilities: accepts, serves). */
+  takes(lane: number): boolean;
 }
 
 /**
- * How many workers to add per backend so the local pool has `desired` slots in all (desired = the workers the
- * scheduler keeps busy + the tasks waiting; slots already started count, whether or not the scheduler has seen them
- * yet). Fills backends in configuration order up to their max; a failed backend gets none.
+ * How many workers to add per backend. Each lane's waiting tasks go, in config order, to the backends that can take
+ * them and have room (up to max); a backend should then have `busy + tasks given to it` slots, and slots already
+ * started count (whether or not the scheduler has seen them yet). `waiting[i]` is lane i's task count.
  */
-export function workersToAdd(backends: BackendCapacity[], desired: number): Map<string, number> {
-  let need = desired - backends.reduce((sum, b) => sum + b.slots, 0);
+export function workersToAdd(backends: BackendCapacity[], waiting: readonly number[]): Map<string, number> {
+  const wanted = new Map<string, number>(backends.map((b) => [b.name, b.busy]));
+  waiting.forEach((count, lane) => {
+    for (const b of backends) {
+      if (count <= 0) break;
+      if (b.failed || !b.takes(lane)) continue;
+      const give = Math.min(count, b.max - wanted.get(b.name)!);
+      if (give <= 0) continue;
+      wanted.set(b.name, wanted.get(b.name)! + give);
+      count -= give;
+    }
+  });
   const plan = new Map<string, number>();
   for (const b of backends) {
-    if (need <= 0) break;
-    if (b.failed) continue;
-    const add = Math.min(need, Math.max(0, b.max - b.slots));
-    if (add > 0) plan.set(b.name, add);
-    need -= add;
+    const add = Math.min(b.max, wanted.get(b.name)!) - b.slots;
+    if (add > 0 && !b.failed) plan.set(b.name, add);
   }
   return plan;
 }

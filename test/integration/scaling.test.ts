@@ -64,4 +64,29 @@ describe('dynamic scaling', () => {
       await zero.close();
     }
   });
+
+  it("grows the backend a task needs while another backend's worker idles", async () => {
+    // coder takes code, docs takes documentation; docs' worker idles all along and must not hold code tasks back.
+    const two = await startTestCoordinator({
+      backends: [
+        { name: 'coder', url: fake.url, min_workers: 1, max_workers: 2, types: ['code'] },
+        { name: 'docs', url: fake.url, min_workers: 1, max_workers: 1, types: ['documentation'] },
+      ],
+    });
+    try {
+      const c = api(two.url);
+      await eventually(async () => (await c.get('/health')).body.workers.total === 2);
+      const before = fake.requests.length;
+      let peak = 0;
+      const both = Promise.all([c.delegate({ type: 'code', prompt: 'one', sync: true }), c.delegate({ type: 'code', prompt: 'two', sync: true })]);
+      const watch = setInterval(() => (peak = Math.max(peak, fake.inFlight)), 5);
+      const answers = await both;
+      clearInterval(watch);
+      assert.deepEqual(answers.map((a) => a.body.status), ['completed', 'completed']);
+      assert.equal(fake.requests.length - before, 2);
+      assert.equal(peak, 2, 'the two code tasks ran at the same time on two coder workers');
+    } finally {
+      await two.close();
+    }
+  });
 });

@@ -15,6 +15,12 @@ import type { TaskTransitions } from '../../src/tasks/task-transitions.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const INTERVAL = 1000;
+
+/** The scheduler's ask: `busy` local workers by backend, `count` tasks of one lane (any backend takes them) waiting. */
+const demand = (busy: Record<string, number>, count: number): PoolMsg => ({
+  type: 'demand',
+  demand: { busy: new Map(Object.entries(busy)), waiting: [{ req: { type: 'general', model: null, maxTokens: null, workdir: null }, count }] },
+});
 const TIMEOUT = 3000;
 
 /** Lets nact deliver everything in flight (each message takes one event-loop turn). */
@@ -166,21 +172,21 @@ describe('pool manager supervision', () => {
     }
     assert.deepEqual(failedBackends, ['b']);
     const before = ready().length;
-    dispatch(pool, { type: 'demand', pending: 5, busy: 0 });
+    dispatch(pool, demand({}, 5));
     await settle();
     const added = ready().slice(before).map((r) => (r.msg as { worker: WorkerHandle }).worker.id);
     assert.deepEqual(added, ['local:c:0', 'local:c:1', 'local:c:2'], 'only the healthy backend grows, up to its max');
   });
 
-  it('grows to busy + pending slots, counting slots the scheduler has not seen yet', async () => {
+  it('grows a backend to its busy workers plus the waiting tasks it takes, counting slots the scheduler has not seen yet', async () => {
     await settle();
     assert.equal(ready().length, 1, 'min_workers of b');
-    // The scheduler knows 1 busy worker and sees 2 tasks waiting: 3 slots wanted, 1 exists.
-    dispatch(pool, { type: 'demand', pending: 2, busy: 1 });
+    // b (max 1) is busy; 2 tasks wait that no idle worker takes: c grows by 2.
+    dispatch(pool, demand({ b: 1 }, 2));
     await settle();
     assert.equal(ready().length, 3);
     // Asked again before it has seen the two new workers (a third task arrived): only one more.
-    dispatch(pool, { type: 'demand', pending: 3, busy: 1 });
+    dispatch(pool, demand({ b: 1 }, 3));
     await settle();
     assert.equal(ready().length, 4);
     assert.equal(workers.length, 4);
@@ -188,7 +194,7 @@ describe('pool manager supervision', () => {
 
   it('stops the workers the scheduler retires, unless the slot was replaced meanwhile', async () => {
     await settle();
-    dispatch(pool, { type: 'demand', pending: 2, busy: 1 });
+    dispatch(pool, demand({ b: 1 }, 2));
     await settle();
     const started = ready().map((r) => (r.msg as { worker: WorkerHandle }).worker);
     const c0 = started.find((w) => w.id === 'local:c:0')!;
@@ -198,7 +204,7 @@ describe('pool manager supervision', () => {
     // c0 is gone, so the next growth reuses its index; c1's stale incarnation was ignored and it still beats.
     await run(TIMEOUT + INTERVAL);
     assert.equal(removed().length, 0, 'a retired worker is not reported lost');
-    dispatch(pool, { type: 'demand', pending: 1, busy: 2 });
+    dispatch(pool, demand({ b: 1, c: 1 }, 1));
     await settle();
     assert.equal(ready().at(-1)!.msg.type, 'workerReady');
     assert.equal((ready().at(-1)!.msg as { worker: WorkerHandle }).worker.id, 'local:c:0');

@@ -61,7 +61,7 @@ describe('scheduler', () => {
       log: silentLogger,
       routing: { speed_aware: false, rules: [] },
       gates: new BackendGates({ failureThreshold: 3, probeBaseMs: 1000, probeMaxMs: 30_000 }, clock),
-      askForWorkers: (pending, busy) => asks.push({ pending, busy }),
+      askForWorkers: (d) => asks.push({ pending: d.waiting.reduce((n, w) => n + w.count, 0), busy: [...d.busy.values()].reduce((n, b) => n + b, 0) }),
       retire: (workers) => retired.push(workers),
       scaling: { min: new Map([['b', min]]), idleMs: IDLE_MS, checkEveryMs: 1000 },
     };
