@@ -1,10 +1,12 @@
-/** The OpenAI-compatible routes: /v1/chat/completions, /v1/models (platform.openai.com/docs/api-reference). */
+/** The OpenAI-compatible routes: /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/models (platform.openai.com/docs/api-reference). */
 import { Hono } from 'hono';
 import { gatewayHandler, type GatewayDeps } from './exchange.js';
 import { openAiErrorBody, openAiErrorType } from './openai-errors.js';
 import { OpenAiChatCompletion, OpenAiChatStream } from './openai-chat.js';
 import { GatewayRefusal, bodyObject, checkMessages, optional, required } from './refusal.js';
 import { OpenAiEmbeddings } from './embeddings.js';
+import { ResponsesAnswer } from './openai-responses.js';
+import { checkResponsesBody } from './responses-request.js';
 
 const openAiErrors = (status: number, code: string, message: string, param: string | null) => openAiErrorBody(message, openAiErrorType(status), code, param);
 
@@ -28,6 +30,17 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
           const meta = { id: `chatcmpl-${taskId}`, created: Math.floor(Date.now() / 1000), model };
           return stream ? new OpenAiChatStream(meta, includeUsage) : new OpenAiChatCompletion(meta);
         },
+      };
+    }),
+  );
+
+  app.post(
+    '/v1/responses',
+    gatewayHandler(deps, openAiErrors, (raw) => {
+      const body = checkResponsesBody(raw);
+      return {
+        call: { protocol: 'openai', endpoint: 'responses', body },
+        presenter: (taskId) => new ResponsesAnswer({ id: `resp_${taskId}`, createdAt: Math.floor(Date.now() / 1000), request: body, now: () => Date.now() }, body.stream === true),
       };
     }),
   );

@@ -9,6 +9,7 @@ import type { TaskService } from '../delegation/service.js';
 import type { TaskType } from '../tasks/task.js';
 import type { ChatCall, ChatDelta } from '../tasks/chat.js';
 import { callModel } from '../tasks/chat.js';
+import { responsesToChatMessages } from '../backends/chat/responses-map.js';
 
 /** Why a request got no (whole) answer: the task's error code and message. */
 export interface SessionFailure {
@@ -113,8 +114,9 @@ export async function startChatSession(
 function promptOf(call: ChatCall): string {
   const body = call.body;
   let text: unknown = body.prompt ?? body.input;
-  if (Array.isArray(body.messages)) {
-    const last = [...body.messages].reverse().find((m) => typeof m === 'object' && m !== null && (m as { role?: unknown }).role === 'user') as { content?: unknown } | undefined;
+  const messages = call.endpoint === 'responses' ? responsesToChatMessages(body) : body.messages;
+  if (Array.isArray(messages)) {
+    const last = [...messages].reverse().find((m) => typeof m === 'object' && m !== null && (m as { role?: unknown }).role === 'user') as { content?: unknown } | undefined;
     text = last?.content;
   }
   if (Array.isArray(text)) text = text.map((p) => (typeof p === 'string' ? p : typeof p?.text === 'string' ? p.text : '')).join(' ');

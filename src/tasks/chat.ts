@@ -10,9 +10,10 @@ export type ChatProtocol = 'openai' | 'ollama';
 
 /**
  * What the client asked for. openai: chat = /v1/chat/completions, completions = /v1/completions,
- * embeddings = /v1/embeddings. ollama: chat = /api/chat, generate = /api/generate, embeddings = /api/embed.
+ * embeddings = /v1/embeddings, responses = /v1/responses. ollama: chat = /api/chat, generate = /api/generate,
+ * embeddings = /api/embed.
  */
-export type ChatEndpoint = 'chat' | 'generate' | 'completions' | 'embeddings';
+export type ChatEndpoint = 'chat' | 'generate' | 'completions' | 'embeddings' | 'responses';
 
 /** Stored in the task's options.chat: everything needed to run it on any worker, local or on a node. */
 export interface ChatCall {

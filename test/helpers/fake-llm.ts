@@ -45,6 +45,8 @@ export interface FakeRequest {
   aborted: boolean;
   /** The whole response was written. */
   finished: boolean;
+  /** A generation request's parsed JSON body (what the client asked for, field by field). */
+  body?: unknown;
 }
 
 export interface FakeLlm {
@@ -275,6 +277,7 @@ class FakeLlmServer implements FakeLlm {
       sendJson(res, 400, errorBody(protocol, parsed));
       return;
     }
+    record.body = body;
     record.model = parsed.model;
     record.prompt = parsed.prompt;
     record.system = parsed.system;

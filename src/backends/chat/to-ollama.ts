@@ -1,6 +1,7 @@
 /** Any gateway call as a request to an Ollama server: endpoint under /api and body. */
 import { openAiToOllamaMessages } from './messages-map.js';
 import { openAiToOllamaOptions } from './options-map.js';
+import { responsesToChatBody } from './responses-map.js';
 import type { ChatCall } from '../../tasks/chat.js';
 
 export type OllamaPath = 'chat' | 'generate' | 'embed';
@@ -8,10 +9,11 @@ export type OllamaPath = 'chat' | 'generate' | 'embed';
 /**
  * Ollama calls pass through untouched except that streaming is forced on (so the answer can be relayed and
  * cancelled). OpenAI calls are translated: chat completions become /api/chat, completions /api/generate, embeddings
- * /api/embed, as Ollama's own OpenAI-compatible layer does.
+ * /api/embed, as Ollama's own OpenAI-compatible layer does; a Responses call goes as the chat completion that asks the
+ * same (responses-map.ts).
  */
 export function toOllamaRequest(call: ChatCall): { path: OllamaPath; body: Record<string, unknown> } {
-  const body = call.body;
+  const body = call.endpoint === 'responses' ? responsesToChatBody(call.body) : call.body;
   if (call.protocol === 'ollama') {
     if (call.endpoint === 'embeddings') return { path: 'embed', body };
     return { path: call.endpoint === 'generate' ? 'generate' : 'chat', body: { ...body, stream: true } };

@@ -2,20 +2,23 @@
 import { isRecord } from '../json.js';
 import { ollamaToOpenAiMessages } from './messages-map.js';
 import { ollamaToOpenAiOptions } from './options-map.js';
+import { responsesToChatBody } from './responses-map.js';
 import type { ChatCall } from '../../tasks/chat.js';
 
 export type OpenAiPath = 'chat/completions' | 'completions' | 'embeddings';
 
 /**
  * OpenAI calls pass through untouched except that streaming is forced on with usage (so the answer can be relayed,
- * counted and cancelled) and embeddings are asked for as floats (the gateway encodes base64 itself). Ollama calls are
- * translated: chat and generate become chat completions, embed becomes embeddings.
+ * counted and cancelled) and embeddings are asked for as floats (the gateway encodes base64 itself); a Responses call
+ * becomes the chat completion that asks the same (responses-map.ts), as not every server has /v1/responses. Ollama
+ * calls are translated: chat and generate become chat completions, embed becomes embeddings.
  */
 export function toOpenAiRequest(call: ChatCall): { path: OpenAiPath; body: Record<string, unknown> } {
   const body = call.body;
   const streaming = (b: Record<string, unknown>) => ({ ...b, stream: true, stream_options: { ...(isRecord(b.stream_options) ? b.stream_options : {}), include_usage: true } });
   if (call.protocol === 'openai') {
     if (call.endpoint === 'embeddings') return { path: 'embeddings', body: { ...body, encoding_format: 'float' } };
+    if (call.endpoint === 'responses') return { path: 'chat/completions', body: streaming(responsesToChatBody(body)) };
     return { path: call.endpoint === 'completions' ? 'completions' : 'chat/completions', body: streaming(body) };
   }
   if (call.endpoint === 'embeddings') {

@@ -1,0 +1,198 @@
+/**
+ * OpenAI Responses answers (platform.openai.com/docs/api-reference/responses; shapes as in the openai package's
+ * resources/responses types). Streaming: SSE events `event: <type>\ndata: <json>\n\n`, each with a `sequence_number`
+ * from 0 and no `[DONE]`: response.created, response.in_progress, then per output item response.output_item.added,
+ * its deltas (a message: response.content_part.added, response.output_text.delta…, response.output_text.done,
+ * response.content_part.done; reasoning: the same with reasoning_text; a function call:
+ * response.function_call_arguments.delta…, response.function_call_arguments.done), response.output_item.done, and
+ * last response.completed (response.incomplete when the answer hit its token limit) with the whole response and its
+ * usage. Not streaming: that whole response object. Items are in the order the answer began them: reasoning and text
+ * close when another item begins, function calls at the end (their pieces may interleave).
+ */
+import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
+import type { Presenter } from './presenter.js';
+import type { SessionFailure } from './session.js';
+
+type Json = Record<string, unknown>;
+
+export interface ResponsesMeta {
+  /** The response id, resp_<task id>; item ids are derived from it. */
+  id: string;
+  /** Unix seconds. */
+  createdAt: number;
+  /** The request body: its model and settings are echoed in the response object. */
+  request: Json;
+  /** The time now, ms since the epoch (completed_at). */
+  now: () => number;
+}
+
+interface OpenItem {
+  kind: 'message' | 'reasoning' | 'function_call';
+  outputIndex: number;
+  id: string;
+  text: string;
+  /** Function calls only. */
+  callId?: string;
+  name?: string;
+}
+
+const outputText = (text: string) => ({ type: 'output_text', annotations: [], logprobs: [], text });
+const reasoningText = (text: string) => ({ type: 'reasoning_text', text });
+
+/** Both forms of the answer; `stream` picks whether events are written as they come or only the response at the end. */
+export class ResponsesAnswer implements Presenter {
+  readonly contentType: string;
+  private seq = 0;
+  private opened = false;
+  /** The message or reasoning item being written, if any. */
+  private current: OpenItem | null = null;
+  private readonly calls = new Map<number, OpenItem>();
+  private readonly output: Json[] = [];
+  private items = 0;
+
+  constructor(private readonly meta: ResponsesMeta, private readonly stream: boolean) {
+    this.contentType = stream ? 'text/event-stream' : 'application/json';
+  }
+
+  delta(d: ChatDelta): string {
+    let out = this.open();
+    if (d.reasoning) out += this.text('reasoning', d.reasoning);
+    if (d.content) out += this.text('message', d.content);
+    for (const piece of d.toolCalls ?? []) {
+      let call = this.calls.get(piece.index);
+      if (!call) {
+        out += this.closeCurrent();
+        call = { kind: 'function_call', outputIndex: this.items++, id: `fc_${this.suffix}_${piece.index}`, text: '', callId: piece.id ?? `call_${this.suffix}_${piece.index}`, name: '' };
+        this.calls.set(piece.index, call);
+        out += this.event('response.output_item.added', { output_index: call.outputIndex, item: this.item(call, 'in_progress') });
+      }
+      if (piece.id) call.callId = piece.id;
+      if (piece.name) call.name += piece.name;
+      if (piece.arguments) {
+        call.text += piece.arguments;
+        out += this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: piece.arguments });
+      }
+    }
+    return this.stream ? out : '';
+  }
+
+  finish(end: ChatEnd): string {
+    let out = this.open() + this.closeCurrent();
+    for (const call of [...this.calls.values()].sort((a, b) => a.outputIndex - b.outputIndex)) {
+      out += this.event('response.function_call_arguments.done', { item_id: call.id, output_index: call.outputIndex, name: call.name, arguments: call.text });
+      out += this.closeItem(call);
+    }
+    const incomplete = end.finishReason === 'length';
+    const prompt = end.usage.promptTokens ?? 0;
+    const completion = end.usage.completionTokens ?? 0;
+    const response = this.response(incomplete ? 'incomplete' : 'completed', end.model || undefined, {
+      output: [...this.output].sort((a, b) => (a.outputIndex as number) - (b.outputIndex as number)).map(({ outputIndex: _, ...item }) => item),
+      usage: { input_tokens: prompt, input_tokens_details: { cached_tokens: 0 }, output_tokens: completion, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: prompt + completion },
+      completed_at: incomplete ? null : Math.floor(this.meta.now() / 1000),
+      incomplete_details: incomplete ? { reason: 'max_output_tokens' } : null,
+    });
+    if (!this.stream) return JSON.stringify(response);
+    return out + this.event(incomplete ? 'response.incomplete' : 'response.completed', { response });
+  }
+
+  streamError(failure: SessionFailure): string {
+    return this.event('response.failed', { response: this.response('failed', undefined, { error: { code: 'server_error', message: failure.message } }) });
+  }
+
+  /** What follows "resp_" in the response id: item ids share it. */
+  private get suffix(): string {
+    return this.meta.id.replace(/^resp_/, '');
+  }
+
+  private open(): string {
+    if (this.opened) return '';
+    this.opened = true;
+    const response = this.response('in_progress');
+    return this.event('response.created', { response }) + this.event('response.in_progress', { response });
+  }
+
+  /** A piece of text for the current message or reasoning item, opening one (and closing another kind) as needed. */
+  private text(kind: 'message' | 'reasoning', delta: string): string {
+    let out = '';
+    if (this.current?.kind !== kind) {
+      out += this.closeCurrent();
+      const prefix = kind === 'message' ? 'msg' : 'rs';
+      this.current = { kind, outputIndex: this.items, id: `${prefix}_${this.suffix}_${this.items}`, text: '' };
+      this.items++;
+      const item = this.current;
+      out += this.event('response.output_item.added', { output_index: item.outputIndex, item: this.item(item, 'in_progress') });
+      out += this.event('response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: kind === 'message' ? outputText('') : reasoningText('') });
+    }
+    const item = this.current!;
+    item.text += delta;
+    const where = { item_id: item.id, output_index: item.outputIndex, content_index: 0 };
+    return out + (kind === 'message' ? this.event('response.output_text.delta', { ...where, delta, logprobs: [] }) : this.event('response.reasoning_text.delta', { ...where, delta }));
+  }
+
+  private closeCurrent(): string {
+    const item = this.current;
+    if (!item) return '';
+    this.current = null;
+    const where = { item_id: item.id, output_index: item.outputIndex, content_index: 0 };
+    const textDone = item.kind === 'message' ? this.event('response.output_text.done', { ...where, text: item.text, logprobs: [] }) : this.event('response.reasoning_text.done', { ...where, text: item.text });
+    const part = item.kind === 'message' ? outputText(item.text) : reasoningText(item.text);
+    return textDone + this.event('response.content_part.done', { ...where, part }) + this.closeItem(item);
+  }
+
+  private closeItem(item: OpenItem): string {
+    const done = this.item(item, 'completed');
+    this.output.push({ ...done, outputIndex: item.outputIndex });
+    return this.event('response.output_item.done', { output_index: item.outputIndex, item: done });
+  }
+
+  /** An output item in the shape of its kind (ResponseOutputMessage, ResponseReasoningItem, ResponseFunctionToolCall). */
+  private item(item: OpenItem, status: 'in_progress' | 'completed'): Json {
+    const whole = status === 'completed';
+    switch (item.kind) {
+      case 'message':
+        return { id: item.id, type: 'message', status, role: 'assistant', content: whole ? [outputText(item.text)] : [] };
+      case 'reasoning':
+        return { id: item.id, type: 'reasoning', status, summary: [], content: whole ? [reasoningText(item.text)] : [] };
+      case 'function_call':
+        return { id: item.id, type: 'function_call', status, call_id: item.callId, name: item.name, arguments: whole ? item.text : '' };
+    }
+  }
+
+  /** One SSE event, numbered; nothing when not streaming. */
+  private event(type: string, data: Json): string {
+    if (!this.stream) return '';
+    return `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.seq++, ...data })}\n\n`;
+  }
+
+  /** The Response object, echoing the request's settings. */
+  private response(status: string, model?: string, fields: Json = {}): Json {
+    const r = this.meta.request;
+    return {
+      id: this.meta.id,
+      object: 'response',
+      created_at: this.meta.createdAt,
+      status,
+      background: false,
+      completed_at: null,
+      error: null,
+      incomplete_details: null,
+      instructions: r.instructions ?? null,
+      max_output_tokens: r.max_output_tokens ?? null,
+      model: model ?? r.model,
+      output: [],
+      parallel_tool_calls: r.parallel_tool_calls ?? true,
+      previous_response_id: null,
+      reasoning: r.reasoning ?? null,
+      store: false,
+      temperature: r.temperature ?? 1,
+      text: r.text ?? { format: { type: 'text' } },
+      tool_choice: r.tool_choice ?? 'auto',
+      tools: r.tools ?? [],
+      top_p: r.top_p ?? 1,
+      truncation: r.truncation ?? 'disabled',
+      usage: null,
+      metadata: r.metadata ?? {},
+      ...fields,
+    };
+  }
+}
