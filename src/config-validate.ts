@@ -82,6 +82,27 @@ export function hostName(value: unknown, key: string): string {
   return s;
 }
 
+/** Where a server listens: host and port. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `host:port` (IPv6 in brackets: `[::1]:11435`); port 0 takes any free port. */
+export function listenAddress(value: unknown, key: string): ListenAddress {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(str(value, key).trim());
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65_535) fail(key, 'must be host:port, such as 127.0.0.1:11435 (IPv6 in brackets: [::1]:11435)', value);
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** A release version, `major.minor.patch` with an optional pre-release or build suffix (0.13.5, 0.14.0-rc1). */
+export function releaseVersion(value: unknown, key: string): string {
+  const s = str(value, key).trim();
+  if (!/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(s)) fail(key, 'must be a version such as 0.13.5', value);
+  return s;
+}
+
 /** A web origin, `http(s)://host[:port]` with no path; returned in the form browsers send (lower case, no default port). */
 export function webOrigin(value: unknown, key: string): string {
   const expected = 'must be an origin such as https://koubou.lan or http://192.168.1.10:8080 (scheme, host, optional port; no path, no "*")';

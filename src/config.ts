@@ -12,7 +12,7 @@ import { readCommandSettings } from './backends/command/config.js';
 import { COMMAND_DEFAULTS, type CommandSettings } from './backends/command/settings.js';
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
-import { Section, hostName, int, list, matching, nullable, oneOf, positive, str, url, webOrigin } from './config-validate.js';
+import { Section, hostName, int, list, listenAddress, matching, nullable, oneOf, positive, releaseVersion, str, url, webOrigin, type ListenAddress } from './config-validate.js';
 import { ROUTING_DEFAULTS, readRouting, type RoutingConfig } from './routing/policy.js';
 import { TASK_TYPES, type TaskType } from './tasks/task.js';
 
@@ -119,6 +119,13 @@ export interface KoubouConfig {
     readonly tls_ca_file: string | null;
   };
   readonly routing: RoutingConfig;
+  /** The LLM gateway (src/gateway): the pool as an OpenAI- and Ollama-compatible server. */
+  readonly gateway: {
+    /** A second listener serving the gateway's routes (tools that assume Ollama's port); null: the API's port only. */
+    readonly ollama_listen: ListenAddress | null;
+    /** What GET /api/version reports; null: the lowest version among the live Ollama backends, else a fixed one. */
+    readonly ollama_version: string | null;
+  };
   readonly backends: readonly BackendConfig[];
 }
 
@@ -185,6 +192,7 @@ const DEFAULTS = {
   log: { level: 'info' },
   nats: { url: null, prefix: 'koubou', pool_token: null, nkey_seed_file: null, creds_file: null, tls_ca_file: null },
   routing: ROUTING_DEFAULTS,
+  gateway: { ollama_listen: null, ollama_version: null },
   backends: undefined,
 };
 
@@ -300,6 +308,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
   const files = root.section('files');
   const log = root.section('log');
   const nats = root.section('nats');
+  const gateway = root.section('gateway');
 
   const config: KoubouConfig = {
     server: {
@@ -358,6 +367,10 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
       tls_ca_file: mapNull(nats.read('tls_ca_file', nullable(str)), (file) => path.resolve(cwd, file)),
     },
     routing: readRouting(root.section('routing')),
+    gateway: {
+      ollama_listen: gateway.read('ollama_listen', nullable(listenAddress)),
+      ollama_version: gateway.read('ollama_version', nullable(releaseVersion)),
+    },
     backends: root.read('backends', (v, k) => readBackends(v, k, cwd)),
   };
 

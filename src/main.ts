@@ -19,8 +19,8 @@ import { assembleCore, type Core } from './core.js';
 import { EventBus } from './events/bus.js';
 import { WorkerEvents, type WorkerEvent } from './events/worker-events.js';
 import { BackendHealth, type BridgeStatus } from './health.js';
-import { gatewayRoutes } from './gateway/routes.js';
-import { createApp } from './http/app.js';
+import { gatewayRoutes, ollamaListenerRoutes } from './gateway/routes.js';
+import { createApp, createRoutesApp } from './http/app.js';
 import { bind, type Listening } from './http/server.js';
 import type { Logger } from './logger.js';
 import { LISTENING_MSG } from './logging/listening.js';
@@ -45,6 +45,8 @@ import { storeTransitions } from './delegation/transitions.js';
 export interface Coordinator {
   core: Core;
   http: Listening;
+  /** The LLM gateway's own listener (gateway.ollama_listen), or null. */
+  ollamaHttp: Listening | null;
   /** Drains (stop taking work, let running tasks finish within the grace period, requeue the rest) and closes. */
   stop(): Promise<void>;
 }
@@ -75,10 +77,19 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   const store = await openStore(config.store.path, clock, extra.command);
   const { headers_timeout_s, request_timeout_s, keep_alive_timeout_s } = config.server;
   const ms = (s: number) => Math.ceil(s * 1000);
-  const http = await bind(config.server.host, config.server.port, { headersMs: ms(headers_timeout_s), requestMs: ms(request_timeout_s), keepAliveMs: ms(keep_alive_timeout_s) }).catch(async (err: Error) => {
+  const timeouts = { headersMs: ms(headers_timeout_s), requestMs: ms(request_timeout_s), keepAliveMs: ms(keep_alive_timeout_s) };
+  const http = await bind(config.server.host, config.server.port, timeouts).catch(async (err: Error) => {
     await store.close();
     throw err;
   });
+  const ollamaListen = config.gateway.ollama_listen;
+  const ollamaHttp = ollamaListen
+    ? await bind(ollamaListen.host, ollamaListen.port, timeouts).catch(async (err: Error) => {
+        await http.close();
+        await store.close();
+        throw err;
+      })
+    : null;
 
   const bus = new EventBus();
   const workerEvents = new WorkerEvents();
@@ -174,6 +185,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     });
   } catch (err) {
     await http.close();
+    await ollamaHttp?.close();
     await store.close();
     throw err;
   }
@@ -216,8 +228,10 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
 
   // Late: the bridge serves the core, which exists only now. It outlives reboots of the rest of the tree.
   const bridge = nats ? tree.startBridge({ ...nats.bridge, clock, log: log.child({ actor: 'nats-bridge' }), onStatus: (s) => (natsStatus = s) }) : null;
-  const { app, attach } = createApp(core, log, clock, [gatewayRoutes(core, log)]);
+  const gateway = gatewayRoutes(core, log, clock);
+  const { app, attach } = createApp(core, log, clock, [gateway]);
   http.serve(app, attach);
+  if (ollamaHttp && ollamaListen) ollamaHttp.serve(createRoutesApp(core, log, ollamaListen.host, ollamaListenerRoutes(gateway)));
   store.advertise(http.url);
   // When NATS is up, it is served by the time this returns; when it is not, the bridge keeps trying in the background.
   await nats?.firstAttempt;
@@ -246,11 +260,12 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   return {
     core,
     http,
+    ollamaHttp,
     stop() {
       stopping ??= (async () => {
         const grace = config.pool.shutdown_grace_ms;
         // Stop new connections first; sync waiters are answered or cut off once the core has drained.
-        const closed = http.close(grace + 1_000);
+        const closed = Promise.all([http.close(grace + 1_000), ollamaHttp?.close(grace + 1_000)]);
         // The bridge closes after the drain, so sync delegates waiting over NATS still get their answer.
         await drainAndClose(grace);
         await closed;
@@ -308,6 +323,7 @@ export async function runCoordinator(config: KoubouConfig, log: Logger, logs?: L
   // Only now: whoever reads this line may signal at once, and until the handlers exist a signal kills undrained.
   log.info(LISTENING_MSG, {
     url: coordinator.http.url,
+    ...(coordinator.ollamaHttp ? { ollama_url: coordinator.ollamaHttp.url } : {}),
     store: config.store.path,
     backends: config.backends.map((b) => `${b.name} (${b.type} ${b.model} at ${b.url}, ${b.min_workers}-${b.max_workers} workers)`),
   });

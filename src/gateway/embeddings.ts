@@ -12,7 +12,6 @@ const NS_PER_MS = 1_000_000;
 abstract class EmbeddingsAnswer implements Presenter {
   readonly contentType: string = 'application/json';
   protected vectors: number[][] = [];
-  protected readonly started = Date.now();
 
   constructor(protected readonly model: string) {}
 
@@ -42,13 +41,20 @@ export class OpenAiEmbeddings extends EmbeddingsAnswer {
 
 export class OllamaEmbeddings extends EmbeddingsAnswer {
   override readonly contentType = 'application/json; charset=utf-8';
+  private readonly started: number;
+
+  /** now: the clock (ms) total_duration is measured by when the server gives none. */
+  constructor(model: string, private readonly now: () => number) {
+    super(model);
+    this.started = now();
+  }
 
   finish(end: ChatEnd): string {
     const d = end.durations ?? {};
     return JSON.stringify({
       model: end.model || this.model,
       embeddings: this.vectors,
-      total_duration: d.total_duration ?? (Date.now() - this.started) * NS_PER_MS,
+      total_duration: d.total_duration ?? (this.now() - this.started) * NS_PER_MS,
       load_duration: d.load_duration ?? 0,
       prompt_eval_count: end.usage.promptTokens ?? 0,
     });

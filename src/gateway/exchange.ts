@@ -31,6 +31,10 @@ export interface GatewayDeps {
   bodyLimitBytes: number;
   /** Bytes an answer may hold unread for a slow client before the request is given up (server.stream_buffer_bytes). */
   maxBufferedBytes: number;
+  /** The time, ms since the epoch (the coordinator's clock). */
+  now: () => number;
+  /** What GET /api/version reports (ollama-version.ts). */
+  ollamaVersion: () => Promise<string>;
 }
 
 /** How a protocol writes an error body. */

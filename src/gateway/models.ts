@@ -27,7 +27,8 @@ const MAX_AGE_MS = 1_000;
 /** Ollama names a model without a tag as its ":latest": both spellings are one model. */
 export const sameModel = (a: string, b: string) => a.replace(/:latest$/, '') === b.replace(/:latest$/, '');
 
-export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEvents'>): ModelDirectory {
+/** The directory of `core`'s models; `now` is the clock (ms) the cache ages by. */
+export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEvents'>, now: () => number): ModelDirectory {
   let cached: Promise<ServedModel[]> | null = null;
   let readAt = 0;
   core.workerEvents.subscribe(() => (cached = null));
@@ -47,8 +48,8 @@ export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEv
   };
   const list = () => {
     // Also read again after a while: an event may come just before the worker's record it announces is written.
-    if (Date.now() - readAt > MAX_AGE_MS) cached = null;
-    if (cached === null) readAt = Date.now();
+    if (now() - readAt > MAX_AGE_MS) cached = null;
+    if (cached === null) readAt = now();
     const current = (cached ??= load());
     // A failed read is not kept: the next request reads again.
     current.catch(() => (cached = null));

@@ -14,19 +14,20 @@ const NS_PER_MS = 1_000_000;
 
 export class OllamaAnswer implements Presenter {
   readonly contentType: string;
-  private readonly started = Date.now();
+  private readonly started: number;
   private firstAt: number | null = null;
   private content = '';
   private thinking = '';
   private readonly tools = new ToolCallCollector();
 
-  /** endpoint chat or generate; stream: NDJSON pieces, else one object. */
-  constructor(private readonly endpoint: 'chat' | 'generate', private readonly stream: boolean, private readonly model: string) {
+  /** endpoint chat or generate; stream: NDJSON pieces, else one object; now: the clock (ms) for timings and created_at. */
+  constructor(private readonly endpoint: 'chat' | 'generate', private readonly stream: boolean, private readonly model: string, private readonly now: () => number) {
+    this.started = now();
     this.contentType = stream ? 'application/x-ndjson' : 'application/json; charset=utf-8';
   }
 
   delta(d: ChatDelta): string {
-    this.firstAt ??= Date.now();
+    this.firstAt ??= this.now();
     this.tools.add(d.toolCalls);
     if (!this.stream) {
       this.content += d.content ?? '';
@@ -60,7 +61,7 @@ export class OllamaAnswer implements Presenter {
   }
 
   private piece(model: string, content: string, thinking: string, withTools: boolean): Record<string, unknown> {
-    const head = { model, created_at: ollamaTime() };
+    const head = { model, created_at: ollamaTime(this.now()) };
     if (this.endpoint === 'generate') return { ...head, response: content, ...(thinking ? { thinking } : {}) };
     const message: Record<string, unknown> = { role: 'assistant', content };
     if (thinking) message.thinking = thinking;
@@ -72,7 +73,7 @@ export class OllamaAnswer implements Presenter {
 
   /** The server's own counts and timings when it is an Ollama; measured here otherwise. */
   private metrics(end: ChatEnd): Record<string, number> {
-    const now = Date.now();
+    const now = this.now();
     const first = this.firstAt ?? now;
     const d = end.durations ?? {};
     return {

@@ -10,9 +10,6 @@ import { OllamaAnswer } from './ollama-chat.js';
 import { OllamaEmbeddings } from './embeddings.js';
 import { bodyObject, checkMessages, optional, required } from './refusal.js';
 
-/** The version /api/version reports: clients gate features on it (Codex wants at least 0.13.4). */
-export const OLLAMA_VERSION = '0.13.5';
-
 const ollamaErrors = (status: number, code: string, message: string, _param: string | null) =>
   ({ error: code === 'model_not_found' ? message.replace(/^The model `(.*)` does not exist.*$/, 'model "$1" not found, try pulling it first') : message });
 
@@ -42,7 +39,7 @@ export function ollamaRoutes(deps: GatewayDeps): Hono {
       optional(body, 'stream', 'boolean');
       optional(body, 'tools', 'array');
       optional(body, 'options', 'object');
-      return { call: { protocol: 'ollama', endpoint: 'chat', body }, presenter: () => new OllamaAnswer('chat', body.stream !== false, model) };
+      return { call: { protocol: 'ollama', endpoint: 'chat', body }, presenter: () => new OllamaAnswer('chat', body.stream !== false, model, deps.now) };
     }),
   );
 
@@ -54,7 +51,7 @@ export function ollamaRoutes(deps: GatewayDeps): Hono {
       required(body, 'prompt', 'string');
       optional(body, 'stream', 'boolean');
       optional(body, 'options', 'object');
-      return { call: { protocol: 'ollama', endpoint: 'generate', body }, presenter: () => new OllamaAnswer('generate', body.stream !== false, model) };
+      return { call: { protocol: 'ollama', endpoint: 'generate', body }, presenter: () => new OllamaAnswer('generate', body.stream !== false, model, deps.now) };
     }),
   );
 
@@ -64,7 +61,7 @@ export function ollamaRoutes(deps: GatewayDeps): Hono {
       const body = bodyObject(raw);
       const model = required(body, 'model', 'string') as string;
       required(body, 'input', 'string or array');
-      return { call: { protocol: 'ollama', endpoint: 'embeddings', body }, presenter: () => new OllamaEmbeddings(model) };
+      return { call: { protocol: 'ollama', endpoint: 'embeddings', body }, presenter: () => new OllamaEmbeddings(model, deps.now) };
     }),
   );
 
@@ -74,7 +71,7 @@ export function ollamaRoutes(deps: GatewayDeps): Hono {
     c.json({ models: (await deps.models.list()).map((m) => ({ ...listing(m), expires_at: '0001-01-01T00:00:00Z', size_vram: 0 })) }),
   );
 
-  app.get('/api/version', (c) => c.json({ version: OLLAMA_VERSION }));
+  app.get('/api/version', async (c) => c.json({ version: await deps.ollamaVersion() }));
 
   app.post('/api/show', async (c) => {
     let name: string;

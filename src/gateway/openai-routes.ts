@@ -27,7 +27,7 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
       return {
         call: { protocol: 'openai', endpoint: 'chat', body },
         presenter: (taskId) => {
-          const meta = { id: `chatcmpl-${taskId}`, created: Math.floor(Date.now() / 1000), model };
+          const meta = { id: `chatcmpl-${taskId}`, created: Math.floor(deps.now() / 1000), model };
           return stream ? new OpenAiChatStream(meta, includeUsage) : new OpenAiChatCompletion(meta);
         },
       };
@@ -40,7 +40,7 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
       const body = checkResponsesBody(raw);
       return {
         call: { protocol: 'openai', endpoint: 'responses', body },
-        presenter: (taskId) => new ResponsesAnswer({ id: `resp_${taskId}`, createdAt: Math.floor(Date.now() / 1000), request: body, now: () => Date.now() }, body.stream === true),
+        presenter: (taskId) => new ResponsesAnswer({ id: `resp_${taskId}`, createdAt: Math.floor(deps.now() / 1000), request: body, now: deps.now }, body.stream === true),
       };
     }),
   );

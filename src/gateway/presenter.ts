@@ -40,7 +40,7 @@ export class ToolCallCollector {
 }
 
 /** RFC 3339 time with nanosecond digits, as Ollama writes created_at. */
-export function ollamaTime(ms: number = Date.now()): string {
+export function ollamaTime(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '000000Z');
 }
 

@@ -1,24 +1,40 @@
 /** The pool as an LLM server: the OpenAI- and Ollama-compatible routes, over one model directory. */
 import { Hono } from 'hono';
+import type { Clock } from '../clock.js';
 import type { Core } from '../core.js';
 import type { Logger } from '../logger.js';
 import type { GatewayDeps } from './exchange.js';
 import { modelDirectory } from './models.js';
+import { ollamaVersion } from './ollama-version.js';
 import { openAiRoutes } from './openai-routes.js';
 import { ollamaRoutes } from './ollama-routes.js';
 
 /** Every gateway route, to mount at "/". */
-export function gatewayRoutes(core: Core, log: Logger): Hono {
+export function gatewayRoutes(core: Core, log: Logger, clock: Clock): Hono {
+  const now = () => clock.now();
   const deps: GatewayDeps = {
     service: core.service,
     bus: core.bus,
-    models: modelDirectory(core),
+    models: modelDirectory(core, now),
     log: log.child({ adapter: 'gateway' }),
     bodyLimitBytes: core.config.server.body_limit_bytes,
     maxBufferedBytes: core.config.server.stream_buffer_bytes,
+    now,
+    ollamaVersion: ollamaVersion(core.config, now),
   };
   const app = new Hono();
   app.route('/', openAiRoutes(deps));
   app.route('/', ollamaRoutes(deps));
+  return app;
+}
+
+/**
+ * The routes of gateway.ollama_listen: the gateway's, and Ollama's root, which answers "Ollama is running" (what
+ * clients that check for a local Ollama look for).
+ */
+export function ollamaListenerRoutes(gateway: Hono): Hono {
+  const app = new Hono();
+  app.get('/', (c) => c.text('Ollama is running'));
+  app.route('/', gateway);
   return app;
 }

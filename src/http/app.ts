@@ -32,24 +32,7 @@ import { WorkerSpeeds } from '../dashboard/worker-speed.js';
 export function createApp(core: Core, log: Logger, clock: Clock, mounted: readonly Hono[] = []): { app: Hono; attach(server: Server): void } {
   const { server } = core.config;
   const now = () => clock.now();
-  const app = new Hono();
-  app.onError(errorHandler(log));
-  app.notFound((c) => {
-    const allow = allowedMethods(app, c.req.path, c.req.method);
-    if (allow.length > 0) throw new MethodNotAllowed(c.req.method, c.req.path, allow);
-    throw new RouteNotFound(`no route ${c.req.method} ${c.req.path}`);
-  });
-  app.use('*', guardRequests({ bindHost: server.host, allowedHosts: server.allowed_hosts, allowedOrigins: server.allowed_origins }));
-  // The dashboard's page and files hold no data: they load without a token, and the page asks for one.
-  // Browsers cannot set headers on EventSource or WebSocket: those routes also take ?access_token=.
-  // /health stays open for probes, but shows more than its status only to a client with the token.
-  let hasToken: (c: Context) => boolean = () => true;
-  if (server.api_token) {
-    const open = (path: string) => path === '/health' || isDashboardAsset(path);
-    const queryAllowed = (path: string) => path === '/events' || path === '/ws' || isTaskStreamPath(path);
-    hasToken = tokenCheck(server.api_token, queryAllowed);
-    app.use('*', requireBearer(hasToken, open));
-  }
+  const { app, hasToken } = guardedApp(core, log, server.host);
   const streams: StreamLimits = {
     maxBufferedBytes: server.stream_buffer_bytes,
     clock,
@@ -76,4 +59,38 @@ export function createApp(core: Core, log: Logger, clock: Clock, mounted: readon
   app.route('/', dashboardRoute());
   const attach = addWebSocket(app, core, log, { ...streams, maxMessageBytes: server.ws_max_message_bytes, maxSubscriptions: server.ws_max_subscriptions });
   return { app, attach };
+}
+
+/**
+ * The app of a listener of its own for `routes` alone (the LLM gateway on gateway.ollama_listen), behind the same guard
+ * and token as the API; `bindHost` is the address that listener binds.
+ */
+export function createRoutesApp(core: Core, log: Logger, bindHost: string, routes: Hono): Hono {
+  const { app } = guardedApp(core, log, bindHost);
+  app.route('/', routes);
+  return app;
+}
+
+/** An app with the error handler, the request guard and (with server.api_token) the token check, and no routes yet. */
+function guardedApp(core: Core, log: Logger, bindHost: string): { app: Hono; hasToken: (c: Context) => boolean } {
+  const { server } = core.config;
+  const app = new Hono();
+  app.onError(errorHandler(log));
+  app.notFound((c) => {
+    const allow = allowedMethods(app, c.req.path, c.req.method);
+    if (allow.length > 0) throw new MethodNotAllowed(c.req.method, c.req.path, allow);
+    throw new RouteNotFound(`no route ${c.req.method} ${c.req.path}`);
+  });
+  app.use('*', guardRequests({ bindHost, allowedHosts: server.allowed_hosts, allowedOrigins: server.allowed_origins }));
+  // The dashboard's page and files hold no data: they load without a token, and the page asks for one.
+  // Browsers cannot set headers on EventSource or WebSocket: those routes also take ?access_token=.
+  // /health stays open for probes, but shows more than its status only to a client with the token.
+  let hasToken: (c: Context) => boolean = () => true;
+  if (server.api_token) {
+    const open = (path: string) => path === '/health' || isDashboardAsset(path);
+    const queryAllowed = (path: string) => path === '/events' || path === '/ws' || isTaskStreamPath(path);
+    hasToken = tokenCheck(server.api_token, queryAllowed);
+    app.use('*', requireBearer(hasToken, open));
+  }
+  return { app, hasToken };
 }

@@ -65,13 +65,14 @@ describe('gateway: Ollama protocol', () => {
     }
   });
 
-  it('lists the models, the running ones, a version clients accept, and shows a model', async () => {
+  it('lists the models, the running ones, a version, and shows a model', async () => {
     const tags = await client.list();
     assert.deepEqual(tags.models.map((m) => m.name).sort(), ['oai-model:latest', 'oll-model:latest']);
     const ps = await client.ps();
     assert.equal(ps.models.length, 2);
     const version = (await (await fetch(`${koubou.url}/api/version`)).json()) as { version: string };
-    assert.match(version.version, /^0\.(1[3-9]|[2-9]\d)\.\d+$/);
+    // The pool's Ollama's own (gateway-listener.test.ts covers how it is chosen).
+    assert.match(version.version, /^\d+\.\d+\.\d+$/);
     const shown = await client.show({ model: 'oll-model:latest' });
     assert.ok(Array.isArray(shown.capabilities));
     await assert.rejects(client.show({ model: 'nobody-serves-this' }), (err: Error & { status_code?: number }) => err.status_code === 404);
