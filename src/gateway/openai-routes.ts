@@ -1,4 +1,7 @@
-/** The OpenAI-compatible routes: /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/models (platform.openai.com/docs/api-reference). */
+/**
+ * The OpenAI-compatible routes: /v1/chat/completions, /v1/responses, /v1/completions, /v1/embeddings, /v1/models
+ * (platform.openai.com/docs/api-reference).
+ */
 import { Hono } from 'hono';
 import { gatewayHandler, type GatewayDeps } from './exchange.js';
 import { openAiErrorBody, openAiErrorType } from './openai-errors.js';
@@ -6,7 +9,11 @@ import { OpenAiChatCompletion, OpenAiChatStream } from './openai-chat.js';
 import { GatewayRefusal, bodyObject, checkMessages, optional, required } from './refusal.js';
 import { OpenAiEmbeddings } from './embeddings.js';
 import { ResponsesAnswer } from './openai-responses.js';
+import { OpenAiTextCompletion } from './openai-completions.js';
 import { checkResponsesBody } from './responses-request.js';
+
+/** stream_options.include_usage of a streamed request: the usage then comes in a chunk of its own. */
+const wantsUsage = (body: Record<string, unknown>) => body.stream === true && (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
 
 const openAiErrors = (status: number, code: string, message: string, param: string | null) => openAiErrorBody(message, openAiErrorType(status), code, param);
 
@@ -23,7 +30,7 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
       optional(body, 'stream_options', 'object');
       optional(body, 'tools', 'array');
       const stream = body.stream === true;
-      const includeUsage = stream && (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+      const includeUsage = wantsUsage(body);
       return {
         call: { protocol: 'openai', endpoint: 'chat', body },
         presenter: (taskId) => {
@@ -41,6 +48,27 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
       return {
         call: { protocol: 'openai', endpoint: 'responses', body },
         presenter: (taskId) => new ResponsesAnswer({ id: `resp_${taskId}`, createdAt: Math.floor(deps.now() / 1000), request: body, now: deps.now }, body.stream === true),
+      };
+    }),
+  );
+
+  app.post(
+    '/v1/completions',
+    gatewayHandler(deps, openAiErrors, (raw) => {
+      const body = bodyObject(raw);
+      const model = required(body, 'model', 'string') as string;
+      required(body, 'prompt', 'string or array');
+      if (Array.isArray(body.prompt) && !body.prompt.every((p) => typeof p === 'string')) {
+        throw new GatewayRefusal(400, 'invalid_type', "Invalid type for 'prompt': expected a string or a list of strings (token lists are not supported).", 'prompt');
+      }
+      optional(body, 'stream', 'boolean');
+      optional(body, 'stream_options', 'object');
+      optional(body, 'suffix', 'string');
+      const stream = body.stream === true;
+      const includeUsage = wantsUsage(body);
+      return {
+        call: { protocol: 'openai', endpoint: 'completions', body },
+        presenter: (taskId) => new OpenAiTextCompletion({ id: `cmpl-${taskId}`, created: Math.floor(deps.now() / 1000), model }, stream, includeUsage),
       };
     }),
   );

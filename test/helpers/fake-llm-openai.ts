@@ -22,9 +22,19 @@ export function parseOpenAi(fields: Record<string, unknown>, model: string): Par
   return { generation: { protocol: 'openai', model, prompt, stream, includeUsage }, model, prompt, system };
 }
 
+/** Validates a legacy completion request (/v1/completions): `prompt` a string, or a list of strings (answered as one). */
+export function parseOpenAiCompletion(fields: Record<string, unknown>, model: string): ParsedGeneration | string {
+  const prompt = typeof fields.prompt === 'string' ? fields.prompt : Array.isArray(fields.prompt) ? fields.prompt.join('') : undefined;
+  if (prompt === undefined) return "'prompt' is a required property";
+  const stream = fields.stream === true;
+  const includeUsage = stream && (fields.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+  return { generation: { protocol: 'openai', model, prompt, stream, includeUsage, textCompletion: true }, model, prompt, system: undefined };
+}
+
 /** The echo answer as OpenAI sends it: a role chunk, a chunk per word, a finish chunk, the usage chunk, [DONE]. */
 export function renderOpenAi(generation: Generation): Rendered {
   const { model, prompt, stream } = generation;
+  if (generation.textCompletion) return renderTextCompletion(generation);
   const { answer, words, promptTokens, completionTokens } = echoAnswer(model, prompt);
   const created = Math.floor(Date.now() / 1000);
   const id = `chatcmpl-fake${created}`;
@@ -61,6 +71,26 @@ export function renderOpenAi(generation: Generation): Rendered {
   }
   closingPieces.push('data: [DONE]\n\n');
   return { status: 200, contentType: SSE, contentPieces, closingPieces };
+}
+
+/**
+ * The echo answer as a legacy completion (platform.openai.com/docs/api-reference/completions): one text_completion
+ * object, or a text_completion chunk per word, a closing one with finish_reason and empty text, the usage chunk when
+ * asked for (choices empty), and [DONE].
+ */
+function renderTextCompletion(generation: Generation): Rendered {
+  const { model, prompt, stream } = generation;
+  const { answer, words, promptTokens, completionTokens } = echoAnswer(model, prompt);
+  const created = Math.floor(Date.now() / 1000);
+  const head = { id: `cmpl-fake${created}`, object: 'text_completion', created, model };
+  const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  const choice = (text: string, finishReason: string | null) => ({ text, index: 0, logprobs: null, finish_reason: finishReason });
+  if (!stream) return { status: 200, contentType: JSON_TYPE, contentPieces: [JSON.stringify({ ...head, choices: [choice(answer, 'stop')], usage })], closingPieces: [] };
+  const data = (body: unknown) => `data: ${JSON.stringify(body)}\n\n`;
+  const closingPieces = [data({ ...head, choices: [choice('', 'stop')] })];
+  if (generation.includeUsage) closingPieces.push(data({ ...head, choices: [], usage }));
+  closingPieces.push('data: [DONE]\n\n');
+  return { status: 200, contentType: SSE, contentPieces: words.map((w) => data({ ...head, choices: [choice(w, null)] })), closingPieces };
 }
 
 export function openAiError(message: string): unknown {

@@ -10,6 +10,8 @@ export interface Generation {
   prompt: string;
   stream: boolean;
   includeUsage: boolean;
+  /** OpenAI's legacy /v1/completions: text_completion objects with choices[].text instead of chat chunks. */
+  textCompletion?: boolean;
 }
 
 /** A generation request, read and validated: what it asks for, and what the server records of it. */

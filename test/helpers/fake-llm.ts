@@ -2,12 +2,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkMode, GARBAGE, play, readMarkers, writeSlowly, type FakeBehaviour, type FakeMode, type ScriptEntry } from './fake-llm-faults.js';
 import { NDJSON, OLLAMA_VERSION, ollamaError, ollamaTags, parseOllama, renderOllama } from './fake-llm-ollama.js';
-import { OPENAI_BAD_KEY, openAiError, openAiModels, parseOpenAi, renderOpenAi, SSE } from './fake-llm-openai.js';
+import { OPENAI_BAD_KEY, openAiError, openAiModels, parseOpenAi, parseOpenAiCompletion, renderOpenAi, SSE } from './fake-llm-openai.js';
 import { JSON_TYPE, sendJson, sendText, type Generation, type ParsedGeneration, type Protocol, type Rendered } from './fake-llm-wire.js';
 
 /**
  * A protocol-faithful fake LLM server for tests and benchmarks. It speaks Ollama (/api/chat,
- * /api/generate, /api/tags, /api/version) and OpenAI (/v1/chat/completions, /v1/models) and answers
+ * /api/generate, /api/tags, /api/version) and OpenAI (/v1/chat/completions, /v1/completions, /v1/models) and answers
  * `echo(<model>): <last user message>`, streamed word by word.
  *
  * Behaviour per generation request, first match wins: a marker in the prompt (`[[mode:hang]]`,
@@ -272,7 +272,7 @@ class FakeLlmServer implements FakeLlm {
       sendJson(res, 400, errorBody(protocol, 'invalid character in request body: not JSON'));
       return;
     }
-    const parsed = parseGeneration(protocol, body);
+    const parsed = parseGeneration(path, protocol, body);
     if (typeof parsed === 'string') {
       sendJson(res, 400, errorBody(protocol, parsed));
       return;
@@ -405,14 +405,15 @@ class FakeLlmServer implements FakeLlm {
 }
 
 function isGenerationPath(path: string): boolean {
-  return path === '/api/chat' || path === '/api/generate' || path === '/v1/chat/completions';
+  return path === '/api/chat' || path === '/api/generate' || path === '/v1/chat/completions' || path === '/v1/completions';
 }
 
 /** Validates a generation request like the real servers do; returns the error text when it is invalid. */
-function parseGeneration(protocol: Protocol, body: unknown): ParsedGeneration | string {
+function parseGeneration(path: string, protocol: Protocol, body: unknown): ParsedGeneration | string {
   if (typeof body !== 'object' || body === null) return 'request body must be a JSON object';
   const fields = body as Record<string, unknown>;
   if (typeof fields.model !== 'string' || fields.model === '') return 'model is required';
+  if (path === '/v1/completions') return parseOpenAiCompletion(fields, fields.model);
   return protocol === 'openai' ? parseOpenAi(fields, fields.model) : parseOllama(protocol === 'ollama-chat', fields, fields.model);
 }
 

@@ -68,6 +68,37 @@ describe('gateway: OpenAI protocol', () => {
     });
   }
 
+  it('answers legacy completions from both backend protocols, streamed and not', async () => {
+    for (const b of BACKENDS) {
+      const { data, response } = await client.completions.create({ model: b.model, prompt: `complete ${b.protocol}` }).withResponse();
+      assert.equal(data.object, 'text_completion');
+      assert.equal(data.id, `cmpl-${response.headers.get('x-koubou-task-id')}`);
+      assert.equal(data.choices[0]!.text, `echo(${b.model}): complete ${b.protocol}`);
+      assert.equal(data.choices[0]!.finish_reason, 'stop');
+      assert.ok(data.usage!.completion_tokens > 0);
+      assert.equal(fake.requests.at(-1)!.path, b.protocol === 'openai' ? '/v1/completions' : '/api/generate');
+      const stream = await client.completions.create({ model: b.model, prompt: '[[split]] 続きを書いて', stream: true, stream_options: { include_usage: true } });
+      let text = '';
+      let finish: string | null = null;
+      let usage: OpenAI.CompletionUsage | undefined;
+      let chunks = 0;
+      for await (const chunk of stream) {
+        assert.equal(chunk.object, 'text_completion');
+        chunks++;
+        text += chunk.choices[0]?.text ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+        usage = chunk.usage ?? usage;
+      }
+      assert.equal(text, `echo(${b.model}): [[split]] 続きを書いて`);
+      assert.ok(chunks > 3, 'streamed in pieces');
+      assert.equal(finish, 'stop');
+      assert.ok(usage && usage.prompt_tokens > 0, b.model);
+    }
+    const bad = await fetch(`${koubou.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"oai-model","prompt":[[1,2]]}' });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { param: string } }).error.param, 'prompt');
+  });
+
   it('embeds through both backend protocols, as floats and as the base64 the client asks for by default', async () => {
     for (const b of BACKENDS) {
       // The client asks for base64 unless told otherwise, and decodes it back to floats.
