@@ -118,10 +118,19 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   const recordBeats = store.workers.beats.bind(store.workers);
   const onWorkerEvent = (e: Omit<WorkerEvent, 'at'>) => workerEvents.publish({ ...e, at: clock.now() });
 
+  /** Open gateway requests end cancelled (their clients' connections are gone with this or the last process). */
+  async function cancelGatewayRequests(reason: string): Promise<void> {
+    const gone = await store.tasks.cancelOpenChats(reason);
+    for (const e of gone) bus.publish(e);
+    if (gone.length > 0) log.warn('cancelled LLM gateway requests whose clients are gone', { count: gone.length, tasks: gone.slice(0, 20).map((e) => e.taskId), reason });
+  }
+
   let tree: Tree;
   try {
     tree = await startTree({
       async recover() {
+        // Gateway requests first: their clients went with the process that took them, so they are not run again.
+        await cancelGatewayRequests('the coordinator restarted; the LLM gateway client that sent this request was disconnected');
         for (const e of await store.tasks.requeueOrphans('found in progress at start-up')) bus.publish(e);
         await store.workers.markAllGone();
         const pending = await store.tasks.pendingQueue();
@@ -245,6 +254,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     while ((await load()).running > 0 && clock.now() < deadline) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
     await query(tree.pool, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
     await query(tree.nodes, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
+    await cancelGatewayRequests('the coordinator shut down before answering; the LLM gateway client was disconnected');
     const requeued = await store.tasks.requeueOrphans('coordinator shut down before the task finished');
     for (const e of requeued) bus.publish(e);
     service.releaseWaits();

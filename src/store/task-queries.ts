@@ -1,5 +1,5 @@
 /** The task statements the queue runs for every task, compiled once (see prepared.ts). */
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { prepare } from './prepared.js';
 import type { TaskEventsTable, TasksTable } from './schema.js';
 import { OPEN_STATUSES, STATE_MOVES, type StateEventKind, type TaskStatus } from '../tasks/states.js';
@@ -157,6 +157,24 @@ export const cancelTask = prepare<{ id: string; now: number }, never>((db, p) =>
   db
     .updateTable('tasks')
     .set({ status: STATE_MOVES.cancelled.to, lease: null, finished_at: p('now'), updated_at: p('now') })
+    .where('id', '=', p('id'))
+    .where('status', 'in', leaving('cancelled')),
+);
+
+/** Open tasks of kind chat (a gateway request: options.chat is set), with what cancelling one needs. */
+export const selectOpenChats = prepare<Record<string, never>, { id: string; status: string; lease: string | null; worker_id: string | null }>((db) =>
+  db
+    .selectFrom('tasks')
+    .select(['id', 'status', 'lease', 'worker_id'])
+    .where('status', 'in', leaving('cancelled'))
+    .where(sql<unknown>`json_extract(options, '$.chat')`, 'is not', null),
+);
+
+/** cancelTask, with the error saying why (the task was not cancelled by anyone). */
+export const cancelTaskFor = prepare<{ id: string; now: number; error_code: string; error_message: string }, never>((db, p) =>
+  db
+    .updateTable('tasks')
+    .set({ status: STATE_MOVES.cancelled.to, lease: null, finished_at: p('now'), updated_at: p('now'), error_code: p('error_code'), error_message: p('error_message') })
     .where('id', '=', p('id'))
     .where('status', 'in', leaving('cancelled')),
 );

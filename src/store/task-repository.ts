@@ -226,6 +226,20 @@ export class TaskRepository {
     });
   }
 
+  /**
+   * Cancels every pending or running gateway request (task of kind chat): its client's connection did not outlive this
+   * process, so nobody would take its answer. The task's error is `client_gone` with `reason`. Returns the events.
+   */
+  cancelOpenChats(reason: string): Promise<TaskEvent[]> {
+    return this.writer.write((sql) => {
+      const now = this.clock.now();
+      return sql.all(q.selectOpenChats, {}).map((row) => {
+        sql.all(q.cancelTaskFor, { id: row.id, now, error_code: 'client_gone', error_message: reason });
+        return appendEvent(sql, { taskId: row.id, kind: 'cancelled', at: now, workerId: row.worker_id, lease: row.lease, detail: { from: row.status, reason } });
+      });
+    });
+  }
+
   /** Every pending task in dispatch order (priority desc, oldest first), without prompts. */
   async pendingQueue(): Promise<QueuedTask[]> {
     const rows = await this.db
