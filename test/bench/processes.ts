@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 const FAKE = fileURLToPath(new URL('../helpers/fake-llm-main.js', import.meta.url));
 const NODE_CLI = fileURLToPath(new URL('../../src/cli/koubou-node.js', import.meta.url));
 
-/** Starts the fake LLM server in its own process, so it does not share the coordinator's event loop. */
-export function startFakeProcess(): Promise<{ url: string; child: ChildProcess }> {
-  return startUrlProcess(FAKE, []);
+/** Starts the fake LLM server in its own process, so it does not share the coordinator's event loop; args as fake-llm-main.ts takes them. */
+export function startFakeProcess(args: readonly string[] = []): Promise<{ url: string; child: ChildProcess }> {
+  return startUrlProcess(FAKE, [...args]);
 }
 
 /** Runs `node file ...args`, a program that prints {"url": "..."} on its first line once it listens. */

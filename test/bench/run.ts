@@ -14,6 +14,7 @@ import { startFakeProcess } from './processes.js';
 import { runRemoteScale, type RemoteScaleOptions, type RemoteScaleRun } from './remote-scale.js';
 import { runScheduling, type SchedulingOptions, type SchedulingRun } from './scheduling.js';
 import { runEndlessStream } from './endless-stream.js';
+import { runGateway, type GatewayOptions, type GatewayRun } from './gateway.js';
 import { runSlowWatchers, type SlowWatchersOptions, type SlowWatchersRun } from './slow-watchers.js';
 import { fmt, median, medianRange, spread } from './stats.js';
 import { runPeersRound, type PeersRound } from './peers.js';
@@ -28,7 +29,7 @@ const BENCH = {
   args: '',
   about: 'Runs each benchmark --runs times and prints medians.',
   settings: {
-    suite: { type: 'string', value: 'NAME', default: 'all', help: 'all, delegation, peers, startup, supervision, remote-scale, node-kill, scheduling, slow-watchers, endless-stream or agents' },
+    suite: { type: 'string', value: 'NAME', default: 'all', help: 'all, delegation, peers, startup, supervision, remote-scale, node-kill, scheduling, slow-watchers, endless-stream, agents or gateway' },
     runs: n('3', 'runs of each benchmark'),
     tasks: n('5000', 'delegation, peers: tasks of the cold and of the warm phase'),
     'warm-up': n('5000', 'delegation, peers: tasks between the cold and the warm phase, not counted'),
@@ -53,6 +54,10 @@ const BENCH = {
     'agent-tasks': n('20', 'agents: tasks per measure and round'),
     'repo-files': n('1000', 'agents: files in the repository'),
     'diff-files': n('100', 'agents: files the CLI changes, for the cost of the result'),
+    'gateway-tokens': n('200', 'gateway: tokens per streamed answer'),
+    'token-ms': n('10', 'gateway: ms between the stand-in\'s tokens'),
+    'gateway-samples': n('10', 'gateway: sequential streams per side for TTFT and gaps'),
+    streams: { type: 'string', value: 'N,N', default: '1,2,4,8,16,32,64', help: 'gateway: concurrent stream counts' },
     help: { type: 'boolean', help: 'print this help' },
   },
 } as const satisfies CommandSpec;
@@ -98,6 +103,14 @@ async function main(): Promise<void> {
     if (wants('endless-stream')) await endlessStream(Number(flags['endless-s'] ?? 60));
     if (wants('agents')) {
       await agents(runs, { tasks: Number(flags['agent-tasks'] ?? 20), repoFiles: Number(flags['repo-files'] ?? 1000), diffFiles: Number(flags['diff-files'] ?? 100) });
+    }
+    if (wants('gateway')) {
+      await gateway(runs, {
+        tokens: Number(flags['gateway-tokens'] ?? 200),
+        tokenMs: Number(flags['token-ms'] ?? 10),
+        samples: Number(flags['gateway-samples'] ?? 10),
+        levels: String(flags.streams ?? '1,2,4,8,16,32,64').split(',').map(Number),
+      });
     }
     if (wants('remote-scale') || wants('node-kill') || wants('scheduling')) nats = await startNatsServer();
     if (wants('remote-scale')) {
@@ -297,6 +310,46 @@ async function agents(runs: number, o: AgentsOptions): Promise<void> {
   row('    overhead, isolation none', (r) => r.noneP50 - r.directP50);
   row('    overhead, worktree', (r) => r.worktreeP50 - r.directP50);
   row('    overhead, worktree made per task', (r) => r.freshWorktreeP50 - r.directP50);
+}
+
+async function gateway(runs: number, o: GatewayOptions): Promise<void> {
+  if (o.levels.some((n) => !Number.isInteger(n) || n < 1) || !(o.tokens >= 2)) throw new Error('--streams must list whole numbers and --gateway-tokens be at least 2');
+  console.log(
+    `gateway: ${runs} rounds; a stand-in OpenAI server streams ${o.tokens} tokens ${o.tokenMs} ms apart; per round ${o.samples} streams one at a time ` +
+      `directly and through a coordinator process (POST /v1/chat/completions, stream), then ${o.levels.join(', ')} streams at once each way`,
+  );
+  const results: GatewayRun[] = [];
+  const added = (r: GatewayRun, streams: number) => {
+    const level = r.levels.find((l) => l.streams === streams)!;
+    return level.koubouP99 - level.directP99;
+  };
+  for (let i = 0; i < runs; i++) {
+    const r = await runGateway(o);
+    results.push(r);
+    console.log(
+      `  round ${i + 1} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores at its end): TTFT p50 ${fmt(r.ttft.directP50)} → ${fmt(r.ttft.koubouP50)} ms, ` +
+        `gap p50 ${fmt(r.gap.directP50)} → ${fmt(r.gap.koubouP50)} ms, p99 ${fmt(r.gap.directP99)} → ${fmt(r.gap.koubouP99)} ms; ` +
+        `added gap p99 at ${r.levels.map((l) => `${l.streams}: ${fmt(l.koubouP99 - l.directP99)}`).join(', ')} ms`,
+    );
+  }
+  const row = (label: string, f: (r: GatewayRun) => number, target = '') =>
+    console.log(`  ${label.padEnd(40)} ${fmt(median(results.map(f)), 3).padStart(8)} ms  (rounds ${spread(results.map(f), 3)})${target}`);
+  console.log('medians of the rounds, and their range (added = through Koubou minus directly):');
+  row('added TTFT p50', (r) => r.ttft.koubouP50 - r.ttft.directP50, '   (target <= 1)');
+  row('added TTFT p99', (r) => r.ttft.koubouP99 - r.ttft.directP99);
+  row('added inter-token gap p50', (r) => r.gap.koubouP50 - r.gap.directP50);
+  row('added inter-token gap p99', (r) => r.gap.koubouP99 - r.gap.directP99);
+  for (const streams of o.levels) row(`added gap p99, ${streams} streams at once`, (r) => added(r, streams), streams === 64 ? '   (target <= 1)' : '');
+  // The most streams at once before the added gap passes 5 ms, every lower level included.
+  const within = results.map((r) => {
+    let best = 0;
+    for (const l of r.levels) {
+      if (l.koubouP99 - l.directP99 > 5) break;
+      best = l.streams;
+    }
+    return best;
+  });
+  console.log(`  streams relayed before the added gap p99 passes 5 ms: ${fmt(median(within), 0)} (rounds ${spread(within, 0)}; ${Math.max(...o.levels)} is the most tried)`);
 }
 
 async function supervision(fakeUrl: string, runs: number): Promise<void> {

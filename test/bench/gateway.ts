@@ -1,0 +1,125 @@
+/**
+ * Issue 15's gateway benchmark: what relaying a streamed answer through the pool adds over calling the backend
+ * directly. A stand-in OpenAI server (its own process) streams `tokens` chat.completion.chunk events `tokenMs` apart;
+ * the same streamed /v1/chat/completions request goes to it directly and through a coordinator process. Measured per
+ * stream, on the client: the time to the first piece of content (TTFT) and the gaps between pieces; then the same
+ * with 1..64 streams at once, each level directly and through Koubou.
+ */
+import http from 'node:http';
+import { startCoordinatorProcess } from '../helpers/coordinator-process.js';
+import { tempDir } from '../helpers/temp.js';
+import { writeTestConfig } from '../helpers/test-config.js';
+import { startFakeProcess } from './processes.js';
+import { percentile } from './stats.js';
+
+export interface GatewayOptions {
+  tokens: number;
+  tokenMs: number;
+  /** Sequential streams per side for TTFT and gaps. */
+  samples: number;
+  /** Concurrent stream counts to try, ascending. */
+  levels: number[];
+}
+
+/** p50 and p99 of one measure, directly and through Koubou, ms. */
+export interface Compared {
+  directP50: number;
+  directP99: number;
+  koubouP50: number;
+  koubouP99: number;
+}
+
+export interface GatewayRun {
+  ttft: Compared;
+  gap: Compared;
+  /** Per concurrency level: the inter-token gap p99 directly and through Koubou. */
+  levels: { streams: number; directP99: number; koubouP99: number }[];
+}
+
+/** One stream's timings: time to the first content piece, and the gaps between pieces (ms, client clock). */
+interface StreamTimes {
+  ttft: number;
+  gaps: number[];
+  pieces: number;
+}
+
+export async function runGateway(o: GatewayOptions): Promise<GatewayRun> {
+  const fake = await startFakeProcess(['--chunk-delay', String(o.tokenMs)]);
+  const dir = tempDir('koubou-bench-');
+  const top = Math.max(...o.levels);
+  const { file } = writeTestConfig({
+    dir: dir.path,
+    backends: [{ name: 'bench', type: 'openai', url: fake.url, model: 'fake-model', min_workers: top, max_workers: top }],
+    extra: { log: { level: 'warn' } },
+  });
+  const koubou = await startCoordinatorProcess(file);
+  // 199 words after "echo(fake-model): ": the answer comes in `tokens` pieces.
+  const prompt = Array.from({ length: o.tokens - 1 }, (_, i) => `w${i}`).join(' ');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: top * 2 });
+  const direct = () => streamTimes(`${fake.url}/v1/chat/completions`, prompt, agent);
+  const through = () => streamTimes(`${koubou.url}/v1/chat/completions`, prompt, agent);
+  try {
+    // Warm up both paths (connections, the workers' first calls, JIT).
+    await Promise.all(Array.from({ length: Math.min(top, 8) }, () => Promise.all([direct(), through()])));
+    const d: StreamTimes[] = [];
+    const k: StreamTimes[] = [];
+    for (let i = 0; i < o.samples; i++) {
+      d.push(await direct());
+      k.push(await through());
+    }
+    const compare = (f: (s: StreamTimes) => number[]): Compared => ({
+      directP50: percentile(d.flatMap(f), 50),
+      directP99: percentile(d.flatMap(f), 99),
+      koubouP50: percentile(k.flatMap(f), 50),
+      koubouP99: percentile(k.flatMap(f), 99),
+    });
+    const levels: GatewayRun['levels'] = [];
+    for (const streams of o.levels) {
+      const at = async (one: () => Promise<StreamTimes>) => percentile((await Promise.all(Array.from({ length: streams }, one))).flatMap((s) => s.gaps), 99);
+      levels.push({ streams, directP99: await at(direct), koubouP99: await at(through) });
+    }
+    return { ttft: compare((s) => [s.ttft]), gap: compare((s) => s.gaps), levels };
+  } finally {
+    agent.destroy();
+    koubou.child.kill('SIGTERM');
+    await koubou.exited;
+    fake.child.kill('SIGTERM');
+    dir.remove();
+  }
+}
+
+/**
+ * One streamed chat completion: the time from sending to the first SSE event with content, and between events with
+ * content (pieces that arrive in one read count as arriving together). Throws unless the stream ends with [DONE].
+ */
+function streamTimes(url: string, prompt: string, agent: http.Agent): Promise<StreamTimes> {
+  const body = JSON.stringify({ model: 'fake-model', stream: true, messages: [{ role: 'user', content: prompt }] });
+  return new Promise((resolve, reject) => {
+    const sent = performance.now();
+    const times: number[] = [];
+    let buffer = '';
+    let done = false;
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      if (res.statusCode !== 200) return void reject(new Error(`${url} answered ${res.statusCode}`));
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const at = performance.now();
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const data = buffer.slice(0, end).replace(/^data: /, '');
+          buffer = buffer.slice(end + 2);
+          if (data === '[DONE]') done = true;
+          else if (/"content":"[^"]/.test(data)) times.push(at);
+        }
+      });
+      res.on('end', () => {
+        if (!done || times.length === 0) return void reject(new Error(`${url}: the stream ended without [DONE] or content`));
+        resolve({ ttft: times[0]! - sent, gaps: times.slice(1).map((t, i) => t - times[i]!), pieces: times.length });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
