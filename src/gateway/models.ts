@@ -1,6 +1,6 @@
 /**
  * The models the pool serves: each local LLM backend's `model` and `models` (its workers are started on demand), and
- * the model of every live worker of a koubou-node. Read per request, so kept in a cache that any worker event (a
+ * the models every live worker of a koubou-node announced (its backend's `model` and `models`). Read per request, so kept in a cache that any worker event (a
  * start, a loss, a node leaving) throws away, and that is read again after a second anyway.
  */
 import type { Core } from '../core.js';
@@ -43,7 +43,10 @@ export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEv
       for (const name of [b.model, ...b.models]) add({ name, owner: b.name, protocol: b.type });
     }
     const live = await core.workers();
-    for (const w of live) if (w.location === 'remote' && (w.status === 'idle' || w.status === 'busy')) add({ name: w.model, owner: 'node', protocol: null });
+    for (const w of live) {
+      if (w.location !== 'remote' || (w.status !== 'idle' && w.status !== 'busy')) continue;
+      for (const name of w.models) add({ name, owner: 'node', protocol: null });
+    }
     return out;
   };
   const list = () => {

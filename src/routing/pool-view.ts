@@ -82,6 +82,7 @@ export class PoolView {
       incarnation: handle.incarnation,
       taskId: running?.taskId ?? null,
       since: running?.startedAt ?? idleSince,
+      models: handle.caps.models,
     }));
   }
 

@@ -56,6 +56,8 @@ export interface WorkerActivity {
   taskId: string | null;
   /** Busy: when the run started; idle: since when it has been idle. */
   since: number | null;
+  /** The models it serves (its backend's `model` first, then its `models`). */
+  models: readonly string[];
 }
 
 /** What a call told about its backend, with the task and attempt it was for (for the log). */

@@ -7,6 +7,8 @@ export interface WorkerInfo extends Omit<WorkerRecord, 'status'> {
   currentTask: string | null;
   /** Busy: since its run started; idle: since it became idle; null otherwise (epoch ms). */
   statusSince: number | null;
+  /** The models it serves, its default first (the scheduler's; just the record's model until the scheduler knows it). */
+  models: readonly string[];
 }
 
 /**
@@ -18,7 +20,7 @@ export function withActivity(records: WorkerRecord[], activity: WorkerActivity[]
   return records.map((r) => {
     const a = r.status === 'live' ? byId.get(r.id) : undefined;
     const status: WorkerStatus = r.status !== 'live' ? r.status : a?.taskId ? 'busy' : 'idle';
-    return { ...r, status, currentTask: a?.taskId ?? null, statusSince: a?.since ?? null };
+    return { ...r, status, currentTask: a?.taskId ?? null, statusSince: a?.since ?? null, models: a?.models ?? [r.model] };
   });
 }
 

@@ -1,4 +1,7 @@
-/** A model served only by a koubou-node (over a real nats-server) is listed by the gateway and served, streamed. */
+/**
+ * Models served only by a koubou-node (over a real nats-server), its default and the others it announces, are listed by
+ * the gateway in both protocols and served, streamed.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
@@ -21,9 +24,9 @@ describe('gateway: a model served by a koubou-node', () => {
   before(async () => {
     nats = await startNatsServer();
     local = await startFakeLlm();
-    remote = await startFakeLlm({ models: ['node-model'] });
+    remote = await startFakeLlm({ models: ['node-model', 'node-extra'] });
     koubou = await startTestCoordinator({ backends: [{ url: local.url, model: 'local-model' }], extra: { nats: { url: nats.url, pool_token: TOKEN } } });
-    node = startNodeProcess(['--nats', nats.url, '--id', 'node-a', '--backend', 'ollama', '--url', remote.url, '--model', 'node-model', '--concurrency', '1', '--token', TOKEN]);
+    node = startNodeProcess(['--nats', nats.url, '--id', 'node-a', '--backend', 'ollama', '--url', remote.url, '--model', 'node-model', '--models', 'node-extra', '--concurrency', '1', '--token', TOKEN]);
     client = new OpenAI({ baseURL: `${koubou.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   });
   after(async () => {
@@ -42,11 +45,17 @@ describe('gateway: a model served by a koubou-node', () => {
     };
     await eventually(async () => (await ids()).includes('node-model'), 15_000);
     assert.ok((await ids()).includes('local-model'));
+    // The node's other announced model too, in both protocols' listings.
+    assert.ok((await ids()).includes('node-extra'));
+    const tags = (await (await fetch(`${koubou.url}/api/tags`)).json()) as { models: { name: string }[] };
+    assert.deepEqual(tags.models.map((m) => m.name).sort(), ['local-model:latest', 'node-extra:latest', 'node-model:latest']);
+    const extra = await client.chat.completions.create({ model: 'node-extra', messages: [{ role: 'user', content: 'the other one' }] });
+    assert.equal(extra.choices[0]!.message.content, 'echo(node-extra): the other one');
     let text = '';
     const stream = await client.chat.completions.create({ model: 'node-model', stream: true, messages: [{ role: 'user', content: '[[split]] 遠くのノード' }] });
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     assert.equal(text, 'echo(node-model): [[split]] 遠くのノード');
-    assert.equal(remote.requests.filter((r) => r.method === 'POST').length, 1);
+    assert.equal(remote.requests.filter((r) => r.method === 'POST').length, 2);
     assert.equal(local.requests.filter((r) => r.method === 'POST').length, 0);
   });
 });
