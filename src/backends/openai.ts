@@ -4,9 +4,8 @@ import { parseBaseUrl } from './base-url.js';
 import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBackendRequest } from './http-client.js';
 import { toBackendError } from './http-errors.js';
 import { AnswerBuilder } from './answer.js';
-import { isRecord, optionalNumber, parseBackendJson, parseLooseJson, reportedError } from './json.js';
-import { readLines } from './lines.js';
-import { readSseEvents } from './sse.js';
+import { isRecord, reportedError } from './json.js';
+import { readCompletionStream, readFacts } from './openai-stream.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from './types.js';
 import { ChatRelay } from './chat/relay.js';
 import { relayOpenAiEmbeddings, relayOpenAiStream } from './chat/openai-reader.js';
@@ -87,48 +86,11 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
 /**
  * Reads chat.completion.chunk events until `data: [DONE]` into the answer: content and reasoning deltas
  * (`delta.reasoning_content`, as vLLM and llama.cpp send it, or `delta.reasoning`), finish_reason, model and usage.
- * A stream that never carries a choice (only an error frame, or nothing but [DONE]) is malformed.
  */
-async function readStreamedCompletion(res: Dispatcher.ResponseData, label: string, answer: AnswerBuilder): Promise<void> {
-  let sawDone = false;
-  let sawChoice = false;
-  let eventCount = 0;
-  for await (const event of readSseEvents(readLines(res.body, label))) {
-    // Read on past [DONE] to the end of the body so the connection can be reused.
-    if (sawDone) continue;
-    eventCount++;
-    if (event.event === 'error') throw reportedError(parseLooseJson(event.data), label);
-    if (event.data === '[DONE]') {
-      sawDone = true;
-      continue;
-    }
-    const chunk = parseBackendJson(event.data, `SSE event ${eventCount}`, label);
-    if (!isRecord(chunk)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} is not a JSON object`);
-    // Servers that fail mid-stream send {"error": {...}} as an event.
-    if (chunk.error !== undefined && chunk.error !== null) throw reportedError(chunk.error, label);
-    readFacts(chunk, answer);
-    if (!Array.isArray(chunk.choices)) {
-      throw new BackendProtocolError(`${label}: SSE event ${eventCount} has no "choices" array`);
-    }
-    const choice: unknown = chunk.choices[0];
-    // The usage chunk that include_usage adds has an empty choices array.
-    if (choice === undefined) continue;
-    if (!isRecord(choice)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has a malformed choice`);
-    sawChoice = true;
+function readStreamedCompletion(res: Dispatcher.ResponseData, label: string, answer: AnswerBuilder): Promise<void> {
+  return readCompletionStream(res, label, answer, (choice) => {
     if (isRecord(choice.delta)) readMessage(choice.delta, answer);
-    if (typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
-  }
-  if (!sawChoice) {
-    const contentType = String(res.headers['content-type'] ?? 'none');
-    throw new BackendProtocolError(
-      eventCount === 0
-        ? `${label}: response is not an SSE stream (no data events; content-type ${contentType})`
-        : `${label}: the stream ended without carrying a choice (${eventCount} events received)`,
-    );
-  }
-  if (!sawDone && answer.rawFinishReason === undefined) {
-    throw new BackendProtocolError(`${label}: SSE stream ended without a finish_reason or [DONE] (${eventCount} events received)`);
-  }
+  });
 }
 
 /** Reads the chat.completion object a `stream: false` request answers with. */
@@ -153,17 +115,3 @@ function readMessage(message: Record<string, unknown>, answer: AnswerBuilder): v
   if (typeof reasoning === 'string') answer.addReasoning(reasoning);
   if (typeof message.content === 'string') answer.addContent(message.content);
 }
-
-/** The model and usage a chunk or body reports (usage.completion_tokens_details.reasoning_tokens included). */
-function readFacts(value: Record<string, unknown>, answer: AnswerBuilder): void {
-  if (typeof value.model === 'string' && value.model !== '') answer.model = value.model;
-  const usage = value.usage;
-  if (!isRecord(usage)) return;
-  const details = isRecord(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
-  answer.setUsage({
-    promptTokens: optionalNumber(usage.prompt_tokens),
-    completionTokens: optionalNumber(usage.completion_tokens),
-    reasoningTokens: optionalNumber(details.reasoning_tokens),
-  });
-}
-

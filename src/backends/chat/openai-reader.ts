@@ -6,39 +6,19 @@
 import type { Dispatcher } from 'undici';
 import { BackendProtocolError } from '../../errors.js';
 import { readJsonBody } from '../http-client.js';
-import { isRecord, optionalNumber, parseBackendJson, parseLooseJson, reportedError } from '../json.js';
-import { readLines } from '../lines.js';
-import { readSseEvents } from '../sse.js';
+import { isRecord } from '../json.js';
+import { readCompletionStream, readFacts } from '../openai-stream.js';
 import type { ChatRelay } from './relay.js';
 import type { ToolCallDelta } from '../../tasks/chat.js';
 
-/** Reads a streamed chat or text completion to its end and relays it; the stream must carry a finish or [DONE]. */
+/** Reads a streamed chat or text completion to its end and relays it, piece by piece (openai-stream.ts). */
 export async function relayOpenAiStream(res: Dispatcher.ResponseData, label: string, relay: ChatRelay): Promise<void> {
-  let sawDone = false;
-  let count = 0;
-  for await (const event of readSseEvents(readLines(res.body, label))) {
-    if (sawDone) continue;
-    count++;
-    if (event.event === 'error') throw reportedError(parseLooseJson(event.data), label);
-    if (event.data === '[DONE]') {
-      sawDone = true;
-      continue;
-    }
-    const chunk = parseBackendJson(event.data, `SSE event ${count}`, label);
-    if (!isRecord(chunk)) throw new BackendProtocolError(`${label}: SSE event ${count} is not a JSON object`);
-    if (chunk.error !== undefined && chunk.error !== null) throw reportedError(chunk.error, label);
-    readFacts(chunk, relay);
-    const choice: unknown = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-    if (!isRecord(choice)) continue;
+  await readCompletionStream(res, label, relay.answer, (choice) => {
     const delta = isRecord(choice.delta) ? choice.delta : {};
     const reasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : delta.reasoning;
     const content = typeof delta.content === 'string' ? delta.content : choice.text;
     relay.piece(str(content), str(reasoning), toolCallPieces(delta.tool_calls));
-    if (typeof choice.finish_reason === 'string') relay.answer.rawFinishReason = choice.finish_reason;
-  }
-  if (!sawDone && relay.answer.rawFinishReason === undefined) {
-    throw new BackendProtocolError(`${label}: SSE stream ended without a finish_reason or [DONE] (${count} events received)`);
-  }
+  });
   relay.end();
 }
 
@@ -51,16 +31,9 @@ export async function relayOpenAiEmbeddings(res: Dispatcher.ResponseData, label:
     if (!Array.isArray(item.embedding)) throw new BackendProtocolError(`${label}: data[${i}].embedding is not a list of numbers`);
     return item.embedding as number[];
   });
-  readFacts(value, relay);
+  readFacts(value, relay.answer);
   relay.embeddings(vectors);
   relay.end();
-}
-
-function readFacts(value: Record<string, unknown>, relay: ChatRelay): void {
-  if (typeof value.model === 'string' && value.model !== '') relay.answer.model = value.model;
-  if (isRecord(value.usage)) {
-    relay.answer.setUsage({ promptTokens: optionalNumber(value.usage.prompt_tokens), completionTokens: optionalNumber(value.usage.completion_tokens) });
-  }
 }
 
 /** delta.tool_calls: [{index, id?, type?, function: {name?, arguments?}}]. */

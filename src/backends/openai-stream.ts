@@ -1,0 +1,71 @@
+/**
+ * The SSE stream of an OpenAI-compatible completion, read to its end (platform.openai.com/docs/api-reference/
+ * chat-streaming; legacy completions stream text_completion objects the same way): `data: {...}` events up to
+ * `data: [DONE]`, each a chunk with `model`, `usage` (the include_usage chunk has empty `choices`) and `choices[0]`
+ * carrying a delta (or `text`) and `finish_reason`. Errors a server reports mid-stream (an `error` event, or a chunk
+ * with `error`) are thrown as BackendReportedError.
+ */
+import type { Dispatcher } from 'undici';
+import { BackendProtocolError } from '../errors.js';
+import type { AnswerBuilder } from './answer.js';
+import { isRecord, optionalNumber, parseBackendJson, parseLooseJson, reportedError } from './json.js';
+import { readLines } from './lines.js';
+import { readSseEvents } from './sse.js';
+
+/**
+ * Reads the stream: model, usage and finish_reason go into `answer`, each chunk's first choice to `onChoice` (before its
+ * finish_reason is noted). Throws BackendProtocolError for a body that is not such a stream, or one that ends without
+ * a choice or without a finish_reason or [DONE].
+ */
+export async function readCompletionStream(res: Dispatcher.ResponseData, label: string, answer: AnswerBuilder, onChoice: (choice: Record<string, unknown>) => void): Promise<void> {
+  let sawDone = false;
+  let sawChoice = false;
+  let eventCount = 0;
+  for await (const event of readSseEvents(readLines(res.body, label))) {
+    // Read on past [DONE] to the end of the body so the connection can be reused.
+    if (sawDone) continue;
+    eventCount++;
+    if (event.event === 'error') throw reportedError(parseLooseJson(event.data), label);
+    if (event.data === '[DONE]') {
+      sawDone = true;
+      continue;
+    }
+    const chunk = parseBackendJson(event.data, `SSE event ${eventCount}`, label);
+    if (!isRecord(chunk)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} is not a JSON object`);
+    // Servers that fail mid-stream send {"error": {...}} as an event.
+    if (chunk.error !== undefined && chunk.error !== null) throw reportedError(chunk.error, label);
+    readFacts(chunk, answer);
+    if (!Array.isArray(chunk.choices)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has no "choices" array`);
+    const choice: unknown = chunk.choices[0];
+    // The usage chunk that include_usage adds has an empty choices array.
+    if (choice === undefined) continue;
+    if (!isRecord(choice)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has a malformed choice`);
+    sawChoice = true;
+    onChoice(choice);
+    if (typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
+  }
+  if (!sawChoice) {
+    const contentType = String(res.headers['content-type'] ?? 'none');
+    throw new BackendProtocolError(
+      eventCount === 0
+        ? `${label}: response is not an SSE stream (no data events; content-type ${contentType})`
+        : `${label}: the stream ended without carrying a choice (${eventCount} events received)`,
+    );
+  }
+  if (!sawDone && answer.rawFinishReason === undefined) {
+    throw new BackendProtocolError(`${label}: SSE stream ended without a finish_reason or [DONE] (${eventCount} events received)`);
+  }
+}
+
+/** The model and usage a chunk or body reports (usage.completion_tokens_details.reasoning_tokens included). */
+export function readFacts(value: Record<string, unknown>, answer: AnswerBuilder): void {
+  if (typeof value.model === 'string' && value.model !== '') answer.model = value.model;
+  const usage = value.usage;
+  if (!isRecord(usage)) return;
+  const details = isRecord(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
+  answer.setUsage({
+    promptTokens: optionalNumber(usage.prompt_tokens),
+    completionTokens: optionalNumber(usage.completion_tokens),
+    reasoningTokens: optionalNumber(details.reasoning_tokens),
+  });
+}
