@@ -125,12 +125,15 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     if (gone.length > 0) log.warn('cancelled LLM gateway requests whose clients are gone', { count: gone.length, tasks: gone.slice(0, 20).map((e) => e.taskId), reason });
   }
 
+  // Recovery runs at start-up and again on each reboot of the tree, whose gateway clients are still connected.
+  let started = false;
   let tree: Tree;
   try {
     tree = await startTree({
       async recover() {
-        // Gateway requests first: their clients went with the process that took them, so they are not run again.
-        await cancelGatewayRequests('the coordinator restarted; the LLM gateway client that sent this request was disconnected');
+        // At start-up, gateway requests first: their clients went with the last process, so they are not run again.
+        if (!started) await cancelGatewayRequests('the coordinator restarted; the LLM gateway client that sent this request was disconnected');
+        started = true;
         for (const e of await store.tasks.requeueOrphans('found in progress at start-up')) bus.publish(e);
         await store.workers.markAllGone();
         const pending = await store.tasks.pendingQueue();
