@@ -27,25 +27,25 @@ const MAX_AGE_MS = 1_000;
 /** Ollama names a model without a tag as its ":latest": both spellings are one model. */
 export const sameModel = (a: string, b: string) => a.replace(/:latest$/, '') === b.replace(/:latest$/, '');
 
-/** The directory of `core`'s models; `now` is the clock (ms) the cache ages by. */
+/**
+ * The directory of `core`'s models; `now` is the clock (ms) the cache ages by. A model of a local backend is found
+ * without reading the live workers: the config says it, and each request asks.
+ */
 export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEvents'>, now: () => number): ModelDirectory {
   let cached: Promise<ServedModel[]> | null = null;
   let readAt = 0;
   core.workerEvents.subscribe(() => (cached = null));
+  const local: ServedModel[] = [];
+  for (const b of core.config.backends) {
+    if (b.type === 'command') continue;
+    for (const name of [b.model, ...b.models]) if (!local.some((m) => m.name === name)) local.push({ name, owner: b.name, protocol: b.type });
+  }
   const load = async (): Promise<ServedModel[]> => {
-    const out: ServedModel[] = [];
-    const seen = new Set<string>();
-    const add = (m: ServedModel) => {
-      if (!seen.has(m.name)) out.push(m), seen.add(m.name);
-    };
-    for (const b of core.config.backends) {
-      if (b.type === 'command') continue;
-      for (const name of [b.model, ...b.models]) add({ name, owner: b.name, protocol: b.type });
-    }
-    const live = await core.workers();
-    for (const w of live) {
+    const out = [...local];
+    const seen = new Set(out.map((m) => m.name));
+    for (const w of await core.workers()) {
       if (w.location !== 'remote' || (w.status !== 'idle' && w.status !== 'busy')) continue;
-      for (const name of w.models) add({ name, owner: 'node', protocol: null });
+      for (const name of w.models) if (!seen.has(name)) out.push({ name, owner: 'node', protocol: null }), seen.add(name);
     }
     return out;
   };
@@ -58,10 +58,11 @@ export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEv
     current.catch(() => (cached = null));
     return current;
   };
+  const match = (models: readonly ServedModel[], name: string) => models.find((m) => sameModel(m.name, name)) ?? null;
   return {
     list,
     async find(name) {
-      return (await list()).find((m) => sameModel(m.name, name)) ?? null;
+      return match(local, name) ?? match(await list(), name);
     },
   };
 }
