@@ -25,6 +25,16 @@ export class AnswerAborted extends AnswerError {
   override readonly retryable = true;
 }
 
+/**
+ * The answer ended with no text at all on a finish reason that is not the token limit (stop, content_filter, an
+ * Ollama "load", one we do not know): there is nothing to hand back. Retryable, but not after a content filter.
+ */
+export class AnswerEmpty extends AnswerError {
+  readonly code = 'answer_empty';
+  override readonly status = 502;
+  override readonly retryable = this.answer?.finishReason !== 'content_filter';
+}
+
 /** The answer stopped at the token limit before any text: the budget went on reasoning or was too small. */
 export class AnswerTruncated extends AnswerError {
   readonly code = 'answer_truncated';

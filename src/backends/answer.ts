@@ -3,7 +3,7 @@
  * rules live here once: a complete answer, a cut one (`length` with text: truncated), or a failure (no text before
  * the limit, a finish reason meaning the server gave up, an answer past the size cap).
  */
-import { AnswerAborted, AnswerTruncated, OutputTooLarge } from './answer-errors.js';
+import { AnswerAborted, AnswerEmpty, AnswerTruncated, OutputTooLarge } from './answer-errors.js';
 import type { AnswerInfo, AnswerUsage, FinishReason } from '../tasks/task.js';
 import type { GenerateRequest, GenerateResult } from './types.js';
 
@@ -112,7 +112,8 @@ export class AnswerBuilder {
 
   /**
    * The verdict on the ended answer. Throws AnswerAborted for an abort/error finish reason (retryable), AnswerTruncated
-   * for an answer that hit the token limit before any text (permanent); otherwise returns it, `truncated` when cut.
+   * for an answer that hit the token limit before any text (permanent), AnswerEmpty for one that ended on any other
+   * reason without text (see there); otherwise returns it, `truncated` when cut.
    */
   finish(): GenerateResult {
     const output = this.content.join('');
@@ -135,6 +136,9 @@ export class AnswerBuilder {
           : `${label}: the answer hit the token limit${tokens} before any text; raise options.max_tokens or the server's limit`,
         info,
       );
+    }
+    if (output.trim() === '') {
+      throw new AnswerEmpty(`${label}: the server ended the answer (finish reason ${JSON.stringify(this.rawFinishReason ?? 'none')}) without any text`, info);
     }
     return { output, ...info };
   }

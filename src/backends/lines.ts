@@ -1,4 +1,5 @@
 import { BackendProtocolError } from '../errors.js';
+import { OutputTooLarge } from './answer-errors.js';
 
 /** Longest line a backend may send (8 MiB): past it the stream is refused, so one call's memory stays bounded. */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
@@ -79,7 +80,7 @@ export class LineSplitter {
 
   private check(bytes: number): void {
     if (bytes > this.maxLineBytes) {
-      throw new BackendProtocolError(`${this.label}: a line of the stream is longer than ${this.maxLineBytes} bytes; the answer was refused`);
+      throw new OutputTooLarge(`${this.label}: a line of the stream is longer than ${this.maxLineBytes} bytes; the answer was refused`);
     }
   }
 }

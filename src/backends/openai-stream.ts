@@ -21,7 +21,7 @@ export async function readCompletionStream(res: Dispatcher.ResponseData, label: 
   let sawDone = false;
   let sawChoice = false;
   let eventCount = 0;
-  for await (const event of readSseEvents(readLines(res.body, label))) {
+  for await (const event of readSseEvents(readLines(res.body, label), label)) {
     // Read on past [DONE] to the end of the body so the connection can be reused.
     if (sawDone) continue;
     eventCount++;

@@ -9,6 +9,9 @@ import type { Clock } from '../clock.js';
 import { backoffMs } from './backoff.js';
 
 /** What one backend call says about the server (not about the task). */
+/** The least pause a Retry-After answer gets: the header's own unit, one second. */
+const MIN_RETRY_AFTER_MS = 1000;
+
 export type CallVerdict =
   /** A complete answer. */
   | { kind: 'ok' }
@@ -185,7 +188,8 @@ export class BackendGate {
         changes.push({ kind: 'limit', from, to });
       }
     }
-    const forMs = retryAfterMs ?? this.backoff(this.busyEpisodes - 1);
+    // Retry-After counts whole seconds: 0 (or a date already past, clock skew) means "soon", not "at once".
+    const forMs = retryAfterMs === null ? this.backoff(this.busyEpisodes - 1) : Math.max(retryAfterMs, MIN_RETRY_AFTER_MS);
     if (this.pausedUntil === null || now + forMs > this.pausedUntil) {
       this.pausedUntil = now + forMs;
       this.pausedBy = retryAfterMs !== null ? 'retry_after' : 'backoff';

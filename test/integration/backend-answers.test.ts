@@ -182,14 +182,34 @@ describe('backend answers, byte for byte', () => {
     assert.equal(s.result.output, 'carriage returns');
   });
 
-  it('case 4: a line longer than 8 MiB is an error, not unbounded memory', async () => {
+  it('case 4: a line longer than 8 MiB is refused like an answer too large, not unbounded memory, and not retried', async () => {
     const endlessLine = { chunks: ['data: {"choices":[{"index":0,"delta":{"content":"'], repeat: { bytes: 'x'.repeat(64 * 1024) } };
-    const s = await run(openai, [endlessLine, endlessLine, endlessLine]);
+    const s = await run(openai, [endlessLine]);
     assert.equal(s.status, 'failed');
-    assert.equal(s.result.error_code, 'backend_protocol_error');
+    assert.equal(s.result.error_code, 'output_too_large');
     assert.match(s.result.error, /^openai backend "b0" .*: a line of the stream is longer than 8388608 bytes/);
-    assert.equal(s.attempts, MAX_ATTEMPTS);
-    await eventually(() => fake.requests.slice(-MAX_ATTEMPTS).every((r) => r.aborted), 5000);
+    assert.equal(s.attempts, 1);
+    await eventually(() => fake.requests.at(-1)!.aborted, 5000);
+  });
+
+  it('case 4: one event of endless data: lines (no blank line ever) is refused the same way', async () => {
+    const endlessEvent = { chunks: [chunk({ role: 'assistant', content: '' })], repeat: { bytes: `data: ${'y'.repeat(64 * 1024)}\n` } };
+    const s = await run(openai, [endlessEvent]);
+    assert.equal(s.status, 'failed');
+    assert.equal(s.result.error_code, 'output_too_large');
+    assert.match(s.result.error, /one event of the stream is longer than 8388608 characters/);
+    assert.equal(s.attempts, 1);
+  });
+
+  it('an answer that ends on "stop" without any text is not a success', async () => {
+    const empty = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: '' }, 'stop'), DONE] };
+    const good = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'now with text' }, 'stop'), DONE] };
+    const s = await run(openai, [empty, good]);
+    assert.equal(s.status, 'completed');
+    assert.equal(s.result.output, 'now with text');
+    assert.equal(s.attempts, 2);
+    const events = (await api(openai.url).get(`/task/${s.task_id}/events`)).body.events;
+    assert.equal(events.find((e: { kind: string }) => e.kind === 'retried').error.code, 'answer_empty');
   });
 
   for (const [name, on, head, piece] of [

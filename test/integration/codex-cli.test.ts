@@ -5,22 +5,20 @@
  * tests are skipped and say why.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { startFakeOllamaResponses, type FakeOllamaResponses, type ModelTurn } from '../helpers/fake-ollama-responses.js';
+import { git, makeRepo } from '../helpers/git-repo.js';
 import { tempDir } from '../helpers/temp.js';
 
 const CODEX = fileURLToPath(new URL('../../../.tools/codex/node_modules/.bin/codex', import.meta.url));
 const MODEL = 'gpt-oss:20b';
 const skip = existsSync(CODEX) ? false : 'the Codex CLI is not installed in .tools/codex (.ci/run installs it: npm install --prefix .tools/codex @openai/codex)';
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@localhost', ...args], { cwd, encoding: 'utf8' }).trim();
 
 /** apply_patch as gpt-oss calls it under codex 0.171: a heredoc through the exec_command tool, which codex intercepts. */
 const PATCH = [
@@ -55,11 +53,7 @@ describe('the real Codex CLI with the codex preset', { skip }, () => {
   };
 
   before(async () => {
-    mkdirSync(repo, { recursive: true });
-    git(repo, 'init', '--quiet', '-b', 'main');
-    writeFileSync(join(repo, 'README.md'), '# calc\n');
-    git(repo, 'add', '.');
-    git(repo, 'commit', '--quiet', '-m', 'first');
+    makeRepo(repo);
     // Codex 0.171 needs a CODEX_HOME that exists and is writable; under a temp dir it warns that it will not place its
     // helper binaries there, and goes on.
     const codexHome = join(temp.path, 'codex-home');

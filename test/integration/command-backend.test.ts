@@ -3,7 +3,7 @@
  * repositories in temp dirs, a real coordinator over HTTP.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,23 +13,13 @@ import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinat
 import { eventually } from '../helpers/eventually.js';
 import { mcpOverHttp } from '../helpers/mcp-client.js';
 import { alive, hangPids } from '../helpers/pids.js';
+import { git, makeRepo } from '../helpers/git-repo.js';
 import { tempDir } from '../helpers/temp.js';
 
 const FAKE = fileURLToPath(new URL('../helpers/fake-agent-cli.js', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
 const TOKEN = 'secret-token-for-command-tests';
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@localhost', ...args], { cwd, encoding: 'utf8' }).trim();
-
-function makeRepo(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  git(dir, 'init', '--quiet', '-b', 'main');
-  writeFileSync(join(dir, 'README.md'), '# calc\n');
-  git(dir, 'add', '.');
-  git(dir, 'commit', '--quiet', '-m', 'first');
-  return dir;
-}
 
 /**
  * `git worktree list --porcelain`, one block per worktree. While Koubou prepares or removes a worktree in the

@@ -4,19 +4,17 @@
  * task's branch. Real git, real processes, a real coordinator.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
+import { git, makeRepo } from '../helpers/git-repo.js';
 import { tempDir } from '../helpers/temp.js';
 
 const FAKE = fileURLToPath(new URL('../helpers/fake-agent-cli.js', import.meta.url));
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@localhost', ...args], { cwd, encoding: 'utf8' }).trim();
 
 describe('git safety of agent CLI tasks', () => {
   const temp = tempDir();
@@ -26,11 +24,7 @@ describe('git safety of agent CLI tasks', () => {
   let client: ReturnType<typeof api>;
 
   before(async () => {
-    mkdirSync(repo, { recursive: true });
-    git(repo, 'init', '--quiet', '-b', 'main');
-    writeFileSync(join(repo, 'README.md'), '# calc\n');
-    git(repo, 'add', '.');
-    git(repo, 'commit', '--quiet', '-m', 'first');
+    makeRepo(repo);
     mkdirSync(join(temp.path, 'coord'));
     coord = await startTestCoordinator({
       dir: join(temp.path, 'coord'),
@@ -80,12 +74,7 @@ describe('git safety of agent CLI tasks', () => {
     const dir = join(temp.path, 'coord-stop');
     mkdirSync(dir);
     // A repository of its own: the other tests' worktrees are removed in the background, and may still be listed.
-    const own = join(ws, 'own');
-    mkdirSync(own);
-    git(own, 'init', '--quiet', '-b', 'main');
-    writeFileSync(join(own, 'README.md'), '# own\n');
-    git(own, 'add', '.');
-    git(own, 'commit', '--quiet', '-m', 'first');
+    const own = makeRepo(join(ws, 'own'));
     const gate = join(temp.path, 'never');
     const runLog = join(temp.path, 'run.log');
     const stopping = await startTestCoordinator({

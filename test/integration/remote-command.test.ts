@@ -4,7 +4,6 @@
  * has no command backend of its own. The result's branch and diff come back over NATS.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +14,7 @@ import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinat
 import { eventually } from '../helpers/eventually.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+import { git, makeRepo } from '../helpers/git-repo.js';
 import { tempDir } from '../helpers/temp.js';
 
 const FAKE = fileURLToPath(new URL('../helpers/fake-agent-cli.js', import.meta.url));
@@ -22,8 +22,6 @@ const POOL_TOKEN = 'pool-secret-for-remote-agents';
 /** Small enough that a 200 KB diff cannot travel whole. */
 const MAX_PAYLOAD = 64 * 1024;
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@localhost', ...args], { cwd, encoding: 'utf8' }).trim();
 
 describe('agent CLIs on a koubou-node', () => {
   const temp = tempDir();
@@ -36,11 +34,7 @@ describe('agent CLIs on a koubou-node', () => {
   let client: ReturnType<typeof api>;
 
   before(async () => {
-    mkdirSync(repo, { recursive: true });
-    git(repo, 'init', '--quiet', '-b', 'main');
-    writeFileSync(join(repo, 'README.md'), '# calc\n');
-    git(repo, 'add', '.');
-    git(repo, 'commit', '--quiet', '-m', 'first');
+    makeRepo(repo);
     const natsConf = join(temp.path, 'nats.conf');
     writeFileSync(natsConf, `max_payload: ${MAX_PAYLOAD}\n`);
     nats = await startNatsServer(['-c', natsConf]);

@@ -123,9 +123,19 @@ describe('backend gate: busy and rate limits', () => {
     for (let i = 0; i < 3; i++) gate.record({ kind: 'unreachable' }, call(1));
     clock.advance(1000);
     gate.advance();
-    const changes = gate.record({ kind: 'busy', retryAfterMs: 500 }, call(1));
+    const changes = gate.record({ kind: 'busy', retryAfterMs: 2000 }, call(1));
     assert.deepEqual(changes[0], { kind: 'circuit', from: 'half_open', to: 'closed', probeInMs: null });
-    assert.equal(gate.status().pausedUntil, clock.now() + 500);
+    assert.equal(gate.status().pausedUntil, clock.now() + 2000);
+  });
+
+  it('Retry-After: 0 (or a date already past) pauses a second, not nothing', () => {
+    const { clock, gate, call } = setup();
+    gate.record({ kind: 'busy', retryAfterMs: 0 }, call(1));
+    assert.equal(gate.status().pausedUntil, clock.now() + 1000);
+    assert.equal(gate.admits(0), false);
+    clock.advance(1000);
+    gate.advance();
+    assert.equal(gate.admits(0), true);
   });
 });
 

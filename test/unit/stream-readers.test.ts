@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { OutputTooLarge } from '../../src/backends/answer-errors.js';
 import { LineSplitter, readLines } from '../../src/backends/lines.js';
 import { readSseEvents, type SseEvent } from '../../src/backends/sse.js';
 import { BackendProtocolError } from '../../src/errors.js';
@@ -132,7 +133,7 @@ describe('stream readers (property)', () => {
 
 describe('line reader bounds and endings', () => {
   it('refuses a line longer than the cap, whether it arrives whole or in pieces', () => {
-    assert.throws(() => new LineSplitter(16).push(Buffer.from('x'.repeat(17) + '\n')), BackendProtocolError);
+    assert.throws(() => new LineSplitter(16).push(Buffer.from('x'.repeat(17) + '\n')), OutputTooLarge);
     const splitter = new LineSplitter(16);
     assert.deepEqual(splitter.push(Buffer.from('x'.repeat(16))), []);
     assert.throws(() => splitter.push(Buffer.from('y')), /longer than 16 bytes/);

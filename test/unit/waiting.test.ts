@@ -145,8 +145,8 @@ describe('why a pending task waits', () => {
 
     // Limit 1 of 4 after a busy answer; once the pause is over one call goes and the next task waits for the limit.
     const limited = scene([{ key: 'a', workers: 4 }], [task('t1'), task('t2')]);
-    limited.gates.get('a').record({ kind: 'busy', retryAfterMs: 10 }, call(2, limited.clock.now()));
-    limited.clock.advance(20);
+    limited.gates.get('a').record({ kind: 'busy', retryAfterMs: 1000 }, call(2, limited.clock.now()));
+    limited.clock.advance(1001);
     limited.turn();
     assert.equal(limited.why('t2')!.code, 'backend_busy');
     assert.match(limited.why('t2')!.message, /in-flight limit \(1 of 4 workers\) is in use/);
