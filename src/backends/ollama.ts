@@ -7,10 +7,10 @@ import { AnswerBuilder } from './answer.js';
 import { isRecord, optionalNumber, parseBackendJson, reportedError } from './json.js';
 import { LineSplitter, MAX_LINE_BYTES } from './lines.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from './types.js';
-import { ChatRelay } from './chat/relay.js';
+import { relayCall } from './chat/relay.js';
 import { relayOllamaEmbeddings, relayOllamaStream } from './chat/ollama-reader.js';
 import { toOllamaRequest } from './chat/to-ollama.js';
-import { callModel, type ChatRequest } from '../tasks/chat.js';
+import type { ChatRequest } from '../tasks/chat.js';
 
 type OllamaEndpoint = 'chat' | 'generate';
 
@@ -43,15 +43,8 @@ export function createOllamaBackend(settings: BackendSettings): Backend {
   /** A gateway call: passed through or translated (chat/to-ollama.ts), the answer relayed piece by piece. */
   async function chat(req: ChatRequest): Promise<GenerateResult> {
     const { path: api, body } = toOllamaRequest(req.call);
-    const relay = new ChatRelay(req, label, callModel(req.call));
-    try {
-      const res = await sendBackendRequest(pool, { method: 'POST', path: `${basePath}/api/${api}`, body, signal: req.signal }, label);
-      if (api === 'embed') await relayOllamaEmbeddings(res, label, relay);
-      else await relayOllamaStream(res, label, relay);
-      return relay.result();
-    } catch (err) {
-      throw toBackendError(err, req.signal, label);
-    }
+    const request = { method: 'POST' as const, path: `${basePath}/api/${api}`, body, signal: req.signal };
+    return relayCall(pool, request, req, label, api === 'embed' ? relayOllamaEmbeddings : relayOllamaStream);
   }
 
   /** /api/tags answers {"models": [{"name": "llama3.2:latest", "model": "llama3.2:latest", …}]}. */

@@ -7,10 +7,10 @@ import { AnswerBuilder } from './answer.js';
 import { isRecord, reportedError } from './json.js';
 import { readCompletionStream, readFacts } from './openai-stream.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from './types.js';
-import { ChatRelay } from './chat/relay.js';
+import { relayCall } from './chat/relay.js';
 import { relayOpenAiEmbeddings, relayOpenAiStream } from './chat/openai-reader.js';
 import { toOpenAiRequest } from './chat/to-openai.js';
-import { callModel, type ChatRequest } from '../tasks/chat.js';
+import type { ChatRequest } from '../tasks/chat.js';
 
 /** A Backend speaking the OpenAI chat completions API (LM Studio, vLLM, llama.cpp server…). */
 export function createOpenAiBackend(settings: BackendSettings): Backend {
@@ -52,15 +52,8 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
   /** A gateway call: passed through or translated (chat/to-openai.ts), the answer relayed piece by piece. */
   async function chat(req: ChatRequest): Promise<GenerateResult> {
     const { path, body } = toOpenAiRequest(req.call);
-    const relay = new ChatRelay(req, label, callModel(req.call));
-    try {
-      const res = await sendBackendRequest(pool, { method: 'POST', path: `${apiBase}/${path}`, body, headers, signal: req.signal }, label);
-      if (path === 'embeddings') await relayOpenAiEmbeddings(res, label, relay);
-      else await relayOpenAiStream(res, label, relay);
-      return relay.result();
-    } catch (err) {
-      throw toBackendError(err, req.signal, label);
-    }
+    const request = { method: 'POST' as const, path: `${apiBase}/${path}`, body, headers, signal: req.signal };
+    return relayCall(pool, request, req, label, path === 'embeddings' ? relayOpenAiEmbeddings : relayOpenAiStream);
   }
 
   /** /v1/models answers {"object": "list", "data": [{"id": "…", "object": "model", …}]}. */

@@ -1,7 +1,10 @@
 /** One relayed answer: each piece goes to the client as a ChatDelta and into the task's record, under the size cap. */
 import { AnswerBuilder, DEFAULT_MAX_OUTPUT_BYTES } from '../answer.js';
 import type { GenerateResult } from '../types.js';
-import type { ChatDelta, ChatRequest, ToolCallDelta } from '../../tasks/chat.js';
+import type { Dispatcher } from 'undici';
+import { callModel, type ChatDelta, type ChatRequest, type ToolCallDelta } from '../../tasks/chat.js';
+import { sendBackendRequest, type BackendRequest } from '../http-client.js';
+import { toBackendError } from '../http-errors.js';
 
 export class ChatRelay {
   readonly answer: AnswerBuilder;
@@ -55,5 +58,26 @@ export class ChatRelay {
 
   result(): GenerateResult {
     return this.answer.relayed();
+  }
+}
+
+/**
+ * Sends a gateway call to the backend and relays its answer with `read` (the protocol's stream or embeddings
+ * reader); resolves with the relayed result. Transport and protocol failures come out as the backend errors the
+ * worker judges (toBackendError), the abort of `req.signal` as its reason.
+ */
+export async function relayCall(
+  pool: Dispatcher,
+  request: BackendRequest,
+  req: ChatRequest,
+  label: string,
+  read: (res: Dispatcher.ResponseData, label: string, relay: ChatRelay) => Promise<void>,
+): Promise<GenerateResult> {
+  const relay = new ChatRelay(req, label, callModel(req.call));
+  try {
+    await read(await sendBackendRequest(pool, request, label), label, relay);
+    return relay.result();
+  } catch (err) {
+    throw toBackendError(err, req.signal, label);
   }
 }
