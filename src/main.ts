@@ -338,6 +338,6 @@ export async function runCoordinator(config: KoubouConfig, log: Logger, logs?: L
     url: coordinator.http.url,
     ...(coordinator.ollamaHttp ? { ollama_url: coordinator.ollamaHttp.url } : {}),
     store: config.store.path,
-    backends: config.backends.map((b) => `${b.name} (${b.type} ${b.model} at ${b.url}, ${b.min_workers}-${b.max_workers} workers)`),
+    backends: config.backends.map((b) => `${b.name} (${b.type} ${b.model}${b.command ? ` in ${b.command.workspace_root ?? 'a scratch folder'}` : ` at ${b.url}`}, ${b.min_workers}-${b.max_workers} workers)`),
   });
 }

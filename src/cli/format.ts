@@ -66,8 +66,18 @@ function queueInfo(t: TaskStatus): string {
 export function truncationWarning(t: TaskStatus): string {
   const r = t.result;
   if (t.status !== 'completed' || !r?.truncated) return '';
+  if (r.finish_reason === 'content_filter') return `koubou: warning: task ${t.task_id}'s answer was stopped by the server's content filter\n`;
   const tokens = typeof r.usage?.completion_tokens === 'number' ? ` after ${r.usage.completion_tokens} tokens` : '';
   return `koubou: warning: task ${t.task_id}'s answer was cut short (finish reason ${r.finish_reason ?? 'unknown'}${tokens}); ask for more with options.max_tokens\n`;
+}
+
+/** For an agent CLI task that changed files in a worktree: the branch to merge and what it holds, as a stderr line. */
+export function changesNote(t: TaskStatus): string {
+  const c = t.result?.changes;
+  if (!c) return '';
+  const count = (key: 'additions' | 'deletions') => c.files.reduce((sum, f) => sum + (f[key] ?? 0), 0);
+  const files = `${c.files.length} file${c.files.length === 1 ? '' : 's'} changed, +${count('additions')} -${count('deletions')}`;
+  return `koubou: ${files} on branch ${c.branch}; merge with: git merge ${c.branch}\n`;
 }
 
 /** "12 in, 40 out (30 reasoning)" from a result's usage, or '' when the server reported none. */

@@ -144,15 +144,20 @@ describe('command backends (agent CLIs)', () => {
   });
 
   it('koubou submit --workdir . --wait runs the agent in the shell\'s directory and prints its answer', async () => {
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, [CLI, 'submit', '--type', 'code', '--workdir', '.', '--wait', '--json', 'From the CLI'], {
-        cwd: repo,
-        env: { PATH: process.env.PATH ?? '', KOUBOU_URL: coord.url, KOUBOU_API_TOKEN: TOKEN },
-      }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
-    );
-    const task = JSON.parse(out);
+    const submit = (...flags: string[]) =>
+      new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+        execFile(process.execPath, [CLI, 'submit', '--type', 'code', '--workdir', '.', '--wait', ...flags, 'From the CLI'], {
+          cwd: repo,
+          env: { PATH: process.env.PATH ?? '', KOUBOU_URL: coord.url, KOUBOU_API_TOKEN: TOKEN },
+        }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve({ stdout, stderr }))),
+      );
+    const task = JSON.parse((await submit('--json')).stdout);
     assert.equal(task.result.output, 'Done: From the CLI');
     assert.equal(task.result.changes.branch, `koubou/${task.task_id}`);
+    // In text mode the answer goes to stdout and the branch to merge to stderr.
+    const text = await submit();
+    assert.equal(text.stdout, 'Done: From the CLI\n');
+    assert.match(text.stderr, /^koubou: 2 files changed, \+\d+ -\d+ on branch koubou\/\S+; merge with: git merge koubou\/\S+\n$/);
   });
 
   it('the MCP delegate_task tool takes a workdir; its result summarises the changes and leaves the diff to get_task include_diff', async () => {

@@ -12,7 +12,8 @@ export function expandHome(p: string): string {
 /** True when `dir` is `root` or below it (both already real paths). */
 export function isUnder(root: string, dir: string): boolean {
   const rel = path.relative(root, dir);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  // `..` as the first segment leaves the root; a directory named `..data` does not.
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 /**

@@ -5,7 +5,7 @@ import { intFlag, oneOfFlag, positionals, positiveFlag } from '../args.js';
 import type { DelegateBody } from '../../client/api-types.js';
 import { EXIT, UsageError } from '../../client/errors.js';
 import { followTask } from '../follow.js';
-import { failure, json, truncationWarning, withNewline } from '../format.js';
+import { changesNote, failure, json, truncationWarning, withNewline } from '../format.js';
 import { connect, out, parse, printHelp } from './shared.js';
 
 export async function submit(argv: string[]): Promise<number> {
@@ -38,6 +38,7 @@ export async function submit(argv: string[]): Promise<number> {
   const final = await followTask(client, submitted.task_id);
   if (values.json) out(json(final));
   process.stderr.write(truncationWarning(final));
+  process.stderr.write(changesNote(final));
   if (final.status === 'completed') {
     if (!values.json) out(withNewline(final.result?.output ?? ''));
     return EXIT.ok;
