@@ -9,40 +9,55 @@ import type { Dispatcher } from 'undici';
 import { BackendProtocolError } from '../errors.js';
 import type { AnswerBuilder } from './answer.js';
 import { isRecord, optionalNumber, parseBackendJson, parseLooseJson, reportedError } from './json.js';
-import { readLines } from './lines.js';
+import { readJsonBody } from './http-client.js';
+import { readLines, MAX_LINE_BYTES } from './lines.js';
 import { readSseEvents } from './sse.js';
+
+/** Socket errors by which a server that already sent its finish reason may hang up before `[DONE]`. */
+const HANG_UP_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 /**
  * Reads the stream: model, usage and finish_reason go into `answer`, each chunk's first choice to `onChoice` (before its
  * finish_reason is noted). Throws BackendProtocolError for a body that is not such a stream, or one that ends without
- * a choice or without a finish_reason or [DONE].
+ * a choice or without a finish_reason or [DONE]; a JSON body with an `error` (a server refusing before it streams) is
+ * thrown as the server's error. A connection the server drops after the finish reason ends the answer, as [DONE] would.
  */
 export async function readCompletionStream(res: Dispatcher.ResponseData, label: string, answer: AnswerBuilder, onChoice: (choice: Record<string, unknown>) => void): Promise<void> {
+  if (String(res.headers['content-type'] ?? '').startsWith('application/json')) {
+    const body = await readJsonBody(res.body, 'answer', label, MAX_LINE_BYTES);
+    if (isRecord(body) && body.error !== undefined && body.error !== null) throw reportedError(body.error, label);
+    throw new BackendProtocolError(`${label}: response is not an SSE stream (a JSON body without an error; content-type application/json)`);
+  }
   let sawDone = false;
   let sawChoice = false;
   let eventCount = 0;
-  for await (const event of readSseEvents(readLines(res.body, label), label)) {
-    // Read on past [DONE] to the end of the body so the connection can be reused.
-    if (sawDone) continue;
-    eventCount++;
-    if (event.event === 'error') throw reportedError(parseLooseJson(event.data), label);
-    if (event.data === '[DONE]') {
-      sawDone = true;
-      continue;
+  try {
+    for await (const event of readSseEvents(readLines(res.body, label), label)) {
+      // Read on past [DONE] to the end of the body so the connection can be reused.
+      if (sawDone) continue;
+      eventCount++;
+      if (event.event === 'error') throw reportedError(parseLooseJson(event.data), label);
+      if (event.data.trim() === '[DONE]') {
+        sawDone = true;
+        continue;
+      }
+      const chunk = parseBackendJson(event.data, `SSE event ${eventCount}`, label);
+      if (!isRecord(chunk)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} is not a JSON object`);
+      // Servers that fail mid-stream send {"error": {...}} as an event.
+      if (chunk.error !== undefined && chunk.error !== null) throw reportedError(chunk.error, label);
+      readFacts(chunk, answer);
+      if (!Array.isArray(chunk.choices)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has no "choices" array`);
+      const choice: unknown = chunk.choices[0];
+      // The usage chunk that include_usage adds has an empty choices array.
+      if (choice === undefined) continue;
+      if (!isRecord(choice)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has a malformed choice`);
+      sawChoice = true;
+      onChoice(choice);
+      if (typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
     }
-    const chunk = parseBackendJson(event.data, `SSE event ${eventCount}`, label);
-    if (!isRecord(chunk)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} is not a JSON object`);
-    // Servers that fail mid-stream send {"error": {...}} as an event.
-    if (chunk.error !== undefined && chunk.error !== null) throw reportedError(chunk.error, label);
-    readFacts(chunk, answer);
-    if (!Array.isArray(chunk.choices)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has no "choices" array`);
-    const choice: unknown = chunk.choices[0];
-    // The usage chunk that include_usage adds has an empty choices array.
-    if (choice === undefined) continue;
-    if (!isRecord(choice)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has a malformed choice`);
-    sawChoice = true;
-    onChoice(choice);
-    if (typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (!(answer.rawFinishReason !== undefined && typeof code === 'string' && HANG_UP_CODES.has(code))) throw err;
   }
   if (!sawChoice) {
     const contentType = String(res.headers['content-type'] ?? 'none');

@@ -32,6 +32,8 @@ export interface ScriptedResponse {
   repeat?: { bytes: string | Uint8Array; delayMs?: number };
   /** Leave the response open after the chunks instead of ending it. */
   hang?: boolean;
+  /** After the chunks, reset the connection (TCP RST) instead of ending the response. */
+  reset?: boolean;
 }
 
 export type ScriptEntry = FakeMode | ScriptedResponse;
@@ -118,6 +120,7 @@ export function play(script: ScriptedResponse, contentType: string, res: http.Se
       return;
     }
     if (script.repeat) repeatForever(res, script.repeat.bytes, script.repeat.delayMs ?? 0, later);
+    else if (script.reset) later(50, () => res.socket?.resetAndDestroy());
     else if (!script.hang) res.end();
   };
   step();

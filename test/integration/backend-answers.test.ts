@@ -201,6 +201,27 @@ describe('backend answers, byte for byte', () => {
     assert.equal(s.attempts, 1);
   });
 
+  it('stream endings real servers send: [DONE] with a trailing space, and a reset after the finish reason, both end a complete answer', async () => {
+    const spaced = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'spaced' }, 'stop'), 'data: [DONE] \n\n'] };
+    const s1 = await run(openai, [spaced]);
+    assert.equal(s1.status, 'completed', JSON.stringify(s1.result));
+    assert.equal(s1.result.output, 'spaced');
+    const reset = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'whole' }, 'stop')], reset: true };
+    const s2 = await run(openai, [reset]);
+    assert.equal(s2.status, 'completed', JSON.stringify(s2.result));
+    assert.equal(s2.result.output, 'whole');
+    assert.equal(s2.attempts, 1);
+  });
+
+  it('a JSON error body sent to a streaming request is the server\'s error, not a malformed stream', async () => {
+    const refused = { headers: { 'content-type': 'application/json' }, chunks: ['{"error":{"message":"model not loaded","code":404}}'] };
+    const s = await run(openai, [refused]);
+    assert.equal(s.status, 'failed');
+    assert.equal(s.result.error_code, 'backend_error');
+    assert.match(s.result.error, /model not loaded/);
+    assert.equal(s.attempts, 1, 'a 404 is permanent');
+  });
+
   it('an answer that ends on "stop" without any text is not a success', async () => {
     const empty = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: '' }, 'stop'), DONE] };
     const good = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'now with text' }, 'stop'), DONE] };
