@@ -58,6 +58,26 @@ describe('git safety of agent CLI tasks', () => {
     assert.equal((await client.status(res.body.task_id)).body.attempts, 1, 'not retried');
   });
 
+  it('a workdir inside .git is refused; an untracked folder and a repository without commits fail saying why', async () => {
+    const inGit = await client.delegate({ prompt: 'switch', workdir: join(repo, '.git') });
+    assert.equal(inGit.status, 400);
+    assert.equal(inGit.body.error.field, 'workdir');
+    assert.match(inGit.body.error.message, /inside a \.git directory/);
+
+    mkdirSync(join(repo, 'scratch'));
+    const untracked = await client.delegate({ prompt: 'switch', workdir: join(repo, 'scratch'), sync: true });
+    assert.equal(untracked.body.status, 'failed');
+    assert.equal(untracked.body.result.error_code, 'workspace_error');
+    assert.match(untracked.body.result.error, /scratch holds nothing git tracks/);
+
+    const empty = join(ws, 'empty');
+    mkdirSync(empty);
+    git(empty, 'init', '--quiet', '-b', 'main');
+    const noCommit = await client.delegate({ prompt: 'switch', workdir: empty, sync: true });
+    assert.equal(noCommit.body.status, 'failed');
+    assert.match(noCommit.body.result.error, /has no commit yet: commit once/);
+  });
+
   it("a CLI that switches to a branch of its own still leaves its work on the task's branch", async () => {
     const head = git(repo, 'rev-parse', 'HEAD');
     const res = await client.delegate({ prompt: 'switch', workdir: repo, sync: true });

@@ -3,7 +3,7 @@
  * workdir, by default in a git worktree of its own on branch `koubou/<task-id>` whose commit and diff become the result
  * (prepared-worktrees.ts keeps such worktrees ready, so a task rarely waits for one to be written).
  */
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CommandFailed, CommandWorkspaceError, ConfigError } from '../../errors.js';
@@ -77,7 +77,13 @@ export function createCommandBackend(settings: BackendSettings, deps: CommandBac
     const wt = await worktrees.checkout(repo, branch);
     let ok = false;
     try {
-      const result = await run(req, path.join(wt.tree, path.relative(repo, workdir)));
+      const cwd = path.join(wt.tree, path.relative(repo, workdir));
+      if (!existsSync(cwd)) {
+        throw new CommandWorkspaceError(
+          `the workdir ${path.relative(repo, workdir)} holds nothing git tracks (it is untracked or ignored), so the task's worktree of ${repo} has no such folder; commit something in it, or give this backend isolation: none`,
+        );
+      }
+      const result = await run(req, cwd);
       const firstLine = req.prompt.split('\n', 1)[0]!.slice(0, 200);
       await commitAll(wt, branch, `koubou: ${firstLine}`, gitEnv);
       const changes: TaskChanges = await describeChanges(wt, branch, wt.base, cmd!.max_output_bytes, gitEnv);

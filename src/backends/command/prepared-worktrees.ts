@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CommandWorkspaceError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { addWorktree, deleteBranch, detachHead, git, headCommit, removeWorktree, switchWorktree, worktreeGitDir, worktreeIsClean } from './git.js';
 import { RepoLock } from './repo-lock.js';
@@ -199,6 +200,9 @@ export class PreparedWorktrees {
       return { tree, holder, base, gitDir: await worktreeGitDir(tree, this.opts.env) };
     } catch (err) {
       rmSync(holder, { recursive: true, force: true });
+      if (/not a valid object name: 'HEAD'|invalid reference: HEAD/.test((err as Error).message)) {
+        throw new CommandWorkspaceError(`the repository ${repo} has no commit yet: commit once, so a task's worktree has a base`, { cause: err });
+      }
       throw err;
     }
   }

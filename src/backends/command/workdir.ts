@@ -37,6 +37,8 @@ export function resolveWorkdir(workdir: string, roots: readonly string[], field 
   // A symlink inside a root may point out of it.
   if (!roots.some((root) => isUnder(root, real))) throw outside();
   if (!statSync(real).isDirectory()) throw new ValidationError(`${field} must be a directory, got a file: ${JSON.stringify(workdir)}`, field);
+  // A repository's own git directory is no place to work: git would not isolate it, and a CLI could rewrite history.
+  if (real.split(path.sep).includes('.git')) throw new ValidationError(`${field} must not be inside a .git directory, got ${JSON.stringify(workdir)}`, field);
   return real;
 }
 
