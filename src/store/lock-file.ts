@@ -5,6 +5,7 @@
  * process needs no clean-up: the next holder overwrites it, and a reader trusts it only while its pid is alive and
  * started when the file says (a pid the system has since reused does not count).
  */
+import { realpathSync } from 'node:fs';
 import fs from 'node:fs';
 import { isAlive, processStartTime } from '../processes.js';
 
@@ -20,9 +21,15 @@ export interface LockInfo {
   url: string | null;
 }
 
-/** `<store path>.lock`. */
+/** `<store path>.lock`, beside the store's real path: reached through a symlink, one store still has one lock file. */
 export function lockFilePath(storePath: string): string {
-  return `${storePath}.lock`;
+  let real = storePath;
+  try {
+    real = realpathSync(storePath);
+  } catch {
+    // Not created yet: the path as given is where it will be.
+  }
+  return `${real}.lock`;
 }
 
 /** Writes the whole file at once (a temporary file renamed over it), so a reader never sees half of it. */

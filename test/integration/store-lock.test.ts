@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { StoreInUse } from '../../src/errors.js';
@@ -90,6 +91,26 @@ describe('the store lock', () => {
       assert.equal(posts(tag).length, 1, 'the model got the task once');
       assert.equal(readLockInfo(lockFilePath(store))?.pid, first.child.pid, 'the lock file still names the first');
       await client.call('DELETE', `/task/${id}`);
+    } finally {
+      first?.child.kill('SIGTERM');
+      if (first) await first.exited;
+      dir.remove();
+    }
+  });
+
+  it('a second start through a symlink to the store names the holder too', async () => {
+    const { dir, file, store } = project();
+    let first: CoordinatorProcess | null = null;
+    try {
+      first = await startCoordinatorProcess(file);
+      await eventually(() => readLockInfo(lockFilePath(store))?.url === first!.url);
+      // Another project folder whose store is a symlink to the first one's.
+      const other = tempDir();
+      symlinkSync(store, join(other.path, 'koubou.db'));
+      const second = await koubou(['start', '--config', writeTestConfig({ dir: other.path, backends: [{ url: fake.url }] }).file]);
+      other.remove();
+      assert.equal(second.code, 1, second.stderr);
+      assert.match(second.stderr, new RegExp(`store in use \\(koubou at ${first.url.replace(/[.]/g, '\\.')}\\)`));
     } finally {
       first?.child.kill('SIGTERM');
       if (first) await first.exited;
