@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /** The `koubou` command: dispatches to one module per command. Exit codes are in errors.ts (0 done, 1 failed, 2 usage). */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import nodeModule from 'node:module';
 import { KoubouError } from '../errors.js';
 import { CliError, EXIT, UsageError } from '../client/errors.js';
 import { COMMAND_SPECS } from './command-specs.js';
 import { helpText } from './flags.js';
 import { closest } from '../did-you-mean.js';
+import { packageRoot } from '../package-root.js';
 import { isCommand, MAIN, usageHint } from './usage.js';
 
 type Command = (argv: string[]) => Promise<number | void>;
@@ -52,7 +54,7 @@ function unknownCommand(name: string): UsageError {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
   return pkg.version ?? 'unknown';
 }
 

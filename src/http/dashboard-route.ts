@@ -6,14 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { RouteNotFound } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { stateTableJson } from '../tasks/states.js';
 
-/** The compiled module runs from dist/src/http/; the assets ship in the package as they are in the repo. */
-const ASSET_DIR = fileURLToPath(new URL('../../../src/dashboard/assets/', import.meta.url));
+/** The assets ship in the package as they are in the repo. */
+const ASSET_DIR = join(packageRoot(), 'src', 'dashboard', 'assets');
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -62,7 +62,7 @@ function assets(): Map<string, Asset> {
   const map = new Map<string, Asset>();
   for (const name of readdirSync(ASSET_DIR)) {
     if (!SAFE_NAME.test(name)) continue;
-    map.set(name === 'index.html' ? '/' : `/dashboard/${name}`, asset(name, readFileSync(ASSET_DIR + name)));
+    map.set(name === 'index.html' ? '/' : `/dashboard/${name}`, asset(name, readFileSync(join(ASSET_DIR, name))));
   }
   if (!map.has('/')) throw new Error(`the dashboard's index.html is missing from ${ASSET_DIR}`);
   map.set(`/dashboard/${STATE_TABLE}`, asset(STATE_TABLE, Buffer.from(stateTableModule())));

@@ -27,7 +27,7 @@ export interface PoolGauges {
   workers(): Promise<{ total: number; idle: number; busy: number; restarts: number }>;
 }
 
-const loadPromClient = loadOnce(() => import('prom-client'));
+const loadPromClient = loadOnce(() => import('./prom-client.js'));
 type PromClient = Awaited<ReturnType<typeof loadPromClient>>;
 
 /** The prom-client side, built once the module is loaded. */

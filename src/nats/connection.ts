@@ -45,7 +45,7 @@ export interface NatsOptions {
 }
 
 /** The client is loaded with the first connection: a coordinator without nats.url never needs it. */
-const loadNats = loadOnce(() => import('nats'));
+const loadNats = loadOnce(() => import('./nats-client.js'));
 type Nats = Awaited<ReturnType<typeof loadNats>>;
 
 /** Connects (waiting for the first connection up to 10 s), then reconnects forever with a short wait. */

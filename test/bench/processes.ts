@@ -2,9 +2,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { KOUBOU_NODE_CLI } from '../helpers/cli-paths.js';
 
 const FAKE = fileURLToPath(new URL('../helpers/fake-llm-main.js', import.meta.url));
-const NODE_CLI = fileURLToPath(new URL('../../src/cli/koubou-node.js', import.meta.url));
+const NODE_CLI = KOUBOU_NODE_CLI;
 
 /** Starts the fake LLM server in its own process, so it does not share the coordinator's event loop; args as fake-llm-main.ts takes them. */
 export function startFakeProcess(args: readonly string[] = []): Promise<{ url: string; child: ChildProcess }> {

@@ -15,8 +15,9 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { closedPort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
 import { peakRssMiB } from './processes.js';
+import { KOUBOU_CLI } from '../helpers/cli-paths.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
+const CLI = KOUBOU_CLI;
 const DEFAULT_CONFIG = fileURLToPath(new URL('../../../config/koubou.yaml', import.meta.url));
 const POLL_MS = 2;
 const IDLE_AFTER_MS = 1000;

@@ -1,9 +1,9 @@
 /** The real `koubou start` command in a child process, for crash and signal tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { listeningUrl } from '../../src/logging/listening.js';
+import { KOUBOU_CLI } from './cli-paths.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
+const CLI = KOUBOU_CLI;
 
 export interface CoordinatorProcess {
   url: string;

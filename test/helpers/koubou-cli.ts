@@ -1,8 +1,8 @@
 /** Runs the real `koubou` command as a process, as a user would. */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { KOUBOU_CLI } from './cli-paths.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
+const CLI = KOUBOU_CLI;
 
 /** `koubou ARGS` to its end; only PATH and `env` reach it. Resolves with stdout; rejects naming the exit code and stderr. */
 export function koubouOutput(args: string[], env: Record<string, string> = {}): Promise<string> {

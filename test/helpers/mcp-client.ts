@@ -3,9 +3,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { fileURLToPath } from 'node:url';
+import { KOUBOU_CLI } from './cli-paths.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
+const CLI = KOUBOU_CLI;
 
 export interface McpTestClient {
   client: Client;

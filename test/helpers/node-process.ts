@@ -1,9 +1,9 @@
 /** A real `koubou-node` process. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { tempDir } from './temp.js';
+import { KOUBOU_NODE_CLI } from './cli-paths.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/koubou-node.js', import.meta.url));
+const CLI = KOUBOU_NODE_CLI;
 
 export interface NodeProcess {
   child: ChildProcess;

@@ -15,9 +15,10 @@ import { mcpOverHttp } from '../helpers/mcp-client.js';
 import { alive, hangPids } from '../helpers/pids.js';
 import { git, makeRepo } from '../helpers/git-repo.js';
 import { tempDir } from '../helpers/temp.js';
+import { KOUBOU_CLI } from '../helpers/cli-paths.js';
 
 const FAKE = fileURLToPath(new URL('../helpers/fake-agent-cli.js', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
+const CLI = KOUBOU_CLI;
 const TOKEN = 'secret-token-for-command-tests';
 
 

@@ -6,15 +6,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { COMMAND_SPECS } from '../../src/cli/command-specs.js';
 import type { CommandSpec } from '../../src/cli/flags.js';
 import { NODE_SPEC } from '../../src/cli/node-spec.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeTestConfig } from '../helpers/test-config.js';
+import { KOUBOU_CLI, KOUBOU_NODE_CLI } from '../helpers/cli-paths.js';
 
-const KOUBOU = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
-const NODE = fileURLToPath(new URL('../../src/cli/koubou-node.js', import.meta.url));
+const KOUBOU = KOUBOU_CLI;
+const NODE = KOUBOU_NODE_CLI;
 
 interface Run {
   code: number | null;

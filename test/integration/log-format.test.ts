@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { logFilePath } from '../../src/logging/log-file.js';
 import { liveHolder } from '../../src/store/lock-file.js';
 import { startCoordinatorProcess } from '../helpers/coordinator-process.js';
@@ -18,8 +17,9 @@ import { startNodeProcess } from '../helpers/node-process.js';
 import { closedPort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeTestConfig } from '../helpers/test-config.js';
+import { KOUBOU_CLI } from '../helpers/cli-paths.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
+const CLI = KOUBOU_CLI;
 
 interface Line {
   level: number;

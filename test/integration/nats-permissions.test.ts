@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { createLogger, silentLogger } from '../../src/logger.js';
@@ -21,8 +20,9 @@ import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 import { tempDir } from '../helpers/temp.js';
+import { KOUBOU_CLI } from '../helpers/cli-paths.js';
 
-const KOUBOU = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
+const KOUBOU = KOUBOU_CLI;
 const TOKEN = 'Zq7x-pool-token-never-seen';
 /** JSON.parse quotes about ten characters around a mistake: enough to leak the start of a secret. */
 const leaks = (text: string) => text.includes(TOKEN.slice(0, 6));

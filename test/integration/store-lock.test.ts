@@ -10,7 +10,6 @@ import { existsSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { StoreInUse } from '../../src/errors.js';
 import { isAlive, processStartTime } from '../../src/processes.js';
 import { liveHolder, lockFilePath, readLockInfo, writeLockInfo } from '../../src/store/lock-file.js';
@@ -24,8 +23,9 @@ import { mcpOverStdio, type McpTestClient } from '../helpers/mcp-client.js';
 import { closedPort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeTestConfig } from '../helpers/test-config.js';
+import { KOUBOU_CLI } from '../helpers/cli-paths.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/koubou.js', import.meta.url));
+const CLI = KOUBOU_CLI;
 
 interface Run {
   code: number | null;

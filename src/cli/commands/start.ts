@@ -5,7 +5,6 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { KoubouConfig } from '../../config.js';
 import { positionals } from '../args.js';
 import { COMMAND_SPECS } from '../command-specs.js';
@@ -18,7 +17,6 @@ import { json } from '../format.js';
 import { out, parse, printHelp } from './shared.js';
 import { configArgs, serverConfig } from './server-flags.js';
 
-const CLI = fileURLToPath(new URL('../koubou.js', import.meta.url));
 const READY_WITHIN_MS = 15_000;
 const POLL_MS = 100;
 
@@ -56,7 +54,8 @@ async function detach(config: KoubouConfig, args: string[], asJson: boolean): Pr
   const logStart = fs.fstatSync(logFd).size;
   let child;
   try {
-    child = spawn(process.execPath, [...process.execArgv, CLI, 'start', ...args], {
+    // The program this is: dist/bin/koubou.js as users run it (or the compiled dist/src/cli/koubou.js).
+    child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'start', ...args], {
       cwd: process.cwd(),
       env: processEnv(),
       detached: true,
