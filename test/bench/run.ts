@@ -215,7 +215,8 @@ async function startup(runs: number, fakeUrl: string): Promise<void> {
     results.push(r);
     console.log(
       `  run ${i + 1}: spawn → /health ${fmt(r.toHealthMs, 0)} ms; idle RSS ${fmt(r.idleRssMiB, 1)} MiB (peak ${fmt(r.peakRssMiB, 1)}); ` +
-        `spawn \`koubou mcp\` → tools/list ${fmt(r.mcpForwardMs, 0)} ms forwarding, ${fmt(r.mcpEmbeddedMs, 0)} ms with its own coordinator; ${load()}`,
+        `spawn \`koubou mcp\` → tools/list ${fmt(r.mcpForwardMs, 0)} ms forwarding, ${fmt(r.mcpEmbeddedMs, 0)} ms with its own coordinator; ` +
+        `bare Hono server ${fmt(r.floorToHealthMs, 0)} ms, ${fmt(r.floorIdleRssMiB, 1)} MiB; ${load()}`,
     );
   }
   const s = (f: (r: StartupRun) => number, digits = 0) => medianRange(results.map(f), digits);
@@ -224,6 +225,7 @@ async function startup(runs: number, fakeUrl: string): Promise<void> {
   console.log(`  spawn → /health                       ${s((r) => r.toHealthMs)} ms   (target <= 250)`);
   console.log(`  spawn koubou mcp → tools/list, forwarding          ${s((r) => r.mcpForwardMs)} ms   (target <= 200)`);
   console.log(`  spawn koubou mcp → tools/list, its own coordinator ${s((r) => r.mcpEmbeddedMs)} ms`);
+  console.log(`  floor: a bare Hono server, spawn → /health ${s((r) => r.floorToHealthMs)} ms, idle RSS ${s((r) => r.floorIdleRssMiB, 1)} MiB`);
 }
 
 async function slowWatchers(runs: number, o: SlowWatchersOptions): Promise<void> {

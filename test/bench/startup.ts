@@ -4,7 +4,8 @@
  *  - spawn `koubou start` → first 200 from /health (polled every 2 ms on a port picked beforehand);
  *  - its RSS once idle (1 s after /health answered), and its peak RSS so far;
  *  - spawn `koubou mcp` → `tools/list` answered, with the MCP SDK's client over stdio as Claude Code would: once
- *    forwarding to that running coordinator, once running its own (embedded) coordinator because none answers.
+ *    forwarding to that running coordinator, once running its own (embedded) coordinator because none answers;
+ *  - the floor: a bare Hono server (bare-server.ts) spawned and measured the same way.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,12 @@ export interface StartupRun {
   peakRssMiB: number;
   mcpForwardMs: number;
   mcpEmbeddedMs: number;
+  /** The same spawn → /health and idle RSS of a bare Hono server. */
+  floorToHealthMs: number;
+  floorIdleRssMiB: number;
 }
+
+const BARE_SERVER = fileURLToPath(new URL('./bare-server.js', import.meta.url));
 
 /** One round: a fresh temp dir and store, a coordinator, two `koubou mcp` starts. */
 export async function runStartup(fakeUrl: string): Promise<StartupRun> {
@@ -55,11 +61,29 @@ export async function runStartup(fakeUrl: string): Promise<StartupRun> {
     // Nothing answers at --url, and the running coordinator holds another store: this one runs its own.
     const nobody = `http://127.0.0.1:${await closedPort()}`;
     const mcpEmbeddedMs = await mcpToToolList(['mcp', '--url', nobody, '--config', config, '--db', join(dir.path, 'mcp.db'), '--port', '0', '--log-level', 'warn'], dir.path, env);
-    return { toHealthMs, idleRssMiB, peakRssMiB: peak, mcpForwardMs, mcpEmbeddedMs };
+    const floor = await bareServer(env);
+    return { toHealthMs, idleRssMiB, peakRssMiB: peak, mcpForwardMs, mcpEmbeddedMs, floorToHealthMs: floor.toHealthMs, floorIdleRssMiB: floor.idleRssMiB };
   } finally {
     child.kill('SIGTERM');
     await exited;
     dir.remove();
+  }
+}
+
+/** Spawn → first 200 from /health and RSS once idle, of the bare Hono server. */
+async function bareServer(env: Record<string, string>): Promise<{ toHealthMs: number; idleRssMiB: number }> {
+  const port = await closedPort();
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [BARE_SERVER, String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    await untilHealthy(`http://127.0.0.1:${port}`);
+    const toHealthMs = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, IDLE_AFTER_MS));
+    return { toHealthMs, idleRssMiB: rssMiB(child.pid!) };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
   }
 }
 
