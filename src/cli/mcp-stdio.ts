@@ -8,7 +8,9 @@
  *      else any free port) and named in the lock file, so the next `koubou mcp` finds it through step 2.
  * Token from KOUBOU_API_TOKEN (or server.api_token). Stdout carries the protocol, so logs go to stderr (warnings) and
  * to the store's log file. The MCP handshake and tools/list are answered while the connection is still being made (an
- * embedded coordinator takes a second to start); tool calls wait for it.
+ * embedded coordinator takes a second to start); tool calls wait for it. When the coordinator it forwards to goes away
+ * (the first of two sessions ends), the next call makes the connection again by the same steps, so this process takes
+ * the store over, or forwards to whoever took it first (see mcp-link.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -20,19 +22,13 @@ import { LISTENING_MSG } from '../logging/listening.js';
 import type { Coordinator } from '../main.js';
 import { liveHolder } from '../store/lock-file.js';
 import type { KoubouApi } from '../mcp/api.js';
+import { McpLink, type Connection } from './mcp-link.js';
 import { httpApi, isReachable } from '../mcp/http-api.js';
 import { createMcpServer } from '../mcp/server.js';
 
 /** How long a `koubou mcp` that lost the race for the store waits for the winner to say where it answers. */
 const HOLDER_URL_WAIT_MS = 20_000;
 const POLL_MS = 100;
-
-interface Connection {
-  api: KoubouApi;
-  /** Where the tools' calls go: the coordinator forwarded to, or the embedded one. */
-  url: string;
-  close(): Promise<void>;
-}
 
 /**
  * Serves MCP on stdin/stdout until the client closes stdin or a signal asks it to stop. `client.url` is the coordinator
@@ -46,21 +42,48 @@ export async function runMcpStdio(client: { url: string | null; token: string | 
   // before the lock file names this process, so that no signal finds the default action (die undrained).
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  const connecting = connect(client.url, client.token, config);
+  const logger = lazyLogger();
+  const link = new McpLink((gone) => connect(client.url, client.token, config, logger, gone));
   // Not a dangling rejection while the transport starts: the await below reports it.
-  connecting.catch(() => {});
-  const server = createMcpServer(whenConnected(connecting));
+  link.ready.catch(() => {});
+  const server = createMcpServer(link.api());
   const transport = new StdioServerTransport();
   transport.onclose = stop;
   process.stdin.once('end', stop);
   await server.connect(transport);
-  const connection = await connecting;
+  await link.ready;
   await stopped;
   await server.close();
-  await connection.close();
+  await link.close();
 }
 
-async function connect(named: string | null, token: string | null, loadConfig: (defaultPort: number) => KoubouConfig): Promise<Connection> {
+/** The process's logger, made on first use: a forwarding `koubou mcp` that never needs one does not load it. */
+function lazyLogger(): (config: KoubouConfig) => Promise<Logger> {
+  let made: Promise<Logger> | null = null;
+  return (config) =>
+    (made ??= import('../logging/pino-logger.js').then(({ createPinoLogger }) =>
+      createPinoLogger({
+        name: 'koubou-mcp',
+        level: config.log.level,
+        consoleLevel: config.log.level === 'info' || config.log.level === 'debug' ? 'warn' : config.log.level,
+        console: 'stderr',
+        file: logFilePath(config.store.path),
+      }),
+    ));
+}
+
+/**
+ * Makes the connection by the steps above. `gone`: the connection this one replaces, whose coordinator stopped
+ * answering (null at start).
+ */
+async function connect(
+  named: string | null,
+  token: string | null,
+  loadConfig: (defaultPort: number) => KoubouConfig,
+  logger: (config: KoubouConfig) => Promise<Logger>,
+  gone: Connection | null,
+): Promise<Connection> {
+  if (gone) (await logger(loadConfig(0))).warn('the coordinator koubou mcp forwarded to stopped answering; finding or starting another', { url: gone.url });
   if (named !== null && (await isReachable(named))) return forward(named, token);
   // Port 0 unless the file, KOUBOU_PORT or --port says otherwise: a fixed default port would let another project's
   // `koubou mcp` find this coordinator at the default URL and use the wrong store.
@@ -71,14 +94,7 @@ async function connect(named: string | null, token: string | null, loadConfig: (
   if (named === null && (await isReachable(DEFAULT_URL))) return forward(DEFAULT_URL, auth);
 
   // Loaded only here: a forwarding `koubou mcp` needs neither a logger of its own nor the server.
-  const [{ createPinoLogger }, { localApi }] = await Promise.all([import('../logging/pino-logger.js'), import('../mcp/local-api.js')]);
-  const log = createPinoLogger({
-    name: 'koubou-mcp',
-    level: config.log.level,
-    consoleLevel: config.log.level === 'info' || config.log.level === 'debug' ? 'warn' : config.log.level,
-    console: 'stderr',
-    file: logFilePath(config.store.path),
-  });
+  const [log, { localApi }] = await Promise.all([logger(config), import('../mcp/local-api.js')]);
   const deadline = Date.now() + HOLDER_URL_WAIT_MS;
   for (;;) {
     try {
@@ -96,23 +112,8 @@ async function connect(named: string | null, token: string | null, loadConfig: (
   }
 }
 
-/** The API of the connection once it is made; its calls wait for it. */
-function whenConnected(connecting: Promise<Connection>): KoubouApi {
-  let api: KoubouApi | null = null;
-  void connecting.then((c) => (api = c.api), () => {});
-  return {
-    delegate: async (args) => (await connecting).api.delegate(args),
-    getTask: async (id, waitSeconds) => (await connecting).api.getTask(id, waitSeconds),
-    cancel: async (id) => (await connecting).api.cancel(id),
-    list: async (status, limit) => (await connecting).api.list(status, limit),
-    poolStatus: async () => (await connecting).api.poolStatus(),
-    // Asked only after a delegate or getTask call has answered, so the connection is there by then.
-    onOutput: (id, listener) => api?.onOutput?.(id, listener) ?? (() => {}),
-  };
-}
-
 function forward(url: string, token: string | null): Connection {
-  return { api: httpApi(url, token), url, close: async () => {} };
+  return { api: httpApi(url, token), url, forwarded: true, close: async () => {} };
 }
 
 /** A coordinator in this process, on 127.0.0.1 only; a taken configured port falls back to any free one. */
@@ -134,5 +135,5 @@ async function embedded(config: KoubouConfig, log: Logger, localApi: (core: Coor
   const url = coordinator.http.url;
   log.warn('no coordinator answered; running an embedded one', { url, store: config.store.path });
   log.info(LISTENING_MSG, { url, store: config.store.path, command: 'mcp' });
-  return { api: localApi(coordinator.core), url, close: () => coordinator.stop() };
+  return { api: localApi(coordinator.core), url, forwarded: false, close: () => coordinator.stop() };
 }

@@ -6,7 +6,7 @@
 import { readLines } from '../backends/lines.js';
 import { readSseEvents } from '../backends/sse.js';
 import { KoubouClient } from '../client/client.js';
-import { ApiError } from '../client/errors.js';
+import { ApiError, Unreachable } from '../client/errors.js';
 import { delegateBody, type KoubouApi, type TaskView } from './api.js';
 
 /** An error answer from the coordinator (or none at all), keeping its stable code for the tool's error text. */
@@ -14,9 +14,16 @@ class RemoteError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** No connection could be made, or it broke before the answer: the coordinator may have gone. */
+    readonly connectionLost = false,
   ) {
     super(message);
   }
+}
+
+/** True for an error of this API that says the coordinator could not be reached (refused, reset), not that it refused. */
+export function isConnectionLost(err: unknown): boolean {
+  return err instanceof RemoteError && err.connectionLost;
 }
 
 /** The REST API allows waits up to 60 s per request. */
@@ -30,7 +37,7 @@ async function remote<T>(call: Promise<T>): Promise<T> {
     return await call;
   } catch (err) {
     if (err instanceof ApiError) throw new RemoteError(err.code, err.apiMessage);
-    throw new RemoteError('unreachable', (err as Error).message);
+    throw new RemoteError('unreachable', (err as Error).message, err instanceof Unreachable);
   }
 }
 

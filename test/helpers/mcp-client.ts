@@ -12,6 +12,8 @@ export interface McpTestClient {
   /** Calls a tool; returns its JSON answer, or throws with the tool's error text. */
   call(name: string, args?: Record<string, unknown>, onProgress?: (message: string) => void): Promise<any>;
   close(): Promise<void>;
+  /** The `koubou mcp` process's pid (stdio only; null over HTTP). */
+  pid: number | null;
 }
 
 export async function mcpOverHttp(baseUrl: string, token?: string): Promise<McpTestClient> {
@@ -21,9 +23,9 @@ export async function mcpOverHttp(baseUrl: string, token?: string): Promise<McpT
 
 /** Runs `koubou mcp` as a child process, as Claude Code would. */
 export async function mcpOverStdio(env: Record<string, string>, cwd?: string): Promise<McpTestClient> {
-  return connect(
-    new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: { PATH: process.env.PATH ?? '', ...env }, ...(cwd ? { cwd } : {}), stderr: 'pipe' }),
-  );
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: { PATH: process.env.PATH ?? '', ...env }, ...(cwd ? { cwd } : {}), stderr: 'pipe' });
+  const client = await connect(transport);
+  return { ...client, pid: transport.pid };
 }
 
 async function connect(transport: Transport): Promise<McpTestClient> {
@@ -41,5 +43,6 @@ async function connect(transport: Transport): Promise<McpTestClient> {
       return JSON.parse(text);
     },
     close: () => client.close(),
+    pid: null,
   };
 }

@@ -282,6 +282,59 @@ describe('the store lock', () => {
       }
     });
 
+    it('when the koubou mcp holding the store goes, those forwarding to it take over: one opens the store, the other forwards to it; no call is lost or run twice', async () => {
+      const { dir, file, store } = project();
+      const env = { KOUBOU_CONFIG: file, KOUBOU_URL: `http://127.0.0.1:${await closedPort()}` };
+      const sessions: McpTestClient[] = [];
+      try {
+        const first = await mcpOverStdio(env, dir.path);
+        sessions.push(first);
+        await first.call('pool_status');
+        await eventually(() => liveHolder(store)?.url != null);
+        assert.equal(liveHolder(store)?.pid, first.pid, 'the first runs the embedded coordinator');
+        const second = await mcpOverStdio(env, dir.path);
+        const third = await mcpOverStdio(env, dir.path);
+        sessions.push(second, third);
+        // Both forward to the first from now on.
+        await Promise.all([second.call('pool_status'), third.call('pool_status')]);
+        assert.equal(liveHolder(store)?.pid, first.pid);
+
+        // The first session ends (its client closes stdin): its coordinator drains and lets go of the store, while
+        // both others already have a call on the way.
+        const tag = randomUUID();
+        await first.close();
+        const [a, b] = await Promise.all([
+          second.call('delegate_task', { prompt: `second after ${tag}`, wait_seconds: 20 }),
+          third.call('delegate_task', { prompt: `third after ${tag}`, wait_seconds: 20 }),
+        ]);
+        assert.deepEqual([a.status, b.status], ['completed', 'completed']);
+        assert.equal(posts(`second after ${tag}`).length, 1, 'the model got each task once');
+        assert.equal(posts(`third after ${tag}`).length, 1);
+        const taker = liveHolder(store)!;
+        assert.ok(taker.pid === second.pid || taker.pid === third.pid, `the store was taken over by one of them, not ${taker.pid}`);
+        assert.equal(taker.command, 'mcp');
+        // One coordinator for both: each one's task is in the other's list.
+        const ids = (await Promise.all([second.call('list_tasks', { limit: 10 }), third.call('list_tasks', { limit: 10 })])).map((l: { task_id: string }[]) => l.map((t) => t.task_id));
+        for (const listed of ids) assert.ok(listed.includes(a.task_id) && listed.includes(b.task_id), JSON.stringify(ids));
+
+        // The one that took over is killed while the other waits on a task it runs: the other takes over in turn,
+        // and the waiting call still answers, for the one task it submitted.
+        const [killed, survivor] = taker.pid === second.pid ? [second, third] : [third, second];
+        const slow = `slow ${tag}`;
+        const waiting = survivor.call('delegate_task', { prompt: `${slow} [[delay:1500]]`, wait_seconds: 30 });
+        await eventually(() => posts(slow).length === 1);
+        process.kill(killed.pid!, 'SIGKILL');
+        const done = await waiting;
+        assert.equal(done.status, 'completed');
+        assert.equal(liveHolder(store)?.pid, survivor.pid, 'the survivor holds the store now');
+        const listed = (await survivor.call('list_tasks', { limit: 20 })) as { prompt_excerpt: string }[];
+        assert.equal(listed.filter((t) => t.prompt_excerpt.includes(slow)).length, 1, 'one task: the waiting call was not submitted again as a new one');
+      } finally {
+        for (const s of sessions.reverse()) await s.close().catch(() => {});
+        dir.remove();
+      }
+    });
+
     it('two koubou mcp on one project: the second forwards to the first one\'s embedded coordinator; koubou start refuses; koubou stop stops it', async () => {
       const { dir, file, store } = project();
       const env = { KOUBOU_CONFIG: file, KOUBOU_URL: `http://127.0.0.1:${await closedPort()}` };
