@@ -7,9 +7,10 @@
  * scheduler's fact alone (see actors/scheduler.ts): it sees both ends of every run, so it also decides which idle
  * workers go; this actor only knows whether a slot has a live worker.
  */
-import { dispatch, spawn, stop, type Ref } from 'nact';
+import { dispatch, query, spawn, stop, type Ref } from 'nact';
 import type { Backend } from '../src/backends/types.js';
 import { accepts, serves, type Capabilities } from '../src/routing/capabilities.js';
+import { localGroup } from '../src/routing/gate-feed.js';
 import type { Demand } from '../src/routing/scheduler-views.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import type { WorkerEvent } from '../src/events/worker-events.js';
@@ -70,6 +71,9 @@ export interface PoolDeps {
   /** Starts one worker actor; the real one is spawnWorker, tests give a controllable one. */
   spawnWorker: SpawnWorker;
 }
+
+/** How long a worker waits for the scheduler to say how long a backend that pushed back takes no work. */
+const GATE_ANSWER_MS = 5_000;
 
 /** One local concurrency slot: `local:<backend>:<n>`, its current worker (if any) and its restart history. */
 interface LocalSlot {
@@ -227,7 +231,7 @@ function startWorker(state: PoolState, slot: LocalSlot, self: Ref<PoolMsg>, deps
       incarnation,
       backend,
       location: 'local',
-      group: `local:${backend.name}`,
+      group: localGroup(backend.name),
       caps,
       transitions: deps.transitions,
       notifyIdle: state.notifyIdle,
@@ -237,6 +241,7 @@ function startWorker(state: PoolState, slot: LocalSlot, self: Ref<PoolMsg>, deps
       recordBackendCall: deps.recordBackendCall,
       // Straight to the scheduler, which owns the backends' gates: it arrives before the task it is about comes back.
       reportCall: (report) => dispatch(deps.scheduler, { type: 'backendCall', report }),
+      reportPushback: (report) => query(deps.scheduler, (replyTo: Ref<number>) => ({ type: 'backendCall' as const, report, replyTo }), GATE_ANSWER_MS),
       clock: deps.clock,
       log: deps.log,
       heartbeatMs: deps.heartbeatIntervalMs,

@@ -14,6 +14,7 @@ import type { Clock, TimerHandle } from '../src/clock.js';
 import type { Logger } from '../src/logger.js';
 import { remoteGroup } from '../src/nodes/remote-slot.js';
 import { estimate, waitingContext } from '../src/routing/estimate.js';
+import { recordCall, recordUnreachable } from '../src/routing/gate-feed.js';
 import { LaneQueue } from '../src/routing/lanes.js';
 import { plan } from '../src/routing/planner.js';
 import type { RoutingConfig } from '../src/routing/policy.js';
@@ -34,8 +35,13 @@ export type SchedulerMsg =
   | { type: 'workersIdle'; workers: IdleWorker[] }
   /** A worker died or was stopped: its task, if any, goes back to the queue. */
   | { type: 'workerRemoved'; workerId: string; incarnation: number; reason: string }
-  /** What a backend call told about its server: the backend's gate (circuit, pause, in-flight limit) learns from it. */
-  | { type: 'backendCall'; report: CallReport }
+  /**
+   * What a backend call told about its server: the backend's gate (circuit, pause, in-flight limit) learns from it.
+   * `replyTo`, when given, is told how long (ms) that gate now takes no call: what a task the call deferred waits.
+   */
+  | { type: 'backendCall'; report: CallReport; replyTo?: Ref<number> }
+  /** The start-up check found no server behind this local backend: its circuit opens before any task is sent there. */
+  | { type: 'backendUnreachable'; backend: string }
   /** Timer: a backend's gate may have opened (a probe is due, a pause ended). */
   | { type: 'gatesDue' }
   /** A task failed retryably (or was deferred); queue it again once its wait has passed. */
@@ -128,8 +134,13 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
     case 'workerRemoved':
       if (state.pool.isCurrent(msg.workerId, msg.incarnation)) removeWorker(state, msg.workerId, msg.reason, self, deps);
       break;
-    case 'backendCall':
-      recordCall(state, msg.report, deps);
+    case 'backendCall': {
+      const closedForMs = recordCall(state.pool, deps.gates, msg.report, deps.log, deps.clock.now());
+      if (msg.replyTo) dispatch(msg.replyTo, closedForMs);
+      break;
+    }
+    case 'backendUnreachable':
+      recordUnreachable(deps.gates, msg.backend, deps.log);
       break;
     case 'gatesDue':
       state.wake = null;
@@ -198,20 +209,6 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
   reportDemand(state, deps);
   wakeForGates(state, self, deps);
   return state;
-}
-
-/** Feeds a call's verdict to its backend's gate and logs what changed. */
-function recordCall(state: SchedulerState, report: CallReport, deps: SchedulerDeps): void {
-  const worker = state.pool.handle(report.workerId);
-  if (!worker || (report.incarnation !== null && worker.incarnation !== report.incarnation)) return;
-  const group = state.pool.groups.get(worker.group)!;
-  const run = state.pool.running(report.workerId);
-  const changes = deps.gates.get(group.key).record(report.verdict, {
-    inFlight: group.running.size,
-    ceiling: group.members.size,
-    startedAt: run?.startedAt ?? deps.clock.now(),
-  });
-  for (const change of changes) logGateChange(deps.log, deps.gates, worker.backend, group.key, change, { task: report.taskId, attempt: report.attempt, code: report.code });
 }
 
 /** Keeps one timer for the earliest moment a gate opens by itself (the only wake-up that no message brings). */

@@ -104,16 +104,19 @@ function handle(
 async function runTask(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<void> {
   const result = await callBackend(task, lease, signal, deps);
   if (!result) return;
-  const { outcome, failure } = result;
+  const { outcome, failure, closedForMs } = result;
   const backend = deps.backend.name;
   const about = { task: task.id, backend, worker: deps.id, attempt: task.attempts };
   try {
     if (failure?.kind === 'backpressure') {
-      // Not the task's fault: it waits (as long as the server asked, if it did) without spending an attempt.
-      const waitMs = failure.retryAfterMs ?? 0;
-      deps.log.warn('backend pushed back; task deferred without spending an attempt', { ...about, code: failure.code, wait_ms: waitMs, error: failure.message });
+      // Not the task's fault: it waits without spending an attempt. Held back as long as the server asked, if it did;
+      // what it waits in all is until its backend's gate takes work again (a pause, an open circuit), if that is later.
+      const heldMs = failure.retryAfterMs ?? 0;
+      const waitMs = Math.max(heldMs, closedForMs);
       const queued = await deps.transitions.defer(task.id, lease, { code: failure.code, message: failure.message }, waitMs, backend);
-      if (queued) deps.retryLater(queued, waitMs, { kind: 'retry_after', backend, error: failure.code });
+      if (!queued) return;
+      deps.log.warn('backend pushed back; task deferred without spending an attempt', { ...about, code: failure.code, wait_ms: waitMs, error: failure.message });
+      deps.retryLater(queued, heldMs, { kind: 'retry_after', backend, error: failure.code });
       return;
     }
     // A backend whose calls have side effects (an agent CLI) says whether a failed one may run again.
@@ -133,16 +136,24 @@ async function runTask(task: Task, lease: string, signal: AbortSignal, deps: Wor
   }
 }
 
+/** What a call came to: the outcome to record, and for a failure its kind and how long its backend now takes no call. */
+interface CallResult {
+  outcome: TaskOutcome;
+  failure: DescribedError | null;
+  /** Milliseconds until the backend's gate takes a call again, as the scheduler answered for a pushed-back call; else 0. */
+  closedForMs: number;
+}
+
 /**
  * The outcome to record and, for a failure, what kind it is; null when the run was aborted by someone who decides the
  * task's state (stop, cancel). Reports what the call said about the server either way.
  */
-async function callBackend(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<{ outcome: TaskOutcome; failure: DescribedError | null } | null> {
+async function callBackend(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<CallResult | null> {
   const { system, prompt } = buildPrompt(task);
   const started = deps.clock.now();
   const seconds = () => (deps.clock.now() - started) / 1000;
-  const report = (verdict: CallVerdict, code: string | null) =>
-    deps.reportCall({ workerId: deps.id, incarnation: deps.incarnation, verdict, taskId: task.id, attempt: task.attempts, code });
+  const reportOf = (verdict: CallVerdict, code: string | null) => ({ workerId: deps.id, incarnation: deps.incarnation, verdict, taskId: task.id, attempt: task.attempts, code });
+  const report = (verdict: CallVerdict, code: string | null) => deps.reportCall(reportOf(verdict, code));
   try {
     const chat = task.options.chat;
     const result = chat
@@ -162,7 +173,7 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
     deps.recordBackendCall(deps.backend.name, seconds(), null);
     report({ kind: 'ok' }, null);
     const { output, changes, ...answer } = result;
-    return { outcome: { status: 'completed', output, answer, changes: changes ?? null }, failure: null };
+    return { outcome: { status: 'completed', output, answer, changes: changes ?? null }, failure: null, closedForMs: 0 };
   } catch (err) {
     if (signal.aborted && signal.reason instanceof Aborted) {
       report({ kind: 'unknown' }, 'aborted');
@@ -170,10 +181,13 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
     }
     const failure = describeError(err);
     deps.recordBackendCall(deps.backend.name, seconds(), failure.code);
-    report(verdictOf(err), failure.code);
+    let closedForMs = 0;
+    // A push-back waits for the gate's answer: the deferral then says how long the task really waits.
+    if (failure.kind === 'backpressure') closedForMs = await deps.reportPushback(reportOf(verdictOf(err), failure.code)).catch(() => 0);
+    else report(verdictOf(err), failure.code);
     // A refused answer still says how it ended, and one refused for its size keeps its start.
     const refused = err instanceof AnswerError ? { ...(err.answer ? { answer: err.answer } : {}), ...(err.partialOutput === undefined ? {} : { output: err.partialOutput }) } : {};
-    return { outcome: { status: 'failed', error: { code: failure.code, message: failure.message }, ...refused }, failure };
+    return { outcome: { status: 'failed', error: { code: failure.code, message: failure.message }, ...refused }, failure, closedForMs };
   }
 }
 

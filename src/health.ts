@@ -1,4 +1,5 @@
 /** What /health reports: queue counts, workers, and per backend whether it answers, has its model, and takes work. */
+import { localGroup } from './routing/gate-feed.js';
 import type { SchedulerLoad } from './routing/scheduler-views.js';
 import { checkModel, type ModelCheck } from './backends/model-check.js';
 import type { Backend } from './backends/types.js';
@@ -10,8 +11,11 @@ import type { BackendGates, GateStatus } from './supervision/backend-gate.js';
 /** How the coordinator's NATS side stands: still trying (how often, the last error), or connected. */
 export type BridgeStatus = { state: 'connecting'; attempts: number; error: string | null } | { state: 'connected' };
 
-/** ok; unreachable (no answer to its model listing); model_missing; circuit_open (calls fail, no work is sent); failed (its workers gave up). */
-export type BackendState = 'ok' | 'unreachable' | 'model_missing' | 'circuit_open' | 'failed';
+/**
+ * ok; unreachable (no answer to its model listing); model_missing; circuit_open (calls fail, no work is sent); paused
+ * (it said busy or rate-limited: no new work before `paused_until`); failed (its workers gave up).
+ */
+export type BackendState = 'ok' | 'unreachable' | 'model_missing' | 'circuit_open' | 'paused' | 'failed';
 
 /** A backend's circuit and limits as clients see them; times are ISO 8601. */
 export interface BackendGateView {
@@ -24,6 +28,8 @@ export interface BackendGateView {
   failures: number;
   /** Busy or rate-limited: no new work before this. */
   paused_until: string | null;
+  /** Why it is paused: retry_after (the server's Retry-After) or backoff (a busy answer without one); null when not. */
+  paused_by: GateStatus['pausedBy'];
   /** Most tasks in flight to it now; null = as many as it has workers. */
   in_flight_limit: number | null;
 }
@@ -56,9 +62,6 @@ export interface HealthReport {
 const PROBE_TTL_MS = 2_000;
 const PROBE_TIMEOUT_MS = 1_500;
 
-/** The gate key of a backend on this machine (its workers' group). */
-const localGroup = (backend: string) => `local:${backend}`;
-
 /** A backend's gate as clients see it; a backend with no call yet is closed since `since`. */
 function gateView(status: GateStatus | null, since: number): BackendGateView {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -68,6 +71,7 @@ function gateView(status: GateStatus | null, since: number): BackendGateView {
     probe_at: iso(status?.probeAt ?? null),
     failures: status?.failures ?? 0,
     paused_until: iso(status?.pausedUntil ?? null),
+    paused_by: status?.pausedBy ?? null,
     in_flight_limit: status?.limit ?? null,
   };
 }
@@ -109,7 +113,7 @@ export class BackendHealth {
     const healthy =
       load.workers > 0 &&
       backends.every((b) => b.status === 'ok') &&
-      remote.every((r) => r.circuit === 'closed') &&
+      remote.every((r) => r.circuit === 'closed' && r.paused_until === null) &&
       (nats === null || nats.state === 'connected') &&
       store.writable;
     return {
@@ -127,11 +131,17 @@ export class BackendHealth {
     const check = await this.check(b);
     const gate = gateView(this.gates.status(localGroup(b.name)), this.startedAt);
     const failed = this.failed.get(b.name) ?? null;
+    // Worst first: given up on, not answering (its circuit open), not answering its listing or missing its model, then
+    // answering but pushing back for now.
     const status: BackendState = failed
       ? 'failed'
       : gate.circuit === 'open'
         ? 'circuit_open'
-        : check.state;
+        : check.state !== 'ok'
+          ? check.state
+          : gate.paused_until !== null
+            ? 'paused'
+            : 'ok';
     return {
       name: b.name,
       type: b.type,

@@ -104,7 +104,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   const gates = new BackendGates({ failureThreshold: failure_threshold, probeBaseMs: probe_base_ms, probeMaxMs: probe_max_ms }, clock);
   const backendHealth = new BackendHealth(backends, clock, gates);
   // In the background: a backend that is down at start-up is no reason not to start (tasks wait for it).
-  void warnAboutBackends(config.backends, backends, log);
+  const startupCheck = warnAboutBackends(config.backends, backends, log);
   // Gauges read the live pool at scrape time, through `load`, bound once the tree exists.
   let load: () => Promise<SchedulerLoad> = async () => ({ pending: 0, running: 0, idleWorkers: 0, workers: 0, draining: false });
   const metrics = new Metrics(bus, workerEvents, {
@@ -202,6 +202,12 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     throw err;
   }
 
+  // A backend the start-up check found down gets an open circuit: the first tasks wait for a probe instead of each
+  // spending a refused connection on it. After the tree exists, however soon the check answered.
+  void startupCheck.then((down) => {
+    for (const backend of down) dispatch(tree.scheduler, { type: 'backendUnreachable', backend });
+  });
+
   /** A question to the scheduler, answered on `replyTo`. */
   const ask = <T>(msg: (replyTo: Ref<T>) => SchedulerMsg) => query(tree.scheduler, msg as (replyTo: Ref<unknown>) => SchedulerMsg, QUERY_TIMEOUT_MS) as Promise<T>;
   load = () => ask<SchedulerLoad>((replyTo) => ({ type: 'getLoad', replyTo }));
@@ -297,6 +303,7 @@ function nodeTreeLink(tree: Tree): NodeTreeLink {
     sessionOwner: (session) => query(tree.nodes, (replyTo: Ref<string | null>) => ({ type: 'sessionOwner' as const, session, replyTo }), QUERY_TIMEOUT_MS),
     runsInHand: (nodeId, leases) => dispatch(tree.scheduler, { type: 'nodeRuns', nodeId, leases }),
     backendCall: (report) => dispatch(tree.scheduler, { type: 'backendCall', report }),
+    backendPushback: (report) => query(tree.scheduler, (replyTo: Ref<number>) => ({ type: 'backendCall' as const, report, replyTo }), QUERY_TIMEOUT_MS),
     retryLater: (task, delayMs, why) => dispatch(tree.scheduler, { type: 'retryLater', task, delayMs, why }),
   };
 }

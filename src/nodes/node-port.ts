@@ -60,6 +60,8 @@ export interface NodeTreeLink {
   runsInHand(nodeId: string, leases: string[]): void;
   /** Scheduler: what a node's call said about its backend (the backend's gate learns from it). */
   backendCall(report: CallReport): void;
+  /** Scheduler: backendCall for a call its server pushed back on; resolves to how long (ms) the gate now takes no call. */
+  backendPushback(report: CallReport): Promise<number>;
   /** Scheduler: queue the task again once its wait has passed. */
   retryLater(task: QueuedTask, delayMs: number, why: RetryWait): void;
 }
@@ -90,6 +92,18 @@ export function createNodePort(deps: NodePortDeps): NodePort {
       if (holders.size > REMEMBERED_LEASES) holders.delete(holders.keys().next().value!);
     }
     return holder;
+  };
+  /**
+   * A deferral, as a local worker's: it waits at least what the server asked (the node's delay) and, in all, until the
+   * backend's gate takes work again (`closedForMs`), which is what its event and warn line say.
+   */
+  const defer = async (nodeId: string, worker: string, o: Extract<NodeOutcome, { kind: 'defer' }>, closedForMs: number): Promise<boolean> => {
+    const waitMs = Math.max(o.delayMs, closedForMs);
+    const queued = await transitions.defer(o.taskId, o.lease, o.error, waitMs, o.backend);
+    if (!queued) return false;
+    log.warn('backend pushed back; task deferred without spending an attempt', { task: o.taskId, backend: o.backend, node: nodeId, worker, code: o.error.code, wait_ms: waitMs, error: o.error.message });
+    tree.retryLater(queued, o.delayMs, { kind: 'retry_after', backend: o.backend, error: o.error.code });
+    return true;
   };
   const rootsByNode = new Map<string, readonly string[]>();
   const refusedLeases = new Set<string>();
@@ -132,14 +146,12 @@ export function createNodePort(deps: NodePortDeps): NodePort {
       }
       // The node's backend call feeds that backend's gate as a local call does, before the task can be queued again:
       // a node whose server refuses connections gets an open circuit, not the same task back at once, forever.
-      tree.backendCall({ workerId: holder, incarnation: null, verdict: verdictOf(o), taskId: o.taskId, attempt: 0, code: codeOf(o) });
+      const report = { workerId: holder, incarnation: null, verdict: verdictOf(o), taskId: o.taskId, attempt: 0, code: codeOf(o) };
+      if (o.kind === 'defer') return defer(nodeId, holder, o, await tree.backendPushback(report).catch(() => 0));
+      tree.backendCall(report);
       if (o.kind === 'finish') return transitions.finish(o.taskId, o.lease, o.outcome);
-      const queued: QueuedTask | null =
-        o.kind === 'defer'
-          ? await transitions.defer(o.taskId, o.lease, o.error, o.delayMs, o.backend)
-          : await transitions.retry(o.taskId, o.lease, o.error, o.delayMs);
-      const why = { kind: o.kind === 'defer' ? 'retry_after' : 'retry_backoff', backend: o.kind === 'defer' ? o.backend : null, error: o.error.code } as const;
-      if (queued) tree.retryLater(queued, o.delayMs, why);
+      const queued = await transitions.retry(o.taskId, o.lease, o.error, o.delayMs);
+      if (queued) tree.retryLater(queued, o.delayMs, { kind: 'retry_backoff', backend: null, error: o.error.code });
       return queued !== null;
     },
     progress(nodeId, taskId, lease, chunk, delta) {

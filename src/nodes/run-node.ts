@@ -117,8 +117,10 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
         defaultTimeoutS: s.default_timeout_s,
         maxOutputBytes: s.max_output_bytes ?? DEFAULT_MAX_OUTPUT_BYTES,
         recordBackendCall: () => {},
-        // The node's backends have no gate of their own yet; a deferral still reaches the coordinator as one.
+        // The node's backends have no gate of their own yet; a deferral still reaches the coordinator as one, and the
+        // coordinator's gate for this backend says how long it waits.
         reportCall: () => {},
+        reportPushback: async () => 0,
       },
       // The node beats as a whole (below); a worker's own beats stay on this machine.
       () => {},

@@ -103,6 +103,12 @@ export interface WorkerDeps {
    * backend's gate has changed by the time the task is back in the queue.
    */
   reportCall(report: CallReport): void;
+  /**
+   * reportCall for a call the server pushed back on (busy, rate-limited, not there): resolves to how long (ms) the
+   * backend's gate now takes no call (0: it takes one now), so the deferral can say what the task really waits.
+   * Rejects when the scheduler does not answer in time (it is being rebuilt).
+   */
+  reportPushback(report: CallReport): Promise<number>;
 }
 
 /**

@@ -102,6 +102,28 @@ export class BackendGate {
     return !this.admits(0);
   }
 
+  /**
+   * Milliseconds from now until it may take a call again with none in flight: until an open circuit's probe falls due
+   * or a pause ends, whichever is later; 0 when it takes one now. What a task deferred by this backend really waits.
+   */
+  closedForMs(): number {
+    const now = this.clock.now();
+    const probe = this.circuit === 'open' && this.probeAt !== null ? this.probeAt - now : 0;
+    const pause = this.pausedUntil !== null ? this.pausedUntil - now : 0;
+    return Math.max(0, probe, pause);
+  }
+
+  /**
+   * A check outside any task (the start-up probe of its model listing) found no server: the circuit opens at once, as
+   * after failureThreshold refused connections, so the first task waits for a probe instead of each task spending a
+   * refused connection. Nothing changes when it is already open or half-open.
+   */
+  markUnreachable(): GateChange[] {
+    if (this.circuit !== 'closed') return [];
+    this.failures++;
+    return [this.open(0)];
+  }
+
   /** Applies what time alone changes (an open circuit's probe falls due, a pause ends). */
   advance(): GateChange[] {
     const now = this.clock.now();

@@ -113,7 +113,16 @@ describe('backpressure', () => {
     let waiting: { code: string; message: string } | undefined;
     await eventually(async () => (waiting = (await client.status(id!)).body.waiting_for)?.code === 'retry_after', 10_000);
     assert.match(waiting!.message, /^backend b0 pushed back \(backend_busy\) and asked to be retried later \(Retry-After\): runs again in [12] s$/);
+    // Meanwhile /health and /workers say the backend is paused, why, and until when.
+    const health = (await client.get('/health')).body;
+    assert.equal(health.backends[0].status, 'paused');
+    assert.equal(health.backends[0].paused_by, 'retry_after');
+    assert.ok(Date.parse(health.backends[0].paused_until) > Date.now() - 1000, health.backends[0].paused_until);
+    assert.equal(health.status, 'degraded');
+    const listed = (await client.get('/workers')).body.backends[0];
+    assert.deepEqual([listed.name, listed.paused_by, listed.paused_until], ['b0', 'retry_after', health.backends[0].paused_until]);
     await eventually(async () => (await client.status(id!)).body.status === 'completed', 10_000);
+    await eventually(async () => (await client.get('/health')).body.backends[0].status === 'ok', 5000);
     const [limited, next] = proxy.records;
     assert.equal(limited!.status, 429);
     assert.ok(next!.at - limited!.at >= 2000, `the next request came ${next!.at - limited!.at} ms after the 429`);
@@ -138,14 +147,21 @@ describe('backpressure', () => {
     assert.equal((await client.status(dated!)).body.attempts, 1);
   });
 
-  it('a backend down for a while: tasks wait in the queue, the circuit opens and closes, and every task completes on attempt 1', async () => {
+  it('a backend that goes down for a while: tasks wait in the queue, the circuit opens and closes, and every task completes on attempt 1', async () => {
     const port = await closedPort();
+    const before = await startFakeLlm({ port });
     const { client, close } = await coordinator([{ url: `http://127.0.0.1:${port}`, min_workers: 2, max_workers: 2 }]);
     cleanups.push(close);
-    await eventually(async () => (await warnings(client)).some((e) => e.msg.includes('does not answer') && e.backend === 'b0'));
+    // Up at start-up (its check finds it), then gone: a restart, a laptop lid.
+    await eventually(async () => (await client.get('/health')).body.backends[0].status === 'ok');
+    await before.close();
 
     const ids = await submit(client, 6, 'while down');
-    await eventually(async () => (await client.get('/health')).body.backends[0].circuit === 'open');
+    // /health's own probe of the server is cached for 2 s.
+    await eventually(async () => {
+      const b = (await client.get('/health')).body.backends[0];
+      return b.circuit === 'open' && b.reachable === false;
+    }, 5000);
     const down = (await client.get('/health')).body;
     assert.equal(down.status, 'degraded');
     assert.equal(down.backends[0].status, 'circuit_open');
@@ -175,6 +191,8 @@ describe('backpressure', () => {
       assert.equal(e.reason.code, 'backend_unavailable');
       assert.match(e.reason.message, /ECONNREFUSED/);
     }
+    // The refusal that opened the circuit deferred its task until the first probe, and says so.
+    assert.ok(deferred.some((e) => e.wait_ms > 0), `waits: ${deferred.map((e) => e.wait_ms)}`);
     // /health probes the server itself too, at most every 2 s.
     await eventually(async () => (await client.get('/health')).body.status === 'ok', 5000);
     const up = (await client.get('/health')).body;
@@ -182,6 +200,57 @@ describe('backpressure', () => {
     assert.equal(up.backends[0].status, 'ok');
     assert.equal(up.status, 'ok');
     assert.ok((await warnings(client)).some((e) => e.msg.startsWith('backend circuit closed') && e.backend === 'b0'));
+  });
+
+  it('a backend already down at start-up: its circuit opens from the start-up check, so tasks wait for a probe instead of each spending a refused connection', async () => {
+    const port = await closedPort();
+    // No probe within this test: whatever reaches the server would be a task sent to it regardless.
+    const { client, close } = await coordinator([{ url: `http://127.0.0.1:${port}`, min_workers: 2, max_workers: 2 }], {
+      pool: { shutdown_grace_ms: 100, backpressure: { failure_threshold: 3, probe_base_ms: 60_000, probe_max_ms: 60_000 } },
+    });
+    cleanups.push(close);
+    await eventually(async () => (await client.get('/health')).body.backends[0].circuit === 'open');
+    const health = (await client.get('/health')).body;
+    assert.equal(health.backends[0].status, 'circuit_open');
+    assert.ok(Date.parse(health.backends[0].probe_at) > Date.now() + 30_000, 'the first probe is a backoff away');
+    const opened = (await warnings(client)).find((e) => e.msg.startsWith('backend circuit opened'));
+    assert.ok(opened && opened.backend === 'b0' && opened.code === 'backend_unavailable', JSON.stringify(opened));
+    assert.equal(opened.task, undefined, 'opened by the check, not by a task');
+
+    const ids = await submit(client, 3, 'down from the start');
+    await eventually(async () => (await statuses(client, ids)).every((s) => s.waiting_for?.code === 'circuit_open'));
+    for (const s of await statuses(client, ids)) {
+      assert.equal(s.status, 'pending');
+      assert.equal(s.attempts, 0);
+      assert.match(s.waiting_for.message, /^backend b0 is not answering \(1 failed connection\): its circuit is open; next probe in \d+ s$/);
+    }
+    const sent = (await Promise.all(ids.map((id) => history(client, id)))).flat().filter((e) => e.kind === 'assigned' || e.kind === 'deferred');
+    assert.deepEqual(sent, [], 'no task was sent to a server known to be down');
+  });
+
+  it('a deferral says how long the task really waits: the pause its backend is under, not 0', async () => {
+    const fake = await startFakeLlm();
+    // Busy without Retry-After (our own backoff pause, 1 s at first), Retry-After: 0 (a pause of one second), then
+    // Retry-After: 2.
+    const proxy = await startPushbackProxy({ upstream: fake.url, script: [{ status: 503 }, { status: 429, retryAfter: '0' }, { status: 429, retryAfter: '2' }] });
+    const { client, close } = await coordinator([{ url: proxy.url }], {
+      pool: { shutdown_grace_ms: 100, backpressure: { failure_threshold: 3, probe_base_ms: 1000, probe_max_ms: 4000 } },
+      tasks: { retry_base_ms: 10, retry_max_ms: 20 },
+    });
+    cleanups.push(close, () => proxy.close(), () => fake.close());
+
+    const ids = await submit(client, 3, 'told to wait');
+    await eventually(async () => (await statuses(client, ids)).every((s) => s.status === 'completed'), 20_000);
+    const deferred = (await Promise.all(ids.map((id) => history(client, id)))).flat().filter((e) => e.kind === 'deferred');
+    assert.equal(deferred.length, 3);
+    const warned = (await warnings(client)).filter((e) => e.msg.startsWith('backend pushed back; task deferred'));
+    assert.equal(warned.length, 3);
+    for (const e of deferred) {
+      assert.ok(e.wait_ms >= 1000, `deferred ${e.wait_ms} ms after ${e.reason.message}`);
+      const line = warned.find((w) => w.wait_ms === e.wait_ms);
+      assert.ok(line && ids.includes(line.task!) && line.backend === 'b0', `the warn line says the same wait: ${JSON.stringify(warned)}`);
+    }
+    assert.ok(deferred.some((e) => e.wait_ms >= 2000), 'the Retry-After: 2 one waits at least 2 s');
   });
 
   it('the task\'s own failures still spend attempts, and each retry and failure is a warn line', async () => {

@@ -69,6 +69,39 @@ describe('backend gate: circuit', () => {
   });
 });
 
+describe('backend gate: what it says of itself', () => {
+  it('a start-up check that found no server opens the circuit at once; the half-open probe decides when it is back', () => {
+    const { clock, gate, call } = setup();
+    assert.deepEqual(gate.markUnreachable(), [{ kind: 'circuit', from: 'closed', to: 'open', probeInMs: 1000 }]);
+    assert.equal(gate.admits(0), false);
+    assert.equal(gate.status().failures, 1, 'one failed connection: the check');
+    assert.deepEqual(gate.markUnreachable(), [], 'already open: nothing changes');
+    clock.advance(1000);
+    gate.advance();
+    assert.ok(gate.admits(0), 'one probe task may go');
+    assert.deepEqual(gate.record({ kind: 'ok' }, call(1)), [{ kind: 'circuit', from: 'half_open', to: 'closed', probeInMs: null }]);
+  });
+
+  it('says how long it takes no call: until its pause ends or its probe falls due, whichever is later; 0 when it takes one', () => {
+    const { clock, gate, call } = setup();
+    assert.equal(gate.closedForMs(), 0);
+    gate.record({ kind: 'busy', retryAfterMs: null }, call(1));
+    assert.equal(gate.closedForMs(), 1000, 'a busy answer without Retry-After: its backoff pause');
+    clock.advance(400);
+    assert.equal(gate.closedForMs(), 600);
+    gate.record({ kind: 'busy', retryAfterMs: 5000 }, call(1));
+    assert.equal(gate.closedForMs(), 5000, 'the longer pause the server asked for');
+    for (let i = 0; i < 3; i++) gate.record({ kind: 'unreachable' }, call(1));
+    assert.equal(gate.status().circuit, 'open');
+    assert.equal(gate.closedForMs(), 5000, 'the pause outlasts the probe wait');
+    clock.advance(5000);
+    gate.advance();
+    assert.equal(gate.closedForMs(), 0, 'half-open: the probe may go now');
+    gate.record({ kind: 'unreachable' }, call(1));
+    assert.equal(gate.closedForMs(), 2000, 'open again: until the next probe');
+  });
+});
+
 describe('backend gate: busy and rate limits', () => {
   it('halves the in-flight limit once per congestion episode and grows it by one per success in use', () => {
     const { clock, gate, call } = setup();

@@ -231,10 +231,10 @@ function paint() {
 
 function renderHeader(s) {
   const pill = byId('health-status');
-  // A koubou-node's backend whose circuit is not closed counts as down too, named by its group (remote:<node>:<backend>).
+  // A koubou-node's backend whose circuit is not closed, or that is paused, counts too, named by its group (remote:<node>:<backend>).
   const remoteDown = (s.health.remote_backends ?? [])
-    .filter((g) => g.circuit !== 'closed')
-    .map((g) => ({ name: g.group, status: 'circuit_open', since: g.since, probe_at: g.probe_at }));
+    .filter((g) => g.circuit !== 'closed' || g.paused_until)
+    .map((g) => ({ ...g, name: g.group, status: g.circuit !== 'closed' ? 'circuit_open' : 'paused' }));
   const down = [...s.health.backends.filter((b) => (b.status ?? (b.reachable ? 'ok' : 'unreachable')) !== 'ok' || b.failed), ...remoteDown];
   pill.dataset.state = s.health.status;
   pill.textContent = s.health.status === 'ok' ? 'healthy' : 'degraded';
@@ -250,16 +250,24 @@ function renderHeader(s) {
     part(c.completed, 'completed'),
     part(c.failed, 'failed'),
   ];
-  for (const b of down) parts.push([b.status === 'circuit_open' ? `${b.name} circuit open since ${clock(b.since)}` : `${b.name} ${b.status === 'model_missing' ? 'model missing' : 'down'}`]);
+  for (const b of down) parts.push([backendState(b)]);
   replace(byId('health-summary'), parts.flatMap((p, i) => (i ? [' · ', ...p] : p)));
   document.title = `Koubou · ${c.pending} waiting · ${c.in_progress} running`;
   byId('queue-note').textContent = `${count(c.pending + c.in_progress)} open`;
+}
+
+/** A backend that is not fine, in a few words for the header. */
+function backendState(b) {
+  if (b.status === 'circuit_open') return `${b.name} circuit open since ${clock(b.since)}`;
+  if (b.status === 'paused') return `${b.name} paused until ${clock(b.paused_until)}`;
+  return `${b.name} ${b.status === 'model_missing' ? 'model missing' : 'down'}`;
 }
 
 /** One line per backend that is not fine: why, since when, and what to do. */
 function backendProblem(b) {
   if (b.failed) return `${b.name}: ${b.failed}`;
   if (b.status === 'circuit_open') return `${b.name}: circuit open since ${clock(b.since)} (next probe ${b.probe_at ? clock(b.probe_at) : 'soon'})`;
+  if (b.status === 'paused') return `${b.name}: ${b.paused_by === 'retry_after' ? 'asked for a pause (Retry-After)' : 'said it is busy'}; no new work before ${clock(b.paused_until)}`;
   if (b.status === 'model_missing') return `${b.name}: model ${b.model} missing; to fix: ${b.fix}`;
   return `${b.name}: unreachable`;
 }
