@@ -101,6 +101,8 @@ export interface KoubouConfig {
     readonly retry_max_ms: number;
     /** Bytes of answer one backend call may stream; past it the call is aborted and the task fails output_too_large. */
     readonly max_output_bytes: number;
+    /** Once a task's first deferral (its backend busy, rate-limited, not there) is this long ago, its next one fails it. */
+    readonly max_defer_ms: number;
   };
   readonly pool: PoolConfig;
   /** root is absolute after loading; null disables `files` in tasks. */
@@ -179,7 +181,7 @@ const DEFAULTS = {
   },
   store: { path: '.koubou/koubou.db' },
   queue: { max_pending: 100_000 },
-  tasks: { default_timeout_s: 600, max_attempts: 3, retry_base_ms: 1000, retry_max_ms: 30000, max_output_bytes: 4 * 1024 * 1024 },
+  tasks: { default_timeout_s: 600, max_attempts: 3, retry_base_ms: 1000, retry_max_ms: 30000, max_output_bytes: 4 * 1024 * 1024, max_defer_ms: 30 * 60_000 },
   pool: {
     heartbeat_interval_ms: 1000,
     heartbeat_timeout_ms: 3000,
@@ -334,6 +336,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
       retry_base_ms: tasks.int('retry_base_ms', { min: 0, max: MAX_TIMER_MS }),
       retry_max_ms: tasks.int('retry_max_ms', { min: 0, max: MAX_TIMER_MS }),
       max_output_bytes: tasks.int('max_output_bytes', { min: 1024, max: 1024 * 1024 * 1024 }),
+      max_defer_ms: tasks.int('max_defer_ms', { min: 1, max: MAX_TIMER_MS }),
     },
     pool: {
       heartbeat_interval_ms: pool.int('heartbeat_interval_ms', { min: 1, max: MAX_TIMER_MS }),

@@ -95,7 +95,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   const workerEvents = new WorkerEvents();
   // Counts before recovery: recovery's own "requeued" events then move them to the truth.
   const stats = new QueueStats(await store.tasks.countByStatus(), bus);
-  const transitions = storeTransitions(store.tasks, bus, clock, config.tasks.max_attempts, log.child({ actor: 'store' }));
+  const transitions = storeTransitions(store.tasks, bus, clock, config.tasks, log.child({ actor: 'store' }));
   // Agent CLIs get an allowlist of this environment, never a value of Koubou's own secrets.
   const secrets = [config.server.api_token, config.nats.pool_token].filter((s): s is string => s !== null);
   const backends = config.backends.map((b) => createBackend(b, { inheritedEnv: process.env, secrets, log: log.child({ backend: b.name }) }));

@@ -32,8 +32,12 @@ async function untilStored<T>(write: () => Promise<T>, what: string, taskId: str
   }
 }
 
-/** Binds transitions to the real repository and bus. */
-export function storeTransitions(tasks: TaskRepository, bus: EventBus, clock: Clock, maxAttempts: number, log: Logger): TaskTransitions {
+/**
+ * Binds transitions to the real repository and bus. `limits`: attempts per task (a lost worker's requeue fails the task
+ * past them) and the longest a task may be deferred in all (tasks.max_defer_ms).
+ */
+export function storeTransitions(tasks: TaskRepository, bus: EventBus, clock: Clock, limits: { max_attempts: number; max_defer_ms: number }, log: Logger): TaskTransitions {
+  const { max_attempts: maxAttempts, max_defer_ms: maxDeferMs } = limits;
   return {
     assign(id, workerId, lease) {
       const current = tasks.get(id);
@@ -66,9 +70,13 @@ export function storeTransitions(tasks: TaskRepository, bus: EventBus, clock: Cl
       return result.queued;
     },
     async defer(id, lease, reason, waitMs, backend) {
-      const result = await tasks.defer(id, lease, reason, waitMs, backend);
+      const result = await tasks.defer(id, lease, reason, waitMs, backend, maxDeferMs);
       if (!result) return null;
       bus.publish(result.event);
+      if (result.queued === null) {
+        const { error, deferredMs } = result;
+        log.warn('task failed: its backend kept pushing back for longer than tasks.max_defer_ms', { task: id, backend, code: error.code, deferred_ms: deferredMs, max_defer_ms: maxDeferMs, error: error.message });
+      }
       return result.queued;
     },
     progress(id, workerId, lease, chunk, delta) {

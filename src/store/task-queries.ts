@@ -137,6 +137,11 @@ export const deferTask = prepare<{ id: string; lease: string; now: number }, Que
       .returning(['seq', 'priority', 'type', 'options']),
 );
 
+/** When the task was first deferred (walks the task's events by the (task_id, seq) index); no row or null at: never. */
+export const selectFirstDeferral = prepare<{ id: string }, { at: number | null }>((db, p) =>
+  db.selectFrom('task_events').select((eb) => eb.fn.min<number | null>('at').as('at')).where('task_id', '=', p('id')).where('kind', '=', 'deferred'),
+);
+
 export const requeueAllInProgress = prepare<{ now: number }, { id: string; lease: string | null }>((db, p) =>
   db
     .updateTable('tasks')

@@ -176,13 +176,31 @@ export class TaskRepository {
 
   /**
    * Backpressure (the backend was busy, rate-limited or not there): in_progress → pending for the given lease with the
-   * attempt given back, to be queued again after waitMs. Null when that lease no longer holds the task.
+   * attempt given back, to be queued again after waitMs. Once its first deferral is maxDeferMs or more ago, the task
+   * fails `backend_unavailable` instead (queued null, `deferredMs` how long ago), so a server that never takes work
+   * cannot keep it forever. Null when that lease no longer holds the task.
    */
-  defer(id: string, lease: string, reason: TaskError, waitMs: number, backend: string): Promise<{ queued: QueuedTask; event: TaskEvent } | null> {
+  defer(
+    id: string,
+    lease: string,
+    reason: TaskError,
+    waitMs: number,
+    backend: string,
+    maxDeferMs: number,
+  ): Promise<{ queued: QueuedTask; event: TaskEvent } | { queued: null; event: TaskEvent; error: TaskError; deferredMs: number } | null> {
     return this.writer.write((sql) => {
       const now = this.clock.now();
-      const row = sql.first(q.deferTask, { id, lease, now });
-      if (!row) return null;
+      if (!sql.first(q.selectLeasedAttempts, { id, lease })) return null;
+      const first = sql.first(q.selectFirstDeferral, { id })?.at ?? null;
+      if (first !== null && now - first >= maxDeferMs) {
+        const deferredMs = now - first;
+        const message =
+          `backend ${backend} kept pushing back for ${Math.round(deferredMs / 1000)} s since the task's first deferral ` +
+          `(tasks.max_defer_ms is ${maxDeferMs}); last: ${reason.code}: ${reason.message}`;
+        const error = { code: 'backend_unavailable', message };
+        return { queued: null, event: this.finishIn(sql, id, lease, { status: 'failed', error }, now)!, error, deferredMs };
+      }
+      const row = sql.first(q.deferTask, { id, lease, now })!;
       const event = appendEvent(sql, { taskId: id, kind: 'deferred', at: now, lease, detail: { reason, backend, wait_ms: waitMs } });
       return { queued: toQueued(id, row), event };
     });

@@ -253,6 +253,31 @@ describe('backpressure', () => {
     assert.ok(deferred.some((e) => e.wait_ms >= 2000), 'the Retry-After: 2 one waits at least 2 s');
   });
 
+  it('a server that never stops saying busy: a task deferred for longer than tasks.max_defer_ms fails backend_unavailable, saying how long and why', async () => {
+    const fake = await startFakeLlm();
+    // Busy to every generation request, for ever.
+    const proxy = await startPushbackProxy({ upstream: fake.url, maxOpen: 0 });
+    const { client, close } = await coordinator([{ url: proxy.url }], { ...FAST, tasks: { max_defer_ms: 1500 } });
+    cleanups.push(close, () => proxy.close(), () => fake.close());
+
+    const [id] = await submit(client, 1, 'never taken');
+    await eventually(async () => (await client.status(id!)).body.status === 'failed', 15_000);
+    const status = (await client.status(id!)).body;
+    assert.equal(status.result.error_code, 'backend_unavailable');
+    assert.match(status.result.error, /^backend b0 kept pushing back for \d+ s since the task's first deferral \(tasks\.max_defer_ms is 1500\); last: backend_busy: .*HTTP 503.*server busy/);
+    const events = await history(client, id!);
+    const deferred = events.filter((e) => e.kind === 'deferred');
+    assert.ok(deferred.length >= 2, `deferred ${deferred.length} times first`);
+    assert.equal(events.at(-1)!.kind, 'failed');
+    assert.ok(Date.parse(events.at(-1)!.at) - Date.parse(deferred[0]!.at) >= 1500, 'not before the bound had passed since the first deferral');
+    const line = (await warnings(client)).find((e) => e.msg === 'task failed: its backend kept pushing back for longer than tasks.max_defer_ms');
+    assert.ok(line, 'a warn line');
+    assert.equal(line.task, id);
+    assert.equal(line.backend, 'b0');
+    assert.equal(line.code, 'backend_unavailable');
+    assert.ok((line.deferred_ms as number) >= 1500 && line.max_defer_ms === 1500, JSON.stringify(line));
+  });
+
   it('the task\'s own failures still spend attempts, and each retry and failure is a warn line', async () => {
     const fake = await startFakeLlm();
     const { client, close } = await coordinator([{ url: fake.url }], { ...FAST, tasks: { max_attempts: 2, retry_base_ms: 10, retry_max_ms: 20 } });

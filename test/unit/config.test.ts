@@ -87,7 +87,7 @@ describe('loadConfig defaults', () => {
     });
     assert.deepEqual(config.store, { path: path.join(cwd, '.koubou/koubou.db') });
     assert.deepEqual(config.queue, { max_pending: 100_000 });
-    assert.deepEqual(config.tasks, { default_timeout_s: 600, max_attempts: 3, retry_base_ms: 1000, retry_max_ms: 30000, max_output_bytes: 4194304 });
+    assert.deepEqual(config.tasks, { default_timeout_s: 600, max_attempts: 3, retry_base_ms: 1000, retry_max_ms: 30000, max_output_bytes: 4194304, max_defer_ms: 1800000 });
     assert.deepEqual(config.pool, {
       heartbeat_interval_ms: 1000,
       heartbeat_timeout_ms: 3000,
@@ -316,6 +316,7 @@ describe('loadConfig errors name their key', () => {
     assertConfigError(() => loadYaml(`${oneBackend}    max_workers: 257\n`), 'backends[0].max_workers', /between 1 and 256/);
     assertConfigError(() => loadYaml(`${oneBackend}\ntasks: { max_attempts: 0 }\n`), 'tasks.max_attempts', /between 1 and 100/);
     assertConfigError(() => loadYaml(`${oneBackend}\ntasks: { max_output_bytes: 100 }\n`), 'tasks.max_output_bytes', /between 1024 and 1073741824/);
+    assertConfigError(() => loadYaml(`${oneBackend}\ntasks: { max_defer_ms: 0 }\n`), 'tasks.max_defer_ms', /between 1 and 2147483647/);
     assertConfigError(() => loadYaml(`${oneBackend}\nserver: { sync_wait_s: 0 }\n`), 'server.sync_wait_s', /greater than 0/);
     assertConfigError(() => loadYaml(`${oneBackend}\nlog: { level: verbose }\n`), 'log.level');
     assertConfigError(() => loadYaml(`${oneBackend}\nserver: 8765\n`), 'server', /mapping/);
