@@ -80,6 +80,8 @@ export class BackendGate {
   private busyEpisodes = 0;
   private limit: number | null = null;
   private lastDecreaseAt = -Infinity;
+  /** Whether the server has answered any call: a check's older word that it is not there then no longer counts. */
+  private answered = false;
 
   constructor(
     private readonly settings: GateSettings,
@@ -116,10 +118,11 @@ export class BackendGate {
   /**
    * A check outside any task (the start-up probe of its model listing) found no server: the circuit opens at once, as
    * after failureThreshold refused connections, so the first task waits for a probe instead of each task spending a
-   * refused connection. Nothing changes when it is already open or half-open.
+   * refused connection. Nothing changes when it is already open or half-open, or when a call has had an answer since
+   * (the check, started before it, is out of date).
    */
   markUnreachable(): GateChange[] {
-    if (this.circuit !== 'closed') return [];
+    if (this.circuit !== 'closed' || this.answered) return [];
     this.failures++;
     return [this.open(0)];
   }
@@ -169,6 +172,7 @@ export class BackendGate {
 
   /** The server answered: whatever the answer, it is there. */
   private reached(): GateChange[] {
+    this.answered = true;
     this.failures = 0;
     this.failedProbes = 0;
     return this.circuit === 'closed' ? [] : [this.moveTo('closed', null)];

@@ -82,6 +82,13 @@ describe('backend gate: what it says of itself', () => {
     assert.deepEqual(gate.record({ kind: 'ok' }, call(1)), [{ kind: 'circuit', from: 'half_open', to: 'closed', probeInMs: null }]);
   });
 
+  it('a check that found no server is out of date once a call has had an answer', () => {
+    const { gate, call } = setup();
+    gate.record({ kind: 'answered' }, call(1));
+    assert.deepEqual(gate.markUnreachable(), []);
+    assert.ok(gate.admits(0));
+  });
+
   it('says how long it takes no call: until its pause ends or its probe falls due, whichever is later; 0 when it takes one', () => {
     const { clock, gate, call } = setup();
     assert.equal(gate.closedForMs(), 0);
