@@ -125,7 +125,7 @@ export interface KoubouConfig {
   readonly gateway: {
     /** A second listener serving the gateway's routes (tools that assume Ollama's port); null: the API's port only. */
     readonly ollama_listen: ListenAddress | null;
-    /** What GET /api/version reports; null: the lowest version among the live Ollama backends, else a fixed one. */
+    /** What GET /api/version reports; null: the lowest version among the pool's live Ollama backends, else a fixed one. */
     readonly ollama_version: string | null;
   };
   readonly backends: readonly BackendConfig[];

@@ -8,6 +8,7 @@ import type { EventBus } from './events/bus.js';
 import type { WorkerEvents } from './events/worker-events.js';
 import type { BackendHealth, BridgeStatus, HealthReport } from './health.js';
 import type { LogRing } from './logging/log-ring.js';
+import type { NodeOllamaVersion } from './nodes/node-port.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { SchedulerLoad } from './routing/scheduler-views.js';
 import type { WorkerActivity } from './routing/worker-protocol.js';
@@ -33,6 +34,8 @@ export interface Core {
   remoteBackendGates(): ReturnType<BackendHealth['remoteGateViews']>;
   /** Pending and running tasks per priority, for the dashboard. */
   openByPriority(): PriorityCount[];
+  /** What koubou-nodes last said their Ollama backends' versions were (live or not: see workers()). */
+  nodeOllamaVersions(): NodeOllamaVersion[];
 }
 
 /** The parts a Core is assembled from; `load` and `activity` ask the scheduler, `natsStatus` the bridge. */
@@ -49,6 +52,7 @@ export interface CoreParts {
   load(): Promise<SchedulerLoad>;
   activity(): Promise<WorkerActivity[]>;
   natsStatus(): BridgeStatus | null;
+  nodeOllamaVersions(): NodeOllamaVersion[];
 }
 
 /** The adapters' view of a coordinator, from its parts. */
@@ -72,5 +76,6 @@ export function assembleCore(p: CoreParts): Core {
     backendGates: () => backendHealth.gateViews(),
     remoteBackendGates: () => backendHealth.remoteGateViews(),
     openByPriority: () => store.tasks.openByPriority(),
+    nodeOllamaVersions: p.nodeOllamaVersions,
   };
 }

@@ -242,6 +242,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     load,
     activity: () => ask<WorkerActivity[]>((replyTo) => ({ type: 'activity', replyTo })),
     natsStatus: () => natsStatus,
+    nodeOllamaVersions: () => nodePort.ollamaVersions(),
   });
 
   // Late: the bridge serves the core, which exists only now. It outlives reboots of the rest of the tree.

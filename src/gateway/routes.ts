@@ -20,7 +20,7 @@ export function gatewayRoutes(core: Core, log: Logger, clock: Clock): Hono {
     bodyLimitBytes: core.config.server.body_limit_bytes,
     maxBufferedBytes: core.config.server.stream_buffer_bytes,
     now,
-    ollamaVersion: ollamaVersion(core.config, now),
+    ollamaVersion: ollamaVersion(core, now),
   };
   const app = new Hono();
   app.route('/', openAiRoutes(deps));

@@ -4,11 +4,13 @@
  * Every subject a node publishes on carries its own node id, so a nats-server with the subject permissions of
  * `koubou nats-config` lets each node speak only as itself; the coordinator takes the node id from the subject.
  *
- *   <p>.node.<id>.join      node → coordinator, request   {token?, slots:[{backend, model, types, models, max_tokens}]}
+ *   <p>.node.<id>.join      node → coordinator, request   {token?, slots:[{backend, model, types, models, max_tokens}], ollama_versions?}
  *                                                          → {session, heartbeat_interval_ms, max_attempts, retry_base_ms, retry_max_ms, default_timeout_s, max_output_bytes}
- *   <p>.node.<id>.beat      node → coordinator, request   {session, leases} → {known}   (unknown: join again;
+ *   <p>.node.<id>.beat      node → coordinator, request   {session, leases, ollama_versions?} → {known}   (unknown: join again;
  *                                                          leases: the runs in hand — a run missing from two beats never
  *                                                          reached the node and is requeued)
+ *                           ollama_versions: {<backend name>: "0.13.5" | null} — what each of the node's Ollama backends
+ *                           last said its version was (null: it did not answer); absent from older nodes
  *   <p>.node.<id>.run       coordinator → node, publish   {session, slot, task, lease}
  *   <p>.node.<id>.cancel    coordinator → node, publish   {session, slot, lease}
  *   <p>.node.<id>.outcome   node → coordinator, request   {session, task_id, lease, kind:'finish'|'retry'|'defer', outcome|error, delay_ms, backend}

@@ -53,11 +53,14 @@ export function serveNodes(link: NatsLink, subjects: NodeSubjects, port: NodePor
       throw new Unauthorized('wrong pool token');
     }
     const slots = slotsOf(p.slots);
+    const versions = versionsOf(p.ollama_versions);
     const session = newSecretId();
-    port.join(nodeId, session, slots);
+    port.join(nodeId, session, slots, versions);
     return { session, ...opts.settings };
   });
-  link.serve(subjects.fromAny('beat'), async (p, subject) => ({ known: await port.beat(from(subject, p), text(p.session, 'session'), leasesOf(p.leases)) }));
+  link.serve(subjects.fromAny('beat'), async (p, subject) => ({
+    known: await port.beat(from(subject, p), text(p.session, 'session'), leasesOf(p.leases), versionsOf(p.ollama_versions)),
+  }));
   link.serve(subjects.fromAny('outcome'), async (p, subject) => ({ recorded: await port.outcome(from(subject, p), text(p.session, 'session'), outcomeOf(p)) }));
   link.subscribe(subjects.fromAny('idle'), (p, subject) => port.idle(from(subject, p), text(p.session, 'session'), Number(p.slot)));
   link.subscribe(subjects.fromAny('progress'), (p, subject) => port.progress(from(subject, p), text(p.task_id, 'task_id'), text(p.lease, 'lease'), chunkOf(p.chunk), readChatDelta(p.delta)));
@@ -115,6 +118,26 @@ function rootsOf(value: unknown, field: string): string[] {
     if (root.length > 4096 || !path.isAbsolute(root) || path.resolve(root) !== root) throw new ValidationError(`${field}[${i}] must be an absolute, normalised path`, `${field}[${i}]`);
     return root;
   });
+}
+
+/** Longest version string kept: Ollama's are like "0.13.5" or "0.14.0-rc1". */
+const MAX_VERSION_CHARS = 64;
+
+/** A node's Ollama versions by backend name (null: that backend did not answer); null from a node that does not say. */
+function versionsOf(value: unknown): Record<string, string | null> | null {
+  if (value === undefined || value === null) return null;
+  const field = 'ollama_versions';
+  if (typeof value !== 'object' || Array.isArray(value) || Object.keys(value).length > 1024) {
+    throw new ValidationError(`${field} must map at most 1024 backend names to versions`, field);
+  }
+  const out: Record<string, string | null> = {};
+  for (const [backend, version] of Object.entries(value)) {
+    if (version !== null && (typeof version !== 'string' || version.length > MAX_VERSION_CHARS)) {
+      throw new ValidationError(`${field}.${backend} must be a version string of at most ${MAX_VERSION_CHARS} characters, or null`, `${field}.${backend}`);
+    }
+    out[backend] = version;
+  }
+  return out;
 }
 
 function leasesOf(value: unknown): string[] | null {

@@ -23,13 +23,22 @@ export type NodeOutcome =
   /** The node's backend pushed back (busy, rate-limited, unreachable): queued again without spending an attempt. */
   | { kind: 'defer'; taskId: string; lease: string; error: TaskError; delayMs: number; backend: string };
 
+/** What a node last said one of its Ollama backends' version was (null: that backend did not answer the node). */
+export interface NodeOllamaVersion {
+  nodeId: string;
+  backend: string;
+  version: string | null;
+}
+
 export interface NodePort {
-  join(nodeId: string, session: string, slots: AnnouncedSlot[]): void;
+  /** `versions`: its Ollama backends' versions by backend name (null from a node that does not say). */
+  join(nodeId: string, session: string, slots: AnnouncedSlot[], versions: Record<string, string | null> | null): void;
   /**
    * False: the coordinator does not know this session (the node must join again). `leases`: the runs the node has
-   * in hand, so a run that never reached it is noticed (null from a node that does not say).
+   * in hand, so a run that never reached it is noticed (null from a node that does not say). `versions` as for join,
+   * taken only from a node whose session is current.
    */
-  beat(nodeId: string, session: string, leases: string[] | null): Promise<boolean>;
+  beat(nodeId: string, session: string, leases: string[] | null, versions: Record<string, string | null> | null): Promise<boolean>;
   idle(nodeId: string, session: string, slot: number): void;
   /**
    * True when recorded; false when the lease was no longer current (the task went elsewhere).
@@ -44,6 +53,11 @@ export interface NodePort {
    * for them wait until it is back), for the last REMEMBERED_NODES nodes that joined.
    */
   workspaceRoots(): string[];
+  /**
+   * The Ollama versions nodes reported last, for the last REMEMBERED_NODES nodes that joined; whether a node (and
+   * which of its backends) is still live is for the caller to check against the workers.
+   */
+  ollamaVersions(): NodeOllamaVersion[];
 }
 
 /** What the port asks of the supervision tree; the composition root binds it to the node registry and the scheduler. */
@@ -106,6 +120,13 @@ export function createNodePort(deps: NodePortDeps): NodePort {
     return true;
   };
   const rootsByNode = new Map<string, readonly string[]>();
+  const versionsByNode = new Map<string, Record<string, string | null>>();
+  const rememberVersions = (nodeId: string, versions: Record<string, string | null> | null) => {
+    if (!versions) return;
+    versionsByNode.delete(nodeId);
+    versionsByNode.set(nodeId, versions);
+    if (versionsByNode.size > REMEMBERED_NODES) versionsByNode.delete(versionsByNode.keys().next().value!);
+  };
   const refusedLeases = new Set<string>();
   const refuse = (what: string, nodeId: string, fields: Record<string, unknown>, lease: string) => {
     // One line per kind of message and lease: a node repeating itself does not flood the log.
@@ -118,16 +139,21 @@ export function createNodePort(deps: NodePortDeps): NodePort {
   };
 
   return {
-    join(nodeId, session, slots) {
+    join(nodeId, session, slots, versions) {
+      // A node that says nothing of its versions at this join has none to be believed from an earlier one.
+      versionsByNode.delete(nodeId);
+      rememberVersions(nodeId, versions);
       rootsByNode.delete(nodeId);
       rootsByNode.set(nodeId, [...new Set(slots.flatMap((s) => s.caps.workspaceRoots))]);
       if (rootsByNode.size > REMEMBERED_NODES) rootsByNode.delete(rootsByNode.keys().next().value!);
       tree.join(nodeId, session, slots);
     },
     workspaceRoots: () => [...new Set([...rootsByNode.values()].flat())],
-    async beat(nodeId, session, leases) {
+    ollamaVersions: () => [...versionsByNode].flatMap(([nodeId, versions]) => Object.entries(versions).map(([backend, version]) => ({ nodeId, backend, version }))),
+    async beat(nodeId, session, leases, versions) {
       const known = await tree.beat(nodeId, session);
       if (known && leases) tree.runsInHand(nodeId, leases);
+      if (known) rememberVersions(nodeId, versions);
       return known;
     },
     idle: (nodeId, session, slot) => tree.idle(nodeId, session, slot),

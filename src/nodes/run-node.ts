@@ -16,6 +16,7 @@ import { connectNats, redactedServers, type NatsLink, type Payload } from '../na
 import { NODE_PROTOCOL_VERSION, nodeSubjects, remoteWorkerId } from '../nats/node-protocol.js';
 import { backoffMs } from '../supervision/backoff.js';
 import { fitOutcome } from './fit-outcome.js';
+import { watchOllamaVersions } from './ollama-versions.js';
 import type { Task } from '../tasks/task.js';
 import type { TaskTransitions } from '../tasks/task-transitions.js';
 
@@ -52,6 +53,7 @@ const OUTCOME_PATIENCE_MS = 10 * 60_000;
  * composition root, src/main.ts). Rejects when the coordinator refuses the node (wrong token).
  */
 export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Promise<{ stop(): Promise<void> }> {
+  const versions = watchOllamaVersions(opts.backends);
   const link = await connectWhenNatsAnswers(opts);
   const subjects = nodeSubjects(opts.prefix);
   // An agent CLI never sees the pool token (NATS credentials are files, and KOUBOU_*/NATS_* names are never passed).
@@ -79,7 +81,7 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
   /** Fresh workers for each session: whatever ran under an older one was requeued by the coordinator. */
   async function join(): Promise<void> {
     // The token is sent only when set; with per-node nkeys the NATS server already proves who is joining.
-    const answer = await link.request(subjects.join(opts.nodeId), { ...(opts.token ? { token: opts.token } : {}), slots: announced }, 5000);
+    const answer = await link.request(subjects.join(opts.nodeId), { ...(opts.token ? { token: opts.token } : {}), slots: announced, ollama_versions: versions.current() }, 5000);
     if (answer.error) throw new Error(`the coordinator refused this node: ${describe(answer.error)}`);
     for (const w of workers) stop(w.ref);
     settings = answer as unknown as Settings;
@@ -170,6 +172,8 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
     if (worker) dispatch(worker.ref, { type: 'cancel', lease: String(p.lease) });
   });
 
+  // The first join already says which Ollama versions this node has (bounded: each backend gets a second to answer).
+  await versions.ready;
   await joinWhenACoordinatorAnswers();
   const beating = (async () => {
     while (!stopped) {
@@ -177,7 +181,7 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
       if (stopped) break;
       try {
         const leases = [...running.values()].map((r) => r.lease);
-        const answer = await link.request(subjects.beat(opts.nodeId), { session: settings!.session, leases }, 2000);
+        const answer = await link.request(subjects.beat(opts.nodeId), { session: settings!.session, leases, ollama_versions: versions.current() }, 2000);
         if (answer.known === false) await join();
       } catch (err) {
         // NATS or the coordinator is away: keep beating; the client reconnects by itself.
@@ -189,6 +193,7 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
   return {
     async stop() {
       stopped = true;
+      versions.stop();
       await beating;
       stop(system);
       await Promise.all(slots.map((s) => s.backend.close()));

@@ -64,8 +64,8 @@ export function ollamaError(message: string): unknown {
   return { error: message };
 }
 
-/** GET /api/version's body. */
-export const OLLAMA_VERSION = { version: '0.6.8' };
+/** The version GET /api/version reports unless told otherwise (FakeLlmOptions.ollamaVersion). */
+export const OLLAMA_VERSION = '0.6.8';
 
 /** GET /api/tags's body: each model as a local pull of it would list it. */
 export function ollamaTags(models: readonly string[]): unknown {

@@ -28,6 +28,8 @@ export interface FakeLlmOptions extends Partial<FakeBehaviour> {
   models?: string[];
   /** When set, the OpenAI endpoints demand `Authorization: Bearer <apiKey>` and answer 401 otherwise. */
   apiKey?: string;
+  /** What GET /api/version says the server is. Default OLLAMA_VERSION (0.6.8). */
+  ollamaVersion?: string;
 }
 
 export interface FakeRequest {
@@ -92,6 +94,7 @@ class FakeLlmServer implements FakeLlm {
   private readonly maxRecords: number;
   private readonly models: string[];
   private readonly apiKey: string | undefined;
+  private readonly ollamaVersion: string;
   private readonly timers = new Set<NodeJS.Timeout>();
   private served = 0;
   private open = 0;
@@ -111,6 +114,7 @@ class FakeLlmServer implements FakeLlm {
     this.maxRecords = Math.max(1, opts.maxRecordedRequests ?? 10_000);
     this.models = opts.models ?? ['fake-model'];
     this.apiKey = opts.apiKey;
+    this.ollamaVersion = opts.ollamaVersion ?? OLLAMA_VERSION;
     this.server = http.createServer({ noDelay: true, keepAliveTimeout: 60_000 }, (req, res) => this.handle(req, res));
     this.server.on('connection', () => {
       this.connections++;
@@ -243,7 +247,7 @@ class FakeLlmServer implements FakeLlm {
     const mode = this.behaviour.mode;
     if (path === '/api/tags' || path === '/api/version') {
       if (this.failInstead(mode, 'ollama-chat', false, res)) return;
-      const body = path === '/api/version' ? OLLAMA_VERSION : ollamaTags(this.models);
+      const body = path === '/api/version' ? { version: this.ollamaVersion } : ollamaTags(this.models);
       sendJson(res, 200, body);
       return;
     }
