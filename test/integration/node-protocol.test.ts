@@ -42,6 +42,9 @@ describe('node protocol by hand', () => {
     const answer = await node.request('koubou.node.odd.join', { slots: [{ backend: 'b', model: 'm', types: ['poetry'] }] }, 2000);
     assert.equal((answer.error as Payload).code, 'invalid_request');
     assert.equal((answer.error as Payload).field, 'slots[0].types');
+    const versions = await node.request('koubou.node.odd.join', { slots: [{ backend: 'b', model: 'm' }], ollama_versions: { b: 13 } }, 2000);
+    assert.equal((versions.error as Payload).code, 'invalid_request');
+    assert.equal((versions.error as Payload).field, 'ollama_versions.b');
   });
 
   it('requeues a run the node never received once two heartbeats do not list it, then records it when run', async () => {
