@@ -8,7 +8,6 @@ import type { EventBus } from './events/bus.js';
 import type { WorkerEvents } from './events/worker-events.js';
 import type { BackendHealth, BridgeStatus, HealthReport } from './health.js';
 import type { LogRing } from './logging/log-ring.js';
-import type { NodeOllamaVersion } from './nodes/node-port.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { SchedulerLoad } from './routing/scheduler-views.js';
 import type { WorkerActivity } from './routing/worker-protocol.js';
@@ -17,6 +16,13 @@ import type { PriorityCount } from './store/task-repository.js';
 import { withActivity, type WorkerInfo } from './store/worker-view.js';
 import type { QueueStats } from './delegation/queue-stats.js';
 import type { TaskService } from './delegation/service.js';
+
+/** What a koubou-node last said one of its Ollama backends' version was (null: that backend did not answer the node). */
+export interface NodeOllamaVersion {
+  nodeId: string;
+  backend: string;
+  version: string | null;
+}
 
 export interface Core {
   readonly config: KoubouConfig;

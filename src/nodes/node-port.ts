@@ -7,6 +7,7 @@
  * line naming both nodes, never recorded.
  */
 import type { ChatDelta } from '../tasks/chat.js';
+import type { NodeOllamaVersion } from '../core.js';
 import { NotThisNode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isSlotOf } from '../nats/node-protocol.js';
@@ -22,13 +23,6 @@ export type NodeOutcome =
   | { kind: 'retry'; taskId: string; lease: string; error: TaskError; delayMs: number }
   /** The node's backend pushed back (busy, rate-limited, unreachable): queued again without spending an attempt. */
   | { kind: 'defer'; taskId: string; lease: string; error: TaskError; delayMs: number; backend: string };
-
-/** What a node last said one of its Ollama backends' version was (null: that backend did not answer the node). */
-export interface NodeOllamaVersion {
-  nodeId: string;
-  backend: string;
-  version: string | null;
-}
 
 export interface NodePort {
   /** `versions`: its Ollama backends' versions by backend name (null from a node that does not say). */
