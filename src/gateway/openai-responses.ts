@@ -3,13 +3,22 @@
  * resources/responses types). Streaming: SSE events `event: <type>\ndata: <json>\n\n`, each with a `sequence_number`
  * from 0 and no `[DONE]`: response.created, response.in_progress, then per output item response.output_item.added,
  * its deltas (a message: response.content_part.added, response.output_text.delta…, response.output_text.done,
- * response.content_part.done; reasoning: the same with reasoning_text; a function call:
- * response.function_call_arguments.delta…, response.function_call_arguments.done), response.output_item.done, and
+ * response.content_part.done; reasoning: response.reasoning_summary_part.added, response.reasoning_summary_text.delta…,
+ * response.reasoning_summary_text.done, response.reasoning_summary_part.done; a function call:
+ * response.function_call_arguments.delta…, response.function_call_arguments.done; a custom tool call:
+ * response.custom_tool_call_input.delta, response.custom_tool_call_input.done), response.output_item.done, and
  * last response.completed (response.incomplete when the answer hit its token limit) with the whole response and its
  * usage. Not streaming: that whole response object. Items are in the order the answer began them: reasoning and text
- * close when another item begins, function calls at the end (their pieces may interleave).
+ * close when another item begins, tool calls at the end (their pieces may interleave).
+ *
+ * The model's reasoning is a reasoning item as Ollama's own /v1/responses writes it (openai/responses.go): the text as
+ * its summary and again as its `encrypted_content`, which clients such as Codex send back on later turns unread, and
+ * which responses-map.ts then feeds back to the model as that turn's reasoning. A call of a custom tool is a
+ * custom_tool_call item whose input is the chat call's one string argument (responses-tools.ts); a call of a
+ * namespace's member names the member and its namespace apart.
  */
 import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
+import { customToolInput, toolsByChatName, type DeclaredTool } from '../backends/chat/responses-tools.js';
 import type { Presenter } from './presenter.js';
 import type { SessionFailure } from './session.js';
 
@@ -27,17 +36,18 @@ export interface ResponsesMeta {
 }
 
 interface OpenItem {
-  kind: 'message' | 'reasoning' | 'function_call';
+  kind: 'message' | 'reasoning' | 'function_call' | 'custom_tool_call';
   outputIndex: number;
   id: string;
+  /** The text, the reasoning, or a call's arguments as JSON text. */
   text: string;
-  /** Function calls only. */
+  /** Tool calls only: the call id and the name the model called (chat's function name). */
   callId?: string;
   name?: string;
 }
 
 const outputText = (text: string) => ({ type: 'output_text', annotations: [], logprobs: [], text });
-const reasoningText = (text: string) => ({ type: 'reasoning_text', text });
+const summaryText = (text: string) => ({ type: 'summary_text', text });
 
 /** Both forms of the answer; `stream` picks whether events are written as they come or only the response at the end. */
 export class ResponsesAnswer implements Presenter {
@@ -49,9 +59,12 @@ export class ResponsesAnswer implements Presenter {
   private readonly calls = new Map<number, OpenItem>();
   private readonly output: Json[] = [];
   private items = 0;
+  /** The request's tools by the name the model calls them. */
+  private readonly tools: Map<string, DeclaredTool>;
 
   constructor(private readonly meta: ResponsesMeta, private readonly stream: boolean) {
     this.contentType = stream ? 'text/event-stream' : 'application/json';
+    this.tools = toolsByChatName(meta.request.tools);
   }
 
   delta(d: ChatDelta): string {
@@ -62,15 +75,21 @@ export class ResponsesAnswer implements Presenter {
       let call = this.calls.get(piece.index);
       if (!call) {
         out += this.closeCurrent();
-        call = { kind: 'function_call', outputIndex: this.items++, id: `fc_${this.suffix}_${piece.index}`, text: '', callId: piece.id ?? `call_${this.suffix}_${piece.index}`, name: '' };
+        // Servers name the function in a call's first piece, so its kind is known when its item opens.
+        const custom = this.tools.get(piece.name ?? '')?.kind === 'custom';
+        const id = `${custom ? 'ctc' : 'fc'}_${this.suffix}_${piece.index}`;
+        call = { kind: custom ? 'custom_tool_call' : 'function_call', outputIndex: this.items++, id, text: '', callId: piece.id ?? `call_${this.suffix}_${piece.index}`, name: '' };
         this.calls.set(piece.index, call);
+        if (piece.name) call.name = piece.name;
         out += this.event('response.output_item.added', { output_index: call.outputIndex, item: this.item(call, 'in_progress') });
+      } else if (piece.name) {
+        call.name += piece.name;
       }
       if (piece.id) call.callId = piece.id;
-      if (piece.name) call.name += piece.name;
       if (piece.arguments) {
         call.text += piece.arguments;
-        out += this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: piece.arguments });
+        // A custom tool's input is the one string inside the arguments' JSON: it is sent whole once the call is.
+        if (call.kind === 'function_call') out += this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: piece.arguments });
       }
     }
     return this.stream ? out : '';
@@ -79,7 +98,13 @@ export class ResponsesAnswer implements Presenter {
   finish(end: ChatEnd): string {
     let out = this.open() + this.closeCurrent();
     for (const call of [...this.calls.values()].sort((a, b) => a.outputIndex - b.outputIndex)) {
-      out += this.event('response.function_call_arguments.done', { item_id: call.id, output_index: call.outputIndex, name: call.name, arguments: call.text });
+      const where = { item_id: call.id, output_index: call.outputIndex };
+      if (call.kind === 'function_call') {
+        out += this.event('response.function_call_arguments.done', { ...where, name: this.declared(call).name, arguments: call.text });
+      } else {
+        const input = customToolInput(call.text);
+        out += this.event('response.custom_tool_call_input.delta', { ...where, delta: input }) + this.event('response.custom_tool_call_input.done', { ...where, input });
+      }
       out += this.closeItem(call);
     }
     const incomplete = end.finishReason === 'length';
@@ -121,22 +146,41 @@ export class ResponsesAnswer implements Presenter {
       this.items++;
       const item = this.current;
       out += this.event('response.output_item.added', { output_index: item.outputIndex, item: this.item(item, 'in_progress') });
-      out += this.event('response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: kind === 'message' ? outputText('') : reasoningText('') });
+      out +=
+        kind === 'message'
+          ? this.event('response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: outputText('') })
+          : this.event('response.reasoning_summary_part.added', { item_id: item.id, output_index: item.outputIndex, summary_index: 0, part: summaryText('') });
     }
     const item = this.current!;
     item.text += delta;
-    const where = { item_id: item.id, output_index: item.outputIndex, content_index: 0 };
-    return out + (kind === 'message' ? this.event('response.output_text.delta', { ...where, delta, logprobs: [] }) : this.event('response.reasoning_text.delta', { ...where, delta }));
+    const where = { item_id: item.id, output_index: item.outputIndex };
+    return (
+      out +
+      (kind === 'message'
+        ? this.event('response.output_text.delta', { ...where, content_index: 0, delta, logprobs: [] })
+        : this.event('response.reasoning_summary_text.delta', { ...where, summary_index: 0, delta }))
+    );
   }
 
   private closeCurrent(): string {
     const item = this.current;
     if (!item) return '';
     this.current = null;
-    const where = { item_id: item.id, output_index: item.outputIndex, content_index: 0 };
-    const textDone = item.kind === 'message' ? this.event('response.output_text.done', { ...where, text: item.text, logprobs: [] }) : this.event('response.reasoning_text.done', { ...where, text: item.text });
-    const part = item.kind === 'message' ? outputText(item.text) : reasoningText(item.text);
-    return textDone + this.event('response.content_part.done', { ...where, part }) + this.closeItem(item);
+    const where = { item_id: item.id, output_index: item.outputIndex };
+    const text = item.text;
+    const parts =
+      item.kind === 'message'
+        ? this.event('response.output_text.done', { ...where, content_index: 0, text, logprobs: [] }) +
+          this.event('response.content_part.done', { ...where, content_index: 0, part: outputText(text) })
+        : this.event('response.reasoning_summary_text.done', { ...where, summary_index: 0, text }) +
+          this.event('response.reasoning_summary_part.done', { ...where, summary_index: 0, part: summaryText(text) });
+    return parts + this.closeItem(item);
+  }
+
+  /** What a call's name refers to: the declared tool, or a function of that name when the request declared none. */
+  private declared(call: OpenItem): { name: string; namespace?: string } {
+    const tool = this.tools.get(call.name ?? '');
+    return tool ? { name: tool.name, ...(tool.namespace === undefined ? {} : { namespace: tool.namespace }) } : { name: call.name ?? '' };
   }
 
   private closeItem(item: OpenItem): string {
@@ -145,16 +189,21 @@ export class ResponsesAnswer implements Presenter {
     return this.event('response.output_item.done', { output_index: item.outputIndex, item: done });
   }
 
-  /** An output item in the shape of its kind (ResponseOutputMessage, ResponseReasoningItem, ResponseFunctionToolCall). */
+  /**
+   * An output item in the shape of its kind (ResponseOutputMessage, ResponseReasoningItem, ResponseFunctionToolCall,
+   * ResponseCustomToolCall); reasoning without a status, as Ollama writes it, and a custom tool call has none.
+   */
   private item(item: OpenItem, status: 'in_progress' | 'completed'): Json {
     const whole = status === 'completed';
     switch (item.kind) {
       case 'message':
         return { id: item.id, type: 'message', status, role: 'assistant', content: whole ? [outputText(item.text)] : [] };
       case 'reasoning':
-        return { id: item.id, type: 'reasoning', status, summary: [], content: whole ? [reasoningText(item.text)] : [] };
+        return whole ? { id: item.id, type: 'reasoning', summary: [summaryText(item.text)], encrypted_content: item.text } : { id: item.id, type: 'reasoning', summary: [] };
       case 'function_call':
-        return { id: item.id, type: 'function_call', status, call_id: item.callId, name: item.name, arguments: whole ? item.text : '' };
+        return { id: item.id, type: 'function_call', status, call_id: item.callId, ...this.declared(item), arguments: whole ? item.text : '' };
+      case 'custom_tool_call':
+        return { id: item.id, type: 'custom_tool_call', call_id: item.callId, ...this.declared(item), input: whole ? customToolInput(item.text) : '' };
     }
   }
 

@@ -3,7 +3,7 @@
  * coordinator's Ollama-compatible listener (gateway.ollama_listen) takes it for a local Ollama (GET /v1/models,
  * GET /api/version, GET /api/tags, then a streamed POST /v1/responses), and its question is answered through a task
  * by a stand-in LLM server of either protocol; a tool call the model makes is run by codex and its output comes back
- * to the model as a tool message. The CLI is about 400 MB, so it is not a devDependency: `.ci/run`
+ * to the model as a tool message, the reasoning before the call as that turn's reasoning. The CLI is about 400 MB, so it is not a devDependency: `.ci/run`
  * installs it into `.tools/codex`; where that folder is absent, these tests are skipped and say why.
  */
 import assert from 'node:assert/strict';
@@ -92,6 +92,7 @@ describe('the real Codex CLI through the gateway\'s Ollama-compatible listener',
       {
         chunks: [
           chunk({ role: 'assistant', content: null }, null),
+          chunk({ reasoning_content: 'I should run it.' }, null),
           chunk({ tool_calls: [{ index: 0, id: 'call_pool1', type: 'function', function: { name: 'exec_command', arguments: args.slice(0, 9) } }] }, null),
           chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(9) } }] }, null),
           chunk({}, 'tool_calls'),
@@ -108,9 +109,12 @@ describe('the real Codex CLI through the gateway\'s Ollama-compatible listener',
     assert.equal(asked.length, 2);
     const first = asked[0]!.body as { tools: { function: { name: string } }[] };
     assert.ok(first.tools.some((t) => t.function.name === 'exec_command'), 'codex\'s function tools reach the backend as chat tools');
-    const messages = (asked[1]!.body as { messages: { role: string; content: unknown; tool_calls?: unknown[]; tool_call_id?: string }[] }).messages;
+    const messages = (asked[1]!.body as { messages: { role: string; content: unknown; reasoning?: string; tool_calls?: unknown[]; tool_call_id?: string }[] }).messages;
     const call = messages.find((m) => m.tool_calls);
     assert.deepEqual(call?.tool_calls, [{ id: 'call_pool1', type: 'function', function: { name: 'exec_command', arguments: args } }]);
+    // codex sent the reasoning item back, and the model sees it as that turn's reasoning, not as its text.
+    assert.equal(call?.reasoning, 'I should run it.');
+    assert.ok(!JSON.stringify(messages.map((m) => m.content)).includes('I should run it.'));
     const output = messages.find((m) => m.role === 'tool');
     assert.equal(output?.tool_call_id, 'call_pool1');
     assert.match(String(output?.content), /from-the-pool/);

@@ -124,4 +124,12 @@ describe('gateway: Ollama protocol', () => {
       assert.deepEqual(calls, [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }], model);
     }
   });
+
+  it('sends an earlier assistant turn\'s thinking to an OpenAI backend as that message\'s reasoning', async () => {
+    const messages = [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'Hello.', thinking: 'Greet back.' }, { role: 'user', content: 'again' }];
+    const reply = await client.chat({ model: 'oai-model', stream: false, messages });
+    assert.equal(reply.message.content, 'echo(oai-model): again');
+    const sent = (fake.requests.at(-1)!.body as { messages: { role: string; content: unknown; reasoning?: string }[] }).messages;
+    assert.deepEqual(sent.map((m) => [m.role, m.content, m.reasoning]), [['user', 'hi', undefined], ['assistant', 'Hello.', 'Greet back.'], ['user', 'again', undefined]]);
+  });
 });

@@ -84,8 +84,10 @@ describe('gateway: OpenAI Responses API', () => {
     const tools: OpenAI.Responses.FunctionTool[] = [{ type: 'function', name: 'get_weather', strict: null, parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
     const whole = await client.responses.create({ model: 'oai-model', tools, input: 'weather in Tokyo?' });
     assert.deepEqual(whole.output.map((i) => i.type), ['reasoning', 'function_call']);
+    // As Ollama writes it: the reasoning as the summary, and again as the encrypted content clients send back.
     const reasoning = whole.output[0] as OpenAI.Responses.ResponseReasoningItem;
-    assert.deepEqual(reasoning.content, [{ type: 'reasoning_text', text: 'Need the weather.' }]);
+    assert.deepEqual(reasoning.summary, [{ type: 'summary_text', text: 'Need the weather.' }]);
+    assert.equal(reasoning.encrypted_content, 'Need the weather.');
     const call = whole.output[1] as OpenAI.Responses.ResponseFunctionToolCall;
     assert.equal(call.call_id, 'call_abc');
     assert.equal(call.name, 'get_weather');

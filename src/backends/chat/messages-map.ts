@@ -1,8 +1,10 @@
 /**
  * Chat messages between the protocols. OpenAI: content is a string or parts ({type:"text"}, {type:"image_url"} with a
- * data URL), assistant `tool_calls` carry `arguments` as JSON text, a `tool` message names its `tool_call_id`.
- * Ollama: content is a string, images a list of base64 strings, tool call `arguments` an object, a `tool` message
- * may name its `tool_name`. (OpenAI: platform.openai.com/docs/api-reference/chat; Ollama: docs/api.md.)
+ * data URL), assistant `tool_calls` carry `arguments` as JSON text, a `tool` message names its `tool_call_id`, an
+ * assistant turn's earlier reasoning is its `reasoning` (as Ollama's and vLLM's OpenAI layers read it; vLLM's older
+ * name `reasoning_content` is read too). Ollama: content is a string, images a list of base64 strings, tool call
+ * `arguments` an object, a `tool` message may name its `tool_name`, reasoning is `thinking`.
+ * (OpenAI: platform.openai.com/docs/api-reference/chat; Ollama: docs/api.md and openai/openai.go.)
  */
 import { isRecord } from '../json.js';
 
@@ -32,6 +34,8 @@ export function openAiToOllamaMessages(messages: unknown[]): Message[] {
       });
     }
     if (m.role === 'tool' && typeof m.name === 'string') out.tool_name = m.name;
+    const reasoning = typeof m.reasoning === 'string' ? m.reasoning : m.reasoning_content;
+    if (typeof reasoning === 'string' && reasoning !== '') out.thinking = reasoning;
     return out;
   });
 }
@@ -60,6 +64,7 @@ export function ollamaToOpenAiMessages(messages: unknown[]): Message[] {
         return { id, type: 'function', function: { name: fn.name, arguments: JSON.stringify(fn.arguments ?? {}) } };
       });
     }
+    if (typeof m.thinking === 'string' && m.thinking !== '') out.reasoning = m.thinking;
     if (m.role === 'tool') {
       const byName = typeof m.tool_name === 'string' ? idsByName.get(m.tool_name) : undefined;
       const id = typeof m.tool_call_id === 'string' ? m.tool_call_id : (byName ?? lastId);

@@ -3,12 +3,17 @@
  * chat completion request that asks the same of any OpenAI-compatible server (many have no /v1/responses of their
  * own), and through it of an Ollama. Input items become chat messages: `instructions` a system message first, a
  * message item a message (developer → system, input_text/output_text parts → text, input_image → image_url), each
- * `function_call` an assistant tool call (consecutive calls, and text just before them, make one assistant message),
- * each `function_call_output` a tool message. Reasoning items and tools of kinds other than `function` (web_search,
- * custom…) have no chat equivalent and are left out. Settings: max_output_tokens → max_tokens, text.format →
- * response_format, reasoning.effort → reasoning_effort; temperature, top_p and parallel_tool_calls as they are.
+ * `function_call` or `custom_tool_call` an assistant tool call (consecutive calls, and text just before them, make one
+ * assistant message), each `function_call_output` or `custom_tool_call_output` a tool message. A `reasoning` item's
+ * text (its reasoning_text content, else its encrypted_content, where Ollama and this gateway put the plain text)
+ * becomes the `reasoning` of the assistant message that follows it, which Ollama reads as that turn's thinking; its
+ * summary is not fed back, and reasoning that no assistant turn follows is left out. web_search_call items are history
+ * of a search the server ran, with nothing to send. Tools as responses-tools.ts maps them. Settings:
+ * max_output_tokens → max_tokens, text.format → response_format, reasoning.effort → reasoning_effort; temperature,
+ * top_p and parallel_tool_calls as they are.
  */
 import { isRecord } from '../json.js';
+import { chatToolName, chatTools, customToolArguments } from './responses-tools.js';
 
 type Json = Record<string, unknown>;
 
@@ -17,7 +22,7 @@ export function responsesToChatBody(body: Json): Json {
   const chat: Json = { model: body.model, messages: responsesToChatMessages(body) };
   for (const key of ['temperature', 'top_p', 'parallel_tool_calls', 'user'] as const) if (body[key] !== undefined && body[key] !== null) chat[key] = body[key];
   if (typeof body.max_output_tokens === 'number') chat.max_tokens = body.max_output_tokens;
-  const tools = Array.isArray(body.tools) ? body.tools.filter((t) => isRecord(t) && t.type === 'function').map(chatTool) : [];
+  const tools = chatTools(body.tools);
   if (tools.length > 0) {
     chat.tools = tools;
     const choice = chatToolChoice(body.tool_choice);
@@ -37,21 +42,52 @@ export function responsesToChatMessages(body: Json): Json[] {
     messages.push({ role: 'user', content: body.input });
     return messages;
   }
+  /** Reasoning waiting for the assistant turn it belongs to. */
+  let reasoning: string | null = null;
+  const assistantTurn = (message: Json) => {
+    if (reasoning !== null && message.reasoning === undefined) message.reasoning = reasoning;
+    reasoning = null;
+  };
+  const call = (id: unknown, name: string, args: string) => {
+    const toolCall = { id, type: 'function', function: { name, arguments: args } };
+    const last = messages.at(-1);
+    // Chat puts the text and the tool calls of one assistant turn in one message.
+    if (last?.role === 'assistant') last.tool_calls = [...(Array.isArray(last.tool_calls) ? last.tool_calls : []), toolCall];
+    else messages.push({ role: 'assistant', content: null, tool_calls: [toolCall] });
+    assistantTurn(messages.at(-1)!);
+  };
+  const other = (message: Json) => {
+    reasoning = null;
+    messages.push(message);
+  };
   for (const item of Array.isArray(body.input) ? body.input.filter(isRecord) : []) {
     const type = item.type ?? 'message';
     if (type === 'message' && typeof item.role === 'string') {
-      messages.push({ role: item.role === 'developer' ? 'system' : item.role, content: chatContent(item.content) });
+      const message = { role: item.role === 'developer' ? 'system' : item.role, content: chatContent(item.content) };
+      if (item.role === 'assistant') {
+        messages.push(message);
+        assistantTurn(message);
+      } else {
+        other(message);
+      }
+    } else if (type === 'reasoning') {
+      reasoning = reasoningText(item);
     } else if (type === 'function_call') {
-      const call = { id: item.call_id, type: 'function', function: { name: item.name, arguments: typeof item.arguments === 'string' ? item.arguments : '{}' } };
-      const last = messages.at(-1);
-      // Chat puts the text and the tool calls of one assistant turn in one message.
-      if (last?.role === 'assistant') last.tool_calls = [...(Array.isArray(last.tool_calls) ? last.tool_calls : []), call];
-      else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
-    } else if (type === 'function_call_output') {
-      messages.push({ role: 'tool', tool_call_id: item.call_id, content: textOf(item.output) });
+      call(item.call_id, chatToolName(String(item.name), item.namespace), typeof item.arguments === 'string' ? item.arguments : '{}');
+    } else if (type === 'custom_tool_call') {
+      call(item.call_id, chatToolName(String(item.name), item.namespace), customToolArguments(typeof item.input === 'string' ? item.input : ''));
+    } else if (type === 'function_call_output' || type === 'custom_tool_call_output') {
+      other({ role: 'tool', tool_call_id: item.call_id, content: textOf(item.output) });
     }
   }
   return messages;
+}
+
+/** A reasoning item's text: its reasoning_text parts, else its encrypted_content (plain text from Ollama); null if none. */
+function reasoningText(item: Json): string | null {
+  const parts = Array.isArray(item.content) ? item.content.filter((p) => isRecord(p) && p.type === 'reasoning_text' && typeof p.text === 'string') : [];
+  if (parts.length > 0) return parts.map((p) => (p as Json).text).join('');
+  return typeof item.encrypted_content === 'string' && item.encrypted_content !== '' ? item.encrypted_content : null;
 }
 
 /** Message content: a string as it is; parts as one string when all are text, else chat content parts. */
@@ -75,18 +111,10 @@ function textOf(output: unknown): string {
   return output.filter(isRecord).map((p) => (typeof p.text === 'string' ? p.text : '')).join('');
 }
 
-function chatTool(tool: unknown): Json {
-  const t = tool as Json;
-  const fn: Json = { name: t.name, parameters: t.parameters ?? { type: 'object', properties: {} } };
-  if (typeof t.description === 'string') fn.description = t.description;
-  if (typeof t.strict === 'boolean') fn.strict = t.strict;
-  return { type: 'function', function: fn };
-}
-
-/** tool_choice: "auto" | "none" | "required" as they are, {type:"function", name} as chat names a function. */
+/** tool_choice: "auto" | "none" | "required" as they are, {type:"function" | "custom", name} as chat names a function. */
 function chatToolChoice(choice: unknown): unknown {
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
-  if (isRecord(choice) && choice.type === 'function' && typeof choice.name === 'string') return { type: 'function', function: { name: choice.name } };
+  if (isRecord(choice) && (choice.type === 'function' || choice.type === 'custom') && typeof choice.name === 'string') return { type: 'function', function: { name: choice.name } };
   return undefined;
 }
 
