@@ -22,6 +22,7 @@ import type { ModelDirectory } from './models.js';
 import type { Presenter } from './presenter.js';
 import { GatewayRefusal } from './refusal.js';
 import { startChatSession, type ChatSession, type SessionFailure } from './session.js';
+import { errorParam } from './error-shapes.js';
 
 export interface GatewayDeps {
   service: TaskService;
@@ -75,7 +76,7 @@ export function gatewayHandler(deps: GatewayDeps, errorShape: ErrorShape, prepar
 /** A refusal as the protocol's error; full queue and shutdown ask the client to come back (Retry-After). */
 export function refuse(c: Context, errorShape: ErrorShape, err: unknown): Response {
   if (!(err instanceof KoubouError)) throw err;
-  const param = err instanceof GatewayRefusal ? err.param : err instanceof ValidationError ? (err.field ?? null) : null;
+  const param = errorParam(err);
   if (err instanceof QueueFull || err instanceof ShuttingDown) c.header('retry-after', String(RETRY_AFTER_S));
   return c.json(errorShape(err.status, err.code, err.message, param) as object, err.status as 400);
 }

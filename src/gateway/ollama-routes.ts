@@ -4,14 +4,12 @@
  */
 import { Hono } from 'hono';
 import { gatewayHandler, refuse, type GatewayDeps } from './exchange.js';
+import { ollamaErrors } from './error-shapes.js';
 import { readJson } from '../http/json-body.js';
 import type { ServedModel } from './models.js';
 import { OllamaAnswer } from './ollama-chat.js';
 import { OllamaEmbeddings } from './embeddings.js';
 import { bodyObject, checkMessages, optional, required } from './refusal.js';
-
-const ollamaErrors = (status: number, code: string, message: string, _param: string | null) =>
-  ({ error: code === 'model_not_found' ? message.replace(/^The model `(.*)` does not exist.*$/, 'model "$1" not found, try pulling it first') : message });
 
 /** Ollama names every model with a tag; an untagged one is its ":latest". */
 const tagged = (name: string) => (name.includes(':') ? name : `${name}:latest`);

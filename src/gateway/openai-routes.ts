@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import { gatewayHandler, type GatewayDeps } from './exchange.js';
-import { openAiErrorBody, openAiErrorType } from './openai-errors.js';
+import { openAiErrors } from './error-shapes.js';
 import { OpenAiChatCompletion, OpenAiChatStream } from './openai-chat.js';
 import { GatewayRefusal, bodyObject, checkMessages, optional, required } from './refusal.js';
 import { OpenAiEmbeddings } from './embeddings.js';
@@ -14,8 +14,6 @@ import { checkResponsesBody } from './responses-request.js';
 
 /** stream_options.include_usage of a streamed request: the usage then comes in a chunk of its own. */
 const wantsUsage = (body: Record<string, unknown>) => body.stream === true && (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-
-const openAiErrors = (status: number, code: string, message: string, param: string | null) => openAiErrorBody(message, openAiErrorType(status), code, param);
 
 export function openAiRoutes(deps: GatewayDeps): Hono {
   const app = new Hono();

@@ -3,14 +3,16 @@ import { Hono } from 'hono';
 import type { Clock } from '../clock.js';
 import type { Core } from '../core.js';
 import type { Logger } from '../logger.js';
+import type { MountedRoutes } from '../http/app.js';
+import { gatewayErrorBody } from './error-shapes.js';
 import type { GatewayDeps } from './exchange.js';
 import { modelDirectory } from './models.js';
 import { ollamaVersion } from './ollama-version.js';
 import { openAiRoutes } from './openai-routes.js';
 import { ollamaRoutes } from './ollama-routes.js';
 
-/** Every gateway route, to mount at "/". */
-export function gatewayRoutes(core: Core, log: Logger, clock: Clock): Hono {
+/** Every gateway route, to mount at "/", and the error bodies of its protocols. */
+export function gatewayRoutes(core: Core, log: Logger, clock: Clock): MountedRoutes {
   const now = () => clock.now();
   const deps: GatewayDeps = {
     service: core.service,
@@ -23,18 +25,19 @@ export function gatewayRoutes(core: Core, log: Logger, clock: Clock): Hono {
     ollamaVersion: ollamaVersion(core, now),
   };
   const app = new Hono();
+  const ollama = ollamaRoutes(deps);
   app.route('/', openAiRoutes(deps));
-  app.route('/', ollamaRoutes(deps));
-  return app;
+  app.route('/', ollama);
+  return { routes: app, errorBody: gatewayErrorBody(new Set(ollama.routes.map((r) => r.path))) };
 }
 
 /**
  * The routes of gateway.ollama_listen: the gateway's, and Ollama's root, which answers "Ollama is running" (what
  * clients that check for a local Ollama look for).
  */
-export function ollamaListenerRoutes(gateway: Hono): Hono {
+export function ollamaListenerRoutes(gateway: MountedRoutes): MountedRoutes {
   const app = new Hono();
   app.get('/', (c) => c.text('Ollama is running'));
-  app.route('/', gateway);
-  return app;
+  app.route('/', gateway.routes);
+  return { routes: app, errorBody: gateway.errorBody };
 }

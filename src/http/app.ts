@@ -7,7 +7,7 @@ import { allowedMethods } from './allowed-methods.js';
 import type { Logger } from '../logger.js';
 import { requireBearer, tokenCheck } from './auth.js';
 import { guardRequests } from './request-guard.js';
-import { errorHandler } from './errors.js';
+import { errorHandler, type ErrorBodyFor } from './errors.js';
 import { localApi } from '../mcp/local-api.js';
 import type { Server } from 'node:http';
 import { eventsRoute } from './events-route.js';
@@ -24,15 +24,22 @@ import { isTaskStreamPath, taskStreamRoute } from './task-stream-route.js';
 import { Throughput } from '../dashboard/throughput.js';
 import { WorkerSpeeds } from '../dashboard/worker-speed.js';
 
+/** Routes of another adapter (the LLM gateway), served at "/", and the error bodies its paths answer with. */
+export interface MountedRoutes {
+  routes: Hono;
+  errorBody: ErrorBodyFor;
+}
+
 /**
  * The app, and what to call with the HTTP server once it listens (WebSocket upgrades need it). Every route that reads the
  * time or sets a timer takes it from `clock`. `mounted` are route groups of other adapters (the LLM gateway), served
- * at "/" behind the same guard and token as the API.
+ * at "/" behind the same guard and token as the API; an error on their paths, the guard's and the token's included,
+ * is answered in their shape.
  */
-export function createApp(core: Core, log: Logger, clock: Clock, mounted: readonly Hono[] = []): { app: Hono; attach(server: Server): void } {
+export function createApp(core: Core, log: Logger, clock: Clock, mounted: readonly MountedRoutes[] = []): { app: Hono; attach(server: Server): void } {
   const { server } = core.config;
   const now = () => clock.now();
-  const { app, hasToken } = guardedApp(core, log, server.host);
+  const { app, hasToken } = guardedApp(core, log, server.host, mounted);
   const streams: StreamLimits = {
     maxBufferedBytes: server.stream_buffer_bytes,
     clock,
@@ -55,7 +62,7 @@ export function createApp(core: Core, log: Logger, clock: Clock, mounted: readon
   };
   app.route('/', dashboardApiRoutes(core, sources, now));
   app.route('/', taskStreamRoute(core.service, core.bus, streams));
-  for (const routes of mounted) app.route('/', routes);
+  for (const m of mounted) app.route('/', m.routes);
   app.route('/', dashboardRoute());
   const attach = addWebSocket(app, core, log, { ...streams, maxMessageBytes: server.ws_max_message_bytes, maxSubscriptions: server.ws_max_subscriptions });
   return { app, attach };
@@ -65,17 +72,20 @@ export function createApp(core: Core, log: Logger, clock: Clock, mounted: readon
  * The app of a listener of its own for `routes` alone (the LLM gateway on gateway.ollama_listen), behind the same guard
  * and token as the API; `bindHost` is the address that listener binds.
  */
-export function createRoutesApp(core: Core, log: Logger, bindHost: string, routes: Hono): Hono {
-  const { app } = guardedApp(core, log, bindHost);
-  app.route('/', routes);
+export function createRoutesApp(core: Core, log: Logger, bindHost: string, mounted: MountedRoutes): Hono {
+  const { app } = guardedApp(core, log, bindHost, [mounted]);
+  app.route('/', mounted.routes);
   return app;
 }
 
-/** An app with the error handler, the request guard and (with server.api_token) the token check, and no routes yet. */
-function guardedApp(core: Core, log: Logger, bindHost: string): { app: Hono; hasToken: (c: Context) => boolean } {
+/**
+ * An app with the error handler (answering on `mounted` paths in their shape), the request guard and (with
+ * server.api_token) the token check, and no routes yet.
+ */
+function guardedApp(core: Core, log: Logger, bindHost: string, mounted: readonly MountedRoutes[]): { app: Hono; hasToken: (c: Context) => boolean } {
   const { server } = core.config;
   const app = new Hono();
-  app.onError(errorHandler(log));
+  app.onError(errorHandler(log, (path, err) => mounted.reduce<object | null>((body, m) => body ?? m.errorBody(path, err), null)));
   app.notFound((c) => {
     const allow = allowedMethods(app, c.req.path, c.req.method);
     if (allow.length > 0) throw new MethodNotAllowed(c.req.method, c.req.path, allow);

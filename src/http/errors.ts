@@ -10,14 +10,20 @@ export function errorBody(err: KoubouError) {
   return { error: { code: err.code, message: err.message, ...field } };
 }
 
-/** Hono onError handler: our errors map to their status; anything else is logged and answered 500 without details. */
-export function errorHandler(log: Logger) {
+/** The body another protocol's routes answer an error on `path` with (the LLM gateway's); null: errorBody's. */
+export type ErrorBodyFor = (path: string, err: KoubouError) => object | null;
+
+/**
+ * Hono onError handler: our errors map to their status, in the shape `bodyFor` gives for the path or else errorBody's;
+ * anything else is logged and answered 500 without details.
+ */
+export function errorHandler(log: Logger, bodyFor: ErrorBodyFor = () => null) {
   return (err: Error, c: Context) => {
     if (err instanceof KoubouError) {
       if (err instanceof MethodNotAllowed) c.header('allow', err.allow.join(', '));
       if (err.status >= 500) log.warn('request failed', { path: c.req.path, code: err.code, error: err.message });
       // A refusal (413, 401, 403, 415...) may come before the body was read: the client still gets to see it.
-      return answerBeforeBody(c, c.json(errorBody(err), err.status as ContentfulStatusCode));
+      return answerBeforeBody(c, c.json(bodyFor(c.req.path, err) ?? errorBody(err), err.status as ContentfulStatusCode));
     }
     log.error('unexpected error while handling a request', { path: c.req.path, error: err.message, stack: err.stack });
     return answerBeforeBody(c, c.json({ error: { code: 'internal_error', message: 'internal error; see the server log' } }, 500));

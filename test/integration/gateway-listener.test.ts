@@ -46,6 +46,23 @@ describe('gateway: a listener of its own', () => {
     assert.equal(refused.status, 401);
   });
 
+  it('refuses a request without the token in the protocol\'s own error shape, so the SDKs say why', async () => {
+    for (const base of [koubou.url, ollamaUrl]) {
+      const err = await new OpenAI({ baseURL: `${base}/v1`, apiKey: 'wrong', maxRetries: 0 }).models.list().catch((e: unknown) => e);
+      assert.ok(err instanceof OpenAI.AuthenticationError, String(err));
+      assert.equal(err.type, 'authentication_error');
+      assert.match(err.message, /Authorization: Bearer/);
+      const refused = await new Ollama({ host: base }).chat({ model: 'oai-model', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      assert.equal((refused as { status_code?: number }).status_code, 401);
+      assert.match((refused as Error).message, /Authorization: Bearer/);
+    }
+    // A method a gateway route does not take, in OpenAI's shape too; the API's own routes keep theirs.
+    const wrongMethod = await fetch(`${koubou.url}/v1/chat/completions`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(((await wrongMethod.json()) as { error: { type: string } }).error.type, 'invalid_request_error');
+    assert.equal(((await (await fetch(`${koubou.url}/tasks`)).json()) as { error: { code: string } }).error.code, 'unauthorized');
+  });
+
   it('answers Ollama\'s root and serves none of the API', async () => {
     const root = await fetch(`${ollamaUrl}/`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(await root.text(), 'Ollama is running');
