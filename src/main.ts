@@ -84,9 +84,11 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   });
   const ollamaListen = config.gateway.ollama_listen;
   const ollamaHttp = ollamaListen
-    ? await bind(ollamaListen.host, ollamaListen.port, timeouts).catch(async (err: Error) => {
+    ? await bind(ollamaListen.host, ollamaListen.port, timeouts).catch(async (err: NodeJS.ErrnoException) => {
         await http.close();
         await store.close();
+        // Most often Ollama itself, on the port the listener was meant to take over.
+        if (err.code === 'EADDRINUSE') err.message += ' (gateway.ollama_listen: is an Ollama listening there?)';
         throw err;
       })
     : null;

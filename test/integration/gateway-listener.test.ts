@@ -63,6 +63,13 @@ describe('gateway: a listener of its own', () => {
     assert.equal(((await (await fetch(`${koubou.url}/tasks`)).json()) as { error: { code: string } }).error.code, 'unauthorized');
   });
 
+  it('refuses to start on a port another server holds, naming gateway.ollama_listen', async () => {
+    await assert.rejects(
+      startTestCoordinator({ backends: [{ url: fake.url, model: 'oll-model' }], extra: { gateway: { ollama_listen: `127.0.0.1:${fake.port}` } } }),
+      (err: Error) => /EADDRINUSE/.test(err.message) && err.message.includes('gateway.ollama_listen'),
+    );
+  });
+
   it('answers Ollama\'s root and serves none of the API', async () => {
     const root = await fetch(`${ollamaUrl}/`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(await root.text(), 'Ollama is running');
