@@ -3,12 +3,15 @@
  * directly. A stand-in OpenAI server (its own process) streams `tokens` chat.completion.chunk events `tokenMs` apart;
  * the same streamed /v1/chat/completions request goes to it directly and through a coordinator process. Measured per
  * stream, on the client: the time to the first piece of content (TTFT) and the gaps between pieces; then the same
- * with 1..64 streams at once, each level directly and through Koubou.
+ * with 1..64 streams at once, each level directly and through Koubou. The floor, measured in the same round: the same
+ * stream through a bare pass-through proxy (peers/proxy-main.ts: undici to the backend, no queue, no store), so the
+ * part of the added time that any server in between costs on this machine is visible.
  */
 import http from 'node:http';
 import { startCoordinatorProcess } from '../helpers/coordinator-process.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeTestConfig } from '../helpers/test-config.js';
+import { startProxy } from './peers/servers.js';
 import { startFakeProcess } from './processes.js';
 import { percentile } from './stats.js';
 
@@ -31,6 +34,9 @@ export interface Compared {
 
 export interface GatewayRun {
   ttft: Compared;
+  /** TTFT through the bare proxy, p50 and p99, ms (its direct figures are `ttft`'s). */
+  proxyTtftP50: number;
+  proxyTtftP99: number;
   gap: Compared;
   /** Per concurrency level: the inter-token gap p99 directly and through Koubou. */
   levels: { streams: number; directP99: number; koubouP99: number }[];
@@ -53,19 +59,23 @@ export async function runGateway(o: GatewayOptions): Promise<GatewayRun> {
     extra: { log: { level: 'warn' } },
   });
   const koubou = await startCoordinatorProcess(file);
+  const proxy = await startProxy(fake.url);
   // 199 words after "echo(fake-model): ": the answer comes in `tokens` pieces.
   const prompt = Array.from({ length: o.tokens - 1 }, (_, i) => `w${i}`).join(' ');
   const agent = new http.Agent({ keepAlive: true, maxSockets: top * 2 });
   const direct = () => streamTimes(`${fake.url}/v1/chat/completions`, prompt, agent);
   const through = () => streamTimes(`${koubou.url}/v1/chat/completions`, prompt, agent);
+  const viaProxy = () => streamTimes(`${proxy.url}/v1/chat/completions`, prompt, agent);
   try {
     // Warm up both paths (connections, the workers' first calls, JIT).
-    await Promise.all(Array.from({ length: Math.min(top, 8) }, () => Promise.all([direct(), through()])));
+    await Promise.all(Array.from({ length: Math.min(top, 8) }, () => Promise.all([direct(), through(), viaProxy()])));
     const d: StreamTimes[] = [];
     const k: StreamTimes[] = [];
+    const p: StreamTimes[] = [];
     for (let i = 0; i < o.samples; i++) {
       d.push(await direct());
       k.push(await through());
+      p.push(await viaProxy());
     }
     const compare = (f: (s: StreamTimes) => number[]): Compared => ({
       directP50: percentile(d.flatMap(f), 50),
@@ -78,9 +88,11 @@ export async function runGateway(o: GatewayOptions): Promise<GatewayRun> {
       const at = async (one: () => Promise<StreamTimes>) => percentile((await Promise.all(Array.from({ length: streams }, one))).flatMap((s) => s.gaps), 99);
       levels.push({ streams, directP99: await at(direct), koubouP99: await at(through) });
     }
-    return { ttft: compare((s) => [s.ttft]), gap: compare((s) => s.gaps), levels };
+    const proxyTtft = p.map((x) => x.ttft);
+    return { ttft: compare((s) => [s.ttft]), proxyTtftP50: percentile(proxyTtft, 50), proxyTtftP99: percentile(proxyTtft, 99), gap: compare((s) => s.gaps), levels };
   } finally {
     agent.destroy();
+    await proxy.stop();
     koubou.child.kill('SIGTERM');
     await koubou.exited;
     fake.child.kill('SIGTERM');

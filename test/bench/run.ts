@@ -318,7 +318,7 @@ async function gateway(runs: number, o: GatewayOptions): Promise<void> {
   if (o.levels.some((n) => !Number.isInteger(n) || n < 1) || !(o.tokens >= 2)) throw new Error('--streams must list whole numbers and --gateway-tokens be at least 2');
   console.log(
     `gateway: ${runs} rounds; a stand-in OpenAI server streams ${o.tokens} tokens ${o.tokenMs} ms apart; per round ${o.samples} streams one at a time ` +
-      `directly and through a coordinator process (POST /v1/chat/completions, stream), then ${o.levels.join(', ')} streams at once each way`,
+      `directly, through a coordinator process (POST /v1/chat/completions, stream) and through a bare pass-through proxy (the floor), then ${o.levels.join(', ')} streams at once each way`,
   );
   const results: GatewayRun[] = [];
   const added = (r: GatewayRun, streams: number) => {
@@ -329,7 +329,7 @@ async function gateway(runs: number, o: GatewayOptions): Promise<void> {
     const r = await runGateway(o);
     results.push(r);
     console.log(
-      `  round ${i + 1} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores at its end): TTFT p50 ${fmt(r.ttft.directP50)} → ${fmt(r.ttft.koubouP50)} ms, ` +
+      `  round ${i + 1} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores at its end): TTFT p50 ${fmt(r.ttft.directP50)} → ${fmt(r.ttft.koubouP50)} ms (proxy ${fmt(r.proxyTtftP50)}), ` +
         `gap p50 ${fmt(r.gap.directP50)} → ${fmt(r.gap.koubouP50)} ms, p99 ${fmt(r.gap.directP99)} → ${fmt(r.gap.koubouP99)} ms; ` +
         `added gap p99 at ${r.levels.map((l) => `${l.streams}: ${fmt(l.koubouP99 - l.directP99)}`).join(', ')} ms`,
     );
@@ -338,7 +338,9 @@ async function gateway(runs: number, o: GatewayOptions): Promise<void> {
     console.log(`  ${label.padEnd(40)} ${fmt(median(results.map(f)), 3).padStart(8)} ms  (rounds ${spread(results.map(f), 3)})${target}`);
   console.log('medians of the rounds, and their range (added = through Koubou minus directly):');
   row('added TTFT p50', (r) => r.ttft.koubouP50 - r.ttft.directP50, '   (target <= 1)');
+  row('added TTFT p50 by a bare proxy (floor)', (r) => r.proxyTtftP50 - r.ttft.directP50);
   row('added TTFT p99', (r) => r.ttft.koubouP99 - r.ttft.directP99);
+  row('added TTFT p99 by a bare proxy (floor)', (r) => r.proxyTtftP99 - r.ttft.directP99);
   row('added inter-token gap p50', (r) => r.gap.koubouP50 - r.gap.directP50);
   row('added inter-token gap p99', (r) => r.gap.koubouP99 - r.gap.directP99);
   for (const streams of o.levels) row(`added gap p99, ${streams} streams at once`, (r) => added(r, streams), streams === 64 ? '   (target <= 1)' : '');
