@@ -2,16 +2,27 @@
  * Fans task events out to /events clients by filter: all clients with the same filter share one bus listener, one
  * joined batch of frames and one Buffer, written to each of them in one write. What a client costs per batch is a
  * single socket write of bytes already encoded, not a listener call, a JSON encoding and a copy per event.
- * A batch leaves on the next turn of the event loop, but at most one per MIN_GAP_MS: under a steady stream of events
- * every client gets one write per gap instead of one per turn (socket writes are what many watchers cost).
+ * A batch leaves on the next turn of the event loop, but at most one per gap: under a steady stream of events every
+ * client gets one write per gap instead of one per turn (socket writes are what many watchers cost). The gap grows
+ * with the group, so that a group costs at most WRITES_PER_SECOND socket writes however many watch: 100 dashboards
+ * open on a busy pool must not take the CPU the submits need.
  */
 import type { EventBus } from '../events/bus.js';
 import type { TaskEvent, TaskEventKind } from '../events/types.js';
 import { taskEventFrame } from './sse-frames.js';
 import type { SseOutlet } from './sse-outlet.js';
 
-/** Most a batch waits for the previous one; also the most an event waits behind others (as Nagle coalesces). */
+/** Least time between two batches of a group (as Nagle coalesces). */
 const MIN_GAP_MS = 20;
+/** Most time between two batches, whatever the group's size: the most an event waits behind others. */
+const MAX_GAP_MS = 100;
+/** Socket writes a group may cost per second under a steady stream of events (one per member per batch). */
+const WRITES_PER_SECOND = 1000;
+
+/** The time between a group's batches, ms: MIN_GAP_MS for a few members, growing with them up to MAX_GAP_MS. */
+export function batchGapMs(members: number): number {
+  return Math.min(MAX_GAP_MS, Math.max(MIN_GAP_MS, (members * 1000) / WRITES_PER_SECOND));
+}
 
 /** What an /events client asked for: one task or all (null), some kinds or all (null). */
 export interface EventFilter {
@@ -71,7 +82,7 @@ class FilterGroup {
 
   private schedule(): void {
     if (this.scheduled) return;
-    const wait = this.lastBatchAt + MIN_GAP_MS - performance.now();
+    const wait = this.lastBatchAt + batchGapMs(this.members.size) - performance.now();
     if (wait > 0) {
       const timer = setTimeout(() => this.sendBatch(), wait);
       this.scheduled = { cancel: () => clearTimeout(timer) };
