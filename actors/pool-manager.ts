@@ -9,7 +9,7 @@
  */
 import { dispatch, query, spawn, stop, type Ref } from 'nact';
 import type { Backend } from '../src/backends/types.js';
-import { accepts, serves, type Capabilities } from '../src/routing/capabilities.js';
+import { ableToRun, type Capabilities } from '../src/routing/capabilities.js';
 import { localGroup } from '../src/routing/gate-feed.js';
 import type { Demand } from '../src/routing/scheduler-views.js';
 import type { Clock, TimerHandle } from '../src/clock.js';
@@ -134,15 +134,15 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
     case 'demand': {
       if (state.stopped) return state;
       const { busy, waiting } = msg.demand;
-      // A model nobody serves is asked of any capable backend, as the scheduler routes it.
-      const served = waiting.map(({ req }) => req.model !== null && deps.backends.some((p) => accepts(p.caps, req) && serves(p.caps, req.model!)));
+      // The backends that may run each lane's tasks, as the scheduler routes them.
+      const able = waiting.map(({ req }) => ableToRun(req, deps.backends));
       const capacity = deps.backends.map((pool) => ({
         name: pool.backend.name,
         slots: slotsOf(state, pool.backend.name).length,
         max: pool.maxWorkers,
         failed: state.failedBackends.has(pool.backend.name),
         busy: busy.get(pool.backend.name) ?? 0,
-        takes: (lane: number) => accepts(pool.caps, waiting[lane]!.req) && (!served[lane] || serves(pool.caps, waiting[lane]!.req.model!)),
+        takes: (lane: number) => able[lane]!.includes(pool),
       }));
       const pending = waiting.reduce((sum, w) => sum + w.count, 0);
       for (const [name, count] of workersToAdd(capacity, waiting.map((w) => w.count))) {

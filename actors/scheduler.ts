@@ -78,6 +78,8 @@ export interface SchedulerDeps {
   scaling: { min: ReadonlyMap<string, number>; idleMs: number; checkEveryMs: number };
   /** Per worker group (a backend on one machine): may it take more work now? Only the scheduler writes them. */
   gates: BackendGates;
+  /** The capabilities of the local backends, whose workers start on demand (a task waits for one serving its model). */
+  localBackends: PoolView['startable'];
 }
 
 interface SchedulerState {
@@ -98,7 +100,7 @@ export function spawnScheduler(parent: Ref<any>, deps: SchedulerDeps, onCrash: (
   return spawn(parent, (state: SchedulerState, msg: SchedulerMsg, ctx) => handle(state, msg, ctx.self, deps), 'scheduler', {
     initialStateFunc: (ctx): SchedulerState => ({
       queue: new LaneQueue(deps.routing.rules),
-      pool: new PoolView(),
+      pool: new PoolView(deps.localBackends),
       draining: false,
       lastDemand: '',
       idleTimer: deps.clock.setInterval(() => dispatch(ctx.self, { type: 'idleCheck' }), deps.scaling.checkEveryMs),

@@ -12,6 +12,8 @@ import type { CallVerdict } from '../src/supervision/backend-gate.js';
 import { buildPrompt } from '../src/tasks/prompt.js';
 import type { Task, TaskOutcome } from '../src/tasks/task.js';
 import { runChat } from '../src/backends/chat/run.js';
+import { servedName } from '../src/routing/capabilities.js';
+import { callModel, withModel } from '../src/tasks/chat.js';
 
 interface Running {
   taskId: string;
@@ -154,14 +156,16 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
   const seconds = () => (deps.clock.now() - started) / 1000;
   const reportOf = (verdict: CallVerdict, code: string | null) => ({ workerId: deps.id, incarnation: deps.incarnation, verdict, taskId: task.id, attempt: task.attempts, code });
   const report = (verdict: CallVerdict, code: string | null) => deps.reportCall(reportOf(verdict, code));
+  // The model as this backend names it (a task may ask for `m:latest` of a backend serving `m`), else as asked.
+  const asServed = (model: string) => servedName(deps.caps, model) ?? model;
   try {
     const chat = task.options.chat;
     const result = chat
-      ? await runChat(deps.backend, { call: chat, signal, maxOutputBytes: deps.maxOutputBytes, onDelta: (d) => deps.transitions.progress(task.id, deps.id, lease, d.content ?? '', d) })
+      ? await runChat(deps.backend, { call: withModel(chat, asServed(callModel(chat))), signal, maxOutputBytes: deps.maxOutputBytes, onDelta: (d) => deps.transitions.progress(task.id, deps.id, lease, d.content ?? '', d) })
       : await deps.backend.generate({
           prompt,
           system,
-          model: task.options.model,
+          model: task.options.model === undefined ? undefined : asServed(task.options.model),
           maxTokens: task.options.max_tokens,
           maxOutputBytes: deps.maxOutputBytes,
           keepReasoning: task.options.include_reasoning === true,

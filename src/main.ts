@@ -127,6 +127,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     if (gone.length > 0) log.warn('cancelled LLM gateway requests whose clients are gone', { count: gone.length, tasks: gone.slice(0, 20).map((e) => e.taskId), reason });
   }
 
+  const localCaps = config.backends.map((b) => capabilities(b.model, b));
   // Recovery runs at start-up and again on each reboot of the tree, whose gateway clients are still connected.
   let started = false;
   let tree: Tree;
@@ -154,6 +155,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
           idleMs: config.pool.idle_ms,
           checkEveryMs: config.pool.heartbeat_interval_ms / 2,
         },
+        localBackends: localCaps,
       },
       pool: {
         backends: config.backends.map((b, i) => ({
@@ -161,7 +163,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
           minWorkers: b.min_workers,
           maxWorkers: b.max_workers,
           timeoutS: b.timeout_s ?? config.tasks.default_timeout_s,
-          caps: capabilities(b.model, b),
+          caps: localCaps[i]!,
         })),
         transitions,
         clock,

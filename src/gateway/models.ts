@@ -4,6 +4,7 @@
  * start, a loss, a node leaving) throws away, and that is read again after a second anyway.
  */
 import type { Core } from '../core.js';
+import { modelKey, sameModel } from '../routing/capabilities.js';
 
 export interface ServedModel {
   /** As configured or announced, e.g. "llama3.2" or "gpt-oss:20b". */
@@ -15,17 +16,14 @@ export interface ServedModel {
 }
 
 export interface ModelDirectory {
-  /** Every served model, each name once, local backends first. */
+  /** Every served model, each once (`m` and `m:latest` are one: sameModel), local backends first. */
   list(): Promise<ServedModel[]>;
-  /** The served model a request's `model` names (Ollama's implied ":latest" tag ignored on either side), or null. */
+  /** The served model a request's `model` names (Ollama's implied ":latest" tag ignored on either side: sameModel), or null. */
   find(name: string): Promise<ServedModel | null>;
 }
 
 /** Longest a listing is reused, events or not. */
 const MAX_AGE_MS = 1_000;
-
-/** Ollama names a model without a tag as its ":latest": both spellings are one model. */
-export const sameModel = (a: string, b: string) => a.replace(/:latest$/, '') === b.replace(/:latest$/, '');
 
 /**
  * The directory of `core`'s models; `now` is the clock (ms) the cache ages by. A model of a local backend is found
@@ -38,14 +36,14 @@ export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEv
   const local: ServedModel[] = [];
   for (const b of core.config.backends) {
     if (b.type === 'command') continue;
-    for (const name of [b.model, ...b.models]) if (!local.some((m) => m.name === name)) local.push({ name, owner: b.name, protocol: b.type });
+    for (const name of [b.model, ...b.models]) if (!local.some((m) => sameModel(m.name, name))) local.push({ name, owner: b.name, protocol: b.type });
   }
   const load = async (): Promise<ServedModel[]> => {
     const out = [...local];
-    const seen = new Set(out.map((m) => m.name));
+    const seen = new Set(out.map((m) => modelKey(m.name)));
     for (const w of await core.workers()) {
       if (w.location !== 'remote' || (w.status !== 'idle' && w.status !== 'busy')) continue;
-      for (const name of w.models) if (!seen.has(name)) out.push({ name, owner: 'node', protocol: null }), seen.add(name);
+      for (const name of w.models) if (!seen.has(modelKey(name))) out.push({ name, owner: 'node', protocol: null }), seen.add(modelKey(name));
     }
     return out;
   };

@@ -5,7 +5,7 @@
  */
 import { PendingQueue } from '../supervision/priority-queue.js';
 import type { QueuedTask } from '../tasks/task.js';
-import { accepts, serves, type Requirement } from './capabilities.js';
+import { ableToRun, modelKey, type Requirement } from './capabilities.js';
 import { ruleFor, type RoutingRule } from './policy.js';
 import type { Group, PoolView } from './pool-view.js';
 
@@ -34,10 +34,11 @@ export class LaneQueue {
   push(task: QueuedTask): void {
     if (this.laneById.has(task.id)) return;
     const rule = ruleFor(this.rules, task.priority);
-    const key = `${task.type}\u0000${task.model ?? ''}\u0000${task.maxTokens ?? ''}\u0000${rule}\u0000${task.workdir ?? ''}`;
+    const req = requirementOf(task);
+    const key = `${req.type ?? '*'}\u0000${req.model === null ? '' : modelKey(req.model)}\u0000${req.chat}\u0000${req.maxTokens ?? ''}\u0000${rule}\u0000${req.workdir ?? ''}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { key, req: { type: task.type, model: task.model, maxTokens: task.maxTokens, workdir: task.workdir }, rule, queue: new PendingQueue(), eligible: [], version: -1 };
+      lane = { key, req, rule, queue: new PendingQueue(), eligible: [], version: -1 };
       this.lanes.set(key, lane);
     }
     lane.queue.push(task);
@@ -101,16 +102,17 @@ export class LaneQueue {
   }
 }
 
+/** What a queued task asks of its worker. */
+export function requirementOf(task: QueuedTask): Requirement {
+  return { type: task.anyType ? null : task.type, model: task.model, chat: task.chat, maxTokens: task.maxTokens, workdir: task.workdir };
+}
+
 /**
- * The groups able to run tasks asking `req`, before any routing rule: capable groups; of those, the ones serving the
- * requested model if any do (otherwise any capable backend is asked for it).
+ * The groups able to run tasks asking `req`, before any routing rule (see ableToRun: a gateway request only on
+ * groups serving its model; another task naming a model there too, unless no backend serving it could take it).
  */
 export function capableGroups(req: Requirement, pool: PoolView): Group[] {
-  const groups = [...pool.groups.values()].filter((g) => accepts(g.caps, req));
-  const model = req.model;
-  if (model === null) return groups;
-  const serving = groups.filter((g) => serves(g.caps, model));
-  return serving.length > 0 ? serving : groups;
+  return ableToRun(req, pool.groups.values(), pool.startable);
 }
 
 /** Capable groups (see capableGroups); of those, the rule's preferred side if it has workers, else all of them when the rule allows fallback. */

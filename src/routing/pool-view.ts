@@ -3,7 +3,7 @@
  * capabilities), which of them are idle and since when, what each runs and since when, and each group's measured run
  * time. This is the one record of whether a worker is busy or idle (see actors/scheduler.ts for why it lives here).
  */
-import type { Capabilities } from './capabilities.js';
+import { chatModels, type Capabilities } from './capabilities.js';
 import type { Location } from './policy.js';
 import { workersToRetire } from '../supervision/scaling.js';
 import type { IdleWorker, WorkerActivity, WorkerHandle } from './worker-protocol.js';
@@ -41,6 +41,9 @@ export class PoolView {
   version = 0;
   idleCount = 0;
   runningCount = 0;
+
+  /** `startable`: the capabilities of this machine's backends, whose workers the pool manager starts on demand. */
+  constructor(readonly startable: readonly Capabilities[] = []) {}
 
   get size(): number {
     return this.workers.size;
@@ -82,7 +85,7 @@ export class PoolView {
       incarnation: handle.incarnation,
       taskId: running?.taskId ?? null,
       since: running?.startedAt ?? idleSince,
-      models: handle.caps.models,
+      models: chatModels(handle.caps),
     }));
   }
 

@@ -5,6 +5,7 @@
  */
 import type { GateStatus } from '../supervision/backend-gate.js';
 import type { QueuedTask } from '../tasks/task.js';
+import { serves, servesChat, type Requirement } from './capabilities.js';
 import { capableGroups, type LaneQueue } from './lanes.js';
 import { fasterGroups } from './planner.js';
 import type { RoutingRule } from './policy.js';
@@ -85,7 +86,7 @@ export function queuedReason(task: QueuedTask, ctx: WaitingContext): WaitingFor 
   const ruleText = rule && `routing rule ${lane.rule + 1} (priority ${rule.min_priority}-${rule.max_priority} prefers ${rule.prefer} workers${rule.fallback ? '' : ', no fallback'})`;
   if (eligible.length === 0) {
     if (rule && capable.length > 0) return { code: 'routing_rule', message: `${ruleText}: no ${rule.prefer} worker that takes it is in the pool` };
-    return { code: 'no_capable_worker', message: noCapableWorker(task, ctx.pool) };
+    return { code: 'no_capable_worker', message: noCapableWorker(lane.req, ctx.pool) };
   }
   const idle = eligible.filter((g) => g.idle.size > 0);
   if (idle.length === 0) {
@@ -119,14 +120,22 @@ export function queuedReason(task: QueuedTask, ctx: WaitingContext): WaitingFor 
   return null;
 }
 
-function noCapableWorker(task: QueuedTask, pool: PoolView): string {
+function noCapableWorker(req: Requirement, pool: PoolView): string {
   const groups = [...pool.groups.values()];
   if (groups.length === 0) return 'no worker is in the pool';
-  if (!groups.some((g) => g.caps.types === null || g.caps.types.includes(task.type))) return `no worker in the pool takes tasks of type ${task.type}`;
-  if (task.workdir !== null && !groups.some((g) => g.caps.workspaces)) return 'it names a workdir, and no worker in the pool runs an agent CLI (a command backend)';
-  if (task.workdir !== null) return `it names the workdir ${task.workdir}, and no agent-CLI worker in the pool has a workspace_root holding it (a koubou-node serving it may be away)`;
+  const typeText = req.type === null ? '' : ` of type ${req.type}`;
+  if (req.chat && req.model !== null) {
+    const model = req.model;
+    const serving = groups.filter((g) => servesChat(g.caps, model));
+    if (serving.length === 0) return `no worker in the pool serves the model ${model}: it waits for one (a koubou-node serving it may be away, or a local backend serving it is still starting)`;
+    if (!serving.some((g) => g.caps.types === null || req.type === null || g.caps.types.includes(req.type))) return `no worker serving the model ${model} takes tasks${typeText}`;
+  }
+  if (req.type !== null && !groups.some((g) => g.caps.types === null || g.caps.types.includes(req.type!))) return `no worker in the pool takes tasks${typeText}`;
+  if (req.workdir !== null && !groups.some((g) => g.caps.workspaces)) return 'it names a workdir, and no worker in the pool runs an agent CLI (a command backend)';
+  if (req.workdir !== null) return `it names the workdir ${req.workdir}, and no agent-CLI worker in the pool has a workspace_root holding it (a koubou-node serving it may be away)`;
+  if (req.model !== null && !req.chat && !groups.some((g) => serves(g.caps, req.model!))) return `no worker serving the model ${req.model} is in the pool yet: a local backend serving it is starting`;
   const limits = groups.map((g) => g.caps.maxTokens).filter((n): n is number => n !== null);
-  return `no worker in the pool takes type ${task.type} with max_tokens ${task.maxTokens} (largest allowed: ${Math.max(...limits)})`;
+  return `no worker in the pool takes${req.type === null ? ' it' : ` type ${req.type}`} with max_tokens ${req.maxTokens} (largest allowed: ${Math.max(...limits)})`;
 }
 
 function circuitReason(g: Group, ctx: WaitingContext): WaitingFor {

@@ -56,7 +56,7 @@ export interface WorkerActivity {
   taskId: string | null;
   /** Busy: when the run started; idle: since when it has been idle. */
   since: number | null;
-  /** The models it serves (its backend's `model` first, then its `models`). */
+  /** The models it serves to gateway requests (its backend's `model` first, then its `models`; none for an agent CLI). */
   models: readonly string[];
 }
 

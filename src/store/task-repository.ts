@@ -339,7 +339,17 @@ function toQueued(id: string, row: q.QueuedRow): QueuedTask {
 }
 
 function queuedTask(id: string, seq: number, priority: number, type: TaskType, options: TaskOptions): QueuedTask {
-  return { id, seq, priority, type, model: options.model ?? null, maxTokens: options.max_tokens ?? null, workdir: options.workdir ?? null };
+  return {
+    id,
+    seq,
+    priority,
+    type,
+    anyType: options.any_type === true,
+    model: options.model ?? null,
+    chat: options.chat !== undefined,
+    maxTokens: options.max_tokens ?? null,
+    workdir: options.workdir ?? null,
+  };
 }
 
 function appendEvent(sql: SqlRunner, e: TaskEvent & { kind: TaskEventKind }): TaskEvent {

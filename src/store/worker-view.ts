@@ -7,7 +7,10 @@ export interface WorkerInfo extends Omit<WorkerRecord, 'status'> {
   currentTask: string | null;
   /** Busy: since its run started; idle: since it became idle; null otherwise (epoch ms). */
   statusSince: number | null;
-  /** The models it serves, its default first (the scheduler's; just the record's model until the scheduler knows it). */
+  /**
+   * The models it serves to gateway requests, its default first (the scheduler's, see WorkerActivity.models; just the
+   * record's model until the scheduler knows it).
+   */
   models: readonly string[];
 }
 

@@ -75,3 +75,8 @@ export interface ChatRequest {
 export function callModel(call: ChatCall): string {
   return typeof call.body.model === 'string' ? call.body.model : '';
 }
+
+/** The call asking for `model` instead (the same call when it already does). */
+export function withModel(call: ChatCall, model: string): ChatCall {
+  return call.body.model === model ? call : { ...call, body: { ...call.body, model } };
+}

@@ -37,6 +37,11 @@ export interface TaskOptions {
    * to its waiting client instead of run from `prompt` (which then only shows what was asked).
    */
   chat?: ChatCall;
+  /**
+   * Set only with `chat`, when the request named no type (no X-Koubou-Type): the backends' `types` do not restrict
+   * where it runs, since its model says that (its type is the default, general).
+   */
+  any_type?: boolean;
 }
 
 /** How an answer ended, normalised over the protocols (OpenAI finish_reason, Ollama done_reason). */
@@ -109,7 +114,11 @@ export interface QueuedTask {
   seq: number;
   priority: number;
   type: TaskType;
+  /** Its type does not restrict where it runs: a gateway request that named none (see TaskOptions.any_type). */
+  anyType: boolean;
   model: string | null;
+  /** A gateway request (options.chat): only an LLM server serving `model` may run it (see Requirement.chat). */
+  chat: boolean;
   maxTokens: number | null;
   /** The workdir it names (see TaskOptions.workdir): only a command backend whose workspace_root holds it can run it. */
   workdir: string | null;

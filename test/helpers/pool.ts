@@ -1,6 +1,6 @@
 /** A scheduler's PoolView filled with idle workers, for tests of routing decisions. */
 import type { WorkerHandle } from '../../src/routing/worker-protocol.js';
-import { capabilities } from '../../src/routing/capabilities.js';
+import { capabilities, type Capabilities } from '../../src/routing/capabilities.js';
 import { PoolView } from '../../src/routing/pool-view.js';
 
 /** One worker group: `workers` idle workers with ids `key#0`, `key#1`…, their backend named `key`. */
@@ -14,9 +14,9 @@ export interface GroupSpec {
   model?: string;
 }
 
-/** A pool of workers idle since `now` in the given groups. */
-export function poolOf(specs: GroupSpec[], now = 0): PoolView {
-  const pool = new PoolView();
+/** A pool of workers idle since `now` in the given groups; `startable`: local backends without workers yet. */
+export function poolOf(specs: GroupSpec[], now = 0, startable: Capabilities[] = []): PoolView {
+  const pool = new PoolView(startable);
   for (const g of specs) {
     for (let i = 0; i < g.workers; i++) {
       const model = g.model ?? 'm';

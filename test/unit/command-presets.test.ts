@@ -112,7 +112,7 @@ describe('child environment', () => {
 });
 
 describe('routing', () => {
-  const req = { type: 'code' as const, model: null, maxTokens: null };
+  const req = { type: 'code' as const, model: null, chat: false, maxTokens: null };
   it('a task naming a workdir goes only to command backends whose workspace_root holds it', () => {
     const agent = capabilities('m', { type: 'command', command: { workspace_root: '/work' } });
     assert.equal(accepts(capabilities('m', { type: 'ollama' }), { ...req, workdir: '/work/calc' }), false);

@@ -5,13 +5,15 @@ import { plan } from '../../src/routing/planner.js';
 import type { RoutingRule } from '../../src/routing/policy.js';
 import type { PoolView } from '../../src/routing/pool-view.js';
 import { poolOf as poolFrom, type GroupSpec } from '../helpers/pool.js';
+import { capabilities } from '../../src/routing/capabilities.js';
 import type { QueuedTask, TaskType } from '../../src/tasks/task.js';
 
 const NOW = 1_000_000;
 let seq = 0;
 
-function task(id: string, opts: { priority?: number; type?: TaskType; model?: string; maxTokens?: number } = {}): QueuedTask {
-  return { id, seq: ++seq, priority: opts.priority ?? 5, type: opts.type ?? 'general', model: opts.model ?? null, maxTokens: opts.maxTokens ?? null, workdir: null };
+function task(id: string, opts: { priority?: number; type?: TaskType; anyType?: boolean; model?: string; chat?: boolean; maxTokens?: number } = {}): QueuedTask {
+  const { anyType = false, chat = false } = opts;
+  return { id, seq: ++seq, priority: opts.priority ?? 5, type: opts.type ?? 'general', anyType, model: opts.model ?? null, chat, maxTokens: opts.maxTokens ?? null, workdir: null };
 }
 
 /** A pool of idle workers in the given groups. */
@@ -100,6 +102,28 @@ describe('planner: capabilities', () => {
     assert.deepEqual([...turn(pool, queue([task('1', { model: 'big' })]))], [['1', 'big']]);
     const other = poolOf({ key: 'small', workers: 1, model: 'small' });
     assert.deepEqual([...turn(other, queue([task('2', { model: 'unknown' })]))], [['2', 'small']]);
+  });
+
+  it('waits for a local backend serving the requested model that has no worker yet, rather than asking another', () => {
+    const pool = poolFrom([{ key: 'small', workers: 1, model: 'small' }], 0, [capabilities('big', {})]);
+    const lanes = queue([task('1', { model: 'big' })]);
+    assert.equal(turn(pool, lanes).size, 0);
+    assert.equal(lanes.find('1')?.id, '1');
+  });
+
+  it('runs a gateway request only on workers serving its model, m and m:latest alike, and else keeps it waiting', () => {
+    const pool = poolOf({ key: 'other', workers: 1, model: 'llama' }, { key: 'qwen', workers: 1, model: 'qwen-oai' });
+    assert.deepEqual([...turn(pool, queue([task('1', { model: 'qwen-oai:latest', chat: true })]))], [['1', 'qwen']]);
+    const withoutIt = poolOf({ key: 'other', workers: 1, model: 'llama' });
+    const lanes = queue([task('2', { model: 'qwen-oai', chat: true }), task('3', { model: 'llama:latest', chat: true })]);
+    assert.deepEqual([...turn(withoutIt, lanes)], [['3', 'other']], 'the one it serves runs; the other waits');
+    assert.equal(lanes.find('2')?.id, '2');
+  });
+
+  it("runs a task that named no type on a worker serving its model whatever types the worker takes", () => {
+    const pool = poolOf({ key: 'coder', workers: 1, model: 'qwen', caps: { types: ['code'] } });
+    assert.equal(turn(pool, queue([task('typed', { model: 'qwen', chat: true })])).size, 0, 'general is not a type it takes');
+    assert.deepEqual([...turn(pool, queue([task('any', { model: 'qwen', chat: true, anyType: true })]))], [['any', 'coder']]);
   });
 
   it('keeps tasks wanting long answers off workers with a lower token limit', () => {

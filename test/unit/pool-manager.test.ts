@@ -19,7 +19,7 @@ const INTERVAL = 1000;
 /** The scheduler's ask: `busy` local workers by backend, `count` tasks of one lane (any backend takes them) waiting. */
 const demand = (busy: Record<string, number>, count: number): PoolMsg => ({
   type: 'demand',
-  demand: { busy: new Map(Object.entries(busy)), waiting: [{ req: { type: 'general', model: null, maxTokens: null, workdir: null }, count }] },
+  demand: { busy: new Map(Object.entries(busy)), waiting: [{ req: { type: 'general', model: null, chat: false, maxTokens: null, workdir: null }, count }] },
 });
 const TIMEOUT = 3000;
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PendingQueue } from '../../src/supervision/priority-queue.js';
 
-const task = (id: string, priority: number, seq: number) => ({ id, priority, seq, type: 'general' as const, model: null, maxTokens: null, workdir: null });
+const task = (id: string, priority: number, seq: number) => ({ id, priority, seq, type: 'general' as const, anyType: false, model: null, chat: false, maxTokens: null, workdir: null });
 
 describe('pending queue', () => {
   it('pops by priority desc, then oldest first, across many random inserts', () => {

@@ -23,7 +23,7 @@ async function settle(turns = 20): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 }
 
-const queued = (id: string, priority: number, seq: number): QueuedTask => ({ id, seq, priority, type: 'general', model: null, maxTokens: null, workdir: null });
+const queued = (id: string, priority: number, seq: number): QueuedTask => ({ id, seq, priority, type: 'general', anyType: false, model: null, chat: false, maxTokens: null, workdir: null });
 
 describe('scheduler', () => {
   let system: ReturnType<typeof start>;
@@ -64,6 +64,7 @@ describe('scheduler', () => {
       askForWorkers: (d) => asks.push({ pending: d.waiting.reduce((n, w) => n + w.count, 0), busy: [...d.busy.values()].reduce((n, b) => n + b, 0) }),
       retire: (workers) => retired.push(workers),
       scaling: { min: new Map([['b', min]]), idleMs: IDLE_MS, checkEveryMs: 1000 },
+      localBackends: [],
     };
     scheduler = spawnScheduler(system, deps, (err) => assert.fail(`scheduler crashed: ${err.message}`));
   }

@@ -15,12 +15,14 @@ import { ManualClock } from '../helpers/manual-clock.js';
 import { poolOf, type GroupSpec } from '../helpers/pool.js';
 
 let seq = 0;
-const task = (id: string, opts: { priority?: number; type?: TaskType; maxTokens?: number; workdir?: string } = {}): QueuedTask => ({
+const task = (id: string, opts: { priority?: number; type?: TaskType; anyType?: boolean; model?: string; chat?: boolean; maxTokens?: number; workdir?: string } = {}): QueuedTask => ({
   id,
   seq: ++seq,
   priority: opts.priority ?? 5,
   type: opts.type ?? 'general',
-  model: null,
+  anyType: opts.anyType ?? false,
+  model: opts.model ?? null,
+  chat: opts.chat ?? false,
   maxTokens: opts.maxTokens ?? null,
   workdir: opts.workdir ?? null,
 });
@@ -89,6 +91,17 @@ describe('why a pending task waits', () => {
     assert.match(workdir.why('agent')!.message, /names a workdir/);
     const empty = scene([], [task('x')]);
     assert.deepEqual(empty.why('x'), { code: 'no_capable_worker', message: 'no worker is in the pool' });
+  });
+
+  it('no_capable_worker: a gateway request names the model no worker serves, or the type no worker serving it takes', () => {
+    const s = scene(
+      [{ key: 'a', workers: 1, model: 'llama' }, { key: 'coder', workers: 1, model: 'qwen', caps: { types: ['code'] } }],
+      [task('away', { model: 'on-node', chat: true }), task('typed', { type: 'documentation', model: 'qwen', chat: true })],
+    );
+    s.turn();
+    assert.equal(s.why('away')!.code, 'no_capable_worker');
+    assert.match(s.why('away')!.message, /no worker in the pool serves the model on-node: it waits for one \(a koubou-node serving it may be away/);
+    assert.equal(s.why('typed')!.message, 'no worker serving the model qwen takes tasks of type documentation');
   });
 
   it('routing_rule: no worker of the preferred side without fallback, or all of them busy while others idle', () => {
