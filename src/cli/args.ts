@@ -1,5 +1,6 @@
 /** Checks of a command's positionals and flag values; each mistake is a UsageError for the command. */
 import { UsageError } from '../client/errors.js';
+import { integerInRange } from '../integer-text.js';
 
 /** Exactly `names.length` positionals, returned in order. */
 export function positionals(command: string, given: string[], names: string[]): string[] {
@@ -10,10 +11,8 @@ export function positionals(command: string, given: string[], names: string[]): 
 
 export function intFlag(command: string, flag: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`, command);
-  }
+  const n = integerInRange(raw, min, max);
+  if (n === null) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`, command);
   return n;
 }
 

@@ -13,6 +13,7 @@ import { startNode } from '../node-main.js';
 import type { NodeOptions } from '../nodes/run-node.js';
 import { processEnv } from '../client/client-env.js';
 import { UsageError } from '../client/errors.js';
+import { integerInRange } from '../integer-text.js';
 import { PRESETS } from '../backends/command/presets.js';
 import { COMMAND_DEFAULTS, type CommandSettings } from '../backends/command/settings.js';
 import { expandHome } from '../backends/command/workdir.js';
@@ -119,8 +120,8 @@ function flagCapabilities(v: NodeValues): { types: TaskType[] | null; models: st
 }
 
 function wholeNumber(flag: string, raw: string, min: number, max: number): number {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) usage(`--${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  const n = integerInRange(raw, min, max);
+  if (n === null) usage(`--${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return n;
 }
 

@@ -1,5 +1,6 @@
 /** A delegation request as the task service takes it, from the one submission schema; and the API's query values. */
 import { ValidationError } from '../errors.js';
+import { integerInRange } from '../integer-text.js';
 import { delegateBodySchema, parseWith, SUBMISSION_FIELDS } from './submission-schema.js';
 import type { TaskOptions, TaskType } from './task.js';
 
@@ -43,8 +44,8 @@ export function parseIdempotencyKey(value: unknown, field = 'idempotency_key'): 
 /** Characters of streamed output the client already has; undefined when not given. */
 export function parseOutputFrom(raw: string | undefined): number | undefined {
   if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new ValidationError(`output_from must be a whole number of characters, got ${JSON.stringify(raw)}`, 'output_from');
+  const n = integerInRange(raw, 0, Number.MAX_SAFE_INTEGER);
+  if (n === null) throw new ValidationError(`output_from must be a whole number of characters, got ${JSON.stringify(raw)}`, 'output_from');
   return n;
 }
 
@@ -61,10 +62,17 @@ export function parsePriority(value: unknown, field = 'priority'): number {
   return parseWith(SUBMISSION_FIELDS.priority, value, [field]) ?? 5;
 }
 
+/** A priority sent as text (X-Koubou-Priority): a decimal integer from 1 to 10; the error quotes what was sent. */
+export function parsePriorityText(raw: string, field: string): number {
+  const n = integerInRange(raw, 1, 10);
+  if (n === null) throw new ValidationError(`${field} must be an integer from 1 to 10, got ${JSON.stringify(raw.slice(0, 40))}`, field);
+  return n;
+}
+
 /** `limit` for listings: 1..1000, default 50. */
 export function parseLimit(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 50;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new ValidationError(`limit must be an integer from 1 to 1000, got ${JSON.stringify(raw)}`, 'limit');
+  const n = integerInRange(raw, 1, 1000);
+  if (n === null) throw new ValidationError(`limit must be an integer from 1 to 1000, got ${JSON.stringify(raw)}`, 'limit');
   return n;
 }

@@ -341,7 +341,8 @@ describe('bad input', () => {
   it('GET /tasks refuses a bogus status or limit', async () => {
     expectError(await client.get('/tasks?status=bogus'), { status: 400, code: 'invalid_request', field: 'status', message: /bogus/ }, 'status=bogus');
     expectError(await client.get('/tasks?status=PENDING'), { status: 400, code: 'invalid_request', field: 'status', message: /PENDING/ }, 'status=PENDING');
-    for (const limit of ['0', 'abc', '100000', '-1', '2.5', '1001']) {
+    // Only decimal digits: Number() would also read 1e1 as 10 and 0x9 as 9.
+    for (const limit of ['0', 'abc', '100000', '-1', '2.5', '1001', '1e1', '0x9', '1.0', '+5']) {
       expectError(await client.get(`/tasks?limit=${limit}`), { status: 400, code: 'invalid_request', field: 'limit', message: /1 to 1000/ }, `limit=${limit}`);
     }
     // The boundaries themselves are fine.
