@@ -5,6 +5,7 @@
  */
 import { execute, getOperationAST, GraphQLError, parse, validate, type DocumentNode, type ExecutionResult } from 'graphql';
 import { KoubouError, ValidationError } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.js';
 import type { Logger } from '../logger.js';
 import { formatError, requestError, type GraphqlErrorEntry } from './errors.js';
 import { checkDocumentSize, GRAPHQL_LIMITS, requestBudget } from './limits.js';
@@ -50,6 +51,7 @@ export function graphqlRequestFromQuery(params: { query?: string | undefined; va
     } catch {
       throw new ValidationError('variables must be a JSON object', 'variables');
     }
+    if (nestsDeeperThan(params.variables)) throw new ValidationError(`variables nest arrays and objects more than ${MAX_JSON_DEPTH} levels deep`, 'variables');
   }
   return parseGraphqlRequest({ query: params.query, variables, operationName: params.operationName || undefined });
 }

@@ -1,21 +1,26 @@
 /**
- * Reads a request body as JSON under a size limit (the request guard has already required application/json).
- * It reads Node's request stream directly: going through the web Request adds a stream conversion per request.
+ * Reads a request body as JSON under a size limit and a nesting bound (the request guard has already required
+ * application/json): every route that takes a JSON body reads it here. It reads Node's request stream directly:
+ * going through the web Request adds a stream conversion per request.
  */
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
 import { InvalidJson, PayloadTooLarge } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.js';
 
 export async function readJson(c: Context, limitBytes: number): Promise<unknown> {
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
   const text = incoming ? await readLimited(incoming, limitBytes) : await readViaRequest(c, limitBytes);
   if (text.trim() === '') throw new InvalidJson('the request body is empty; send a JSON object');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new InvalidJson(`the request body is not valid JSON: ${(err as Error).message}`);
   }
+  if (nestsDeeperThan(text)) throw new InvalidJson(`the request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`);
+  return value;
 }
 
 const tooLarge = (limit: number) => new PayloadTooLarge(`the request body is over the ${limit}-byte limit`);

@@ -20,6 +20,7 @@ import { FINAL_STATUSES, type TaskStatus } from '../tasks/task.js';
 import { parseDelegateInput } from '../tasks/validate.js';
 import { isFinal } from '../delegation/wait.js';
 import { eventView } from '../delegation/view.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.js';
 import { errorBody } from './errors.js';
 import type { StreamLimits } from './sse-outlet.js';
 
@@ -224,6 +225,7 @@ function parse(text: string): ClientMessage | { error: string } {
   } catch {
     return { error: 'messages must be JSON objects' };
   }
+  if (nestsDeeperThan(text)) return { error: `messages may nest arrays and objects at most ${MAX_JSON_DEPTH} levels deep` };
   if (typeof m !== 'object' || m === null) return { error: 'messages must be JSON objects' };
   if (m.type === 'ping' || m.type === 'get_stats') return { type: m.type };
   if (m.type === 'subscribe' || m.type === 'unsubscribe') {

@@ -167,6 +167,29 @@ describe('bad input', () => {
     expectError(await client.call('POST', '/task/delegate'), { status: 400, code: 'invalid_json', message: /empty/i }, 'no body');
   });
 
+  it('a body nesting arrays and objects deeper than 100 levels is 400 invalid_json on every JSON route, never 5xx', async () => {
+    const deep = `{"x":${'['.repeat(4200)}${']'.repeat(4200)}}`;
+    const nests = /the request body nests arrays and objects more than 100 levels deep/;
+    for (const path of ['/task/delegate', '/mcp']) expectError(await client.call('POST', path, undefined, { raw: deep }), { status: 400, code: 'invalid_json', message: nests }, path);
+    const graphql = await client.call('POST', '/graphql', undefined, { raw: deep });
+    assert.equal(graphql.status, 400);
+    assert.deepEqual(graphql.body.errors.map((e: { extensions: { code: string } }) => e.extensions.code), ['invalid_json']);
+    const variables = await client.get(`/graphql?query=${encodeURIComponent('{ health { status } }')}&variables=${encodeURIComponent(`{"v":${'['.repeat(120)}${']'.repeat(120)}}`)}`);
+    assert.equal(variables.status, 400, JSON.stringify(variables.body));
+    assert.match(variables.body.errors[0].message, /variables nest arrays and objects more than 100 levels deep/);
+    // The LLM gateway's routes say it in their protocol's shape.
+    const openai = await client.call('POST', '/v1/chat/completions', undefined, { raw: deep });
+    assert.equal(openai.status, 400);
+    assert.equal(openai.body.error.code, 'invalid_json');
+    assert.match(openai.body.error.message, nests);
+    const ollama = await client.call('POST', '/api/chat', undefined, { raw: deep });
+    assert.equal(ollama.status, 400);
+    assert.match(ollama.body.error, nests);
+    // 100 levels are read: this body gets as far as the schema, which names the field it does not know.
+    const within = `{"prompt":"x","nested":${'['.repeat(99)}${']'.repeat(99)}}`;
+    expectError(await client.call('POST', '/task/delegate', undefined, { raw: within }), { status: 400, code: 'invalid_request', message: /unknown field "nested"/ }, 'within the bound');
+  });
+
   it('a body that is JSON but not an object is 400 invalid_request', async () => {
     const cases: Array<[string, string, RegExp]> = [
       ['array', '[{"prompt":"hi"}]', /JSON object.*array/],

@@ -55,7 +55,9 @@ describe('WebSocket /ws', () => {
       ws.send({ type: 'subscribe', channel: 'worker' });
       ws.send({ type: 'subscribe', channel: 'nope' });
       ws.send({ type: 'launch' });
-      await eventually(() => ws.messages.filter((m) => m.type === 'error').length === 2 && ws.messages.some((m) => m.type === 'stats'));
+      ws.send({ type: 'submit_task', payload: { prompt: 'deep', nested: JSON.parse('['.repeat(150) + ']'.repeat(150)) } });
+      await eventually(() => ws.messages.filter((m) => m.type === 'error').length === 3 && ws.messages.some((m) => m.type === 'stats'));
+      assert.match(ws.messages.filter((m) => m.type === 'error')[2].error.message, /messages may nest arrays and objects at most 100 levels deep/);
       assert.ok(ws.messages.some((m) => m.type === 'pong'));
       assert.equal(ws.messages.find((m) => m.type === 'stats').stats.status, 'ok');
       assert.match(ws.messages.filter((m) => m.type === 'error')[0].error.message, /channel must be one of task, worker, system/);
