@@ -56,6 +56,12 @@ export class HostNotAllowed extends KoubouError {
   override readonly status = 403;
 }
 
+/** A request HTTP itself lets through that no route can read: a Host that is no host name, a backslash in the path. */
+export class MalformedRequest extends KoubouError {
+  readonly code = 'malformed_request';
+  override readonly status = 400;
+}
+
 /** A request from a web page of another origin that `server.allowed_origins` does not list. */
 export class OriginNotAllowed extends KoubouError {
   readonly code = 'origin_not_allowed';

@@ -1,8 +1,10 @@
 /** Serves a Hono app with @hono/node-server and stops it cleanly. */
-import { serve } from '@hono/node-server';
+import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Hono } from 'hono';
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MalformedRequest } from '../errors.js';
+import { errorBody } from './errors.js';
 
 export interface Listening {
   url: string;
@@ -47,9 +49,11 @@ export function bind(host: string, port: number, timeouts: ServerTimeouts): Prom
       keepAliveTimeout: timeouts.keepAliveMs,
       connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
     };
-    const server = serve({ fetch: (req, env) => handler(req, env), hostname: host, port, serverOptions }) as Server;
+    const listener = getRequestListener((req, env) => handler(req, env), { hostname: host, errorHandler: unreadable });
+    const server = createServer(serverOptions, (incoming, outgoing) => void listener(lowerCaseHost(incoming), outgoing));
     server.keepAliveTimeout = timeouts.keepAliveMs;
     server.once('error', reject);
+    server.listen(port, host);
     server.once('listening', () => {
       const { port: bound } = server.address() as AddressInfo;
       const shown = host.includes(':') ? `[${host}]` : host;
@@ -69,4 +73,24 @@ export function bind(host: string, port: number, timeouts: ServerTimeouts): Prom
       });
     });
   });
+}
+
+/**
+ * RFC 9110 §4.2.3: the host is case-insensitive. @hono/node-server refuses a Host whose case its URL would change
+ * (`LOCALHOST:8765`), so the name is lower-cased before it looks; the request guard then judges the name itself.
+ */
+function lowerCaseHost(incoming: IncomingMessage): IncomingMessage {
+  const host = incoming.headers.host;
+  if (host !== undefined && host !== host.toLowerCase()) incoming.headers.host = host.toLowerCase();
+  return incoming;
+}
+
+/**
+ * What @hono/node-server answers a request it cannot make into one (a Host that is no host name, a backslash in the
+ * path): a 400 saying why, where it would send an empty one. The app answers its own errors; anything else thrown
+ * before it runs is a 500, with a body too.
+ */
+function unreadable(err: unknown): Response {
+  if (!(err instanceof RequestError)) return Response.json({ error: { code: 'internal_error', message: 'internal error' } }, { status: 500 });
+  return Response.json(errorBody(new MalformedRequest(`this request cannot be read: ${err.message.slice(0, 200)}`)), { status: 400 });
 }

@@ -82,10 +82,22 @@ describe('the request guard: Host, Origin and Content-Type', () => {
   });
 
   it("answers to the bind address, localhost, 127.0.0.1, [::1] and server.allowed_hosts, with any port and case", async () => {
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LocalHost', `[::1]:${port}`, 'koubou.lan', 'KOUBOU.lan', `koubou.lan:${port}`, 'localhost.']) {
+    const upper = [`LOCALHOST:${port}`, `KOUBOU.LAN:${port}`, `LocalHost.:${port}`];
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LocalHost', `[::1]:${port}`, 'koubou.lan', 'KOUBOU.lan', `koubou.lan:${port}`, 'localhost.', ...upper]) {
       const res = await rawRequest(koubou.url, { path: '/workers', headers: { host } });
       assert.equal(res.status, 200, `Host ${host}: ${JSON.stringify(res.body)}`);
       assert.equal(await upgradeStatus(koubou.url, '/ws', { host }), 101, `/ws upgrade with Host ${host}`);
+    }
+    // The LLM gateway too: clients that build the Host from a name as the user typed it.
+    const models = await rawRequest(koubou.url, { path: '/v1/models', headers: { host: `LOCALHOST:${port}` } });
+    assert.equal(models.status, 200, JSON.stringify(models.body));
+  });
+
+  it('answers a Host that is no host name, and a path HTTP lets through but no URL can hold, with a 400 saying why', async () => {
+    for (const [host, path] of [[`evil.example@localhost:${port}`, '/workers'], [`localhost:${port}`, '/work\\ers']] as const) {
+      const res = await rawRequest(koubou.url, { path, headers: { host } });
+      expectRefused(res, 400, 'malformed_request', `Host ${host}, path ${path}`);
+      assert.match(res.body.error.message, /this request cannot be read: /);
     }
   });
 
