@@ -1,4 +1,5 @@
 import { Pool, type Dispatcher } from 'undici';
+import { httpErrorText } from './error-wording.js';
 import { BackendBusy, BackendHttpError } from '../errors.js';
 import { OutputTooLarge } from './answer-errors.js';
 import { readBodyExcerpt, toBackendError } from './http-errors.js';
@@ -57,7 +58,7 @@ export async function sendBackendRequest(pool: Dispatcher, req: BackendRequest, 
   }
   if (res.statusCode < 200 || res.statusCode >= 300) {
     const bodyExcerpt = await readBodyExcerpt(res.body);
-    const message = `${label}: HTTP ${res.statusCode} from ${req.method} ${req.path}${bodyExcerpt ? `: ${bodyExcerpt}` : ''}`;
+    const message = httpErrorText(label, res.statusCode, req.method, req.path, bodyExcerpt);
     if (res.statusCode === 503 || res.statusCode === 429) {
       throw new BackendBusy(message, res.statusCode, parseRetryAfter(res.headers['retry-after'], Date.now()));
     }

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { backendLabel } from './error-wording.js';
 import { BackendProtocolError } from '../errors.js';
 import { parseBaseUrl } from './base-url.js';
 import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBackendRequest } from './http-client.js';
@@ -17,7 +18,7 @@ type OllamaEndpoint = 'chat' | 'generate';
 /** A Backend speaking Ollama's native API (/api/chat or /api/generate, NDJSON streaming). */
 export function createOllamaBackend(settings: BackendSettings): Backend {
   const { origin, basePath } = parseBaseUrl(settings.url, settings.name);
-  const label = `ollama backend "${settings.name}" (${origin}${basePath})`;
+  const label = backendLabel('ollama', settings.name, `${origin}${basePath}`);
   const endpoint: OllamaEndpoint = settings.endpoint ?? 'chat';
   const stream = settings.stream ?? true;
   const path = `${basePath}/api/${endpoint}`;

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { backendLabel } from './error-wording.js';
 import { BackendProtocolError } from '../errors.js';
 import { parseBaseUrl } from './base-url.js';
 import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBackendRequest } from './http-client.js';
@@ -17,7 +18,7 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
   const { origin, basePath } = parseBaseUrl(settings.url, settings.name);
   // The configured URL may or may not already end in /v1.
   const apiBase = basePath.endsWith('/v1') ? basePath : `${basePath}/v1`;
-  const label = `openai backend "${settings.name}" (${origin}${apiBase})`;
+  const label = backendLabel('openai', settings.name, `${origin}${apiBase}`);
   const stream = settings.stream ?? true;
   const headers: Record<string, string> | undefined = settings.api_key
     ? { authorization: `Bearer ${settings.api_key}` }
