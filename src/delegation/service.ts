@@ -11,7 +11,7 @@ import { submissionFingerprint } from '../tasks/fingerprint.js';
 import { newTaskId } from '../tasks/ids.js';
 import type { OutputBuffers, PartialOutput } from './output-buffers.js';
 import type { QueueStats } from './queue-stats.js';
-import { FINAL_STATUSES, type ListedTask, type QueuedTask, type Task, type TaskFile, type TaskStatus } from '../tasks/task.js';
+import { FINAL_STATUSES, type ListedTask, type QueuedTask, type Task, type TaskError, type TaskFile, type TaskStatus } from '../tasks/task.js';
 import type { DelegateInput } from '../tasks/validate.js';
 import { isFinal, isStateChange, waitForTaskEvent, type TaskWait } from './wait.js';
 
@@ -154,9 +154,12 @@ export class TaskService {
     return wait;
   }
 
-  /** Cancels a pending or running task (a running one has its backend call aborted). Cancelling twice is fine. */
-  async cancel(id: string): Promise<Task> {
-    const result = await this.deps.tasks.cancel(id);
+  /**
+   * Cancels a pending or running task (a running one has its backend call aborted). Cancelling twice is fine. `why`:
+   * the error to record when it is cancelled for a reason (a gateway answer that broke off), not on request.
+   */
+  async cancel(id: string, why?: TaskError): Promise<Task> {
+    const result = await this.deps.tasks.cancel(id, why);
     if (!result) throw new TaskNotFound(id);
     if (result.cancelled) {
       this.deps.bus.publish(result.event);

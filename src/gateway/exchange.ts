@@ -17,11 +17,11 @@ import { SECURITY_HEADERS } from '../http/security-headers.js';
 import type { Logger } from '../logger.js';
 import type { TaskService } from '../delegation/service.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task.js';
-import { parsePriority } from '../tasks/validate.js';
+import { parsePriorityText } from '../tasks/validate.js';
 import type { ModelDirectory } from './models.js';
 import type { Presenter } from './presenter.js';
 import { GatewayRefusal } from './refusal.js';
-import { startChatSession, type ChatSession, type SessionFailure } from './session.js';
+import { startChatSession, type ChatSession, type RequestMeta, type SessionFailure } from './session.js';
 import { errorParam } from './error-shapes.js';
 
 export interface GatewayDeps {
@@ -51,7 +51,7 @@ const RETRY_AFTER_S = 1;
 export function gatewayHandler(deps: GatewayDeps, errorShape: ErrorShape, prepare: Prepare) {
   return async (c: Context): Promise<Response> => {
     let prepared: ReturnType<Prepare>;
-    let meta: { type: TaskType; priority: number };
+    let meta: RequestMeta;
     try {
       prepared = prepare(await readJson(c, deps.bodyLimitBytes));
       meta = readHeaders(c);
@@ -81,19 +81,19 @@ export function refuse(c: Context, errorShape: ErrorShape, err: unknown): Respon
   return c.json(errorShape(err.status, err.code, err.message, param) as object, err.status as 400);
 }
 
-/** X-Koubou-Priority (1-10, default 5) and X-Koubou-Type (a task type, default general). */
-function readHeaders(c: Context): { type: TaskType; priority: number } {
+/** X-Koubou-Priority (a decimal integer 1-10, default 5) and X-Koubou-Type (a task type; null when not sent). */
+function readHeaders(c: Context): RequestMeta {
   const rawPriority = c.req.header('x-koubou-priority');
-  const priority = rawPriority === undefined ? 5 : parsePriority(rawPriority.trim() === '' ? NaN : Number(rawPriority), 'X-Koubou-Priority');
-  const type = c.req.header('x-koubou-type') ?? 'general';
-  if (!(TASK_TYPES as readonly string[]).includes(type)) {
+  const priority = rawPriority === undefined ? 5 : parsePriorityText(rawPriority, 'X-Koubou-Priority');
+  const type = c.req.header('x-koubou-type');
+  if (type !== undefined && !(TASK_TYPES as readonly string[]).includes(type)) {
     throw new ValidationError(`X-Koubou-Type must be one of ${TASK_TYPES.join(', ')}; got ${JSON.stringify(type.slice(0, 40))}`, 'X-Koubou-Type');
   }
-  return { type: type as TaskType, priority };
+  return { type: (type ?? null) as TaskType | null, priority };
 }
 
 /** Submits the task and writes its answer to the Node response; resolves once submitted. Throws what submit throws. */
-async function relay(res: ServerResponse, deps: GatewayDeps, prepared: ReturnType<Prepare>, meta: { type: TaskType; priority: number }, errorShape: ErrorShape): Promise<void> {
+async function relay(res: ServerResponse, deps: GatewayDeps, prepared: ReturnType<Prepare>, meta: RequestMeta, errorShape: ErrorShape): Promise<void> {
   let taskId = '';
   let presenter: Presenter | null = null;
   let session: ChatSession | null = null;
@@ -127,9 +127,8 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: ReturnTyp
     if (finished) return;
     if (res.headersSent) return end(presenter!.streamError(failure));
     finished = true;
-    const status = failureStatus(failure);
-    const body = Buffer.from(JSON.stringify(errorShape(status, failure.code, failure.message, null)));
-    head(status, 'application/json', body.length);
+    const body = Buffer.from(JSON.stringify(errorShape(failure.status, failure.code, failure.message, failure.param)));
+    head(failure.status, 'application/json', body.length);
     res.end(body);
   };
   res.once('close', () => {
@@ -146,17 +145,13 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: ReturnTyp
       if (d.end) end(presenter!.finish(d.end));
       else write(presenter!.delta(d));
     },
+    restart() {
+      // Only a stream that has sent bytes is interrupted; a collected answer starts again with the next run.
+      if (res.headersSent || finished) return false;
+      presenter = prepared.presenter(taskId);
+      return true;
+    },
     failed: fail,
   });
   if (gone) session.abandon();
-}
-
-/** The status for a task that ended without an answer: the backend refused the request (4xx) → 400, else 5xx. */
-function failureStatus(failure: SessionFailure): number {
-  if (failure.code === 'invalid_request') return 400;
-  if (failure.code === 'timeout') return 504;
-  if (failure.code === 'cancelled') return 503;
-  const status = /HTTP (\d{3})/.exec(failure.message)?.[1];
-  if (failure.code === 'backend_http_error' && status && status.startsWith('4') && status !== '429') return 400;
-  return 502;
 }

@@ -208,17 +208,19 @@ export class TaskRepository {
 
   /**
    * pending|in_progress → cancelled. Returns the state it left (and the lease that ran it), or the final state it is
-   * already in, or null for an unknown id. Clearing the lease makes any later result from the old run a no-op.
+   * already in, or null for an unknown id. Clearing the lease makes any later result from the old run a no-op. `why`:
+   * the task's error, when it was cancelled for a reason rather than by whoever asked (its event then says it too).
    */
-  cancel(id: string): Promise<CancelResult | null> {
+  cancel(id: string, why?: TaskError): Promise<CancelResult | null> {
     return this.writer.write((sql) => {
       const row = sql.first(q.selectStatus, { id });
       if (!row) return null;
       const from = row.status as TaskStatus;
       if (!mayLeave('cancelled', from)) return { cancelled: false, status: from };
       const now = this.clock.now();
-      sql.all(q.cancelTask, { id, now });
-      const event = appendEvent(sql, { taskId: id, kind: 'cancelled', at: now, workerId: row.worker_id, lease: row.lease, detail: { from } });
+      if (why) sql.all(q.cancelTaskFor, { id, now, error_code: why.code, error_message: why.message });
+      else sql.all(q.cancelTask, { id, now });
+      const event = appendEvent(sql, { taskId: id, kind: 'cancelled', at: now, workerId: row.worker_id, lease: row.lease, detail: why ? { from, error: why } : { from } });
       return { cancelled: true, from: from as OpenStatus, lease: row.lease, event };
     });
   }

@@ -92,6 +92,19 @@ describe('gateway: queueing and disconnects', () => {
     assert.equal(order[0], 'high', `backend saw ${order.join(', ')}`);
   });
 
+  it('takes X-Koubou-Priority only as a decimal integer from 1 to 10, quoting what was sent', async () => {
+    for (const sent of ['abc', '1e1', '0x9', '10.0', '+5', '0', '11', '']) {
+      const error = await client.chat.completions
+        .create({ model: 'fake-model', messages: [{ role: 'user', content: 'prioritised' }] }, { headers: { 'X-Koubou-Priority': sent } })
+        .catch((err: unknown) => err);
+      assert.ok(error instanceof OpenAI.APIError, `${JSON.stringify(sent)}: ${String(error)}`);
+      assert.equal(error.status, 400, sent);
+      assert.equal(error.param, 'X-Koubou-Priority', sent);
+      assert.equal((error.error as { message: string }).message, `X-Koubou-Priority must be an integer from 1 to 10, got ${JSON.stringify(sent)}`);
+    }
+    assert.equal(posts('prioritised').length, 0);
+  });
+
   it('a full queue answers 503 with Retry-After in OpenAI shape', async () => {
     const blocker = await hanging(randomUUID());
     const abort = new AbortController();
