@@ -28,7 +28,9 @@ export function gatewayRoutes(core: Core, log: Logger, clock: Clock): MountedRou
   const ollama = ollamaRoutes(deps);
   app.route('/', openAiRoutes(deps));
   app.route('/', ollama);
-  return { routes: app, errorBody: gatewayErrorBody(new Set(ollama.routes.map((r) => r.path))) };
+  const ollamaPaths = new Set(ollama.routes.map((r) => r.path));
+  // Ollama reads any body as JSON, and curl -d labels it a form: the gateway's routes take it so from non-browsers.
+  return { routes: app, errorBody: gatewayErrorBody(ollamaPaths), plainJsonPaths: (path) => path.startsWith('/v1/') || ollamaPaths.has(path) };
 }
 
 /**
@@ -39,5 +41,5 @@ export function ollamaListenerRoutes(gateway: MountedRoutes): MountedRoutes {
   const app = new Hono();
   app.get('/', (c) => c.text('Ollama is running'));
   app.route('/', gateway.routes);
-  return { routes: app, errorBody: gateway.errorBody };
+  return { ...gateway, routes: app };
 }

@@ -28,6 +28,8 @@ import { WorkerSpeeds } from '../dashboard/worker-speed.js';
 export interface MountedRoutes {
   routes: Hono;
   errorBody: ErrorBodyFor;
+  /** Its paths that take a JSON body sent without Content-Type or as text or a form, from clients that send no Origin (request-guard.ts). */
+  plainJsonPaths?: (path: string) => boolean;
 }
 
 /**
@@ -91,7 +93,8 @@ function guardedApp(core: Core, log: Logger, bindHost: string, mounted: readonly
     if (allow.length > 0) throw new MethodNotAllowed(c.req.method, c.req.path, allow);
     throw new RouteNotFound(`no route ${c.req.method} ${c.req.path}`);
   });
-  app.use('*', guardRequests({ bindHost, allowedHosts: server.allowed_hosts, allowedOrigins: server.allowed_origins }));
+  const plainJsonPaths = (path: string) => mounted.some((m) => m.plainJsonPaths?.(path) ?? false);
+  app.use('*', guardRequests({ bindHost, allowedHosts: server.allowed_hosts, allowedOrigins: server.allowed_origins, plainJsonPaths }));
   // The dashboard's page and files hold no data: they load without a token, and the page asks for one.
   // Browsers cannot set headers on EventSource or WebSocket: those routes also take ?access_token=.
   // /health stays open for probes, but shows more than its status only to a client with the token.

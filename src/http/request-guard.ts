@@ -9,6 +9,10 @@
  * multipart/form-data cross-site without asking first (they are "simple" requests); JSON needs a CORS preflight,
  * which this server never grants. Requiring JSON holds even where a browser, an extension or a proxy leaves `Origin`
  * out, so it is required of every client, curl's `-d` (form encoded by default) included.
+ * One exception, for the LLM gateway's routes (`plainJsonPaths`), whose clients are curl and the tools written for
+ * Ollama, which sends no Content-Type and accepts JSON however it is labelled: there a JSON body may come with no
+ * Content-Type, text/plain or application/x-www-form-urlencoded when the request has no `Origin`. Browsers send
+ * `Origin` with every POST, so a page's form or text post still gets the 415 (and a foreign origin the 403 first).
  */
 import { networkInterfaces } from 'node:os';
 import type { MiddlewareHandler } from 'hono';
@@ -23,18 +27,23 @@ export interface GuardPolicy {
   allowedHosts: readonly string[];
   /** server.allowed_origins, as browsers send them (lower case scheme and host, no default port). */
   allowedOrigins: readonly string[];
+  /** Paths whose JSON bodies a request without `Origin` may send unlabelled, as text or as a form (none by default). */
+  plainJsonPaths?: (path: string) => boolean;
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '[::]', '']);
 /** `name`, `name:port`, `[v6]` or `[v6]:port`; nothing else (no userinfo, path or spaces) is a Host. */
 const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::\d{1,5})?$/;
 const METHODS_WITHOUT_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** What curl's -d and clients that set no type send JSON as (undefined: no Content-Type). */
+const PLAIN_TYPES = new Set([undefined, 'text/plain', 'application/x-www-form-urlencoded']);
 
 /** The middleware; mount it before every route and before the token check. */
 export function guardRequests(policy: GuardPolicy): MiddlewareHandler {
   const bind = bracketed(policy.bindHost.toLowerCase());
   const names = new Set(['localhost', '127.0.0.1', '[::1]', bind, ...policy.allowedHosts]);
   const origins = new Set(policy.allowedOrigins);
+  const plainJson = policy.plainJsonPaths ?? (() => false);
   // Bound to every interface: a client may name any of this machine's addresses (an IP literal cannot be rebound).
   const isOwnAddress = WILDCARDS.has(bind) ? (name: string) => machineAddresses().has(name) : () => false;
 
@@ -56,7 +65,8 @@ export function guardRequests(policy: GuardPolicy): MiddlewareHandler {
     const type = c.req.header('content-type');
     if (!METHODS_WITHOUT_BODY.has(c.req.method) && (type !== undefined || declaresBody((name) => c.req.header(name)))) {
       const essence = type?.split(';')[0]!.trim().toLowerCase();
-      if (essence !== 'application/json') {
+      const plainAllowed = origin === undefined && PLAIN_TYPES.has(essence) && plainJson(c.req.path);
+      if (essence !== 'application/json' && !plainAllowed) {
         throw new UnsupportedMediaType(
           `request bodies must be JSON sent with "Content-Type: application/json" (with curl: -H 'content-type: application/json'); got ${
             type === undefined ? 'no Content-Type' : JSON.stringify(type.slice(0, 100))
