@@ -1,6 +1,7 @@
 /**
  * The Ollama-compatible routes (github.com/ollama/ollama docs/api.md): /api/chat, /api/generate (NDJSON unless
- * `stream: false`), /api/tags, /api/show, /api/ps, /api/version. Errors are Ollama's {"error": "..."}.
+ * `stream: false`), /api/tags, /api/show, /api/ps, /api/version. Bodies are checked by ollama-schemas.ts; errors are
+ * Ollama's {"error": "..."}.
  */
 import { Hono } from 'hono';
 import { gatewayHandler, refuse, type GatewayDeps } from './exchange.js';
@@ -9,7 +10,12 @@ import { readJson } from '../http/json-body.js';
 import type { ServedModel } from './models.js';
 import { OllamaAnswer } from './ollama-chat.js';
 import { OllamaEmbeddings } from './embeddings.js';
-import { bodyObject, checkMessages, optional, required } from './refusal.js';
+import { GatewayRefusal } from './refusal.js';
+import { checkBody } from './body-check.js';
+import { chatBody, embedBody, generateBody, modelRequestBody, namedModel } from './ollama-schemas.js';
+
+/** A field this route still needs (a request without it is no request for an answer). */
+const missing = (field: string) => new GatewayRefusal(400, 'missing_required_parameter', `Missing required parameter: '${field}'.`, field);
 
 /** Ollama names every model with a tag; an untagged one is its ":latest". */
 const tagged = (name: string) => (name.includes(':') ? name : `${name}:latest`);
@@ -31,12 +37,9 @@ export function ollamaRoutes(deps: GatewayDeps): Hono {
   app.post(
     '/api/chat',
     gatewayHandler(deps, ollamaErrors, (raw) => {
-      const body = bodyObject(raw);
-      const model = required(body, 'model', 'string') as string;
-      checkMessages(required(body, 'messages', 'array') as unknown[]);
-      optional(body, 'stream', 'boolean');
-      optional(body, 'tools', 'array');
-      optional(body, 'options', 'object');
+      const body = checkBody(chatBody, raw);
+      const model = body.model as string;
+      if (!Array.isArray(body.messages) || body.messages.length === 0) throw missing('messages');
       return { call: { protocol: 'ollama', endpoint: 'chat', body }, presenter: () => new OllamaAnswer('chat', body.stream !== false, model, deps.now) };
     }),
   );
@@ -44,11 +47,9 @@ export function ollamaRoutes(deps: GatewayDeps): Hono {
   app.post(
     '/api/generate',
     gatewayHandler(deps, ollamaErrors, (raw) => {
-      const body = bodyObject(raw);
-      const model = required(body, 'model', 'string') as string;
-      required(body, 'prompt', 'string');
-      optional(body, 'stream', 'boolean');
-      optional(body, 'options', 'object');
+      const body = checkBody(generateBody, raw);
+      const model = body.model as string;
+      if (!body.prompt) throw missing('prompt');
       return { call: { protocol: 'ollama', endpoint: 'generate', body }, presenter: () => new OllamaAnswer('generate', body.stream !== false, model, deps.now) };
     }),
   );
@@ -56,9 +57,9 @@ export function ollamaRoutes(deps: GatewayDeps): Hono {
   app.post(
     '/api/embed',
     gatewayHandler(deps, ollamaErrors, (raw) => {
-      const body = bodyObject(raw);
-      const model = required(body, 'model', 'string') as string;
-      required(body, 'input', 'string or array');
+      const body = checkBody(embedBody, raw);
+      const model = body.model as string;
+      if (!body.input) throw missing('input');
       return { call: { protocol: 'ollama', endpoint: 'embeddings', body }, presenter: () => new OllamaEmbeddings(model, deps.now) };
     }),
   );
@@ -74,9 +75,8 @@ export function ollamaRoutes(deps: GatewayDeps): Hono {
   app.post('/api/show', async (c) => {
     let name: string;
     try {
-      const body = bodyObject(await readJson(c, deps.bodyLimitBytes));
       // Older clients send the model as `name`.
-      name = required(body.model === undefined ? { model: body.name } : body, 'model', 'string') as string;
+      name = namedModel(checkBody(modelRequestBody, await readJson(c, deps.bodyLimitBytes)));
     } catch (err) {
       return refuse(c, ollamaErrors, err);
     }

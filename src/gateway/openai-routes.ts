@@ -1,12 +1,14 @@
 /**
  * The OpenAI-compatible routes: /v1/chat/completions, /v1/responses, /v1/completions, /v1/embeddings, /v1/models
- * (platform.openai.com/docs/api-reference).
+ * (platform.openai.com/docs/api-reference). Bodies are checked by openai-schemas.ts.
  */
 import { Hono } from 'hono';
 import { gatewayHandler, type GatewayDeps } from './exchange.js';
 import { openAiErrors } from './error-shapes.js';
 import { OpenAiChatCompletion, OpenAiChatStream } from './openai-chat.js';
-import { GatewayRefusal, bodyObject, checkMessages, optional, required } from './refusal.js';
+import { checkBody } from './body-check.js';
+import { chatCompletionsBody, completionsBody, embeddingsBody } from './openai-schemas.js';
+import type { ServedModel } from './models.js';
 import { OpenAiEmbeddings } from './embeddings.js';
 import { ResponsesAnswer } from './openai-responses.js';
 import { OpenAiTextCompletion } from './openai-completions.js';
@@ -21,12 +23,8 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
   app.post(
     '/v1/chat/completions',
     gatewayHandler(deps, openAiErrors, (raw) => {
-      const body = bodyObject(raw);
-      const model = required(body, 'model', 'string') as string;
-      checkMessages(required(body, 'messages', 'array') as unknown[]);
-      optional(body, 'stream', 'boolean');
-      optional(body, 'stream_options', 'object');
-      optional(body, 'tools', 'array');
+      const body = checkBody(chatCompletionsBody, raw);
+      const model = body.model as string;
       const stream = body.stream === true;
       const includeUsage = wantsUsage(body);
       return {
@@ -53,15 +51,8 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
   app.post(
     '/v1/completions',
     gatewayHandler(deps, openAiErrors, (raw) => {
-      const body = bodyObject(raw);
-      const model = required(body, 'model', 'string') as string;
-      required(body, 'prompt', 'string or array');
-      if (Array.isArray(body.prompt) && !body.prompt.every((p) => typeof p === 'string')) {
-        throw new GatewayRefusal(400, 'invalid_type', "Invalid type for 'prompt': expected a string or a list of strings (token lists are not supported).", 'prompt');
-      }
-      optional(body, 'stream', 'boolean');
-      optional(body, 'stream_options', 'object');
-      optional(body, 'suffix', 'string');
+      const body = checkBody(completionsBody, raw);
+      const model = body.model as string;
       const stream = body.stream === true;
       const includeUsage = wantsUsage(body);
       return {
@@ -74,21 +65,16 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
   app.post(
     '/v1/embeddings',
     gatewayHandler(deps, openAiErrors, (raw) => {
-      const body = bodyObject(raw);
-      const model = required(body, 'model', 'string') as string;
-      required(body, 'input', 'string or array');
-      optional(body, 'encoding_format', 'string');
-      if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') {
-        throw new GatewayRefusal(400, 'invalid_value', `Invalid value for 'encoding_format': expected "float" or "base64", got ${JSON.stringify(body.encoding_format)}.`, 'encoding_format');
-      }
+      const body = checkBody(embeddingsBody, raw);
+      const model = body.model as string;
       return { call: { protocol: 'openai', endpoint: 'embeddings', body }, presenter: () => new OpenAiEmbeddings(model, body.encoding_format === 'base64') };
     }),
   );
 
-  app.get('/v1/models', async (c) => {
-    const models = await deps.models.list();
-    return c.json({ object: 'list', data: models.map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: m.owner })) });
-  });
+  app.get('/v1/models', async (c) => c.json({ object: 'list', data: (await deps.models.list()).map(modelObject) }));
 
   return app;
 }
+
+/** A model object (platform.openai.com/docs/api-reference/models/object); the pool knows no creation time. */
+const modelObject = (m: ServedModel) => ({ id: m.name, object: 'model', created: 0, owned_by: m.owner });

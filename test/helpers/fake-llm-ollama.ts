@@ -16,7 +16,8 @@ export function parseOllama(chat: boolean, fields: Record<string, unknown>, mode
     system = typeof fields.system === 'string' ? fields.system : undefined;
   } else {
     if (!Array.isArray(fields.messages)) return 'messages are required';
-    const messages = fields.messages as Array<{ role?: unknown; content?: unknown }>;
+    // Ollama reads roles case-insensitively (api/types.go Message.UnmarshalJSON lowercases them).
+    const messages = (fields.messages as Array<{ role?: unknown; content?: unknown }>).map((m) => ({ ...m, role: typeof m?.role === 'string' ? m.role.toLowerCase() : m?.role }));
     const lastUser = messages.findLast((m) => m?.role === 'user');
     prompt = typeof lastUser?.content === 'string' ? lastUser.content : '';
     const systemMessage = messages.find((m) => m?.role === 'system');

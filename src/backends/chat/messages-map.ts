@@ -47,7 +47,8 @@ export function ollamaToOpenAiMessages(messages: unknown[]): Message[] {
   let lastId: string | undefined;
   return messages.filter(isRecord).map((m) => {
     const text = typeof m.content === 'string' ? m.content : '';
-    const out: Message = { role: m.role };
+    // Ollama reads roles case-insensitively; OpenAI-compatible servers take them in lower case.
+    const out: Message = { role: typeof m.role === 'string' ? m.role.toLowerCase() : m.role };
     if (Array.isArray(m.images) && m.images.length > 0) {
       const parts: unknown[] = text === '' ? [] : [{ type: 'text', text }];
       for (const image of m.images) if (typeof image === 'string') parts.push({ type: 'image_url', image_url: { url: `data:${imageType(image)};base64,${image}` } });
@@ -65,7 +66,7 @@ export function ollamaToOpenAiMessages(messages: unknown[]): Message[] {
       });
     }
     if (typeof m.thinking === 'string' && m.thinking !== '') out.reasoning = m.thinking;
-    if (m.role === 'tool') {
+    if (out.role === 'tool') {
       const byName = typeof m.tool_name === 'string' ? idsByName.get(m.tool_name) : undefined;
       const id = typeof m.tool_call_id === 'string' ? m.tool_call_id : (byName ?? lastId);
       if (id !== undefined) out.tool_call_id = id;
