@@ -2,7 +2,8 @@
  * Embeddings answers. OpenAI (platform.openai.com/docs/api-reference/embeddings): {object:"list", data:[{object:
  * "embedding", index, embedding}], model, usage:{prompt_tokens, total_tokens}}, each embedding a list of floats or, with
  * encoding_format "base64", the base64 of its little-endian float32 bytes (what the official client asks for by
- * default). Ollama /api/embed: {model, embeddings, total_duration, load_duration, prompt_eval_count}.
+ * default). Ollama /api/embed: {model, embeddings, total_duration, load_duration, prompt_eval_count}; the older
+ * /api/embeddings: {embedding} (api/types.go EmbeddingResponse).
  */
 import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
 import type { Presenter } from './presenter.js';
@@ -58,5 +59,21 @@ export class OllamaEmbeddings extends EmbeddingsAnswer {
       load_duration: d.load_duration ?? 0,
       prompt_eval_count: end.usage.promptTokens ?? 0,
     });
+  }
+}
+
+/**
+ * Ollama's older /api/embeddings answer: the one vector, {"embedding": [...]}. It is asked for as /api/embed asks it,
+ * so an Ollama backend's vector comes back normalized, as /api/embed gives it (Ollama's own /api/embeddings does not).
+ */
+export class OllamaLegacyEmbedding extends EmbeddingsAnswer {
+  override readonly contentType = 'application/json; charset=utf-8';
+
+  constructor() {
+    super('');
+  }
+
+  finish(): string {
+    return JSON.stringify({ embedding: this.vectors[0] ?? [] });
   }
 }

@@ -18,7 +18,8 @@ import type { Logger } from '../logger.js';
 import type { TaskService } from '../delegation/service.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task.js';
 import { parsePriorityText } from '../tasks/validate.js';
-import type { ModelDirectory } from './models.js';
+import type { ModelDirectory, ServedModel } from './models.js';
+import type { ModelUse } from './model-use.js';
 import type { Presenter } from './presenter.js';
 import { GatewayRefusal } from './refusal.js';
 import { startChatSession, type ChatSession, type RequestMeta, type SessionFailure } from './session.js';
@@ -36,13 +37,27 @@ export interface GatewayDeps {
   now: () => number;
   /** What GET /api/version reports (ollama-version.ts). */
   ollamaVersion: () => Promise<string>;
+  /** What each model has been asked to do, and when (for /api/ps and /api/show). */
+  modelUse: ModelUse;
 }
 
 /** How a protocol writes an error body. */
 export type ErrorShape = (status: number, code: string, message: string, param: string | null) => unknown;
 
-/** What an endpoint makes of a checked body: the call to run and how to present its answer. */
-export type Prepare = (body: unknown) => { call: ChatCall; presenter: (taskId: string) => Presenter };
+/** A request that becomes a task: the call to run and how to present its answer. */
+export interface TaskRequest {
+  call: ChatCall;
+  presenter: (taskId: string) => Presenter;
+}
+
+/** A request answered at once, without a task, once its model is found (Ollama's load and unload requests). */
+export interface ImmediateRequest {
+  model: string;
+  answer: () => object;
+}
+
+/** What an endpoint makes of a body: a task to run, or an answer of its own; throws a GatewayRefusal for a bad one. */
+export type Prepare = (body: unknown) => TaskRequest | ImmediateRequest;
 
 /** Seconds a client refused for a full queue is asked to wait. */
 const RETRY_AFTER_S = 1;
@@ -52,18 +67,23 @@ export function gatewayHandler(deps: GatewayDeps, errorShape: ErrorShape, prepar
   return async (c: Context): Promise<Response> => {
     let prepared: ReturnType<Prepare>;
     let meta: RequestMeta;
+    let served: ServedModel | null;
     try {
       prepared = prepare(await readJson(c, deps.bodyLimitBytes));
       meta = readHeaders(c);
-      const model = callModel(prepared.call);
-      if ((await deps.models.find(model)) === null) {
+      const model = 'call' in prepared ? callModel(prepared.call) : prepared.model;
+      served = await deps.models.find(model);
+      if (served === null) {
         throw new GatewayRefusal(404, 'model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, 'model');
       }
     } catch (err) {
       return refuse(c, errorShape, err);
     }
+    // Ollama writes these with Go's c.JSON.
+    if (!('call' in prepared)) return c.body(JSON.stringify(prepared.answer()), 200, { 'content-type': 'application/json; charset=utf-8' });
     const res = nodeResponse(c.env);
     if (!res) throw new Error('the LLM gateway needs a Node HTTP server (served by @hono/node-server)');
+    res.once('close', deps.modelUse.begin(served.name, prepared.call.endpoint));
     try {
       await relay(res, deps, prepared, meta, errorShape);
     } catch (err) {
@@ -93,7 +113,7 @@ function readHeaders(c: Context): RequestMeta {
 }
 
 /** Submits the task and writes its answer to the Node response; resolves once submitted. Throws what submit throws. */
-async function relay(res: ServerResponse, deps: GatewayDeps, prepared: ReturnType<Prepare>, meta: RequestMeta, errorShape: ErrorShape): Promise<void> {
+async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskRequest, meta: RequestMeta, errorShape: ErrorShape): Promise<void> {
   let taskId = '';
   let presenter: Presenter | null = null;
   let session: ChatSession | null = null;

@@ -1,14 +1,16 @@
 /**
- * Ollama's /api/chat and /api/generate answers (github.com/ollama/ollama docs/api.md): NDJSON objects
- * `{"model","created_at","message":{"role":"assistant","content"},"done":false}` (generate: `"response"` instead of
- * `"message"`), tool calls whole in `message.tool_calls` with `arguments` as an object, and a last object with
- * `done_reason`, `"done":true` and the counts and timings (nanoseconds), fields in the order Ollama writes them.
- * With `stream: false` the whole answer is that last object.
+ * Ollama's /api/chat and /api/generate answers (github.com/ollama/ollama docs/api.md; fields in the order of api/types.go
+ * ChatResponse and GenerateResponse): NDJSON objects `{"model","created_at","message":{"role":"assistant","content"},
+ * "done":false}` (generate: `"response"` instead of `"message"`), tool calls whole in `message.tool_calls` with
+ * `arguments` as an object, and a last object with `"done":true`, `done_reason` and the counts and timings
+ * (nanoseconds). With `stream: false` the whole answer is that last
+ * object. Also the answers to a load or unload request (a chat without messages, a generate without a prompt).
  */
 import { parseArguments } from '../backends/chat/messages-map.js';
 import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
 import { ToolCallCollector, ollamaTime, type Presenter } from './presenter.js';
 import type { SessionFailure } from './session.js';
+import { unloadsNow } from './ollama-schemas.js';
 
 const NS_PER_MS = 1_000_000;
 
@@ -42,11 +44,11 @@ export class OllamaAnswer implements Presenter {
     const model = end.model || this.model;
     let out = '';
     // Tool calls go out whole, as Ollama sends them: pieces from an OpenAI server are put together first.
-    if (this.stream && this.tools.size > 0) out += JSON.stringify(this.piece(model, '', '', true)) + '\n';
+    if (this.stream && this.tools.size > 0) out += JSON.stringify({ ...this.piece(model, '', '', true), done: false }) + '\n';
     const last = {
       ...this.piece(model, this.stream ? '' : this.content, this.stream ? '' : this.thinking, !this.stream),
-      done_reason: end.finishReason === 'length' ? 'length' : 'stop',
       done: true,
+      done_reason: end.finishReason === 'length' ? 'length' : 'stop',
       ...this.metrics(end),
     };
     return out + JSON.stringify(last) + (this.stream ? '\n' : '');
@@ -85,4 +87,14 @@ export class OllamaAnswer implements Presenter {
       eval_duration: d.eval_duration ?? Math.max(1, now - first) * NS_PER_MS,
     };
   }
+}
+
+/**
+ * Ollama's answer to a load request (a chat without messages, a generate without a prompt), or with keep_alive 0 to
+ * an unload request: server/routes.go writes it at once, streaming or not. `now`: ms since the epoch.
+ */
+export function loadAnswer(endpoint: 'chat' | 'generate', model: string, keepAlive: unknown, now: number): object {
+  const head = { model, created_at: ollamaTime(now) };
+  const body = endpoint === 'chat' ? { ...head, message: { role: 'assistant', content: '' } } : { ...head, response: '' };
+  return { ...body, done: true, done_reason: unloadsNow(keepAlive) ? 'unload' : 'load' };
 }

@@ -1,11 +1,12 @@
 /**
- * The OpenAI-compatible routes: /v1/chat/completions, /v1/responses, /v1/completions, /v1/embeddings, /v1/models
- * (platform.openai.com/docs/api-reference). Bodies are checked by openai-schemas.ts.
+ * The OpenAI-compatible routes: /v1/chat/completions, /v1/responses, /v1/completions, /v1/embeddings, /v1/models and
+ * /v1/models/{model} (platform.openai.com/docs/api-reference). Bodies are checked by openai-schemas.ts.
  */
 import { Hono } from 'hono';
-import { gatewayHandler, type GatewayDeps } from './exchange.js';
+import { gatewayHandler, refuse, type GatewayDeps } from './exchange.js';
 import { openAiErrors } from './error-shapes.js';
 import { OpenAiChatCompletion, OpenAiChatStream } from './openai-chat.js';
+import { GatewayRefusal } from './refusal.js';
 import { checkBody } from './body-check.js';
 import { chatCompletionsBody, completionsBody, embeddingsBody } from './openai-schemas.js';
 import type { ServedModel } from './models.js';
@@ -72,6 +73,14 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
   );
 
   app.get('/v1/models', async (c) => c.json({ object: 'list', data: (await deps.models.list()).map(modelObject) }));
+
+  // Model names may hold a slash ("org/model"), so the id is the rest of the path.
+  app.get('/v1/models/:id{.+}', async (c) => {
+    const id = c.req.param('id');
+    const model = await deps.models.find(id);
+    if (model === null) return refuse(c, openAiErrors, new GatewayRefusal(404, 'model_not_found', `The model \`${id}\` does not exist or you do not have access to it.`, 'model'));
+    return c.json(modelObject(model));
+  });
 
   return app;
 }

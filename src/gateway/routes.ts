@@ -7,9 +7,11 @@ import type { MountedRoutes } from '../http/app.js';
 import { gatewayErrorBody } from './error-shapes.js';
 import type { GatewayDeps } from './exchange.js';
 import { modelDirectory } from './models.js';
+import { ModelUse } from './model-use.js';
 import { ollamaVersion } from './ollama-version.js';
 import { openAiRoutes } from './openai-routes.js';
 import { ollamaRoutes } from './ollama-routes.js';
+import { modelFacts } from './ollama-model-facts.js';
 
 /** Every gateway route, to mount at "/", and the error bodies of its protocols. */
 export function gatewayRoutes(core: Core, log: Logger, clock: Clock): MountedRoutes {
@@ -23,9 +25,10 @@ export function gatewayRoutes(core: Core, log: Logger, clock: Clock): MountedRou
     maxBufferedBytes: core.config.server.stream_buffer_bytes,
     now,
     ollamaVersion: ollamaVersion(core, now),
+    modelUse: new ModelUse(now),
   };
   const app = new Hono();
-  const ollama = ollamaRoutes(deps);
+  const ollama = ollamaRoutes(deps, modelFacts(core.config, deps.models, deps.modelUse, now));
   app.route('/', openAiRoutes(deps));
   app.route('/', ollama);
   const ollamaPaths = new Set(ollama.routes.map((r) => r.path));

@@ -2,12 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkMode, GARBAGE, play, readMarkers, writeSlowly, type FakeBehaviour, type FakeMode, type ScriptEntry } from './fake-llm-faults.js';
 import { NDJSON, OLLAMA_VERSION, ollamaError, ollamaTags, parseOllama, renderOllama } from './fake-llm-ollama.js';
+import { LoadedModels, ollamaShow } from './fake-llm-ollama-models.js';
 import { OPENAI_BAD_KEY, openAiError, openAiModels, parseOpenAi, parseOpenAiCompletion, renderOpenAi, SSE } from './fake-llm-openai.js';
 import { JSON_TYPE, sendJson, sendText, type Generation, type ParsedGeneration, type Protocol, type Rendered } from './fake-llm-wire.js';
 
 /**
  * A protocol-faithful fake LLM server for tests and benchmarks. It speaks Ollama (/api/chat,
- * /api/generate, /api/tags, /api/version) and OpenAI (/v1/chat/completions, /v1/completions, /v1/models) and answers
+ * /api/generate, /api/embed, /api/tags, /api/show, /api/ps, /api/version) and OpenAI (/v1/chat/completions, /v1/completions, /v1/models) and answers
  * `echo(<model>): <last user message>`, streamed word by word.
  *
  * Behaviour per generation request, first match wins: a marker in the prompt (`[[mode:hang]]`,
@@ -30,6 +31,8 @@ export interface FakeLlmOptions extends Partial<FakeBehaviour> {
   apiKey?: string;
   /** What GET /api/version says the server is. Default OLLAMA_VERSION (0.6.8). */
   ollamaVersion?: string;
+  /** Which of `models` POST /api/show and GET /api/ps call embedding models (the rest are chat models). */
+  embeddingModels?: string[];
 }
 
 export interface FakeRequest {
@@ -95,6 +98,8 @@ class FakeLlmServer implements FakeLlm {
   private readonly models: string[];
   private readonly apiKey: string | undefined;
   private readonly ollamaVersion: string;
+  private readonly embeddingModels: string[];
+  private readonly loaded = new LoadedModels();
   private readonly timers = new Set<NodeJS.Timeout>();
   private served = 0;
   private open = 0;
@@ -115,6 +120,7 @@ class FakeLlmServer implements FakeLlm {
     this.models = opts.models ?? ['fake-model'];
     this.apiKey = opts.apiKey;
     this.ollamaVersion = opts.ollamaVersion ?? OLLAMA_VERSION;
+    this.embeddingModels = opts.embeddingModels ?? [];
     this.server = http.createServer({ noDelay: true, keepAliveTimeout: 60_000 }, (req, res) => this.handle(req, res));
     this.server.on('connection', () => {
       this.connections++;
@@ -166,6 +172,7 @@ class FakeLlmServer implements FakeLlm {
     this.served = 0;
     this.abandoned = 0;
     this.connections = 0;
+    this.loaded.clear();
   }
 
   async listen(port: number): Promise<void> {
@@ -220,6 +227,12 @@ class FakeLlmServer implements FakeLlm {
       this.handleListing(path, record, res);
       return;
     }
+    if (req.method === 'POST' && path === '/api/show') {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => this.handleShow(Buffer.concat(chunks).toString('utf8'), record, res));
+      return;
+    }
     if (req.method === 'POST' && (path === '/v1/embeddings' || path === '/api/embed')) {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -249,6 +262,11 @@ class FakeLlmServer implements FakeLlm {
       if (this.failInstead(mode, 'ollama-chat', false, res)) return;
       const body = path === '/api/version' ? { version: this.ollamaVersion } : ollamaTags(this.models);
       sendJson(res, 200, body);
+      return;
+    }
+    if (path === '/api/ps') {
+      if (this.failInstead(mode, 'ollama-chat', false, res)) return;
+      sendJson(res, 200, this.loaded.body(this.embeddingModels, Date.now()));
       return;
     }
     if (path === '/v1/models') {
@@ -283,6 +301,7 @@ class FakeLlmServer implements FakeLlm {
     }
     record.body = body;
     record.model = parsed.model;
+    if (protocol !== 'openai') this.loaded.used(parsed.model, Date.now());
     record.prompt = parsed.prompt;
     record.system = parsed.system;
     record.stream = parsed.generation.stream;
@@ -304,6 +323,26 @@ class FakeLlmServer implements FakeLlm {
     };
     if (behaviour.delayMs > 0) this.later(behaviour.delayMs, () => this.answer(parsed.generation, behaviour, res));
     else this.answer(parsed.generation, behaviour, res);
+  }
+
+  /** POST /api/show {"model"}: the model's facts, or Ollama's 404 for a model it does not have. */
+  private handleShow(rawBody: string, record: FakeRequest, res: http.ServerResponse): void {
+    let body: { model?: unknown; name?: unknown };
+    try {
+      body = JSON.parse(rawBody) as typeof body;
+    } catch {
+      sendJson(res, 400, ollamaError('invalid character in request body: not JSON'));
+      return;
+    }
+    const name = typeof body.model === 'string' && body.model !== '' ? body.model : String(body.name ?? '');
+    record.model = name;
+    if (this.failInstead(this.behaviour.mode, 'ollama-chat', false, res)) return;
+    const known = this.models.find((m) => m.replace(/:latest$/, '') === name.replace(/:latest$/, ''));
+    if (known === undefined) {
+      sendJson(res, 404, ollamaError(`model '${name}' not found`));
+      return;
+    }
+    sendJson(res, 200, ollamaShow(known, this.embeddingModels.includes(known)));
   }
 
   /**
@@ -328,6 +367,8 @@ class FakeLlmServer implements FakeLlm {
     }
     record.model = body.model;
     record.prompt = inputs[0];
+    record.body = body;
+    if (protocol !== 'openai') this.loaded.used(body.model, Date.now());
     const vectors = inputs.map((text) => [text.length, text.codePointAt(0) ?? 0, 0.5]);
     const tokens = inputs.reduce((n, text) => n + Math.max(1, Math.ceil(text.length / 4)), 0);
     if (this.failInstead(this.behaviour.mode, protocol, false, res)) return;

@@ -86,7 +86,6 @@ describe('gateway: Ollama protocol', () => {
     const post = (path: string, body: string) => fetch(`${koubou.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     for (const [path, body] of [
       ['/api/chat', '{"model": "oll-model", "messages": ['],
-      ['/api/chat', '{"model": "oll-model"}'],
       ['/api/chat', '{"model": "oll-model", "messages": {}}'],
       ['/api/chat', '{"messages": [{"role": "user", "content": "hi"}]}'],
       ['/api/generate', '{"model": "oll-model", "prompt": 3}'],
