@@ -17,12 +17,12 @@ import { readSseEvents } from './sse.js';
 const HANG_UP_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 /**
- * Reads the stream: model, usage and finish_reason go into `answer`, each chunk's first choice to `onChoice` (before its
- * finish_reason is noted). Throws BackendProtocolError for a body that is not such a stream, or one that ends without
+ * Reads the stream: model, usage and finish_reason go into `answer`, each chunk's first choice to `onChoice` with the
+ * chunk (before its finish_reason is noted). Throws BackendProtocolError for a body that is not such a stream, or one that ends without
  * a choice or without a finish_reason or [DONE]; a JSON body with an `error` (a server refusing before it streams) is
  * thrown as the server's error. A connection the server drops after the finish reason ends the answer, as [DONE] would.
  */
-export async function readCompletionStream(res: Dispatcher.ResponseData, label: string, answer: AnswerBuilder, onChoice: (choice: Record<string, unknown>) => void): Promise<void> {
+export async function readCompletionStream(res: Dispatcher.ResponseData, label: string, answer: AnswerBuilder, onChoice: (choice: Record<string, unknown>, chunk: Record<string, unknown>) => void): Promise<void> {
   if (String(res.headers['content-type'] ?? '').startsWith('application/json')) {
     const body = await readJsonBody(res.body, 'answer', label, MAX_LINE_BYTES);
     if (isRecord(body) && body.error !== undefined && body.error !== null) throw reportedError(body.error, label);
@@ -52,7 +52,7 @@ export async function readCompletionStream(res: Dispatcher.ResponseData, label: 
       if (choice === undefined) continue;
       if (!isRecord(choice)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has a malformed choice`);
       sawChoice = true;
-      onChoice(choice);
+      onChoice(choice, chunk);
       if (typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
     }
   } catch (err) {

@@ -2,8 +2,8 @@
  * Ollama's /api/chat and /api/generate answers (github.com/ollama/ollama docs/api.md; fields in the order of api/types.go
  * ChatResponse and GenerateResponse): NDJSON objects `{"model","created_at","message":{"role":"assistant","content"},
  * "done":false}` (generate: `"response"` instead of `"message"`), tool calls whole in `message.tool_calls` with
- * `arguments` as an object, and a last object with `"done":true`, `done_reason` and the counts and timings
- * (nanoseconds). With `stream: false` the whole answer is that last
+ * `arguments` as an object, and a last object with `"done":true`, `done_reason`, generate's `context` when an Ollama
+ * backend sent one, and the counts and timings (nanoseconds). With `stream: false` the whole answer is that last
  * object. Also the answers to a load or unload request (a chat without messages, a generate without a prompt).
  */
 import { parseArguments } from '../backends/chat/messages-map.js';
@@ -49,6 +49,7 @@ export class OllamaAnswer implements Presenter {
       ...this.piece(model, this.stream ? '' : this.content, this.stream ? '' : this.thinking, !this.stream),
       done: true,
       done_reason: end.finishReason === 'length' ? 'length' : 'stop',
+      ...(this.endpoint === 'generate' && end.context ? { context: end.context } : {}),
       ...this.metrics(end),
     };
     return out + JSON.stringify(last) + (this.stream ? '\n' : '');

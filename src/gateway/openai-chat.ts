@@ -2,10 +2,11 @@
  * OpenAI chat completions as the official API sends them (platform.openai.com/docs/api-reference/chat): a
  * `chat.completion` object, or `chat.completion.chunk` SSE events (`data: {...}\n\n`) opened by a role delta, closed
  * by a chunk with `finish_reason`, then (with stream_options.include_usage) a chunk with empty choices and the usage
- * (every earlier chunk then has `"usage": null`), then `data: [DONE]`.
+ * (every earlier chunk then has `"usage": null`), then `data: [DONE]`. An OpenAI-compatible backend's
+ * system_fingerprint and logprobs are passed on; from an Ollama they are null.
  */
 import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
-import { ToolCallCollector, openAiFinishReason, type Presenter } from './presenter.js';
+import { LogprobsCollector, ToolCallCollector, openAiFinishReason, type Presenter } from './presenter.js';
 import type { SessionFailure } from './session.js';
 import { openAiErrorBody } from './openai-errors.js';
 
@@ -32,17 +33,18 @@ export class OpenAiChatStream implements Presenter {
   private opened = false;
   private readonly toolIds = new Set<number>();
   private toolCalls = 0;
+  private fingerprint: string | null = null;
 
   constructor(private readonly meta: CompletionMeta, private readonly includeUsage: boolean) {}
 
-  private chunk(delta: Record<string, unknown>, finishReason: string | null, model = this.meta.model): string {
+  private chunk(delta: Record<string, unknown>, finishReason: string | null, model = this.meta.model, logprobs: unknown = null): string {
     const body: Record<string, unknown> = {
       id: this.meta.id,
       object: 'chat.completion.chunk',
       created: this.meta.created,
       model,
-      system_fingerprint: null,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      system_fingerprint: this.fingerprint,
+      choices: [{ index: 0, delta, logprobs, finish_reason: finishReason }],
     };
     if (this.includeUsage) body.usage = null;
     return sseData(body);
@@ -50,12 +52,17 @@ export class OpenAiChatStream implements Presenter {
 
   delta(d: ChatDelta): string {
     let out = '';
+    this.fingerprint = d.systemFingerprint ?? this.fingerprint;
+    let logprobs = d.logprobs ?? null;
     if (!this.opened) {
       this.opened = true;
-      out += this.chunk({ role: 'assistant', content: '' }, null);
+      // The server's role chunk carries only (empty) logprobs: they go on this one.
+      const rolePiece = !d.content && !d.reasoning && !d.toolCalls?.length;
+      out += this.chunk({ role: 'assistant', content: '' }, null, this.meta.model, rolePiece ? logprobs : null);
+      if (rolePiece) logprobs = null;
     }
     if (d.reasoning) out += this.chunk({ reasoning_content: d.reasoning }, null);
-    if (d.content) out += this.chunk({ content: d.content }, null);
+    if (d.content || logprobs) out += this.chunk(d.content ? { content: d.content } : {}, null, this.meta.model, logprobs);
     if (d.toolCalls?.length) {
       const calls = d.toolCalls.map((p) => {
         const first = !this.toolIds.has(p.index);
@@ -71,10 +78,11 @@ export class OpenAiChatStream implements Presenter {
 
   finish(end: ChatEnd): string {
     const model = end.model || this.meta.model;
+    this.fingerprint = end.systemFingerprint ?? this.fingerprint;
     let out = this.opened ? '' : this.chunk({ role: 'assistant', content: '' }, null, model);
     out += this.chunk({}, openAiFinishReason(end, this.toolCalls > 0), model);
     if (this.includeUsage) {
-      out += sseData({ id: this.meta.id, object: 'chat.completion.chunk', created: this.meta.created, model, system_fingerprint: null, choices: [], usage: openAiUsage(end) });
+      out += sseData({ id: this.meta.id, object: 'chat.completion.chunk', created: this.meta.created, model, system_fingerprint: this.fingerprint, choices: [], usage: openAiUsage(end) });
     }
     return out + 'data: [DONE]\n\n';
   }
@@ -90,6 +98,7 @@ export class OpenAiChatCompletion implements Presenter {
   private content = '';
   private reasoning = '';
   private readonly tools = new ToolCallCollector();
+  private readonly logprobs = new LogprobsCollector();
 
   constructor(private readonly meta: CompletionMeta) {}
 
@@ -97,6 +106,7 @@ export class OpenAiChatCompletion implements Presenter {
     if (d.content) this.content += d.content;
     if (d.reasoning) this.reasoning += d.reasoning;
     this.tools.add(d.toolCalls);
+    this.logprobs.add(d.logprobs);
     return '';
   }
 
@@ -110,9 +120,9 @@ export class OpenAiChatCompletion implements Presenter {
       object: 'chat.completion',
       created: this.meta.created,
       model: end.model || this.meta.model,
-      choices: [{ index: 0, message, logprobs: null, finish_reason: openAiFinishReason(end, this.tools.size > 0) }],
+      choices: [{ index: 0, message, logprobs: this.logprobs.whole(), finish_reason: openAiFinishReason(end, this.tools.size > 0) }],
       usage: openAiUsage(end),
-      system_fingerprint: null,
+      system_fingerprint: end.systemFingerprint ?? null,
     });
   }
 

@@ -3,12 +3,13 @@
  * package's Completion type): one `text_completion` object `{id, object, created, model, choices: [{text, index,
  * logprobs, finish_reason}], usage}`, or SSE events (`data: {...}\n\n`) of `text_completion` objects carrying pieces of
  * text, closed by one with empty text and the finish_reason, then (with stream_options.include_usage) one with empty
- * choices and the usage, then `data: [DONE]`.
+ * choices and the usage, then `data: [DONE]`. An OpenAI-compatible backend's logprobs and system_fingerprint are
+ * passed on.
  */
 import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
 import { openAiErrorBody } from './openai-errors.js';
 import { openAiUsage, sseData, type CompletionMeta } from './openai-chat.js';
-import type { Presenter } from './presenter.js';
+import { LogprobsCollector, type Presenter } from './presenter.js';
 import type { SessionFailure } from './session.js';
 
 /** A finish_reason completions know: stop, length or content_filter. */
@@ -17,6 +18,8 @@ const finishReason = (end: ChatEnd) => (end.finishReason === 'length' || end.fin
 export class OpenAiTextCompletion implements Presenter {
   readonly contentType: string;
   private text = '';
+  private readonly logprobs = new LogprobsCollector();
+  private fingerprint: string | undefined;
 
   /** stream: SSE events, else one object; includeUsage: stream_options.include_usage. */
   constructor(private readonly meta: CompletionMeta, private readonly stream: boolean, private readonly includeUsage: boolean) {
@@ -24,21 +27,25 @@ export class OpenAiTextCompletion implements Presenter {
   }
 
   private object(model: string, choices: unknown[], usage?: unknown): Record<string, unknown> {
-    return { id: this.meta.id, object: 'text_completion', created: this.meta.created, model, choices, ...(usage === undefined ? {} : { usage }) };
+    const fingerprint = this.fingerprint === undefined ? {} : { system_fingerprint: this.fingerprint };
+    return { id: this.meta.id, object: 'text_completion', created: this.meta.created, model, ...fingerprint, choices, ...(usage === undefined ? {} : { usage }) };
   }
 
   delta(d: ChatDelta): string {
-    if (!d.content) return '';
+    this.fingerprint = d.systemFingerprint ?? this.fingerprint;
+    if (!d.content && !d.logprobs) return '';
     if (!this.stream) {
-      this.text += d.content;
+      this.text += d.content ?? '';
+      this.logprobs.add(d.logprobs);
       return '';
     }
-    return sseData(this.object(this.meta.model, [{ text: d.content, index: 0, logprobs: null, finish_reason: null }]));
+    return sseData(this.object(this.meta.model, [{ text: d.content ?? '', index: 0, logprobs: d.logprobs ?? null, finish_reason: null }]));
   }
 
   finish(end: ChatEnd): string {
     const model = end.model || this.meta.model;
-    if (!this.stream) return JSON.stringify(this.object(model, [{ text: this.text, index: 0, logprobs: null, finish_reason: finishReason(end) }], openAiUsage(end)));
+    this.fingerprint = end.systemFingerprint ?? this.fingerprint;
+    if (!this.stream) return JSON.stringify(this.object(model, [{ text: this.text, index: 0, logprobs: this.logprobs.whole(), finish_reason: finishReason(end) }], openAiUsage(end)));
     let out = sseData(this.object(model, [{ text: '', index: 0, logprobs: null, finish_reason: finishReason(end) }]));
     if (this.includeUsage) out += sseData(this.object(model, [], openAiUsage(end)));
     return out + 'data: [DONE]\n\n';

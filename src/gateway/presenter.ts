@@ -39,6 +39,28 @@ export class ToolCallCollector {
   }
 }
 
+/**
+ * The log probabilities of a whole answer from those of its streamed pieces (ChatDelta.logprobs): each list (chat's
+ * content and refusal, completions' tokens, token_logprobs, top_logprobs and text_offset) joined in order.
+ */
+export class LogprobsCollector {
+  private lists: Record<string, unknown[] | null> | null = null;
+
+  add(piece: Record<string, unknown> | undefined): void {
+    if (!piece) return;
+    this.lists ??= {};
+    for (const [key, value] of Object.entries(piece)) {
+      if (Array.isArray(value)) this.lists[key] = [...(this.lists[key] ?? []), ...value];
+      else if (!(key in this.lists)) this.lists[key] = null;
+    }
+  }
+
+  /** The joined object, or null when no piece had any (as the API says when logprobs were not asked for). */
+  whole(): Record<string, unknown[] | null> | null {
+    return this.lists;
+  }
+}
+
 /** RFC 3339 time with nanosecond digits, as Ollama writes created_at. */
 export function ollamaTime(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '000000Z');

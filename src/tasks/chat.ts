@@ -48,6 +48,10 @@ export interface ChatEnd {
   usage: ChatUsage;
   /** Ollama's timing fields in nanoseconds (total_duration, load_duration, ...), when the server is an Ollama. */
   durations?: Record<string, number>;
+  /** An Ollama /api/generate answer's `context` (the conversation's tokens, for its next request). */
+  context?: number[];
+  /** An OpenAI-compatible server's system_fingerprint. */
+  systemFingerprint?: string;
 }
 
 /** One relayed piece of an answer; any field may be absent. */
@@ -58,6 +62,14 @@ export interface ChatDelta {
   toolCalls?: ToolCallDelta[];
   /** An embeddings answer, whole: one vector per input. */
   embeddings?: number[][];
+  /**
+   * The log probabilities of this piece as an OpenAI-compatible server sent them (the choice's `logprobs`: chat
+   * {content, refusal}, legacy completions {tokens, token_logprobs, top_logprobs, text_offset}); relayed only to a
+   * client of the same protocol.
+   */
+  logprobs?: Record<string, unknown>;
+  /** An OpenAI-compatible server's system_fingerprint, on the first piece that follows its first saying it. */
+  systemFingerprint?: string;
   end?: ChatEnd;
 }
 

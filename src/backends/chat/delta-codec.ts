@@ -18,6 +18,8 @@ export function readChatDelta(value: unknown): ChatDelta | undefined {
       return call;
     });
   }
+  if (isRecord(value.logprobs)) delta.logprobs = value.logprobs;
+  if (str(value.systemFingerprint) !== undefined) delta.systemFingerprint = value.systemFingerprint as string;
   if (Array.isArray(value.embeddings)) {
     delta.embeddings = value.embeddings.filter(Array.isArray).map((v) => (v as unknown[]).map((n) => optionalNumber(n) ?? 0));
   }
@@ -30,6 +32,8 @@ export function readChatDelta(value: unknown): ChatDelta | undefined {
       model: str(e.model) ?? '',
       usage: { promptTokens: orNull(usage.promptTokens), completionTokens: orNull(usage.completionTokens) },
       ...(durations ? { durations } : {}),
+      ...(Array.isArray(e.context) && e.context.every((n) => typeof n === 'number') ? { context: e.context as number[] } : {}),
+      ...(str(e.systemFingerprint) !== undefined ? { systemFingerprint: e.systemFingerprint as string } : {}),
     };
   }
   return delta;

@@ -1,6 +1,6 @@
 /**
  * Reads an Ollama server's answer into a ChatRelay: NDJSON objects up to the one with `done: true` (message.content or
- * response, message.thinking or thinking, message.tool_calls whole, done_reason, counts and timings), or an /api/embed
+ * response, message.thinking or thinking, message.tool_calls whole, done_reason, generate's context, counts and timings), or an /api/embed
  * answer. Format: github.com/ollama/ollama docs/api.md.
  */
 import type { Dispatcher } from 'undici';
@@ -41,6 +41,7 @@ export async function relayOllamaStream(res: Dispatcher.ResponseData, label: str
   }
   if (!done) throw new BackendProtocolError(`${label}: stream ended before the object with "done": true (${count} lines received)`);
   if (typeof done.done_reason === 'string') relay.answer.rawFinishReason = done.done_reason;
+  if (Array.isArray(done.context) && done.context.every((n) => typeof n === 'number')) relay.context = done.context as number[];
   relay.answer.setUsage({ promptTokens: optionalNumber(done.prompt_eval_count), completionTokens: optionalNumber(done.eval_count) });
   relay.end(timings(done));
 }

@@ -1,7 +1,7 @@
 /**
  * Reads an OpenAI-compatible server's answer into a ChatRelay: chat.completion.chunk / text_completion SSE events up
- * to `data: [DONE]` (delta.content or text, delta.reasoning_content or reasoning, delta.tool_calls pieces,
- * finish_reason, model, usage), or an embeddings list. Formats: platform.openai.com/docs/api-reference/chat-streaming.
+ * to `data: [DONE]` (delta.content or text, delta.reasoning_content or reasoning, delta.tool_calls pieces, logprobs,
+ * finish_reason, model, system_fingerprint, usage), or an embeddings list. Formats: platform.openai.com/docs/api-reference/chat-streaming.
  */
 import type { Dispatcher } from 'undici';
 import { BackendProtocolError } from '../../errors.js';
@@ -13,11 +13,12 @@ import type { ToolCallDelta } from '../../tasks/chat.js';
 
 /** Reads a streamed chat or text completion to its end and relays it, piece by piece (openai-stream.ts). */
 export async function relayOpenAiStream(res: Dispatcher.ResponseData, label: string, relay: ChatRelay): Promise<void> {
-  await readCompletionStream(res, label, relay.answer, (choice) => {
+  await readCompletionStream(res, label, relay.answer, (choice, chunk) => {
+    if (typeof chunk.system_fingerprint === 'string') relay.systemFingerprint ??= chunk.system_fingerprint;
     const delta = isRecord(choice.delta) ? choice.delta : {};
     const reasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : delta.reasoning;
     const content = typeof delta.content === 'string' ? delta.content : choice.text;
-    relay.piece(str(content), str(reasoning), toolCallPieces(delta.tool_calls));
+    relay.piece(str(content), str(reasoning), toolCallPieces(delta.tool_calls), isRecord(choice.logprobs) ? choice.logprobs : undefined);
   });
   relay.end();
 }

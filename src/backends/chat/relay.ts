@@ -8,14 +8,22 @@ import { toBackendError } from '../http-errors.js';
 
 export class ChatRelay {
   readonly answer: AnswerBuilder;
+  /** An Ollama /api/generate answer's context, passed on with the end. */
+  context: number[] | undefined;
+  /** The server's system_fingerprint (OpenAI-compatible), passed on with the next piece and the end. */
+  systemFingerprint: string | undefined;
+  private fingerprintSent = false;
   private ended = false;
 
   constructor(private readonly req: ChatRequest, label: string, model: string) {
     this.answer = new AnswerBuilder({ maxBytes: req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, keepReasoning: false, label, model });
   }
 
-  /** A piece of one server message; throws OutputTooLarge past the cap (nothing of the piece is relayed then). */
-  piece(content: string | undefined, reasoning: string | undefined, toolCalls: ToolCallDelta[] | undefined): void {
+  /**
+   * A piece of one server message, with its log probabilities if the server sent them; throws OutputTooLarge past the
+   * cap (nothing of the piece is relayed then).
+   */
+  piece(content: string | undefined, reasoning: string | undefined, toolCalls: ToolCallDelta[] | undefined, logprobs?: Record<string, unknown>): void {
     const delta: ChatDelta = {};
     if (reasoning) {
       this.answer.addReasoning(reasoning);
@@ -29,7 +37,13 @@ export class ChatRelay {
       for (const call of toolCalls) this.answer.addOther((call.name ?? '') + (call.arguments ?? ''));
       delta.toolCalls = toolCalls;
     }
-    if (delta.content !== undefined || delta.reasoning !== undefined || delta.toolCalls !== undefined) this.req.onDelta(delta);
+    if (logprobs) delta.logprobs = logprobs;
+    if (delta.content === undefined && delta.reasoning === undefined && delta.toolCalls === undefined && delta.logprobs === undefined) return;
+    if (this.systemFingerprint !== undefined && !this.fingerprintSent) {
+      delta.systemFingerprint = this.systemFingerprint;
+      this.fingerprintSent = true;
+    }
+    this.req.onDelta(delta);
   }
 
   /** An embeddings answer, whole (its body was read under the cap: see readJsonBody). */
@@ -48,6 +62,8 @@ export class ChatRelay {
         model: a.model ?? '',
         usage: { promptTokens: a.usage.promptTokens, completionTokens: a.usage.completionTokens },
         ...(durations && Object.keys(durations).length > 0 ? { durations } : {}),
+        ...(this.context ? { context: this.context } : {}),
+        ...(this.systemFingerprint !== undefined ? { systemFingerprint: this.systemFingerprint } : {}),
       },
     });
   }

@@ -1,0 +1,111 @@
+/**
+ * Fields a backend of the client's own protocol sends come back to the client: an Ollama's /api/generate `context`,
+ * an OpenAI-compatible server's `logprobs` (chat and legacy completions, streamed and whole) and `system_fingerprint`.
+ * Also GET /v1/models/{model} through the official client.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { Ollama } from 'ollama';
+import type { TestCoordinator } from '../helpers/coordinator.js';
+import type { FakeLlm } from '../helpers/fake-llm.js';
+import { startTwoProtocolPool } from '../helpers/two-protocol-pool.js';
+
+/** Two tokens, "Hello" and " world", as OpenAI streams a chat completion asked for logprobs (role chunk first, usage last). */
+function chatWithLogprobs(): string[] {
+  const head = { id: 'chatcmpl-lp', object: 'chat.completion.chunk', created: 1749480000, model: 'oai-model', system_fingerprint: 'fp_abc' };
+  const token = (text: string, logprob: number) => ({ token: text, logprob, bytes: [...Buffer.from(text)], top_logprobs: [] });
+  const chunk = (delta: object, logprobs: object | null, finish: string | null) => `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta, logprobs, finish_reason: finish }], usage: null })}\n\n`;
+  return [
+    chunk({ role: 'assistant', content: '', refusal: null }, { content: [], refusal: null }, null),
+    chunk({ content: 'Hello' }, { content: [token('Hello', -0.0030339211)], refusal: null }, null),
+    chunk({ content: ' world' }, { content: [token(' world', -0.0089504095)], refusal: null }, null),
+    chunk({}, null, 'stop'),
+    `data: ${JSON.stringify({ ...head, choices: [], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } })}\n\n`,
+    'data: [DONE]\n\n',
+  ];
+}
+
+/** The same as a legacy completion stream (text_completion chunks with logprobs as vLLM's LogProbs writes them). */
+function completionWithLogprobs(): string[] {
+  const head = { id: 'cmpl-lp', object: 'text_completion', created: 1749480000, model: 'oai-model', system_fingerprint: 'fp_abc' };
+  const chunk = (text: string, logprobs: object | null, finish: string | null) => `data: ${JSON.stringify({ ...head, choices: [{ index: 0, text, logprobs, finish_reason: finish }], usage: null })}\n\n`;
+  return [
+    chunk('Hello', { text_offset: [0], token_logprobs: [-0.25], tokens: ['Hello'], top_logprobs: [{ Hello: -0.25 }] }, null),
+    chunk(' world', { text_offset: [5], token_logprobs: [-0.5], tokens: [' world'], top_logprobs: [{ ' world': -0.5 }] }, null),
+    chunk('', null, 'stop'),
+    `data: ${JSON.stringify({ ...head, choices: [], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } })}\n\n`,
+    'data: [DONE]\n\n',
+  ];
+}
+
+describe('gateway: fields passed through from a backend of the same protocol', () => {
+  let fake: FakeLlm;
+  let koubou: TestCoordinator;
+  let pool: Awaited<ReturnType<typeof startTwoProtocolPool>>;
+  let openai: OpenAI;
+  let ollama: Ollama;
+
+  before(async () => {
+    pool = await startTwoProtocolPool();
+    ({ fake, koubou } = pool);
+    openai = new OpenAI({ baseURL: `${koubou.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    ollama = new Ollama({ host: koubou.url });
+  });
+  after(() => pool.close());
+
+  it("returns an Ollama's /api/generate context, whole and streamed", async () => {
+    const whole = await ollama.generate({ model: 'oll-model', prompt: 'remember this', stream: false });
+    assert.deepEqual(whole.context, [1, 2, 3]);
+    let last;
+    for await (const part of await ollama.generate({ model: 'oll-model', prompt: 'and this', stream: true })) last = part;
+    assert.deepEqual(last!.context, [1, 2, 3]);
+    // An OpenAI-compatible server has none to give.
+    assert.equal((await ollama.generate({ model: 'oai-model', prompt: 'x', stream: false })).context, undefined);
+  });
+
+  it("returns an OpenAI-compatible server's chat logprobs and system_fingerprint, whole and streamed", async () => {
+    fake.script([{ chunks: chatWithLogprobs() }, { chunks: chatWithLogprobs() }]);
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'greet' }];
+    const whole = await openai.chat.completions.create({ model: 'oai-model', messages, logprobs: true });
+    assert.equal((fake.requests.at(-1)!.body as { logprobs?: unknown }).logprobs, true);
+    assert.equal(whole.system_fingerprint, 'fp_abc');
+    assert.equal(whole.choices[0]!.message.content, 'Hello world');
+    assert.deepEqual(whole.choices[0]!.logprobs?.content?.map((t) => [t.token, t.logprob]), [['Hello', -0.0030339211], [' world', -0.0089504095]]);
+
+    const stream = await openai.chat.completions.create({ model: 'oai-model', messages, logprobs: true, stream: true });
+    const tokens: string[] = [];
+    const fingerprints = new Set<unknown>();
+    for await (const chunk of stream) {
+      fingerprints.add(chunk.system_fingerprint);
+      for (const t of chunk.choices[0]?.logprobs?.content ?? []) tokens.push(t.token);
+    }
+    assert.deepEqual(tokens, ['Hello', ' world']);
+    assert.deepEqual([...fingerprints], ['fp_abc']);
+  });
+
+  it("returns an OpenAI-compatible server's legacy completion logprobs, whole and streamed", async () => {
+    fake.script([{ chunks: completionWithLogprobs() }, { chunks: completionWithLogprobs() }]);
+    const whole = await openai.completions.create({ model: 'oai-model', prompt: 'greet', logprobs: 1 });
+    assert.equal(whole.choices[0]!.text, 'Hello world');
+    assert.deepEqual(whole.choices[0]!.logprobs, { text_offset: [0, 5], token_logprobs: [-0.25, -0.5], tokens: ['Hello', ' world'], top_logprobs: [{ Hello: -0.25 }, { ' world': -0.5 }] });
+    assert.equal(whole.system_fingerprint, 'fp_abc');
+    const tokens: string[] = [];
+    for await (const chunk of await openai.completions.create({ model: 'oai-model', prompt: 'greet', logprobs: 1, stream: true })) tokens.push(...(chunk.choices[0]?.logprobs?.tokens ?? []));
+    assert.deepEqual(tokens, ['Hello', ' world']);
+  });
+
+  it('says logprobs and system_fingerprint are null when the server sent none', async () => {
+    const whole = await openai.chat.completions.create({ model: 'oll-model', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(whole.choices[0]!.logprobs, null);
+    assert.equal(whole.system_fingerprint, null);
+  });
+
+  it('retrieves one model, and says 404 model_not_found for a model nobody serves', async () => {
+    const model = await openai.models.retrieve('oll-model');
+    assert.deepEqual({ id: model.id, object: model.object, owned_by: model.owned_by }, { id: 'oll-model', object: 'model', owned_by: 'oll' });
+    const err = await openai.models.retrieve('nobody-serves-this').catch((e: unknown) => e);
+    assert.ok(err instanceof OpenAI.NotFoundError, String(err));
+    assert.equal(err.code, 'model_not_found');
+  });
+});
