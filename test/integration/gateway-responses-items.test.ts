@@ -13,7 +13,7 @@ import type { TestCoordinator } from '../helpers/coordinator.js';
 import type { FakeLlm } from '../helpers/fake-llm.js';
 import { TWO_PROTOCOL_BACKENDS, startTwoProtocolPool } from '../helpers/two-protocol-pool.js';
 
-type Message = { role: string; content: unknown; reasoning?: string; thinking?: string; tool_calls?: unknown[]; tool_call_id?: string };
+type Message = { role: string; content: unknown; reasoning?: string; thinking?: string; tool_calls?: unknown[]; tool_call_id?: string; tool_name?: string };
 
 const CREATED_AT = '2025-01-01T00:00:00.000000000Z';
 /** One line of an Ollama /api/chat stream. */
@@ -161,7 +161,8 @@ describe('gateway: Responses reasoning and tool items', () => {
         assert.deepEqual(messages[1]!.tool_calls, [{ id: 'call_p', type: 'function', function: { name: 'apply_patch', arguments: '{"input":"*** Begin Patch"}' } }]);
         assert.equal(messages[2]!.tool_call_id, 'call_p');
       } else {
-        assert.deepEqual(messages[1]!.tool_calls, [{ function: { name: 'apply_patch', arguments: { input: '*** Begin Patch' } } }]);
+        assert.deepEqual(messages[1]!.tool_calls, [{ id: 'call_p', function: { name: 'apply_patch', arguments: { input: '*** Begin Patch' } } }]);
+        assert.deepEqual([messages[2]!.tool_call_id, messages[2]!.tool_name], ['call_p', 'apply_patch']);
       }
       assert.equal(messages[2]!.content, 'Done.');
     });
@@ -180,7 +181,7 @@ describe('gateway: Responses reasoning and tool items', () => {
     assert.deepEqual([call.type, call.name, call.namespace, JSON.parse(call.arguments)], ['function_call', 'read', 'files', { path: 'a.txt' }]);
     // Sent back, the call names the function the model knows.
     await client.responses.create({ model: 'oll-model', input: [{ role: 'user', content: 'read a.txt' }, { ...call, id: undefined } as OpenAI.Responses.ResponseFunctionToolCall, { type: 'function_call_output', call_id: call.call_id, output: 'hello' }] });
-    assert.deepEqual(lastMessages()[1]!.tool_calls, [{ function: { name: 'files.read', arguments: { path: 'a.txt' } } }]);
+    assert.deepEqual(lastMessages()[1]!.tool_calls, [{ id: call.call_id, function: { name: 'files.read', arguments: { path: 'a.txt' } } }]);
   });
 
   it('leaves a web_search tool out and refuses tools and items it cannot offer, naming their type', async () => {

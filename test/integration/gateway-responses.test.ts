@@ -149,7 +149,8 @@ describe('gateway: OpenAI Responses API', () => {
         assert.deepEqual(messages[2]!.tool_calls, [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
         assert.equal(messages[3]!.tool_call_id, 'call_1');
       } else {
-        assert.deepEqual(messages[2]!.tool_calls, [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }]);
+        assert.deepEqual(messages[2]!.tool_calls, [{ id: 'call_1', function: { name: 'get_weather', arguments: { city: 'Paris' } } }]);
+        assert.deepEqual([messages[3]!.tool_call_id, messages[3]!.tool_name], ['call_1', 'get_weather']);
       }
       assert.equal(messages[3]!.content, 'sunny');
     });

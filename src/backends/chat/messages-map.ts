@@ -3,25 +3,32 @@
  * data URL), assistant `tool_calls` carry `arguments` as JSON text, a `tool` message names its `tool_call_id`, an
  * assistant turn's earlier reasoning is its `reasoning` (as Ollama's and vLLM's OpenAI layers read it; vLLM's older
  * name `reasoning_content` is read too). Ollama: content is a string, images a list of base64 strings, tool call
- * `arguments` an object, a `tool` message may name its `tool_name`, reasoning is `thinking`.
+ * `arguments` an object, a `tool` message names its `tool_name` and `tool_call_id`, reasoning is `thinking`.
  * (OpenAI: platform.openai.com/docs/api-reference/chat; Ollama: docs/api.md and openai/openai.go.)
  */
+import { ValidationError } from '../../errors.js';
 import { isRecord } from '../json.js';
 
 type Message = Record<string, unknown>;
 
-/** OpenAI messages → Ollama messages. */
+/**
+ * OpenAI messages → Ollama messages, as Ollama's own OpenAI layer maps them: a tool call keeps its id, a tool message
+ * its tool_call_id and gets the called function's name as `tool_name`. An image given by http(s) URL is refused with a
+ * ValidationError (Ollama takes images only as base64 data and fetches no URLs).
+ */
 export function openAiToOllamaMessages(messages: unknown[]): Message[] {
-  return messages.filter(isRecord).map((m) => {
+  const records = messages.filter(isRecord);
+  return records.map((m, i) => {
     const out: Message = { role: m.role === 'developer' ? 'system' : m.role };
     const images: string[] = [];
     if (Array.isArray(m.content)) {
       const texts: string[] = [];
-      for (const part of m.content.filter(isRecord)) {
+      m.content.forEach((part: unknown, j) => {
+        if (!isRecord(part)) return;
         if (part.type === 'text' && typeof part.text === 'string') texts.push(part.text);
         const url = isRecord(part.image_url) ? part.image_url.url : undefined;
-        if (part.type === 'image_url' && typeof url === 'string') images.push(url.replace(/^data:[^,]*;base64,/, ''));
-      }
+        if (part.type === 'image_url' && typeof url === 'string') images.push(inlineImage(url, `messages[${i}].content[${j}].image_url.url`));
+      });
       out.content = texts.join('');
     } else {
       out.content = typeof m.content === 'string' ? m.content : '';
@@ -30,14 +37,37 @@ export function openAiToOllamaMessages(messages: unknown[]): Message[] {
     if (Array.isArray(m.tool_calls)) {
       out.tool_calls = m.tool_calls.filter(isRecord).map((call) => {
         const fn = isRecord(call.function) ? call.function : {};
-        return { function: { name: fn.name, arguments: parseArguments(fn.arguments) } };
+        return { ...(typeof call.id === 'string' ? { id: call.id } : {}), function: { name: fn.name, arguments: parseArguments(fn.arguments) } };
       });
     }
-    if (m.role === 'tool' && typeof m.name === 'string') out.tool_name = m.name;
+    if (m.role === 'tool') {
+      const name = typeof m.name === 'string' ? m.name : calledName(records, m.tool_call_id);
+      if (name !== undefined) out.tool_name = name;
+      if (typeof m.tool_call_id === 'string') out.tool_call_id = m.tool_call_id;
+    }
     const reasoning = typeof m.reasoning === 'string' ? m.reasoning : m.reasoning_content;
     if (typeof reasoning === 'string' && reasoning !== '') out.thinking = reasoning;
     return out;
   });
+}
+
+/** An image part's URL as Ollama's base64 image data; `field` names it in the refusal of a URL to fetch. */
+function inlineImage(url: string, field: string): string {
+  if (/^https?:\/\//i.test(url)) {
+    throw new ValidationError(`${field}: an Ollama backend takes images only as base64 data, not by URL (${url.slice(0, 80)}); send a data: URL (data:image/png;base64,...)`, field);
+  }
+  return url.replace(/^data:[^,]*;base64,/, '');
+}
+
+/** The name of the function the tool call with this id called (the last such call, as Ollama looks it up). */
+function calledName(messages: Message[], id: unknown): string | undefined {
+  if (typeof id !== 'string') return undefined;
+  for (const m of [...messages].reverse()) {
+    const call = Array.isArray(m.tool_calls) ? m.tool_calls.filter(isRecord).find((c) => c.id === id) : undefined;
+    const fn = call && isRecord(call.function) ? call.function : undefined;
+    if (typeof fn?.name === 'string') return fn.name;
+  }
+  return undefined;
 }
 
 /** Ollama messages → OpenAI messages; tool calls get ids (`call_<n>`) that the following tool messages refer to. */

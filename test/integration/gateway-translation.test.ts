@@ -1,0 +1,56 @@
+/**
+ * OpenAI chat requests translated for an Ollama backend as Ollama's own OpenAI layer translates them: tool calls keep
+ * their ids and tool messages name the function they answer; an image given by URL (which Ollama cannot fetch) is a
+ * 400 naming the field instead of reaching the model as broken base64, and an inline one arrives as base64.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import type { FakeLlm } from '../helpers/fake-llm.js';
+import { startTwoProtocolPool } from '../helpers/two-protocol-pool.js';
+
+type SentMessage = { role: string; content: string; images?: string[]; tool_calls?: { id?: string; function: { name: string } }[]; tool_name?: string; tool_call_id?: string };
+
+describe('gateway: OpenAI chat translated for an Ollama backend', () => {
+  let fake: FakeLlm;
+  let pool: Awaited<ReturnType<typeof startTwoProtocolPool>>;
+  let client: OpenAI;
+
+  before(async () => {
+    pool = await startTwoProtocolPool();
+    fake = pool.fake;
+    client = new OpenAI({ baseURL: `${pool.koubou.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  after(() => pool.close());
+
+  const sent = () => (fake.requests.at(-1)!.body as { messages: SentMessage[] }).messages;
+
+  it("keeps tool call ids and names each tool message's function", async () => {
+    await client.chat.completions.create({
+      model: 'oll-model',
+      messages: [
+        { role: 'user', content: 'weather?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'call_9', content: '18C' },
+        { role: 'user', content: 'thanks' },
+      ],
+    });
+    const messages = sent();
+    assert.equal(messages[1]!.tool_calls![0]!.id, 'call_9');
+    assert.deepEqual([messages[2]!.role, messages[2]!.tool_name, messages[2]!.tool_call_id, messages[2]!.content], ['tool', 'get_weather', 'call_9', '18C']);
+  });
+
+  it('refuses an image by URL naming the field, and sends an inline one as base64', async () => {
+    const before = fake.count;
+    const err = await client.chat.completions
+      .create({ model: 'oll-model', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] })
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+    assert.match(err.message, /messages\[0\]\.content\[1\]\.image_url\.url/);
+    assert.equal(fake.count, before, 'nothing reached the backend');
+
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+    await client.chat.completions.create({ model: 'oll-model', messages: [{ role: 'user', content: [{ type: 'text', text: 'and this?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } }] }] });
+    assert.deepEqual(sent()[0]!.images, [png]);
+  });
+});
