@@ -18,9 +18,9 @@ const HANG_UP_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 /**
  * Reads the stream: model, usage and finish_reason go into `answer`, each chunk's first choice to `onChoice` with the
- * chunk (before its finish_reason is noted). Throws BackendProtocolError for a body that is not such a stream, or one that ends without
- * a choice or without a finish_reason or [DONE]; a JSON body with an `error` (a server refusing before it streams) is
- * thrown as the server's error. A connection the server drops after the finish reason ends the answer, as [DONE] would.
+ * chunk (before its finish_reason is noted). Throws BackendProtocolError for a body that is not such a stream, or one
+ * that ends without a choice or without a finish_reason or [DONE]; a JSON body with an `error` (a server refusing
+ * before it streams) is thrown as the server's error. A connection the server drops after the finish reason ends the answer, as [DONE] would.
  */
 export async function readCompletionStream(res: Dispatcher.ResponseData, label: string, answer: AnswerBuilder, onChoice: (choice: Record<string, unknown>, chunk: Record<string, unknown>) => void): Promise<void> {
   if (String(res.headers['content-type'] ?? '').startsWith('application/json')) {

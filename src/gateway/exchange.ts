@@ -79,7 +79,7 @@ export function gatewayHandler(deps: GatewayDeps, errorShape: ErrorShape, prepar
     } catch (err) {
       return refuse(c, errorShape, err);
     }
-    // Ollama writes these with Go's c.JSON.
+    // An answer of the route's own goes out as Ollama writes it (Go's c.JSON), streaming asked for or not.
     if (!('call' in prepared)) return c.body(JSON.stringify(prepared.answer()), 200, { 'content-type': 'application/json; charset=utf-8' });
     const res = nodeResponse(c.env);
     if (!res) throw new Error('the LLM gateway needs a Node HTTP server (served by @hono/node-server)');

@@ -1,7 +1,7 @@
 /**
  * Reads an Ollama server's answer into a ChatRelay: NDJSON objects up to the one with `done: true` (message.content or
- * response, message.thinking or thinking, message.tool_calls whole, done_reason, generate's context, counts and timings), or an /api/embed
- * answer. Format: github.com/ollama/ollama docs/api.md.
+ * response, message.thinking or thinking, message.tool_calls whole, done_reason, generate's context, counts and
+ * timings), or an /api/embed answer. Format: github.com/ollama/ollama docs/api.md.
  */
 import type { Dispatcher } from 'undici';
 import { BackendProtocolError } from '../../errors.js';

@@ -1,7 +1,8 @@
 /**
  * Reads an OpenAI-compatible server's answer into a ChatRelay: chat.completion.chunk / text_completion SSE events up
  * to `data: [DONE]` (delta.content or text, delta.reasoning_content or reasoning, delta.tool_calls pieces, logprobs,
- * finish_reason, model, system_fingerprint, usage), or an embeddings list. Formats: platform.openai.com/docs/api-reference/chat-streaming.
+ * finish_reason, model, system_fingerprint, usage), or an embeddings list. Formats:
+ * platform.openai.com/docs/api-reference/chat-streaming.
  */
 import type { Dispatcher } from 'undici';
 import { BackendProtocolError } from '../../errors.js';
