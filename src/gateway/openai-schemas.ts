@@ -31,7 +31,8 @@ const stop = opt(z.union([z.string(), z.array(z.string())]));
 const streamOptions = opt(obj({ include_usage: opt(z.boolean()), include_obfuscation: opt(z.boolean()) }));
 
 const textPart = obj({ type: z.literal('text'), text: z.string() });
-const imagePart = obj({ type: z.literal('image_url'), image_url: obj({ url: z.string(), detail: opt(z.enum(['auto', 'low', 'high'])) }) });
+// Ollama's OpenAI layer also takes the URL as image_url itself.
+const imagePart = obj({ type: z.literal('image_url'), image_url: z.union([obj({ url: z.string(), detail: opt(z.enum(['auto', 'low', 'high'])) }), z.string()]) });
 const audioPart = obj({ type: z.literal('input_audio'), input_audio: obj({ data: z.string(), format: z.string() }) });
 const filePart = obj({ type: z.literal('file'), file: obj({}) });
 const refusalPart = obj({ type: z.literal('refusal'), refusal: z.string() });

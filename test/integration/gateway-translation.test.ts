@@ -52,5 +52,13 @@ describe('gateway: OpenAI chat translated for an Ollama backend', () => {
     const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
     await client.chat.completions.create({ model: 'oll-model', messages: [{ role: 'user', content: [{ type: 'text', text: 'and this?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } }] }] });
     assert.deepEqual(sent()[0]!.images, [png]);
+    // Ollama's OpenAI layer also takes the URL as image_url itself.
+    const res = await fetch(`${pool.koubou.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'oll-model', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: `data:image/png;base64,${png}` }] }] }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(sent()[0]!.images, [png]);
   });
 });

@@ -26,7 +26,8 @@ export function openAiToOllamaMessages(messages: unknown[]): Message[] {
       m.content.forEach((part: unknown, j) => {
         if (!isRecord(part)) return;
         if (part.type === 'text' && typeof part.text === 'string') texts.push(part.text);
-        const url = isRecord(part.image_url) ? part.image_url.url : undefined;
+        // image_url is {url}, or (as Ollama's OpenAI layer also takes it) the URL itself.
+        const url = isRecord(part.image_url) ? part.image_url.url : part.image_url;
         if (part.type === 'image_url' && typeof url === 'string') images.push(inlineImage(url, `messages[${i}].content[${j}].image_url.url`));
       });
       out.content = texts.join('');
