@@ -50,8 +50,11 @@ export class LogprobsCollector {
     if (!piece) return;
     this.lists ??= {};
     for (const [key, value] of Object.entries(piece)) {
-      if (Array.isArray(value)) this.lists[key] = [...(this.lists[key] ?? []), ...value];
-      else if (!(key in this.lists)) this.lists[key] = null;
+      const list = this.lists[key];
+      if (Array.isArray(value)) {
+        if (list) list.push(...value);
+        else this.lists[key] = [...value];
+      } else if (!(key in this.lists)) this.lists[key] = null;
     }
   }
 
