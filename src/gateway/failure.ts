@@ -48,7 +48,11 @@ function withoutInternals(error: TaskError): string {
   if (text === error.message && (error.code === 'backend_unavailable' || error.code === 'backend_busy')) {
     return 'its servers stayed busy or out of reach for longer than the pool waits for them';
   }
-  return text.replace(/\s*(?:https?:\/\/[^\s)]+|\[[0-9a-fA-F:.]+\](?::\d+)?|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b)/g, '');
+  // A request refused before it reached a server (a field the backend's protocol cannot carry) is about the client's
+  // own request: its words, the client's own URLs among them, are kept.
+  if (error.code === 'invalid_request') return text;
+  // An IPv6 address holds a colon, so an index such as messages[0] is not one.
+  return text.replace(/\s*(?:https?:\/\/[^\s)]+|\[[0-9a-fA-F.]*:[0-9a-fA-F:.]*\](?::\d+)?|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b)/g, '');
 }
 
 /**
