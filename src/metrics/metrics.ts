@@ -67,6 +67,13 @@ function promMetrics(prom: PromClient, pool: PoolGauges) {
   };
 }
 
+/**
+ * prom-client writes a value with no samples yet (the event-loop lag on a busy first scrape) as `Nan`; the text
+ * exposition format spells it `NaN` (prometheus.io/docs/instrumenting/exposition_formats), and strict parsers refuse
+ * anything else.
+ */
+export const spellNaN = (text: string): string => text.replace(/ Nan$/gm, ' NaN');
+
 type Prom = ReturnType<typeof promMetrics>;
 type CounterName = keyof Prom['counters'];
 type HistogramName = keyof Prom['histograms'];
@@ -76,7 +83,7 @@ export class Metrics {
   /** The prom-client side, loaded and built once, with the first flush. */
   private readonly prom = loadOnce(async () => {
     const prom = promMetrics(await loadPromClient(), this.pool);
-    // The event-loop lag figures have no value (NaN) until their monitor has taken a few samples.
+    // The event-loop lag figures have no value (NaN) until their monitor has taken a few samples: give it time to.
     await new Promise((resolve) => setTimeout(resolve, 3 * LOOP_SAMPLE_MS));
     return prom;
   });
@@ -143,7 +150,7 @@ export class Metrics {
   /** The text exposition and its content type. */
   async scrape(): Promise<{ body: string; contentType: string }> {
     const prom = await this.flush();
-    return { body: await prom.registry.metrics(), contentType: prom.registry.contentType };
+    return { body: spellNaN(await prom.registry.metrics()), contentType: prom.registry.contentType };
   }
 
   private count(name: CounterName, labels: Record<string, string> | null, by = 1): void {

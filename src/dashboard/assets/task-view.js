@@ -95,7 +95,8 @@ export class TaskView {
       // The attempt the output belongs to; null while unknown (the next piece's lease is adopted, not a restart).
       lease: s.output ? s.lease : null,
     };
-    this.build(s.output?.text ?? '');
+    // An ended task's stream buffer is gone: its stored answer is the output, shown with the warning that goes with it.
+    this.build(s.output?.text ?? (isFinal(s.task.status) ? (s.task.result?.output ?? '') : ''));
     for (const e of s.history) this.addHistory(e);
     if (isFinal(s.task.status)) this.finish();
   }
