@@ -4,8 +4,9 @@
  * the same streamed /v1/chat/completions request goes to it directly and through a coordinator process. Measured per
  * stream, on the client: the time to the first piece of content (TTFT) and the gaps between pieces; then the same
  * with 1..64 streams at once, each level directly and through Koubou. The floor, measured in the same round: the same
- * stream through a bare pass-through proxy (peers/proxy-main.ts: undici to the backend, no queue, no store), so the
- * part of the added time that any server in between costs on this machine is visible.
+ * stream through a bare pass-through proxy (peers/proxy-main.ts: undici to the backend, no queue, no store), one at a
+ * time and at each concurrency level, so the part of the added time that any server in between costs on this machine
+ * is visible.
  */
 import http from 'node:http';
 import { startCoordinatorProcess } from '../helpers/coordinator-process.js';
@@ -38,8 +39,10 @@ export interface GatewayRun {
   proxyTtftP50: number;
   proxyTtftP99: number;
   gap: Compared;
-  /** Per concurrency level: the inter-token gap p99 directly and through Koubou. */
-  levels: { streams: number; directP99: number; koubouP99: number }[];
+  /** The inter-token gap p99 through the bare proxy, sequential streams, ms. */
+  proxyGapP99: number;
+  /** Per concurrency level: the inter-token gap p99 directly, through Koubou and through the bare proxy (the floor). */
+  levels: { streams: number; directP99: number; koubouP99: number; proxyP99: number }[];
 }
 
 /** One stream's timings: time to the first content piece, and the gaps between pieces (ms, client clock). */
@@ -59,7 +62,8 @@ export async function runGateway(o: GatewayOptions): Promise<GatewayRun> {
     extra: { log: { level: 'warn' } },
   });
   const koubou = await startCoordinatorProcess(file);
-  const proxy = await startProxy(fake.url);
+  // As many connections as Koubou has workers at the top level: both relay every stream at once.
+  const proxy = await startProxy(fake.url, top);
   // 199 words after "echo(fake-model): ": the answer comes in `tokens` pieces.
   const prompt = Array.from({ length: o.tokens - 1 }, (_, i) => `w${i}`).join(' ');
   const agent = new http.Agent({ keepAlive: true, maxSockets: top * 2 });
@@ -67,8 +71,9 @@ export async function runGateway(o: GatewayOptions): Promise<GatewayRun> {
   const through = () => streamTimes(`${koubou.url}/v1/chat/completions`, prompt, agent);
   const viaProxy = () => streamTimes(`${proxy.url}/v1/chat/completions`, prompt, agent);
   try {
-    // Warm up both paths (connections, the workers' first calls, JIT).
-    await Promise.all(Array.from({ length: Math.min(top, 8) }, () => Promise.all([direct(), through(), viaProxy()])));
+    // Warm up every path at the top level, one path at a time (connections up to the most used, every worker's first
+    // call, JIT), so no level below measures a first use.
+    for (const path of [direct, through, viaProxy]) await Promise.all(Array.from({ length: top }, path));
     const d: StreamTimes[] = [];
     const k: StreamTimes[] = [];
     const p: StreamTimes[] = [];
@@ -86,10 +91,10 @@ export async function runGateway(o: GatewayOptions): Promise<GatewayRun> {
     const levels: GatewayRun['levels'] = [];
     for (const streams of o.levels) {
       const at = async (one: () => Promise<StreamTimes>) => percentile((await Promise.all(Array.from({ length: streams }, one))).flatMap((s) => s.gaps), 99);
-      levels.push({ streams, directP99: await at(direct), koubouP99: await at(through) });
+      levels.push({ streams, directP99: await at(direct), koubouP99: await at(through), proxyP99: await at(viaProxy) });
     }
     const proxyTtft = p.map((x) => x.ttft);
-    return { ttft: compare((s) => [s.ttft]), proxyTtftP50: percentile(proxyTtft, 50), proxyTtftP99: percentile(proxyTtft, 99), gap: compare((s) => s.gaps), levels };
+    return { ttft: compare((s) => [s.ttft]), proxyTtftP50: percentile(proxyTtft, 50), proxyTtftP99: percentile(proxyTtft, 99), gap: compare((s) => s.gaps), proxyGapP99: percentile(p.flatMap((x) => x.gaps), 99), levels };
   } finally {
     agent.destroy();
     await proxy.stop();

@@ -321,17 +321,16 @@ async function gateway(runs: number, o: GatewayOptions): Promise<void> {
       `directly, through a coordinator process (POST /v1/chat/completions, stream) and through a bare pass-through proxy (the floor), then ${o.levels.join(', ')} streams at once each way`,
   );
   const results: GatewayRun[] = [];
-  const added = (r: GatewayRun, streams: number) => {
-    const level = r.levels.find((l) => l.streams === streams)!;
-    return level.koubouP99 - level.directP99;
-  };
+  const level = (r: GatewayRun, streams: number) => r.levels.find((l) => l.streams === streams)!;
+  const added = (r: GatewayRun, streams: number) => level(r, streams).koubouP99 - level(r, streams).directP99;
+  const addedByProxy = (r: GatewayRun, streams: number) => level(r, streams).proxyP99 - level(r, streams).directP99;
   for (let i = 0; i < runs; i++) {
     const r = await runGateway(o);
     results.push(r);
     console.log(
       `  round ${i + 1} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores at its end): TTFT p50 ${fmt(r.ttft.directP50)} → ${fmt(r.ttft.koubouP50)} ms (proxy ${fmt(r.proxyTtftP50)}), ` +
         `gap p50 ${fmt(r.gap.directP50)} → ${fmt(r.gap.koubouP50)} ms, p99 ${fmt(r.gap.directP99)} → ${fmt(r.gap.koubouP99)} ms; ` +
-        `added gap p99 at ${r.levels.map((l) => `${l.streams}: ${fmt(l.koubouP99 - l.directP99)}`).join(', ')} ms`,
+        `added gap p99 (proxy's) at ${r.levels.map((l) => `${l.streams}: ${fmt(l.koubouP99 - l.directP99)} (${fmt(l.proxyP99 - l.directP99)})`).join(', ')} ms`,
     );
   }
   const row = (label: string, f: (r: GatewayRun) => number, target = '') =>
@@ -343,7 +342,11 @@ async function gateway(runs: number, o: GatewayOptions): Promise<void> {
   row('added TTFT p99 by a bare proxy (floor)', (r) => r.proxyTtftP99 - r.ttft.directP99);
   row('added inter-token gap p50', (r) => r.gap.koubouP50 - r.gap.directP50);
   row('added inter-token gap p99', (r) => r.gap.koubouP99 - r.gap.directP99);
-  for (const streams of o.levels) row(`added gap p99, ${streams} streams at once`, (r) => added(r, streams), streams === 64 ? '   (target <= 1)' : '');
+  row('added inter-token gap p99 by a bare proxy', (r) => r.proxyGapP99 - r.gap.directP99);
+  for (const streams of o.levels) {
+    row(`added gap p99, ${streams} streams at once`, (r) => added(r, streams), streams === 64 ? '   (target <= 1)' : '');
+    row(`  by a bare proxy (floor)`, (r) => addedByProxy(r, streams));
+  }
   // The most streams at once before the added gap passes 5 ms, every lower level included.
   const within = results.map((r) => {
     let best = 0;

@@ -2,6 +2,7 @@
  * The floor: a bare pass-through proxy with no queue and no store. Every request is sent as it is to the backend through
  * undici and its answer streamed back. What a sync delegate adds over this is what the queue costs.
  * Prints {"url": "..."} on one line once it listens. Usage: node dist/test/bench/peers/proxy-main.js --backend URL
+ * [--connections N] (connections to the backend, default 32: as many as the peers' slots, so none of them waits).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,8 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
-const { values } = parseArgs({ options: { backend: { type: 'string' } } });
-const backend = new Pool(values.backend!, { connections: 32 });
+const { values } = parseArgs({ options: { backend: { type: 'string' }, connections: { type: 'string', default: '32' } } });
+const backend = new Pool(values.backend!, { connections: Number(values.connections) });
 
 const server = createServer((req, res) => {
   const forward = async () => {

@@ -62,8 +62,9 @@ export async function startBullmq(fakeUrl: string, workers: number, redisServer:
 }
 
 /** The bare pass-through proxy in front of the fake backend: see proxy-main.ts. */
-export async function startProxy(fakeUrl: string): Promise<ServerUnderTest> {
-  const { url, child } = await startUrlProcess(PROXY, ['--backend', fakeUrl]);
+/** `connections`: to the backend at most (a stream waits for a free one beyond them). */
+export async function startProxy(fakeUrl: string, connections = 32): Promise<ServerUnderTest> {
+  const { url, child } = await startUrlProcess(PROXY, ['--backend', fakeUrl, '--connections', String(connections)]);
   return { url, pids: [child.pid!], mainPid: child.pid!, stop: () => stopChild(child) };
 }
 
