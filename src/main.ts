@@ -74,7 +74,7 @@ const DRAIN_POLL_MS = 20;
  */
 export async function startCoordinator(config: KoubouConfig, log: Logger, onFatal: (err: Error) => void, extra: CoordinatorExtras = {}): Promise<Coordinator> {
   const clock = extra.clock ?? systemClock;
-  const store = await openStore(config.store.path, clock, extra.command);
+  const store = await openStore(config.store.path, clock, extra.command, log.child({ actor: 'store' }));
   const { headers_timeout_s, request_timeout_s, keep_alive_timeout_s } = config.server;
   const ms = (s: number) => Math.ceil(s * 1000);
   const timeouts = { headersMs: ms(headers_timeout_s), requestMs: ms(request_timeout_s), keepAliveMs: ms(keep_alive_timeout_s) };

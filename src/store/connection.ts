@@ -5,8 +5,8 @@ import { Kysely, Migrator, SqliteDialect } from './kysely.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError, StoreInUse } from '../errors.js';
-import { liveHolder } from './lock-file.js';
 import { migrationProvider } from './migrations.js';
+import { takeOwnerLock, type OwnerLock } from './owner-lock.js';
 import type { Schema } from './schema.js';
 
 /**
@@ -33,55 +33,31 @@ function withStatementCache(db: Database.Database): SqliteDatabase {
 export interface Connection {
   db: Kysely<Schema>;
   raw: Database.Database;
-}
-
-/**
- * Takes the store for this process, before anything reads or writes it: a second coordinator on the same file would
- * treat the first one's running tasks as orphans and run them again.
- *
- * The lock is SQLite's own: locking_mode=EXCLUSIVE and one exclusive transaction. The connection then keeps its
- * exclusive lock (an OS-level fcntl/LockFileEx lock) until it closes, and the kernel drops it when the process dies,
- * however it dies. Weighed against the alternatives:
- * - a pid lock file (O_EXCL create, stale when the pid is dead) needs a takeover of a stale file that no sequence of
- *   link/rename/unlink makes atomic: two starters that both judge it stale can both win;
- * - proper-lockfile (mkdir, staleness by an mtime it refreshes on a timer) is made for network file systems, where
- *   SQLite's WAL cannot run anyway; a SIGKILLed holder blocks the store until `stale` passes, and a holder whose event
- *   loop stalls longer than that loses its lock while it still runs;
- * - flock() needs a native addon (fs-ext, os-lock) beside the one SQLite already is.
- * What SQLite's lock cannot carry (who holds it, at which URL) goes in the lock file (lock-file.ts), written only by the
- * holder. The cost: while a coordinator runs, other programs (the sqlite3 shell) cannot open the store either; and
- * in WAL mode the WAL index lives in the process's memory instead of a -shm file, which only one process uses anyway.
- */
-function takeExclusiveLock(raw: Database.Database, path: string): void {
-  raw.pragma('busy_timeout = 0');
-  // Set before the first access, so WAL mode keeps its index in memory and the lock is never given back.
-  raw.pragma('locking_mode = EXCLUSIVE');
-  try {
-    raw.exec('BEGIN EXCLUSIVE; COMMIT');
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
-    raw.close();
-    const holder = liveHolder(path);
-    throw new StoreInUse(path, holder?.pid ?? null, holder?.url ?? null);
-  }
+  /** This process's hold on the store (owner-lock.ts): released once `db` is closed. */
+  owner: OwnerLock;
 }
 
 /** Opens (creating if needed) the database file, locks it for this process and brings its schema up to date. */
 export async function openConnection(path: string): Promise<Connection> {
-  let raw: Database.Database;
+  let raw: Database.Database | undefined;
+  let owner: OwnerLock | undefined;
   try {
     mkdirSync(dirname(path), { recursive: true });
+    // Created before the lock is taken, so every starter finds the owner file beside the same real path.
     raw = new Database(path);
-    takeExclusiveLock(raw, path);
+    owner = takeOwnerLock(path);
     raw.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives any process crash; only an OS crash or power loss can lose the last commits.
     raw.pragma('synchronous = NORMAL');
     raw.pragma('busy_timeout = 5000');
-    // Fewer, larger checkpoints: at the default (1000 pages) checkpointing costs more than the writes themselves.
+    // Checkpoints are the checkpointer thread's (checkpointer.ts); this threshold only holds the WAL in bounds until it
+    // starts, or should it stop. At the default (1000 pages) checkpointing would cost more than the writes themselves.
     raw.pragma('wal_autocheckpoint = 10000');
     raw.pragma('cache_size = -65536');
     raw.pragma('foreign_keys = ON');
   } catch (err) {
+    raw?.close();
+    owner?.release();
     if (err instanceof StoreInUse) throw err;
     throw new StoreError(`cannot open the store at ${path}: ${(err as Error).message}`, { cause: err });
   }
@@ -89,7 +65,8 @@ export async function openConnection(path: string): Promise<Connection> {
   const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
   if (error) {
     await db.destroy();
+    owner.release();
     throw new StoreError(`migrating the store at ${path} failed: ${(error as Error).message}`, { cause: error });
   }
-  return { db, raw };
+  return { db, raw, owner };
 }

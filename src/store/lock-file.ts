@@ -1,7 +1,7 @@
 /**
  * The store's lock file, `<store>.lock` beside the SQLite file: which process holds the store, since when, and the URL
  * its coordinator answers at. It carries information, not the lock itself: the lock is SQLite's exclusive lock on
- * the store (see connection.ts), which the kernel drops when the holder dies. So a file left behind by a killed
+ * `<store>.owner` (see owner-lock.ts), which the kernel drops when the holder dies. So a file left behind by a killed
  * process needs no clean-up: the next holder overwrites it, and a reader trusts it only while its pid is alive and
  * started when the file says (a pid the system has since reused does not count).
  */
@@ -21,15 +21,19 @@ export interface LockInfo {
   url: string | null;
 }
 
-/** `<store path>.lock`, beside the store's real path: reached through a symlink, one store still has one lock file. */
-export function lockFilePath(storePath: string): string {
-  let real = storePath;
+/** The store's real path, so a store reached through a symlink still has one lock file and one owner file. */
+export function storeRealPath(storePath: string): string {
   try {
-    real = realpathSync(storePath);
+    return realpathSync(storePath);
   } catch {
     // Not created yet: the path as given is where it will be.
+    return storePath;
   }
-  return `${real}.lock`;
+}
+
+/** `<store path>.lock`, beside the store's real path. */
+export function lockFilePath(storePath: string): string {
+  return `${storeRealPath(storePath)}.lock`;
 }
 
 /** Writes the whole file at once (a temporary file renamed over it), so a reader never sees half of it. */

@@ -1,6 +1,8 @@
 /** The durable store: one SQLite file, its repositories and the group-commit writer they share. */
 import { rm, writeFile } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { Checkpointer } from './checkpointer.js';
 import { openConnection } from './connection.js';
 import { lockFilePath, ownLockInfo, removeOwnLockInfo, writeLockInfo } from './lock-file.js';
 import { SqlRunner } from './prepared.js';
@@ -39,14 +41,15 @@ export interface Store {
  * Opens the store at path for this process alone (see connection.ts; StoreInUse when another holds it), migrates it,
  * and says in the lock file which `command` holds it. The clock gives timestamps.
  */
-export async function openStore(path: string, clock: Clock, command = 'start'): Promise<Store> {
-  const { db, raw } = await openConnection(path);
+export async function openStore(path: string, clock: Clock, command = 'start', log: Logger | null = null): Promise<Store> {
+  const { db, raw, owner } = await openConnection(path);
   const lockFile = lockFilePath(path);
   const info = ownLockInfo(command, clock.now());
   writeLockInfo(lockFile, info);
   const sql = new SqlRunner(raw);
   const health = new StoreHealth(clock.now);
-  const writer = new WriteBatcher(sql, health);
+  const checkpointer = new Checkpointer(path, log);
+  const writer = new WriteBatcher(sql, health, () => checkpointer.committed());
   const probe = raw.prepare('insert into store_probe (id, at) values (1, ?) on conflict (id) do update set at = excluded.at');
   let probedAt = -Infinity;
   return {
@@ -73,7 +76,9 @@ export async function openStore(path: string, clock: Clock, command = 'start'): 
       writer.close();
       // While the lock is still ours: once it is released the next holder may already have written its own file.
       removeOwnLockInfo(lockFile);
+      await checkpointer.stop();
       await db.destroy();
+      owner.release();
     },
   };
 }

@@ -29,6 +29,8 @@ export class WriteBatcher {
     private readonly sql: SqlRunner,
     /** Told of every failed write, so /health can say when the disk is full. */
     private readonly health: StoreHealth | null = null,
+    /** Called after each commit (the checkpointer counts them). */
+    private readonly onCommit: () => void = () => {},
     private readonly windowMs = 1,
     private readonly busyRate = 4,
   ) {}
@@ -86,5 +88,6 @@ export class WriteBatcher {
       return;
     }
     batch.forEach((item, i) => item.resolve(results[i]));
+    this.onCommit();
   }
 }

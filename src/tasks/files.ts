@@ -24,7 +24,7 @@ export interface FileRules {
 /** The store's files and the logs beside it (see cli/commands/start.ts and cli/daemon.ts): never attachable. */
 export function storeFiles(storePath: string): string[] {
   const dir = dirname(storePath);
-  return [storePath, `${storePath}-wal`, `${storePath}-shm`, `${storePath}-journal`, join(dir, 'logs') + sep, join(dir, 'koubou.log'), join(dir, 'koubou.pid')];
+  return [storePath, `${storePath}-wal`, `${storePath}-shm`, `${storePath}-journal`, `${storePath}.lock`, `${storePath}.owner`, join(dir, 'logs') + sep, join(dir, 'koubou.log'), join(dir, 'koubou.pid')];
 }
 
 /** Reads each path (relative to root, or absolute inside it); throws ValidationError naming the bad entry. */
