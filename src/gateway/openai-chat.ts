@@ -97,10 +97,13 @@ export class OpenAiChatCompletion implements Presenter {
   readonly contentType = 'application/json';
   private content = '';
   private reasoning = '';
-  private readonly tools = new ToolCallCollector();
+  private readonly tools: ToolCallCollector;
   private readonly logprobs = new LogprobsCollector();
 
-  constructor(private readonly meta: CompletionMeta) {}
+  constructor(private readonly meta: CompletionMeta) {
+    // The ids the streamed answer gives calls that came without one (OpenAiChatStream.delta).
+    this.tools = new ToolCallCollector(`call_${meta.id}_`);
+  }
 
   delta(d: ChatDelta): string {
     if (d.content) this.content += d.content;

@@ -16,13 +16,19 @@ export interface Presenter {
   streamError(failure: SessionFailure): string;
 }
 
-/** Tool calls put together from their pieces, in index order; `arguments` is the whole JSON text. */
+/**
+ * Tool calls put together from their pieces, in index order; `arguments` is the whole JSON text. A call the server sent
+ * without an id (Ollama's) gets `<idPrefix><index>`: give each answer a prefix of its own (`call_<answer id>_`, as the
+ * streamed answer names them), so that no two calls of a conversation share an id.
+ */
 export class ToolCallCollector {
   private readonly calls = new Map<number, { id: string; name: string; arguments: string }>();
 
+  constructor(private readonly idPrefix = 'call_') {}
+
   add(pieces: ChatDelta['toolCalls']): void {
     for (const p of pieces ?? []) {
-      const call = this.calls.get(p.index) ?? { id: p.id ?? `call_${p.index}`, name: '', arguments: '' };
+      const call = this.calls.get(p.index) ?? { id: p.id ?? `${this.idPrefix}${p.index}`, name: '', arguments: '' };
       if (p.id) call.id = p.id;
       if (p.name) call.name += p.name;
       if (p.arguments) call.arguments += p.arguments;

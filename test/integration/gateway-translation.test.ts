@@ -1,7 +1,8 @@
 /**
  * OpenAI chat requests translated for an Ollama backend as Ollama's own OpenAI layer translates them: tool calls keep
  * their ids and tool messages name the function they answer; an image given by URL (which Ollama cannot fetch) is a
- * 400 naming the field instead of reaching the model as broken base64, and an inline one arrives as base64.
+ * 400 naming the field instead of reaching the model as broken base64, and an inline one arrives as base64. Tool calls an
+ * Ollama backend makes (it sends no ids) get ids no other answer has, so a conversation never holds two calls of one id.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -60,5 +61,38 @@ describe('gateway: OpenAI chat translated for an Ollama backend', () => {
     });
     assert.equal(res.status, 200);
     assert.deepEqual(sent()[0]!.images, [png]);
+  });
+
+  it('gives the tool calls of an Ollama backend ids no earlier answer had, streamed or not', async () => {
+    const line = (o: object) => `${JSON.stringify(o)}\n`;
+    const created_at = '2025-01-01T00:00:00.000000000Z';
+    const toolAnswer = (name: string) => [
+      line({ model: 'oll-model', created_at, message: { role: 'assistant', content: '', tool_calls: [{ function: { name, arguments: {} } }] }, done: false }),
+      line({ model: 'oll-model', created_at, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', eval_count: 1, prompt_eval_count: 1 }),
+    ];
+    fake.script([{ chunks: toolAnswer('get_weather') }, { chunks: toolAnswer('get_time') }, { chunks: toolAnswer('get_date') }]);
+    const tools: OpenAI.ChatCompletionTool[] = ['get_weather', 'get_time', 'get_date'].map((name) => ({ type: 'function', function: { name, parameters: { type: 'object' } } }));
+    const first = await client.chat.completions.create({ model: 'oll-model', tools, messages: [{ role: 'user', content: 'weather, then time' }] });
+    const second = await client.chat.completions.create({ model: 'oll-model', tools, messages: [{ role: 'user', content: 'and the time?' }] });
+    const third = await client.chat.completions.stream({ model: 'oll-model', tools, messages: [{ role: 'user', content: 'and the date?' }] }).finalChatCompletion();
+    const ids = [first, second, third].map((c) => c.choices[0]!.message.tool_calls![0]!.id);
+    assert.equal(new Set(ids).size, 3, `tool call ids repeat across answers: ${ids.join(', ')}`);
+
+    // The conversation goes back with both calls and their results: each result names the function it answers.
+    const weather = first.choices[0]!.message.tool_calls![0]!;
+    const time = second.choices[0]!.message.tool_calls![0]!;
+    await client.chat.completions.create({
+      model: 'oll-model',
+      messages: [
+        { role: 'user', content: 'weather, then time' },
+        { role: 'assistant', content: null, tool_calls: [weather] },
+        { role: 'tool', tool_call_id: weather.id, content: '18C' },
+        { role: 'assistant', content: null, tool_calls: [time] },
+        { role: 'tool', tool_call_id: time.id, content: '12:00' },
+        { role: 'user', content: 'thanks' },
+      ],
+    });
+    const results = sent().filter((m) => m.role === 'tool').map((m) => [m.content, m.tool_name]);
+    assert.deepEqual(results, [['18C', 'get_weather'], ['12:00', 'get_time']]);
   });
 });
