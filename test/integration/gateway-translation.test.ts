@@ -3,6 +3,7 @@
  * their ids and tool messages name the function they answer; an image given by URL (which Ollama cannot fetch) is a
  * 400 naming the field instead of reaching the model as broken base64, and an inline one arrives as base64. Tool calls an
  * Ollama backend makes (it sends no ids) get ids no other answer has, so a conversation never holds two calls of one id.
+ * A reasoning effort reaches an Ollama backend as its `think`, as Ollama's OpenAI layer maps it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -94,5 +95,18 @@ describe('gateway: OpenAI chat translated for an Ollama backend', () => {
     });
     const results = sent().filter((m) => m.role === 'tool').map((m) => [m.content, m.tool_name]);
     assert.deepEqual(results, [['18C', 'get_weather'], ['12:00', 'get_time']]);
+  });
+
+  it('sends a reasoning effort to an Ollama backend as think, as Ollama maps it', async () => {
+    const body = () => fake.requests.at(-1)!.body as { think?: unknown; reasoning_effort?: unknown };
+    await client.chat.completions.create({ model: 'oll-model', reasoning_effort: 'high', messages: [{ role: 'user', content: 'think hard' }] });
+    assert.equal(body().think, 'high');
+    assert.equal(body().reasoning_effort, undefined);
+    await client.chat.completions.create({ model: 'oll-model', reasoning_effort: 'none' as OpenAI.ReasoningEffort, messages: [{ role: 'user', content: 'no thinking' }] });
+    assert.equal(body().think, false);
+    await client.responses.create({ model: 'oll-model', reasoning: { effort: 'low' }, input: 'think a little' });
+    assert.equal(body().think, 'low');
+    await client.chat.completions.create({ model: 'oll-model', messages: [{ role: 'user', content: 'as the model likes' }] });
+    assert.equal(body().think, undefined);
   });
 });

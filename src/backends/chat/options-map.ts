@@ -1,15 +1,15 @@
 /**
  * Sampling options and output formats between the two protocols, field for field as Ollama's own OpenAI-compatible
  * layer maps them (temperature, top_p, seed, stop, penalties; max_tokens ↔ options.num_predict; response_format
- * json_object ↔ format "json", json_schema ↔ a schema object as `format`).
+ * json_object ↔ format "json", json_schema ↔ a schema object as `format`; reasoning_effort → think).
  */
 import { isRecord } from '../json.js';
 
 /** Fields with the same name and meaning on both sides (Ollama keeps them under `options`). */
 const SHARED = ['temperature', 'top_p', 'seed', 'frequency_penalty', 'presence_penalty'] as const;
 
-/** OpenAI request fields → Ollama's `options` object and top-level `format`. */
-export function openAiToOllamaOptions(body: Record<string, unknown>): { options: Record<string, unknown>; format?: unknown } {
+/** OpenAI request fields → Ollama's `options` object and top-level `format` and `think`. */
+export function openAiToOllamaOptions(body: Record<string, unknown>): { options: Record<string, unknown>; format?: unknown; think?: string | boolean } {
   const options: Record<string, unknown> = {};
   for (const key of SHARED) if (body[key] !== undefined && body[key] !== null) options[key] = body[key];
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
@@ -17,7 +17,20 @@ export function openAiToOllamaOptions(body: Record<string, unknown>): { options:
   if (typeof body.stop === 'string') options.stop = [body.stop];
   else if (Array.isArray(body.stop)) options.stop = body.stop;
   const format = isRecord(body.response_format) ? ollamaFormat(body.response_format) : undefined;
-  return format === undefined ? { options } : { options, format };
+  const think = ollamaThink(body.reasoning_effort);
+  return { options, ...(format === undefined ? {} : { format }), ...(think === undefined ? {} : { think }) };
+}
+
+/**
+ * A reasoning effort as Ollama's `think`, as its OpenAI layer maps `reasoning_effort` (and the Responses API's
+ * `reasoning.effort`, which arrives here as `reasoning_effort`): high, medium and low as they are, none as false. Other
+ * efforts (minimal, xhigh) are levels Ollama has no name for: they are left out, and the model thinks as it does by
+ * default.
+ */
+function ollamaThink(effort: unknown): string | boolean | undefined {
+  if (effort === 'none') return false;
+  if (effort === 'low' || effort === 'medium' || effort === 'high') return effort;
+  return undefined;
 }
 
 function ollamaFormat(rf: Record<string, unknown>): unknown {
