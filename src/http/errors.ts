@@ -1,7 +1,7 @@
 /** The one place that turns an error into an HTTP answer: a 4xx/5xx status and {error:{code, message}}. */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { KoubouError, MethodNotAllowed, ValidationError } from '../errors.js';
+import { KoubouError, MethodNotAllowed, Unauthorized, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { answerBeforeBody } from './early-answer.js';
 
@@ -21,6 +21,8 @@ export function errorHandler(log: Logger, bodyFor: ErrorBodyFor = () => null) {
   return (err: Error, c: Context) => {
     if (err instanceof KoubouError) {
       if (err instanceof MethodNotAllowed) c.header('allow', err.allow.join(', '));
+      // A 401 names the scheme that answers it (RFC 9110 §11.6.1).
+      if (err instanceof Unauthorized) c.header('www-authenticate', 'Bearer');
       if (err.status >= 500) log.warn('request failed', { path: c.req.path, code: err.code, error: err.message });
       // A refusal (413, 401, 403, 415...) may come before the body was read: the client still gets to see it.
       return answerBeforeBody(c, c.json(bodyFor(c.req.path, err) ?? errorBody(err), err.status as ContentfulStatusCode));

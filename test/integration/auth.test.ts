@@ -12,6 +12,8 @@ function expectUnauthorized(res: ApiResponse, label: string): void {
   assert.equal(res.status, 401, `${label}: ${JSON.stringify(res.body)}`);
   assert.equal(res.body?.error?.code, 'unauthorized', label);
   assert.match(res.body.error.message, /Bearer/, label);
+  // RFC 9110 §11.6.1: a 401 names the scheme the client must use.
+  assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer\b/, `${label}: WWW-Authenticate`);
 }
 
 describe('auth', () => {
