@@ -9,6 +9,11 @@ import { z, type RefinementCtx } from 'zod';
 /** A field the API documents but that may be left out or sent as null. */
 const opt = <T extends z.ZodTypeAny>(schema: T) => schema.nullish();
 const int = () => z.number().int();
+/**
+ * A count of tokens: at least 1, and at most what a 32-bit count holds (servers keep it in one: llama.cpp's n_predict
+ * is an int32), so 1e300 is refused here, naming the field, rather than by the backend.
+ */
+export const tokenCount = () => int().min(1).max(2 ** 31 - 1);
 const obj = <S extends z.ZodRawShape>(shape: S) => z.object(shape).passthrough();
 /** An object told apart by its `type`, which `fallback` stands in for when it is left out (as clients may). */
 export const typed = <T extends z.ZodTypeAny>(fallback: string, schema: T) =>
@@ -98,8 +103,8 @@ const sampling = {
 export const chatCompletionsBody = obj({
   ...sampling,
   messages: z.array(message).min(1),
-  max_tokens: opt(int().min(1)),
-  max_completion_tokens: opt(int().min(1)),
+  max_tokens: opt(tokenCount()),
+  max_completion_tokens: opt(tokenCount()),
   logprobs: opt(z.boolean()),
   top_logprobs: opt(int().min(0).max(20)),
   tools: opt(z.array(z.discriminatedUnion('type', [functionTool, customTool]))),
@@ -123,7 +128,7 @@ export const completionsBody = obj({
     }
   }),
   suffix: opt(z.string()),
-  max_tokens: opt(int().min(0)),
+  max_tokens: opt(int().min(0).max(2 ** 31 - 1)),
   echo: opt(z.boolean()),
   best_of: opt(int().min(1)),
   logprobs: opt(int().min(0).max(5)),

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { RESPONSES_TOOL_TYPES } from '../backends/chat/responses-tools.js';
 import { responsesToChatMessages } from '../backends/chat/responses-map.js';
 import { checkBody } from './body-check.js';
-import { temperature, topP, typed } from './openai-schemas.js';
+import { temperature, tokenCount, topP, typed } from './openai-schemas.js';
 import { GatewayRefusal } from './refusal.js';
 
 type Json = Record<string, unknown>;
@@ -61,7 +61,7 @@ const responsesBody = obj({
   tools: opt(z.array(tool)),
   tool_choice: opt(z.union([z.enum(['none', 'auto', 'required']), obj({ type: z.string() })])),
   parallel_tool_calls: opt(z.boolean()),
-  max_output_tokens: opt(z.number().int().min(1)),
+  max_output_tokens: opt(tokenCount()),
   temperature,
   top_p: topP,
   text: opt(obj({ format: opt(obj({ type: z.enum(['text', 'json_object', 'json_schema']) })) })),

@@ -57,6 +57,8 @@ describe('gateway: request bodies checked by schema', () => {
       [{ messages: user, max_tokens: -5 }, 'max_tokens', 'integer_below_min_value'],
       [{ messages: user, max_tokens: 'x' }, 'max_tokens', 'invalid_type'],
       [{ messages: user, max_tokens: 1.5 }, 'max_tokens', 'invalid_type'],
+      [{ messages: user, max_tokens: 1e300 }, 'max_tokens', 'integer_above_max_value'],
+      [{ messages: user, max_completion_tokens: 2 ** 31 }, 'max_completion_tokens', 'integer_above_max_value'],
       [{ messages: user, temperature: 'hot' }, 'temperature', 'invalid_type'],
       [{ messages: user, temperature: 3 }, 'temperature'],
       [{ messages: user, tools: [1, 'x', { type: 'function' }] }, 'tools[0]', 'invalid_type'],
@@ -92,6 +94,7 @@ describe('gateway: request bodies checked by schema', () => {
     ]);
     await refusedOpenAi('/v1/responses', [
       [{ input: 'hi', max_output_tokens: -1 }, 'max_output_tokens', 'integer_below_min_value'],
+      [{ input: 'hi', max_output_tokens: 1e300 }, 'max_output_tokens', 'integer_above_max_value'],
       [{ input: 'hi', temperature: 'warm' }, 'temperature', 'invalid_type'],
       [{ input: [{ type: 'reasoning', summary: [], encrypted_content: 'thought' }] }, 'input', 'invalid_value'],
       [{ input: [{ type: 'web_search_call', id: 'ws_1', status: 'completed' }] }, 'input', 'invalid_value'],

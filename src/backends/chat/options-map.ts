@@ -5,6 +5,9 @@
  */
 import { isRecord } from '../json.js';
 
+/** The most tokens an answer is asked for on an OpenAI server (a 32-bit count, as llama.cpp's n_predict). */
+const MAX_TOKENS = 2 ** 31 - 1;
+
 /** Fields with the same name and meaning on both sides (Ollama keeps them under `options`). */
 const SHARED = ['temperature', 'top_p', 'seed', 'frequency_penalty', 'presence_penalty'] as const;
 
@@ -44,7 +47,11 @@ export function ollamaToOpenAiOptions(body: Record<string, unknown>): Record<str
   const out: Record<string, unknown> = {};
   const options = isRecord(body.options) ? body.options : {};
   for (const key of SHARED) if (options[key] !== undefined) out[key] = options[key];
-  if (typeof options.num_predict === 'number' && options.num_predict > 0) out.max_tokens = options.num_predict;
+  // Whole-number options as Ollama reads them (api/types.go FromMap truncates a float), so an OpenAI server that wants
+  // an integer gets one; num_predict ≤ 0 (-1: no limit, -2: fill the context) is no limit there.
+  if (typeof options.seed === 'number') out.seed = Math.trunc(options.seed);
+  const numPredict = typeof options.num_predict === 'number' ? Math.min(Math.trunc(options.num_predict), MAX_TOKENS) : 0;
+  if (numPredict > 0) out.max_tokens = numPredict;
   if (Array.isArray(options.stop)) out.stop = options.stop;
   if (body.format === 'json') out.response_format = { type: 'json_object' };
   else if (isRecord(body.format)) out.response_format = { type: 'json_schema', json_schema: { name: 'response', schema: body.format } };
