@@ -97,8 +97,11 @@ export async function startChatSession(
         const error = e.detail?.error as TaskError | undefined;
         return fail(clientFailure(error ?? { code: 'failed', message: 'the task failed' }, model));
       }
-      case 'cancelled':
-        return fail({ code: 'cancelled', message: 'the request was cancelled', param: null, status: 503 });
+      case 'cancelled': {
+        // Why, when the cancel had a reason of its own (the coordinator shutting down, an answer that broke off).
+        const why = (e.detail?.error as TaskError | undefined)?.message ?? (e.detail?.reason as string | undefined);
+        return fail({ code: 'cancelled', message: why ? `the request was cancelled: ${why}` : 'the request was cancelled', param: null, status: 503 });
+      }
       case 'completed':
         // A node's last pieces travel apart from its outcome and may arrive just after it: wait for them a moment.
         setTimeout(() => fail(clientFailure({ code: 'no_answer', message: 'the backend ended the call without an answer' }, model)), LATE_PIECES_MS).unref();

@@ -49,6 +49,8 @@ describe('gateway requests when the coordinator restarts', () => {
 
         first.child.kill(how);
         assert.equal(await first.exited, how === 'SIGKILL' ? 'SIGKILL' : 0);
+        // A clean stop tells the client why its answer ends.
+        if (how === 'SIGTERM') assert.match(await running.text(), /shut down/);
         clients.abort();
         await waiting;
 
