@@ -66,8 +66,14 @@ async function readPort(dir: string, child: ChildProcess): Promise<number> {
   for (let i = 0; i < 200; i++) {
     const file = readdirSync(dir).find((f) => f.endsWith('.ports'));
     if (file) {
-      const ports = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nats: string[] };
-      return Number(new URL(ports.nats[0]!.replace('nats://', 'http://')).port);
+      // The file may be there before its content is: read again on the next turn until it parses.
+      let ports: { nats?: string[] } | null = null;
+      try {
+        ports = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nats?: string[] };
+      } catch {
+        ports = null;
+      }
+      if (ports?.nats?.[0]) return Number(new URL(ports.nats[0].replace('nats://', 'http://')).port);
     }
     if (child.exitCode !== null) throw new Error('nats-server exited before it listened');
     await sleep(25);
