@@ -6,7 +6,7 @@ import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBacken
 import { toBackendError } from './http-errors.js';
 import { AnswerBuilder } from './answer.js';
 import { isRecord, optionalNumber, parseBackendJson, reportedError } from './json.js';
-import { LineSplitter, MAX_LINE_BYTES } from './lines.js';
+import { eachLine } from './body-chunks.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from './types.js';
 import { relayCall } from './chat/relay.js';
 import { relayOllamaEmbeddings, relayOllamaStream } from './chat/ollama-reader.js';
@@ -96,10 +96,8 @@ async function readStreamedAnswer(
     const where = `stream line ${lineCount}`;
     done = readPiece(parseBackendJson(line, where, label), endpoint, label, where, answer);
   };
-  // Lines are taken as each chunk completes them: no promise per line, as an async generator of lines would make.
-  const lines = new LineSplitter(MAX_LINE_BYTES, label);
-  for await (const chunk of body) for (const line of lines.push(chunk)) take(line);
-  for (const line of lines.end()) take(line);
+  // Lines are taken as chunks complete them: no promise per line or chunk.
+  await eachLine(body, take, label);
   if (!done) {
     throw new BackendProtocolError(
       `${label}: stream ended before the object with "done": true (${lineCount} ${lineCount === 1 ? 'line' : 'lines'} received)`,

@@ -10,8 +10,9 @@ import { BackendProtocolError } from '../errors.js';
 import type { AnswerBuilder } from './answer.js';
 import { isRecord, optionalNumber, parseBackendJson, parseLooseJson, reportedError } from './json.js';
 import { readJsonBody } from './http-client.js';
-import { readLines, MAX_LINE_BYTES } from './lines.js';
-import { readSseEvents } from './sse.js';
+import { eachLine } from './body-chunks.js';
+import { MAX_LINE_BYTES } from './lines.js';
+import { SseDecoder, type SseEvent } from './sse.js';
 
 /** Socket errors by which a server that already sent its finish reason may hang up before `[DONE]`. */
 const HANG_UP_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
@@ -31,30 +32,33 @@ export async function readCompletionStream(res: Dispatcher.ResponseData, label: 
   let sawDone = false;
   let sawChoice = false;
   let eventCount = 0;
-  try {
-    for await (const event of readSseEvents(readLines(res.body, label), label)) {
-      // Read on past [DONE] to the end of the body so the connection can be reused.
-      if (sawDone) continue;
-      eventCount++;
-      if (event.event === 'error') throw reportedError(parseLooseJson(event.data), label);
-      if (event.data.trim() === '[DONE]') {
-        sawDone = true;
-        continue;
-      }
-      const chunk = parseBackendJson(event.data, `SSE event ${eventCount}`, label);
-      if (!isRecord(chunk)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} is not a JSON object`);
-      // Servers that fail mid-stream send {"error": {...}} as an event.
-      if (chunk.error !== undefined && chunk.error !== null) throw reportedError(chunk.error, label);
-      readFacts(chunk, answer);
-      if (!Array.isArray(chunk.choices)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has no "choices" array`);
-      const choice: unknown = chunk.choices[0];
-      // The usage chunk that include_usage adds has an empty choices array.
-      if (choice === undefined) continue;
-      if (!isRecord(choice)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has a malformed choice`);
-      sawChoice = true;
-      onChoice(choice, chunk);
-      if (typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
+  const onEvent = (event: SseEvent) => {
+    // Read on past [DONE] to the end of the body so the connection can be reused.
+    if (sawDone) return;
+    eventCount++;
+    if (event.event === 'error') throw reportedError(parseLooseJson(event.data), label);
+    if (event.data.trim() === '[DONE]') {
+      sawDone = true;
+      return;
     }
+    const chunk = parseBackendJson(event.data, `SSE event ${eventCount}`, label);
+    if (!isRecord(chunk)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} is not a JSON object`);
+    // Servers that fail mid-stream send {"error": {...}} as an event.
+    if (chunk.error !== undefined && chunk.error !== null) throw reportedError(chunk.error, label);
+    readFacts(chunk, answer);
+    if (!Array.isArray(chunk.choices)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has no "choices" array`);
+    const choice: unknown = chunk.choices[0];
+    // The usage chunk that include_usage adds has an empty choices array.
+    if (choice === undefined) return;
+    if (!isRecord(choice)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has a malformed choice`);
+    sawChoice = true;
+    onChoice(choice, chunk);
+    if (typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
+  };
+  const events = new SseDecoder(label);
+  try {
+    await eachLine(res.body, (line) => events.push(line, onEvent), label);
+    events.end(onEvent);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (!(answer.rawFinishReason !== undefined && typeof code === 'string' && HANG_UP_CODES.has(code))) throw err;

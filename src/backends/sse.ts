@@ -16,37 +16,66 @@ export interface SseEvent {
  *   headers (`error: {"code":400,"message":…}`), comes out as an event of type "error" carrying that value.
  * An event whose data (and error) lines add up past `maxEventChars` (default: the line cap, 8 MiB) throws
  * OutputTooLarge: a server that never sends the blank line cannot fill the memory.
+ * Synchronous, one line at a time, so a relay pays no promise per line or event.
  */
-export async function* readSseEvents(lines: AsyncIterable<string>, label = 'stream', maxEventChars = MAX_LINE_BYTES): AsyncGenerator<SseEvent> {
-  let data: string[] = [];
-  let errors: string[] = [];
-  let event = '';
-  let held = 0;
-  function* dispatch(): Generator<SseEvent> {
-    if (errors.length > 0) yield { event: 'error', data: errors.join('\n') };
-    const joined = data.join('\n');
-    if (joined.trim() !== '') yield { event: event || 'message', data: joined };
-    data = [];
-    errors = [];
-    event = '';
-    held = 0;
-  }
-  for await (const line of lines) {
-    if (line === '') {
-      yield* dispatch();
-      continue;
-    }
-    if (line.startsWith(':')) continue;
+export class SseDecoder {
+  private data: string[] = [];
+  private errors: string[] = [];
+  private event = '';
+  private held = 0;
+
+  constructor(private readonly label = 'stream', private readonly maxEventChars = MAX_LINE_BYTES) {}
+
+  /** Takes one line (without its line ending); calls `onEvent` for each event the line completes (at most two). */
+  push(line: string, onEvent: (event: SseEvent) => void): void {
+    if (line === '') return this.dispatch(onEvent);
+    if (line.charCodeAt(0) === 0x3a /* ':' comment */) return;
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data' || field === 'error') {
-      held += value.length + 1;
-      if (held > maxEventChars) throw new OutputTooLarge(`${label}: one event of the stream is longer than ${maxEventChars} characters; the answer was refused`);
-      (field === 'data' ? data : errors).push(value);
-    } else if (field === 'event') event = value;
+    if (field !== 'data' && field !== 'error') {
+      if (field === 'event') this.event = valueOf(line, colon);
+      return;
+    }
+    const value = valueOf(line, colon);
+    this.held += value.length + 1;
+    if (this.held > this.maxEventChars) {
+      throw new OutputTooLarge(`${this.label}: one event of the stream is longer than ${this.maxEventChars} characters; the answer was refused`);
+    }
+    (field === 'data' ? this.data : this.errors).push(value);
   }
-  // Lenient where the spec discards: a last event missing only its blank line still counts.
-  yield* dispatch();
+
+  /** The stream ended: lenient where the spec discards, a last event missing only its blank line still counts. */
+  end(onEvent: (event: SseEvent) => void): void {
+    this.dispatch(onEvent);
+  }
+
+  private dispatch(onEvent: (event: SseEvent) => void): void {
+    const { data, errors, event } = this;
+    this.data = [];
+    this.errors = [];
+    this.event = '';
+    this.held = 0;
+    if (errors.length > 0) onEvent({ event: 'error', data: errors.join('\n') });
+    const joined = data.length === 1 ? data[0]! : data.join('\n');
+    if (joined.trim() !== '') onEvent({ event: event || 'message', data: joined });
+  }
+}
+
+/** A field's value: what follows the colon, less one leading space; '' for a line without a colon. */
+function valueOf(line: string, colon: number): string {
+  if (colon === -1) return '';
+  return line.charCodeAt(colon + 1) === 0x20 ? line.slice(colon + 2) : line.slice(colon + 1);
+}
+
+/** The events of a stream of lines, as SseDecoder groups them, for readers that iterate. */
+export async function* readSseEvents(lines: AsyncIterable<string>, label = 'stream', maxEventChars = MAX_LINE_BYTES): AsyncGenerator<SseEvent> {
+  const decoder = new SseDecoder(label, maxEventChars);
+  const ready: SseEvent[] = [];
+  const take = (event: SseEvent) => void ready.push(event);
+  for await (const line of lines) {
+    decoder.push(line, take);
+    while (ready.length > 0) yield ready.shift()!;
+  }
+  decoder.end(take);
+  yield* ready;
 }

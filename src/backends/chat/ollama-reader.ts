@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import { BackendProtocolError } from '../../errors.js';
 import { readJsonBody } from '../http-client.js';
 import { isRecord, optionalNumber, parseBackendJson, reportedError } from '../json.js';
-import { readLines } from '../lines.js';
+import { eachLine } from '../body-chunks.js';
 import type { ChatRelay } from './relay.js';
 import type { ToolCallDelta } from '../../tasks/chat.js';
 
@@ -15,11 +15,12 @@ const DURATIONS = ['total_duration', 'load_duration', 'prompt_eval_duration', 'e
 
 /** Reads a streamed /api/chat or /api/generate answer to its last object and relays it. */
 export async function relayOllamaStream(res: Dispatcher.ResponseData, label: string, relay: ChatRelay): Promise<void> {
-  let done: Record<string, unknown> | null = null;
+  // Assigned in the line handler, which control-flow narrowing does not follow.
+  let done = null as Record<string, unknown> | null;
   let count = 0;
   let calls = 0;
-  for await (const line of readLines(res.body, label)) {
-    if (done || line.trim() === '') continue;
+  await eachLine(res.body, (line) => {
+    if (done || line.trim() === '') return;
     count++;
     const value = parseBackendJson(line, `stream line ${count}`, label);
     if (!isRecord(value)) throw new BackendProtocolError(`${label}: stream line ${count} is not a JSON object`);
@@ -38,7 +39,7 @@ export async function relayOllamaStream(res: Dispatcher.ResponseData, label: str
     relay.piece(str(content), str(message.thinking), toolCalls);
     if (typeof value.model === 'string' && value.model !== '') relay.answer.model = value.model;
     if (value.done === true) done = value;
-  }
+  }, label);
   if (!done) throw new BackendProtocolError(`${label}: stream ended before the object with "done": true (${count} lines received)`);
   if (typeof done.done_reason === 'string') relay.answer.rawFinishReason = done.done_reason;
   if (Array.isArray(done.context) && done.context.every((n) => typeof n === 'number')) relay.context = done.context as number[];
