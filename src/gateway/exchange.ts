@@ -122,6 +122,10 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
   const head = (status: number, contentType: string, length?: number) =>
     res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-cache', 'x-koubou-task-id': taskId, ...(length === undefined ? {} : { 'content-length': String(length) }), ...SECURITY_HEADERS });
   let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
   const write = (bytes: string) => {
     if (bytes === '' || finished) return;
     if (!res.headersSent) head(200, presenter!.contentType);
@@ -130,10 +134,7 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
     if (!corked) {
       corked = true;
       res.cork();
-      process.nextTick(() => {
-        corked = false;
-        res.uncork();
-      });
+      process.nextTick(uncork);
     }
     res.write(bytes);
     // A client that does not read its answer is not kept in memory: its request is given up.

@@ -37,17 +37,24 @@ export class OpenAiChatStream implements Presenter {
 
   constructor(private readonly meta: CompletionMeta, private readonly includeUsage: boolean) {}
 
+  /** The chunk's bytes up to its delta, kept while the model and fingerprint it names stay the same. */
+  private head = '';
+  private headModel: string | null = null;
+  private headFingerprint: string | null = null;
+
+  /**
+   * One chunk event. Written as JSON.stringify would write the whole object, key for key, but only the delta and
+   * what follows it are serialised per piece: a relay sends thousands of chunks a second that differ in nothing else.
+   */
   private chunk(delta: Record<string, unknown>, finishReason: string | null, model = this.meta.model, logprobs: unknown = null): string {
-    const body: Record<string, unknown> = {
-      id: this.meta.id,
-      object: 'chat.completion.chunk',
-      created: this.meta.created,
-      model,
-      system_fingerprint: this.fingerprint,
-      choices: [{ index: 0, delta, logprobs, finish_reason: finishReason }],
-    };
-    if (this.includeUsage) body.usage = null;
-    return sseData(body);
+    if (this.headModel !== model || this.headFingerprint !== this.fingerprint || this.head === '') {
+      const { id, created } = this.meta;
+      this.head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${JSON.stringify(created)},"model":${JSON.stringify(model)},"system_fingerprint":${JSON.stringify(this.fingerprint)},"choices":[{"index":0,"delta":`;
+      this.headModel = model;
+      this.headFingerprint = this.fingerprint;
+    }
+    const usage = this.includeUsage ? ',"usage":null' : '';
+    return `${this.head}${JSON.stringify(delta)},"logprobs":${JSON.stringify(logprobs)},"finish_reason":${JSON.stringify(finishReason)}}]${usage}}\n\n`;
   }
 
   delta(d: ChatDelta): string {
