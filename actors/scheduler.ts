@@ -294,6 +294,9 @@ function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, dep
       );
     },
   });
-  // After the dispatches: the workers' turns then come before the commit, so backend calls start sooner.
-  for (const commit of commits) commit();
+  // A turn after the dispatches: the workers run first, and undici, which writes a request in a turn of its own,
+  // sends the backend calls before the store commits the assignments, so a call does not wait for the disk.
+  if (commits.length > 0) setImmediate(() => {
+    for (const commit of commits) commit();
+  });
 }
