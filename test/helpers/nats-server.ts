@@ -22,10 +22,26 @@ export interface NatsServer {
   close(): Promise<void>;
 }
 
+/**
+ * Servers still running. They never keep a test process alive (a suite whose setup failed never reaches the hook
+ * that would close its server, and the run would hang): each is unreferenced, and killed when the process exits.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export async function startNatsServer(extraArgs: string[] = []): Promise<NatsServer> {
   const dir = tempDir('koubou-nats-');
   let child = await launch(['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', dir.path, ...extraArgs]);
-  const port = await readPort(dir.path, child);
+  let port: number;
+  try {
+    port = await readPort(dir.path, child);
+  } catch (err) {
+    child.kill('SIGKILL');
+    dir.remove();
+    throw err;
+  }
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
@@ -58,7 +74,13 @@ async function launch(args: string[]): Promise<ChildProcess> {
     child.once('spawn', resolve);
     child.once('error', (err) => reject(new Error(`cannot start nats-server (${BINARY}): ${err.message}`)));
   });
-  child.once('exit', (code) => code && code !== 0 && process.stderr.write(`nats-server exited ${code}:\n${log}\n`));
+  child.once('exit', (code) => {
+    running.delete(child);
+    if (code && code !== 0) process.stderr.write(`nats-server exited ${code}:\n${log}\n`);
+  });
+  running.add(child);
+  child.unref();
+  (child.stderr as unknown as { unref(): void }).unref();
   return child;
 }
 
