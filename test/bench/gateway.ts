@@ -3,8 +3,8 @@
  * directly. A stand-in OpenAI server (its own process) streams `tokens` chat.completion.chunk events `tokenMs` apart;
  * the same streamed /v1/chat/completions request goes to it directly and through a coordinator process. Measured per
  * stream, on the client: the time to the first piece of content (TTFT) and the gaps between pieces; then the same
- * with 1..64 streams at once, each level directly and through Koubou. The floor, measured in the same round: the same
- * stream through a bare pass-through proxy (peers/proxy-main.ts: undici to the backend, no queue, no store), one at a
+ * with 1..64 streams at once, each level directly and through Koubou, `repeats` times with the paths taking turns.
+ * The floor, measured in the same round: the same stream through a bare pass-through proxy (peers/proxy-main.ts: undici to the backend, no queue, no store), one at a
  * time and at each concurrency level, so the part of the added time that any server in between costs on this machine
  * is visible.
  */
@@ -26,6 +26,11 @@ export interface GatewayOptions {
   samples: number;
   /** Concurrent stream counts to try, ascending. */
   levels: number[];
+  /**
+   * Times each level runs per path, the paths taking turns; their gaps are pooled. One 64-stream run gives each path
+   * one start-up burst and a p99 that any one stall of any process on the machine moves: pooling makes it repeatable.
+   */
+  repeats: number;
 }
 
 /** p50 and p99 of one measure, directly and through Koubou, ms. */
@@ -94,8 +99,16 @@ export async function runGateway(o: GatewayOptions): Promise<GatewayRun> {
     });
     const levels: GatewayRun['levels'] = [];
     for (const streams of o.levels) {
-      const at = async (one: () => Promise<StreamTimes>) => percentile((await Promise.all(Array.from({ length: streams }, one))).flatMap((s) => s.gaps), 99);
-      levels.push({ streams, directP99: await at(direct), koubouP99: await at(through), proxyP99: await at(viaProxy) });
+      const gaps = { direct: [] as number[], koubou: [] as number[], proxy: [] as number[] };
+      const run = async (one: () => Promise<StreamTimes>, into: number[]) => {
+        for (const s of await Promise.all(Array.from({ length: streams }, one))) into.push(...s.gaps);
+      };
+      for (let i = 0; i < o.repeats; i++) {
+        await run(direct, gaps.direct);
+        await run(through, gaps.koubou);
+        await run(viaProxy, gaps.proxy);
+      }
+      levels.push({ streams, directP99: percentile(gaps.direct, 99), koubouP99: percentile(gaps.koubou, 99), proxyP99: percentile(gaps.proxy, 99) });
     }
     const proxyTtft = p.map((x) => x.ttft);
     return { ttft: compare((s) => [s.ttft]), proxyTtftP50: percentile(proxyTtft, 50), proxyTtftP99: percentile(proxyTtft, 99), gap: compare((s) => s.gaps), proxyGapP99: percentile(p.flatMap((x) => x.gaps), 99), levels };

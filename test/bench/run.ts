@@ -58,6 +58,7 @@ const BENCH = {
     'token-ms': n('10', 'gateway: ms between the stand-in\'s tokens'),
     'gateway-samples': n('10', 'gateway: sequential streams per side for TTFT and gaps'),
     streams: { type: 'string', value: 'N,N', default: '1,2,4,8,16,32,64', help: 'gateway: concurrent stream counts' },
+    'stream-repeats': n('3', 'gateway: runs of each concurrency level per path and round, gaps pooled'),
     help: { type: 'boolean', help: 'print this help' },
   },
 } as const satisfies CommandSpec;
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
         tokenMs: Number(flags['token-ms'] ?? 10),
         samples: Number(flags['gateway-samples'] ?? 10),
         levels: String(flags.streams ?? '1,2,4,8,16,32,64').split(',').map(Number),
+        repeats: Number(flags['stream-repeats'] ?? 3),
       });
     }
     if (wants('remote-scale') || wants('node-kill') || wants('scheduling')) nats = await startNatsServer();
@@ -315,10 +317,12 @@ async function agents(runs: number, o: AgentsOptions): Promise<void> {
 }
 
 async function gateway(runs: number, o: GatewayOptions): Promise<void> {
-  if (o.levels.some((n) => !Number.isInteger(n) || n < 1) || !(o.tokens >= 2)) throw new Error('--streams must list whole numbers and --gateway-tokens be at least 2');
+  if (o.levels.some((n) => !Number.isInteger(n) || n < 1) || !(o.tokens >= 2) || !(Number.isInteger(o.repeats) && o.repeats >= 1)) {
+    throw new Error('--streams must list whole numbers, --gateway-tokens be at least 2 and --stream-repeats a whole number of at least 1');
+  }
   console.log(
     `gateway: ${runs} rounds; a stand-in OpenAI server streams ${o.tokens} tokens ${o.tokenMs} ms apart; per round ${o.samples} streams one at a time ` +
-      `directly, through a coordinator process (POST /v1/chat/completions, stream) and through a bare pass-through proxy (the floor), then ${o.levels.join(', ')} streams at once each way`,
+      `directly, through a coordinator process (POST /v1/chat/completions, stream) and through a bare pass-through proxy (the floor), then ${o.levels.join(', ')} streams at once each way, ${o.repeats} times (paths taking turns, gaps pooled)`,
   );
   const results: GatewayRun[] = [];
   const level = (r: GatewayRun, streams: number) => r.levels.find((l) => l.streams === streams)!;
@@ -338,6 +342,7 @@ async function gateway(runs: number, o: GatewayOptions): Promise<void> {
   console.log('medians of the rounds, and their range (added = through Koubou minus directly):');
   row('added TTFT p50', (r) => r.ttft.koubouP50 - r.ttft.directP50, '   (target <= 1)');
   row('added TTFT p50 by a bare proxy (floor)', (r) => r.proxyTtftP50 - r.ttft.directP50);
+  row("  Koubou's own share (minus the floor)", (r) => r.ttft.koubouP50 - r.proxyTtftP50);
   row('added TTFT p99', (r) => r.ttft.koubouP99 - r.ttft.directP99);
   row('added TTFT p99 by a bare proxy (floor)', (r) => r.proxyTtftP99 - r.ttft.directP99);
   row('added inter-token gap p50', (r) => r.gap.koubouP50 - r.gap.directP50);
@@ -346,6 +351,7 @@ async function gateway(runs: number, o: GatewayOptions): Promise<void> {
   for (const streams of o.levels) {
     row(`added gap p99, ${streams} streams at once`, (r) => added(r, streams), streams === 64 ? '   (target <= 1)' : '');
     row(`  by a bare proxy (floor)`, (r) => addedByProxy(r, streams));
+    if (streams === Math.max(...o.levels)) row("  Koubou's own share (minus the floor)", (r) => added(r, streams) - addedByProxy(r, streams));
   }
   // The most streams at once before the added gap passes 5 ms, every lower level included.
   const within = results.map((r) => {
