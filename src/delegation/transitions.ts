@@ -38,38 +38,57 @@ async function untilStored<T>(write: () => Promise<T>, what: string, taskId: str
  */
 export function storeTransitions(tasks: TaskRepository, bus: EventBus, clock: Clock, limits: { max_attempts: number; max_defer_ms: number }, log: Logger): TaskTransitions {
   const { max_attempts: maxAttempts, max_defer_ms: maxDeferMs } = limits;
+  // The scheduler commits an assignment a turn after the run starts, so a run refused at once (a request the backend
+  // protocol cannot carry) can end first: each write that ends a run waits for its lease's assignment to be written,
+  // or it would find the task still pending and be dropped, leaving the task in progress for ever.
+  const assigning = new Map<string, Promise<void>>();
+  const assigned = async (lease: string): Promise<void> => {
+    await assigning.get(lease);
+  };
   return {
     assign(id, workerId, lease) {
       const current = tasks.get(id);
       if (!current || current.status !== 'pending') return null;
+      let written!: () => void;
+      assigning.set(lease, new Promise<void>((resolve) => (written = resolve)));
       const commit = () =>
-        tasks.assign(id, workerId, lease).then((result) => {
-          if (result) bus.publish(result.event);
-          return result !== null;
-        });
+        tasks
+          .assign(id, workerId, lease)
+          .then((result) => {
+            if (result) bus.publish(result.event);
+            return result !== null;
+          })
+          .finally(() => {
+            assigning.delete(lease);
+            written();
+          });
       const startedAt = clock.now();
       const task: Task = { ...current, status: 'in_progress', attempts: current.attempts + 1, workerId, lease, startedAt, updatedAt: startedAt };
       return { task, commit };
     },
     async finish(id, lease, outcome) {
+      await assigned(lease);
       const event = await untilStored(() => tasks.finish(id, lease, outcome), 'a result', id, clock, log);
       if (!event) return false;
       bus.publish(event);
       return true;
     },
     async requeue(id, lease, reason) {
+      await assigned(lease);
       const result = await untilStored(() => tasks.requeue(id, lease, reason, maxAttempts), 'a requeue', id, clock, log);
       if (!result) return null;
       bus.publish(result.event);
       return result.queued;
     },
     async retry(id, lease, error, retryInMs) {
+      await assigned(lease);
       const result = await untilStored(() => tasks.retry(id, lease, error, retryInMs), 'a retry', id, clock, log);
       if (!result) return null;
       bus.publish(result.event);
       return result.queued;
     },
     async defer(id, lease, reason, waitMs, backend) {
+      await assigned(lease);
       const result = await tasks.defer(id, lease, reason, waitMs, backend, maxDeferMs);
       if (!result) return null;
       bus.publish(result.event);
