@@ -296,7 +296,5 @@ function assignWhilePossible(state: SchedulerState, self: Ref<SchedulerMsg>, dep
   });
   // A turn after the dispatches: the workers run first, and undici, which writes a request in a turn of its own,
   // sends the backend calls before the store commits the assignments, so a call does not wait for the disk.
-  if (commits.length > 0) setImmediate(() => {
-    for (const commit of commits) commit();
-  });
+  if (commits.length > 0) setImmediate(() => commits.forEach((commit) => commit()));
 }
