@@ -9,6 +9,8 @@
  * multipart/form-data cross-site without asking first (they are "simple" requests); JSON needs a CORS preflight,
  * which this server never grants. Requiring JSON holds even where a browser, an extension or a proxy leaves `Origin`
  * out, so it is required of every client, curl's `-d` (form encoded by default) included.
+ * Bodies come as they are: one sent compressed (any `Content-Encoding` but identity) is not JSON this server can read,
+ * whatever its Content-Type says, so it gets the 400 `invalid_json` naming the header, not a 415 about its type.
  * One exception, for the LLM gateway's routes (`plainJsonPaths`), whose clients are curl and the tools written for
  * Ollama, which sends no Content-Type and accepts JSON however it is labelled: there a JSON body may come with no
  * Content-Type, text/plain or application/x-www-form-urlencoded when the request has no `Origin`. Browsers send
@@ -16,7 +18,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import type { MiddlewareHandler } from 'hono';
-import { HostNotAllowed, OriginNotAllowed, UnsupportedMediaType } from '../errors.js';
+import { HostNotAllowed, InvalidJson, OriginNotAllowed, UnsupportedMediaType } from '../errors.js';
 import { declaresBody } from './early-answer.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
@@ -64,6 +66,12 @@ export function guardRequests(policy: GuardPolicy): MiddlewareHandler {
     }
     const type = c.req.header('content-type');
     if (!METHODS_WITHOUT_BODY.has(c.req.method) && (type !== undefined || declaresBody((name) => c.req.header(name)))) {
+      const encoding = c.req.header('content-encoding');
+      if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+        throw new InvalidJson(
+          `the request body is sent with "Content-Encoding: ${encoding.slice(0, 40)}"; compressed bodies are not read: send the JSON uncompressed, without Content-Encoding`,
+        );
+      }
       const essence = type?.split(';')[0]!.trim().toLowerCase();
       const plainAllowed = origin === undefined && PLAIN_TYPES.has(essence) && plainJson(c.req.path);
       if (essence !== 'application/json' && !plainAllowed) {

@@ -30,7 +30,7 @@ export function readBody(res: http.IncomingMessage): Promise<any> {
 }
 
 /** One request on a fresh connection; `headers` are sent as given (Host too: no default is added). */
-export function rawRequest(baseUrl: string, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<RawAnswer> {
+export function rawRequest(baseUrl: string, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<RawAnswer> {
   const { hostname, port, host } = new URL(baseUrl);
   const headers = { host, ...opts.headers };
   if (opts.body !== undefined) (headers as Record<string, string>)['content-length'] = String(Buffer.byteLength(opts.body));

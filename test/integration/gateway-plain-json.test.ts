@@ -1,9 +1,11 @@
 /**
  * The gateway's routes take a JSON body sent the way curl's -d and Ollama clients send it (no Content-Type, or labelled
  * a form or text) from a client that sends no Origin, as Ollama does; a browser's form or text post (it always sends
- * Origin) still gets the 415, and the rest of the API still wants application/json from everyone.
+ * Origin) still gets the 415, and the rest of the API still wants application/json from everyone. A compressed body is a
+ * 400 invalid_json everywhere, naming its Content-Encoding.
  */
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
@@ -53,6 +55,33 @@ describe('gateway: JSON bodies without application/json', () => {
       assert.equal(foreign.status, 403, type);
     }
     assert.equal(fake.count, before);
+  });
+
+  it('answers a compressed body with a 400 invalid_json naming Content-Encoding, whatever its Content-Type, reaching no backend', async () => {
+    const before = fake.count;
+    const gzipped = gzipSync(chat);
+    const cases: [string, Record<string, string>][] = [
+      ['/v1/chat/completions', { 'content-type': 'application/json', 'content-encoding': 'gzip' }],
+      ['/v1/chat/completions', { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' }],
+      ['/api/chat', { 'content-encoding': 'gzip' }],
+      ['/api/chat', { 'content-type': 'application/gzip', 'content-encoding': 'GZIP' }],
+      ['/task/delegate', { 'content-type': 'application/json', 'content-encoding': 'deflate' }],
+    ];
+    for (const [path, headers] of cases) {
+      const res = await rawRequest(koubou.url, { method: 'POST', path, headers, body: gzipped });
+      const what = `${path} ${JSON.stringify(headers)}`;
+      assert.equal(res.status, 400, what);
+      const message: string = path === '/api/chat' ? res.body.error : res.body.error.message;
+      assert.match(message, /Content-Encoding: (gzip|GZIP|deflate)"; compressed bodies are not read/, what);
+      if (path.startsWith('/v1/')) {
+        assert.deepEqual({ type: res.body.error.type, code: res.body.error.code, param: res.body.error.param }, { type: 'invalid_request_error', code: 'invalid_json', param: null }, what);
+      }
+      if (path === '/task/delegate') assert.equal(res.body.error.code, 'invalid_json', what);
+    }
+    assert.equal(fake.count, before, 'a compressed body reached a backend');
+    // "identity" is no compression at all.
+    const plain = await rawRequest(koubou.url, { method: 'POST', path: '/api/chat', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: chat });
+    assert.equal(plain.status, 200, JSON.stringify(plain.body));
   });
 
   it('keeps wanting application/json elsewhere, and a multipart body anywhere', async () => {
