@@ -2,8 +2,9 @@
  * Issue 15's gateway benchmark: what relaying a streamed answer through the pool adds over calling the backend
  * directly. A stand-in OpenAI server (its own process) streams `tokens` chat.completion.chunk events `tokenMs` apart;
  * the same streamed /v1/chat/completions request goes to it directly and through a coordinator process. Measured per
- * stream, on the client: the time to the first piece of content (TTFT) and the gaps between pieces; then the same
- * with 1..64 streams at once, each level directly and through Koubou, `repeats` times with the paths taking turns.
+ * stream, on the client: the gaps between pieces, and (on short answers of three pieces, `ttftSamples` of them per path,
+ * since a first token does not depend on the answer's length) the time to the first piece of content (TTFT); then the
+ * gaps with 1..64 streams at once, each level directly and through Koubou, `repeats` times with the paths taking turns.
  * The floor, measured in the same round: the same stream through a bare pass-through proxy (peers/proxy-main.ts: undici to the backend, no queue, no store), one at a
  * time and at each concurrency level, so the part of the added time that any server in between costs on this machine
  * is visible.
@@ -22,8 +23,13 @@ const WARM_UP_PASSES = 3;
 export interface GatewayOptions {
   tokens: number;
   tokenMs: number;
-  /** Sequential streams per side for TTFT and gaps. */
+  /** Sequential streams of `tokens` pieces per side for the gaps. */
   samples: number;
+  /**
+   * Sequential short streams per side for the TTFT, the paths taking turns. Ten long streams gave a p50 that moved
+   * by half a millisecond between rounds; short ones cost a fraction of the time each, so a round can take many.
+   */
+  ttftSamples: number;
   /** Concurrent stream counts to try, ascending. */
   levels: number[];
   /**
@@ -91,12 +97,19 @@ export async function runGateway(o: GatewayOptions): Promise<GatewayRun> {
       k.push(await through());
       p.push(await viaProxy());
     }
-    const compare = (f: (s: StreamTimes) => number[]): Compared => ({
-      directP50: percentile(d.flatMap(f), 50),
-      directP99: percentile(d.flatMap(f), 99),
-      koubouP50: percentile(k.flatMap(f), 50),
-      koubouP99: percentile(k.flatMap(f), 99),
+    const compare = (f: (s: StreamTimes) => number[], direct: StreamTimes[], koubou: StreamTimes[]): Compared => ({
+      directP50: percentile(direct.flatMap(f), 50),
+      directP99: percentile(direct.flatMap(f), 99),
+      koubouP50: percentile(koubou.flatMap(f), 50),
+      koubouP99: percentile(koubou.flatMap(f), 99),
     });
+    // "echo(fake-model): w0 w1": three pieces.
+    const short = { direct: [] as StreamTimes[], koubou: [] as StreamTimes[], proxy: [] as StreamTimes[] };
+    for (let i = 0; i < o.ttftSamples; i++) {
+      short.direct.push(await streamTimes(`${fake.url}/v1/chat/completions`, 'w0 w1', agent));
+      short.koubou.push(await streamTimes(`${koubou.url}/v1/chat/completions`, 'w0 w1', agent));
+      short.proxy.push(await streamTimes(`${proxy.url}/v1/chat/completions`, 'w0 w1', agent));
+    }
     const levels: GatewayRun['levels'] = [];
     for (const streams of o.levels) {
       const gaps = { direct: [] as number[], koubou: [] as number[], proxy: [] as number[] };
@@ -110,8 +123,15 @@ export async function runGateway(o: GatewayOptions): Promise<GatewayRun> {
       }
       levels.push({ streams, directP99: percentile(gaps.direct, 99), koubouP99: percentile(gaps.koubou, 99), proxyP99: percentile(gaps.proxy, 99) });
     }
-    const proxyTtft = p.map((x) => x.ttft);
-    return { ttft: compare((s) => [s.ttft]), proxyTtftP50: percentile(proxyTtft, 50), proxyTtftP99: percentile(proxyTtft, 99), gap: compare((s) => s.gaps), proxyGapP99: percentile(p.flatMap((x) => x.gaps), 99), levels };
+    const proxyTtft = short.proxy.map((x) => x.ttft);
+    return {
+      ttft: compare((s) => [s.ttft], short.direct, short.koubou),
+      proxyTtftP50: percentile(proxyTtft, 50),
+      proxyTtftP99: percentile(proxyTtft, 99),
+      gap: compare((s) => s.gaps, d, k),
+      proxyGapP99: percentile(p.flatMap((x) => x.gaps), 99),
+      levels,
+    };
   } finally {
     agent.destroy();
     await proxy.stop();

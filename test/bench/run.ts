@@ -56,7 +56,8 @@ const BENCH = {
     'diff-files': n('100', 'agents: files the CLI changes, for the cost of the result'),
     'gateway-tokens': n('200', 'gateway: tokens per streamed answer'),
     'token-ms': n('10', 'gateway: ms between the stand-in\'s tokens'),
-    'gateway-samples': n('10', 'gateway: sequential streams per side for TTFT and gaps'),
+    'gateway-samples': n('10', 'gateway: sequential streams per side for the gaps'),
+    'ttft-samples': n('100', 'gateway: sequential short streams per side for the TTFT'),
     streams: { type: 'string', value: 'N,N', default: '1,2,4,8,16,32,64', help: 'gateway: concurrent stream counts' },
     'stream-repeats': n('3', 'gateway: runs of each concurrency level per path and round, gaps pooled'),
     help: { type: 'boolean', help: 'print this help' },
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
         tokens: Number(flags['gateway-tokens'] ?? 200),
         tokenMs: Number(flags['token-ms'] ?? 10),
         samples: Number(flags['gateway-samples'] ?? 10),
+        ttftSamples: Number(flags['ttft-samples'] ?? 100),
         levels: String(flags.streams ?? '1,2,4,8,16,32,64').split(',').map(Number),
         repeats: Number(flags['stream-repeats'] ?? 3),
       });
@@ -317,12 +319,12 @@ async function agents(runs: number, o: AgentsOptions): Promise<void> {
 }
 
 async function gateway(runs: number, o: GatewayOptions): Promise<void> {
-  if (o.levels.some((n) => !Number.isInteger(n) || n < 1) || !(o.tokens >= 2) || !(Number.isInteger(o.repeats) && o.repeats >= 1)) {
-    throw new Error('--streams must list whole numbers, --gateway-tokens be at least 2 and --stream-repeats a whole number of at least 1');
+  if (o.levels.some((n) => !Number.isInteger(n) || n < 1) || !(o.tokens >= 2) || !(Number.isInteger(o.repeats) && o.repeats >= 1) || !(Number.isInteger(o.ttftSamples) && o.ttftSamples >= 1)) {
+    throw new Error('--streams must list whole numbers, --gateway-tokens be at least 2, and --stream-repeats and --ttft-samples whole numbers of at least 1');
   }
   console.log(
-    `gateway: ${runs} rounds; a stand-in OpenAI server streams ${o.tokens} tokens ${o.tokenMs} ms apart; per round ${o.samples} streams one at a time ` +
-      `directly, through a coordinator process (POST /v1/chat/completions, stream) and through a bare pass-through proxy (the floor), then ${o.levels.join(', ')} streams at once each way, ${o.repeats} times (paths taking turns, gaps pooled)`,
+    `gateway: ${runs} rounds; a stand-in OpenAI server streams ${o.tokens} tokens ${o.tokenMs} ms apart; per round ${o.ttftSamples} short streams (three pieces, for the TTFT) and ${o.samples} long ones ` +
+      `one at a time directly, through a coordinator process (POST /v1/chat/completions, stream) and through a bare pass-through proxy (the floor), then ${o.levels.join(', ')} streams at once each way, ${o.repeats} times (paths taking turns, gaps pooled)`,
   );
   const results: GatewayRun[] = [];
   const level = (r: GatewayRun, streams: number) => r.levels.find((l) => l.streams === streams)!;
