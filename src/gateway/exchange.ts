@@ -121,21 +121,11 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
   let gone = false;
   const head = (status: number, contentType: string, length?: number) =>
     res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-cache', 'x-koubou-task-id': taskId, ...(length === undefined ? {} : { 'content-length': String(length) }), ...SECURITY_HEADERS });
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    res.uncork();
-  };
   const write = (bytes: string) => {
     if (bytes === '' || finished) return;
     if (!res.headersSent) head(200, presenter!.contentType);
-    // Pieces that arrive in one turn (one read from the backend often holds several) leave in one write; the uncork
-    // comes before the loop polls again, so no piece waits for a later one.
-    if (!corked) {
-      corked = true;
-      res.cork();
-      process.nextTick(uncork);
-    }
+    // Pieces that arrive in one turn (one read from the backend often holds several) leave in one write: Node corks
+    // the socket at a response's first write in a turn and uncorks it on the next tick (_http_outgoing.js, write_).
     res.write(bytes);
     // A client that does not read its answer is not kept in memory: its request is given up.
     if (res.writableLength > deps.maxBufferedBytes) {
