@@ -60,6 +60,14 @@ describe('the store lock', () => {
     await fake.close();
   });
 
+  /**
+   * Waits until the store says the task is in progress. The scheduler sends a call before it commits the assignment,
+   * so a holder killed the moment the backend sees the call may leave the task pending (it then simply runs again).
+   */
+  async function assignmentCommitted(url: string, id: string): Promise<void> {
+    await eventually(async () => (await api(url).status(id)).body.status === 'in_progress');
+  }
+
   /** A config on a fresh store; the caller removes dir. */
   function project(extra: Record<string, unknown> = {}) {
     const dir = tempDir();
@@ -126,6 +134,7 @@ describe('the store lock', () => {
       const tag = randomUUID();
       const id = (await api(first.url).delegate({ prompt: `orphan ${tag} [[delay:60000]]` })).body.task_id as string;
       await eventually(() => posts(tag).length === 1);
+      await assignmentCommitted(first.url, id);
       first.child.kill('SIGKILL');
       await first.exited;
       assert.equal(readLockInfo(lockFilePath(store))?.pid, first.child.pid, 'the killed holder left its lock file');
@@ -159,6 +168,7 @@ describe('the store lock', () => {
       const tag = randomUUID();
       const id = (await api(first.url).delegate({ prompt: `left running ${tag} [[delay:60000]]` })).body.task_id as string;
       await eventually(() => posts(tag).length === 1);
+      await assignmentCommitted(first.url, id);
       first.child.kill('SIGKILL');
       await first.exited;
 
