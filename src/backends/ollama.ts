@@ -89,14 +89,15 @@ async function readStreamedAnswer(
 ): Promise<void> {
   let done = false;
   let lineCount = 0;
-  const take = (line: string) => {
-    // Read on past the final object to the end of the body so the connection can be reused.
-    if (done || line.trim() === '') return;
+  const take = (line: string): boolean => {
+    if (line.trim() === '') return false;
     lineCount++;
     const where = `stream line ${lineCount}`;
     done = readPiece(parseBackendJson(line, where, label), endpoint, label, where, answer);
+    return done;
   };
-  // Lines are taken as chunks complete them: no promise per line or chunk.
+  // Lines are taken as chunks complete them (no promise per line or chunk), up to the object with "done": true: the
+  // answer does not wait for the server to end the body.
   await eachLine(body, take, label);
   if (!done) {
     throw new BackendProtocolError(

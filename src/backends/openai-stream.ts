@@ -33,7 +33,7 @@ export async function readCompletionStream(res: Dispatcher.ResponseData, label: 
   let sawChoice = false;
   let eventCount = 0;
   const onEvent = (event: SseEvent) => {
-    // Read on past [DONE] to the end of the body so the connection can be reused.
+    // Nothing after [DONE] counts (eachLine stops there; a last partial event may still be flushed by end()).
     if (sawDone) return;
     eventCount++;
     if (event.event === 'error') throw reportedError(parseLooseJson(event.data), label);
@@ -57,7 +57,8 @@ export async function readCompletionStream(res: Dispatcher.ResponseData, label: 
   };
   const events = new SseDecoder(label);
   try {
-    await eachLine(res.body, (line) => events.push(line, onEvent), label);
+    // [DONE] completes the answer: it does not wait for the server to end the body.
+    await eachLine(res.body, (line) => (events.push(line, onEvent), sawDone), label);
     events.end(onEvent);
   } catch (err) {
     const code = (err as { code?: unknown }).code;

@@ -19,8 +19,9 @@ export async function relayOllamaStream(res: Dispatcher.ResponseData, label: str
   let done = null as Record<string, unknown> | null;
   let count = 0;
   let calls = 0;
+  // The object with "done": true completes the answer: it does not wait for the server to end the body.
   await eachLine(res.body, (line) => {
-    if (done || line.trim() === '') return;
+    if (line.trim() === '') return false;
     count++;
     const value = parseBackendJson(line, `stream line ${count}`, label);
     if (!isRecord(value)) throw new BackendProtocolError(`${label}: stream line ${count} is not a JSON object`);
@@ -39,6 +40,7 @@ export async function relayOllamaStream(res: Dispatcher.ResponseData, label: str
     relay.piece(str(content), str(message.thinking), toolCalls);
     if (typeof value.model === 'string' && value.model !== '') relay.answer.model = value.model;
     if (value.done === true) done = value;
+    return done !== null;
   }, label);
   if (!done) throw new BackendProtocolError(`${label}: stream ended before the object with "done": true (${count} lines received)`);
   if (typeof done.done_reason === 'string') relay.answer.rawFinishReason = done.done_reason;
