@@ -62,6 +62,14 @@ export type Prepare = (body: unknown) => TaskRequest | ImmediateRequest;
 /** Seconds a client refused for a full queue is asked to wait. */
 const RETRY_AFTER_S = 1;
 
+/**
+ * How long more than server.stream_buffer_bytes may wait unread for a client before its request is given up. A fast
+ * burst from the backend (a thousand tokens in one read, one large event) queues more than the bound in one turn for a
+ * client that reads at once; only one that has not taken it after this long has fallen behind. Meanwhile what waits is
+ * bounded by the answer's own cap (tasks.max_output_bytes).
+ */
+export const FALL_BEHIND_MS = 5_000;
+
 /** A Hono handler for one gateway endpoint. */
 export function gatewayHandler(deps: GatewayDeps, errorShape: ErrorShape, prepare: Prepare) {
   return async (c: Context): Promise<Response> => {
@@ -119,6 +127,16 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
   let session: ChatSession | null = null;
   let finished = false;
   let gone = false;
+  let behind: NodeJS.Timeout | null = null;
+  const giveUpIfBehind = () => {
+    behind = null;
+    if (finished || res.writableLength <= deps.maxBufferedBytes) return;
+    const message = `the client fell behind: more than ${deps.maxBufferedBytes} bytes of its answer waited unread for ${FALL_BEHIND_MS / 1000} s`;
+    deps.log.warn('gave up a gateway request whose client fell behind', { task: taskId, buffered_bytes: res.writableLength, waited_ms: FALL_BEHIND_MS });
+    finished = true;
+    session?.abandon({ code: 'client_fell_behind', message });
+    res.destroy();
+  };
   const head = (status: number, contentType: string, length?: number) =>
     res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-cache', 'x-koubou-task-id': taskId, ...(length === undefined ? {} : { 'content-length': String(length) }), ...SECURITY_HEADERS });
   const write = (bytes: string) => {
@@ -127,13 +145,8 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
     // Pieces that arrive in one turn (one read from the backend often holds several) leave in one write: Node corks
     // the socket at a response's first write in a turn and uncorks it on the next tick (_http_outgoing.js, write_).
     res.write(bytes);
-    // A client that does not read its answer is not kept in memory: its request is given up.
-    if (res.writableLength > deps.maxBufferedBytes) {
-      deps.log.warn('gave up a gateway request whose client fell behind', { task: taskId, buffered_bytes: res.writableLength });
-      finished = true;
-      session?.abandon();
-      res.destroy();
-    }
+    // A client that does not read its answer is not kept in memory: past the bound it has FALL_BEHIND_MS to catch up.
+    if (res.writableLength > deps.maxBufferedBytes && behind === null) behind = setTimeout(giveUpIfBehind, FALL_BEHIND_MS).unref();
   };
   const end = (bytes: string) => {
     if (finished) return;
@@ -154,6 +167,7 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
     res.end(body);
   };
   res.once('close', () => {
+    if (behind !== null) clearTimeout(behind);
     if (finished) return;
     gone = true;
     session?.abandon();

@@ -40,8 +40,8 @@ export interface SessionListener {
 
 export interface ChatSession {
   readonly taskId: string;
-  /** The client went away: cancel the task unless it has already answered. */
-  abandon(): void;
+  /** The client went away (or fell behind: `cause` is recorded on the task): cancel the task unless it has already answered. */
+  abandon(cause?: TaskError): void;
 }
 
 /** How long pieces may trail their task's completion (a node sends them apart from its outcome). */
@@ -138,10 +138,10 @@ export async function startChatSession(
   taskId = submitted.taskId;
   return {
     taskId,
-    abandon() {
+    abandon(cause) {
       if (done) return;
       finish();
-      void deps.service.cancel(taskId).catch(() => undefined);
+      void deps.service.cancel(taskId, cause).catch(() => undefined);
     },
   };
 }

@@ -12,11 +12,14 @@ import OpenAI from 'openai';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
-import { ollamaLine, openAiChunk } from '../helpers/wire.js';
+import { OPENAI_DONE, ollamaLine, openAiChunk } from '../helpers/wire.js';
 
 /** A streamed answer whose connection is reset after its first words, before any finish reason. */
 const cutOpenAi = { chunks: [openAiChunk({ role: 'assistant', content: '' }), openAiChunk({ content: 'partial ' })], reset: true };
 const cutOllama = { chunks: [ollamaLine({ model: 'oll-model', message: { role: 'assistant', content: 'partial ' }, done: false })], reset: true };
+
+/** vLLM giving an answer up: a fragment, then finish_reason "abort" (its engine aborted the request), then [DONE]. */
+const abortedOpenAi = { chunks: [openAiChunk({ role: 'assistant', content: '' }), openAiChunk({ content: 'Hel' }), openAiChunk({}, 'abort'), OPENAI_DONE] };
 
 /** OpenAI's 400 for a bad request, as its API writes it (the `param` names the field at fault). */
 const OPENAI_REFUSAL = {
@@ -105,6 +108,37 @@ describe('gateway: failures as the client sees them', () => {
     fake.script([cutOllama]);
     const reply = await ollama.chat({ model: 'oll-model', stream: false, messages: [{ role: 'user', content: 'whole too' }] });
     assert.equal(reply.message.content, 'echo(oll-model): whole too');
+  });
+
+  it('never relays an answer the server gave up (finish_reason "abort") as one that ended: the retry answers, or the stream ends in an error', async () => {
+    fake.script([abortedOpenAi]);
+    const { data, response } = await openai.chat.completions.create({ model: 'oai-model', messages: [{ role: 'user', content: 'abort once' }] }).withResponse();
+    assert.equal(data.choices[0]!.message.content, 'echo(oai-model): abort once');
+    assert.equal(data.choices[0]!.finish_reason, 'stop');
+    const whole = await status(response.headers.get('x-koubou-task-id')!);
+    assert.equal(whole.status, 'completed');
+    assert.equal(whole.attempts, 2);
+    const events = (await api(koubou.url).get(`/task/${whole.task_id}/events`)).body.events as { kind: string; error?: { code: string } }[];
+    assert.equal(events.find((e) => e.kind === 'retried')?.error?.code, 'answer_aborted');
+
+    fake.script([abortedOpenAi]);
+    const { data: stream, response: streamed } = await openai.chat.completions.create({ model: 'oai-model', stream: true, messages: [{ role: 'user', content: 'abort mid-stream' }] }).withResponse();
+    let text = '';
+    const finishes: string[] = [];
+    const error = await (async () => {
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        if (chunk.choices[0]?.finish_reason) finishes.push(chunk.choices[0].finish_reason);
+      }
+    })().catch((err: Error) => err);
+    assert.equal(text, 'Hel');
+    assert.deepEqual(finishes, [], 'no finish reason says the fragment ended well');
+    assert.ok(error instanceof Error, 'the stream ends with an error');
+    assert.match(error.message, /broke off after part of it had reached the client/);
+    const cut = await status(streamed.headers.get('x-koubou-task-id')!);
+    assert.equal(cut.status, 'cancelled');
+    assert.equal(cut.result.error_code, 'answer_interrupted');
+    assert.match(cut.result.error, /answer_aborted/);
   });
 
   it("tells a refused request the server's message and param in words about the model, not the backend", async () => {

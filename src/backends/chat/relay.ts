@@ -1,5 +1,6 @@
 /** One relayed answer: each piece goes to the client as a ChatDelta and into the task's record, under the size cap. */
-import { AnswerBuilder, DEFAULT_MAX_OUTPUT_BYTES } from '../answer.js';
+import { AnswerBuilder, DEFAULT_MAX_OUTPUT_BYTES, normaliseFinishReason } from '../answer.js';
+import { AnswerAborted } from '../answer-errors.js';
 import type { GenerateResult } from '../types.js';
 import type { Dispatcher } from 'undici';
 import { callModel, type ChatDelta, type ChatRequest, type ToolCallDelta } from '../../tasks/chat.js';
@@ -15,7 +16,7 @@ export class ChatRelay {
   private fingerprintSent = false;
   private ended = false;
 
-  constructor(private readonly req: ChatRequest, label: string, model: string) {
+  constructor(private readonly req: ChatRequest, private readonly label: string, model: string) {
     this.answer = new AnswerBuilder({ maxBytes: req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, keepReasoning: false, label, model });
   }
 
@@ -51,11 +52,19 @@ export class ChatRelay {
     this.req.onDelta({ embeddings: vectors });
   }
 
-  /** The last delta: finish reason, model, usage (and Ollama's timings). Once. */
+  /**
+   * The last delta: finish reason, model, usage (and Ollama's timings). Once. Throws AnswerAborted (retried) instead
+   * when the server gave the answer up (vLLM's finish reason "abort", "error"): its fragment is no answer, so the
+   * client never hears it ended, and gets the retry's answer or, once part of it went out, the protocol's error.
+   */
   end(durations?: Record<string, number>): void {
     if (this.ended) return;
     this.ended = true;
     const a = this.answer;
+    if (normaliseFinishReason(a.rawFinishReason) === 'error') {
+      const relayed = a.relayed();
+      throw new AnswerAborted(`${this.label}: the server ended the answer with finish_reason ${JSON.stringify(a.rawFinishReason)} after ${relayed.output.length} characters`, relayed);
+    }
     this.req.onDelta({
       end: {
         finishReason: a.rawFinishReason ?? 'stop',

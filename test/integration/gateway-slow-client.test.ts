@@ -1,0 +1,91 @@
+/**
+ * A gateway client is given up only when it has fallen behind, not when the backend is fast: a burst of a thousand
+ * tokens in one read, or one large event, queues more than server.stream_buffer_bytes in one turn for a client that
+ * reads at once, and must reach it whole. A client that leaves more than the bound unread for FALL_BEHIND_MS loses its
+ * request: the task is cancelled with the cause, and a warn line names it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { FALL_BEHIND_MS } from '../../src/gateway/exchange.js';
+import { LogRing } from '../../src/logging/log-ring.js';
+import { createPinoLogger } from '../../src/logging/pino-logger.js';
+import { api } from '../helpers/api.js';
+import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { eventually } from '../helpers/eventually.js';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import { stalledPost } from '../helpers/stalled-client.js';
+import { OPENAI_DONE, openAiChunk } from '../helpers/wire.js';
+
+const BUFFER_BYTES = 16 * 1024;
+
+describe('gateway: a fast backend, a slow client', () => {
+  let fake: FakeLlm;
+  let koubou: TestCoordinator;
+  let openai: OpenAI;
+  const logs = new LogRing();
+
+  before(async () => {
+    fake = await startFakeLlm({ models: ['oai-model'] });
+    koubou = await startTestCoordinator({
+      backends: [{ type: 'openai', url: fake.url, model: 'oai-model' }],
+      log: createPinoLogger({ level: 'warn', console: 'none', ring: logs }),
+      logs,
+      extra: { server: { stream_buffer_bytes: BUFFER_BYTES }, tasks: { max_output_bytes: 64 * 1024 * 1024 } },
+    });
+    openai = new OpenAI({ baseURL: `${koubou.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  after(async () => {
+    await koubou.close();
+    await fake.close();
+  });
+
+  /** The streamed answer through the official client: its text and finish reason. */
+  async function streamed(content: string): Promise<{ text: string; finish: string | null }> {
+    const stream = await openai.chat.completions.create({ model: 'oai-model', stream: true, messages: [{ role: 'user', content }] });
+    let text = '';
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    return { text, finish };
+  }
+
+  it('relays a burst of 1500 tokens sent in one write, and one event of 300 KiB, whole to a client that reads', async () => {
+    const tokens = Array.from({ length: 1500 }, (_, i) => openAiChunk({ content: `t${i} ` }));
+    fake.script([{ chunks: [[openAiChunk({ role: 'assistant', content: '' }), ...tokens, openAiChunk({}, 'stop'), OPENAI_DONE].join('')] }]);
+    const burst = await streamed('a burst');
+    assert.equal(burst.text, Array.from({ length: 1500 }, (_, i) => `t${i} `).join(''));
+    assert.equal(burst.finish, 'stop');
+
+    const big = 'λ'.repeat(150 * 1024);
+    fake.script([{ chunks: [openAiChunk({ role: 'assistant', content: '' }), openAiChunk({ content: big }), openAiChunk({}, 'stop'), OPENAI_DONE] }]);
+    const large = await streamed('one large event');
+    assert.equal(large.text, big);
+    assert.equal(logs.query({ level: 40, limit: 1000 }).filter((e) => /fell behind/.test(String(e.msg))).length, 0, 'nobody was given up');
+  });
+
+  it(`gives up a client that leaves its answer unread for ${FALL_BEHIND_MS / 1000} s: cancelled with the cause, and a warn line`, async () => {
+    // An endless answer, a piece every millisecond: it fills the socket's buffers, then Koubou's.
+    fake.script([{ chunks: [openAiChunk({ role: 'assistant', content: '' })], repeat: { bytes: openAiChunk({ content: 'x'.repeat(2000) }), delayMs: 1 } }]);
+    const body = JSON.stringify({ model: 'oai-model', stream: true, messages: [{ role: 'user', content: 'never read' }] });
+    const client = stalledPost(koubou.url, '/v1/chat/completions', {}, body);
+    try {
+      let id = '';
+      await eventually(async () => {
+        const tasks = (await api(koubou.url).get('/tasks?status=cancelled')).body.tasks as { task_id: string; prompt_excerpt: string }[];
+        id = tasks.find((t) => t.prompt_excerpt === 'never read')?.task_id ?? '';
+        return id !== '';
+      }, FALL_BEHIND_MS + 25_000, 100);
+      const task = (await api(koubou.url).status(id)).body;
+      assert.equal(task.result.error_code, 'client_fell_behind');
+      assert.match(task.result.error, new RegExp(`more than ${BUFFER_BYTES} bytes of its answer waited unread for ${FALL_BEHIND_MS / 1000} s`));
+      const warned = logs.query({ level: 40, limit: 1000 }).find((e) => e.task === id && /gave up a gateway request whose client fell behind/.test(String(e.msg)));
+      assert.ok(warned, 'a warn line names the task');
+      await eventually(() => fake.inFlight === 0, 5_000);
+    } finally {
+      client.destroy();
+    }
+  });
+});
