@@ -67,8 +67,15 @@ export class TaskService {
    */
   async submit(input: DelegateInput, waitMs?: number, readFiles?: TaskFile[], onNewId?: (taskId: string) => void): Promise<SubmitResult> {
     if (!this.accepting) throw new ShuttingDown('the server is shutting down and takes no new tasks');
+    // Resolved once, at submit: the task keeps the real path, so a symlink changed later cannot move it.
+    if (input.options.workdir !== undefined) input = { ...input, options: { ...input.options, workdir: taskWorkdir(input.options.workdir, this.deps.workspaceRoots, this.deps.remoteWorkspaceRoots?.() ?? []) } };
     if (this.deps.stats.pending + this.reserved >= this.deps.maxPending) {
-      throw new QueueFull(`the queue is full (${this.deps.maxPending} pending tasks); retry later`);
+      // A repeated submission takes no place in the queue: it is answered with the task its key names.
+      const key = input.idempotencyKey;
+      const known = key === null ? null : await this.deps.tasks.keyed(key, submissionFingerprint(input));
+      if (known === null) throw new QueueFull(`the queue is full (${this.deps.maxPending} pending tasks); retry later`);
+      if (!known.sameSubmission) throw new IdempotencyKeyReused(key!);
+      return this.replay(known.existing, waitMs);
     }
     const newId = newTaskId(this.deps.clock);
     let wait: TaskWait | null = null;
@@ -77,8 +84,6 @@ export class TaskService {
     try {
       // A retry carries the contents stored with the original task; a new submit reads its paths now.
       const files = readFiles ?? (await readTaskFiles(input.files, this.deps.files));
-      // Resolved once, at submit: the task keeps the real path, so a symlink changed later cannot move it.
-      if (input.options.workdir !== undefined) input = { ...input, options: { ...input.options, workdir: taskWorkdir(input.options.workdir, this.deps.workspaceRoots, this.deps.remoteWorkspaceRoots?.() ?? []) } };
       // Subscribe before the insert: a fast backend can finish the task before insert() even returns.
       if (waitMs !== undefined) wait = this.track(waitForTaskEvent(this.deps.bus, this.deps.clock, newId, waitMs, isFinal));
       onNewId?.(newId);

@@ -74,12 +74,8 @@ export class TaskRepository {
       const now = this.clock.now();
       const key = task.idempotencyKey ?? null;
       if (key !== null) {
-        sql.all(q.expireIdempotencyKey, { key, before: now - IDEMPOTENCY_WINDOW_MS });
-        const existing = sql.first(q.selectByIdempotencyKey, { key });
-        if (existing) {
-          const stored = existing.idempotency_fingerprint;
-          return { existing: existing.id, sameSubmission: stored === null || stored === (task.idempotencyFingerprint ?? null) };
-        }
+        const existing = this.keyedIn(sql, key, task.idempotencyFingerprint ?? null, now);
+        if (existing) return existing;
       }
       const [inserted] = sql.all(q.insertTask, {
         id: task.id,
@@ -97,6 +93,22 @@ export class TaskRepository {
       const event: TaskEvent = { taskId: task.id, kind: 'queued', at: now, detail: { priority: task.priority, type: task.type } };
       return { queued: queuedTask(task.id, seq, task.priority, task.type, task.options), event };
     });
+  }
+
+  /**
+   * The task an idempotency key still names (as insert would find it, in order with the writes), or null: lets a
+   * repeated submission be answered when no new task could be queued.
+   */
+  keyed(key: string, fingerprint: string | null): Promise<{ existing: string; sameSubmission: boolean } | null> {
+    return this.writer.write((sql) => this.keyedIn(sql, key, fingerprint, this.clock.now()));
+  }
+
+  private keyedIn(sql: SqlRunner, key: string, fingerprint: string | null, now: number): { existing: string; sameSubmission: boolean } | null {
+    sql.all(q.expireIdempotencyKey, { key, before: now - IDEMPOTENCY_WINDOW_MS });
+    const existing = sql.first(q.selectByIdempotencyKey, { key });
+    if (!existing) return null;
+    const stored = existing.idempotency_fingerprint;
+    return { existing: existing.id, sameSubmission: stored === null || stored === fingerprint };
   }
 
   /** pending → in_progress under a new lease; resolves with the `assigned` event, or null when no longer pending. */

@@ -61,7 +61,7 @@ describe('overload', () => {
     const blocker = await blockTheWorker();
     const accepted: string[] = [];
     for (let i = 0; i < MAX_PENDING; i++) {
-      const res = await client.delegate({ prompt: `queued ${i}` });
+      const res = await client.delegate({ prompt: `queued ${i}`, idempotency_key: `kept-${i}` });
       assert.equal(res.status, 202, `task ${i}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body.status, 'pending');
       accepted.push(res.body.task_id);
@@ -71,7 +71,16 @@ describe('overload', () => {
       assert.equal(refused.status, 503, JSON.stringify(refused.body));
       assert.equal(refused.body.error.code, 'queue_full');
       assert.match(refused.body.error.message, /queue is full \(3 pending/);
+      assert.equal(refused.headers.get('retry-after'), '1', 'the client is told when to come back');
     }
+    // A repeated submission needs no place in the queue: its key still names its task.
+    const replay = await client.delegate({ prompt: 'queued 0', idempotency_key: 'kept-0' });
+    assert.equal(replay.status, 202, JSON.stringify(replay.body));
+    assert.equal(replay.body.task_id, accepted[0]);
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    const reused = await client.delegate({ prompt: 'something else', idempotency_key: 'kept-0' });
+    assert.equal(reused.body.error.code, 'idempotency_key_reused', JSON.stringify(reused.body));
+    assert.equal((await client.delegate({ prompt: 'new key', idempotency_key: 'fresh' })).status, 503);
 
     // Nothing crashed, and the refused requests left no trace.
     const h = await client.get('/health');
