@@ -73,6 +73,19 @@ export function url(value: unknown, key: string, protocols: readonly string[]): 
   return s;
 }
 
+/**
+ * An http(s) URL of a server Koubou calls with its own credentials (a backend): a user name or password in it would
+ * never be sent and would be written to the logs wherever the URL is, so it is refused, without echoing it.
+ */
+export function serverUrl(value: unknown, key: string): string {
+  const s = url(value, key, ['http', 'https']);
+  const parsed = new URL(s);
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new ConfigError('must not carry a user name or password (user:pass@): they would not be sent, and would be logged; give the key as api_key', key);
+  }
+  return s;
+}
+
 /** A host name or IP address as a `Host` header names it, without a port: `koubou.lan`, `192.168.1.10`, `[fe80::1]`. */
 export function hostName(value: unknown, key: string): string {
   const s = str(value, key).trim().toLowerCase();

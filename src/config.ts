@@ -12,7 +12,7 @@ import { readCommandSettings } from './backends/command/config.js';
 import { COMMAND_DEFAULTS, type CommandSettings } from './backends/command/settings.js';
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
-import { Section, hostName, int, list, listenAddress, matching, nullable, oneOf, positive, releaseVersion, str, url, webOrigin, type ListenAddress } from './config-validate.js';
+import { Section, hostName, int, list, listenAddress, matching, nullable, oneOf, positive, releaseVersion, serverUrl, str, url, webOrigin, type ListenAddress } from './config-validate.js';
 import { ROUTING_DEFAULTS, readRouting, type RoutingConfig } from './routing/policy.js';
 import { TASK_TYPES, type TaskType } from './tasks/task.js';
 
@@ -431,7 +431,7 @@ function readBackend(entry: unknown, at: string, cwd: string): BackendConfig {
     name,
     type,
     // An agent CLI has no server: its entry names no url.
-    url: type === 'command' ? '' : b.read('url', (v, k) => url(v, k, ['http', 'https'])),
+    url: type === 'command' ? '' : b.read('url', serverUrl),
     model: b.str('model'),
     min_workers,
     max_workers,

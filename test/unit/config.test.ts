@@ -242,6 +242,12 @@ describe('loadConfig errors name their key', () => {
     assertConfigError(() => loadYaml(`${oneBackend}\nserver: { colour: blue }\n`), 'server.colour', /unknown key \(expected one of: host, port/);
   });
 
+  it('refuses a backend url with a user name or password, without echoing it, and points to api_key', () => {
+    const yaml = `backends:\n  - { name: a, type: openai, url: "http://admin:S3CRETPASS@127.0.0.1:8000/v1", model: m }\n`;
+    assertConfigError(() => loadYaml(yaml), 'backends[0].url', /must not carry a user name or password .*api_key$/);
+    assert.throws(() => loadYaml(yaml), (err: Error) => !err.message.includes('S3CRETPASS'));
+  });
+
   it('names the file that set a bad key, and the flag or variable that set a bad override', () => {
     const { cwd, argv, file } = withConfig(`${oneBackend}    max_worker: 3\n`);
     assert.throws(() => fromCommandLine(cwd, argv), (e: unknown) => e instanceof ConfigError && e.message === `${file}: backends[0].max_worker: unknown key; did you mean max_workers?`);
