@@ -29,3 +29,19 @@ export function readHttpErrorText(message: string): { status: number; body: stri
   const m = HTTP_ERROR.exec(withoutBackendLabel(message));
   return m ? { status: Number(m[1]), body: m[2] ?? '' } : null;
 }
+
+/**
+ * The message of an error a server reported inside a 200 answer (an `error` object or llama.cpp's `error:` frame):
+ * `<label>: server reported an error (400): <text>`, the code when the server gave one.
+ */
+export function reportedErrorText(label: string, code: number | undefined, text: string): string {
+  return `${label}: server reported an error${code === undefined ? '' : ` (${code})`}: ${text}`;
+}
+
+const REPORTED_ERROR = /^server reported an error(?: \((\d{3})\))?: (.*)$/s;
+
+/** The code and text of a reportedErrorText message (label or not), or null when it is not one. */
+export function readReportedErrorText(message: string): { code: number | null; text: string } | null {
+  const m = REPORTED_ERROR.exec(withoutBackendLabel(message));
+  return m ? { code: m[1] === undefined ? null : Number(m[1]), text: m[2] ?? '' } : null;
+}

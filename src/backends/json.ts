@@ -1,5 +1,6 @@
 import { BackendProtocolError, BackendReportedError } from '../errors.js';
 import { excerpt } from './excerpt.js';
+import { reportedErrorText } from './error-wording.js';
 
 /** True for a plain JSON object (not null, not an array). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -36,7 +37,7 @@ export function reportedError(error: unknown, label: string): BackendReportedErr
   const inner = isRecord(error) && error.error !== undefined && error.error !== null ? error.error : error;
   const raw = isRecord(inner) ? inner.code : undefined;
   const code = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{3}$/.test(raw) ? Number(raw) : undefined;
-  return new BackendReportedError(`${label}: server reported an error${code === undefined ? '' : ` (${code})`}: ${errorPayloadText(inner)}`, code);
+  return new BackendReportedError(reportedErrorText(label, code, errorPayloadText(inner)), code);
 }
 
 /** JSON when the text is JSON, else the text itself (an error frame may be either). */

@@ -5,7 +5,7 @@
  * server, the `param` it named (OpenAI's error shape: platform.openai.com/docs/guides/error-codes; Ollama's is
  * {"error": "..."}).
  */
-import { readHttpErrorText, withoutBackendLabel } from '../backends/error-wording.js';
+import { readHttpErrorText, readReportedErrorText, withoutBackendLabel } from '../backends/error-wording.js';
 import { isRecord } from '../backends/json.js';
 import type { TaskError } from '../tasks/task.js';
 
@@ -28,6 +28,12 @@ export function clientFailure(error: TaskError, model: string): ClientFailure {
     const refused = http.status >= 400 && http.status < 500 && http.status !== 429;
     const what = refused ? 'refused the request' : 'failed';
     return { code: error.code, message: `the server of model ${named} ${what} (HTTP ${http.status})${text ? `: ${text}` : ''}`, param, status: refused ? 400 : 502 };
+  }
+  // An error reported inside a 200 answer (LiteLLM's {"error": {"code": "400"}}, llama.cpp's error: frame) with a 4xx
+  // code is as much a refusal as a 400 status: a client must not retry it.
+  const reported = readReportedErrorText(error.message);
+  if (reported && reported.code !== null && reported.code >= 400 && reported.code < 500 && reported.code !== 408 && reported.code !== 429) {
+    return { code: error.code, message: `the server of model ${named} refused the request (reported ${reported.code}): ${reported.text}`, param: null, status: 400 };
   }
   return { code: error.code, message: `model ${named}: ${withoutInternals(error)}`, param: null, status: statusOf(error.code) };
 }

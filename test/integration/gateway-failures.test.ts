@@ -141,6 +141,19 @@ describe('gateway: failures as the client sees them', () => {
     assert.match(cut.result.error, /answer_aborted/);
   });
 
+  it('answers an error a server reports inside a 200 with a 4xx code (LiteLLM, llama.cpp) as a 400, so clients do not retry it', async () => {
+    const litellm = { headers: { 'content-type': 'application/json' }, chunks: ['{"error":{"message":"litellm.BadRequestError: OpenAIException - context too long","type":null,"param":null,"code":"400"}}'] };
+    const llamaCpp = { chunks: ['error: {"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error"}\n\n'] };
+    for (const [script, words] of [[litellm, /refused the request \(reported 400\): litellm\.BadRequestError: OpenAIException - context too long/], [llamaCpp, /refused the request \(reported 400\): the request exceeds the available context size/]] as const) {
+      fake.script([script]);
+      const error = await openai.chat.completions.create({ model: 'oai-model', messages: [{ role: 'user', content: 'too long' }] }).catch((err: unknown) => err);
+      assert.ok(error instanceof OpenAI.APIError, String(error));
+      assert.equal(error.status, 400, error.message);
+      assert.match(error.message, words);
+      assertNoInternals(error.message);
+    }
+  });
+
   it("tells a refused request the server's message and param in words about the model, not the backend", async () => {
     fake.script([OPENAI_REFUSAL]);
     const error = await openai.chat.completions.create({ model: 'oai-model', messages: [{ role: 'user', content: 'refuse me' }] }).catch((err: unknown) => err);
