@@ -101,6 +101,44 @@ describe('gateway: fields passed through from a backend of the same protocol', (
     assert.equal(whole.system_fingerprint, null);
   });
 
+  it('puts tool calls together from servers that leave out the index (a new id is a new call) or repeat the name in every piece', async () => {
+    const head = { id: 'chatcmpl-tc', object: 'chat.completion.chunk', created: 1749480000, model: 'oai-model' };
+    const chunk = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const call = (fields: object) => chunk({ tool_calls: [{ type: 'function', ...fields }] });
+    const noIndex = [
+      chunk({ role: 'assistant', content: null }),
+      call({ id: 'c1', function: { name: 'get_weather', arguments: '{"city":' } }),
+      call({ function: { arguments: '"Paris"}' } }),
+      call({ id: 'c2', function: { name: 'get_time', arguments: '{"tz":"UTC"}' } }),
+      chunk({}, 'tool_calls'),
+      'data: [DONE]\n\n',
+    ];
+    const repeatedName = [
+      chunk({ role: 'assistant', content: null }),
+      call({ index: 0, id: 'c1', function: { name: 'get_weather', arguments: '{"city":' } }),
+      call({ index: 0, id: 'c1', function: { name: 'get_weather', arguments: '"Oslo"}' } }),
+      chunk({}, 'tool_calls'),
+      'data: [DONE]\n\n',
+    ];
+    const expected = [
+      [{ id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' }, { id: 'c2', name: 'get_time', arguments: '{"tz":"UTC"}' }],
+      [{ id: 'c1', name: 'get_weather', arguments: '{"city":"Oslo"}' }],
+    ];
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object' } } }];
+    for (const [i, pieces] of [noIndex, repeatedName].entries()) {
+      fake.script([{ chunks: pieces }]);
+      const whole = await openai.chat.completions.create({ model: 'oai-model', tools, messages: [{ role: 'user', content: 'call tools' }] });
+      const calls = whole.choices[0]!.message.tool_calls!.map((c) => ({ id: c.id, name: (c as { function: { name: string } }).function.name, arguments: (c as { function: { arguments: string } }).function.arguments }));
+      assert.deepEqual(calls, expected[i]);
+      // Streamed, put together the way the official client's helper does.
+      fake.script([{ chunks: pieces }]);
+      const runner = openai.chat.completions.stream({ model: 'oai-model', tools, messages: [{ role: 'user', content: 'call tools' }] });
+      const final = await runner.finalChatCompletion();
+      const streamedCalls = final.choices[0]!.message.tool_calls!.map((c) => ({ id: c.id, name: (c as { function: { name: string } }).function.name, arguments: (c as { function: { arguments: string } }).function.arguments }));
+      assert.deepEqual(streamedCalls, expected[i]);
+    }
+  });
+
   it('retrieves one model, and says 404 model_not_found for a model nobody serves', async () => {
     const model = await openai.models.retrieve('oll-model');
     assert.deepEqual({ id: model.id, object: model.object, owned_by: model.owned_by }, { id: 'oll-model', object: 'model', owned_by: 'oll' });
