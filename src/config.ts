@@ -33,6 +33,8 @@ export interface ServerConfig {
   readonly request_timeout_s: number;
   /** How long an idle keep-alive connection stays open between requests. */
   readonly keep_alive_timeout_s: number;
+  /** Connections each listener holds at once; past it a new one is closed at once (files stay free for the store). */
+  readonly max_connections: number;
   /** Most bytes a watcher (/events, /ws, /mcp stream, task stream) may have waiting before it is dropped. */
   readonly stream_buffer_bytes: number;
   readonly ws_max_message_bytes: number;
@@ -175,6 +177,7 @@ const DEFAULTS = {
     headers_timeout_s: 10,
     request_timeout_s: 30,
     keep_alive_timeout_s: 5,
+    max_connections: 4096,
     stream_buffer_bytes: 262_144,
     ws_max_message_bytes: 65_536,
     ws_max_subscriptions: 100,
@@ -324,6 +327,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
       headers_timeout_s: server.positive('headers_timeout_s', MAX_TIMER_S),
       request_timeout_s: server.positive('request_timeout_s', MAX_TIMER_S),
       keep_alive_timeout_s: server.positive('keep_alive_timeout_s', MAX_TIMER_S),
+      max_connections: server.int('max_connections', { min: 1 }),
       stream_buffer_bytes: server.int('stream_buffer_bytes', { min: 1024 }),
       ws_max_message_bytes: server.int('ws_max_message_bytes', { min: 64 }),
       ws_max_subscriptions: server.int('ws_max_subscriptions', { min: 1 }),

@@ -78,13 +78,17 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   const { headers_timeout_s, request_timeout_s, keep_alive_timeout_s } = config.server;
   const ms = (s: number) => Math.ceil(s * 1000);
   const timeouts = { headersMs: ms(headers_timeout_s), requestMs: ms(request_timeout_s), keepAliveMs: ms(keep_alive_timeout_s) };
-  const http = await bind(config.server.host, config.server.port, timeouts).catch(async (err: Error) => {
+  const connectionLimit = (listener: string) => ({
+    max: config.server.max_connections,
+    onDropped: (count: number) => log.warn('closed new connections: the listener holds server.max_connections already', { listener, dropped: count, max_connections: config.server.max_connections }),
+  });
+  const http = await bind(config.server.host, config.server.port, timeouts, connectionLimit('api')).catch(async (err: Error) => {
     await store.close();
     throw err;
   });
   const ollamaListen = config.gateway.ollama_listen;
   const ollamaHttp = ollamaListen
-    ? await bind(ollamaListen.host, ollamaListen.port, timeouts).catch(async (err: NodeJS.ErrnoException) => {
+    ? await bind(ollamaListen.host, ollamaListen.port, timeouts, connectionLimit('gateway.ollama_listen')).catch(async (err: NodeJS.ErrnoException) => {
         await http.close();
         await store.close();
         // Most often Ollama itself, on the port the listener was meant to take over.

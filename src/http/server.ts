@@ -23,6 +23,16 @@ export interface ServerTimeouts {
   keepAliveMs: number;
 }
 
+/** How many connections a listener holds at once, and who hears of those closed past it. */
+export interface ConnectionLimit {
+  max: number;
+  /** Called at most once per DROP_REPORT_MS while connections are being closed, with how many were since the last call. */
+  onDropped(count: number): void;
+}
+
+/** At most one report of dropped connections per this long: a flood must not flood the log too. */
+const DROP_REPORT_MS = 10_000;
+
 /** A bound socket whose app comes later. */
 export interface Bound extends Listening {
   /** From now on requests go to `app`; `attach` gets the server (WebSocket upgrades need it). */
@@ -39,7 +49,7 @@ const starting: Fetch = () =>
  * Binds host:port (0 = any free port) and resolves once the socket is bound, before the app exists: a coordinator
  * learns that its port is taken before it recovers or runs anything.
  */
-export function bind(host: string, port: number, timeouts: ServerTimeouts): Promise<Bound> {
+export function bind(host: string, port: number, timeouts: ServerTimeouts, limit?: ConnectionLimit): Promise<Bound> {
   let handler: Fetch = starting;
   return new Promise((resolve, reject) => {
     // Node checks the headers and request timeouts on an interval (30 s by default), which would stretch them.
@@ -52,6 +62,20 @@ export function bind(host: string, port: number, timeouts: ServerTimeouts): Prom
     const listener = getRequestListener((req, env) => handler(req, env), { hostname: host, errorHandler: unreadable });
     const server = createServer(serverOptions, (incoming, outgoing) => void listener(lowerCaseHost(incoming), outgoing));
     server.keepAliveTimeout = timeouts.keepAliveMs;
+    if (limit) {
+      // Node closes a connection that opens past maxConnections at once and emits 'drop' for it.
+      server.maxConnections = limit.max;
+      let dropped = 0;
+      let reportDue = 0;
+      server.on('drop', () => {
+        dropped++;
+        const now = Date.now();
+        if (now < reportDue) return;
+        reportDue = now + DROP_REPORT_MS;
+        limit.onDropped(dropped);
+        dropped = 0;
+      });
+    }
     server.once('error', reject);
     server.listen(port, host);
     server.once('listening', () => {

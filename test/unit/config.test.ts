@@ -81,6 +81,7 @@ describe('loadConfig defaults', () => {
       headers_timeout_s: 10,
       request_timeout_s: 30,
       keep_alive_timeout_s: 5,
+      max_connections: 4096,
       stream_buffer_bytes: 262_144,
       ws_max_message_bytes: 65_536,
       ws_max_subscriptions: 100,
