@@ -35,8 +35,10 @@ export async function readCompletionStream(res: Dispatcher.ResponseData, label: 
   const onEvent = (event: SseEvent) => {
     // Nothing after [DONE] counts (eachLine stops there; a last partial event may still be flushed by end()).
     if (sawDone) return;
-    eventCount++;
     if (event.event === 'error') throw reportedError(parseLooseJson(event.data), label);
+    // A named event of another kind (a proxy's `event: ping` keep-alive) carries no part of the answer.
+    if (event.event !== 'message') return;
+    eventCount++;
     if (event.data.trim() === '[DONE]') {
       sawDone = true;
       return;

@@ -5,6 +5,7 @@
  */
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { InvalidJson, PayloadTooLarge } from '../errors.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.js';
@@ -44,7 +45,10 @@ function readLimited(incoming: IncomingMessage, limit: number): Promise<string> 
     };
     const onEnd = () => {
       cleanup();
-      resolve(Buffer.concat(chunks, size).toString('utf8'));
+      const body = Buffer.concat(chunks, size);
+      // JSON between systems is UTF-8 (RFC 8259 §8.1): other bytes would be stored as U+FFFD without a word.
+      if (!isUtf8(body)) reject(new InvalidJson('the request body is not valid UTF-8; JSON must be sent as UTF-8 (RFC 8259 §8.1)'));
+      else resolve(body.toString('utf8'));
     };
     const onError = (err: Error) => {
       cleanup();

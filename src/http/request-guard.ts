@@ -72,6 +72,13 @@ export function guardRequests(policy: GuardPolicy): MiddlewareHandler {
           `the request body is sent with "Content-Encoding: ${encoding.slice(0, 40)}"; compressed bodies are not read: send the JSON uncompressed, without Content-Encoding`,
         );
       }
+      // Node reads a body whose last transfer coding is chunked as chunked, and leaves any other coding undone.
+      const transfer = c.req.header('transfer-encoding');
+      if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked') {
+        throw new InvalidJson(
+          `the request body is sent with "Transfer-Encoding: ${transfer.slice(0, 40)}"; only chunked is read: send the JSON with Content-Length or "Transfer-Encoding: chunked" alone`,
+        );
+      }
       const essence = type?.split(';')[0]!.trim().toLowerCase();
       const plainAllowed = origin === undefined && PLAIN_TYPES.has(essence) && plainJson(c.req.path);
       if (essence !== 'application/json' && !plainAllowed) {

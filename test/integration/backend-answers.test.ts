@@ -174,6 +174,14 @@ describe('backend answers, byte for byte', () => {
     assert.equal(s.attempts, 1);
   });
 
+  it('case 4: named events of another kind (a proxy\'s `event: ping` keep-alive) between real chunks are skipped', async () => {
+    const bytes = [chunk({ role: 'assistant', content: '' }), 'event: ping\ndata: {}\n\n', chunk({ content: 'still ' }), ': comment\nevent: ping\ndata: {"t":1}\n\n', chunk({ content: 'here' }, 'stop'), DONE];
+    const s = await run(openai, [{ chunks: bytes }]);
+    assert.equal(s.status, 'completed', JSON.stringify(s.result));
+    assert.equal(s.result.output, 'still here');
+    assert.equal(s.attempts, 1);
+  });
+
   it('case 4: a bare CR ends a line, and CR CR ends an event', async () => {
     const cr = (event: string) => event.replace(/\n/g, '\r');
     const bytes = [cr(chunk({ content: 'carriage ' })), ': comment\r', cr(chunk({ content: 'returns' })), cr(chunk({}, 'stop')), cr(DONE)];

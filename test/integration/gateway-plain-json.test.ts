@@ -5,6 +5,7 @@
  * 400 invalid_json everywhere, naming its Content-Encoding.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
@@ -82,6 +83,29 @@ describe('gateway: JSON bodies without application/json', () => {
     // "identity" is no compression at all.
     const plain = await rawRequest(koubou.url, { method: 'POST', path: '/api/chat', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: chat });
     assert.equal(plain.status, 200, JSON.stringify(plain.body));
+  });
+
+  it('answers a transfer coding other than chunked, and a body that is not UTF-8, with a 400 invalid_json', async () => {
+    const { hostname, port, host } = new URL(koubou.url);
+    const status = (head: string, body: Buffer) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname, () => socket.end(Buffer.concat([Buffer.from(`POST /task/delegate HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n${head}Connection: close\r\n\r\n`), body])));
+        let answer = '';
+        socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+        socket.on('end', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const json = Buffer.from(JSON.stringify({ prompt: 'coded' }));
+    const chunked = Buffer.concat([Buffer.from(`${json.length.toString(16)}\r\n`), json, Buffer.from('\r\n0\r\n\r\n')]);
+    const coded = await status('Transfer-Encoding: gzip, chunked\r\n', chunked);
+    assert.match(coded, /^HTTP\/1\.1 400 /, coded);
+    assert.match(coded, /"code":"invalid_json".*Transfer-Encoding: gzip, chunked.*only chunked is read/s);
+    // Bytes that are no UTF-8 (0xff, a lone surrogate encoded) would be stored as U+FFFD without a word.
+    const latin = Buffer.concat([Buffer.from('{"prompt":"'), Buffer.from([0xff, 0xfe, 0xc0, 0x20, 0xed, 0xa0, 0x80]), Buffer.from('"}')]);
+    const bad = await status(`Content-Length: ${latin.length}\r\n`, latin);
+    assert.match(bad, /^HTTP\/1\.1 400 /, bad);
+    assert.match(bad, /"code":"invalid_json".*not valid UTF-8/s);
+    assert.match(await status('Transfer-Encoding: chunked\r\n', chunked), /^HTTP\/1\.1 202 /);
   });
 
   it('keeps wanting application/json elsewhere, and a multipart body anywhere', async () => {
