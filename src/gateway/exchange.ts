@@ -130,11 +130,12 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
   let behind: NodeJS.Timeout | null = null;
   const giveUpIfBehind = () => {
     behind = null;
-    if (finished || res.writableLength <= deps.maxBufferedBytes) return;
+    if (res.writableLength <= deps.maxBufferedBytes) return;
     const message = `the client fell behind: more than ${deps.maxBufferedBytes} bytes of its answer waited unread for ${FALL_BEHIND_MS / 1000} s`;
     deps.log.warn('gave up a gateway request whose client fell behind', { task: taskId, buffered_bytes: res.writableLength, waited_ms: FALL_BEHIND_MS });
+    // An answer already ended is not held for it either; its task has completed and stays so.
+    if (!finished) session?.abandon({ code: 'client_fell_behind', message });
     finished = true;
-    session?.abandon({ code: 'client_fell_behind', message });
     res.destroy();
   };
   const head = (status: number, contentType: string, length?: number) =>
@@ -145,7 +146,10 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
     // Pieces that arrive in one turn (one read from the backend often holds several) leave in one write: Node corks
     // the socket at a response's first write in a turn and uncorks it on the next tick (_http_outgoing.js, write_).
     res.write(bytes);
-    // A client that does not read its answer is not kept in memory: past the bound it has FALL_BEHIND_MS to catch up.
+    watchBacklog();
+  };
+  // A client that does not read its answer is not kept in memory: past the bound it has FALL_BEHIND_MS to catch up.
+  const watchBacklog = () => {
     if (res.writableLength > deps.maxBufferedBytes && behind === null) behind = setTimeout(giveUpIfBehind, FALL_BEHIND_MS).unref();
   };
   const end = (bytes: string) => {
@@ -157,6 +161,7 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
       head(200, presenter!.contentType, body.length);
       res.end(body);
     }
+    watchBacklog();
   };
   const fail = (failure: SessionFailure) => {
     if (finished) return;
