@@ -75,7 +75,10 @@ export function readMarkers(prompt: string): Partial<FakeBehaviour> {
   return found;
 }
 
-/** Writes pieces one timer tick apart (and each in two halves when splitting), then ends. */
+/**
+ * Writes pieces one pause apart (and each in two halves when splitting), and ends the response with the last one, as
+ * Ollama, vLLM and llama.cpp's server do: nothing waits between the closing piece and the end of the body.
+ */
 export function writeSlowly(res: http.ServerResponse, pieces: string[], behaviour: FakeBehaviour, later: Later): void {
   const parts: Buffer[] = [];
   for (const piece of pieces) {
@@ -90,6 +93,10 @@ export function writeSlowly(res: http.ServerResponse, pieces: string[], behaviou
     const part = parts[next++];
     if (part === undefined) {
       res.end();
+      return;
+    }
+    if (next === parts.length) {
+      res.end(part);
       return;
     }
     res.write(part);
