@@ -11,7 +11,6 @@ import type { AnswerBuilder } from './answer.js';
 import { isRecord, optionalNumber, parseBackendJson, parseLooseJson, reportedError } from './json.js';
 import { readJsonBody } from './http-client.js';
 import { eachLine } from './body-chunks.js';
-import { MAX_LINE_BYTES } from './lines.js';
 import { SseDecoder, type SseEvent } from './sse.js';
 
 /** Socket errors by which a server that already sent its finish reason may hang up before `[DONE]`. */
@@ -21,14 +20,11 @@ const HANG_UP_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
  * Reads the stream: model, usage and finish_reason go into `answer`, each chunk's first choice to `onChoice` with the
  * chunk (before its finish_reason is noted). Throws BackendProtocolError for a body that is not such a stream, or one
  * that ends without a choice or without a finish_reason or [DONE]; a JSON body with an `error` (a server refusing
- * before it streams) is thrown as the server's error. A connection the server drops after the finish reason ends the answer, as [DONE] would.
+ * before it streams) is thrown as the server's error, and a whole completion (a server ignoring `stream: true`) is
+ * read as one chunk. A connection the server drops after the finish reason ends the answer, as [DONE] would.
  */
 export async function readCompletionStream(res: Dispatcher.ResponseData, label: string, answer: AnswerBuilder, onChoice: (choice: Record<string, unknown>, chunk: Record<string, unknown>) => void): Promise<void> {
-  if (String(res.headers['content-type'] ?? '').startsWith('application/json')) {
-    const body = await readJsonBody(res.body, 'answer', label, MAX_LINE_BYTES);
-    if (isRecord(body) && body.error !== undefined && body.error !== null) throw reportedError(body.error, label);
-    throw new BackendProtocolError(`${label}: response is not an SSE stream (a JSON body without an error; content-type application/json)`);
-  }
+  if (String(res.headers['content-type'] ?? '').startsWith('application/json')) return readWholeCompletion(res, label, answer, onChoice);
   let sawDone = false;
   let sawChoice = false;
   let eventCount = 0;
@@ -77,6 +73,23 @@ export async function readCompletionStream(res: Dispatcher.ResponseData, label: 
   if (!sawDone && answer.rawFinishReason === undefined) {
     throw new BackendProtocolError(`${label}: SSE stream ended without a finish_reason or [DONE] (${eventCount} events received)`);
   }
+}
+
+/**
+ * A JSON body where a stream was asked for: a server refusing before it streams ({"error": ...}), or one that ignores
+ * `stream: true` and answers a whole chat.completion / text_completion (some OpenAI-compatible servers and proxies
+ * do), read as a stream of one chunk whose delta is the whole message. Bounded by the answer's byte limit.
+ */
+async function readWholeCompletion(res: Dispatcher.ResponseData, label: string, answer: AnswerBuilder, onChoice: (choice: Record<string, unknown>, chunk: Record<string, unknown>) => void): Promise<void> {
+  const body = await readJsonBody(res.body, 'answer', label, answer.bodyLimit);
+  if (isRecord(body) && body.error !== undefined && body.error !== null) throw reportedError(body.error, label);
+  const choice: unknown = isRecord(body) && Array.isArray(body.choices) ? body.choices[0] : undefined;
+  if (!isRecord(body) || !isRecord(choice)) {
+    throw new BackendProtocolError(`${label}: response is not an SSE stream, nor a completion with a choice (content-type application/json)`);
+  }
+  readFacts(body, answer);
+  onChoice(isRecord(choice.message) ? { ...choice, delta: choice.message } : choice, body);
+  if (typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
 }
 
 /** The model and usage a chunk or body reports (usage.completion_tokens_details.reasoning_tokens included). */

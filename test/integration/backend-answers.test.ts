@@ -230,6 +230,27 @@ describe('backend answers, byte for byte', () => {
     assert.equal(s.attempts, 1, 'a 404 is permanent');
   });
 
+  it('a whole chat.completion sent to a streaming request (a server ignoring stream: true) is read as the answer', async () => {
+    const completion = {
+      id: 'chatcmpl-whole', object: 'chat.completion', created: 1749480000, model: 'whole-model',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'all at once' }, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
+    };
+    const s = await run(openai, [{ headers: { 'content-type': 'application/json' }, chunks: [JSON.stringify(completion)] }]);
+    assert.equal(s.status, 'completed', JSON.stringify(s));
+    assert.equal(s.result.output, 'all at once');
+    assert.equal(s.result.finish_reason, 'stop');
+    assert.equal(s.result.model, 'whole-model');
+    assert.equal(s.attempts, 1);
+  });
+
+  it('a JSON body with neither an error nor a choice sent to a streaming request is malformed', async () => {
+    const s = await run(openai, Array.from({ length: MAX_ATTEMPTS }, () => ({ headers: { 'content-type': 'application/json' }, chunks: ['{"object":"list","data":[]}'] })));
+    assert.equal(s.status, 'failed');
+    assert.equal(s.result.error_code, 'backend_protocol_error');
+    assert.match(s.result.error, /nor a completion with a choice/);
+  });
+
   it('an answer that ends on "stop" without any text is not a success', async () => {
     const empty = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: '' }, 'stop'), DONE] };
     const good = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'now with text' }, 'stop'), DONE] };

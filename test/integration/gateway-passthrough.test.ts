@@ -139,6 +139,30 @@ describe('gateway: fields passed through from a backend of the same protocol', (
     }
   });
 
+  it('relays a whole chat.completion from a server that ignores stream: true, text and tool calls, to a streaming client', async () => {
+    const whole = (message: object, finish: string) => ({
+      headers: { 'content-type': 'application/json' },
+      chunks: [JSON.stringify({ id: 'chatcmpl-w', object: 'chat.completion', created: 1749480000, model: 'oai-model', choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage: { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 } })],
+    });
+    fake.script([whole({ role: 'assistant', content: 'Hello world' }, 'stop')]);
+    const stream = await openai.chat.completions.create({ model: 'oai-model', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
+    let text = '';
+    let finish: string | null = null;
+    let usage;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      usage = chunk.usage ?? usage;
+    }
+    assert.deepEqual({ text, finish, total: usage?.total_tokens }, { text: 'Hello world', finish: 'stop', total: 6 });
+    const calls = [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }, { id: 'c2', type: 'function', function: { name: 'get_time', arguments: '{}' } }];
+    fake.script([whole({ role: 'assistant', content: null, tool_calls: calls }, 'tool_calls')]);
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object' } } }];
+    const final = await openai.chat.completions.stream({ model: 'oai-model', tools, messages: [{ role: 'user', content: 'call tools' }] }).finalChatCompletion();
+    assert.equal(final.choices[0]!.finish_reason, 'tool_calls');
+    assert.deepEqual(final.choices[0]!.message.tool_calls!.map((c) => ({ id: c.id, function: (c as { function: object }).function })), calls.map(({ id, function: f }) => ({ id, function: f })));
+  });
+
   it('retrieves one model, and says 404 model_not_found for a model nobody serves', async () => {
     const model = await openai.models.retrieve('oll-model');
     assert.deepEqual({ id: model.id, object: model.object, owned_by: model.owned_by }, { id: 'oll-model', object: 'model', owned_by: 'oll' });
