@@ -10,8 +10,15 @@ import { BackendProtocolError } from '../errors.js';
 import type { AnswerBuilder } from './answer.js';
 import { isRecord, optionalNumber, parseBackendJson, parseLooseJson, reportedError } from './json.js';
 import { readJsonBody } from './http-client.js';
-import { eachLine } from './body-chunks.js';
+import { CompleteBy, eachLine } from './body-chunks.js';
+import { MAX_LINE_BYTES } from './lines.js';
 import { SseDecoder, type SseEvent } from './sse.js';
+
+/**
+ * How long after the finish reason the usage chunk and `data: [DONE]` are waited for. Servers send both at once after
+ * it; one that sends neither and holds the response open (keep-alive comments and all) must not hold the answer.
+ */
+export const TRAILING_FACTS_MS = 2_000;
 
 /** Socket errors by which a server that already sent its finish reason may hang up before `[DONE]`. */
 const HANG_UP_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
@@ -21,12 +28,13 @@ const HANG_UP_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
  * chunk (before its finish_reason is noted). Throws BackendProtocolError for a body that is not such a stream, or one
  * that ends without a choice or without a finish_reason or [DONE]; a JSON body with an `error` (a server refusing
  * before it streams) is thrown as the server's error, and a whole completion (a server ignoring `stream: true`) is
- * read as one chunk. A connection the server drops after the finish reason ends the answer, as [DONE] would.
+ * read as one chunk. The answer is complete at [DONE], or TRAILING_FACTS_MS after the finish reason. A connection the server drops after the finish reason ends the answer, as [DONE] would.
  */
 export async function readCompletionStream(res: Dispatcher.ResponseData, label: string, answer: AnswerBuilder, onChoice: (choice: Record<string, unknown>, chunk: Record<string, unknown>) => void): Promise<void> {
   if (String(res.headers['content-type'] ?? '').startsWith('application/json')) return readWholeCompletion(res, label, answer, onChoice);
   let sawDone = false;
   let sawChoice = false;
+  const afterFinish = new CompleteBy(TRAILING_FACTS_MS);
   let eventCount = 0;
   const onEvent = (event: SseEvent) => {
     // Nothing after [DONE] counts (eachLine stops there; a last partial event may still be flushed by end()).
@@ -51,13 +59,17 @@ export async function readCompletionStream(res: Dispatcher.ResponseData, label: 
     if (!isRecord(choice)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has a malformed choice`);
     sawChoice = true;
     onChoice(choice, chunk);
-    if (typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
+    if (typeof choice.finish_reason === 'string') {
+      answer.rawFinishReason = choice.finish_reason;
+      afterFinish.start();
+    }
   };
   const events = new SseDecoder(label);
   try {
-    // [DONE] completes the answer: it does not wait for the server to end the body.
-    await eachLine(res.body, (line) => (events.push(line, onEvent), sawDone), label);
-    events.end(onEvent);
+    // [DONE] completes the answer: it does not wait for the server to end the body; nor, past a moment, does a finish
+    // reason that no [DONE] follows.
+    const ended = await eachLine(res.body, (line) => (events.push(line, onEvent), sawDone), label, MAX_LINE_BYTES, afterFinish);
+    if (ended === 'end') events.end(onEvent);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (!(answer.rawFinishReason !== undefined && typeof code === 'string' && HANG_UP_CODES.has(code))) throw err;

@@ -2,13 +2,15 @@
  * An answer is complete at its last piece (`data: [DONE]`, Ollama's `"done": true` object), not when the server ends
  * the body: a server, or a proxy in front of one, that holds the response open after it must hold back neither the
  * task nor a gateway client. What is left of the body is drained for a bounded time, so a server that does end it
- * keeps its connection for the next call and one that never does has it closed.
+ * keeps its connection for the next call and one that never does has it closed. A finish reason that no [DONE]
+ * follows completes the answer a moment later.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { Ollama } from 'ollama';
 import { DRAIN_AFTER_ANSWER } from '../../src/backends/body-chunks.js';
+import { TRAILING_FACTS_MS } from '../../src/backends/openai-stream.js';
 import { api } from '../helpers/api.js';
 import { eventually } from '../helpers/eventually.js';
 import type { FakeRequest } from '../helpers/fake-llm.js';
@@ -80,6 +82,35 @@ describe('an answer ends at its last piece', () => {
     }
     assert.equal(text, 'held open');
     assert.equal(finish, 'stop');
+  });
+
+  // A finish reason that no [DONE] follows, the response held open with keep-alive comments (bifrost #6784,
+  // claude-code-router #1271 saw servers do this): complete TRAILING_FACTS_MS after the finish reason.
+  const FINISH_THEN_HELD: ScriptedResponse = { chunks: OPENAI_PIECES.slice(0, -1), repeat: { bytes: ': keep-alive\n\n', delayMs: 300 } };
+
+  it('a task on an OpenAI server that sends the finish reason, no [DONE], and keeps the body alive completes', async () => {
+    pool.fake.script([FINISH_THEN_HELD]);
+    const client = api(pool.koubou.url);
+    const id = (await client.delegate({ prompt: 'finish without done', options: { model: 'oai-model' } })).body.task_id as string;
+    let status: any;
+    await eventually(async () => ['completed', 'failed'].includes((status = (await client.status(id)).body).status), TRAILING_FACTS_MS + 8_000);
+    assert.equal(status.status, 'completed', JSON.stringify(status.result));
+    assert.deepEqual([status.result.output, status.result.finish_reason, status.attempts], ['held open', 'stop', 1]);
+    const call = lastCall();
+    await eventually(() => call.aborted, 5_000);
+  });
+
+  it('an OpenAI client streaming through the gateway gets its answer ended when the server sends the finish reason and no [DONE]', async () => {
+    pool.fake.script([FINISH_THEN_HELD]);
+    const openai = new OpenAI({ baseURL: `${pool.koubou.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const stream = await openai.chat.completions.create({ model: 'oai-model', stream: true, messages: [{ role: 'user', content: 'finish without done' }] });
+    let text = '';
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.deepEqual([text, finish], ['held open', 'stop']);
   });
 
   it('an Ollama client streaming through the gateway gets its done object while the server holds its body open', async () => {
