@@ -2,7 +2,7 @@
  * Ollama's /api/chat and /api/generate answers (github.com/ollama/ollama docs/api.md; fields in the order of api/types.go
  * ChatResponse and GenerateResponse): NDJSON objects `{"model","created_at","message":{"role":"assistant","content"},
  * "done":false}` (generate: `"response"` instead of `"message"`), tool calls whole in `message.tool_calls` with
- * `arguments` as an object, and a last object with `"done":true`, `done_reason`, generate's `context` when an Ollama
+ * `id`, `function.index` and `arguments` as an object, and a last object with `"done":true`, `done_reason`, generate's `context` when an Ollama
  * backend sent one, and the counts and timings (nanoseconds). With `stream: false` the whole answer is that last
  * object. Also the answers to a load or unload request (a chat without messages, a generate without a prompt).
  */
@@ -20,10 +20,15 @@ export class OllamaAnswer implements Presenter {
   private firstAt: number | null = null;
   private content = '';
   private thinking = '';
-  private readonly tools = new ToolCallCollector();
+  private readonly tools: ToolCallCollector;
 
-  /** endpoint chat or generate; stream: NDJSON pieces, else one object; now: the clock (ms) for timings and created_at. */
-  constructor(private readonly endpoint: 'chat' | 'generate', private readonly stream: boolean, private readonly model: string, private readonly now: () => number) {
+  /**
+   * endpoint chat or generate; stream: NDJSON pieces, else one object; now: the clock (ms) for timings and created_at;
+   * taskId: names the tool calls a server sent without an id (`call_<task id>_<n>`), so that none of a conversation's
+   * calls share one.
+   */
+  constructor(private readonly endpoint: 'chat' | 'generate', private readonly stream: boolean, private readonly model: string, private readonly now: () => number, taskId: string) {
+    this.tools = new ToolCallCollector(`call_${taskId}_`);
     this.started = now();
     this.contentType = stream ? 'application/x-ndjson' : 'application/json; charset=utf-8';
   }
@@ -69,7 +74,8 @@ export class OllamaAnswer implements Presenter {
     const message: Record<string, unknown> = { role: 'assistant', content };
     if (thinking) message.thinking = thinking;
     if (withTools && this.tools.size > 0) {
-      message.tool_calls = this.tools.list().map((c) => ({ function: { name: c.name, arguments: parseArguments(c.arguments) } }));
+      // As api/types.go ToolCall writes one: its id (server/routes.go gives each call one), the index within the answer.
+      message.tool_calls = this.tools.list().map((c, index) => ({ id: c.id, function: { index, name: c.name, arguments: parseArguments(c.arguments) } }));
     }
     return { ...head, message };
   }

@@ -101,8 +101,9 @@ describe('gateway: Ollama protocol', () => {
   it('relays tool calls in message.tool_calls from both backend protocols, whole and streamed', async () => {
     const created_at = '2025-01-01T00:00:00.000000000Z';
     const line = (o: object) => `${JSON.stringify(o)}\n`;
+    // As Ollama 0.12.10 and later send it (api/types.go ToolCall: an id, the index within the answer).
     const ollamaTool = [
-      line({ model: 'oll-model', created_at, message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }] }, done: false }),
+      line({ model: 'oll-model', created_at, message: { role: 'assistant', content: '', tool_calls: [{ id: 'call_x1y2z3w4', function: { index: 0, name: 'get_weather', arguments: { city: 'Paris' } } }] }, done: false }),
       line({ model: 'oll-model', created_at, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', eval_count: 3, prompt_eval_count: 2 }),
     ];
     const chunk = (delta: object, finish: string | null) =>
@@ -114,14 +115,38 @@ describe('gateway: Ollama protocol', () => {
       'data: [DONE]\n\n',
     ];
     const tools = [{ type: 'function', function: { name: 'get_weather', description: 'weather', parameters: { type: 'object', properties: { city: { type: 'string', description: 'city' } }, required: ['city'] } } }];
-    for (const [model, script] of [['oll-model', ollamaTool], ['oai-model', openAiTool]] as const) {
+    for (const [model, script, id] of [['oll-model', ollamaTool, 'call_x1y2z3w4'], ['oai-model', openAiTool, 'call_1']] as const) {
+      const expected = [{ id, function: { index: 0, name: 'get_weather', arguments: { city: 'Paris' } } }];
       fake.script([{ chunks: script }, { chunks: script }]);
       const whole = await client.chat({ model, tools, stream: false, messages: [{ role: 'user', content: 'weather?' }] });
-      assert.deepEqual(whole.message.tool_calls, [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }], model);
+      assert.deepEqual(whole.message.tool_calls, expected, model);
       const calls = [];
       for await (const part of await client.chat({ model, tools, stream: true, messages: [{ role: 'user', content: 'weather?' }] })) calls.push(...(part.message.tool_calls ?? []));
-      assert.deepEqual(calls, [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }], model);
+      assert.deepEqual(calls, expected, model);
     }
+    // An older Ollama sends no ids: each call gets one of its own answer's, numbered by index.
+    fake.script([{ chunks: [line({ model: 'oll-model', created_at, message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'a', arguments: {} } }, { function: { name: 'b', arguments: {} } }] }, done: false }), ollamaTool[1]!] }]);
+    const res = await fetch(`${koubou.url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'oll-model', tools, stream: false, messages: [{ role: 'user', content: 'two calls' }] }) });
+    const taskId = res.headers.get('x-koubou-task-id');
+    const calls = ((await res.json()) as { message: { tool_calls: { id: string; function: { index: number } }[] } }).message.tool_calls;
+    assert.deepEqual(calls.map((c) => [c.id, c.function.index]), [[`call_${taskId}_0`, 0], [`call_${taskId}_1`, 1]]);
+  });
+
+  it('answers parallel calls of one function with their own results on an OpenAI backend, by tool_call_id or in order by tool_name', async () => {
+    const paris = { id: 'call_p', function: { name: 'get_weather', arguments: { city: 'Paris' } } };
+    const rome = { id: 'call_r', function: { name: 'get_weather', arguments: { city: 'Rome' } } };
+    const ask = async (calls: object[], results: object[]) => {
+      await client.chat({ model: 'oai-model', stream: false, messages: [{ role: 'user', content: 'weather in Paris and Rome?' }, { role: 'assistant', content: '', tool_calls: calls }, ...results] } as never);
+      return (fake.requests.at(-1)!.body as { messages: { role: string; content: string; tool_call_id?: string; tool_calls?: { id: string }[] }[] }).messages;
+    };
+    // Without ids (an older Ollama, or a client that drops them), results answer the calls of their name in order.
+    let sent = await ask([{ function: paris.function }, { function: rome.function }], [{ role: 'tool', tool_name: 'get_weather', content: '18C' }, { role: 'tool', tool_name: 'get_weather', content: '21C' }]);
+    const ids = sent[1]!.tool_calls!.map((c) => c.id);
+    assert.equal(new Set(ids).size, 2, JSON.stringify(ids));
+    assert.deepEqual(sent.slice(2).map((m) => [m.tool_call_id, m.content]), [[ids[0], '18C'], [ids[1], '21C']]);
+    // With ids, each result names its call, in whatever order.
+    sent = await ask([paris, rome], [{ role: 'tool', tool_name: 'get_weather', tool_call_id: 'call_r', content: '21C' }, { role: 'tool', tool_name: 'get_weather', tool_call_id: 'call_p', content: '18C' }]);
+    assert.deepEqual(sent.slice(2).map((m) => [m.tool_call_id, m.content]), [['call_r', '21C'], ['call_p', '18C']]);
   });
 
   it('sends an earlier assistant turn\'s thinking to an OpenAI backend as that message\'s reasoning', async () => {

@@ -71,11 +71,21 @@ function calledName(messages: Message[], id: unknown): string | undefined {
   return undefined;
 }
 
-/** Ollama messages → OpenAI messages; tool calls get ids (`call_<n>`) that the following tool messages refer to. */
+/**
+ * Ollama messages → OpenAI messages. Tool calls keep their ids, or get `call_<n>`; a tool message names its call by
+ * `tool_call_id` (Ollama 0.12.10 and later), else by `tool_name`: each answers the earliest call of that name not yet
+ * answered, so parallel calls of one function get their own results, as OpenAI-compatible servers require (every
+ * call's id answered once). Without either it answers the earliest call still unanswered.
+ */
 export function ollamaToOpenAiMessages(messages: unknown[]): Message[] {
   let calls = 0;
-  const idsByName = new Map<string, string>();
-  let lastId: string | undefined;
+  // Calls not yet answered, oldest first.
+  let open: { id: string; name: unknown }[] = [];
+  const answer = (pick: (c: { id: string; name: unknown }) => boolean): string | undefined => {
+    const at = open.findIndex(pick);
+    if (at < 0) return undefined;
+    return open.splice(at, 1)[0]!.id;
+  };
   return messages.filter(isRecord).map((m) => {
     const text = typeof m.content === 'string' ? m.content : '';
     // Ollama reads roles case-insensitively; OpenAI-compatible servers take them in lower case.
@@ -88,18 +98,21 @@ export function ollamaToOpenAiMessages(messages: unknown[]): Message[] {
       out.content = text;
     }
     if (Array.isArray(m.tool_calls)) {
+      // A new assistant turn: what the last one left unanswered stays so.
+      open = [];
       out.tool_calls = m.tool_calls.filter(isRecord).map((call) => {
         const fn = isRecord(call.function) ? call.function : {};
-        const id = typeof call.id === 'string' ? call.id : `call_${calls++}`;
-        if (typeof fn.name === 'string') idsByName.set(fn.name, id);
-        lastId = id;
+        const id = typeof call.id === 'string' && call.id !== '' ? call.id : `call_${calls++}`;
+        open.push({ id, name: fn.name });
         return { id, type: 'function', function: { name: fn.name, arguments: JSON.stringify(fn.arguments ?? {}) } };
       });
     }
     if (typeof m.thinking === 'string' && m.thinking !== '') out.reasoning = m.thinking;
     if (out.role === 'tool') {
-      const byName = typeof m.tool_name === 'string' ? idsByName.get(m.tool_name) : undefined;
-      const id = typeof m.tool_call_id === 'string' ? m.tool_call_id : (byName ?? lastId);
+      let id: string | undefined;
+      if (typeof m.tool_call_id === 'string' && m.tool_call_id !== '') id = answer((c) => c.id === m.tool_call_id) ?? m.tool_call_id;
+      else if (typeof m.tool_name === 'string') id = answer((c) => c.name === m.tool_name);
+      id ??= answer(() => true);
       if (id !== undefined) out.tool_call_id = id;
     }
     return out;
