@@ -103,9 +103,13 @@ async function readSingleCompletion(body: Dispatcher.ResponseData['body'], label
   if (isRecord(choice) && typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
 }
 
-/** A delta or message: its content and its reasoning (one of the two names; newer vLLM sends both alike). */
+/**
+ * A delta or message: its content and its reasoning (one of the two names; newer vLLM sends both alike), and the
+ * model's refusal, which is its answer as text is (a refusal is not an empty answer to retry).
+ */
 function readMessage(message: Record<string, unknown>, answer: AnswerBuilder): void {
   const reasoning = typeof message.reasoning === 'string' ? message.reasoning : message.reasoning_content;
   if (typeof reasoning === 'string') answer.addReasoning(reasoning);
   if (typeof message.content === 'string') answer.addContent(message.content);
+  if (typeof message.refusal === 'string') answer.addContent(message.refusal);
 }

@@ -36,13 +36,15 @@ export class OllamaAnswer implements Presenter {
   delta(d: ChatDelta): string {
     this.firstAt ??= this.now();
     this.tools.add(d.toolCalls);
+    // Ollama has no refusal of its own: an OpenAI-compatible server's refusal is what the model said.
+    const content = (d.content ?? '') + (d.refusal ?? '');
     if (!this.stream) {
-      this.content += d.content ?? '';
+      this.content += content;
       this.thinking += d.reasoning ?? '';
       return '';
     }
-    if (!d.content && !d.reasoning) return '';
-    return this.line(d.content ?? '', d.reasoning ?? '', false) + '\n';
+    if (!content && !d.reasoning) return '';
+    return this.line(content, d.reasoning ?? '', false) + '\n';
   }
 
   finish(end: ChatEnd): string {

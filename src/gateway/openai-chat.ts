@@ -3,7 +3,7 @@
  * `chat.completion` object, or `chat.completion.chunk` SSE events (`data: {...}\n\n`) opened by a role delta, closed
  * by a chunk with `finish_reason`, then (with stream_options.include_usage) a chunk with empty choices and the usage
  * (every earlier chunk then has `"usage": null`), then `data: [DONE]`. An OpenAI-compatible backend's
- * system_fingerprint and logprobs are passed on; from an Ollama they are null.
+ * system_fingerprint, logprobs and refusal are passed on; from an Ollama they are null.
  */
 import type { ChatDelta, ChatEnd } from '../tasks/chat.js';
 import { LogprobsCollector, ToolCallCollector, openAiFinishReason, type Presenter } from './presenter.js';
@@ -64,12 +64,13 @@ export class OpenAiChatStream implements Presenter {
     if (!this.opened) {
       this.opened = true;
       // The server's role chunk carries only (empty) logprobs: they go on this one.
-      const rolePiece = !d.content && !d.reasoning && !d.toolCalls?.length;
+      const rolePiece = !d.content && !d.refusal && !d.reasoning && !d.toolCalls?.length;
       out += this.chunk({ role: 'assistant', content: '' }, null, this.meta.model, rolePiece ? logprobs : null);
       if (rolePiece) logprobs = null;
     }
     if (d.reasoning) out += this.chunk({ reasoning_content: d.reasoning }, null);
     if (d.content || logprobs) out += this.chunk(d.content ? { content: d.content } : {}, null, this.meta.model, logprobs);
+    if (d.refusal) out += this.chunk({ refusal: d.refusal }, null);
     if (d.toolCalls?.length) {
       const calls = d.toolCalls.map((p) => {
         const first = !this.toolIds.has(p.index);
@@ -103,6 +104,7 @@ export class OpenAiChatStream implements Presenter {
 export class OpenAiChatCompletion implements Presenter {
   readonly contentType = 'application/json';
   private content = '';
+  private refusal = '';
   private reasoning = '';
   private readonly tools: ToolCallCollector;
   private readonly logprobs = new LogprobsCollector();
@@ -114,6 +116,7 @@ export class OpenAiChatCompletion implements Presenter {
 
   delta(d: ChatDelta): string {
     if (d.content) this.content += d.content;
+    if (d.refusal) this.refusal += d.refusal;
     if (d.reasoning) this.reasoning += d.reasoning;
     this.tools.add(d.toolCalls);
     this.logprobs.add(d.logprobs);
@@ -121,10 +124,11 @@ export class OpenAiChatCompletion implements Presenter {
   }
 
   finish(end: ChatEnd): string {
-    const message: Record<string, unknown> = { role: 'assistant', content: this.content === '' && this.tools.size > 0 ? null : this.content };
+    // A refusal or tool calls with no text leave content null, as OpenAI writes them.
+    const message: Record<string, unknown> = { role: 'assistant', content: this.content === '' && (this.tools.size > 0 || this.refusal !== '') ? null : this.content };
     if (this.reasoning !== '') message.reasoning_content = this.reasoning;
     if (this.tools.size > 0) message.tool_calls = this.tools.list().map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
-    message.refusal = null;
+    message.refusal = this.refusal === '' ? null : this.refusal;
     return JSON.stringify({
       id: this.meta.id,
       object: 'chat.completion',

@@ -3,7 +3,7 @@
  * resources/responses types). Streaming: SSE events `event: <type>\ndata: <json>\n\n`, each with a `sequence_number`
  * from 0 and no `[DONE]`: response.created, response.in_progress, then per output item response.output_item.added,
  * its deltas (a message: response.content_part.added, response.output_text.delta…, response.output_text.done,
- * response.content_part.done; reasoning: response.reasoning_summary_part.added, response.reasoning_summary_text.delta…,
+ * response.content_part.done, or for a refusal response.refusal.delta… and response.refusal.done; reasoning: response.reasoning_summary_part.added, response.reasoning_summary_text.delta…,
  * response.reasoning_summary_text.done, response.reasoning_summary_part.done; a function call:
  * response.function_call_arguments.delta…, response.function_call_arguments.done; a custom tool call:
  * response.custom_tool_call_input.delta, response.custom_tool_call_input.done), response.output_item.done, and
@@ -41,12 +41,16 @@ interface OpenItem {
   id: string;
   /** The text, the reasoning, or a call's arguments as JSON text. */
   text: string;
+  /** A message's one content part: its text, or the model's refusal. */
+  part?: 'output_text' | 'refusal';
   /** Tool calls only: the call id and the name the model called (chat's function name). */
   callId?: string;
   name?: string;
 }
 
 const outputText = (text: string) => ({ type: 'output_text', annotations: [], logprobs: [], text });
+const refusalPart = (refusal: string) => ({ type: 'refusal', refusal });
+const contentPart = (part: OpenItem['part'], text: string) => (part === 'refusal' ? refusalPart(text) : outputText(text));
 const summaryText = (text: string) => ({ type: 'summary_text', text });
 
 /** Both forms of the answer; `stream` picks whether events are written as they come or only the response at the end. */
@@ -71,6 +75,7 @@ export class ResponsesAnswer implements Presenter {
     let out = this.open();
     if (d.reasoning) out += this.text('reasoning', d.reasoning);
     if (d.content) out += this.text('message', d.content);
+    if (d.refusal) out += this.text('refusal', d.refusal);
     for (const piece of d.toolCalls ?? []) {
       let call = this.calls.get(piece.index);
       if (!call) {
@@ -136,30 +141,32 @@ export class ResponsesAnswer implements Presenter {
     return this.event('response.created', { response }) + this.event('response.in_progress', { response });
   }
 
-  /** A piece of text for the current message or reasoning item, opening one (and closing another kind) as needed. */
-  private text(kind: 'message' | 'reasoning', delta: string): string {
+  /**
+   * A piece of text for the current message (its text or refusal part) or reasoning item, opening one (and closing
+   * another kind) as needed.
+   */
+  private text(kind: 'message' | 'refusal' | 'reasoning', delta: string): string {
     let out = '';
-    if (this.current?.kind !== kind) {
+    const itemKind = kind === 'reasoning' ? 'reasoning' : 'message';
+    const part = kind === 'reasoning' ? undefined : kind === 'refusal' ? 'refusal' : 'output_text';
+    if (this.current?.kind !== itemKind || this.current.part !== part) {
       out += this.closeCurrent();
-      const prefix = kind === 'message' ? 'msg' : 'rs';
-      this.current = { kind, outputIndex: this.items, id: `${prefix}_${this.suffix}_${this.items}`, text: '' };
+      const prefix = itemKind === 'message' ? 'msg' : 'rs';
+      this.current = { kind: itemKind, outputIndex: this.items, id: `${prefix}_${this.suffix}_${this.items}`, text: '', ...(part ? { part } : {}) };
       this.items++;
       const item = this.current;
       out += this.event('response.output_item.added', { output_index: item.outputIndex, item: this.item(item, 'in_progress') });
       out +=
-        kind === 'message'
-          ? this.event('response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: outputText('') })
+        itemKind === 'message'
+          ? this.event('response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: contentPart(part, '') })
           : this.event('response.reasoning_summary_part.added', { item_id: item.id, output_index: item.outputIndex, summary_index: 0, part: summaryText('') });
     }
     const item = this.current!;
     item.text += delta;
     const where = { item_id: item.id, output_index: item.outputIndex };
-    return (
-      out +
-      (kind === 'message'
-        ? this.event('response.output_text.delta', { ...where, content_index: 0, delta, logprobs: [] })
-        : this.event('response.reasoning_summary_text.delta', { ...where, summary_index: 0, delta }))
-    );
+    if (kind === 'message') return out + this.event('response.output_text.delta', { ...where, content_index: 0, delta, logprobs: [] });
+    if (kind === 'refusal') return out + this.event('response.refusal.delta', { ...where, content_index: 0, delta });
+    return out + this.event('response.reasoning_summary_text.delta', { ...where, summary_index: 0, delta });
   }
 
   private closeCurrent(): string {
@@ -168,12 +175,18 @@ export class ResponsesAnswer implements Presenter {
     this.current = null;
     const where = { item_id: item.id, output_index: item.outputIndex };
     const text = item.text;
-    const parts =
-      item.kind === 'message'
-        ? this.event('response.output_text.done', { ...where, content_index: 0, text, logprobs: [] }) +
-          this.event('response.content_part.done', { ...where, content_index: 0, part: outputText(text) })
-        : this.event('response.reasoning_summary_text.done', { ...where, summary_index: 0, text }) +
-          this.event('response.reasoning_summary_part.done', { ...where, summary_index: 0, part: summaryText(text) });
+    let parts: string;
+    if (item.kind === 'reasoning') {
+      parts =
+        this.event('response.reasoning_summary_text.done', { ...where, summary_index: 0, text }) +
+        this.event('response.reasoning_summary_part.done', { ...where, summary_index: 0, part: summaryText(text) });
+    } else {
+      parts =
+        (item.part === 'refusal'
+          ? this.event('response.refusal.done', { ...where, content_index: 0, refusal: text })
+          : this.event('response.output_text.done', { ...where, content_index: 0, text, logprobs: [] })) +
+        this.event('response.content_part.done', { ...where, content_index: 0, part: contentPart(item.part, text) });
+    }
     return parts + this.closeItem(item);
   }
 
@@ -197,7 +210,7 @@ export class ResponsesAnswer implements Presenter {
     const whole = status === 'completed';
     switch (item.kind) {
       case 'message':
-        return { id: item.id, type: 'message', status, role: 'assistant', content: whole ? [outputText(item.text)] : [] };
+        return { id: item.id, type: 'message', status, role: 'assistant', content: whole ? [contentPart(item.part, item.text)] : [] };
       case 'reasoning':
         return whole ? { id: item.id, type: 'reasoning', summary: [summaryText(item.text)], encrypted_content: item.text } : { id: item.id, type: 'reasoning', summary: [] };
       case 'function_call':

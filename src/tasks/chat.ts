@@ -57,6 +57,8 @@ export interface ChatEnd {
 /** One relayed piece of an answer; any field may be absent. */
 export interface ChatDelta {
   content?: string;
+  /** The model's refusal to answer, as an OpenAI-compatible server sends it apart from the content (delta.refusal). */
+  refusal?: string;
   /** Reasoning the server sends apart from the answer (OpenAI reasoning_content / reasoning, Ollama thinking). */
   reasoning?: string;
   toolCalls?: ToolCallDelta[];

@@ -251,6 +251,14 @@ describe('backend answers, byte for byte', () => {
     assert.match(s.result.error, /nor a completion with a choice/);
   });
 
+  it("a refusal is the answer (OpenAI's delta.refusal), not an empty one to retry", async () => {
+    const bytes = [chunk({ role: 'assistant', content: null, refusal: '' }), chunk({ refusal: 'I cannot help with that.' }), chunk({}, 'stop'), DONE];
+    const s = await run(openai, [{ chunks: bytes }]);
+    assert.equal(s.status, 'completed', JSON.stringify(s.result));
+    assert.equal(s.result.output, 'I cannot help with that.');
+    assert.equal(s.attempts, 1);
+  });
+
   it('an answer that ends on "stop" without any text is not a success', async () => {
     const empty = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: '' }, 'stop'), DONE] };
     const good = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'now with text' }, 'stop'), DONE] };

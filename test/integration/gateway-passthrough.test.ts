@@ -163,6 +163,39 @@ describe('gateway: fields passed through from a backend of the same protocol', (
     assert.deepEqual(final.choices[0]!.message.tool_calls!.map((c) => ({ id: c.id, function: (c as { function: object }).function })), calls.map(({ id, function: f }) => ({ id, function: f })));
   });
 
+  it("passes an OpenAI-compatible server's refusal on: chat whole and streamed, Responses whole and streamed, and as text to an Ollama client", async () => {
+    // As OpenAI streams a refusal (ChatCompletionChunk delta.refusal): the role chunk opens it, the text follows.
+    const head = { id: 'chatcmpl-rf', object: 'chat.completion.chunk', created: 1749480000, model: 'oai-model' };
+    const chunk = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+    const refusing = { chunks: [chunk({ role: 'assistant', content: null, refusal: '' }), chunk({ refusal: "I'm sorry, " }), chunk({ refusal: "I can't help with that." }), chunk({}, 'stop'), 'data: [DONE]\n\n'] };
+    const said = "I'm sorry, I can't help with that.";
+    const messages = [{ role: 'user' as const, content: 'something forbidden' }];
+
+    fake.script([refusing]);
+    const whole = await openai.chat.completions.create({ model: 'oai-model', messages });
+    assert.deepEqual([whole.choices[0]!.message.content, whole.choices[0]!.message.refusal, whole.choices[0]!.finish_reason], [null, said, 'stop']);
+    fake.script([refusing]);
+    let streamed = '';
+    for await (const c of await openai.chat.completions.create({ model: 'oai-model', stream: true, messages })) streamed += c.choices[0]?.delta.refusal ?? '';
+    assert.equal(streamed, said);
+
+    fake.script([refusing]);
+    const response = await openai.responses.create({ model: 'oai-model', input: 'something forbidden' });
+    assert.deepEqual((response.output[0] as { content: unknown }).content, [{ type: 'refusal', refusal: said }]);
+    fake.script([refusing]);
+    const events: string[] = [];
+    const runner = openai.responses.stream({ model: 'oai-model', input: 'something forbidden' });
+    runner.on('event', (e) => events.push(e.type));
+    const final = await runner.finalResponse();
+    // The helper adds `parsed` to each part it puts together.
+    assert.deepEqual((final.output[0] as { content: { type: string; refusal: string }[] }).content.map(({ type, refusal }) => ({ type, refusal })), [{ type: 'refusal', refusal: said }]);
+    assert.deepEqual(events.filter((t) => t.includes('refusal') || t.startsWith('response.content_part')), ['response.content_part.added', 'response.refusal.delta', 'response.refusal.delta', 'response.refusal.done', 'response.content_part.done']);
+
+    fake.script([refusing]);
+    const told = await ollama.chat({ model: 'oai-model', stream: false, messages });
+    assert.equal(told.message.content, said);
+  });
+
   it('retrieves one model, and says 404 model_not_found for a model nobody serves', async () => {
     const model = await openai.models.retrieve('oll-model');
     assert.deepEqual({ id: model.id, object: model.object, owned_by: model.owned_by }, { id: 'oll-model', object: 'model', owned_by: 'oll' });

@@ -1,6 +1,6 @@
 /**
  * Reads an OpenAI-compatible server's answer into a ChatRelay: chat.completion.chunk / text_completion SSE events up
- * to `data: [DONE]` (delta.content or text, delta.reasoning_content or reasoning, delta.tool_calls pieces, logprobs,
+ * to `data: [DONE]` (delta.content or text, delta.refusal, delta.reasoning_content or reasoning, delta.tool_calls pieces, logprobs,
  * finish_reason, model, system_fingerprint, usage), or an embeddings list. Formats:
  * platform.openai.com/docs/api-reference/chat-streaming.
  */
@@ -20,7 +20,7 @@ export async function relayOpenAiStream(res: Dispatcher.ResponseData, label: str
     const delta = isRecord(choice.delta) ? choice.delta : {};
     const reasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : delta.reasoning;
     const content = typeof delta.content === 'string' ? delta.content : choice.text;
-    relay.piece(str(content), str(reasoning), toolCallPieces.read(delta.tool_calls), isRecord(choice.logprobs) ? choice.logprobs : undefined);
+    relay.piece(str(content), str(reasoning), toolCallPieces.read(delta.tool_calls), isRecord(choice.logprobs) ? choice.logprobs : undefined, str(delta.refusal));
   });
   relay.end();
 }

@@ -21,10 +21,10 @@ export class ChatRelay {
   }
 
   /**
-   * A piece of one server message, with its log probabilities if the server sent them; throws OutputTooLarge past the
-   * cap (nothing of the piece is relayed then).
+   * A piece of one server message, with its log probabilities and the model's refusal if the server sent them; throws
+   * OutputTooLarge past the cap (nothing of the piece is relayed then). A refusal is the task's output, as text is.
    */
-  piece(content: string | undefined, reasoning: string | undefined, toolCalls: ToolCallDelta[] | undefined, logprobs?: Record<string, unknown>): void {
+  piece(content: string | undefined, reasoning: string | undefined, toolCalls: ToolCallDelta[] | undefined, logprobs?: Record<string, unknown>, refusal?: string): void {
     const delta: ChatDelta = {};
     if (reasoning) {
       this.answer.addReasoning(reasoning);
@@ -34,12 +34,16 @@ export class ChatRelay {
       this.answer.addContent(content);
       delta.content = content;
     }
+    if (refusal) {
+      this.answer.addContent(refusal);
+      delta.refusal = refusal;
+    }
     if (toolCalls && toolCalls.length > 0) {
       for (const call of toolCalls) this.answer.addOther((call.name ?? '') + (call.arguments ?? ''));
       delta.toolCalls = toolCalls;
     }
     if (logprobs) delta.logprobs = logprobs;
-    if (delta.content === undefined && delta.reasoning === undefined && delta.toolCalls === undefined && delta.logprobs === undefined) return;
+    if (delta.content === undefined && delta.refusal === undefined && delta.reasoning === undefined && delta.toolCalls === undefined && delta.logprobs === undefined) return;
     if (this.systemFingerprint !== undefined && !this.fingerprintSent) {
       delta.systemFingerprint = this.systemFingerprint;
       this.fingerprintSent = true;
