@@ -64,6 +64,18 @@ describe('gateway: OpenAI chat translated for an Ollama backend', () => {
     assert.deepEqual(sent()[0]!.images, [png]);
   });
 
+  it('refuses a file part naming the field instead of dropping it, and sends input_audio data among the images as Ollama does', async () => {
+    const before = fake.count;
+    const err = await client.chat.completions
+      .create({ model: 'oll-model', messages: [{ role: 'user', content: [{ type: 'text', text: 'summarize' }, { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0=' } }] }] })
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+    assert.match(err.message, /messages\[0\]\.content\[1\]\.type/);
+    assert.equal(fake.count, before, 'nothing reached the backend');
+    await client.chat.completions.create({ model: 'oll-model', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is said?' }, { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }] }] });
+    assert.deepEqual([sent()[0]!.content, sent()[0]!.images], ['what is said?', ['UklGRg==']]);
+  });
+
   it('gives the tool calls of an Ollama backend ids no earlier answer had, streamed or not', async () => {
     const line = (o: object) => `${JSON.stringify(o)}\n`;
     const created_at = '2025-01-01T00:00:00.000000000Z';

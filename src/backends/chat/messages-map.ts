@@ -13,8 +13,9 @@ type Message = Record<string, unknown>;
 
 /**
  * OpenAI messages → Ollama messages, as Ollama's own OpenAI layer maps them: a tool call keeps its id, a tool message
- * its tool_call_id and gets the called function's name as `tool_name`. An image given by http(s) URL is refused with a
- * ValidationError (Ollama takes images only as base64 data and fetches no URLs).
+ * its tool_call_id and gets the called function's name as `tool_name`, input_audio data goes among the images. An
+ * image given by http(s) URL, and any part other than text, refusal, image_url and input_audio (a file), is refused
+ * with a ValidationError (Ollama takes images only as base64 data and fetches no URLs, and takes no files).
  */
 export function openAiToOllamaMessages(messages: unknown[]): Message[] {
   const records = messages.filter(isRecord);
@@ -24,11 +25,33 @@ export function openAiToOllamaMessages(messages: unknown[]): Message[] {
     if (Array.isArray(m.content)) {
       const texts: string[] = [];
       m.content.forEach((part: unknown, j) => {
+        const field = `messages[${i}].content[${j}]`;
         if (!isRecord(part)) return;
-        if (part.type === 'text' && typeof part.text === 'string') texts.push(part.text);
-        // image_url is {url}, or (as Ollama's OpenAI layer also takes it) the URL itself.
-        const url = isRecord(part.image_url) ? part.image_url.url : part.image_url;
-        if (part.type === 'image_url' && typeof url === 'string') images.push(inlineImage(url, `messages[${i}].content[${j}].image_url.url`));
+        switch (part.type) {
+          case 'text':
+            if (typeof part.text === 'string') texts.push(part.text);
+            return;
+          // An earlier assistant turn's refusal is what the model said.
+          case 'refusal':
+            if (typeof part.refusal === 'string') texts.push(part.refusal);
+            return;
+          case 'image_url': {
+            // image_url is {url}, or (as Ollama's OpenAI layer also takes it) the URL itself.
+            const url = isRecord(part.image_url) ? part.image_url.url : part.image_url;
+            if (typeof url === 'string') images.push(inlineImage(url, `${field}.image_url.url`));
+            return;
+          }
+          case 'input_audio': {
+            // Ollama's OpenAI layer passes the base64 audio on among the message's images, for models that hear.
+            const data = isRecord(part.input_audio) ? part.input_audio.data : undefined;
+            if (typeof data !== 'string') throw new ValidationError(`${field}.input_audio.data: the audio must be base64 data`, `${field}.input_audio.data`);
+            images.push(data);
+            return;
+          }
+          default:
+            // A file or any other part would be dropped unsaid: Ollama takes none (its OpenAI layer refuses them too).
+            throw new ValidationError(`${field}.type: an Ollama backend takes text, image_url and input_audio parts, not ${JSON.stringify(String(part.type).slice(0, 40))}`, `${field}.type`);
+        }
       });
       out.content = texts.join('');
     } else {
