@@ -76,6 +76,22 @@ describe('gateway: OpenAI chat translated for an Ollama backend', () => {
     assert.deepEqual([sent()[0]!.content, sent()[0]!.images], ['what is said?', ['UklGRg==']]);
   });
 
+  it('carries tool_choice to an Ollama backend, which has no such field, in the tools it offers: none, one named, or all', async () => {
+    const fn = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object' } } });
+    const tools = [fn('get_weather'), fn('get_time')];
+    const offered = () => ((fake.requests.at(-1)!.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((t) => t.function.name);
+    const ask = (tool_choice: OpenAI.ChatCompletionToolChoiceOption | undefined) =>
+      client.chat.completions.create({ model: 'oll-model', tools, ...(tool_choice === undefined ? {} : { tool_choice }), messages: [{ role: 'user', content: 'weather?' }] });
+    await ask('none');
+    assert.deepEqual(offered(), []);
+    await ask({ type: 'function', function: { name: 'get_time' } });
+    assert.deepEqual(offered(), ['get_time']);
+    await ask('required');
+    assert.deepEqual(offered(), ['get_weather', 'get_time']);
+    await ask(undefined);
+    assert.deepEqual(offered(), ['get_weather', 'get_time']);
+  });
+
   it('gives the tool calls of an Ollama backend ids no earlier answer had, streamed or not', async () => {
     const line = (o: object) => `${JSON.stringify(o)}\n`;
     const created_at = '2025-01-01T00:00:00.000000000Z';

@@ -28,5 +28,18 @@ export function toOllamaRequest(call: ChatCall): { path: OllamaPath; body: Recor
     return { path: 'generate', body: { ...shared, prompt, ...(typeof body.suffix === 'string' ? { suffix: body.suffix } : {}) } };
   }
   const messages = openAiToOllamaMessages(Array.isArray(body.messages) ? body.messages : []);
-  return { path: 'chat', body: { ...shared, messages, ...(Array.isArray(body.tools) ? { tools: body.tools } : {}) } };
+  const tools = offeredTools(body.tools, body.tool_choice);
+  return { path: 'chat', body: { ...shared, messages, ...(tools === undefined ? {} : { tools }) } };
+}
+
+/**
+ * The tools an Ollama server is given for an OpenAI `tool_choice`, which it has no field for: "none" offers none (no
+ * call can come back, as OpenAI promises), a named function only that one; "auto" and "required" all of them.
+ */
+function offeredTools(tools: unknown, choice: unknown): unknown[] | undefined {
+  if (!Array.isArray(tools) || choice === 'none') return undefined;
+  const named = typeof choice === 'object' && choice !== null ? (choice as { function?: { name?: unknown } }).function?.name : undefined;
+  if (typeof named !== 'string') return tools;
+  const picked = tools.filter((t) => (t as { function?: { name?: unknown } } | null)?.function?.name === named);
+  return picked.length > 0 ? picked : tools;
 }
