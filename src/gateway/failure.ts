@@ -2,8 +2,8 @@
  * What a gateway client is told about a request that got no (whole) answer: the task's error in words about the model
  * it asked for. The backend's name and address stay in the log and in the task's stored error; a client of the pool
  * only knows models. A request the server refused keeps the server's own message and, from an OpenAI-compatible
- * server, the `param` it named (OpenAI's error shape: platform.openai.com/docs/guides/error-codes; Ollama's is
- * {"error": "..."}).
+ * server, the `param` and `code` it named, with the server's status when it is about the request (OpenAI's error
+ * shape: platform.openai.com/docs/guides/error-codes; Ollama's is {"error": "..."}).
  */
 import { readHttpErrorText, readReportedErrorText, withoutBackendLabel } from '../backends/error-wording.js';
 import { isRecord } from '../backends/json.js';
@@ -24,10 +24,10 @@ export function clientFailure(error: TaskError, model: string): ClientFailure {
   const named = JSON.stringify(model);
   const http = readHttpErrorText(error.message);
   if (http) {
-    const { text, param } = serverWords(http.body);
+    const { text, param, code } = serverWords(http.body);
     const refused = http.status >= 400 && http.status < 500 && http.status !== 429;
     const what = refused ? 'refused the request' : 'failed';
-    return { code: error.code, message: `the server of model ${named} ${what} (HTTP ${http.status})${text ? `: ${text}` : ''}`, param, status: refused ? 400 : 502 };
+    return { code: code ?? error.code, message: `the server of model ${named} ${what} (HTTP ${http.status})${text ? `: ${text}` : ''}`, param, status: refused ? refusalStatus(http.status) : 502 };
   }
   // An error reported inside a 200 answer (LiteLLM's {"error": {"code": "400"}}, llama.cpp's error: frame) with a 4xx
   // code is as much a refusal as a 400 status: a client must not retry it.
@@ -36,6 +36,17 @@ export function clientFailure(error: TaskError, model: string): ClientFailure {
     return { code: error.code, message: `the server of model ${named} refused the request (reported ${reported.code}): ${reported.text}`, param: null, status: 400 };
   }
   return { code: error.code, message: `model ${named}: ${withoutInternals(error)}`, param: null, status: statusOf(error.code) };
+}
+
+/**
+ * The status a server's refusal is passed on with: the statuses about the request itself as they are (400, 404 for a
+ * model the server does not have, 413, 422), SDKs act on them; 401 and 403 are about the pool's own credentials for
+ * the server, which the client cannot mend (502); other 4xx are a 400.
+ */
+function refusalStatus(status: number): number {
+  if (status === 400 || status === 404 || status === 413 || status === 422) return status;
+  if (status === 401 || status === 403) return 502;
+  return 400;
 }
 
 /** The status of a failure that is not a server's HTTP answer. */
@@ -62,18 +73,21 @@ function withoutInternals(error: TaskError): string {
 }
 
 /**
- * The message and param in a server's error body: OpenAI's {"error": {"message", "param"}}, Ollama's {"error": "..."},
- * or the {"message", "param"} of servers that leave out the wrapper; the body itself when it is none of them.
+ * The message, param and code in a server's error body: OpenAI's {"error": {"message", "param", "code"}}, Ollama's
+ * {"error": "..."}, or the {"message", "param", "code"} of servers that leave out the wrapper; the body itself when it
+ * is none of them. A code is kept only as a word (context_length_exceeded, model_not_found: clients act on them), not
+ * as a number some servers repeat the status with.
  */
-function serverWords(body: string): { text: string; param: string | null } {
+function serverWords(body: string): { text: string; param: string | null; code: string | null } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
-    return { text: body, param: null };
+    return { text: body, param: null, code: null };
   }
   const outer = isRecord(parsed) ? parsed : {};
   const inner = isRecord(outer.error) ? outer.error : outer;
   const text = typeof outer.error === 'string' ? outer.error : typeof inner.message === 'string' ? inner.message : body;
-  return { text, param: typeof inner.param === 'string' ? inner.param : null };
+  const code = typeof inner.code === 'string' && /^[a-z][a-z0-9_]{0,63}$/i.test(inner.code) ? inner.code : null;
+  return { text, param: typeof inner.param === 'string' ? inner.param : null, code };
 }

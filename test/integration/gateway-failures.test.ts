@@ -141,6 +141,22 @@ describe('gateway: failures as the client sees them', () => {
     assert.match(cut.result.error, /answer_aborted/);
   });
 
+  it("passes a refusal's status on when it is about the request (404 for a model the server lacks), and a refusal of the pool's own credentials as 502", async () => {
+    const notFound = { status: 404, headers: { 'content-type': 'application/json' }, chunks: [JSON.stringify({ error: { message: 'The model `oai-model` does not exist or you do not have access to it.', type: 'invalid_request_error', param: null, code: 'model_not_found' } })] };
+    fake.script([notFound]);
+    const missing = await openai.chat.completions.create({ model: 'oai-model', messages: [{ role: 'user', content: 'are you there?' }] }).catch((err: unknown) => err);
+    assert.ok(missing instanceof OpenAI.NotFoundError, String(missing));
+    assert.equal(missing.code, 'model_not_found');
+    fake.script([{ status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, chunks: ['{"error":"model \\"oll-model\\" not found, try pulling it first"}'] }]);
+    const pulled = (await ollama.chat({ model: 'oll-model', messages: [{ role: 'user', content: 'are you there?' }] }).catch((err: unknown) => err)) as Error & { status_code?: number };
+    assert.equal(pulled.status_code, 404, pulled.message);
+    assert.match(pulled.message, /not found, try pulling it first/);
+    fake.script([{ status: 401, headers: { 'content-type': 'application/json' }, chunks: [JSON.stringify({ error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } })] }]);
+    const keyed = await openai.chat.completions.create({ model: 'oai-model', messages: [{ role: 'user', content: 'with whose key?' }] }).catch((err: unknown) => err);
+    assert.ok(keyed instanceof OpenAI.APIError, String(keyed));
+    assert.equal(keyed.status, 502, 'not 401: the client\'s own token was fine');
+  });
+
   it('answers an error a server reports inside a 200 with a 4xx code (LiteLLM, llama.cpp) as a 400, so clients do not retry it', async () => {
     const litellm = { headers: { 'content-type': 'application/json' }, chunks: ['{"error":{"message":"litellm.BadRequestError: OpenAIException - context too long","type":null,"param":null,"code":"400"}}'] };
     const llamaCpp = { chunks: ['error: {"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error"}\n\n'] };
@@ -160,7 +176,8 @@ describe('gateway: failures as the client sees them', () => {
     assert.ok(error instanceof OpenAI.APIError, String(error));
     assert.equal(error.status, 400);
     assert.equal(error.param, 'messages[0].content');
-    assert.equal(error.code, 'backend_http_error');
+    // The server's own code, which clients act on (invalid_type here; context_length_exceeded to trim a conversation).
+    assert.equal(error.code, 'invalid_type');
     assert.match(error.message, /the server of model "oai-model" refused the request \(HTTP 400\): Invalid type for 'messages\[0\]\.content'/);
     assertNoInternals(error.message);
     fake.script([OLLAMA_REFUSAL]);
