@@ -25,9 +25,16 @@ export class OllamaAnswer implements Presenter {
   /**
    * endpoint chat or generate; stream: NDJSON pieces, else one object; now: the clock (ms) for timings and created_at;
    * taskId: names the tool calls a server sent without an id (`call_<task id>_<n>`), so that none of a conversation's
-   * calls share one.
+   * calls share one; withThinking: false when the request said `think: false`.
    */
-  constructor(private readonly endpoint: 'chat' | 'generate', private readonly stream: boolean, private readonly model: string, private readonly now: () => number, taskId: string) {
+  constructor(
+    private readonly endpoint: 'chat' | 'generate',
+    private readonly stream: boolean,
+    private readonly model: string,
+    private readonly now: () => number,
+    taskId: string,
+    private readonly withThinking = true,
+  ) {
     this.tools = new ToolCallCollector(`call_${taskId}_`);
     this.started = now();
     this.contentType = stream ? 'application/x-ndjson' : 'application/json; charset=utf-8';
@@ -38,13 +45,15 @@ export class OllamaAnswer implements Presenter {
     this.tools.add(d.toolCalls);
     // Ollama has no refusal of its own: an OpenAI-compatible server's refusal is what the model said.
     const content = (d.content ?? '') + (d.refusal ?? '');
+    // `think: false` asks for no thinking: a server that thought anyway (one that cannot be told not to) keeps it.
+    const thinking = this.withThinking ? (d.reasoning ?? '') : '';
     if (!this.stream) {
       this.content += content;
-      this.thinking += d.reasoning ?? '';
+      this.thinking += thinking;
       return '';
     }
-    if (!content && !d.reasoning) return '';
-    return this.line(content, d.reasoning ?? '', false) + '\n';
+    if (!content && !thinking) return '';
+    return this.line(content, thinking, false) + '\n';
   }
 
   finish(end: ChatEnd): string {

@@ -31,7 +31,7 @@ export function ollamaRoutes(deps: GatewayDeps, facts: ModelFacts): Hono {
       const body = checkBody(chatBody, raw);
       const model = body.model as string;
       if (!Array.isArray(body.messages) || body.messages.length === 0) return { model, answer: () => loadAnswer('chat', model, body.keep_alive, deps.now()) };
-      return { call: { protocol: 'ollama', endpoint: 'chat', body }, presenter: (taskId) => new OllamaAnswer('chat', body.stream !== false, model, deps.now, taskId) };
+      return { call: { protocol: 'ollama', endpoint: 'chat', body }, presenter: (taskId) => new OllamaAnswer('chat', body.stream !== false, model, deps.now, taskId, body.think !== false) };
     }),
   );
 
@@ -41,7 +41,7 @@ export function ollamaRoutes(deps: GatewayDeps, facts: ModelFacts): Hono {
       const body = checkBody(generateBody, raw);
       const model = body.model as string;
       if (!body.prompt) return { model, answer: () => loadAnswer('generate', model, body.keep_alive, deps.now()) };
-      return { call: { protocol: 'ollama', endpoint: 'generate', body }, presenter: (taskId) => new OllamaAnswer('generate', body.stream !== false, model, deps.now, taskId) };
+      return { call: { protocol: 'ollama', endpoint: 'generate', body }, presenter: (taskId) => new OllamaAnswer('generate', body.stream !== false, model, deps.now, taskId, body.think !== false) };
     }),
   );
 

@@ -149,6 +149,22 @@ describe('gateway: Ollama protocol', () => {
     assert.deepEqual(sent.slice(2).map((m) => [m.tool_call_id, m.content]), [['call_r', '21C'], ['call_p', '18C']]);
   });
 
+  it('carries think to an OpenAI backend: a level as reasoning_effort, false by leaving the thinking out of the answer', async () => {
+    const chunk = (delta: object, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'oai-model', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const thinking = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ reasoning_content: 'Let me think.' }), chunk({ content: 'Four.' }), chunk({}, 'stop'), 'data: [DONE]\n\n'] };
+    const sent = () => fake.requests.at(-1)!.body as { reasoning_effort?: unknown; think?: unknown };
+    fake.script([thinking]);
+    const high = await client.chat({ model: 'oai-model', think: 'high', stream: false, messages: [{ role: 'user', content: '2+2?' }] });
+    assert.deepEqual([sent().reasoning_effort, sent().think, high.message.thinking], ['high', undefined, 'Let me think.']);
+    fake.script([thinking, thinking]);
+    const off = await client.chat({ model: 'oai-model', think: false, stream: false, messages: [{ role: 'user', content: '2+2?' }] });
+    assert.deepEqual([sent().reasoning_effort, off.message.thinking, off.message.content], [undefined, undefined, 'Four.']);
+    const parts = [];
+    for await (const part of await client.chat({ model: 'oai-model', think: false, stream: true, messages: [{ role: 'user', content: '2+2?' }] })) parts.push(part.message);
+    assert.deepEqual([parts.map((m) => m.thinking).filter(Boolean), parts.map((m) => m.content).join('')], [[], 'Four.']);
+  });
+
   it('sends an earlier assistant turn\'s thinking to an OpenAI backend as that message\'s reasoning', async () => {
     const messages = [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'Hello.', thinking: 'Greet back.' }, { role: 'user', content: 'again' }];
     const reply = await client.chat({ model: 'oai-model', stream: false, messages });

@@ -55,5 +55,8 @@ export function ollamaToOpenAiOptions(body: Record<string, unknown>): Record<str
   if (Array.isArray(options.stop)) out.stop = options.stop;
   if (body.format === 'json') out.response_format = { type: 'json_object' };
   else if (isRecord(body.format)) out.response_format = { type: 'json_schema', json_schema: { name: 'response', schema: body.format } };
+  // think as a level is OpenAI's reasoning_effort (Ollama's own OpenAI layer maps them so); true and false have no
+  // counterpart there: false is kept by leaving the thinking out of the answer (OllamaAnswer).
+  if (body.think === 'high' || body.think === 'medium' || body.think === 'low') out.reasoning_effort = body.think;
   return out;
 }
