@@ -165,6 +165,20 @@ describe('gateway: Ollama protocol', () => {
     assert.deepEqual([parts.map((m) => m.thinking).filter(Boolean), parts.map((m) => m.content).join('')], [[], 'Four.']);
   });
 
+  it('sends a raw or suffixed /api/generate to an OpenAI backend as a text completion, and refuses a context it cannot carry', async () => {
+    const last = () => fake.requests.at(-1)!;
+    const raw = await client.generate({ model: 'oai-model', prompt: '<|im_start|>user hi', raw: true, stream: false });
+    assert.deepEqual([last().path, (last().body as { prompt?: string }).prompt, (last().body as { messages?: unknown }).messages], ['/v1/completions', '<|im_start|>user hi', undefined]);
+    assert.match(String(raw.response), /echo\(oai-model\)/);
+    await client.generate({ model: 'oai-model', prompt: 'def add(a, b):', suffix: '    return c', stream: false });
+    assert.deepEqual([last().path, (last().body as { suffix?: string }).suffix], ['/v1/completions', '    return c']);
+    const before = fake.count;
+    const refused = (await client.generate({ model: 'oai-model', prompt: 'and then?', context: [1, 2, 3], stream: false }).catch((err: unknown) => err)) as Error & { status_code?: number };
+    assert.equal(refused.status_code, 400, refused.message);
+    assert.match(refused.message, /context/);
+    assert.equal(fake.count, before, 'nothing reached the backend');
+  });
+
   it('sends an earlier assistant turn\'s thinking to an OpenAI backend as that message\'s reasoning', async () => {
     const messages = [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'Hello.', thinking: 'Greet back.' }, { role: 'user', content: 'again' }];
     const reply = await client.chat({ model: 'oai-model', stream: false, messages });

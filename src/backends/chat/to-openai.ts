@@ -1,4 +1,5 @@
 /** Any gateway call as a request to an OpenAI-compatible server: path under /v1 and body. */
+import { ValidationError } from '../../errors.js';
 import { isRecord } from '../json.js';
 import { ollamaToOpenAiMessages } from './messages-map.js';
 import { ollamaToOpenAiOptions } from './options-map.js';
@@ -11,7 +12,9 @@ export type OpenAiPath = 'chat/completions' | 'completions' | 'embeddings';
  * OpenAI calls pass through untouched except that streaming is forced on with usage (so the answer can be relayed,
  * counted and cancelled) and embeddings are asked for as floats (the gateway encodes base64 itself); a Responses call
  * becomes the chat completion that asks the same (responses-map.ts), as not every server has /v1/responses. Ollama
- * calls are translated: chat and generate become chat completions, embed becomes embeddings.
+ * calls are translated: chat and generate become chat completions (a raw prompt or one with a suffix a text
+ * completion, which applies no template), embed becomes embeddings. A generate that goes on from an earlier answer's
+ * `context` (Ollama's own tokens) is refused with a ValidationError: no OpenAI-compatible server can take it.
  */
 export function toOpenAiRequest(call: ChatCall): { path: OpenAiPath; body: Record<string, unknown> } {
   const body = call.body;
@@ -23,6 +26,17 @@ export function toOpenAiRequest(call: ChatCall): { path: OpenAiPath; body: Recor
   }
   if (call.endpoint === 'embeddings') {
     return { path: 'embeddings', body: { model: body.model, input: body.input, encoding_format: 'float', ...(body.dimensions === undefined ? {} : { dimensions: body.dimensions }) } };
+  }
+  if (call.endpoint === 'generate') {
+    if (Array.isArray(body.context) && body.context.length > 0) {
+      throw new ValidationError("context: an OpenAI-compatible backend cannot go on from an Ollama answer's context tokens; send the conversation as /api/chat messages", 'context');
+    }
+    // A raw prompt takes no chat template, and a suffix asks to fill in the middle: both are a text completion.
+    const suffix = typeof body.suffix === 'string' && body.suffix !== '' ? body.suffix : undefined;
+    if (body.raw === true || suffix !== undefined) {
+      const prompt = typeof body.prompt === 'string' ? body.prompt : '';
+      return { path: 'completions', body: streaming({ model: body.model, prompt, ...(suffix === undefined ? {} : { suffix }), ...ollamaToOpenAiOptions(body) }) };
+    }
   }
   const messages =
     call.endpoint === 'generate'
