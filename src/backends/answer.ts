@@ -104,7 +104,7 @@ export class AnswerBuilder {
 
   /** Takes the server's token counts; absent fields keep what an earlier chunk said. */
   setUsage(usage: Partial<AnswerUsage>): void {
-    for (const key of ['promptTokens', 'completionTokens', 'reasoningTokens'] as const) {
+    for (const key of ['promptTokens', 'completionTokens', 'reasoningTokens', 'cachedTokens'] as const) {
       const value = usage[key];
       if (typeof value === 'number') this.usage[key] = value;
     }

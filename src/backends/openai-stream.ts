@@ -110,9 +110,11 @@ export function readFacts(value: Record<string, unknown>, answer: AnswerBuilder)
   const usage = value.usage;
   if (!isRecord(usage)) return;
   const details = isRecord(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
+  const promptDetails = isRecord(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
   answer.setUsage({
     promptTokens: optionalNumber(usage.prompt_tokens),
     completionTokens: optionalNumber(usage.completion_tokens),
     reasoningTokens: optionalNumber(details.reasoning_tokens),
+    cachedTokens: optionalNumber(promptDetails.cached_tokens),
   });
 }

@@ -18,11 +18,18 @@ export interface CompletionMeta {
   model: string;
 }
 
-/** `usage` in OpenAI's shape. */
+/** `usage` in OpenAI's shape, with the cached and reasoning token counts when the server gave them. */
 export function openAiUsage(end: ChatEnd) {
-  const prompt = end.usage.promptTokens ?? 0;
-  const completion = end.usage.completionTokens ?? 0;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  const { promptTokens, completionTokens, cachedTokens, reasoningTokens } = end.usage;
+  const prompt = promptTokens ?? 0;
+  const completion = completionTokens ?? 0;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    ...(typeof cachedTokens === 'number' ? { prompt_tokens_details: { cached_tokens: cachedTokens } } : {}),
+    ...(typeof reasoningTokens === 'number' ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {}),
+  };
 }
 
 export const sseData = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;

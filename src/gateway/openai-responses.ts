@@ -117,7 +117,13 @@ export class ResponsesAnswer implements Presenter {
     const completion = end.usage.completionTokens ?? 0;
     const response = this.response(incomplete ? 'incomplete' : 'completed', end.model || undefined, {
       output: [...this.output].sort((a, b) => (a.outputIndex as number) - (b.outputIndex as number)).map(({ outputIndex: _, ...item }) => item),
-      usage: { input_tokens: prompt, input_tokens_details: { cached_tokens: 0 }, output_tokens: completion, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: prompt + completion },
+      usage: {
+        input_tokens: prompt,
+        input_tokens_details: { cached_tokens: end.usage.cachedTokens ?? 0 },
+        output_tokens: completion,
+        output_tokens_details: { reasoning_tokens: end.usage.reasoningTokens ?? 0 },
+        total_tokens: prompt + completion,
+      },
       completed_at: incomplete ? null : Math.floor(this.meta.now() / 1000),
       incomplete_details: incomplete ? { reason: 'max_output_tokens' } : null,
     });

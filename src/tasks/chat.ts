@@ -37,6 +37,10 @@ export interface ToolCallDelta {
 export interface ChatUsage {
   promptTokens: number | null;
   completionTokens: number | null;
+  /** Of completionTokens, those spent reasoning, when the server said (OpenAI-compatible servers only). */
+  reasoningTokens?: number | null;
+  /** Of promptTokens, those the server had cached, when it said (OpenAI-compatible servers only). */
+  cachedTokens?: number | null;
 }
 
 /** How an answer ended: the last delta of every answer carries it. */

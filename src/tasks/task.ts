@@ -54,6 +54,8 @@ export interface AnswerUsage {
   completionTokens: number | null;
   /** Tokens spent reasoning (OpenAI's completion_tokens_details.reasoning_tokens), part of completionTokens. */
   reasoningTokens: number | null;
+  /** Prompt tokens the server had cached (OpenAI's prompt_tokens_details.cached_tokens), part of promptTokens. */
+  cachedTokens?: number | null;
 }
 
 /** What the server said about an answer: kept with the task so its result can say how the answer ended. */

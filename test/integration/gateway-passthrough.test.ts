@@ -196,6 +196,24 @@ describe('gateway: fields passed through from a backend of the same protocol', (
     assert.equal(told.message.content, said);
   });
 
+  it("passes on the cached and reasoning token counts an OpenAI-compatible server gives: chat whole and streamed, and Responses", async () => {
+    const head = { id: 'chatcmpl-u', object: 'chat.completion.chunk', created: 1749480000, model: 'oai-model' };
+    const chunk = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], usage: null })}\n\n`;
+    const usage = { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150, prompt_tokens_details: { cached_tokens: 96 }, completion_tokens_details: { reasoning_tokens: 12 } };
+    const answer = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'Done.' }), chunk({}, 'stop'), `data: ${JSON.stringify({ ...head, choices: [], usage })}\n\n`, 'data: [DONE]\n\n'] };
+    const messages = [{ role: 'user' as const, content: 'count them' }];
+    fake.script([answer]);
+    const whole = await openai.chat.completions.create({ model: 'oai-model', messages });
+    assert.deepEqual([whole.usage?.prompt_tokens_details?.cached_tokens, whole.usage?.completion_tokens_details?.reasoning_tokens], [96, 12]);
+    fake.script([answer]);
+    let streamed;
+    for await (const c of await openai.chat.completions.create({ model: 'oai-model', stream: true, stream_options: { include_usage: true }, messages })) streamed = c.usage ?? streamed;
+    assert.deepEqual([streamed?.prompt_tokens_details?.cached_tokens, streamed?.completion_tokens_details?.reasoning_tokens], [96, 12]);
+    fake.script([answer]);
+    const response = await openai.responses.create({ model: 'oai-model', input: 'count them' });
+    assert.deepEqual([response.usage?.input_tokens_details.cached_tokens, response.usage?.output_tokens_details.reasoning_tokens], [96, 12]);
+  });
+
   it('retrieves one model, and says 404 model_not_found for a model nobody serves', async () => {
     const model = await openai.models.retrieve('oll-model');
     assert.deepEqual({ id: model.id, object: model.object, owned_by: model.owned_by }, { id: 'oll-model', object: 'model', owned_by: 'oll' });

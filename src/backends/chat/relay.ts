@@ -73,7 +73,7 @@ export class ChatRelay {
       end: {
         finishReason: a.rawFinishReason ?? 'stop',
         model: a.model ?? '',
-        usage: { promptTokens: a.usage.promptTokens, completionTokens: a.usage.completionTokens },
+        usage: { promptTokens: a.usage.promptTokens, completionTokens: a.usage.completionTokens, reasoningTokens: a.usage.reasoningTokens, cachedTokens: a.usage.cachedTokens ?? null },
         ...(durations && Object.keys(durations).length > 0 ? { durations } : {}),
         ...(this.context ? { context: this.context } : {}),
         ...(this.systemFingerprint !== undefined ? { systemFingerprint: this.systemFingerprint } : {}),
