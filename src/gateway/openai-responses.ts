@@ -8,8 +8,9 @@
  * response.function_call_arguments.delta…, response.function_call_arguments.done; a custom tool call:
  * response.custom_tool_call_input.delta, response.custom_tool_call_input.done), response.output_item.done, and
  * last response.completed (response.incomplete when the answer hit its token limit) with the whole response and its
- * usage. Not streaming: that whole response object. Items are in the order the answer began them: reasoning and text
- * close when another item begins, tool calls at the end (their pieces may interleave).
+ * usage. Not streaming: that whole response object. Items are in the order the answer began them, and each closes
+ * before the next begins, as OpenAI streams them. A piece of a call that a server sends after the next item began
+ * (none known does) goes into the call's item in the response at the end.
  *
  * The model's reasoning is a reasoning item as Ollama's own /v1/responses writes it (openai/responses.go): the text as
  * its summary and again as its `encrypted_content`, which clients such as Codex send back on later turns unread, and
@@ -61,6 +62,8 @@ export class ResponsesAnswer implements Presenter {
   /** The message or reasoning item being written, if any. */
   private current: OpenItem | null = null;
   private readonly calls = new Map<number, OpenItem>();
+  /** Calls whose item is done (closed when the next item began). */
+  private readonly closedCalls = new Set<OpenItem>();
   private readonly output: Json[] = [];
   private items = 0;
   /** The request's tools by the name the model calls them. */
@@ -79,7 +82,7 @@ export class ResponsesAnswer implements Presenter {
     for (const piece of d.toolCalls ?? []) {
       let call = this.calls.get(piece.index);
       if (!call) {
-        out += this.closeCurrent();
+        out += this.closeCurrent() + this.closeCalls();
         // Servers name the function in a call's first piece, so its kind is known when its item opens.
         const custom = this.tools.get(piece.name ?? '')?.kind === 'custom';
         const id = `${custom ? 'ctc' : 'fc'}_${this.suffix}_${piece.index}`;
@@ -94,23 +97,20 @@ export class ResponsesAnswer implements Presenter {
       if (piece.arguments) {
         call.text += piece.arguments;
         // A custom tool's input is the one string inside the arguments' JSON: it is sent whole once the call is.
-        if (call.kind === 'function_call') out += this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: piece.arguments });
+        if (call.kind === 'function_call' && !this.closedCalls.has(call)) {
+          out += this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: piece.arguments });
+        }
       }
     }
     return this.stream ? out : '';
   }
 
   finish(end: ChatEnd): string {
-    let out = this.open() + this.closeCurrent();
-    for (const call of [...this.calls.values()].sort((a, b) => a.outputIndex - b.outputIndex)) {
-      const where = { item_id: call.id, output_index: call.outputIndex };
-      if (call.kind === 'function_call') {
-        out += this.event('response.function_call_arguments.done', { ...where, name: this.declared(call).name, arguments: call.text });
-      } else {
-        const input = customToolInput(call.text);
-        out += this.event('response.custom_tool_call_input.delta', { ...where, delta: input }) + this.event('response.custom_tool_call_input.done', { ...where, input });
-      }
-      out += this.closeItem(call);
+    const out = this.open() + this.closeCurrent() + this.closeCalls();
+    // A call's late pieces (see above) are in its item all the same.
+    for (const call of this.closedCalls) {
+      const at = this.output.findIndex((item) => item.id === call.id);
+      this.output[at] = { ...this.item(call, 'completed'), outputIndex: call.outputIndex };
     }
     const incomplete = end.finishReason === 'length';
     const prompt = end.usage.promptTokens ?? 0;
@@ -129,6 +129,24 @@ export class ResponsesAnswer implements Presenter {
     });
     if (!this.stream) return JSON.stringify(response);
     return out + this.event(incomplete ? 'response.incomplete' : 'response.completed', { response });
+  }
+
+  /** Closes the calls still open, in the order they began: their whole arguments (or custom input), then the item. */
+  private closeCalls(): string {
+    let out = '';
+    for (const call of [...this.calls.values()].sort((a, b) => a.outputIndex - b.outputIndex)) {
+      if (this.closedCalls.has(call)) continue;
+      this.closedCalls.add(call);
+      const where = { item_id: call.id, output_index: call.outputIndex };
+      if (call.kind === 'function_call') {
+        out += this.event('response.function_call_arguments.done', { ...where, name: this.declared(call).name, arguments: call.text });
+      } else {
+        const input = customToolInput(call.text);
+        out += this.event('response.custom_tool_call_input.delta', { ...where, delta: input }) + this.event('response.custom_tool_call_input.done', { ...where, input });
+      }
+      out += this.closeItem(call);
+    }
+    return out;
   }
 
   streamError(failure: SessionFailure): string {
@@ -156,7 +174,7 @@ export class ResponsesAnswer implements Presenter {
     const itemKind = kind === 'reasoning' ? 'reasoning' : 'message';
     const part = kind === 'reasoning' ? undefined : kind === 'refusal' ? 'refusal' : 'output_text';
     if (this.current?.kind !== itemKind || this.current.part !== part) {
-      out += this.closeCurrent();
+      out += this.closeCurrent() + this.closeCalls();
       const prefix = itemKind === 'message' ? 'msg' : 'rs';
       this.current = { kind: itemKind, outputIndex: this.items, id: `${prefix}_${this.suffix}_${this.items}`, text: '', ...(part ? { part } : {}) };
       this.items++;

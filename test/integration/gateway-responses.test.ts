@@ -110,6 +110,34 @@ describe('gateway: OpenAI Responses API', () => {
     assert.equal(events.filter((e) => e.type === 'response.output_item.done').length, 2);
   });
 
+  it('streams parallel calls one item after another, each closed before the next opens, as OpenAI does', async () => {
+    const chunk = (delta: object, finish: string | null) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-p', object: 'chat.completion.chunk', created: 1, model: 'oai-model', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+    const call = (index: number, fields: object) => chunk({ tool_calls: [{ index, ...fields }] }, null);
+    fake.script([
+      {
+        chunks: [
+          chunk({ role: 'assistant', content: null }, null),
+          call(0, { id: 'call_p', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }),
+          call(1, { id: 'call_r', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }),
+          call(1, { function: { arguments: '"Rome"}' } }),
+          chunk({}, 'tool_calls'),
+          'data: [DONE]\n\n',
+        ],
+      },
+    ]);
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    const stream = client.responses.stream({ model: 'oai-model', tools: [{ type: 'function', name: 'get_weather', strict: null, parameters: { type: 'object' } }], input: 'Paris and Rome?' });
+    stream.on('event', (e) => events.push(e));
+    const final = await stream.finalResponse();
+    const order = events.filter((e) => e.type.startsWith('response.output_item') || e.type.startsWith('response.function_call')).map((e) => `${e.type.replace('response.', '')}#${(e as { output_index: number }).output_index}`);
+    assert.deepEqual(order, [
+      'output_item.added#0', 'function_call_arguments.delta#0', 'function_call_arguments.done#0', 'output_item.done#0',
+      'output_item.added#1', 'function_call_arguments.delta#1', 'function_call_arguments.delta#1', 'function_call_arguments.done#1', 'output_item.done#1',
+    ]);
+    assert.deepEqual(final.output.map((i) => JSON.parse((i as OpenAI.Responses.ResponseFunctionToolCall).arguments)), [{ city: 'Paris' }, { city: 'Rome' }]);
+  });
+
   it('turns an Ollama backend\'s tool call into a function_call item', async () => {
     const line = (o: object) => `${JSON.stringify(o)}\n`;
     const created_at = '2025-01-01T00:00:00.000000000Z';
