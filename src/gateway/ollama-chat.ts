@@ -20,6 +20,8 @@ export class OllamaAnswer implements Presenter {
   private firstAt: number | null = null;
   private content = '';
   private thinking = '';
+  /** Per-token log probabilities, Ollama's list (api/types.go Logprob), when the server gave any. */
+  private logprobs: unknown[] = [];
   private readonly tools: ToolCallCollector;
 
   /**
@@ -47,13 +49,16 @@ export class OllamaAnswer implements Presenter {
     const content = (d.content ?? '') + (d.refusal ?? '');
     // `think: false` asks for no thinking: a server that thought anyway (one that cannot be told not to) keeps it.
     const thinking = this.withThinking ? (d.reasoning ?? '') : '';
+    // Chat's per-token list is Ollama's own, entry for entry.
+    const logprobs = Array.isArray(d.logprobs?.content) ? (d.logprobs.content as unknown[]) : [];
     if (!this.stream) {
       this.content += content;
       this.thinking += thinking;
+      this.logprobs.push(...logprobs);
       return '';
     }
-    if (!content && !thinking) return '';
-    return this.line(content, thinking, false) + '\n';
+    if (!content && !thinking && logprobs.length === 0) return '';
+    return JSON.stringify({ ...this.piece(this.model, content, thinking, false), done: false, ...(logprobs.length > 0 ? { logprobs } : {}) }) + '\n';
   }
 
   finish(end: ChatEnd): string {
@@ -66,6 +71,7 @@ export class OllamaAnswer implements Presenter {
       done: true,
       done_reason: end.finishReason === 'length' ? 'length' : 'stop',
       ...(this.endpoint === 'generate' && end.context ? { context: end.context } : {}),
+      ...(this.logprobs.length > 0 ? { logprobs: this.logprobs } : {}),
       ...this.metrics(end),
     };
     return out + JSON.stringify(last) + (this.stream ? '\n' : '');
@@ -73,10 +79,6 @@ export class OllamaAnswer implements Presenter {
 
   streamError(failure: SessionFailure): string {
     return JSON.stringify({ error: failure.message }) + '\n';
-  }
-
-  private line(content: string, thinking: string, withTools: boolean): string {
-    return JSON.stringify({ ...this.piece(this.model, content, thinking, withTools), done: false });
   }
 
   private piece(model: string, content: string, thinking: string, withTools: boolean): Record<string, unknown> {

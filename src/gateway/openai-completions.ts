@@ -33,6 +33,8 @@ export class OpenAiTextCompletion implements Presenter {
 
   delta(d: ChatDelta): string {
     this.fingerprint = d.systemFingerprint ?? this.fingerprint;
+    // Only a legacy completion's own shape ({tokens, ...}); chat's per-token list (an Ollama's) is not one.
+    if (d.logprobs && !Array.isArray(d.logprobs.tokens)) d = { ...d, logprobs: undefined };
     if (!d.content && !d.logprobs) return '';
     if (!this.stream) {
       this.text += d.content ?? '';

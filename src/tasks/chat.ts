@@ -69,9 +69,9 @@ export interface ChatDelta {
   /** An embeddings answer, whole: one vector per input. */
   embeddings?: number[][];
   /**
-   * The log probabilities of this piece as an OpenAI-compatible server sent them (the choice's `logprobs`: chat
-   * {content, refusal}, legacy completions {tokens, token_logprobs, top_logprobs, text_offset}); relayed only to a
-   * client of the same protocol.
+   * The log probabilities of this piece in OpenAI's shape: as an OpenAI-compatible server sent them (the choice's
+   * `logprobs`: chat {content, refusal}, legacy completions {tokens, token_logprobs, top_logprobs, text_offset}), or an
+   * Ollama's list as chat's {content}.
    */
   logprobs?: Record<string, unknown>;
   /** An OpenAI-compatible server's system_fingerprint, on the first piece that follows its first saying it. */

@@ -214,6 +214,36 @@ describe('gateway: fields passed through from a backend of the same protocol', (
     assert.deepEqual([response.usage?.input_tokens_details.cached_tokens, response.usage?.output_tokens_details.reasoning_tokens], [96, 12]);
   });
 
+  it('carries log probabilities across the protocols: asked for and answered, Ollama list ↔ chat logprobs.content', async () => {
+    const token = (text: string, logprob: number) => ({ token: text, logprob, bytes: [...Buffer.from(text)], top_logprobs: [{ token: text, logprob, bytes: [...Buffer.from(text)] }] });
+    const hi = token('Hi', -0.5);
+    const there = token(' there', -0.25);
+    // As Ollama streams them (api/types.go ChatResponse.Logprobs), one list per line.
+    const line = (content: string, logprobs: object[] | undefined, done = false) =>
+      `${JSON.stringify({ model: 'oll-model', created_at: '2025-01-01T00:00:00Z', message: { role: 'assistant', content }, done, ...(done ? { done_reason: 'stop', eval_count: 2, prompt_eval_count: 3 } : {}), ...(logprobs ? { logprobs } : {}) })}\n`;
+    const ollamaAnswer = { chunks: [line('Hi', [hi]), line(' there', [there]), line('', undefined, true)] };
+    const sent = () => fake.requests.at(-1)!.body as Record<string, unknown>;
+
+    fake.script([ollamaAnswer]);
+    const whole = (await ollama.chat({ model: 'oll-model', stream: false, logprobs: true, top_logprobs: 1, messages: [{ role: 'user', content: 'hi' }] } as never)) as unknown as { logprobs?: unknown };
+    assert.deepEqual(whole.logprobs, [hi, there]);
+    fake.script([ollamaAnswer]);
+    const lines: unknown[] = [];
+    for await (const part of await ollama.chat({ model: 'oll-model', stream: true, messages: [{ role: 'user', content: 'hi' }] })) lines.push(...(((part as unknown as { logprobs?: unknown[] }).logprobs) ?? []));
+    assert.deepEqual(lines, [hi, there]);
+
+    fake.script([ollamaAnswer]);
+    const chat = await openai.chat.completions.create({ model: 'oll-model', logprobs: true, top_logprobs: 1, messages: [{ role: 'user', content: 'hi' }] });
+    assert.deepEqual([sent().logprobs, sent().top_logprobs], [true, 1]);
+    assert.deepEqual(chat.choices[0]!.logprobs?.content, [hi, there]);
+
+    const [openAiHead, hello, world] = chatWithLogprobs();
+    fake.script([{ chunks: [openAiHead!, hello!, world!, 'data: ' + JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'oai-model', choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] }) + '\n\n', 'data: [DONE]\n\n'] }]);
+    const told = (await ollama.chat({ model: 'oai-model', stream: false, logprobs: true, top_logprobs: 2, messages: [{ role: 'user', content: 'hi' }] } as never)) as unknown as { logprobs?: { token: string }[] };
+    assert.deepEqual([sent().logprobs, sent().top_logprobs], [true, 2]);
+    assert.deepEqual(told.logprobs?.map((t) => t.token), ['Hello', ' world']);
+  });
+
   it('retrieves one model, and says 404 model_not_found for a model nobody serves', async () => {
     const model = await openai.models.retrieve('oll-model');
     assert.deepEqual({ id: model.id, object: model.object, owned_by: model.owned_by }, { id: 'oll-model', object: 'model', owned_by: 'oll' });

@@ -37,7 +37,10 @@ export async function relayOllamaStream(res: Dispatcher.ResponseData, label: str
           return piece;
         })
       : undefined;
-    relay.piece(str(content), str(message.thinking), toolCalls);
+    // Ollama's per-token list is the `content` list of OpenAI's chat logprobs, entry for entry ({token, logprob, bytes,
+    // top_logprobs}: api/types.go Logprob; its own OpenAI layer passes it on so).
+    const logprobs = Array.isArray(value.logprobs) && value.logprobs.length > 0 ? { content: value.logprobs } : undefined;
+    relay.piece(str(content), str(message.thinking), toolCalls, logprobs);
     if (typeof value.model === 'string' && value.model !== '') relay.answer.model = value.model;
     if (value.done === true) done = value;
     return done !== null;

@@ -11,8 +11,17 @@ const MAX_TOKENS = 2 ** 31 - 1;
 /** Fields with the same name and meaning on both sides (Ollama keeps them under `options`). */
 const SHARED = ['temperature', 'top_p', 'seed', 'frequency_penalty', 'presence_penalty'] as const;
 
-/** OpenAI request fields → Ollama's `options` object and top-level `format` and `think`. */
-export function openAiToOllamaOptions(body: Record<string, unknown>): { options: Record<string, unknown>; format?: unknown; think?: string | boolean } {
+/** Log probabilities asked for, as Ollama's top-level `logprobs` and `top_logprobs` (api/types.go ChatRequest). */
+export interface OllamaLogprobs {
+  logprobs?: boolean;
+  top_logprobs?: number;
+}
+
+/**
+ * OpenAI request fields → Ollama's `options` object and top-level `format`, `think` and log probabilities (chat's
+ * `logprobs: true` with `top_logprobs`, or a legacy completion's `logprobs: <n>`, as Ollama's OpenAI layer reads them).
+ */
+export function openAiToOllamaOptions(body: Record<string, unknown>): { options: Record<string, unknown>; format?: unknown; think?: string | boolean; logprobs: OllamaLogprobs } {
   const options: Record<string, unknown> = {};
   for (const key of SHARED) if (body[key] !== undefined && body[key] !== null) options[key] = body[key];
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
@@ -21,7 +30,11 @@ export function openAiToOllamaOptions(body: Record<string, unknown>): { options:
   else if (Array.isArray(body.stop)) options.stop = body.stop;
   const format = isRecord(body.response_format) ? ollamaFormat(body.response_format) : undefined;
   const think = ollamaThink(body.reasoning_effort);
-  return { options, ...(format === undefined ? {} : { format }), ...(think === undefined ? {} : { think }) };
+  const logprobs: OllamaLogprobs = {};
+  if (body.logprobs === true || (typeof body.logprobs === 'number' && body.logprobs >= 0)) logprobs.logprobs = true;
+  const top = typeof body.logprobs === 'number' ? body.logprobs : body.top_logprobs;
+  if (logprobs.logprobs && typeof top === 'number' && top > 0) logprobs.top_logprobs = top;
+  return { options, ...(format === undefined ? {} : { format }), ...(think === undefined ? {} : { think }), logprobs };
 }
 
 /**
@@ -58,5 +71,9 @@ export function ollamaToOpenAiOptions(body: Record<string, unknown>): Record<str
   // think as a level is OpenAI's reasoning_effort (Ollama's own OpenAI layer maps them so); true and false have no
   // counterpart there: false is kept by leaving the thinking out of the answer (OllamaAnswer).
   if (body.think === 'high' || body.think === 'medium' || body.think === 'low') out.reasoning_effort = body.think;
+  if (body.logprobs === true) {
+    out.logprobs = true;
+    if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0) out.top_logprobs = body.top_logprobs;
+  }
   return out;
 }

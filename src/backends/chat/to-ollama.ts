@@ -21,8 +21,8 @@ export function toOllamaRequest(call: ChatCall): { path: OllamaPath; body: Recor
   if (call.endpoint === 'embeddings') {
     return { path: 'embed', body: { model: body.model, input: body.input, ...(body.dimensions === undefined ? {} : { dimensions: body.dimensions }) } };
   }
-  const { options, format, think } = openAiToOllamaOptions(body);
-  const shared = { model: body.model, stream: true, options, ...(format === undefined ? {} : { format }), ...(think === undefined ? {} : { think }) };
+  const { options, format, think, logprobs } = openAiToOllamaOptions(body);
+  const shared = { model: body.model, stream: true, options, ...(format === undefined ? {} : { format }), ...(think === undefined ? {} : { think }), ...logprobs };
   if (call.endpoint === 'completions') {
     const prompt = Array.isArray(body.prompt) ? body.prompt.join('') : typeof body.prompt === 'string' ? body.prompt : '';
     return { path: 'generate', body: { ...shared, prompt, ...(typeof body.suffix === 'string' ? { suffix: body.suffix } : {}) } };
