@@ -99,13 +99,14 @@ describe('argv per preset', () => {
 });
 
 describe('child environment', () => {
-  it('passes the allowlist and drops Koubou names and secret values', () => {
+  it('passes the allowlist and drops Koubou names and secret values, whole or within a longer value', () => {
+    const token = 'kb-3f9a7c51e2';
     const env = childEnv({
-      inherited: { PATH: '/bin', HOME: '/h', LC_ALL: 'C', SECRET_THING: 's', KOUBOU_API_TOKEN: 't', NATS_CREDS: 'c', CODEX_HOME: '/c', COPY: 't' },
+      inherited: { PATH: '/bin', HOME: '/h', LC_ALL: 'C', SECRET_THING: 's', KOUBOU_API_TOKEN: token, NATS_CREDS: 'c', CODEX_HOME: '/c', COPY: token, HEADER: `Bearer ${token}` },
       presetNames: ['CODEX_HOME'],
-      passNames: ['COPY'],
-      set: { EXTRA: '1' },
-      secrets: ['t'],
+      passNames: ['COPY', 'HEADER'],
+      set: { EXTRA: '1', HOOK_URL: `http://127.0.0.1:8765/?token=${token}` },
+      secrets: [token],
     });
     assert.deepEqual(env, { PATH: '/bin', HOME: '/h', LC_ALL: 'C', CODEX_HOME: '/c', EXTRA: '1' });
   });

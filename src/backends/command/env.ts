@@ -17,7 +17,7 @@ export interface ChildEnvSpec {
   /** The backend's `env:`: names to pass through, and NAME: value pairs to set. */
   passNames: readonly string[];
   set: Readonly<Record<string, string>>;
-  /** Values that must never reach a child (API token, pool token): a variable holding one is dropped. */
+  /** Values that must never reach a child (API token, pool token): a variable holding one, even within a longer value, is dropped. */
   secrets: readonly string[];
 }
 
@@ -30,9 +30,10 @@ export function childEnv(spec: ChildEnvSpec): Record<string, string> {
     if (allowed.has(name) || name.startsWith('LC_')) out[name] = value;
   }
   Object.assign(out, spec.set);
-  const secrets = new Set(spec.secrets.filter((s) => s !== ''));
+  const secrets = spec.secrets.filter((s) => s !== '');
   for (const [name, value] of Object.entries(out)) {
-    if (FORBIDDEN.test(name) || secrets.has(value)) delete out[name];
+    // Within a longer value too: `Authorization: Bearer <token>`, a URL with the token in it.
+    if (FORBIDDEN.test(name) || secrets.some((secret) => value.includes(secret))) delete out[name];
   }
   return out;
 }
