@@ -39,6 +39,9 @@ export function taskRoutes(service: TaskService, limits: { syncWaitMs: number; b
   });
 
   app.get('/tasks', async (c) => {
+    // Said twice, one of the two would be dropped unsaid: a list of statuses is not a filter this route has.
+    if ((c.req.queries('status') ?? []).length > 1) throw new ValidationError('status must be given once (one status per listing)', 'status');
+    if ((c.req.queries('limit') ?? []).length > 1) throw new ValidationError('limit must be given once', 'limit');
     const status = c.req.query('status') || undefined;
     if (status !== undefined && !(TASK_STATUSES as readonly string[]).includes(status)) {
       throw new ValidationError(`status must be one of ${TASK_STATUSES.join(', ')}, got ${JSON.stringify(status)}`, 'status');

@@ -52,8 +52,9 @@ export function parseOutputFrom(raw: string | undefined): number | undefined {
 /** Seconds a status request may wait for a change: 0 to 60. */
 export function parseWaitSeconds(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 0;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || n > 60) throw new ValidationError(`wait must be a number of seconds from 0 to 60, got ${JSON.stringify(raw)}`, 'wait');
+  // Decimal digits with an optional fraction: Number() would also read 0x10 as 16 and 1e1 as 10.
+  const n = /^[0-9]{1,2}(\.[0-9]{1,3})?$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 0 && n <= 60)) throw new ValidationError(`wait must be a number of seconds from 0 to 60 (such as 30 or 2.5), got ${JSON.stringify(raw.slice(0, 40))}`, 'wait');
   return n;
 }
 

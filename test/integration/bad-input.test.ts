@@ -368,9 +368,20 @@ describe('bad input', () => {
     for (const limit of ['0', 'abc', '100000', '-1', '2.5', '1001', '1e1', '0x9', '1.0', '+5']) {
       expectError(await client.get(`/tasks?limit=${limit}`), { status: 400, code: 'invalid_request', field: 'limit', message: /1 to 1000/ }, `limit=${limit}`);
     }
+    // Said twice, one would be dropped unsaid.
+    expectError(await client.get('/tasks?status=pending&status=failed'), { status: 400, code: 'invalid_request', field: 'status', message: /once/ }, 'status twice');
+    expectError(await client.get('/tasks?limit=5&limit=6'), { status: 400, code: 'invalid_request', field: 'limit', message: /once/ }, 'limit twice');
     // The boundaries themselves are fine.
     assert.equal((await client.get('/tasks?limit=1')).status, 200);
     assert.equal((await client.get('/tasks?limit=1000')).status, 200);
+  });
+
+  it('a long poll refuses a wait that is not decimal seconds from 0 to 60, naming wait', async () => {
+    // Checked before the task is looked up: a good wait gets as far as the (unknown) task.
+    for (const wait of ['0x10', '1e1', '-1', '61', 'abc', '+5', ' 5', '5s', 'Infinity']) {
+      expectError(await client.get(`/task/no-such-task/status?wait=${encodeURIComponent(wait)}`), { status: 400, code: 'invalid_request', field: 'wait', message: /0 to 60/ }, `wait=${wait}`);
+    }
+    for (const wait of ['0', '0.5', '60']) assert.equal((await client.get(`/task/no-such-task/status?wait=${wait}`)).status, 404, `wait=${wait}`);
   });
 
   it('unknown and hostile task ids are 404 task_not_found', async () => {
