@@ -1,6 +1,6 @@
 import { Pool, type Dispatcher } from 'undici';
 import { httpErrorText } from './error-wording.js';
-import { BackendBusy, BackendHttpError } from '../errors.js';
+import { BackendBusy, BackendHttpError, BackendUnavailable } from '../errors.js';
 import { OutputTooLarge } from './answer-errors.js';
 import { readBodyExcerpt, toBackendError } from './http-errors.js';
 import { parseBackendJson } from './json.js';
@@ -38,9 +38,10 @@ export interface BackendRequest {
 
 /**
  * Sends one request and returns the response when its status is 2xx. A network failure before any response throws
- * BackendUnavailable (backpressure: the server is not there yet). 503 and 429 throw BackendBusy with the wait the
- * Retry-After header asks for; any other status throws BackendHttpError. Both quote an excerpt of the body (which is
- * consumed either way).
+ * BackendUnavailable (backpressure: the server is not there yet), and so do 502 and 504, a proxy in front of it (nginx,
+ * Caddy, an ingress) saying that the server behind it is not there or does not answer: a restart, not a task's fault.
+ * 503 and 429 throw BackendBusy with the wait the Retry-After header asks for; any other status throws
+ * BackendHttpError. All quote an excerpt of the body (which is consumed either way).
  */
 export async function sendBackendRequest(pool: Dispatcher, req: BackendRequest, label: string): Promise<Dispatcher.ResponseData> {
   const hasBody = req.body !== undefined;
@@ -62,6 +63,7 @@ export async function sendBackendRequest(pool: Dispatcher, req: BackendRequest, 
     if (res.statusCode === 503 || res.statusCode === 429) {
       throw new BackendBusy(message, res.statusCode, parseRetryAfter(res.headers['retry-after'], Date.now()));
     }
+    if (res.statusCode === 502 || res.statusCode === 504) throw new BackendUnavailable(message, { beforeResponse: true });
     throw new BackendHttpError(message, res.statusCode);
   }
   return res;

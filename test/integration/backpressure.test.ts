@@ -205,6 +205,30 @@ describe('backpressure', () => {
     assert.ok((await warnings(client)).some((e) => e.msg.startsWith('backend circuit closed') && e.backend === 'b0'));
   });
 
+  it('a proxy answering 502 or 504 while the server behind it restarts: tasks wait without spending attempts, then complete', async () => {
+    const fake = await startFakeLlm();
+    cleanups.push(() => fake.close());
+    const { client, close } = await coordinator([{ url: fake.url, min_workers: 2, max_workers: 2 }], { ...FAST, tasks: { max_attempts: 2, retry_base_ms: 10, retry_max_ms: 20 } });
+    cleanups.push(close);
+    // nginx's page for an upstream that refuses or does not answer; after six of them the server is back.
+    const nginx = (status: number, words: string) => ({
+      status,
+      headers: { 'content-type': 'text/html' },
+      chunks: [`<html>\r\n<head><title>${status} ${words}</title></head>\r\n<body>\r\n<center><h1>${status} ${words}</h1></center>\r\n<hr><center>nginx/1.24.0</center>\r\n</body>\r\n</html>\r\n`],
+    });
+    fake.script([nginx(502, 'Bad Gateway'), nginx(504, 'Gateway Time-out'), nginx(502, 'Bad Gateway'), nginx(502, 'Bad Gateway'), nginx(504, 'Gateway Time-out'), nginx(502, 'Bad Gateway')]);
+    const ids = await submit(client, 4, 'behind a proxy');
+    await eventually(async () => (await statuses(client, ids)).every((s) => s.status === 'completed'), 15_000);
+    assert.equal(fake.scriptLeft, 0, 'every gateway error was answered');
+    for (const s of await statuses(client, ids)) assert.equal(s.attempts, 1, 'no attempt spent on a server that was not there');
+    const deferred = (await Promise.all(ids.map((id) => history(client, id)))).flat().filter((e) => e.kind === 'deferred');
+    assert.equal(deferred.length, 6);
+    for (const e of deferred) {
+      assert.equal(e.reason.code, 'backend_unavailable');
+      assert.match(e.reason.message, /HTTP 50[24]/);
+    }
+  });
+
   it('a backend already down at start-up: its circuit opens from the start-up check, so tasks wait for a probe instead of each spending a refused connection', async () => {
     const port = await closedPort();
     // No probe within this test: whatever reaches the server would be a task sent to it regardless.
