@@ -2,7 +2,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { httpErrorText } from './error-wording.js';
 import { BackendBusy, BackendHttpError, BackendUnavailable } from '../errors.js';
 import { OutputTooLarge } from './answer-errors.js';
-import { readBodyExcerpt, toBackendError } from './http-errors.js';
+import { readBodyExcerpt, toBackendError, withoutCredentials } from './http-errors.js';
 import { parseBackendJson } from './json.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -58,7 +58,7 @@ export async function sendBackendRequest(pool: Dispatcher, req: BackendRequest, 
     throw toBackendError(err, req.signal, label, true);
   }
   if (res.statusCode < 200 || res.statusCode >= 300) {
-    const bodyExcerpt = await readBodyExcerpt(res.body);
+    const bodyExcerpt = await readBodyExcerpt(res.body, undefined, (text) => withoutCredentials(text, req.headers));
     const message = httpErrorText(label, res.statusCode, req.method, req.path, bodyExcerpt);
     if (res.statusCode === 503 || res.statusCode === 429) {
       throw new BackendBusy(message, res.statusCode, parseRetryAfter(res.headers['retry-after'], Date.now()));

@@ -78,8 +78,28 @@ function isSystemError(err: unknown): boolean {
   return err instanceof AggregateError && err.errors.some(isSystemError);
 }
 
-/** Reads the start of an error response for the message and discards the rest; never throws. */
-export async function readBodyExcerpt(body: AsyncIterable<Uint8Array>, maxChars = 300): Promise<string> {
+/** Headers that carry a credential, and the scheme word before it (`Bearer <key>`). */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key'];
+
+/**
+ * `text` (a server's error body) with every credential the request carried replaced by `[redacted]`: some servers and
+ * proxies echo the key they refused ("Incorrect API key provided: <key>"), and the excerpt reaches the log, the task's
+ * error and gateway clients.
+ */
+export function withoutCredentials(text: string, headers: Readonly<Record<string, string>> | undefined): string {
+  let out = text;
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (!CREDENTIAL_HEADERS.includes(name.toLowerCase())) continue;
+    for (const secret of [value, value.replace(/^\S+\s+/, '')]) if (secret.length >= 4) out = out.split(secret).join('[redacted]');
+  }
+  return out;
+}
+
+/**
+ * Reads the start of an error response for the message (`clean` applied to it, then cut to `maxChars`) and discards
+ * the rest; never throws.
+ */
+export async function readBodyExcerpt(body: AsyncIterable<Uint8Array>, maxChars = 300, clean: (text: string) => string = (text) => text): Promise<string> {
   const maxBytes = maxChars * 4;
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -93,5 +113,6 @@ export async function readBodyExcerpt(body: AsyncIterable<Uint8Array>, maxChars 
   } catch {
     // A broken body still leaves whatever arrived, which is the best evidence there is.
   }
-  return excerpt(Buffer.concat(chunks).toString('utf8'), maxChars);
+  // Cleaned before it is cut: a secret cut in half would not be found.
+  return excerpt(clean(Buffer.concat(chunks).toString('utf8')), maxChars);
 }

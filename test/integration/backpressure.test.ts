@@ -229,6 +229,28 @@ describe('backpressure', () => {
     }
   });
 
+  it("a server that echoes the backend's api_key in its refusal: the key reaches neither the task, the log, nor a gateway client", async () => {
+    const key = 'sk-proj-Echo7Secret9Key1';
+    const fake = await startFakeLlm();
+    cleanups.push(() => fake.close());
+    const { tc, client, close } = await coordinator([{ url: fake.url, type: 'openai', model: 'oai-model', settings: { api_key: key } }]);
+    cleanups.push(close);
+    // As OpenAI words a refused key (proxies in front of local servers copy it), unmasked.
+    const refusal = () => ({ status: 401, headers: { 'content-type': 'application/json' }, chunks: [JSON.stringify({ error: { message: `Incorrect API key provided: ${key}. You can find your API key at https://example.invalid/keys.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } })] });
+    fake.script([refusal()]);
+    const [id] = await submit(client, 1, 'with the key');
+    await eventually(async () => (await client.status(id!)).body.status === 'failed', 10_000);
+    fake.script([refusal()]);
+    const gateway = await fetch(`${tc.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'oai-model', messages: [{ role: 'user', content: 'hi' }] }) });
+    const told = await gateway.text();
+    const stored = JSON.stringify((await client.status(id!)).body) + JSON.stringify(await history(client, id!));
+    const logged = JSON.stringify((await client.get('/api/logs?limit=1000')).body);
+    for (const [where, text] of [['task', stored], ['log', logged], ['gateway client', told]] as const) {
+      assert.ok(!text.includes(key), `the key reached the ${where}: ${text.slice(0, 300)}`);
+    }
+    assert.match(stored, /Incorrect API key provided: \[redacted\]/);
+  });
+
   it('a backend already down at start-up: its circuit opens from the start-up check, so tasks wait for a probe instead of each spending a refused connection', async () => {
     const port = await closedPort();
     // No probe within this test: whatever reaches the server would be a task sent to it regardless.
