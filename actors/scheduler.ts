@@ -18,7 +18,7 @@ import { recordCall, recordUnreachable } from '../src/routing/gate-feed.js';
 import { LaneQueue } from '../src/routing/lanes.js';
 import { plan } from '../src/routing/planner.js';
 import type { RoutingConfig } from '../src/routing/policy.js';
-import { PoolView, type Assignment } from '../src/routing/pool-view.js';
+import { NODE_RETURN_MS, PoolView, type Assignment } from '../src/routing/pool-view.js';
 import type { Demand, QueueEstimate, SchedulerLoad } from '../src/routing/scheduler-views.js';
 import type { HeldTask, RetryWait } from '../src/routing/waiting.js';
 import type { CallReport, IdleWorker, WorkerActivity, WorkerHandle } from '../src/routing/worker-protocol.js';
@@ -164,7 +164,11 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
     case 'idleCheck': {
       const retired = state.draining ? [] : state.pool.retireIdleLocal(deps.scaling.min, deps.scaling.idleMs, deps.clock.now());
       if (retired.length > 0) deps.retire(retired);
-      return state;
+      // Tasks that waited for a node's models may now go elsewhere: assigned below.
+      const expired = state.pool.expireAway(deps.clock.now());
+      if (expired.length === 0) return state;
+      deps.log.warn('stopped waiting for a node that left; tasks naming its models may go to other backends', { groups: expired, waited_ms: NODE_RETURN_MS });
+      break;
     }
     case 'activity':
       dispatch(msg.replyTo, state.pool.workerActivity());
@@ -241,7 +245,7 @@ function reportDemand(state: SchedulerState, deps: SchedulerDeps): void {
 
 function removeWorker(state: SchedulerState, workerId: string, reason: string, self: Ref<SchedulerMsg>, deps: SchedulerDeps): void {
   const backend = state.pool.handle(workerId)?.backend;
-  const assignment = state.pool.remove(workerId);
+  const assignment = state.pool.remove(workerId, deps.clock.now());
   if (assignment) requeue(assignment, reason, self, deps, { worker: workerId, backend });
 }
 

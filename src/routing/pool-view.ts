@@ -34,6 +34,13 @@ export interface Group {
 /** Weight of the newest run in a group's running average. */
 const SPEED_WEIGHT = 0.3;
 
+/**
+ * How long the models of a node's workers that left the pool are waited for: a node restarting, paused or cut off for
+ * a moment comes back within it, and a task naming its model must not meanwhile go to a backend that does not serve
+ * it (which fails it for good: "model not found").
+ */
+export const NODE_RETURN_MS = 60_000;
+
 export class PoolView {
   private readonly workers = new Map<string, { handle: WorkerHandle; group: Group; idleSince: number | null }>();
   readonly groups = new Map<string, Group>();
@@ -42,8 +49,29 @@ export class PoolView {
   idleCount = 0;
   runningCount = 0;
 
-  /** `startable`: the capabilities of this machine's backends, whose workers the pool manager starts on demand. */
-  constructor(readonly startable: readonly Capabilities[] = []) {}
+  /** Remote groups gone from the pool, by key, with when they stop being waited for (NODE_RETURN_MS). */
+  private readonly away = new Map<string, { caps: Capabilities; until: number }>();
+
+  /** `local`: the capabilities of this machine's backends, whose workers the pool manager starts on demand. */
+  constructor(private readonly local: readonly Capabilities[] = []) {}
+
+  /**
+   * What a task naming a model waits for rather than go to a backend not serving it (see ableToRun): this machine's
+   * backends, started on demand, and the nodes that left less than NODE_RETURN_MS ago.
+   */
+  get startable(): readonly Capabilities[] {
+    if (this.away.size === 0) return this.local;
+    return [...this.local, ...[...this.away.values()].map((a) => a.caps)];
+  }
+
+  /** Stops waiting for the nodes gone NODE_RETURN_MS or longer; returns their group keys. */
+  expireAway(now: number): string[] {
+    const expired: string[] = [];
+    for (const [key, a] of this.away) if (a.until <= now) expired.push(key);
+    for (const key of expired) this.away.delete(key);
+    if (expired.length > 0) this.version++;
+    return expired;
+  }
 
   get size(): number {
     return this.workers.size;
@@ -141,6 +169,7 @@ export class PoolView {
     if (!group) {
       group = { key: handle.group, location: handle.location, caps: handle.caps, members: new Set(), idle: new Set(), running: new Map(), runMs: undefined };
       this.groups.set(handle.group, group);
+      this.away.delete(handle.group);
       this.version++;
     }
     group.members.add(handle.id);
@@ -148,8 +177,8 @@ export class PoolView {
     this.setIdle(group, handle.id);
   }
 
-  /** Takes a worker out; returns what it was running, if anything. */
-  remove(id: string): Assignment | undefined {
+  /** Takes a worker out (`now`: when, for a node's last worker: see NODE_RETURN_MS); returns what it was running. */
+  remove(id: string, now?: number): Assignment | undefined {
     const entry = this.workers.get(id);
     if (!entry) return undefined;
     const { group } = entry;
@@ -160,6 +189,7 @@ export class PoolView {
     if (group.members.size === 0) {
       // Its measured speed goes with it: a node that comes back may come back on other hardware.
       this.groups.delete(group.key);
+      if (group.location === 'remote' && now !== undefined) this.away.set(group.key, { caps: group.caps, until: now + NODE_RETURN_MS });
       this.version++;
     }
     return running;

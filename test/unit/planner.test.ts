@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { LaneQueue } from '../../src/routing/lanes.js';
 import { plan } from '../../src/routing/planner.js';
 import type { RoutingRule } from '../../src/routing/policy.js';
-import type { PoolView } from '../../src/routing/pool-view.js';
+import { NODE_RETURN_MS, type PoolView } from '../../src/routing/pool-view.js';
 import { poolOf as poolFrom, type GroupSpec } from '../helpers/pool.js';
 import { capabilities } from '../../src/routing/capabilities.js';
 import type { QueuedTask, TaskType } from '../../src/tasks/task.js';
@@ -109,6 +109,23 @@ describe('planner: capabilities', () => {
     const lanes = queue([task('1', { model: 'big' })]);
     assert.equal(turn(pool, lanes).size, 0);
     assert.equal(lanes.find('1')?.id, '1');
+  });
+
+  it("waits NODE_RETURN_MS for a node that left with the requested model, rather than asking a backend that lacks it; then asks any", () => {
+    const pool = poolOf({ key: 'local', workers: 1, model: 'small' }, { key: 'remote:n1:gpu', workers: 1, model: 'big', location: 'remote' });
+    pool.remove('remote:n1:gpu#0', NOW);
+    const lanes = queue([task('1', { model: 'big' })]);
+    assert.equal(turn(pool, lanes).size, 0, 'the node may be restarting: its model is waited for');
+    assert.deepEqual(pool.expireAway(NOW + NODE_RETURN_MS - 1), []);
+    assert.equal(turn(pool, lanes).size, 0);
+    assert.deepEqual(pool.expireAway(NOW + NODE_RETURN_MS), ['remote:n1:gpu']);
+    assert.deepEqual([...turn(pool, lanes)], [['1', 'local']]);
+    // A node that comes back within the time is no longer waited for: it is there.
+    const back = poolOf({ key: 'local', workers: 1, model: 'small' }, { key: 'remote:n1:gpu', workers: 1, model: 'big', location: 'remote' });
+    back.remove('remote:n1:gpu#0', NOW);
+    back.add({ ...back.handle('local#0')!, id: 'remote:n1:gpu#0', group: 'remote:n1:gpu', location: 'remote', backend: 'remote:n1:gpu', model: 'big', caps: capabilities('big', {}) }, NOW);
+    assert.deepEqual(back.expireAway(NOW + NODE_RETURN_MS), [], 'nothing left to wait for');
+    assert.deepEqual([...turn(back, queue([task('2', { model: 'big' })]))], [['2', 'remote:n1:gpu']]);
   });
 
   it('runs a gateway request only on workers serving its model, m and m:latest alike, and else keeps it waiting', () => {

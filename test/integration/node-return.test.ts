@@ -1,0 +1,64 @@
+/**
+ * A node that leaves for a moment (a restart, a pause, a cut cable) does not take its models' tasks down with it: a
+ * task naming a model only that node serves waits for it (pool-view.ts NODE_RETURN_MS) instead of going to a local
+ * backend that lacks the model, where a real Ollama answers 404 "model not found" and the task fails for good.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { api } from '../helpers/api.js';
+import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { eventually } from '../helpers/eventually.js';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
+import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+
+const TOKEN = 'pool-secret';
+
+describe('a node that leaves for a moment', () => {
+  let nats: NatsServer;
+  let local: FakeLlm;
+  let remote: FakeLlm;
+  let node: NodeProcess | undefined;
+  let koubou: TestCoordinator;
+  let client: ReturnType<typeof api>;
+  const startNode = () => (node = startNodeProcess(['--nats', nats.url, '--id', 'gpu-box', '--backend', 'ollama', '--url', remote.url, '--model', 'big-model', '--token', TOKEN]));
+  const nodeWorkers = async () =>
+    ((await client.get('/workers')).body.workers as { worker_id: string; status: string }[]).filter((w) => w.worker_id.startsWith('remote:gpu-box:') && w.status !== 'gone');
+  const posts = (fake: FakeLlm, tag: string) => fake.requests.filter((r) => r.method === 'POST' && r.prompt?.includes(tag));
+
+  before(async () => {
+    nats = await startNatsServer();
+    local = await startFakeLlm();
+    remote = await startFakeLlm();
+    koubou = await startTestCoordinator({
+      backends: [{ url: local.url, model: 'small-model', min_workers: 1, max_workers: 1 }],
+      extra: { nats: { url: nats.url, pool_token: TOKEN }, pool: { heartbeat_interval_ms: 200, heartbeat_timeout_ms: 800 } },
+    });
+    client = api(koubou.url);
+    startNode();
+    await eventually(async () => (await nodeWorkers()).length > 0, 10_000);
+  });
+  after(async () => {
+    node?.child.kill('SIGKILL');
+    await koubou?.close();
+    await local?.close();
+    await remote?.close();
+    await nats?.close();
+  });
+
+  it("keeps a task naming the node's model waiting while the node is away, and runs it there once it is back", async () => {
+    node!.child.kill('SIGKILL');
+    await node!.exited;
+    await eventually(async () => (await nodeWorkers()).length === 0, 10_000);
+    const id = (await client.delegate({ prompt: 'while the node is away', options: { model: 'big-model' } })).body.task_id as string;
+    // Long enough for the scheduler to have sent it anywhere it was going to.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const waiting = (await client.status(id)).body;
+    assert.deepEqual([waiting.status, waiting.attempts], ['pending', 0], JSON.stringify(waiting));
+    assert.equal(posts(local, 'while the node is away').length, 0, 'not sent to the local backend, which lacks the model');
+    startNode();
+    await eventually(async () => (await client.status(id)).body.status === 'completed', 15_000);
+    assert.equal(posts(remote, 'while the node is away').length, 1);
+    assert.equal((await client.status(id)).body.attempts, 1);
+  });
+});
