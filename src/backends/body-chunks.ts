@@ -27,6 +27,14 @@ export class CompleteBy {
     this.timer ??= setTimeout(() => this.fire?.(), this.ms).unref();
   }
 
+  /** Starts a started deadline again from now (more of the answer came); nothing when it has not started. */
+  restart(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.start();
+  }
+
   /** For eachChunk: what the deadline does, and its end once the reading is over. */
   bind(fire: () => void): () => void {
     this.fire = fire;

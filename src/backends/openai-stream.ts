@@ -59,9 +59,13 @@ export async function readCompletionStream(res: Dispatcher.ResponseData, label: 
     if (!isRecord(choice)) throw new BackendProtocolError(`${label}: SSE event ${eventCount} has a malformed choice`);
     sawChoice = true;
     onChoice(choice, chunk);
-    if (typeof choice.finish_reason === 'string') {
-      answer.rawFinishReason = choice.finish_reason;
+    const finish = finishReasonOf(choice);
+    if (finish !== null) {
+      answer.rawFinishReason = finish;
       afterFinish.start();
+    } else {
+      // More of the answer after a finish reason (a server that sent one too early): the wait starts again.
+      afterFinish.restart();
     }
   };
   const events = new SseDecoder(label);
@@ -88,6 +92,15 @@ export async function readCompletionStream(res: Dispatcher.ResponseData, label: 
 }
 
 /**
+ * A choice's finish reason, or null while the answer goes on: servers that mean "not yet" send null, and some an
+ * empty string or the text "null" in every chunk (SGLang 0.4.3, Ollama's OpenAI layer in 2024, KoboldCpp).
+ */
+export function finishReasonOf(choice: Record<string, unknown>): string | null {
+  const reason = choice.finish_reason;
+  return typeof reason === 'string' && reason !== '' && reason !== 'null' ? reason : null;
+}
+
+/**
  * A JSON body where a stream was asked for: a server refusing before it streams ({"error": ...}), or one that ignores
  * `stream: true` and answers a whole chat.completion / text_completion (some OpenAI-compatible servers and proxies
  * do), read as a stream of one chunk whose delta is the whole message. Bounded by the answer's byte limit.
@@ -101,7 +114,7 @@ async function readWholeCompletion(res: Dispatcher.ResponseData, label: string, 
   }
   readFacts(body, answer);
   onChoice(isRecord(choice.message) ? { ...choice, delta: choice.message } : choice, body);
-  if (typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
+  answer.rawFinishReason = finishReasonOf(choice) ?? answer.rawFinishReason;
 }
 
 /** The model and usage a chunk or body reports (usage.completion_tokens_details.reasoning_tokens included). */

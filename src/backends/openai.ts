@@ -6,7 +6,7 @@ import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBacken
 import { toBackendError } from './http-errors.js';
 import { AnswerBuilder } from './answer.js';
 import { isRecord, reportedError } from './json.js';
-import { readCompletionStream, readFacts } from './openai-stream.js';
+import { finishReasonOf, readCompletionStream, readFacts } from './openai-stream.js';
 import type { Backend, BackendSettings, GenerateRequest, GenerateResult } from './types.js';
 import { relayCall } from './chat/relay.js';
 import { relayOpenAiEmbeddings, relayOpenAiStream } from './chat/openai-reader.js';
@@ -100,7 +100,7 @@ async function readSingleCompletion(body: Dispatcher.ResponseData['body'], label
   }
   readFacts(value, answer);
   readMessage(message, answer);
-  if (isRecord(choice) && typeof choice.finish_reason === 'string') answer.rawFinishReason = choice.finish_reason;
+  if (isRecord(choice)) answer.rawFinishReason = finishReasonOf(choice) ?? answer.rawFinishReason;
 }
 
 /**

@@ -113,6 +113,25 @@ describe('an answer ends at its last piece', () => {
     assert.deepEqual([text, finish], ['held open', 'stop']);
   });
 
+  it('a finish reason of "" or "null" on every chunk (SGLang 0.4.3, KoboldCpp) is no finish: a long answer is read whole, task and client', async () => {
+    for (const notYet of ['', 'null']) {
+      // Ten pieces 300 ms apart: three seconds, past TRAILING_FACTS_MS, before the real finish.
+      const piece = (content: string, finish: string) => ({ bytes: openAiChunk({ content }, finish), delayMs: 300 });
+      const slow: ScriptedResponse = { chunks: [...Array.from({ length: 10 }, (_, i) => piece(`w${i} `, notYet)), openAiChunk({}, 'stop'), OPENAI_DONE] };
+      const whole = Array.from({ length: 10 }, (_, i) => `w${i} `).join('');
+      pool.fake.script([slow]);
+      const client = api(pool.koubou.url);
+      const id = (await client.delegate({ prompt: `not finished yet ${JSON.stringify(notYet)}`, options: { model: 'oai-model' } })).body.task_id as string;
+      let status: any;
+      await eventually(async () => ['completed', 'failed'].includes((status = (await client.status(id)).body).status), 15_000);
+      assert.deepEqual([status.status, status.result.output], ['completed', whole], JSON.stringify(status.result));
+      pool.fake.script([slow]);
+      const openai = new OpenAI({ baseURL: `${pool.koubou.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const answer = await openai.chat.completions.create({ model: 'oai-model', messages: [{ role: 'user', content: 'not finished yet' }] });
+      assert.deepEqual([answer.choices[0]!.message.content, answer.choices[0]!.finish_reason], [whole, 'stop']);
+    }
+  });
+
   it('an Ollama client streaming through the gateway gets its done object while the server holds its body open', async () => {
     pool.fake.script([{ chunks: OLLAMA_PIECES, hang: true }]);
     const ollama = new Ollama({ host: pool.koubou.url });
