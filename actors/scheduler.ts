@@ -202,13 +202,7 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       dispatch(msg.replyTo, estimate(msg.taskId, state.held, waitingContext(state.queue, state.pool, deps.routing, deps.gates, state.draining, deps.clock.now())));
       return state;
     case 'getLoad':
-      dispatch(msg.replyTo, {
-        pending: state.queue.size,
-        running: state.pool.runningCount,
-        idleWorkers: state.pool.idleCount,
-        workers: state.pool.size,
-        draining: state.draining,
-      });
+      dispatch(msg.replyTo, { pending: state.queue.size, running: state.pool.runningCount, idleWorkers: state.pool.idleCount, workers: state.pool.size, draining: state.draining });
       return state;
   }
   assignWhilePossible(state, self, deps);

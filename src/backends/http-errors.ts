@@ -95,12 +95,39 @@ export function withoutCredentials(text: string, headers: Readonly<Record<string
   return out;
 }
 
+/** Bytes of an error body read: enough for any JSON error a server writes, however pretty-printed. */
+const ERROR_BODY_BYTES = 16 * 1024;
+
 /**
- * Reads the start of an error response for the message (`clean` applied to it, then cut to `maxChars`) and discards
- * the rest; never throws.
+ * An error body cut to `maxChars` so that its words survive: a JSON error (OpenAI's {"error": {"message", "type",
+ * "param", "code"}}, Ollama's {"error": "..."}) is written compactly with only those fields and its message shortened
+ * to fit, so it still parses (the gateway reads code and param back from it: gateway/failure.ts); any other text is
+ * cut as it is.
+ */
+export function errorBodyExcerpt(text: string, maxChars = 300): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return excerpt(text, maxChars);
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('error' in parsed)) return excerpt(text, maxChars);
+  const error = (parsed as { error: unknown }).error;
+  if (typeof error === 'string') return JSON.stringify({ error: error.length > maxChars - 20 ? `${error.slice(0, maxChars - 20)}…` : error });
+  if (typeof error !== 'object' || error === null) return excerpt(text, maxChars);
+  const { message, type, param, code } = error as Record<string, unknown>;
+  const kept = { type, param, code };
+  const room = maxChars - JSON.stringify({ error: { message: '', ...kept } }).length - 1;
+  if (typeof message !== 'string' || room < 20) return excerpt(text, maxChars);
+  return JSON.stringify({ error: { message: message.length > room ? `${message.slice(0, room)}…` : message, ...kept } });
+}
+
+/**
+ * Reads the start of an error response (`clean` applied to it, then cut to `maxChars` by errorBodyExcerpt) and
+ * discards the rest; never throws.
  */
 export async function readBodyExcerpt(body: AsyncIterable<Uint8Array>, maxChars = 300, clean: (text: string) => string = (text) => text): Promise<string> {
-  const maxBytes = maxChars * 4;
+  const maxBytes = ERROR_BODY_BYTES;
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
@@ -114,5 +141,5 @@ export async function readBodyExcerpt(body: AsyncIterable<Uint8Array>, maxChars 
     // A broken body still leaves whatever arrived, which is the best evidence there is.
   }
   // Cleaned before it is cut: a secret cut in half would not be found.
-  return excerpt(clean(Buffer.concat(chunks).toString('utf8')), maxChars);
+  return errorBodyExcerpt(clean(Buffer.concat(chunks).toString('utf8')), maxChars);
 }

@@ -27,7 +27,9 @@ export function clientFailure(error: TaskError, model: string): ClientFailure {
     const { text, param, code } = serverWords(http.body);
     const refused = http.status >= 400 && http.status < 500 && http.status !== 429;
     const what = refused ? 'refused the request' : 'failed';
-    return { code: code ?? error.code, message: `the server of model ${named} ${what} (HTTP ${http.status})${text ? `: ${text}` : ''}`, param, status: refused ? refusalStatus(http.status) : 502 };
+    const status = refused ? refusalStatus(http.status) : 502;
+    // The server's code is about the request only when its status is passed on (not a refusal of the pool's key).
+    return { code: (status !== 502 ? code : null) ?? error.code, message: `the server of model ${named} ${what} (HTTP ${http.status})${text ? `: ${text}` : ''}`, param, status };
   }
   // An error reported inside a 200 answer (LiteLLM's {"error": {"code": "400"}}, llama.cpp's error: frame) with a 4xx
   // code is as much a refusal as a 400 status: a client must not retry it.

@@ -155,6 +155,15 @@ describe('gateway: failures as the client sees them', () => {
     const keyed = await openai.chat.completions.create({ model: 'oai-model', messages: [{ role: 'user', content: 'with whose key?' }] }).catch((err: unknown) => err);
     assert.ok(keyed instanceof OpenAI.APIError, String(keyed));
     assert.equal(keyed.status, 502, 'not 401: the client\'s own token was fine');
+    assert.equal(keyed.code, 'backend_http_error', 'nor a code saying its key is wrong');
+    // OpenAI's own body, pretty-printed and over 300 characters: its code and param still come through.
+    const pretty = JSON.stringify({ error: { message: "This model's maximum context length is 8192 tokens. However, you requested 9500 tokens (8500 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } }, null, 2);
+    assert.ok(pretty.length > 300);
+    fake.script([{ status: 400, headers: { 'content-type': 'application/json' }, chunks: [pretty] }]);
+    const tooLong = await openai.chat.completions.create({ model: 'oai-model', messages: [{ role: 'user', content: 'a long conversation' }] }).catch((err: unknown) => err);
+    assert.ok(tooLong instanceof OpenAI.BadRequestError, String(tooLong));
+    assert.deepEqual([tooLong.code, tooLong.param], ['context_length_exceeded', 'messages']);
+    assert.match(tooLong.message, /maximum context length is 8192 tokens/);
   });
 
   it('answers an error a server reports inside a 200 with a 4xx code (LiteLLM, llama.cpp) as a 400, so clients do not retry it', async () => {
