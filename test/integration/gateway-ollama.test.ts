@@ -147,6 +147,9 @@ describe('gateway: Ollama protocol', () => {
     // With ids, each result names its call, in whatever order.
     sent = await ask([paris, rome], [{ role: 'tool', tool_name: 'get_weather', tool_call_id: 'call_r', content: '21C' }, { role: 'tool', tool_name: 'get_weather', tool_call_id: 'call_p', content: '18C' }]);
     assert.deepEqual(sent.slice(2).map((m) => [m.tool_call_id, m.content]), [['call_r', '21C'], ['call_p', '18C']]);
+    // A result named only by its function takes no call that a later result names by id.
+    sent = await ask([paris, rome], [{ role: 'tool', tool_name: 'get_weather', content: '21C' }, { role: 'tool', tool_name: 'get_weather', tool_call_id: 'call_p', content: '18C' }]);
+    assert.deepEqual(sent.slice(2).map((m) => [m.tool_call_id, m.content]), [['call_r', '21C'], ['call_p', '18C']]);
   });
 
   it('carries think to an OpenAI backend: a level as reasoning_effort, false by leaving the thinking out of the answer', async () => {

@@ -64,6 +64,11 @@ describe('gateway: OpenAI chat translated for an Ollama backend', () => {
     assert.deepEqual(sent()[0]!.images, [png]);
   });
 
+  it("sends an earlier assistant turn's refusal to an Ollama backend as that message's text", async () => {
+    await client.chat.completions.create({ model: 'oll-model', messages: [{ role: 'user', content: 'do it' }, { role: 'assistant', content: null, refusal: 'I refuse to do that.' }, { role: 'user', content: 'please?' }] });
+    assert.deepEqual(sent()[1], { role: 'assistant', content: 'I refuse to do that.' });
+  });
+
   it('refuses a file part naming the field instead of dropping it, and sends input_audio data among the images as Ollama does', async () => {
     const before = fake.count;
     const err = await client.chat.completions
@@ -85,6 +90,10 @@ describe('gateway: OpenAI chat translated for an Ollama backend', () => {
     await ask('none');
     assert.deepEqual(offered(), []);
     await ask({ type: 'function', function: { name: 'get_time' } });
+    assert.deepEqual(offered(), ['get_time']);
+    await ask({ type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'get_weather' } }] } });
+    assert.deepEqual(offered(), ['get_weather']);
+    await client.responses.create({ model: 'oll-model', tools: [{ type: 'function', name: 'get_weather', strict: null, parameters: {} }, { type: 'function', name: 'get_time', strict: null, parameters: {} }], tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'function', name: 'get_time' }] }, input: 'time?' });
     assert.deepEqual(offered(), ['get_time']);
     await ask('required');
     assert.deepEqual(offered(), ['get_weather', 'get_time']);

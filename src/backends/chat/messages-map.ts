@@ -57,6 +57,8 @@ export function openAiToOllamaMessages(messages: unknown[]): Message[] {
     } else {
       out.content = typeof m.content === 'string' ? m.content : '';
     }
+    // An earlier turn's refusal as the SDK returns it (content null, the refusal beside it) is what the model said.
+    if (out.content === '' && typeof m.refusal === 'string') out.content = m.refusal;
     if (images.length > 0) out.images = images;
     if (Array.isArray(m.tool_calls)) {
       out.tool_calls = m.tool_calls.filter(isRecord).map((call) => {
@@ -104,6 +106,8 @@ export function ollamaToOpenAiMessages(messages: unknown[]): Message[] {
   let calls = 0;
   // Calls not yet answered, oldest first.
   let open: { id: string; name: unknown }[] = [];
+  // The ids tool messages name, so that a result named only by its function does not take a call another result names.
+  const named = new Set(messages.filter(isRecord).flatMap((m) => (m.role === 'tool' && typeof m.tool_call_id === 'string' && m.tool_call_id !== '' ? [m.tool_call_id] : [])));
   const answer = (pick: (c: { id: string; name: unknown }) => boolean): string | undefined => {
     const at = open.findIndex(pick);
     if (at < 0) return undefined;
@@ -134,8 +138,8 @@ export function ollamaToOpenAiMessages(messages: unknown[]): Message[] {
     if (out.role === 'tool') {
       let id: string | undefined;
       if (typeof m.tool_call_id === 'string' && m.tool_call_id !== '') id = answer((c) => c.id === m.tool_call_id) ?? m.tool_call_id;
-      else if (typeof m.tool_name === 'string') id = answer((c) => c.name === m.tool_name);
-      id ??= answer(() => true);
+      else if (typeof m.tool_name === 'string') id = answer((c) => c.name === m.tool_name && !named.has(c.id)) ?? answer((c) => c.name === m.tool_name);
+      id ??= answer((c) => !named.has(c.id)) ?? answer(() => true);
       if (id !== undefined) out.tool_call_id = id;
     }
     return out;

@@ -115,6 +115,11 @@ function textOf(output: unknown): string {
 function chatToolChoice(choice: unknown): unknown {
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
   if (isRecord(choice) && (choice.type === 'function' || choice.type === 'custom') && typeof choice.name === 'string') return { type: 'function', function: { name: choice.name } };
+  // {type: "allowed_tools", mode, tools: [{type: "function", name}]} as chat writes it (ChatCompletionAllowedToolChoice).
+  if (isRecord(choice) && choice.type === 'allowed_tools' && Array.isArray(choice.tools)) {
+    const tools = choice.tools.filter(isRecord).flatMap((t) => (typeof t.name === 'string' ? [{ type: 'function', function: { name: t.name } }] : []));
+    return { type: 'allowed_tools', allowed_tools: { mode: choice.mode === 'required' ? 'required' : 'auto', tools } };
+  }
   return undefined;
 }
 

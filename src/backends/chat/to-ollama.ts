@@ -1,4 +1,5 @@
 /** Any gateway call as a request to an Ollama server: endpoint under /api and body. */
+import { isRecord } from '../json.js';
 import { openAiToOllamaMessages } from './messages-map.js';
 import { openAiToOllamaOptions } from './options-map.js';
 import { responsesToChatBody } from './responses-map.js';
@@ -34,12 +35,16 @@ export function toOllamaRequest(call: ChatCall): { path: OllamaPath; body: Recor
 
 /**
  * The tools an Ollama server is given for an OpenAI `tool_choice`, which it has no field for: "none" offers none (no
- * call can come back, as OpenAI promises), a named function only that one; "auto" and "required" all of them.
+ * call can come back, as OpenAI promises), a named function only that one, `allowed_tools` only those it lists;
+ * "auto" and "required" all of them.
  */
 function offeredTools(tools: unknown, choice: unknown): unknown[] | undefined {
   if (!Array.isArray(tools) || choice === 'none') return undefined;
-  const named = typeof choice === 'object' && choice !== null ? (choice as { function?: { name?: unknown } }).function?.name : undefined;
-  if (typeof named !== 'string') return tools;
-  const picked = tools.filter((t) => (t as { function?: { name?: unknown } } | null)?.function?.name === named);
+  const nameOf = (t: unknown) => (t as { function?: { name?: unknown } } | null)?.function?.name;
+  let names: unknown[] | null = null;
+  if (isRecord(choice) && choice.type === 'function') names = [nameOf(choice)];
+  if (isRecord(choice) && choice.type === 'allowed_tools' && isRecord(choice.allowed_tools) && Array.isArray(choice.allowed_tools.tools)) names = choice.allowed_tools.tools.map(nameOf);
+  if (names === null) return tools;
+  const picked = tools.filter((t) => names.includes(nameOf(t)));
   return picked.length > 0 ? picked : tools;
 }
