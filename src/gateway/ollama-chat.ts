@@ -49,8 +49,7 @@ export class OllamaAnswer implements Presenter {
     const content = (d.content ?? '') + (d.refusal ?? '');
     // `think: false` asks for no thinking: a server that thought anyway (one that cannot be told not to) keeps it.
     const thinking = this.withThinking ? (d.reasoning ?? '') : '';
-    // Chat's per-token list is Ollama's own, entry for entry.
-    const logprobs = Array.isArray(d.logprobs?.content) ? (d.logprobs.content as unknown[]) : [];
+    const logprobs = ollamaLogprobs(d.logprobs);
     if (!this.stream) {
       this.content += content;
       this.thinking += thinking;
@@ -107,6 +106,24 @@ export class OllamaAnswer implements Presenter {
       eval_duration: d.eval_duration ?? Math.max(1, now - first) * NS_PER_MS,
     };
   }
+}
+
+/**
+ * A piece's log probabilities as Ollama's list ([{token, logprob, top_logprobs: [{token, logprob}]}], api/types.go
+ * Logprob): chat's `content` list is that entry for entry; a legacy completion's parallel lists (tokens,
+ * token_logprobs, top_logprobs as {token: logprob}) are put together into it.
+ */
+function ollamaLogprobs(piece: Record<string, unknown> | undefined): unknown[] {
+  if (!piece) return [];
+  if (Array.isArray(piece.content)) return piece.content;
+  if (!Array.isArray(piece.tokens)) return [];
+  const logprobs = Array.isArray(piece.token_logprobs) ? piece.token_logprobs : [];
+  const tops = Array.isArray(piece.top_logprobs) ? piece.top_logprobs : [];
+  return piece.tokens.map((token, i) => {
+    const top = tops[i];
+    const alternatives = typeof top === 'object' && top !== null ? Object.entries(top).map(([t, logprob]) => ({ token: t, logprob })) : [];
+    return { token, logprob: logprobs[i] ?? null, ...(alternatives.length > 0 ? { top_logprobs: alternatives } : {}) };
+  });
 }
 
 /**

@@ -175,6 +175,13 @@ describe('gateway: Ollama protocol', () => {
     assert.match(String(raw.response), /echo\(oai-model\)/);
     await client.generate({ model: 'oai-model', prompt: 'def add(a, b):', suffix: '    return c', stream: false });
     assert.deepEqual([last().path, (last().body as { suffix?: string }).suffix], ['/v1/completions', '    return c']);
+    // Log probabilities asked as a legacy completion takes them, and answered as Ollama's list.
+    const head = { id: 'cmpl-lp', object: 'text_completion', created: 1, model: 'oai-model' };
+    const piece = (text: string, lp: number) => `data: ${JSON.stringify({ ...head, choices: [{ index: 0, text, logprobs: { tokens: [text], token_logprobs: [lp], top_logprobs: [{ [text]: lp }], text_offset: [0] }, finish_reason: null }] })}\n\n`;
+    fake.script([{ chunks: [piece('Hi', -0.5), `data: ${JSON.stringify({ ...head, choices: [{ index: 0, text: '', logprobs: null, finish_reason: 'stop' }] })}\n\n`, 'data: [DONE]\n\n'] }]);
+    const scored = (await client.generate({ model: 'oai-model', prompt: 'hello', raw: true, think: 'high', logprobs: true, top_logprobs: 2, stream: false } as never)) as unknown as { logprobs?: unknown };
+    assert.deepEqual([(last().body as { logprobs?: unknown }).logprobs, (last().body as { top_logprobs?: unknown }).top_logprobs, (last().body as { reasoning_effort?: unknown }).reasoning_effort], [2, undefined, undefined]);
+    assert.deepEqual(scored.logprobs, [{ token: 'Hi', logprob: -0.5, top_logprobs: [{ token: 'Hi', logprob: -0.5 }] }]);
     const before = fake.count;
     const refused = (await client.generate({ model: 'oai-model', prompt: 'and then?', context: [1, 2, 3], stream: false }).catch((err: unknown) => err)) as Error & { status_code?: number };
     assert.equal(refused.status_code, 400, refused.message);

@@ -35,7 +35,10 @@ export function toOpenAiRequest(call: ChatCall): { path: OpenAiPath; body: Recor
     const suffix = typeof body.suffix === 'string' && body.suffix !== '' ? body.suffix : undefined;
     if (body.raw === true || suffix !== undefined) {
       const prompt = typeof body.prompt === 'string' ? body.prompt : '';
-      return { path: 'completions', body: streaming({ model: body.model, prompt, ...(suffix === undefined ? {} : { suffix }), ...ollamaToOpenAiOptions(body) }) };
+      // A legacy completion has no reasoning_effort or response_format, and asks for logprobs as a count of alternatives.
+      const { reasoning_effort: _effort, response_format: _format, logprobs, top_logprobs, ...options } = ollamaToOpenAiOptions(body);
+      const asked = logprobs === true ? { logprobs: typeof top_logprobs === 'number' ? top_logprobs : 0 } : {};
+      return { path: 'completions', body: streaming({ model: body.model, prompt, ...(suffix === undefined ? {} : { suffix }), ...options, ...asked }) };
     }
   }
   const messages =
