@@ -35,6 +35,7 @@ import { openStore, type Store } from './store/store.js';
 import { BackendGates } from './supervision/backend-gate.js';
 import { backoffMs } from './supervision/backoff.js';
 import { coalescing } from './supervision/coalesce.js';
+import { connectionsPerListener, openFilesLimit } from './open-files.js';
 import { storeFiles } from './tasks/files.js';
 import { newSecretId } from './tasks/ids.js';
 import { OutputBuffers } from './delegation/output-buffers.js';
@@ -78,9 +79,14 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   const { headers_timeout_s, request_timeout_s, keep_alive_timeout_s } = config.server;
   const ms = (s: number) => Math.ceil(s * 1000);
   const timeouts = { headersMs: ms(headers_timeout_s), requestMs: ms(request_timeout_s), keepAliveMs: ms(keep_alive_timeout_s) };
+  const filesLimit = openFilesLimit();
+  const maxConnections = connectionsPerListener(config.server.max_connections, config.gateway.ollama_listen ? 2 : 1, filesLimit);
+  if (maxConnections < config.server.max_connections) {
+    log.warn('server.max_connections lowered to fit the open-files limit; raise it (ulimit -n, LimitNOFILE=) to hold more', { max_connections: maxConnections, configured: config.server.max_connections, open_files_limit: filesLimit });
+  }
   const connectionLimit = (listener: string) => ({
-    max: config.server.max_connections,
-    onDropped: (count: number) => log.warn('closed new connections: the listener holds server.max_connections already', { listener, dropped: count, max_connections: config.server.max_connections }),
+    max: maxConnections,
+    onDropped: (count: number) => log.warn('closed new connections: the listener holds server.max_connections already', { listener, dropped: count, max_connections: maxConnections }),
   });
   const http = await bind(config.server.host, config.server.port, timeouts, connectionLimit('api')).catch(async (err: Error) => {
     await store.close();

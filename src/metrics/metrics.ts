@@ -159,14 +159,19 @@ export class Metrics {
   }
 
   private observe(name: HistogramName, labels: Record<string, string> | null, value: number): void {
-    if (this.tally.observe(name, labels, value)) void this.flush();
+    if (this.tally.observe(name, labels, value)) this.flushLater();
     else this.flushSoon();
   }
 
   private flushSoon(): void {
     if (this.flushTimer) return;
-    this.flushTimer = setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
+    this.flushTimer = setTimeout(() => this.flushLater(), FLUSH_EVERY_MS);
     this.flushTimer.unref();
+  }
+
+  /** A flush nobody waits for: one that fails (prom-client cannot be loaded: no file descriptor left) is tried again later. */
+  private flushLater(): void {
+    this.flush().catch(() => this.flushSoon());
   }
 
   /** Moves the tallies into prom-client (loading it the first time). */

@@ -13,9 +13,14 @@ export interface CoordinatorProcess {
   output(): string;
 }
 
-/** Starts `koubou start --config file` and resolves once it logs the URL it listens on; nodeArgs go to node itself (e.g. --cpu-prof). */
-export function startCoordinatorProcess(configFile: string, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<CoordinatorProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--config', configFile, '--log-level', 'info'], {
+/**
+ * Starts `koubou start --config file` and resolves once it logs the URL it listens on; nodeArgs go to node itself (e.g.
+ * --cpu-prof); `launcher` runs node (e.g. ['prlimit', '--nofile=400:400', '--'], which execs it under that limit).
+ */
+export function startCoordinatorProcess(configFile: string, extraEnv: Record<string, string> = {}, nodeArgs: string[] = [], launcher: string[] = []): Promise<CoordinatorProcess> {
+  const argv = [process.execPath, ...nodeArgs, CLI, 'start', '--config', configFile, '--log-level', 'info'];
+  const [command, ...args] = [...launcher, ...argv];
+  const child = spawn(command!, args, {
     env: { PATH: process.env.PATH ?? '', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -11,6 +11,11 @@ import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinat
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { stalledSse, type StalledClient } from '../helpers/stalled-client.js';
+import net from 'node:net';
+import { startCoordinatorProcess } from '../helpers/coordinator-process.js';
+import { tempDir } from '../helpers/temp.js';
+import { writeTestConfig } from '../helpers/test-config.js';
+import { FILES_RESERVED } from '../../src/open-files.js';
 
 const MAX_CONNECTIONS = 5;
 
@@ -46,5 +51,38 @@ describe('server.max_connections', () => {
       for (const client of held) client.destroy();
     }
     await eventually(async () => (await fetch(`${koubou.url}/health`).then((r) => r.status, () => 0)) === 200, 5_000, 50);
+  });
+});
+
+describe('server.max_connections under a low open-files limit', () => {
+  it('is lowered to fit at start with a warn line, so many held connections neither crash the process nor silence it', async () => {
+    const fake = await startFakeLlm();
+    const dir = tempDir();
+    const { file } = writeTestConfig({ dir: dir.path, backends: [{ url: fake.url }], extra: { log: { level: 'info' } } });
+    // 400 files at most: the default 4096 connections would run the process out of them (EMFILE).
+    const koubou = await startCoordinatorProcess(file, {}, [], ['prlimit', '--nofile=400:400', '--']);
+    const held: net.Socket[] = [];
+    try {
+      const lowered = koubou.output().split('\n').find((l) => l.includes('server.max_connections lowered'));
+      assert.ok(lowered, koubou.output().slice(-2000));
+      assert.equal(JSON.parse(lowered).max_connections, 400 - FILES_RESERVED);
+      const { port } = new URL(koubou.url);
+      for (let i = 0; i < 300; i++) {
+        const socket = net.connect(Number(port), '127.0.0.1');
+        socket.on('error', () => undefined);
+        held.push(socket);
+      }
+      await eventually(() => /closed new connections/.test(koubou.output()), 10_000);
+      for (const socket of held) socket.destroy();
+      await eventually(async () => (await fetch(`${koubou.url}/health`).then((r) => r.status, () => 0)) === 200, 10_000, 100);
+      assert.equal(koubou.child.exitCode, null, 'still running');
+      assert.doesNotMatch(koubou.output(), /EMFILE/);
+    } finally {
+      for (const socket of held) socket.destroy();
+      koubou.child.kill('SIGTERM');
+      await koubou.exited;
+      await fake.close();
+      dir.remove();
+    }
   });
 });
