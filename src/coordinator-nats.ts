@@ -84,6 +84,7 @@ function serveOverNats(core: Core, nodes: NodePort, link: NatsLink, config: Koub
   refuseLegacyNodes(link, node);
   serveNodes(link.speaking(NODE_PROTOCOL_VERSION), node, nodes, {
     poolToken: config.nats.pool_token,
+    heartbeatTimeoutMs: config.pool.heartbeat_timeout_ms,
     settings: {
       heartbeat_interval_ms: config.pool.heartbeat_interval_ms,
       max_attempts: config.tasks.max_attempts,

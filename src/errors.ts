@@ -50,6 +50,12 @@ export class NotThisNode extends KoubouError {
   override readonly status = 403;
 }
 
+/** A koubou-node joining under the id of another node process that is live: two nodes must not share an id. */
+export class NodeIdInUse extends KoubouError {
+  readonly code = 'node_id_in_use';
+  override readonly status = 409;
+}
+
 /** A `Host` header naming none of this server's names: DNS rebinding, or a name missing from `server.allowed_hosts`. */
 export class HostNotAllowed extends KoubouError {
   readonly code = 'host_not_allowed';

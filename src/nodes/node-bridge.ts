@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readChatDelta } from '../backends/chat/delta-codec.js';
 import path from 'node:path';
-import { NotThisNode, Unauthorized, ValidationError } from '../errors.js';
+import { NodeIdInUse, NotThisNode, Unauthorized, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AnnouncedSlot, RemoteSend } from './remote-slot.js';
 import type { NodeOutcome, NodePort } from './node-port.js';
@@ -26,6 +26,8 @@ export function nodeSender(link: NatsLink, subjects: NodeSubjects): RemoteSend {
 export interface ServeNodesOptions {
   /** Null: any node the NATS server lets publish on its join subject may join. */
   poolToken: string | null;
+  /** How long a node that has stopped beating still counts as live (pool.heartbeat_timeout_ms). */
+  heartbeatTimeoutMs: number;
   /** Settings every node adopts, so retries and timeouts behave the same on every machine. */
   settings: { heartbeat_interval_ms: number; max_attempts: number; retry_base_ms: number; retry_max_ms: number; default_timeout_s: number; max_output_bytes: number };
   log: Logger;
@@ -46,6 +48,7 @@ export function serveNodes(link: NatsLink, subjects: NodeSubjects, port: NodePor
     }
     return nodeId;
   };
+  const processes = new NodeProcesses(opts.heartbeatTimeoutMs);
   link.serve(subjects.fromAny('join'), async (p, subject) => {
     const nodeId = from(subject, p);
     if (!tokenMatches(opts.poolToken, p.token)) {
@@ -54,16 +57,59 @@ export function serveNodes(link: NatsLink, subjects: NodeSubjects, port: NodePor
     }
     const slots = slotsOf(p.slots);
     const versions = versionsOf(p.ollama_versions);
+    const instance = typeof p.instance === 'string' ? p.instance.slice(0, 64) : null;
+    const live = processes.liveOther(nodeId, instance, Date.now());
+    if (live !== null) {
+      opts.log.warn('refused a node joining under the id of another live node; give each koubou-node its own --id', { node: nodeId, live_for_ms: live });
+      throw new NodeIdInUse(`another koubou-node with id "${nodeId}" is live (it last answered ${live} ms ago); give each node its own --id`);
+    }
     const session = newSecretId();
+    processes.joined(nodeId, instance, session, Date.now());
     port.join(nodeId, session, slots, versions);
     return { session, ...opts.settings };
   });
-  link.serve(subjects.fromAny('beat'), async (p, subject) => ({
-    known: await port.beat(from(subject, p), text(p.session, 'session'), leasesOf(p.leases), versionsOf(p.ollama_versions)),
-  }));
+  link.serve(subjects.fromAny('beat'), async (p, subject) => {
+    const nodeId = from(subject, p);
+    const session = text(p.session, 'session');
+    const known = await port.beat(nodeId, session, leasesOf(p.leases), versionsOf(p.ollama_versions));
+    if (known) processes.beat(nodeId, session, Date.now());
+    return { known };
+  });
   link.serve(subjects.fromAny('outcome'), async (p, subject) => ({ recorded: await port.outcome(from(subject, p), text(p.session, 'session'), outcomeOf(p)) }));
   link.subscribe(subjects.fromAny('idle'), (p, subject) => port.idle(from(subject, p), text(p.session, 'session'), Number(p.slot)));
   link.subscribe(subjects.fromAny('progress'), (p, subject) => port.progress(from(subject, p), text(p.task_id, 'task_id'), text(p.lease, 'lease'), chunkOf(p.chunk), readChatDelta(p.delta)));
+}
+
+/**
+ * Which process (the instance id a node makes up at start) holds each node id, and when it last beat: a join under a
+ * live node's id from another process is refused, or two nodes sharing an id would take each other's place for ever.
+ * A node that restarts is let in once its old process has been silent for the heartbeat timeout.
+ */
+class NodeProcesses {
+  private readonly byNode = new Map<string, { instance: string | null; session: string; seenAt: number }>();
+
+  constructor(private readonly liveMs: number) {}
+
+  /** Milliseconds since another process holding `nodeId` was last heard, while it is live; else null. */
+  liveOther(nodeId: string, instance: string | null, now: number): number | null {
+    const held = this.byNode.get(nodeId);
+    // A node too old to say which process it is cannot be told apart from its own restart.
+    if (!held || held.instance === null || instance === null || held.instance === instance) return null;
+    const silentMs = now - held.seenAt;
+    return silentMs <= this.liveMs ? silentMs : null;
+  }
+
+  joined(nodeId: string, instance: string | null, session: string, now: number): void {
+    this.byNode.delete(nodeId);
+    this.byNode.set(nodeId, { instance, session, seenAt: now });
+    // Bounded: the nodes that joined longest ago are forgotten first.
+    if (this.byNode.size > 4096) this.byNode.delete(this.byNode.keys().next().value!);
+  }
+
+  beat(nodeId: string, session: string, now: number): void {
+    const held = this.byNode.get(nodeId);
+    if (held && held.session === session) held.seenAt = now;
+  }
 }
 
 /** A node of the first protocol (shared subjects) is told plainly to upgrade instead of waiting for an answer forever. */

@@ -3,6 +3,7 @@
  * coordinator's pool over NATS. It runs what it is assigned, streams progress, delivers each outcome until the coordinator acknowledges it, beats, and joins
  * again by itself whenever the coordinator has forgotten it (a coordinator restart, a long NATS outage).
  */
+import { randomUUID } from 'node:crypto';
 import { dispatch, start, stop } from 'nact';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../backends/answer.js';
@@ -59,6 +60,8 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
   // An agent CLI never sees the pool token (NATS credentials are files, and KOUBOU_*/NATS_* names are never passed).
   const commandEnv = { inheritedEnv: opts.env, secrets: opts.token ? [opts.token] : [] };
   const slots = opts.backends.flatMap((b) => Array.from({ length: b.concurrency }, () => ({ settings: b, backend: createBackend(b, commandEnv) })));
+  // Which process this is: the coordinator tells a restart of this node from another process using the same --id.
+  const instance = randomUUID();
   const announced = slots.map((s) => ({
     backend: s.backend.name,
     model: s.backend.model,
@@ -81,7 +84,9 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
   /** Fresh workers for each session: whatever ran under an older one was requeued by the coordinator. */
   async function join(): Promise<void> {
     // The token is sent only when set; with per-node nkeys the NATS server already proves who is joining.
-    const answer = await link.request(subjects.join(opts.nodeId), { ...(opts.token ? { token: opts.token } : {}), slots: announced, ollama_versions: versions.current() }, 5000);
+    const answer = await link.request(subjects.join(opts.nodeId), { ...(opts.token ? { token: opts.token } : {}), instance, slots: announced, ollama_versions: versions.current() }, 5000);
+    // Another process holds this id: this one waits for it to go (its own earlier run, restarted) or for the operator.
+    if ((answer.error as { code?: unknown } | undefined)?.code === 'node_id_in_use') throw new NodeIdTaken(describe(answer.error));
     if (answer.error) throw new Error(`the coordinator refused this node: ${describe(answer.error)}`);
     for (const w of workers) stop(w.ref);
     settings = answer as unknown as Settings;
@@ -146,7 +151,8 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
         return await join();
       } catch (err) {
         if ((err as Error).message.startsWith('the coordinator refused')) throw err;
-        if (attempt === 0) opts.log.warn('no coordinator answered yet; still trying to join', { error: (err as Error).message });
+        if (err instanceof NodeIdTaken) opts.log.warn('another node process holds this --id; trying again until it leaves', { node: opts.nodeId, error: err.message });
+        else if (attempt === 0) opts.log.warn('no coordinator answered yet; still trying to join', { error: (err as Error).message });
         await sleep(backoffMs(attempt, 250, 5000));
       }
     }
@@ -263,6 +269,9 @@ async function deliver(link: NatsLink, subjects: ReturnType<typeof nodeSubjects>
   opts.log.error('gave up delivering an outcome; the coordinator requeues the task', { task: payload.task_id });
   return false;
 }
+
+/** The coordinator's answer to a join under an id another live node process holds. */
+class NodeIdTaken extends Error {}
 
 function describe(error: unknown): string {
   const e = error as { code?: string; message?: string };

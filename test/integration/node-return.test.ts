@@ -11,6 +11,8 @@ import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+import { LogRing } from '../../src/logging/log-ring.js';
+import { createPinoLogger } from '../../src/logging/pino-logger.js';
 
 const TOKEN = 'pool-secret';
 
@@ -21,6 +23,7 @@ describe('a node that leaves for a moment', () => {
   let node: NodeProcess | undefined;
   let koubou: TestCoordinator;
   let client: ReturnType<typeof api>;
+  const logs = new LogRing();
   const startNode = () => (node = startNodeProcess(['--nats', nats.url, '--id', 'gpu-box', '--backend', 'ollama', '--url', remote.url, '--model', 'big-model', '--token', TOKEN]));
   const nodeWorkers = async () =>
     ((await client.get('/workers')).body.workers as { worker_id: string; status: string }[]).filter((w) => w.worker_id.startsWith('remote:gpu-box:') && w.status !== 'gone');
@@ -32,6 +35,8 @@ describe('a node that leaves for a moment', () => {
     remote = await startFakeLlm();
     koubou = await startTestCoordinator({
       backends: [{ url: local.url, model: 'small-model', min_workers: 1, max_workers: 1 }],
+      log: createPinoLogger({ level: 'warn', console: 'none', ring: logs }),
+      logs,
       extra: { nats: { url: nats.url, pool_token: TOKEN }, pool: { heartbeat_interval_ms: 200, heartbeat_timeout_ms: 800 } },
     });
     client = api(koubou.url);
@@ -60,5 +65,23 @@ describe('a node that leaves for a moment', () => {
     await eventually(async () => (await client.status(id)).body.status === 'completed', 15_000);
     assert.equal(posts(remote, 'while the node is away').length, 1);
     assert.equal((await client.status(id)).body.attempts, 1);
+  });
+
+  it('refuses a second node process under the same --id while the first is live, and lets it in once the first is gone', async () => {
+    await eventually(async () => (await nodeWorkers()).length > 0, 10_000);
+    const models = async () => ((await client.get('/v1/models')).body.data as { id: string }[]).map((m) => m.id);
+    const twin = startNodeProcess(['--nats', nats.url, '--id', 'gpu-box', '--backend', 'ollama', '--url', local.url, '--model', 'twin-model', '--token', TOKEN]);
+    try {
+      await eventually(() => twin.output().includes('another node process holds this --id'), 10_000);
+      // Long enough for the two to have taken each other's place several times over, had they been let.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.ok((await models()).includes('big-model') && !(await models()).includes('twin-model'), String(await models()));
+      const logged = logs.query({ level: 40, limit: 1000 }).filter((e) => /another live node/.test(String(e.msg)));
+      assert.ok(logged.length > 0 && logged.every((e) => e.node === 'gpu-box'));
+      node!.child.kill('SIGKILL');
+      await eventually(async () => (await models()).includes('twin-model'), 15_000);
+    } finally {
+      twin.child.kill('SIGKILL');
+    }
   });
 });
