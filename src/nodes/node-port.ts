@@ -169,9 +169,18 @@ export function createNodePort(deps: NodePortDeps): NodePort {
       const report = { workerId: holder, incarnation: null, verdict: verdictOf(o), taskId: o.taskId, attempt: 0, code: codeOf(o) };
       if (o.kind === 'defer') return defer(nodeId, holder, o, await tree.backendPushback(report).catch(() => 0));
       tree.backendCall(report);
-      if (o.kind === 'finish') return transitions.finish(o.taskId, o.lease, o.outcome);
+      // Said here as a local worker says it (actors/worker.ts), so the coordinator's log tells every attempt's fate.
+      const about = { task: o.taskId, node: nodeId, worker: holder };
+      if (o.kind === 'finish') {
+        const recorded = await transitions.finish(o.taskId, o.lease, o.outcome);
+        if (recorded && o.outcome.status === 'failed') log.warn('task failed', { ...about, code: o.outcome.error.code, error: o.outcome.error.message });
+        return recorded;
+      }
       const queued = await transitions.retry(o.taskId, o.lease, o.error, o.delayMs);
-      if (queued) tree.retryLater(queued, o.delayMs, { kind: 'retry_backoff', backend: null, error: o.error.code });
+      if (queued) {
+        log.warn('task attempt failed; retrying', { ...about, code: o.error.code, retry_in_ms: o.delayMs, error: o.error.message });
+        tree.retryLater(queued, o.delayMs, { kind: 'retry_backoff', backend: null, error: o.error.code });
+      }
       return queued !== null;
     },
     progress(nodeId, taskId, lease, chunk, delta) {

@@ -37,7 +37,7 @@ describe('a node that leaves for a moment', () => {
       backends: [{ url: local.url, model: 'small-model', min_workers: 1, max_workers: 1 }],
       log: createPinoLogger({ level: 'warn', console: 'none', ring: logs }),
       logs,
-      extra: { nats: { url: nats.url, pool_token: TOKEN }, pool: { heartbeat_interval_ms: 200, heartbeat_timeout_ms: 800 } },
+      extra: { nats: { url: nats.url, pool_token: TOKEN }, pool: { heartbeat_interval_ms: 200, heartbeat_timeout_ms: 800 }, tasks: { max_attempts: 2, retry_base_ms: 10, retry_max_ms: 20 } },
     });
     client = api(koubou.url);
     startNode();
@@ -65,6 +65,14 @@ describe('a node that leaves for a moment', () => {
     await eventually(async () => (await client.status(id)).body.status === 'completed', 15_000);
     assert.equal(posts(remote, 'while the node is away').length, 1);
     assert.equal((await client.status(id)).body.attempts, 1);
+  });
+
+  it("says a node's retries and failures in the coordinator's own log, as a local worker's", async () => {
+    await eventually(async () => (await nodeWorkers()).length > 0, 10_000);
+    const id = (await client.delegate({ prompt: '[[mode:error500]] fails on the node', options: { model: 'big-model' } })).body.task_id as string;
+    await eventually(async () => (await client.status(id)).body.status === 'failed', 15_000);
+    const lines = logs.query({ level: 40, limit: 1000 }).filter((e) => e.task === id).map((e) => [e.msg, e.node, e.code]);
+    assert.deepEqual(lines, [['task attempt failed; retrying', 'gpu-box', 'backend_http_error'], ['task failed', 'gpu-box', 'backend_http_error']]);
   });
 
   it('refuses a second node process under the same --id while the first is live, and lets it in once the first is gone', async () => {
