@@ -137,6 +137,13 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     if (gone.length > 0) log.warn('cancelled LLM gateway requests whose clients are gone', { count: gone.length, tasks: gone.slice(0, 20).map((e) => e.taskId), reason });
   }
 
+  /** Puts every task still in progress back in the queue, with a warn line naming them (the first 100). */
+  async function requeueUnfinished(reason: string): Promise<void> {
+    const requeued = await store.tasks.requeueOrphans(reason);
+    for (const e of requeued) bus.publish(e);
+    if (requeued.length > 0) log.warn('tasks in progress went back to the queue', { count: requeued.length, tasks: requeued.slice(0, 100).map((e) => e.taskId), reason });
+  }
+
   const localCaps = config.backends.map((b) => capabilities(b.model, b));
   // Recovery runs at start-up and again on each reboot of the tree, whose gateway clients are still connected.
   let started = false;
@@ -147,7 +154,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
         // At start-up, gateway requests first: their clients went with the last process, so they are not run again.
         if (!started) await cancelGatewayRequests('the coordinator restarted; the LLM gateway client that sent this request was disconnected');
         started = true;
-        for (const e of await store.tasks.requeueOrphans('found in progress at start-up')) bus.publish(e);
+        await requeueUnfinished('found in progress at start-up');
         await store.workers.markAllGone();
         const pending = await store.tasks.pendingQueue();
         metrics.adopt(pending, clock.now());
@@ -279,10 +286,8 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     await query(tree.pool, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
     await query(tree.nodes, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
     await cancelGatewayRequests('the coordinator shut down before answering; the LLM gateway client was disconnected');
-    const requeued = await store.tasks.requeueOrphans('coordinator shut down before the task finished');
-    for (const e of requeued) bus.publish(e);
+    await requeueUnfinished('coordinator shut down before the task finished');
     service.releaseWaits();
-    if (requeued.length > 0) log.info('requeued unfinished tasks for the next start', { count: requeued.length });
     // After the drain, so sync delegates waiting over NATS have had their answers.
     if (bridge) await query(bridge, (replyTo) => ({ type: 'close' as const, replyTo }), QUERY_TIMEOUT_MS);
     tree.stop();

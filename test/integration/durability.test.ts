@@ -69,6 +69,12 @@ describe('durability of the real process', () => {
           assert.ok(calls >= 1 && calls <= status.attempts, `task ${id}: ${calls} backend calls for ${status.attempts} attempts`);
         }
         assert.ok(requeuedAtStart > 0, 'the kill caught at least one task in progress');
+        // Said in the log at start, naming them.
+        const line = second.output().split('\n').find((l) => l.includes('tasks in progress went back to the queue'));
+        assert.ok(line, second.output().slice(-2000));
+        const said = JSON.parse(line) as { level: number; count: number; tasks: string[]; reason: string };
+        assert.deepEqual([said.level, said.count, said.reason], [40, requeuedAtStart, 'found in progress at start-up']);
+        assert.ok(said.tasks.every((id) => accepted.includes(id)));
         const listed = (await client2.get('/tasks?limit=1000')).body.tasks as { task_id: string }[];
         assert.equal(new Set(listed.map((t) => t.task_id)).size, listed.length, 'no task is stored twice');
       } finally {
