@@ -16,6 +16,7 @@ import type { IdleWorker, WorkerHandle } from '../src/routing/worker-protocol.js
 import type { WorkerBeat } from '../src/store/worker-repository.js';
 import { coalescing, perLoopTurn } from '../src/supervision/coalesce.js';
 import type { SchedulerMsg } from './scheduler.js';
+import { LoopLag } from '../src/supervision/loop-lag.js';
 
 export type NodeRegistryMsg =
   /** A koubou-node joined (or joined again): its slots replace any it had. */
@@ -72,6 +73,8 @@ interface RegistryState {
   sweepTimer: TimerHandle | null;
   sweeps: number;
   stopped: boolean;
+  /** How late this process's loop ran: a node's heartbeat handled that much late is not lost (see LoopLag). */
+  lag: LoopLag;
 }
 
 /** Spawns the node registry under parent and starts its lease sweep; crashes are reported to the parent. */
@@ -84,10 +87,12 @@ export function spawnNodeRegistry(parent: Ref<any>, deps: NodeRegistryDeps, onCr
       // Twice per interval, so a silent node is caught at most half an interval after its lease runs out.
       sweepTimer: deps.clock.setInterval(() => dispatch(ctx.self, { type: 'sweep' }), deps.heartbeatIntervalMs / 2),
       sweeps: 0,
+      lag: new LoopLag(),
       stopped: false,
     }),
     afterStop: (state) => {
       if (state.sweepTimer) deps.clock.clearInterval(state.sweepTimer);
+      state.lag.stop();
     },
     onCrash: (_msg, err, ctx) => {
       onCrash(err ?? new Error('node registry crashed'));
@@ -183,9 +188,10 @@ function leave(state: RegistryState, nodeId: string, node: NodeEntry, reason: st
 
 function sweep(state: RegistryState, deps: NodeRegistryDeps): void {
   const now = deps.clock.now();
+  const leaseMs = deps.heartbeatTimeoutMs + state.lag.recentMaxMs();
   for (const [nodeId, node] of [...state.nodes]) {
     const silentMs = now - node.lastBeat;
-    if (silentMs <= deps.heartbeatTimeoutMs) continue;
+    if (silentMs <= leaseMs) continue;
     for (const slot of node.slots) {
       deps.log.warn('worker missed its heartbeat lease; its task goes back to the queue', { worker: slot.id, backend: slot.handle.backend, node: nodeId, code: 'heartbeat_lost', silentMs });
       deps.onWorkerEvent({ kind: 'lost', workerId: slot.id, detail: { cause: 'heartbeat', silent_ms: silentMs } });

@@ -21,6 +21,7 @@ import { decideRestart, type RestartSettings } from '../src/supervision/restart-
 import { workersToAdd } from '../src/supervision/scaling.js';
 import type { TaskTransitions } from '../src/tasks/task-transitions.js';
 import { coalescing, perLoopTurn } from '../src/supervision/coalesce.js';
+import { LoopLag } from '../src/supervision/loop-lag.js';
 import type { SchedulerMsg } from './scheduler.js';
 
 export interface PoolBackend {
@@ -94,6 +95,8 @@ interface PoolState {
   stopped: boolean;
   /** Backends whose slots crashed past the restart intensity: no new workers for them. */
   failedBackends: Set<string>;
+  /** How late the loop ran: a heartbeat late by that much is not lost (see LoopLag). */
+  lag: LoopLag;
 }
 
 /** Spawns the pool manager under parent; crashes are reported to the parent, which rebuilds the tree. */
@@ -106,9 +109,11 @@ export function spawnPoolManager(parent: Ref<any>, deps: PoolDeps, onCrash: (err
       sweeps: 0,
       stopped: false,
       failedBackends: new Set(),
+      lag: new LoopLag(),
     }),
     afterStop: (state) => {
       if (state.sweepTimer) deps.clock.clearInterval(state.sweepTimer);
+      state.lag.stop();
     },
     onCrash: (_msg, err, ctx) => {
       onCrash(err ?? new Error('pool manager crashed'));
@@ -182,16 +187,10 @@ function handle(state: PoolState, msg: PoolMsg, self: Ref<PoolMsg>, deps: PoolDe
       return state;
     case 'stopAll': {
       state.stopped = true;
-      let count = 0;
-      for (const slot of state.slots.values()) {
-        if (slot.handle) {
-          stop(slot.handle.ref);
-          count++;
-        }
-        slot.handle = null;
-        slot.status = 'stopped';
-      }
-      dispatch(msg.replyTo, count);
+      const running = [...state.slots.values()].filter((slot) => slot.handle !== null);
+      for (const slot of running) stop(slot.handle!.ref);
+      for (const slot of state.slots.values()) Object.assign(slot, { handle: null, status: 'stopped' });
+      dispatch(msg.replyTo, running.length);
       return state;
     }
   }
@@ -282,8 +281,9 @@ function replace(slot: LocalSlot, reason: string, failedBackends: Set<string>, s
 
 function sweep(state: PoolState, self: Ref<PoolMsg>, deps: PoolDeps): void {
   const now = deps.clock.now();
+  const leaseMs = deps.heartbeatTimeoutMs + state.lag.recentMaxMs();
   for (const slot of state.slots.values()) {
-    if (slot.handle && now - slot.lastBeat > deps.heartbeatTimeoutMs) {
+    if (slot.handle && now - slot.lastBeat > leaseMs) {
       const silentMs = now - slot.lastBeat;
       deps.log.warn('worker missed its heartbeat lease; its task goes back to the queue', { worker: slot.id, backend: slot.pool.backend.name, code: 'heartbeat_lost', silentMs });
       deps.onWorkerEvent({ kind: 'lost', workerId: slot.id, detail: { cause: 'heartbeat', silent_ms: silentMs } });
