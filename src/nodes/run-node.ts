@@ -20,6 +20,7 @@ import { fitOutcome } from './fit-outcome.js';
 import { watchOllamaVersions } from './ollama-versions.js';
 import type { Task } from '../tasks/task.js';
 import type { TaskTransitions } from '../tasks/task-transitions.js';
+import { warnAboutBackends } from '../backends/startup-check.js';
 
 export interface NodeOptions {
   natsUrl: string;
@@ -60,6 +61,9 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
   // An agent CLI never sees the pool token (NATS credentials are files, and KOUBOU_*/NATS_* names are never passed).
   const commandEnv = { inheritedEnv: opts.env, secrets: opts.token ? [opts.token] : [] };
   const slots = opts.backends.flatMap((b) => Array.from({ length: b.concurrency }, () => ({ settings: b, backend: createBackend(b, commandEnv) })));
+  // A server that does not answer, or lacks its model, is said at start as on a coordinator: its tasks still come here.
+  const checked = opts.backends.flatMap((b) => slots.filter((s) => s.settings === b).slice(0, 1));
+  void warnAboutBackends(checked.map((s) => s.settings), checked.map((s) => s.backend), opts.log);
   // Which process this is: the coordinator tells a restart of this node from another process using the same --id.
   const instance = randomUUID();
   const announced = slots.map((s) => ({

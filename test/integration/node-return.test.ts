@@ -75,6 +75,15 @@ describe('a node that leaves for a moment', () => {
     assert.deepEqual(lines, [['task attempt failed; retrying', 'gpu-box', 'backend_http_error'], ['task failed', 'gpu-box', 'backend_http_error']]);
   });
 
+  it('a node whose LLM server does not answer says so at start, naming the backend and the fix', async () => {
+    const deaf = startNodeProcess(['--nats', nats.url, '--id', 'deaf-box', '--backend', 'ollama', '--url', 'http://127.0.0.1:9', '--model', 'ghost', '--token', TOKEN]);
+    try {
+      await eventually(() => /does not answer at http:\/\/127\.0\.0\.1:9/.test(deaf.output()), 15_000);
+    } finally {
+      deaf.child.kill('SIGKILL');
+    }
+  });
+
   it('refuses a second node process under the same --id while the first is live, and lets it in once the first is gone', async () => {
     await eventually(async () => (await nodeWorkers()).length > 0, 10_000);
     const models = async () => ((await client.get('/v1/models')).body.data as { id: string }[]).map((m) => m.id);
