@@ -87,7 +87,7 @@ export function spawnNodeRegistry(parent: Ref<any>, deps: NodeRegistryDeps, onCr
       // Twice per interval, so a silent node is caught at most half an interval after its lease runs out.
       sweepTimer: deps.clock.setInterval(() => dispatch(ctx.self, { type: 'sweep' }), deps.heartbeatIntervalMs / 2),
       sweeps: 0,
-      lag: new LoopLag(),
+      lag: new LoopLag(deps.heartbeatIntervalMs / 2),
       stopped: false,
     }),
     afterStop: (state) => {

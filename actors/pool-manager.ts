@@ -109,7 +109,7 @@ export function spawnPoolManager(parent: Ref<any>, deps: PoolDeps, onCrash: (err
       sweeps: 0,
       stopped: false,
       failedBackends: new Set(),
-      lag: new LoopLag(),
+      lag: new LoopLag(deps.heartbeatIntervalMs / 2),
     }),
     afterStop: (state) => {
       if (state.sweepTimer) deps.clock.clearInterval(state.sweepTimer);

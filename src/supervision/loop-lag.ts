@@ -8,17 +8,23 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 export class LoopLag {
   private readonly histogram = monitorEventLoopDelay({ resolution: 20 });
   private previousMs = 0;
+  private lastCheck = performance.now();
 
-  constructor() {
+  /** `periodMs`: how often recentMaxMs is called (the sweep's interval); a call later than that was held up too. */
+  constructor(private readonly periodMs: number) {
     this.histogram.enable();
   }
 
   /**
    * The longest the loop was held up (ms) since the previous call or the one before it (two sweeps: a heartbeat that
-   * fell due in a stall shows as late in the sweep after it).
+   * fell due in a stall shows as late in the sweep after it): what the delay monitor saw, or how late this call
+   * itself is, whichever is more (the monitor's own timer may not have run yet after a stall).
    */
   recentMaxMs(): number {
-    const latest = this.histogram.max / 1e6;
+    const now = performance.now();
+    const late = Math.max(0, now - this.lastCheck - this.periodMs);
+    this.lastCheck = now;
+    const latest = Math.max(this.histogram.max / 1e6, late);
     this.histogram.reset();
     const worst = Math.max(latest, this.previousMs);
     this.previousMs = latest;
