@@ -23,6 +23,8 @@ export type NodeRegistryMsg =
   | { type: 'nodeJoined'; nodeId: string; session: string; slots: AnnouncedSlot[] }
   /** A node's heartbeat renews the lease of all its slots; answers whether this session is known. */
   | { type: 'nodeBeat'; nodeId: string; session: string; replyTo: Ref<boolean> }
+  /** The node stops on purpose (its runs are over): its slots leave now, not after the heartbeat timeout. */
+  | { type: 'nodeLeaving'; nodeId: string; session: string; replyTo: Ref<boolean> }
   /** A node's slot finished its run (recorded or abandoned) and can take the next task. */
   | { type: 'remoteIdle'; nodeId: string; session: string; slot: number }
   /** Which node a session was issued to (null: none now). */
@@ -111,6 +113,16 @@ function handle(state: RegistryState, msg: NodeRegistryMsg, self: Ref<NodeRegist
       const known = node !== undefined && node.session === msg.session;
       if (known) node.lastBeat = deps.clock.now();
       else warnIfForeign(state, msg.nodeId, msg.session, 'beat', deps);
+      dispatch(msg.replyTo, known);
+      return state;
+    }
+    case 'nodeLeaving': {
+      const node = state.nodes.get(msg.nodeId);
+      const known = node !== undefined && node.session === msg.session;
+      if (known) {
+        leave(state, msg.nodeId, node, 'its node stopped', deps);
+        deps.log.info('node left the pool', { node: msg.nodeId, slots: node.slots.length });
+      }
       dispatch(msg.replyTo, known);
       return state;
     }

@@ -320,6 +320,7 @@ function nodeTreeLink(tree: Tree): NodeTreeLink {
     join: (nodeId, session, slots) => dispatch(tree.nodes, { type: 'nodeJoined', nodeId, session, slots }),
     beat: (nodeId, session) => query(tree.nodes, (replyTo: Ref<boolean>) => ({ type: 'nodeBeat' as const, nodeId, session, replyTo }), QUERY_TIMEOUT_MS),
     idle: (nodeId, session, slot) => dispatch(tree.nodes, { type: 'remoteIdle', nodeId, session, slot }),
+    leave: (nodeId, session) => query(tree.nodes, (replyTo: Ref<boolean>) => ({ type: 'nodeLeaving' as const, nodeId, session, replyTo }), QUERY_TIMEOUT_MS),
     sessionOwner: (session) => query(tree.nodes, (replyTo: Ref<string | null>) => ({ type: 'sessionOwner' as const, session, replyTo }), QUERY_TIMEOUT_MS),
     runsInHand: (nodeId, leases) => dispatch(tree.scheduler, { type: 'nodeRuns', nodeId, leases }),
     backendCall: (report) => dispatch(tree.scheduler, { type: 'backendCall', report }),

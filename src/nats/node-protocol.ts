@@ -26,7 +26,7 @@
 export const NODE_PROTOCOL_VERSION = 2;
 
 /** What a node sends, coordinator-bound; the node id is the subject's fourth-from-last token. */
-export const NODE_VERBS = ['join', 'beat', 'outcome', 'idle', 'progress'] as const;
+export const NODE_VERBS = ['join', 'beat', 'outcome', 'idle', 'progress', 'leave'] as const;
 export type NodeVerb = (typeof NODE_VERBS)[number];
 
 export function nodeSubjects(prefix: string) {
@@ -37,6 +37,7 @@ export function nodeSubjects(prefix: string) {
     outcome: from('outcome'),
     idle: from('idle'),
     progress: from('progress'),
+    leave: from('leave'),
     /** What the coordinator subscribes to for one verb: every node's. */
     fromAny: (verb: NodeVerb) => `${prefix}.node.*.${verb}`,
     run: (nodeId: string) => `${prefix}.node.${nodeId}.run`,

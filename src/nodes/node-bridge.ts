@@ -75,6 +75,8 @@ export function serveNodes(link: NatsLink, subjects: NodeSubjects, port: NodePor
     if (known) processes.beat(nodeId, session, Date.now());
     return { known };
   });
+  // A node stopping on purpose says so once its runs are over, so nothing more is sent to it meanwhile.
+  link.serve(subjects.fromAny('leave'), async (p, subject) => ({ left: await port.leave(from(subject, p), text(p.session, 'session')) }));
   link.serve(subjects.fromAny('outcome'), async (p, subject) => ({ recorded: await port.outcome(from(subject, p), text(p.session, 'session'), outcomeOf(p)) }));
   link.subscribe(subjects.fromAny('idle'), (p, subject) => port.idle(from(subject, p), text(p.session, 'session'), Number(p.slot)));
   link.subscribe(subjects.fromAny('progress'), (p, subject) => port.progress(from(subject, p), text(p.task_id, 'task_id'), text(p.lease, 'lease'), chunkOf(p.chunk), readChatDelta(p.delta)));

@@ -34,6 +34,8 @@ export interface NodePort {
    */
   beat(nodeId: string, session: string, leases: string[] | null, versions: Record<string, string | null> | null): Promise<boolean>;
   idle(nodeId: string, session: string, slot: number): void;
+  /** The node is stopping on purpose: its slots leave the pool now. False when the session is not its current one. */
+  leave(nodeId: string, session: string): Promise<boolean>;
   /**
    * True when recorded; false when the lease was no longer current (the task went elsewhere).
    * Throws NotThisNode when the session or the run belongs to another node.
@@ -62,6 +64,8 @@ export interface NodeTreeLink {
   beat(nodeId: string, session: string): Promise<boolean>;
   /** Node registry: a slot of the node can take the next task. */
   idle(nodeId: string, session: string, slot: number): void;
+  /** Node registry: the node stops on purpose; false when the session is not its current one. */
+  leave(nodeId: string, session: string): Promise<boolean>;
   /** Node registry: which node a session was issued to (null: none now). */
   sessionOwner(session: string): Promise<string | null>;
   /** Scheduler: the runs the node has in hand, so runs that never reached it are requeued. */
@@ -151,6 +155,7 @@ export function createNodePort(deps: NodePortDeps): NodePort {
       return known;
     },
     idle: (nodeId, session, slot) => tree.idle(nodeId, session, slot),
+    leave: (nodeId, session) => tree.leave(nodeId, session),
     async outcome(nodeId, session, o) {
       const owner = await tree.sessionOwner(session);
       if (owner !== null && owner !== nodeId) {

@@ -47,6 +47,12 @@ interface Settings {
   max_output_bytes?: number;
 }
 
+/**
+ * How long a node stopping on purpose lets its runs finish (they then spend no attempt) before it leaves the pool; a
+ * second signal stops it at once.
+ */
+export const DRAIN_MS = 30_000;
+
 /** How long an outcome is offered to the coordinator before the node gives up on it (the task is requeued there). */
 const OUTCOME_PATIENCE_MS = 10 * 60_000;
 
@@ -80,6 +86,7 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
   let workers: WorkerHandle[] = [];
   let generation = 0;
   let stopped = false;
+  let draining = false;
   /** Runs for a session whose join answer has not been read yet. */
   const early: Payload[] = [];
   /** What each slot runs now, so a crashed worker's task can be handed back. */
@@ -167,6 +174,12 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
     const worker = workers[slot];
     if (!worker) return;
     const task = p.task as Task;
+    if (draining) {
+      // Stopping: the task goes back to the queue without spending an attempt; the slot takes nothing more.
+      const error = { code: 'node_stopping', message: `node ${opts.nodeId} is stopping` };
+      void deliver(link, subjects, opts, { session: p.session, kind: 'defer', task_id: task.id, lease: String(p.lease), error, delay_ms: 0, backend: slots[slot]!.backend.name });
+      return;
+    }
     running.set(slot, { taskId: task.id, lease: String(p.lease) });
     dispatch(worker.ref, { type: 'run', task, lease: String(p.lease) });
   }
@@ -202,6 +215,13 @@ export async function runNode(opts: NodeOptions, spawnWorker: SpawnWorker): Prom
 
   return {
     async stop() {
+      // Runs in hand finish first (bounded by DRAIN_MS), then the node leaves at once rather than after its heartbeat
+      // timeout, so nothing is sent to it meanwhile and its runs spend no attempt.
+      draining = true;
+      opts.log.info('stopping: letting runs in hand finish, then leaving the pool', { node: opts.nodeId, running: running.size, drain_ms: DRAIN_MS });
+      const until = Date.now() + DRAIN_MS;
+      while (running.size > 0 && Date.now() < until) await sleep(100);
+      if (settings) await link.request(subjects.leave(opts.nodeId), { session: settings.session }, 2000).catch(() => undefined);
       stopped = true;
       versions.stop();
       await beating;

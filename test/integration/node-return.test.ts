@@ -35,7 +35,7 @@ describe('a node that leaves for a moment', () => {
     remote = await startFakeLlm();
     koubou = await startTestCoordinator({
       backends: [{ url: local.url, model: 'small-model', min_workers: 1, max_workers: 1 }],
-      log: createPinoLogger({ level: 'warn', console: 'none', ring: logs }),
+      log: createPinoLogger({ level: 'info', console: 'none', ring: logs }),
       logs,
       extra: { nats: { url: nats.url, pool_token: TOKEN }, pool: { heartbeat_interval_ms: 200, heartbeat_timeout_ms: 800 }, tasks: { max_attempts: 2, retry_base_ms: 10, retry_max_ms: 20 } },
     });
@@ -82,6 +82,27 @@ describe('a node that leaves for a moment', () => {
     } finally {
       deaf.child.kill('SIGKILL');
     }
+  });
+
+  it('a node stopped with SIGTERM lets its run finish, takes nothing new, and leaves the pool at once', async () => {
+    await eventually(async () => (await nodeWorkers()).length > 0, 10_000);
+    const long = (await client.delegate({ prompt: '[[delay:1500]] finishing while the node stops', options: { model: 'big-model' } })).body.task_id as string;
+    await eventually(async () => (await client.status(long)).body.status === 'in_progress', 5_000);
+    const since = Date.now();
+    node!.child.kill('SIGTERM');
+    const later = (await client.delegate({ prompt: 'sent while the node stops', options: { model: 'big-model' } })).body.task_id as string;
+    assert.equal(await node!.exited, 0, node!.output().slice(-2000));
+    const finished = (await client.status(long)).body;
+    assert.deepEqual([finished.status, finished.attempts], ['completed', 1], 'the run in hand finished and spent no extra attempt');
+    const waiting = (await client.status(later)).body;
+    assert.deepEqual([waiting.status, waiting.attempts], ['pending', 0], JSON.stringify(waiting));
+    const since_ = (e: { time?: unknown }) => Date.parse(String(e.time)) >= since;
+    const lines = logs.query({ level: 30, limit: 5000 }).filter((e) => since_(e) && e.node === 'gpu-box');
+    assert.ok(lines.some((e) => e.msg === 'node left the pool'), JSON.stringify(lines));
+    assert.ok(!lines.some((e) => e.code === 'heartbeat_lost'), 'it left, it was not lost');
+    startNode();
+    await eventually(async () => (await client.status(later)).body.status === 'completed', 15_000);
+    assert.equal((await client.status(later)).body.attempts, 1);
   });
 
   it('refuses a second node process under the same --id while the first is live, and lets it in once the first is gone', async () => {
