@@ -36,15 +36,22 @@ export interface BackendRequest {
   signal?: AbortSignal | undefined;
 }
 
+/** How soon a proxy's 502/504 must come for it to say the server behind it is not there (see sendBackendRequest). */
+export const GATEWAY_ERROR_AT_ONCE_MS = 2_000;
+
 /**
  * Sends one request and returns the response when its status is 2xx. A network failure before any response throws
- * BackendUnavailable (backpressure: the server is not there yet), and so do 502 and 504, a proxy in front of it (nginx,
- * Caddy, an ingress) saying that the server behind it is not there or does not answer: a restart, not a task's fault.
+ * BackendUnavailable (backpressure: the server is not there yet), and so do 502 and 504 answered at once (within
+ * GATEWAY_ERROR_AT_ONCE_MS), a proxy in front of it (nginx, Caddy, an ingress) saying that the server behind it is not
+ * there: a restart, not a task's fault. One that comes after a while is the proxy giving up on this call (its read
+ * timeout on a long generation): an HTTP error like any other, or one such task would hold the whole backend's
+ * circuit open.
  * 503 and 429 throw BackendBusy with the wait the Retry-After header asks for; any other status throws
  * BackendHttpError. All quote an excerpt of the body (which is consumed either way).
  */
 export async function sendBackendRequest(pool: Dispatcher, req: BackendRequest, label: string): Promise<Dispatcher.ResponseData> {
   const hasBody = req.body !== undefined;
+  const sentAt = performance.now();
   let res: Dispatcher.ResponseData;
   try {
     res = await pool.request({
@@ -63,7 +70,8 @@ export async function sendBackendRequest(pool: Dispatcher, req: BackendRequest, 
     if (res.statusCode === 503 || res.statusCode === 429) {
       throw new BackendBusy(message, res.statusCode, parseRetryAfter(res.headers['retry-after'], Date.now()));
     }
-    if (res.statusCode === 502 || res.statusCode === 504) throw new BackendUnavailable(message, { beforeResponse: true });
+    const atOnce = performance.now() - sentAt <= GATEWAY_ERROR_AT_ONCE_MS;
+    if ((res.statusCode === 502 || res.statusCode === 504) && atOnce) throw new BackendUnavailable(message, { beforeResponse: true });
     throw new BackendHttpError(message, res.statusCode);
   }
   return res;

@@ -34,6 +34,8 @@ export interface ScriptedResponse {
   hang?: boolean;
   /** After the chunks, reset the connection (TCP RST) instead of ending the response. */
   reset?: boolean;
+  /** Wait this long before the status line (a proxy answering once its own timeout has passed). */
+  headAfterMs?: number;
 }
 
 export type ScriptEntry = FakeMode | ScriptedResponse;
@@ -107,6 +109,11 @@ export function writeSlowly(res: http.ServerResponse, pieces: string[], behaviou
 
 /** Plays a scripted response back: status, headers, each chunk as a write after its pause, then end/repeat/hang. */
 export function play(script: ScriptedResponse, contentType: string, res: http.ServerResponse, later: Later): void {
+  if (script.headAfterMs) {
+    const { headAfterMs: _, ...now } = script;
+    later(script.headAfterMs, () => !res.destroyed && play(now, contentType, res, later));
+    return;
+  }
   res.writeHead(script.status ?? 200, script.headers ?? { 'content-type': contentType, 'cache-control': 'no-cache' });
   res.flushHeaders();
   const chunks = script.chunks.map((c) => (typeof c === 'string' || c instanceof Uint8Array ? { bytes: c, delayMs: 0 } : c));

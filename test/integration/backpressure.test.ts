@@ -16,6 +16,7 @@ import { closedPort } from '../helpers/ports.js';
 import { startPushbackProxy, type PushbackProxy } from '../helpers/pushback-proxy.js';
 import { tempDir } from '../helpers/temp.js';
 import type { TestBackend } from '../helpers/test-config.js';
+import { GATEWAY_ERROR_AT_ONCE_MS } from '../../src/backends/http-client.js';
 
 type LogEntry = { msg: string; level: number; backend?: string; task?: string; attempt?: number; code?: string; [k: string]: unknown };
 type Client = ReturnType<typeof api>;
@@ -227,6 +228,15 @@ describe('backpressure', () => {
       assert.equal(e.reason.code, 'backend_unavailable');
       assert.match(e.reason.message, /HTTP 50[24]/);
     }
+    // A 504 that comes once the proxy's own timeout has passed is that call given up, not a server that is not there:
+    // it spends attempts like any 5xx (deferred, it would hold the backend's circuit open for every other task).
+    const late = { ...nginx(504, 'Gateway Time-out'), headAfterMs: GATEWAY_ERROR_AT_ONCE_MS + 300 };
+    fake.script([late, late]);
+    const [slow] = await submit(client, 1, 'a generation the proxy times out');
+    await eventually(async () => (await client.status(slow!)).body.status === 'failed', 15_000);
+    const failed = (await client.status(slow!)).body;
+    assert.deepEqual([failed.attempts, failed.result.error_code], [2, 'backend_http_error']);
+    assert.equal((await history(client, slow!)).filter((e) => e.kind === 'deferred').length, 0);
   });
 
   it("a server that echoes the backend's api_key in its refusal: the key reaches neither the task, the log, nor a gateway client", async () => {
