@@ -78,6 +78,17 @@ function isSystemError(err: unknown): boolean {
   return err instanceof AggregateError && err.errors.some(isSystemError);
 }
 
+/**
+ * `err` with every one of `secrets` in its message replaced by `[redacted]`: an error a server reports inside a 200
+ * answer (a stream's error event, a JSON body's `error`) may quote the key it was given, and the message becomes the
+ * task's error, log lines, events and a gateway client's error. Returns `err` (changed in place).
+ */
+export function withoutSecrets(err: unknown, secrets: readonly string[]): unknown {
+  if (!(err instanceof Error)) return err;
+  for (const secret of secrets) if (secret.length >= 4 && err.message.includes(secret)) err.message = err.message.split(secret).join('[redacted]');
+  return err;
+}
+
 /** Headers that carry a credential, and the scheme word before it (`Bearer <key>`). */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key'];
 

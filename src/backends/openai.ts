@@ -3,7 +3,7 @@ import { backendLabel } from './error-wording.js';
 import { BackendProtocolError } from '../errors.js';
 import { parseBaseUrl } from './base-url.js';
 import { closePool, createBackendPool, fetchModelNames, readJsonBody, sendBackendRequest } from './http-client.js';
-import { toBackendError } from './http-errors.js';
+import { toBackendError, withoutSecrets } from './http-errors.js';
 import { AnswerBuilder } from './answer.js';
 import { isRecord, reportedError } from './json.js';
 import { finishReasonOf, readCompletionStream, readFacts } from './openai-stream.js';
@@ -65,12 +65,15 @@ export function createOpenAiBackend(settings: BackendSettings): Backend {
         : [],
     );
 
+  // Whatever the server says back, its own key is not repeated (see withoutSecrets; HTTP refusals: sendBackendRequest).
+  const secrets = settings.api_key ? [settings.api_key] : [];
+  const redacted = <T>(call: Promise<T>): Promise<T> => call.catch((err: unknown) => Promise.reject(withoutSecrets(err, secrets)));
   return {
     name: settings.name,
     type: 'openai',
     model: settings.model,
-    generate,
-    chat,
+    generate: (req) => redacted(generate(req)),
+    chat: (req) => redacted(chat(req)),
     probe: async (signal) => (await listModels(signal)) !== null,
     listModels,
     close: () => closePool(pool),

@@ -259,6 +259,22 @@ describe('backpressure', () => {
       assert.ok(!text.includes(key), `the key reached the ${where}: ${text.slice(0, 300)}`);
     }
     assert.match(stored, /Incorrect API key provided: \[redacted\]/);
+    // The same inside a 200: a stream's error event after part of the answer, and a JSON body's error.
+    const quoting = `Upstream authentication failed for api_key=${key}`;
+    const midStream = { chunks: [`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'oai-model', choices: [{ index: 0, delta: { content: 'Hel' }, finish_reason: null }] })}\n\n`, `data: ${JSON.stringify({ error: { message: quoting, code: 400 } })}\n\n`] };
+    const inBody = { headers: { 'content-type': 'application/json' }, chunks: [JSON.stringify({ error: { message: quoting, code: 400 } })] };
+    for (const answer of [midStream, inBody]) {
+      fake.script([answer]);
+      const [quoted] = await submit(client, 1, 'quoted in a 200');
+      await eventually(async () => (await client.status(quoted!)).body.status === 'failed', 10_000);
+      const error = JSON.stringify((await client.status(quoted!)).body);
+      assert.ok(!error.includes(key), error);
+      assert.match(error, /api_key=\[redacted\]/);
+      fake.script([answer]);
+      const told = await (await fetch(`${tc.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'oai-model', stream: true, messages: [{ role: 'user', content: 'hi' }] }) })).text();
+      assert.ok(!told.includes(key), told);
+    }
+    assert.ok(!JSON.stringify((await client.get('/api/logs?limit=1000')).body).includes(key));
   });
 
   it('a backend already down at start-up: its circuit opens from the start-up check, so tasks wait for a probe instead of each spending a refused connection', async () => {
