@@ -80,6 +80,8 @@ export interface SchedulerDeps {
   gates: BackendGates;
   /** The capabilities of the local backends, whose workers start on demand (a task waits for one serving its model). */
   localBackends: PoolView['startable'];
+  /** Nodes heard from lately, waited for from the start as if they had just left (they rejoin a restarted coordinator). */
+  nodesToAwait: () => { key: string; caps: PoolView['startable'][number] }[];
 }
 
 interface SchedulerState {
@@ -100,7 +102,7 @@ export function spawnScheduler(parent: Ref<any>, deps: SchedulerDeps, onCrash: (
   return spawn(parent, (state: SchedulerState, msg: SchedulerMsg, ctx) => handle(state, msg, ctx.self, deps), 'scheduler', {
     initialStateFunc: (ctx): SchedulerState => ({
       queue: new LaneQueue(deps.routing.rules),
-      pool: new PoolView(deps.localBackends),
+      pool: new PoolView(deps.localBackends, deps.nodesToAwait(), deps.clock.now()),
       draining: false,
       lastDemand: '',
       idleTimer: deps.clock.setInterval(() => dispatch(ctx.self, { type: 'idleCheck' }), deps.scaling.checkEveryMs),

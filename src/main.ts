@@ -28,7 +28,7 @@ import { LogRing } from './logging/log-ring.js';
 import { Metrics } from './metrics/metrics.js';
 import { coordinatorNats } from './coordinator-nats.js';
 import { createNodePort, type NodeTreeLink } from './nodes/node-port.js';
-import { capabilities } from './routing/capabilities.js';
+import { capabilities, type Capabilities } from './routing/capabilities.js';
 import type { QueueEstimate, SchedulerLoad } from './routing/scheduler-views.js';
 import type { SpawnWorker, WorkerActivity } from './routing/worker-protocol.js';
 import { openStore, type Store } from './store/store.js';
@@ -42,6 +42,9 @@ import { OutputBuffers } from './delegation/output-buffers.js';
 import { QueueStats } from './delegation/queue-stats.js';
 import { TaskService } from './delegation/service.js';
 import { storeTransitions } from './delegation/transitions.js';
+
+/** How recently a node must have been heard from for a restarted coordinator to wait for it (see recentNodes). */
+const NODES_REMEMBERED_MS = 10 * 60_000;
 
 export interface Coordinator {
   core: Core;
@@ -145,6 +148,15 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   }
 
   const localCaps = config.backends.map((b) => capabilities(b.model, b));
+  /**
+   * The node slots this store heard from in the last NODES_REMEMBERED_MS: after a restart of this process their nodes
+   * rejoin in a moment, and a task naming a model only they serve waits for them (pool-view.ts NODE_RETURN_MS).
+   */
+  let nodesHeardFrom: { key: string; caps: Capabilities }[] = [];
+  const recentNodes = async () =>
+    (await store.workers.list({ includeGone: true }))
+      .filter((w) => w.location === 'remote' && w.lastHeartbeat !== null && clock.now() - w.lastHeartbeat <= NODES_REMEMBERED_MS)
+      .map((w) => ({ key: `heard:${w.id}`, caps: capabilities(w.model, {}) }));
   // Recovery runs at start-up and again on each reboot of the tree, whose gateway clients are still connected.
   let started = false;
   let tree: Tree;
@@ -155,6 +167,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
         if (!started) await cancelGatewayRequests('the coordinator restarted; the LLM gateway client that sent this request was disconnected');
         started = true;
         await requeueUnfinished('found in progress at start-up');
+        nodesHeardFrom = await recentNodes();
         await store.workers.markAllGone();
         const pending = await store.tasks.pendingQueue();
         metrics.adopt(pending, clock.now());
@@ -173,6 +186,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
           checkEveryMs: config.pool.heartbeat_interval_ms / 2,
         },
         localBackends: localCaps,
+        nodesToAwait: () => nodesHeardFrom,
       },
       pool: {
         backends: config.backends.map((b, i) => ({

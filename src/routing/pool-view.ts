@@ -52,8 +52,13 @@ export class PoolView {
   /** Remote groups gone from the pool, by key, with when they stop being waited for (NODE_RETURN_MS). */
   private readonly away = new Map<string, { caps: Capabilities; until: number }>();
 
-  /** `local`: the capabilities of this machine's backends, whose workers the pool manager starts on demand. */
-  constructor(private readonly local: readonly Capabilities[] = []) {}
+  /**
+   * `local`: the capabilities of this machine's backends, whose workers the pool manager starts on demand; `awaited`:
+   * nodes to wait for from `now` on as if they had just left (see NODE_RETURN_MS).
+   */
+  constructor(private readonly local: readonly Capabilities[] = [], awaited: readonly { key: string; caps: Capabilities }[] = [], now = 0) {
+    for (const node of awaited) this.away.set(node.key, { caps: node.caps, until: now + NODE_RETURN_MS });
+  }
 
   /**
    * What a task naming a model waits for rather than go to a backend not serving it (see ableToRun): this machine's

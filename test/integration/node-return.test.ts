@@ -12,6 +12,9 @@ import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 import { LogRing } from '../../src/logging/log-ring.js';
+import { startCoordinatorProcess } from '../helpers/coordinator-process.js';
+import { tempDir } from '../helpers/temp.js';
+import { writeTestConfig } from '../helpers/test-config.js';
 import { createPinoLogger } from '../../src/logging/pino-logger.js';
 
 const TOKEN = 'pool-secret';
@@ -120,6 +123,43 @@ describe('a node that leaves for a moment', () => {
       await eventually(async () => (await models()).includes('twin-model'), 15_000);
     } finally {
       twin.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('a coordinator that restarts', () => {
+  it("keeps tasks naming a node's model waiting for that node to rejoin, instead of sending them to a backend that lacks it", async () => {
+    const nats = await startNatsServer();
+    const local = await startFakeLlm();
+    const remote = await startFakeLlm();
+    const dir = tempDir();
+    const { file } = writeTestConfig({
+      dir: dir.path,
+      backends: [{ url: local.url, model: 'small-model', min_workers: 1, max_workers: 1 }],
+      extra: { nats: { url: nats.url, pool_token: TOKEN }, pool: { heartbeat_interval_ms: 200, heartbeat_timeout_ms: 800 } },
+    });
+    let koubou = await startCoordinatorProcess(file);
+    const node = startNodeProcess(['--nats', nats.url, '--id', 'gpu-box', '--backend', 'ollama', '--url', remote.url, '--model', 'big-model', '--concurrency', '1', '--token', TOKEN]);
+    try {
+      const workers = async (url: string) => ((await api(url).get('/workers')).body.workers as { worker_id: string; status: string }[]).filter((w) => w.worker_id.startsWith('remote:gpu-box:') && w.status !== 'gone');
+      await eventually(async () => (await workers(koubou.url)).length > 0, 10_000);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push((await api(koubou.url).delegate({ prompt: `[[delay:1000]] across the restart ${i}`, options: { model: 'big-model' } })).body.task_id as string);
+      await eventually(async () => (await api(koubou.url).status(ids[0]!)).body.status === 'in_progress', 5_000);
+      koubou.child.kill('SIGKILL');
+      await koubou.exited;
+      koubou = await startCoordinatorProcess(file);
+      for (const id of ids) await eventually(async () => (await api(koubou.url).status(id)).body.status === 'completed', 20_000);
+      const sentLocally = local.requests.filter((r) => r.method === 'POST' && r.prompt?.includes('across the restart'));
+      assert.equal(sentLocally.length, 0, 'none went to the backend that lacks the model');
+    } finally {
+      node.child.kill('SIGKILL');
+      koubou.child.kill('SIGKILL');
+      await koubou.exited;
+      await local.close();
+      await remote.close();
+      await nats.close();
+      dir.remove();
     }
   });
 });
