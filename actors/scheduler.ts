@@ -18,7 +18,7 @@ import { recordCall, recordUnreachable } from '../src/routing/gate-feed.js';
 import { LaneQueue } from '../src/routing/lanes.js';
 import { plan } from '../src/routing/planner.js';
 import type { RoutingConfig } from '../src/routing/policy.js';
-import { NODE_RETURN_MS, PoolView, type Assignment } from '../src/routing/pool-view.js';
+import { PoolView, type Assignment } from '../src/routing/pool-view.js';
 import type { Demand, QueueEstimate, SchedulerLoad } from '../src/routing/scheduler-views.js';
 import type { HeldTask, RetryWait } from '../src/routing/waiting.js';
 import type { CallReport, IdleWorker, WorkerActivity, WorkerHandle } from '../src/routing/worker-protocol.js';
@@ -80,8 +80,8 @@ export interface SchedulerDeps {
   gates: BackendGates;
   /** The capabilities of the local backends, whose workers start on demand (a task waits for one serving its model). */
   localBackends: PoolView['startable'];
-  /** Nodes heard from lately, waited for from the start as if they had just left (they rejoin a restarted coordinator). */
-  nodesToAwait: () => { key: string; caps: PoolView['startable'][number] }[];
+  /** Nodes heard from lately (waited for from the start, as if they had just left) and how long a node that left is. */
+  awaitedNodes: { heardFrom: () => { key: string; caps: PoolView['startable'][number] }[]; returnMs: number };
 }
 
 interface SchedulerState {
@@ -102,7 +102,7 @@ export function spawnScheduler(parent: Ref<any>, deps: SchedulerDeps, onCrash: (
   return spawn(parent, (state: SchedulerState, msg: SchedulerMsg, ctx) => handle(state, msg, ctx.self, deps), 'scheduler', {
     initialStateFunc: (ctx): SchedulerState => ({
       queue: new LaneQueue(deps.routing.rules),
-      pool: new PoolView(deps.localBackends, deps.nodesToAwait(), deps.clock.now()),
+      pool: new PoolView(deps.localBackends, deps.awaitedNodes.heardFrom(), deps.clock.now(), deps.awaitedNodes.returnMs),
       draining: false,
       lastDemand: '',
       idleTimer: deps.clock.setInterval(() => dispatch(ctx.self, { type: 'idleCheck' }), deps.scaling.checkEveryMs),
@@ -169,7 +169,7 @@ function handle(state: SchedulerState, msg: SchedulerMsg, self: Ref<SchedulerMsg
       // Tasks that waited for a node's models may now go elsewhere: assigned below.
       const expired = state.pool.expireAway(deps.clock.now());
       if (expired.length === 0) return state;
-      deps.log.warn('stopped waiting for a node that left; tasks naming its models may go to other backends', { groups: expired, waited_ms: NODE_RETURN_MS });
+      deps.log.warn('stopped waiting for a node that left; tasks naming its models may go to other backends', { groups: expired, waited_ms: deps.awaitedNodes.returnMs });
       break;
     }
     case 'activity':

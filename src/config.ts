@@ -53,6 +53,8 @@ export interface PoolConfig {
   readonly heartbeat_timeout_ms: number;
   readonly idle_ms: number;
   readonly shutdown_grace_ms: number;
+  /** How long a node that left is waited for by the tasks and gateway requests naming its models (src/routing/pool-view.ts). */
+  readonly node_return_ms: number;
   readonly restart: RestartConfig;
   readonly backpressure: BackpressureConfig;
 }
@@ -190,6 +192,7 @@ const DEFAULTS = {
     heartbeat_timeout_ms: 3000,
     idle_ms: 60_000,
     shutdown_grace_ms: 10_000,
+    node_return_ms: 60_000,
     restart: { base_ms: 100, max_ms: 30_000, intensity: 5, period_ms: 60_000 },
     backpressure: { failure_threshold: 3, probe_base_ms: 1000, probe_max_ms: 30_000 },
   },
@@ -347,6 +350,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
       heartbeat_timeout_ms: pool.int('heartbeat_timeout_ms', { min: 1, max: MAX_TIMER_MS }),
       idle_ms: pool.int('idle_ms', { min: 0, max: MAX_TIMER_MS }),
       shutdown_grace_ms: pool.int('shutdown_grace_ms', { min: 0, max: MAX_TIMER_MS }),
+      node_return_ms: pool.int('node_return_ms', { min: 0, max: MAX_TIMER_MS }),
       restart: {
         base_ms: restart.int('base_ms', { min: 1, max: MAX_TIMER_MS }),
         max_ms: restart.int('max_ms', { min: 1, max: MAX_TIMER_MS }),

@@ -186,7 +186,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
           checkEveryMs: config.pool.heartbeat_interval_ms / 2,
         },
         localBackends: localCaps,
-        nodesToAwait: () => nodesHeardFrom,
+        awaitedNodes: { heardFrom: () => nodesHeardFrom, returnMs: config.pool.node_return_ms },
       },
       pool: {
         backends: config.backends.map((b, i) => ({

@@ -70,6 +70,12 @@ const RETRY_AFTER_S = 1;
  */
 export const FALL_BEHIND_MS = 5_000;
 
+/**
+ * How often a request still waiting for its first byte checks that some worker serves (or will soon again serve) its
+ * model: one whose node left and did not come back within NODE_RETURN_MS is answered 404 rather than held for ever.
+ */
+const SERVED_CHECK_MS = 5_000;
+
 /** A Hono handler for one gateway endpoint. */
 export function gatewayHandler(deps: GatewayDeps, errorShape: ErrorShape, prepare: Prepare) {
   return async (c: Context): Promise<Response> => {
@@ -171,7 +177,19 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
     head(failure.status, 'application/json', body.length);
     res.end(body);
   };
+  const model = callModel(prepared.call);
+  const stillServed = setInterval(() => {
+    if (finished || res.headersSent) return clearInterval(stillServed);
+    void deps.models.find(model).then((found) => {
+      if (found !== null || finished || res.headersSent) return;
+      const message = `The model \`${model}\` is no longer served by any worker of the pool: the node serving it left and did not come back.`;
+      deps.log.warn('gave up a gateway request: no worker serves its model any more', { task: taskId, model });
+      session?.abandon({ code: 'model_not_found', message });
+      fail({ code: 'model_not_found', message, param: 'model', status: 404 });
+    }, () => undefined);
+  }, SERVED_CHECK_MS).unref();
   res.once('close', () => {
+    clearInterval(stillServed);
     if (behind !== null) clearTimeout(behind);
     if (finished) return;
     gone = true;

@@ -18,12 +18,18 @@ export interface ServedModel {
 export interface ModelDirectory {
   /** Every served model, each once (`m` and `m:latest` are one: sameModel), local backends first. */
   list(): Promise<ServedModel[]>;
-  /** The served model a request's `model` names (Ollama's implied ":latest" tag ignored on either side: sameModel), or null. */
+  /**
+   * The served model a request's `model` names (Ollama's implied ":latest" tag ignored on either side: sameModel), or
+   * null. A model whose node left less than pool.node_return_ms ago is still found: the request waits for it, as a task does.
+   */
   find(name: string): Promise<ServedModel | null>;
 }
 
 /** Longest a listing is reused, events or not. */
 const MAX_AGE_MS = 1_000;
+
+/** How soon after a worker event the listing is read again (one read for a burst of events). */
+const REFRESH_AFTER_EVENT_MS = 200;
 
 /**
  * The directory of `core`'s models; `now` is the clock (ms) the cache ages by. A model of a local backend is found
@@ -32,12 +38,23 @@ const MAX_AGE_MS = 1_000;
 export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEvents'>, now: () => number): ModelDirectory {
   let cached: Promise<ServedModel[]> | null = null;
   let readAt = 0;
-  core.workerEvents.subscribe(() => (cached = null));
+  // A worker event also reads the listing again soon (once for a burst), so a node's leaving is noticed when it happens.
+  let refresh: NodeJS.Timeout | null = null;
+  core.workerEvents.subscribe(() => {
+    cached = null;
+    refresh ??= setTimeout(() => {
+      refresh = null;
+      list().catch(() => undefined);
+    }, REFRESH_AFTER_EVENT_MS).unref();
+  });
   const local: ServedModel[] = [];
   for (const b of core.config.backends) {
     if (b.type === 'command') continue;
     for (const name of [b.model, ...b.models]) if (!local.some((m) => sameModel(m.name, name))) local.push({ name, owner: b.name, protocol: b.type });
   }
+  // Nodes' models that went from the listing, until when they are still waited for (a node restarting comes back).
+  const leaving = new Map<string, { model: ServedModel; until: number }>();
+  let lastListed: ServedModel[] = [];
   const load = async (): Promise<ServedModel[]> => {
     const out = [...local];
     const seen = new Set(out.map((m) => modelKey(m.name)));
@@ -45,7 +62,17 @@ export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEv
       if (w.location !== 'remote' || (w.status !== 'idle' && w.status !== 'busy')) continue;
       for (const name of w.models) if (!seen.has(modelKey(name))) out.push({ name, owner: 'node', protocol: null }), seen.add(modelKey(name));
     }
+    for (const m of lastListed) if (!seen.has(modelKey(m.name))) leaving.set(modelKey(m.name), { model: m, until: now() + core.config.pool.node_return_ms });
+    for (const key of seen) leaving.delete(key);
+    lastListed = out;
     return out;
+  };
+  const returning = (name: string): ServedModel | null => {
+    const left = leaving.get(modelKey(name));
+    if (left === undefined) return null;
+    if (left.until > now()) return left.model;
+    leaving.delete(modelKey(name));
+    return null;
   };
   const list = () => {
     // Also read again after a while: an event may come just before the worker's record it announces is written.
@@ -60,7 +87,7 @@ export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEv
   return {
     list,
     async find(name) {
-      return match(local, name) ?? match(await list(), name);
+      return match(local, name) ?? match(await list(), name) ?? returning(name);
     },
   };
 }

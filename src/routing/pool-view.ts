@@ -35,9 +35,9 @@ export interface Group {
 const SPEED_WEIGHT = 0.3;
 
 /**
- * How long the models of a node's workers that left the pool are waited for: a node restarting, paused or cut off for
- * a moment comes back within it, and a task naming its model must not meanwhile go to a backend that does not serve
- * it (which fails it for good: "model not found").
+ * How long the models of a node's workers that left the pool are waited for by default (pool.node_return_ms): a node
+ * restarting, paused or cut off for a moment comes back within it, and a task naming its model must not meanwhile go
+ * to a backend that does not serve it (which fails it for good: "model not found").
  */
 export const NODE_RETURN_MS = 60_000;
 
@@ -49,15 +49,15 @@ export class PoolView {
   idleCount = 0;
   runningCount = 0;
 
-  /** Remote groups gone from the pool, by key, with when they stop being waited for (NODE_RETURN_MS). */
+  /** Remote groups gone from the pool, by key, with when they stop being waited for (`returnMs` after). */
   private readonly away = new Map<string, { caps: Capabilities; until: number }>();
 
   /**
    * `local`: the capabilities of this machine's backends, whose workers the pool manager starts on demand; `awaited`:
-   * nodes to wait for from `now` on as if they had just left (see NODE_RETURN_MS).
+   * nodes to wait for from `now` on as if they had just left; `returnMs`: how long a node that left is waited for.
    */
-  constructor(private readonly local: readonly Capabilities[] = [], awaited: readonly { key: string; caps: Capabilities }[] = [], now = 0) {
-    for (const node of awaited) this.away.set(node.key, { caps: node.caps, until: now + NODE_RETURN_MS });
+  constructor(private readonly local: readonly Capabilities[] = [], awaited: readonly { key: string; caps: Capabilities }[] = [], now = 0, private readonly returnMs = NODE_RETURN_MS) {
+    for (const node of awaited) this.away.set(node.key, { caps: node.caps, until: now + returnMs });
   }
 
   /**
@@ -69,7 +69,7 @@ export class PoolView {
     return [...this.local, ...[...this.away.values()].map((a) => a.caps)];
   }
 
-  /** Stops waiting for the nodes gone NODE_RETURN_MS or longer; returns their group keys. */
+  /** Stops waiting for the nodes gone `returnMs` or longer; returns their group keys. */
   expireAway(now: number): string[] {
     const expired: string[] = [];
     for (const [key, a] of this.away) if (a.until <= now) expired.push(key);
@@ -194,7 +194,7 @@ export class PoolView {
     if (group.members.size === 0) {
       // Its measured speed goes with it: a node that comes back may come back on other hardware.
       this.groups.delete(group.key);
-      if (group.location === 'remote' && now !== undefined) this.away.set(group.key, { caps: group.caps, until: now + NODE_RETURN_MS });
+      if (group.location === 'remote' && now !== undefined) this.away.set(group.key, { caps: group.caps, until: now + this.returnMs });
       this.version++;
     }
     return running;

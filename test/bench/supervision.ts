@@ -56,7 +56,7 @@ export async function bytesPerIdleWorker(n: number): Promise<number> {
   };
   const system = start();
   const transitions = {} as TaskTransitions;
-  const scheduler = spawnScheduler(system, { transitions, clock: systemClock, newLease: randomUUID, log: silentLogger, routing: { speed_aware: true, rules: [] }, askForWorkers: () => {}, retire: () => {}, scaling: { min: new Map(), idleMs: 3_600_000, checkEveryMs: 1000 }, localBackends: [], nodesToAwait: () => [], gates: new BackendGates({ failureThreshold: 3, probeBaseMs: 1000, probeMaxMs: 30_000 }, systemClock) }, () => {});
+  const scheduler = spawnScheduler(system, { transitions, clock: systemClock, newLease: randomUUID, log: silentLogger, routing: { speed_aware: true, rules: [] }, askForWorkers: () => {}, retire: () => {}, scaling: { min: new Map(), idleMs: 3_600_000, checkEveryMs: 1000 }, localBackends: [], awaitedNodes: { heardFrom: () => [], returnMs: 60_000 }, gates: new BackendGates({ failureThreshold: 3, probeBaseMs: 1000, probeMaxMs: 30_000 }, systemClock) }, () => {});
   const backend = { name: 'b', type: 'ollama', model: 'm' } as Backend;
   const before = heap();
   const pool = spawnPoolManager(

@@ -70,6 +70,19 @@ describe('a node that leaves for a moment', () => {
     assert.equal((await client.status(id)).body.attempts, 1);
   });
 
+  it("holds a gateway request for a model whose node is away, instead of 404, and answers it once the node is back", async () => {
+    await eventually(async () => (await nodeWorkers()).length > 0, 10_000);
+    node!.child.kill('SIGKILL');
+    await node!.exited;
+    await eventually(async () => (await nodeWorkers()).length === 0, 10_000);
+    const asked = fetch(`${koubou.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'big-model', messages: [{ role: 'user', content: 'while the node restarts' }] }) });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    startNode();
+    const answer = await asked;
+    assert.equal(answer.status, 200, await answer.clone().text());
+    assert.match(((await answer.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content, /while the node restarts/);
+  });
+
   it("says a node's retries and failures in the coordinator's own log, as a local worker's", async () => {
     await eventually(async () => (await nodeWorkers()).length > 0, 10_000);
     const id = (await client.delegate({ prompt: '[[mode:error500]] fails on the node', options: { model: 'big-model' } })).body.task_id as string;
@@ -160,6 +173,46 @@ describe('a coordinator that restarts', () => {
       await remote.close();
       await nats.close();
       dir.remove();
+    }
+  });
+});
+
+describe('a node that does not come back within pool.node_return_ms', () => {
+  it('fails a gateway request waiting for its model with 404 model_not_found, and sends a REST task elsewhere, saying so', async () => {
+    const nats = await startNatsServer();
+    const local = await startFakeLlm();
+    const remote = await startFakeLlm();
+    const logs = new LogRing();
+    const koubou = await startTestCoordinator({
+      backends: [{ url: local.url, model: 'small-model', min_workers: 1, max_workers: 1 }],
+      log: createPinoLogger({ level: 'info', console: 'none', ring: logs }),
+      logs,
+      extra: { nats: { url: nats.url, pool_token: TOKEN }, pool: { heartbeat_interval_ms: 200, heartbeat_timeout_ms: 800, node_return_ms: 1500 } },
+    });
+    const client = api(koubou.url);
+    const node = startNodeProcess(['--nats', nats.url, '--id', 'gone-box', '--backend', 'ollama', '--url', remote.url, '--model', 'big-model', '--token', TOKEN]);
+    try {
+      const workers = async () => ((await client.get('/workers')).body.workers as { worker_id: string; status: string }[]).filter((w) => w.worker_id.startsWith('remote:gone-box:') && w.status !== 'gone');
+      await eventually(async () => (await workers()).length > 0, 10_000);
+      node.child.kill('SIGKILL');
+      await node.exited;
+      await eventually(async () => (await workers()).length === 0, 10_000);
+      const rest = (await client.delegate({ prompt: 'naming a model whose node is gone', options: { model: 'big-model' } })).body.task_id as string;
+      const asked = await fetch(`${koubou.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'big-model', messages: [{ role: 'user', content: 'anyone?' }] }) });
+      assert.equal(asked.status, 404, await asked.clone().text());
+      const error = ((await asked.json()) as { error: { code: string; param: string } }).error;
+      assert.deepEqual([error.code, error.param], ['model_not_found', 'model']);
+      const cancelled = (await client.status(asked.headers.get('x-koubou-task-id')!)).body;
+      assert.deepEqual([cancelled.status, cancelled.result.error_code], ['cancelled', 'model_not_found']);
+      await eventually(async () => (await client.status(rest)).body.status === 'completed', 15_000);
+      assert.equal(local.requests.filter((r) => r.method === 'POST' && r.prompt?.includes('whose node is gone')).length, 1, 'it went to the other backend');
+      assert.ok(logs.query({ level: 40, limit: 1000 }).some((e) => /stopped waiting for a node that left/.test(String(e.msg))));
+    } finally {
+      node.child.kill('SIGKILL');
+      await koubou.close();
+      await local.close();
+      await remote.close();
+      await nats.close();
     }
   });
 });

@@ -65,7 +65,7 @@ describe('scheduler', () => {
       retire: (workers) => retired.push(workers),
       scaling: { min: new Map([['b', min]]), idleMs: IDLE_MS, checkEveryMs: 1000 },
       localBackends: [],
-      nodesToAwait: () => [],
+      awaitedNodes: { heardFrom: () => [], returnMs: 60_000 },
     };
     scheduler = spawnScheduler(system, deps, (err) => assert.fail(`scheduler crashed: ${err.message}`));
   }
