@@ -94,6 +94,7 @@ describe('loadConfig defaults', () => {
       heartbeat_timeout_ms: 3000,
       idle_ms: 60_000,
       shutdown_grace_ms: 10_000,
+      node_return_ms: 60_000,
       restart: { base_ms: 100, max_ms: 30_000, intensity: 5, period_ms: 60_000 },
       backpressure: { failure_threshold: 3, probe_base_ms: 1000, probe_max_ms: 30_000 },
     });
