@@ -1,6 +1,7 @@
 /** An in-process coordinator on a real SQLite file and a real HTTP port, for integration tests. */
 import { silentLogger, type Logger } from '../../src/logger.js';
-import type { LogRing } from '../../src/logging/log-ring.js';
+import { LogRing } from '../../src/logging/log-ring.js';
+import { createPinoLogger } from '../../src/logging/pino-logger.js';
 import { startCoordinator, type Coordinator, type CoordinatorExtras } from '../../src/main.js';
 import { tempDir } from './temp.js';
 import { writeTestConfig, type TestConfigOptions } from './test-config.js';
@@ -11,6 +12,12 @@ export interface TestCoordinator {
   coordinator: Coordinator;
   /** Drains and stops the coordinator and removes its directory. */
   close(): Promise<void>;
+}
+
+/** A logger whose lines at `level` and above can be read back (`logs.query`): startTestCoordinator's `log` and `logs`. */
+export function readableLog(level: 'info' | 'warn' = 'warn'): { log: Logger; logs: LogRing } {
+  const logs = new LogRing();
+  return { log: createPinoLogger({ level, console: 'none', ring: logs }), logs };
 }
 
 export async function startTestCoordinator(

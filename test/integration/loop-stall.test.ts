@@ -4,11 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LogRing } from '../../src/logging/log-ring.js';
-import { createPinoLogger } from '../../src/logging/pino-logger.js';
 import { LoopLag } from '../../src/supervision/loop-lag.js';
 import { api } from '../helpers/api.js';
-import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
+import { readableLog, startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 
@@ -21,13 +19,13 @@ function holdLoop(ms: number): void {
 describe('an event loop held up past the heartbeat timeout', () => {
   let fake: FakeLlm;
   let koubou: TestCoordinator;
-  const logs = new LogRing();
+  const { log, logs } = readableLog();
 
   before(async () => {
     fake = await startFakeLlm();
     koubou = await startTestCoordinator({
       backends: [{ url: fake.url, min_workers: 3, max_workers: 3 }],
-      log: createPinoLogger({ level: 'warn', console: 'none', ring: logs }),
+      log,
       logs,
       extra: { pool: { heartbeat_interval_ms: 100, heartbeat_timeout_ms: 300 } },
     });
