@@ -42,6 +42,8 @@ export interface Core {
   openByPriority(): PriorityCount[];
   /** What koubou-nodes last said their Ollama backends' versions were (live or not: see workers()). */
   nodeOllamaVersions(): NodeOllamaVersion[];
+  /** The models of the nodes this store heard from before this process started, and when it started (epoch ms). */
+  nodesHeardFrom(): { models: readonly string[]; since: number };
 }
 
 /** The parts a Core is assembled from; `load` and `activity` ask the scheduler, `natsStatus` the bridge. */
@@ -59,6 +61,7 @@ export interface CoreParts {
   activity(): Promise<WorkerActivity[]>;
   natsStatus(): BridgeStatus | null;
   nodeOllamaVersions(): NodeOllamaVersion[];
+  nodesHeardFrom(): { models: readonly string[]; since: number };
 }
 
 /** The adapters' view of a coordinator, from its parts. */
@@ -83,5 +86,6 @@ export function assembleCore(p: CoreParts): Core {
     remoteBackendGates: () => backendHealth.remoteGateViews(),
     openByPriority: () => store.tasks.openByPriority(),
     nodeOllamaVersions: p.nodeOllamaVersions,
+    nodesHeardFrom: p.nodesHeardFrom,
   };
 }

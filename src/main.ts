@@ -153,6 +153,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
    * rejoin in a moment, and a task naming a model only they serve waits for them (pool-view.ts NODE_RETURN_MS).
    */
   let nodesHeardFrom: { key: string; caps: Capabilities }[] = [];
+  let heardFromAt = 0;
   const recentNodes = async () =>
     (await store.workers.list({ includeGone: true }))
       .filter((w) => w.location === 'remote' && w.lastHeartbeat !== null && clock.now() - w.lastHeartbeat <= NODES_REMEMBERED_MS)
@@ -168,6 +169,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
         started = true;
         await requeueUnfinished('found in progress at start-up');
         nodesHeardFrom = await recentNodes();
+        heardFromAt = clock.now();
         await store.workers.markAllGone();
         const pending = await store.tasks.pendingQueue();
         metrics.adopt(pending, clock.now());
@@ -278,6 +280,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     activity: () => ask<WorkerActivity[]>((replyTo) => ({ type: 'activity', replyTo })),
     natsStatus: () => natsStatus,
     nodeOllamaVersions: () => nodePort.ollamaVersions(),
+    nodesHeardFrom: () => ({ models: nodesHeardFrom.map((n) => n.caps.models[0]!), since: heardFromAt }),
   });
 
   // Late: the bridge serves the core, which exists only now. It outlives reboots of the rest of the tree.

@@ -35,7 +35,7 @@ const REFRESH_AFTER_EVENT_MS = 200;
  * The directory of `core`'s models; `now` is the clock (ms) the cache ages by. A model of a local backend is found
  * without reading the live workers: the config says it, and each request asks.
  */
-export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEvents'>, now: () => number): ModelDirectory {
+export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEvents' | 'nodesHeardFrom'>, now: () => number): ModelDirectory {
   let cached: Promise<ServedModel[]> | null = null;
   let readAt = 0;
   // A worker event also reads the listing again soon (once for a burst), so a node's leaving is noticed when it happens.
@@ -69,10 +69,12 @@ export function modelDirectory(core: Pick<Core, 'config' | 'workers' | 'workerEv
   };
   const returning = (name: string): ServedModel | null => {
     const left = leaving.get(modelKey(name));
-    if (left === undefined) return null;
-    if (left.until > now()) return left.model;
+    if (left !== undefined && left.until > now()) return left.model;
     leaving.delete(modelKey(name));
-    return null;
+    // The nodes this coordinator's store heard from before a restart rejoin in a moment.
+    const heard = core.nodesHeardFrom();
+    const model = now() < heard.since + core.config.pool.node_return_ms ? heard.models.find((m) => sameModel(m, name)) : undefined;
+    return model === undefined ? null : { name: model, owner: 'node', protocol: null };
   };
   const list = () => {
     // Also read again after a while: an event may come just before the worker's record it announces is written.

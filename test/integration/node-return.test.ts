@@ -165,6 +165,16 @@ describe('a coordinator that restarts', () => {
       for (const id of ids) await eventually(async () => (await api(koubou.url).status(id)).body.status === 'completed', 20_000);
       const sentLocally = local.requests.filter((r) => r.method === 'POST' && r.prompt?.includes('across the restart'));
       assert.equal(sentLocally.length, 0, 'none went to the backend that lacks the model');
+      // A gateway request sent before the node has rejoined the restarted coordinator waits for it too.
+      node.child.kill('SIGSTOP');
+      koubou.child.kill('SIGKILL');
+      await koubou.exited;
+      koubou = await startCoordinatorProcess(file);
+      const asked = fetch(`${koubou.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'big-model', messages: [{ role: 'user', content: 'before the node is back' }] }) });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      node.child.kill('SIGCONT');
+      const answer = await asked;
+      assert.equal(answer.status, 200, await answer.clone().text());
     } finally {
       node.child.kill('SIGKILL');
       koubou.child.kill('SIGKILL');

@@ -17,7 +17,8 @@ describe('the gateway model directory', () => {
       config: { backends: [], pool: { node_return_ms: NODE_RETURN_MS } },
       workers: async () => workers,
       workerEvents: { subscribe: (f: () => void) => listeners.push(f) },
-    } as unknown as Pick<Core, 'config' | 'workers' | 'workerEvents'>;
+      nodesHeardFrom: () => ({ models: [], since: 0 }),
+    } as unknown as Pick<Core, 'config' | 'workers' | 'workerEvents' | 'nodesHeardFrom'>;
     const models = modelDirectory(core, () => clock);
     assert.equal((await models.find('big-model'))?.owner, 'node');
     // The node leaves: its worker is gone, and an event says so.
@@ -34,5 +35,20 @@ describe('the gateway model directory', () => {
     workers = [nodeWorker('big-model')];
     for (const f of listeners) f();
     assert.equal((await models.find('big-model'))?.owner, 'node');
+  });
+
+  it('finds the models of the nodes a restarted coordinator heard from before, for pool.node_return_ms after its start', async () => {
+    let clock = 5_000_000;
+    const core = {
+      config: { backends: [], pool: { node_return_ms: NODE_RETURN_MS } },
+      workers: async () => [],
+      workerEvents: { subscribe: () => undefined },
+      nodesHeardFrom: () => ({ models: ['big-model'], since: 5_000_000 }),
+    } as unknown as Pick<Core, 'config' | 'workers' | 'workerEvents' | 'nodesHeardFrom'>;
+    const models = modelDirectory(core, () => clock);
+    assert.equal((await models.find('big-model:latest'))?.name, 'big-model');
+    assert.equal(await models.find('other-model'), null);
+    clock += NODE_RETURN_MS;
+    assert.equal(await models.find('big-model'), null);
   });
 });
