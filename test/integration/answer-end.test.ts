@@ -12,6 +12,7 @@ import { Ollama } from 'ollama';
 import { DRAIN_AFTER_ANSWER } from '../../src/backends/body-chunks.js';
 import { TRAILING_FACTS_MS } from '../../src/backends/openai-stream.js';
 import { api } from '../helpers/api.js';
+import { streamedText } from '../helpers/openai-stream.js';
 import { eventually } from '../helpers/eventually.js';
 import type { FakeRequest } from '../helpers/fake-llm.js';
 import type { ScriptedResponse } from '../helpers/fake-llm-faults.js';
@@ -39,6 +40,9 @@ describe('an answer ends at its last piece', () => {
     pool = await startTwoProtocolPool();
   });
   after(() => pool.close());
+
+  /** Streams `prompt` through the gateway with the official OpenAI client: the text and the last finish reason. */
+  const streamThroughGateway = (prompt: string) => streamedText(new OpenAI({ baseURL: `${pool.koubou.url}/v1`, apiKey: 'unused', maxRetries: 0 }), 'oai-model', prompt);
 
   /** The generation request the fake got last. */
   const lastCall = (): FakeRequest => pool.fake.requests.filter((r) => r.method === 'POST').at(-1)!;
@@ -72,14 +76,7 @@ describe('an answer ends at its last piece', () => {
 
   it('an OpenAI client streaming through the gateway gets [DONE] while the server holds its body open', async () => {
     pool.fake.script([{ chunks: OPENAI_PIECES, hang: true }]);
-    const openai = new OpenAI({ baseURL: `${pool.koubou.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-    const stream = await openai.chat.completions.create({ model: 'oai-model', stream: true, messages: [{ role: 'user', content: 'hold it' }] });
-    let text = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
+    const { text, finish } = await streamThroughGateway('hold it');
     assert.equal(text, 'held open');
     assert.equal(finish, 'stop');
   });
@@ -102,14 +99,7 @@ describe('an answer ends at its last piece', () => {
 
   it('an OpenAI client streaming through the gateway gets its answer ended when the server sends the finish reason and no [DONE]', async () => {
     pool.fake.script([FINISH_THEN_HELD]);
-    const openai = new OpenAI({ baseURL: `${pool.koubou.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-    const stream = await openai.chat.completions.create({ model: 'oai-model', stream: true, messages: [{ role: 'user', content: 'finish without done' }] });
-    let text = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
+    const { text, finish } = await streamThroughGateway('finish without done');
     assert.deepEqual([text, finish], ['held open', 'stop']);
   });
 

@@ -16,6 +16,7 @@ import { eventually } from '../helpers/eventually.js';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.js';
 import { stalledPost } from '../helpers/stalled-client.js';
 import { OPENAI_DONE, openAiChunk } from '../helpers/wire.js';
+import { streamedText } from '../helpers/openai-stream.js';
 
 const BUFFER_BYTES = 16 * 1024;
 
@@ -41,16 +42,7 @@ describe('gateway: a fast backend, a slow client', () => {
   });
 
   /** The streamed answer through the official client: its text and finish reason. */
-  async function streamed(content: string): Promise<{ text: string; finish: string | null }> {
-    const stream = await openai.chat.completions.create({ model: 'oai-model', stream: true, messages: [{ role: 'user', content }] });
-    let text = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
-    return { text, finish };
-  }
+  const streamed = (content: string) => streamedText(openai, 'oai-model', content);
 
   it('relays a burst of 1500 tokens sent in one write, and one event of 300 KiB, whole to a client that reads', async () => {
     const tokens = Array.from({ length: 1500 }, (_, i) => openAiChunk({ content: `t${i} ` }));

@@ -27,6 +27,16 @@ describe('gateway: OpenAI chat translated for an Ollama backend', () => {
 
   const sent = () => (fake.requests.at(-1)!.body as { messages: SentMessage[] }).messages;
 
+  /** A user message of text and `part` is a 400 naming the part's field (`field`), and nothing reaches the backend. */
+  async function assertPartRefused(part: object, field: RegExp): Promise<void> {
+    const before = fake.count;
+    const content = [{ type: 'text', text: 'what is this?' }, part] as OpenAI.ChatCompletionContentPart[];
+    const err = await client.chat.completions.create({ model: 'oll-model', messages: [{ role: 'user', content }] }).catch((e: unknown) => e);
+    assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+    assert.match(err.message, field);
+    assert.equal(fake.count, before, 'nothing reached the backend');
+  }
+
   it("keeps tool call ids and names each tool message's function", async () => {
     await client.chat.completions.create({
       model: 'oll-model',
@@ -43,13 +53,7 @@ describe('gateway: OpenAI chat translated for an Ollama backend', () => {
   });
 
   it('refuses an image by URL naming the field, and sends an inline one as base64', async () => {
-    const before = fake.count;
-    const err = await client.chat.completions
-      .create({ model: 'oll-model', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] })
-      .catch((e: unknown) => e);
-    assert.ok(err instanceof OpenAI.BadRequestError, String(err));
-    assert.match(err.message, /messages\[0\]\.content\[1\]\.image_url\.url/);
-    assert.equal(fake.count, before, 'nothing reached the backend');
+    await assertPartRefused({ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }, /messages\[0\]\.content\[1\]\.image_url\.url/);
 
     const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
     await client.chat.completions.create({ model: 'oll-model', messages: [{ role: 'user', content: [{ type: 'text', text: 'and this?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } }] }] });
@@ -70,13 +74,7 @@ describe('gateway: OpenAI chat translated for an Ollama backend', () => {
   });
 
   it('refuses a file part naming the field instead of dropping it, and sends input_audio data among the images as Ollama does', async () => {
-    const before = fake.count;
-    const err = await client.chat.completions
-      .create({ model: 'oll-model', messages: [{ role: 'user', content: [{ type: 'text', text: 'summarize' }, { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0=' } }] }] })
-      .catch((e: unknown) => e);
-    assert.ok(err instanceof OpenAI.BadRequestError, String(err));
-    assert.match(err.message, /messages\[0\]\.content\[1\]\.type/);
-    assert.equal(fake.count, before, 'nothing reached the backend');
+    await assertPartRefused({ type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0=' } }, /messages\[0\]\.content\[1\]\.type/);
     await client.chat.completions.create({ model: 'oll-model', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is said?' }, { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }] }] });
     assert.deepEqual([sent()[0]!.content, sent()[0]!.images], ['what is said?', ['UklGRg==']]);
   });
