@@ -5,8 +5,14 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
+/**
+ * The delay monitor's timer period (ms). A stall shows whatever the period (the timer fires that much late); each
+ * monitor wakes an idle process 1000/period times a second, and the stalls that matter here last seconds.
+ */
+const SAMPLE_EVERY_MS = 100;
+
 export class LoopLag {
-  private readonly histogram = monitorEventLoopDelay({ resolution: 20 });
+  private readonly histogram = monitorEventLoopDelay({ resolution: SAMPLE_EVERY_MS });
   private previousMs = 0;
   private lastCheck = performance.now();
 
