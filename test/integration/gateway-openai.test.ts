@@ -37,6 +37,9 @@ describe('gateway: OpenAI protocol', () => {
       const taskId = response.headers.get('x-koubou-task-id');
       assert.ok(taskId);
       assert.equal(data.id, `chatcmpl-${taskId}`);
+      // Written straight to the Node response, past the middleware that adds them to Hono's answers.
+      assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(response.headers.get('cross-origin-resource-policy'), 'same-origin');
       const seen = fake.requests.findLast((r) => r.prompt === `hello ${b.protocol}`)!;
       assert.equal(seen.path, b.path);
       assert.equal(seen.system, 'be brief');
