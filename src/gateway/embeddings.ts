@@ -36,7 +36,7 @@ export class OpenAiEmbeddings extends EmbeddingsAnswer {
   finish(end: ChatEnd): string {
     const tokens = end.usage.promptTokens ?? 0;
     const data = this.vectors.map((v, index) => ({ object: 'embedding', index, embedding: this.base64 ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v }));
-    return JSON.stringify({ object: 'list', data, model: end.model || this.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+    return JSON.stringify({ object: 'list', data, model: this.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 }
 
@@ -53,7 +53,7 @@ export class OllamaEmbeddings extends EmbeddingsAnswer {
   finish(end: ChatEnd): string {
     const d = end.durations ?? {};
     return JSON.stringify({
-      model: end.model || this.model,
+      model: this.model,
       embeddings: this.vectors,
       total_duration: d.total_duration ?? (this.now() - this.started) * NS_PER_MS,
       load_duration: d.load_duration ?? 0,

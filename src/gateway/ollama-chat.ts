@@ -61,7 +61,9 @@ export class OllamaAnswer implements Presenter {
   }
 
   finish(end: ChatEnd): string {
-    const model = end.model || this.model;
+    // The name the client asked for, as on every earlier piece (Ollama repeats req.Model; vLLM its served name): a
+    // backend that answers under another ("llama3.2" for "llama3.2:latest") must not change it at the end.
+    const model = this.model;
     let out = '';
     // Tool calls go out whole, as Ollama sends them: pieces from an OpenAI server are put together first.
     if (this.stream && this.tools.size > 0) out += JSON.stringify({ ...this.piece(model, '', '', true), done: false }) + '\n';

@@ -92,7 +92,9 @@ export class OpenAiChatStream implements Presenter {
   }
 
   finish(end: ChatEnd): string {
-    const model = end.model || this.meta.model;
+    // The name the client asked for, as on every earlier piece (Ollama repeats req.Model; vLLM its served name): a
+    // backend that answers under another ("llama3.2" for "llama3.2:latest") must not change it at the end.
+    const model = this.meta.model;
     this.fingerprint = end.systemFingerprint ?? this.fingerprint;
     let out = this.opened ? '' : this.chunk({ role: 'assistant', content: '' }, null, model);
     out += this.chunk({}, openAiFinishReason(end, this.toolCalls > 0), model);
@@ -140,7 +142,7 @@ export class OpenAiChatCompletion implements Presenter {
       id: this.meta.id,
       object: 'chat.completion',
       created: this.meta.created,
-      model: end.model || this.meta.model,
+      model: this.meta.model,
       choices: [{ index: 0, message, logprobs: this.logprobs.whole(), finish_reason: openAiFinishReason(end, this.tools.size > 0) }],
       usage: openAiUsage(end),
       system_fingerprint: end.systemFingerprint ?? null,

@@ -45,7 +45,9 @@ export class OpenAiTextCompletion implements Presenter {
   }
 
   finish(end: ChatEnd): string {
-    const model = end.model || this.meta.model;
+    // The name the client asked for, as on every earlier piece (Ollama repeats req.Model; vLLM its served name): a
+    // backend that answers under another ("llama3.2" for "llama3.2:latest") must not change it at the end.
+    const model = this.meta.model;
     this.fingerprint = end.systemFingerprint ?? this.fingerprint;
     if (!this.stream) return JSON.stringify(this.object(model, [{ text: this.text, index: 0, logprobs: this.logprobs.whole(), finish_reason: finishReason(end) }], openAiUsage(end)));
     let out = sseData(this.object(model, [{ text: '', index: 0, logprobs: null, finish_reason: finishReason(end) }]));

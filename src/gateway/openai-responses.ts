@@ -115,7 +115,7 @@ export class ResponsesAnswer implements Presenter {
     const incomplete = end.finishReason === 'length';
     const prompt = end.usage.promptTokens ?? 0;
     const completion = end.usage.completionTokens ?? 0;
-    const response = this.response(incomplete ? 'incomplete' : 'completed', end.model || undefined, {
+    const response = this.response(incomplete ? 'incomplete' : 'completed', {
       output: [...this.output].sort((a, b) => (a.outputIndex as number) - (b.outputIndex as number)).map(({ outputIndex: _, ...item }) => item),
       usage: {
         input_tokens: prompt,
@@ -150,7 +150,7 @@ export class ResponsesAnswer implements Presenter {
   }
 
   streamError(failure: SessionFailure): string {
-    return this.event('response.failed', { response: this.response('failed', undefined, { error: { code: 'server_error', message: failure.message } }) });
+    return this.event('response.failed', { response: this.response('failed', { error: { code: 'server_error', message: failure.message } }) });
   }
 
   /** What follows "resp_" in the response id: item ids share it. */
@@ -251,7 +251,7 @@ export class ResponsesAnswer implements Presenter {
   }
 
   /** The Response object, echoing the request's settings. */
-  private response(status: string, model?: string, fields: Json = {}): Json {
+  private response(status: string, fields: Json = {}): Json {
     const r = this.meta.request;
     return {
       id: this.meta.id,
@@ -264,7 +264,7 @@ export class ResponsesAnswer implements Presenter {
       incomplete_details: null,
       instructions: r.instructions ?? null,
       max_output_tokens: r.max_output_tokens ?? null,
-      model: model ?? r.model,
+      model: r.model,
       output: [],
       parallel_tool_calls: r.parallel_tool_calls ?? true,
       previous_response_id: null,

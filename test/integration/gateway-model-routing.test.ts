@@ -52,6 +52,15 @@ describe('gateway: the model a request names is the model that answers', () => {
     const other = await openai.chat.completions.create({ model: 'llama:latest', messages: [{ role: 'user', content: 'and you?' }] });
     assert.equal(other.choices[0]!.message.content, 'echo(llama): and you?');
     assert.deepEqual(posts('oll').map((r) => r.model), ['llama']);
+    // Every answer, and every piece of a stream, names the model as asked, though the backend answered as `llama`.
+    assert.equal(reply.model, 'qwen-oai:latest');
+    assert.equal(other.model, 'llama:latest');
+    const ollamaPieces = [];
+    for await (const part of await ollama.chat({ model: 'llama:latest', stream: true, messages: [{ role: 'user', content: 'streamed' }] })) ollamaPieces.push(part.model);
+    assert.deepEqual([...new Set(ollamaPieces)], ['llama:latest']);
+    const openAiPieces = [];
+    for await (const chunk of await openai.chat.completions.create({ model: 'qwen-oai:latest', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'streamed' }] })) openAiPieces.push(chunk.model);
+    assert.deepEqual([...new Set(openAiPieces)], ['qwen-oai:latest']);
   });
 
   it('runs a request naming no type on the backend serving its model, whatever types that backend takes', async () => {
