@@ -8,7 +8,7 @@ import { openAiErrors } from './error-shapes.js';
 import { OpenAiChatCompletion, OpenAiChatStream } from './openai-chat.js';
 import { GatewayRefusal } from './refusal.js';
 import { checkBody } from './body-check.js';
-import { chatCompletionsBody, completionsBody, embeddingsBody } from './openai-schemas.js';
+import { chatCompletionsBody, completionsBody, embeddingsBody, withoutNoLimit } from './openai-schemas.js';
 import type { ServedModel } from './models.js';
 import { OpenAiEmbeddings } from './embeddings.js';
 import { ResponsesAnswer } from './openai-responses.js';
@@ -24,7 +24,7 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
   app.post(
     '/v1/chat/completions',
     gatewayHandler(deps, openAiErrors, (raw) => {
-      const body = checkBody(chatCompletionsBody, raw);
+      const body = withoutNoLimit(checkBody(chatCompletionsBody, raw));
       const model = body.model as string;
       const stream = body.stream === true;
       const includeUsage = wantsUsage(body);
@@ -52,7 +52,7 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
   app.post(
     '/v1/completions',
     gatewayHandler(deps, openAiErrors, (raw) => {
-      const body = checkBody(completionsBody, raw);
+      const body = withoutNoLimit(checkBody(completionsBody, raw));
       const model = body.model as string;
       const stream = body.stream === true;
       const includeUsage = wantsUsage(body);

@@ -14,6 +14,20 @@ const int = () => z.number().int();
  * is an int32), so 1e300 is refused here, naming the field, rather than by the backend.
  */
 export const tokenCount = () => int().min(1).max(2 ** 31 - 1);
+/**
+ * A completion's token budget, where -1 means no limit: LM Studio's examples send `"max_tokens": -1`, and Ollama's
+ * OpenAI layer passes it on as num_predict -1 (openai/openai.go). withoutNoLimit then leaves it out, as no budget is.
+ */
+const budget = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === -1 ? undefined : v), opt(schema));
+const BUDGETS = ['max_tokens', 'max_completion_tokens'] as const;
+
+/** A checked chat or legacy completion body without the budgets that say "no limit" (-1); other fields untouched. */
+export function withoutNoLimit(body: Record<string, unknown>): Record<string, unknown> {
+  if (!BUDGETS.some((key) => body[key] === -1)) return body;
+  const out = { ...body };
+  for (const key of BUDGETS) if (out[key] === -1) delete out[key];
+  return out;
+}
 const obj = <S extends z.ZodRawShape>(shape: S) => z.object(shape).passthrough();
 /** An object told apart by its `type`, which `fallback` stands in for when it is left out (as clients may). */
 export const typed = <T extends z.ZodTypeAny>(fallback: string, schema: T) =>
@@ -103,8 +117,8 @@ const sampling = {
 export const chatCompletionsBody = obj({
   ...sampling,
   messages: z.array(message).min(1),
-  max_tokens: opt(tokenCount()),
-  max_completion_tokens: opt(tokenCount()),
+  max_tokens: budget(tokenCount()),
+  max_completion_tokens: budget(tokenCount()),
   logprobs: opt(z.boolean()),
   top_logprobs: opt(int().min(0).max(20)),
   tools: opt(z.array(z.discriminatedUnion('type', [functionTool, customTool]))),
@@ -128,7 +142,7 @@ export const completionsBody = obj({
     }
   }),
   suffix: opt(z.string()),
-  max_tokens: opt(int().min(0).max(2 ** 31 - 1)),
+  max_tokens: budget(int().min(0).max(2 ** 31 - 1)),
   echo: opt(z.boolean()),
   best_of: opt(int().min(1)),
   logprobs: opt(int().min(0).max(5)),

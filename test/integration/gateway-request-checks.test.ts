@@ -79,7 +79,7 @@ describe('gateway: request bodies checked by schema', () => {
       [{ prompt: [] }, 'prompt', 'unsupported_value'],
       [{ prompt: [[1, 2]] }, 'prompt', 'invalid_type'],
       [{ prompt: 'x', n: 3 }, 'n', 'unsupported_value'],
-      [{ prompt: 'x', max_tokens: -1 }, 'max_tokens', 'integer_below_min_value'],
+      [{ prompt: 'x', max_tokens: -2 }, 'max_tokens', 'integer_below_min_value'],
       [{ prompt: 'x', logprobs: 9 }, 'logprobs', 'integer_above_max_value'],
       [{ prompt: 7 }, 'prompt', 'invalid_type'],
     ]);
@@ -170,6 +170,15 @@ describe('gateway: request bodies checked by schema', () => {
     assert.equal((fake.requests.at(-1)!.body as { top_k?: unknown }).top_k, 20);
     const completion = await openai.completions.create({ model: 'oai-model', prompt: ['one prompt'], n: 1, max_tokens: 0, echo: false, suffix: null });
     assert.equal(completion.choices[0]!.text, 'echo(oai-model): one prompt');
+    // -1 is no limit (LM Studio's examples send it; Ollama reads it as num_predict -1): it reaches no backend as a budget.
+    for (const model of ['oll-model', 'oai-model']) {
+      const unlimited = await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'no limit' }], max_tokens: -1, max_completion_tokens: -1 });
+      assert.equal(unlimited.choices[0]!.message.content, `echo(${model}): no limit`);
+      const sent = fake.requests.at(-1)!.body as { max_tokens?: unknown; max_completion_tokens?: unknown; options?: { num_predict?: unknown } };
+      assert.deepEqual([sent.max_tokens, sent.max_completion_tokens, sent.options?.num_predict], [undefined, undefined, undefined], model);
+      const text = await openai.completions.create({ model, prompt: 'no limit', max_tokens: -1 });
+      assert.equal(text.choices[0]!.text, `echo(${model}): no limit`);
+    }
 
     const ollama = new Ollama({ host: koubou.url });
     for (const model of ['oll-model', 'oai-model']) {
