@@ -16,7 +16,7 @@
  * Content-Type, text/plain or application/x-www-form-urlencoded when the request has no `Origin`. Browsers send
  * `Origin` with every POST, so a page's form or text post still gets the 415 (and a foreign origin the 403 first).
  */
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { MiddlewareHandler } from 'hono';
 import { HostNotAllowed, InvalidJson, OriginNotAllowed, UnsupportedMediaType } from '../errors.js';
@@ -35,6 +35,13 @@ export interface GuardPolicy {
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '[::]', '']);
+/**
+ * Names no page on the internet can have, so none can be re-pointed here: `*.localhost` (RFC 6761 §6.3; browsers
+ * answer it with loopback themselves) and `*.internal` (reserved by ICANN in 2024 for private use, never delegated:
+ * Docker's host.docker.internal). Ollama takes these too (server/routes.go allowedHost), and `*.local`, which is left
+ * out here: any machine on the LAN can announce a `.local` name over mDNS.
+ */
+const PRIVATE_SUFFIXES = ['.localhost', '.internal'];
 /** `name`, `name:port`, `[v6]` or `[v6]:port`; nothing else (no userinfo, path or spaces) is a Host. */
 const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::\d{1,5})?$/;
 const METHODS_WITHOUT_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -44,7 +51,8 @@ const PLAIN_TYPES = new Set([undefined, 'text/plain', 'application/x-www-form-ur
 /** The middleware; mount it before every route and before the token check. */
 export function guardRequests(policy: GuardPolicy): MiddlewareHandler {
   const bind = bracketed(policy.bindHost.toLowerCase());
-  const names = new Set(['localhost', '127.0.0.1', '[::1]', bind, ...policy.allowedHosts]);
+  // This machine's own name too, as Ollama takes it: a page cannot have it without controlling the local resolver.
+  const names = new Set(['localhost', '127.0.0.1', '[::1]', bind, hostname().toLowerCase(), ...policy.allowedHosts]);
   const origins = new Set(policy.allowedOrigins);
   const plainJson = policy.plainJsonPaths ?? (() => false);
   // Bound to every interface: a client may name any of this machine's addresses (an IP literal cannot be rebound).
@@ -54,7 +62,7 @@ export function guardRequests(policy: GuardPolicy): MiddlewareHandler {
     // In-process requests (app.request in tests) may have no Host header; their URL's host stands in.
     const host = (c.req.header('host') ?? new URL(c.req.url).host).toLowerCase();
     const name = hostName(host);
-    if (name === null || !(names.has(name) || isOwnAddress(name))) {
+    if (name === null || !(names.has(name) || PRIVATE_SUFFIXES.some((suffix) => name.endsWith(suffix)) || isOwnAddress(name))) {
       throw new HostNotAllowed(
         `this server does not answer to the host ${JSON.stringify(host.slice(0, 100))}; add its name to server.allowed_hosts to use it`,
       );

@@ -5,6 +5,7 @@
  * carries a CORS header.
  */
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { api } from '../helpers/api.js';
 import { startTestCoordinator, type TestCoordinator } from '../helpers/coordinator.js';
@@ -70,7 +71,9 @@ describe('the request guard: Host, Origin and Content-Type', () => {
   const taskCount = async () => (await api(koubou.url).get('/tasks')).body.count as number;
 
   it('refuses a Host that does not name this server on every route (DNS rebinding)', async () => {
-    for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`, `localhost.evil.example`, `koubou.lan.evil.example`]) {
+    // `.local` names are announced by any machine of the LAN (mDNS); `internal` and `localhost` alone are no suffix.
+    const hosts = [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`, `localhost.evil.example`, `koubou.lan.evil.example`, 'printer.local', 'internal', 'evil.internal.example', 'localhostevil'];
+    for (const host of hosts) {
       for (const route of routes) {
         const res = await rawRequest(koubou.url, { ...route, headers: { ...route.headers, host } });
         expectRefused(res, 403, 'host_not_allowed', `${route.method} ${route.path} with Host ${host}`);
@@ -87,6 +90,12 @@ describe('the request guard: Host, Origin and Content-Type', () => {
       const res = await rawRequest(koubou.url, { path: '/workers', headers: { host } });
       assert.equal(res.status, 200, `Host ${host}: ${JSON.stringify(res.body)}`);
       assert.equal(await upgradeStatus(koubou.url, '/ws', { host }), 101, `/ws upgrade with Host ${host}`);
+    }
+    // Names no page on the internet can have: this machine's own, *.localhost, and *.internal (Docker's
+    // host.docker.internal, which Open WebUI in a container is told to use), as Ollama takes them.
+    for (const host of [hostname(), `${hostname().toUpperCase()}:${port}`, `app.localhost:${port}`, `host.docker.internal:${port}`, 'gpu.box.internal']) {
+      const res = await rawRequest(koubou.url, { path: '/v1/models', headers: { host } });
+      assert.equal(res.status, 200, `Host ${host}: ${JSON.stringify(res.body)}`);
     }
     // The LLM gateway too: clients that build the Host from a name as the user typed it.
     const models = await rawRequest(koubou.url, { path: '/v1/models', headers: { host: `LOCALHOST:${port}` } });
