@@ -19,6 +19,7 @@ type Message = Record<string, unknown>;
  */
 export function openAiToOllamaMessages(messages: unknown[]): Message[] {
   const records = messages.filter(isRecord);
+  const calledNames = calledFunctions(records);
   return records.map((m, i) => {
     const out: Message = { role: m.role === 'developer' ? 'system' : m.role };
     const images: string[] = [];
@@ -67,7 +68,7 @@ export function openAiToOllamaMessages(messages: unknown[]): Message[] {
       });
     }
     if (m.role === 'tool') {
-      const name = typeof m.name === 'string' ? m.name : calledName(records, m.tool_call_id);
+      const name = typeof m.name === 'string' ? m.name : typeof m.tool_call_id === 'string' ? calledNames.get(m.tool_call_id) : undefined;
       if (name !== undefined) out.tool_name = name;
       if (typeof m.tool_call_id === 'string') out.tool_call_id = m.tool_call_id;
     }
@@ -85,15 +86,20 @@ function inlineImage(url: string, field: string): string {
   return url.replace(/^data:[^,]*;base64,/, '');
 }
 
-/** The name of the function the tool call with this id called (the last such call, as Ollama looks it up). */
-function calledName(messages: Message[], id: unknown): string | undefined {
-  if (typeof id !== 'string') return undefined;
-  for (const m of [...messages].reverse()) {
-    const call = Array.isArray(m.tool_calls) ? m.tool_calls.filter(isRecord).find((c) => c.id === id) : undefined;
-    const fn = call && isRecord(call.function) ? call.function : undefined;
-    if (typeof fn?.name === 'string') return fn.name;
+/**
+ * Tool call id → the name of the function it called, read once (a lookup per tool message made a conversation of
+ * thousands of calls cost seconds): the last call of an id wins, as Ollama looks it up.
+ */
+function calledFunctions(messages: Message[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const m of messages) {
+    if (!Array.isArray(m.tool_calls)) continue;
+    for (const call of m.tool_calls) {
+      const fn = isRecord(call) && isRecord(call.function) ? call.function : undefined;
+      if (typeof call?.id === 'string' && typeof fn?.name === 'string') names.set(call.id, fn.name);
+    }
   }
-  return undefined;
+  return names;
 }
 
 /**

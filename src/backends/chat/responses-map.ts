@@ -52,7 +52,9 @@ export function responsesToChatMessages(body: Json): Json[] {
     const toolCall = { id, type: 'function', function: { name, arguments: args } };
     const last = messages.at(-1);
     // Chat puts the text and the tool calls of one assistant turn in one message.
-    if (last?.role === 'assistant') last.tool_calls = [...(Array.isArray(last.tool_calls) ? last.tool_calls : []), toolCall];
+    // Added in place: a copy per call made a long run of calls cost its square.
+    if (last?.role === 'assistant' && Array.isArray(last.tool_calls)) last.tool_calls.push(toolCall);
+    else if (last?.role === 'assistant') last.tool_calls = [toolCall];
     else messages.push({ role: 'assistant', content: null, tool_calls: [toolCall] });
     assistantTurn(messages.at(-1)!);
   };
