@@ -21,7 +21,7 @@ import { parsePriorityText } from '../tasks/validate.js';
 import type { ModelDirectory, ServedModel } from './models.js';
 import type { ModelUse } from './model-use.js';
 import type { Presenter } from './presenter.js';
-import { GatewayRefusal } from './refusal.js';
+import { modelNotFound, shownModel } from './refusal.js';
 import { startChatSession, type ChatSession, type RequestMeta, type SessionFailure } from './session.js';
 import { errorParam } from './error-shapes.js';
 
@@ -88,7 +88,7 @@ export function gatewayHandler(deps: GatewayDeps, errorShape: ErrorShape, prepar
       const model = 'call' in prepared ? callModel(prepared.call) : prepared.model;
       served = await deps.models.find(model);
       if (served === null) {
-        throw new GatewayRefusal(404, 'model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, 'model');
+        throw modelNotFound(model);
       }
     } catch (err) {
       return refuse(c, errorShape, err);
@@ -182,7 +182,7 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
     if (finished || res.headersSent) return clearInterval(stillServed);
     void deps.models.find(model).then((found) => {
       if (found !== null || finished || res.headersSent) return;
-      const message = `The model \`${model}\` is no longer served by any worker of the pool: the node serving it left and did not come back.`;
+      const message = `The model \`${shownModel(model)}\` is no longer served by any worker of the pool: the node serving it left and did not come back.`;
       deps.log.warn('gave up a gateway request: no worker serves its model any more', { task: taskId, model });
       session?.abandon({ code: 'model_not_found', message });
       fail({ code: 'model_not_found', message, param: 'model', status: 404 });

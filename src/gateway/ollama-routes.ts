@@ -15,12 +15,12 @@ import { OllamaAnswer, loadAnswer } from './ollama-chat.js';
 import { OllamaEmbeddings, OllamaLegacyEmbedding } from './embeddings.js';
 import { checkBody } from './body-check.js';
 import { chatBody, embedBody, embeddingsBody, generateBody, modelRequestBody, namedModel } from './ollama-schemas.js';
-import { GatewayRefusal } from './refusal.js';
+import { GatewayRefusal, shownModel } from './refusal.js';
 import { listing, type ModelFacts } from './ollama-model-facts.js';
 import type { ServedModel } from './models.js';
 
 /** Ollama's answer to a request naming a model it does not have (server/routes.go). */
-const notFound = (name: string) => `model '${name}' not found`;
+const notFound = (name: string) => `model '${shownModel(name)}' not found`;
 
 export function ollamaRoutes(deps: GatewayDeps, facts: ModelFacts): Hono {
   const app = new Hono();
@@ -89,7 +89,7 @@ export function ollamaRoutes(deps: GatewayDeps, facts: ModelFacts): Hono {
   app.delete('/api/delete', async (c) => {
     const found = await servedModel(c, deps);
     if (found instanceof Response) return found;
-    return refuse(c, ollamaErrors, new GatewayRefusal(403, 'not_supported', `model '${namedModel(found.body)}' was not deleted: the pool does not manage its backends' models; delete it on the Ollama that holds it`, 'model'));
+    return refuse(c, ollamaErrors, new GatewayRefusal(403, 'not_supported', `model '${shownModel(namedModel(found.body))}' was not deleted: the pool does not manage its backends' models; delete it on the Ollama that holds it`, 'model'));
   });
 
   return app;

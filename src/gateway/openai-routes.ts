@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import { gatewayHandler, refuse, type GatewayDeps } from './exchange.js';
 import { openAiErrors } from './error-shapes.js';
 import { OpenAiChatCompletion, OpenAiChatStream } from './openai-chat.js';
-import { GatewayRefusal } from './refusal.js';
+import { modelNotFound } from './refusal.js';
 import { checkBody } from './body-check.js';
 import { chatCompletionsBody, completionsBody, embeddingsBody, withoutNoLimit } from './openai-schemas.js';
 import type { ServedModel } from './models.js';
@@ -78,7 +78,7 @@ export function openAiRoutes(deps: GatewayDeps): Hono {
   app.get('/v1/models/:id{.+}', async (c) => {
     const id = c.req.param('id');
     const model = await deps.models.find(id);
-    if (model === null) return refuse(c, openAiErrors, new GatewayRefusal(404, 'model_not_found', `The model \`${id}\` does not exist or you do not have access to it.`, 'model'));
+    if (model === null) return refuse(c, openAiErrors, modelNotFound(id));
     return c.json(modelObject(model));
   });
 

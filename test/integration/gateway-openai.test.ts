@@ -126,6 +126,25 @@ describe('gateway: OpenAI protocol', () => {
     assert.equal(err.param, 'model');
   });
 
+  it('repeats at most 100 characters of an unknown model name in its 404, in either protocol', async () => {
+    const name = `${'m'.repeat(100)}${'Z'.repeat(200_000)}`;
+    const post = (path: string, body: object) => fetch(`${koubou.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const answers = [
+      await post('/v1/chat/completions', { model: name, messages: [{ role: 'user', content: 'hi' }] }),
+      await post('/v1/embeddings', { model: name, input: 'hi' }),
+      // A URL past 16 KiB of headers is Node's 431 before any route.
+      await fetch(`${koubou.url}/v1/models/${name.slice(0, 5_000)}`),
+      await post('/api/chat', { model: name, messages: [{ role: 'user', content: 'hi' }] }),
+      await post('/api/show', { model: name }),
+      await post('/api/embed', { model: name, input: 'hi' }),
+    ];
+    for (const res of answers) {
+      assert.equal(res.status, 404, res.url);
+      const text = await res.text();
+      assert.ok(text.length < 400 && text.includes(`${'m'.repeat(100)}…`) && !text.includes('ZZ'), `${res.url}: ${text.slice(0, 300)}`);
+    }
+  });
+
   it('answers 400 in OpenAI shape for bad JSON, missing messages and wrong types, never 500', async () => {
     const post = (body: string) => fetch(`${koubou.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const cases: [string, string | null][] = [
