@@ -20,6 +20,7 @@ import type { SlotState, WorkerBeat } from '../src/store/worker-repository.js';
 import { decideRestart, type RestartSettings } from '../src/supervision/restart-policy.js';
 import { workersToAdd } from '../src/supervision/scaling.js';
 import type { TaskTransitions } from '../src/tasks/task-transitions.js';
+import type { FlowValve } from '../src/tasks/flow.js';
 import { coalescing, perLoopTurn } from '../src/supervision/coalesce.js';
 import { LoopLag } from '../src/supervision/loop-lag.js';
 import type { SchedulerMsg } from './scheduler.js';
@@ -58,8 +59,9 @@ export interface PoolDeps {
   restart: RestartSettings;
   maxAttempts: number;
   retryDelayMs(attempt: number): number;
-  /** Passed to every worker: see WorkerDeps.maxOutputBytes. */
+  /** Passed to every worker: see WorkerDeps.maxOutputBytes and flowOf. */
   maxOutputBytes: number;
+  flowOf?(taskId: string): FlowValve | undefined;
   /** Persistence of the workers table (started, restarted, live status). */
   recordStarted(w: { id: string; backend: string; model: string; location: 'local'; restart: boolean }): Promise<void>;
   recordBeats(beats: WorkerBeat[]): Promise<void>;
@@ -246,6 +248,7 @@ function startWorker(state: PoolState, slot: LocalSlot, self: Ref<PoolMsg>, deps
       heartbeatMs: deps.heartbeatIntervalMs,
       defaultTimeoutS: timeoutS,
       maxOutputBytes: deps.maxOutputBytes,
+      flowOf: deps.flowOf,
     },
     (beat) => dispatch(self, beat),
     (err) => dispatch(self, { type: 'workerCrashed', workerId: slot.id, incarnation, error: err.message }),

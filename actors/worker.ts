@@ -161,7 +161,7 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
   try {
     const chat = task.options.chat;
     const result = chat
-      ? await runChat(deps.backend, { call: withModel(chat, asServed(callModel(chat))), signal, maxOutputBytes: deps.maxOutputBytes, onDelta: (d) => deps.transitions.progress(task.id, deps.id, lease, d.content ?? '', d) })
+      ? await runChat(deps.backend, { call: withModel(chat, asServed(callModel(chat))), signal, maxOutputBytes: deps.maxOutputBytes, flow: deps.flowOf?.(task.id), onDelta: (d) => deps.transitions.progress(task.id, deps.id, lease, d.content ?? '', d) })
       : await deps.backend.generate({
           prompt,
           system,

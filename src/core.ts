@@ -16,6 +16,7 @@ import type { PriorityCount } from './store/task-repository.js';
 import { withActivity, type WorkerInfo } from './store/worker-view.js';
 import type { QueueStats } from './delegation/queue-stats.js';
 import type { TaskService } from './delegation/service.js';
+import type { TaskFlows } from './tasks/flow.js';
 
 /** What a koubou-node last said one of its Ollama backends' version was (null: that backend did not answer the node). */
 export interface NodeOllamaVersion {
@@ -31,6 +32,8 @@ export interface Core {
   readonly workerEvents: WorkerEvents;
   readonly metrics: Metrics;
   readonly logs: LogRing;
+  /** The valves of tasks whose answers a gateway client reads: backpressure from it to the backend call. */
+  readonly flows: TaskFlows;
   health(): Promise<HealthReport>;
   /** Every worker not gone: its record, with busy/idle and its task as the scheduler (their one owner) says. */
   workers(): Promise<WorkerInfo[]>;
@@ -49,6 +52,7 @@ export interface Core {
 /** The parts a Core is assembled from; `load` and `activity` ask the scheduler, `natsStatus` the bridge. */
 export interface CoreParts {
   config: KoubouConfig;
+  flows: TaskFlows;
   store: Store;
   service: TaskService;
   bus: EventBus;
@@ -69,6 +73,7 @@ export function assembleCore(p: CoreParts): Core {
   const { config, service, bus, workerEvents, metrics, logs, store, backendHealth } = p;
   return {
     config,
+    flows: p.flows,
     service,
     bus,
     workerEvents,

@@ -38,6 +38,7 @@ import { coalescing } from './supervision/coalesce.js';
 import { connectionsPerListener, openFilesLimit } from './open-files.js';
 import { storeFiles } from './tasks/files.js';
 import { newSecretId } from './tasks/ids.js';
+import { TaskFlows } from './tasks/flow.js';
 import { OutputBuffers } from './delegation/output-buffers.js';
 import { QueueStats } from './delegation/queue-stats.js';
 import { TaskService } from './delegation/service.js';
@@ -107,6 +108,8 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     : null;
 
   const bus = new EventBus();
+  // A gateway client's backpressure on the call producing its answer: the gateway opens valves, workers follow them.
+  const flows = new TaskFlows();
   const workerEvents = new WorkerEvents();
   // Counts before recovery: recovery's own "requeued" events then move them to the truth.
   const stats = new QueueStats(await store.tasks.countByStatus(), bus);
@@ -206,6 +209,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
         restart: config.pool.restart,
         maxAttempts: config.tasks.max_attempts,
         maxOutputBytes: config.tasks.max_output_bytes,
+        flowOf: (taskId) => flows.find(taskId),
         spawnWorker: extra.spawnWorker ?? spawnWorker,
         retryDelayMs: (attempt) => backoffMs(attempt - 1, config.tasks.retry_base_ms, config.tasks.retry_max_ms),
         recordStarted: (w) => store.workers.started(w),
@@ -268,6 +272,7 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   let natsStatus: BridgeStatus | null = null;
   const core: Core = assembleCore({
     config,
+    flows,
     store,
     service,
     bus,

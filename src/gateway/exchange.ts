@@ -24,6 +24,8 @@ import type { Presenter } from './presenter.js';
 import { modelNotFound, shownModel } from './refusal.js';
 import { startChatSession, type ChatSession, type RequestMeta, type SessionFailure } from './session.js';
 import { errorParam } from './error-shapes.js';
+import { ClientBacklog } from './backlog.js';
+import type { TaskFlows } from '../tasks/flow.js';
 
 export interface GatewayDeps {
   service: TaskService;
@@ -31,8 +33,10 @@ export interface GatewayDeps {
   models: ModelDirectory;
   log: Logger;
   bodyLimitBytes: number;
-  /** Bytes an answer may hold unread for a slow client before the request is given up (server.stream_buffer_bytes). */
+  /** Bytes of an answer a client may leave unread before its call is held back (server.stream_buffer_bytes). */
   maxBufferedBytes: number;
+  /** The task valves the calls follow (backpressure: see backlog.ts). */
+  flows: TaskFlows;
   /** The time, ms since the epoch (the coordinator's clock). */
   now: () => number;
   /** What GET /api/version reports (ollama-version.ts). */
@@ -61,14 +65,6 @@ export type Prepare = (body: unknown) => TaskRequest | ImmediateRequest;
 
 /** Seconds a client refused for a full queue is asked to wait. */
 const RETRY_AFTER_S = 1;
-
-/**
- * How long more than server.stream_buffer_bytes may wait unread for a client before its request is given up. A fast
- * burst from the backend (a thousand tokens in one read, one large event) queues more than the bound in one turn for a
- * client that reads at once; only one that has not taken it after this long has fallen behind. Meanwhile what waits is
- * bounded by the answer's own cap (tasks.max_output_bytes).
- */
-export const FALL_BEHIND_MS = 5_000;
 
 /**
  * How often a request still waiting for its first byte checks that some worker serves (or will soon again serve) its
@@ -133,17 +129,17 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
   let session: ChatSession | null = null;
   let finished = false;
   let gone = false;
-  let behind: NodeJS.Timeout | null = null;
-  const giveUpIfBehind = () => {
-    behind = null;
-    if (res.writableLength <= deps.maxBufferedBytes) return;
-    const message = `the client fell behind: more than ${deps.maxBufferedBytes} bytes of its answer waited unread for ${FALL_BEHIND_MS / 1000} s`;
-    deps.log.warn('gave up a gateway request whose client fell behind', { task: taskId, buffered_bytes: res.writableLength, waited_ms: FALL_BEHIND_MS });
-    // An answer already ended is not held for it either; its task has completed and stays so.
-    if (!finished) session?.abandon({ code: 'client_fell_behind', message });
-    finished = true;
-    res.destroy();
-  };
+  const backlog = new ClientBacklog(res, {
+    boundBytes: deps.maxBufferedBytes,
+    flows: deps.flows,
+    fellBehind(why, bufferedBytes, waitedMs) {
+      deps.log.warn('gave up a gateway request whose client fell behind', { task: taskId, buffered_bytes: bufferedBytes, waited_ms: waitedMs });
+      // An answer already ended is not held for it either; its task has completed and stays so.
+      if (!finished) session?.abandon({ code: 'client_fell_behind', message: why });
+      finished = true;
+      res.destroy();
+    },
+  });
   const head = (status: number, contentType: string, length?: number) =>
     res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-cache', 'x-koubou-task-id': taskId, ...(length === undefined ? {} : { 'content-length': String(length) }), ...SECURITY_HEADERS });
   const write = (bytes: string) => {
@@ -151,12 +147,7 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
     if (!res.headersSent) head(200, presenter!.contentType);
     // Pieces that arrive in one turn (one read from the backend often holds several) leave in one write: Node corks
     // the socket at a response's first write in a turn and uncorks it on the next tick (_http_outgoing.js, write_).
-    res.write(bytes);
-    watchBacklog();
-  };
-  // A client that does not read its answer is not kept in memory: past the bound it has FALL_BEHIND_MS to catch up.
-  const watchBacklog = () => {
-    if (res.writableLength > deps.maxBufferedBytes && behind === null) behind = setTimeout(giveUpIfBehind, FALL_BEHIND_MS).unref();
+    backlog.wrote(true, res.write(bytes, backlog.flushed));
   };
   const end = (bytes: string) => {
     if (finished) return;
@@ -167,7 +158,7 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
       head(200, presenter!.contentType, body.length);
       res.end(body);
     }
-    watchBacklog();
+    backlog.wrote(false);
   };
   const fail = (failure: SessionFailure) => {
     if (finished) return;
@@ -190,7 +181,6 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
   }, SERVED_CHECK_MS).unref();
   res.once('close', () => {
     clearInterval(stillServed);
-    if (behind !== null) clearTimeout(behind);
     if (finished) return;
     gone = true;
     session?.abandon();
@@ -198,6 +188,7 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
   session = await startChatSession(deps, prepared.call, meta, {
     accepted(id) {
       taskId = id;
+      backlog.accepted(id);
       presenter = prepared.presenter(id);
     },
     delta(d) {

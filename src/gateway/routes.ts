@@ -23,6 +23,7 @@ export function gatewayRoutes(core: Core, log: Logger, clock: Clock): MountedRou
     log: log.child({ adapter: 'gateway' }),
     bodyLimitBytes: core.config.server.body_limit_bytes,
     maxBufferedBytes: core.config.server.stream_buffer_bytes,
+    flows: core.flows,
     now,
     ollamaVersion: ollamaVersion(core, now),
     modelUse: new ModelUse(now),

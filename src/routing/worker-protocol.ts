@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { CallVerdict } from '../supervision/backend-gate.js';
 import type { QueuedTask, Task } from '../tasks/task.js';
 import type { TaskTransitions } from '../tasks/task-transitions.js';
+import type { FlowValve } from '../tasks/flow.js';
 import type { Capabilities } from './capabilities.js';
 import type { Location } from './policy.js';
 import type { RetryWait } from './waiting.js';
@@ -96,6 +97,8 @@ export interface WorkerDeps {
   defaultTimeoutS: number;
   /** Bytes of answer a backend call may stream before it is aborted (tasks.max_output_bytes). */
   maxOutputBytes: number;
+  /** The valve of a task whose reader holds one (a gateway client): its call reads the server only while it is open. */
+  flowOf?(taskId: string): FlowValve | undefined;
   /** Told about every backend call that ran to an answer or an error (not those aborted on purpose). */
   recordBackendCall(backend: string, seconds: number, errorCode: string | null): void;
   /**

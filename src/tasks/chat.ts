@@ -4,6 +4,7 @@
  * is passed through untouched to a backend of the client's protocol (only `stream` is forced on, so the answer can be
  * relayed and cancelled) and translated for the other one; answers come back as protocol-neutral ChatDeltas.
  */
+import type { FlowValve } from './flow.js';
 
 /** The protocol the client speaks: OpenAI's (/v1/...) or Ollama's (/api/...). */
 export type ChatProtocol = 'openai' | 'ollama';
@@ -87,6 +88,8 @@ export interface ChatRequest {
   onDelta(delta: ChatDelta): void;
   /** Bytes of answer plus reasoning past which the call is aborted with OutputTooLarge. Default 4 MiB. */
   maxOutputBytes?: number | undefined;
+  /** The task's reader's valve, when it holds one: the server's body is not read while it is held. */
+  flow?: FlowValve | undefined;
 }
 
 /** The model a call asks for (every gateway request names one). */

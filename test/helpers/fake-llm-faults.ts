@@ -28,8 +28,11 @@ export interface ScriptedResponse {
   /** Default: the protocol's streaming content-type (text/event-stream for OpenAI, application/x-ndjson for Ollama). */
   headers?: Record<string, string>;
   chunks: readonly ScriptedChunk[];
-  /** After the chunks, write this one again and again (each after delayMs, default 0) until the client goes away. */
-  repeat?: { bytes: string | Uint8Array; delayMs?: number };
+  /**
+   * After the chunks, write this one again and again (each after delayMs, default 0) until the client goes away, as a
+   * real server does: waiting for 'drain' while the socket is full. `written.count` counts the writes made.
+   */
+  repeat?: { bytes: string | Uint8Array; delayMs?: number; written?: { count: number } };
   /** Leave the response open after the chunks instead of ending it. */
   hang?: boolean;
   /** After the chunks, reset the connection (TCP RST) instead of ending the response. */
@@ -133,7 +136,7 @@ export function play(script: ScriptedResponse, contentType: string, res: http.Se
       else write();
       return;
     }
-    if (script.repeat) repeatForever(res, script.repeat.bytes, script.repeat.delayMs ?? 0, later);
+    if (script.repeat) repeatForever(res, script.repeat, later);
     else if (script.reset) later(50, () => res.socket?.resetAndDestroy());
     else if (!script.hang) res.end();
   };
@@ -141,9 +144,11 @@ export function play(script: ScriptedResponse, contentType: string, res: http.Se
 }
 
 /** Writes the same bytes until the client goes away, waiting for 'drain' when the socket is full. */
-function repeatForever(res: http.ServerResponse, bytes: string | Uint8Array, delayMs: number, later: Later): void {
+function repeatForever(res: http.ServerResponse, repeat: NonNullable<ScriptedResponse['repeat']>, later: Later): void {
+  const { bytes, delayMs = 0, written } = repeat;
   const again = (): void => {
     if (res.destroyed) return;
+    if (written) written.count++;
     if (!res.write(bytes)) res.once('drain', () => later(delayMs, again));
     else later(delayMs, again);
   };

@@ -103,10 +103,16 @@ export async function relayCall(
   read: (res: Dispatcher.ResponseData, label: string, relay: ChatRelay) => Promise<void>,
 ): Promise<GenerateResult> {
   const relay = new ChatRelay(req, label, callModel(req.call));
+  let unbind = () => {};
   try {
-    await read(await sendBackendRequest(pool, request, label), label, relay);
+    const res = await sendBackendRequest(pool, request, label);
+    // Not read while the task's reader holds its valve: the server waits on TCP, not on this process's memory.
+    if (req.flow) unbind = req.flow.bind({ pause: () => res.body.pause(), resume: () => res.body.resume() });
+    await read(res, label, relay);
     return relay.result();
   } catch (err) {
     throw toBackendError(err, req.signal, label);
+  } finally {
+    unbind();
   }
 }
