@@ -131,6 +131,8 @@ export interface KoubouConfig {
     readonly ollama_listen: ListenAddress | null;
     /** What GET /api/version reports; null: the lowest version among the pool's live Ollama backends, else a fixed one. */
     readonly ollama_version: string | null;
+    /** Largest request body the gateway's routes read (images come inline, as base64): its own, above the API's. */
+    readonly body_limit_bytes: number;
   };
   readonly backends: readonly BackendConfig[];
 }
@@ -200,7 +202,7 @@ const DEFAULTS = {
   log: { level: 'info' },
   nats: { url: null, prefix: 'koubou', pool_token: null, nkey_seed_file: null, creds_file: null, tls_ca_file: null },
   routing: ROUTING_DEFAULTS,
-  gateway: { ollama_listen: null, ollama_version: null },
+  gateway: { ollama_listen: null, ollama_version: null, body_limit_bytes: 20 * 1024 * 1024 },
   backends: undefined,
 };
 
@@ -381,6 +383,7 @@ function validate(raw: Record<string, unknown>, origins: ReadonlyMap<string, str
     gateway: {
       ollama_listen: gateway.read('ollama_listen', nullable(listenAddress)),
       ollama_version: gateway.read('ollama_version', nullable(releaseVersion)),
+      body_limit_bytes: gateway.int('body_limit_bytes', { min: 1024, max: 1024 * 1024 * 1024 }),
     },
     backends: root.read('backends', (v, k) => readBackends(v, k, cwd)),
   };

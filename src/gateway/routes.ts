@@ -21,7 +21,7 @@ export function gatewayRoutes(core: Core, log: Logger, clock: Clock): MountedRou
     bus: core.bus,
     models: modelDirectory(core, now),
     log: log.child({ adapter: 'gateway' }),
-    bodyLimitBytes: core.config.server.body_limit_bytes,
+    bodyLimitBytes: core.config.gateway.body_limit_bytes,
     maxBufferedBytes: core.config.server.stream_buffer_bytes,
     flows: core.flows,
     now,

@@ -197,4 +197,24 @@ describe('gateway: request bodies checked by schema', () => {
     assert.equal(((await res.json()) as { message: { content: string } }).message.content, 'echo(oll-model): upper');
     assert.equal((fake.requests.at(-1)!.body as { custom_field?: unknown }).custom_field, 'kept');
   });
+
+  it('takes a photo inline (gateway.body_limit_bytes, 20 MiB) where the API keeps its 1 MiB, and refuses past it with 413 in the protocol shape', async () => {
+    // A 3 MB JPEG as base64: 4 MB of JSON, as a phone photo sent by Open WebUI or the SDKs comes.
+    const photo = Buffer.alloc(3 * 1024 * 1024, 7).toString('base64');
+    for (const model of ['oll-model', 'oai-model']) {
+      const chat = await post('/v1/chat/completions', { model, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: `data:image/jpeg;base64,${photo}` } }] }] });
+      assert.equal(chat.status, 200, `${model}: ${(await chat.clone().text()).slice(0, 300)}`);
+      const ollama = await post('/api/chat', { model, stream: false, messages: [{ role: 'user', content: 'and this', images: [photo] }] });
+      assert.equal(ollama.status, 200, `${model}: ${(await ollama.clone().text()).slice(0, 300)}`);
+    }
+    const task = await post('/task/delegate', { prompt: photo });
+    assert.equal(task.status, 413);
+    const huge = Buffer.alloc(16 * 1024 * 1024, 7).toString('base64');
+    const openAi = await post('/v1/chat/completions', { model: 'oai-model', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${huge}` } }] }] });
+    assert.equal(openAi.status, 413);
+    assert.match(((await openAi.json()) as OpenAiError).error.message, /20971520-byte limit/);
+    const ollama = await post('/api/chat', { model: 'oll-model', messages: [{ role: 'user', content: 'x', images: [huge] }] });
+    assert.equal(ollama.status, 413);
+    assert.match(((await ollama.json()) as { error: string }).error, /20971520-byte limit/);
+  });
 });
