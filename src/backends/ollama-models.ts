@@ -1,6 +1,7 @@
 /**
  * What an Ollama server says of its models (github.com/ollama/ollama docs/api.md): POST /api/show {"model"} → the
- * model's details, model_info and capabilities; GET /api/ps → {"models": [...]} of the models it has loaded.
+ * model's details, model_info and capabilities; GET /api/ps → {"models": [...]} of the models it has loaded; POST
+ * /api/generate with keep_alive 0 unloads one.
  */
 import { request } from 'undici';
 import { parseBaseUrl } from './base-url.js';
@@ -32,6 +33,12 @@ async function askOllama(url: string, path: string, body?: object): Promise<Reco
 
 /** The Ollama's /api/show answer for `model`, or null. */
 export const showOllamaModel = (url: string, model: string) => askOllama(url, '/api/show', { model });
+
+/**
+ * Asks the Ollama to unload `model` now (POST /api/generate {"model", "keep_alive": 0}, as `ollama stop` does); true
+ * once it said so. Requests still running on it finish first (Ollama expires the runner after them).
+ */
+export const unloadOllamaModel = async (url: string, model: string): Promise<boolean> => (await askOllama(url, '/api/generate', { model, keep_alive: 0 })) !== null;
 
 /** The models the Ollama's /api/ps lists as loaded (each as it wrote it), or null when it does not answer. */
 export async function loadedOllamaModels(url: string): Promise<Record<string, unknown>[] | null> {

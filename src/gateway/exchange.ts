@@ -54,10 +54,10 @@ export interface TaskRequest {
   presenter: (taskId: string) => Presenter;
 }
 
-/** A request answered at once, without a task, once its model is found (Ollama's load and unload requests). */
+/** A request answered without a task, once its model is found (Ollama's load and unload requests). */
 export interface ImmediateRequest {
   model: string;
-  answer: () => object;
+  answer: () => object | Promise<object>;
 }
 
 /** What an endpoint makes of a body: a task to run, or an answer of its own; throws a GatewayRefusal for a bad one. */
@@ -90,7 +90,7 @@ export function gatewayHandler(deps: GatewayDeps, errorShape: ErrorShape, prepar
       return refuse(c, errorShape, err);
     }
     // An answer of the route's own goes out as Ollama writes it (Go's c.JSON), streaming asked for or not.
-    if (!('call' in prepared)) return c.body(JSON.stringify(prepared.answer()), 200, { 'content-type': 'application/json; charset=utf-8' });
+    if (!('call' in prepared)) return c.body(JSON.stringify(await prepared.answer()), 200, { 'content-type': 'application/json; charset=utf-8' });
     const res = nodeResponse(c.env);
     if (!res) throw new Error('the LLM gateway needs a Node HTTP server (served by @hono/node-server)');
     res.once('close', deps.modelUse.begin(served.name, prepared.call.endpoint));

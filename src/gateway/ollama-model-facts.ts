@@ -8,7 +8,7 @@
  * request now or that finished one within Ollama's default keep-alive.
  */
 import type { KoubouConfig } from '../config.js';
-import { loadedOllamaModels, showOllamaModel } from '../backends/ollama-models.js';
+import { loadedOllamaModels, showOllamaModel, unloadOllamaModel } from '../backends/ollama-models.js';
 import { sameModel } from '../routing/capabilities.js';
 import type { ModelDirectory, ServedModel } from './models.js';
 import type { ModelUse } from './model-use.js';
@@ -31,6 +31,11 @@ export interface ModelFacts {
   show(model: ServedModel): Promise<Record<string, unknown>>;
   /** The /api/ps list. */
   running(): Promise<Record<string, unknown>[]>;
+  /**
+   * Unloads `name` from every local Ollama backend serving it, under the name that backend knows it by; resolves with
+   * the names of those that did not answer. A koubou-node's backends are not reached, nor OpenAI-compatible servers.
+   */
+  unload(name: string): Promise<string[]>;
 }
 
 export function modelFacts(config: Pick<KoubouConfig, 'backends'>, models: ModelDirectory, use: ModelUse, now: () => number): ModelFacts {
@@ -44,6 +49,15 @@ export function modelFacts(config: Pick<KoubouConfig, 'backends'>, models: Model
   };
 
   return {
+    async unload(name) {
+      const serving = config.backends.flatMap((b) => {
+        const known = b.type === 'ollama' ? [b.model, ...b.models].find((m) => sameModel(m, name)) : undefined;
+        return known === undefined ? [] : [{ backend: b.name, url: b.url, model: known }];
+      });
+      const answered = await Promise.all(serving.map((s) => unloadOllamaModel(s.url, s.model)));
+      return serving.filter((_, i) => !answered[i]).map((s) => s.backend);
+    },
+
     async show(model) {
       const url = ollamaUrl(model);
       return (url === null ? null : await showOllamaModel(url, model.name)) ?? known(model);

@@ -2,9 +2,9 @@
  * The Ollama-compatible routes (github.com/ollama/ollama docs/api.md and server/routes.go): /api/chat, /api/generate
  * (NDJSON unless `stream: false`), /api/embed, /api/embeddings (the older one-prompt form), /api/tags, /api/show,
  * /api/ps, /api/version, /api/pull and /api/delete. Bodies are checked by ollama-schemas.ts; errors are Ollama's
- * {"error": "..."}. As Ollama does, a chat without messages or a generate without a prompt loads the model (with
- * keep_alive 0: unloads it) and an embed without input returns no vectors, at once: the pool's backends load their
- * models as they need them, so there is nothing to run. Pulling a model the pool serves succeeds at once (Codex CLI
+ * {"error": "..."}. As Ollama does, a chat without messages or a generate without a prompt loads the model and an
+ * embed without input returns no vectors, at once: the pool's backends load their models as they need them, so there
+ * is nothing to run. With keep_alive 0 it unloads the model: every local Ollama backend serving it is asked to. Pulling a model the pool serves succeeds at once (Codex CLI
  * pulls a model it does not find under its exact name); the pool never pulls or deletes models.
  */
 import { Hono, type Context } from 'hono';
@@ -14,7 +14,7 @@ import { readJson } from '../http/json-body.js';
 import { OllamaAnswer, loadAnswer } from './ollama-chat.js';
 import { OllamaEmbeddings, OllamaLegacyEmbedding } from './embeddings.js';
 import { checkBody } from './body-check.js';
-import { chatBody, embedBody, embeddingsBody, generateBody, modelRequestBody, namedModel } from './ollama-schemas.js';
+import { chatBody, embedBody, embeddingsBody, generateBody, modelRequestBody, namedModel, unloadsNow } from './ollama-schemas.js';
 import { GatewayRefusal, shownModel } from './refusal.js';
 import { listing, type ModelFacts } from './ollama-model-facts.js';
 import type { ServedModel } from './models.js';
@@ -24,13 +24,24 @@ const notFound = (name: string) => `model '${shownModel(name)}' not found`;
 
 export function ollamaRoutes(deps: GatewayDeps, facts: ModelFacts): Hono {
   const app = new Hono();
+  // A load is answered at once (backends load a model when a request needs it); an unload reaches the Ollamas serving it.
+  const loadRequest = (endpoint: 'chat' | 'generate', model: string, keepAlive: unknown) => ({
+    model,
+    answer: async () => {
+      if (unloadsNow(keepAlive)) {
+        const silent = await facts.unload(model);
+        if (silent.length > 0) deps.log.warn('an unload request reached not every Ollama serving its model', { model: shownModel(model), backends: silent });
+      }
+      return loadAnswer(endpoint, model, keepAlive, deps.now());
+    },
+  });
 
   app.post(
     '/api/chat',
     gatewayHandler(deps, ollamaErrors, (raw) => {
       const body = checkBody(chatBody, raw);
       const model = body.model as string;
-      if (!Array.isArray(body.messages) || body.messages.length === 0) return { model, answer: () => loadAnswer('chat', model, body.keep_alive, deps.now()) };
+      if (!Array.isArray(body.messages) || body.messages.length === 0) return loadRequest('chat', model, body.keep_alive);
       return { call: { protocol: 'ollama', endpoint: 'chat', body }, presenter: (taskId) => new OllamaAnswer('chat', body.stream !== false, model, deps.now, taskId, body.think !== false) };
     }),
   );
@@ -40,7 +51,7 @@ export function ollamaRoutes(deps: GatewayDeps, facts: ModelFacts): Hono {
     gatewayHandler(deps, ollamaErrors, (raw) => {
       const body = checkBody(generateBody, raw);
       const model = body.model as string;
-      if (!body.prompt) return { model, answer: () => loadAnswer('generate', model, body.keep_alive, deps.now()) };
+      if (!body.prompt) return loadRequest('generate', model, body.keep_alive);
       return { call: { protocol: 'ollama', endpoint: 'generate', body }, presenter: (taskId) => new OllamaAnswer('generate', body.stream !== false, model, deps.now, taskId, body.think !== false) };
     }),
   );

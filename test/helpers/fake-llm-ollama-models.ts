@@ -50,6 +50,11 @@ export class LoadedModels {
     this.lastUse.set(tagged(model), now);
   }
 
+  /** keep_alive 0: gone from /api/ps at once. */
+  unload(model: string): void {
+    this.lastUse.delete(tagged(model));
+  }
+
   clear(): void {
     this.lastUse.clear();
   }

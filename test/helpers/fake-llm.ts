@@ -294,6 +294,16 @@ class FakeLlmServer implements FakeLlm {
       sendJson(res, 400, errorBody(protocol, 'invalid character in request body: not JSON'));
       return;
     }
+    if (protocol === 'ollama-generate' && isLoadRequest(body)) {
+      // server/routes.go GenerateHandler: no prompt loads the model; with keep_alive 0 it expires the runner.
+      record.body = body;
+      record.model = body.model;
+      const unload = body.keep_alive === 0 || body.keep_alive === '0' || body.keep_alive === '0s';
+      if (unload) this.loaded.unload(body.model);
+      else this.loaded.used(body.model, Date.now());
+      sendJson(res, 200, { model: body.model, created_at: new Date().toISOString(), response: '', done: true, done_reason: unload ? 'unload' : 'load' });
+      return;
+    }
     const parsed = parseGeneration(path, protocol, body);
     if (typeof parsed === 'string') {
       sendJson(res, 400, errorBody(protocol, parsed));
@@ -454,6 +464,13 @@ function isGenerationPath(path: string): boolean {
 }
 
 /** Validates a generation request like the real servers do; returns the error text when it is invalid. */
+/** An Ollama /api/generate body without a prompt: a request to load (or, keep_alive 0, unload) the model. */
+function isLoadRequest(body: unknown): body is { model: string; keep_alive?: unknown } {
+  if (typeof body !== 'object' || body === null) return false;
+  const fields = body as Record<string, unknown>;
+  return typeof fields.model === 'string' && fields.model !== '' && (fields.prompt === undefined || fields.prompt === '');
+}
+
 function parseGeneration(path: string, protocol: Protocol, body: unknown): ParsedGeneration | string {
   if (typeof body !== 'object' || body === null) return 'request body must be a JSON object';
   const fields = body as Record<string, unknown>;

@@ -1,6 +1,6 @@
 /**
- * The Ollama routes that are about models rather than answers, through the official `ollama` client: load and unload
- * requests answered at once as Ollama answers them, pull (success for a served model, never pulling), the older
+ * The Ollama routes that are about models rather than answers, through the official `ollama` client: load requests
+ * answered at once as Ollama answers them, unloads passed to the Ollama backends serving the model, pull (success for a served model, never pulling), the older
  * /api/embeddings, delete refused, and /api/show and /api/ps telling what is true — an Ollama backend's own answers,
  * and for an OpenAI-compatible one what the pool has seen. Also: every streamed object but the last says done:false.
  */
@@ -62,14 +62,21 @@ describe('gateway: Ollama model routes', () => {
     assert.ok(new Date(seen.expires_at).getTime() > Date.now());
   });
 
-  it('answers load and unload requests at once, as Ollama does, without a task or a backend call', async () => {
+  it('answers load requests at once, as Ollama does, without a task or a backend call, and passes unloads to the Ollamas serving the model', async () => {
     const calls = fake.count;
     const load = await client.generate({ model: 'oll-chat', prompt: '' });
     assert.deepEqual([load.model, load.response, load.done, load.done_reason], ['oll-chat', '', true, 'load']);
+    // An OpenAI-compatible server has nothing to unload: answered without a call.
     assert.equal((await client.generate({ model: 'oai-chat', prompt: '', keep_alive: 0 })).done_reason, 'unload');
     const chat = await client.chat({ model: 'oai-chat', messages: [] });
     assert.deepEqual([chat.message, chat.done, chat.done_reason], [{ role: 'assistant', content: '' }, true, 'load']);
-    assert.equal((await client.chat({ model: 'oll-chat', messages: [], keep_alive: '0s' })).done_reason, 'unload');
+    assert.equal(fake.count, calls, 'no backend was called');
+    // `ollama stop` and Open WebUI's unload: the Ollama serving it is asked to unload it, under its own name.
+    assert.equal((await client.chat({ model: 'oll-chat:latest', messages: [], keep_alive: '0s' })).done_reason, 'unload');
+    assert.equal(fake.count, calls + 1);
+    const unload = fake.requests.at(-1)!;
+    assert.deepEqual([unload.path, unload.body], ['/api/generate', { model: 'oll-chat', keep_alive: 0 }]);
+    const before = fake.count;
     assert.deepEqual(await client.embed({ model: 'oll-embed', input: [] }), { model: 'oll-embed', embeddings: [] });
 
     const res = await fetch(`${koubou.url}/api/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"oll-chat"}' });
@@ -79,7 +86,7 @@ describe('gateway: Ollama model routes', () => {
     const body = (await res.json()) as Record<string, unknown>;
     assert.deepEqual(Object.keys(body), ['model', 'created_at', 'response', 'done', 'done_reason']);
     assert.match(body.created_at as string, /^\d{4}-\d\d-\d\dT/);
-    assert.equal(fake.count, calls, 'no backend was called');
+    assert.equal(fake.count, before, 'no backend was called');
 
     await assert.rejects(client.generate({ model: 'nobody-serves-this', prompt: '' }), (err: Failure) => err.status_code === 404);
   });
