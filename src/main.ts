@@ -137,8 +137,8 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
   const onWorkerEvent = (e: Omit<WorkerEvent, 'at'>) => workerEvents.publish({ ...e, at: clock.now() });
 
   /** Open gateway requests end cancelled (their clients' connections are gone with this or the last process). */
-  async function cancelGatewayRequests(reason: string): Promise<void> {
-    const gone = await store.tasks.cancelOpenChats(reason);
+  async function cancelGatewayRequests(reason: string, code?: string): Promise<void> {
+    const gone = await store.tasks.cancelOpenChats(reason, code);
     for (const e of gone) bus.publish(e);
     if (gone.length > 0) log.warn('cancelled LLM gateway requests whose clients are gone', { count: gone.length, tasks: gone.slice(0, 20).map((e) => e.taskId), reason });
   }
@@ -307,7 +307,8 @@ export async function startCoordinator(config: KoubouConfig, log: Logger, onFata
     while ((await load()).running > 0 && clock.now() < deadline) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
     await query(tree.pool, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
     await query(tree.nodes, (replyTo) => ({ type: 'stopAll' as const, replyTo }), QUERY_TIMEOUT_MS);
-    await cancelGatewayRequests('the coordinator shut down before answering; the LLM gateway client was disconnected');
+    // Their clients are still connected, and are answered this (503, Retry-After) before the connections close.
+    await cancelGatewayRequests('the coordinator shut down before answering; the request is not run again', 'shutting_down');
     await requeueUnfinished('coordinator shut down before the task finished');
     service.releaseWaits();
     // After the drain, so sync delegates waiting over NATS have had their answers.

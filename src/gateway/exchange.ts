@@ -165,6 +165,8 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
     if (res.headersSent) return end(presenter!.streamError(failure));
     finished = true;
     const body = Buffer.from(JSON.stringify(errorShape(failure.status, failure.code, failure.message, failure.param)));
+    // 503 (a shutdown, a cancel): worth asking again shortly, as for a full queue.
+    if (failure.status === 503) res.setHeader('retry-after', String(RETRY_AFTER_S));
     head(failure.status, 'application/json', body.length);
     res.end(body);
   };

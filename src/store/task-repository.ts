@@ -260,13 +260,14 @@ export class TaskRepository {
 
   /**
    * Cancels every pending or running gateway request (task of kind chat): its client's connection did not outlive this
-   * process, so nobody would take its answer. The task's error is `client_gone` with `reason`. Returns the events.
+   * process, so nobody would take its answer. The task's error is `code` (default `client_gone`) with `reason`.
+   * Returns the events.
    */
-  cancelOpenChats(reason: string): Promise<TaskEvent[]> {
+  cancelOpenChats(reason: string, code = 'client_gone'): Promise<TaskEvent[]> {
     return this.writer.write((sql) => {
       const now = this.clock.now();
       return sql.all(q.selectOpenChats, {}).map((row) => {
-        sql.all(q.cancelTaskFor, { id: row.id, now, error_code: 'client_gone', error_message: reason });
+        sql.all(q.cancelTaskFor, { id: row.id, now, error_code: code, error_message: reason });
         return appendEvent(sql, { taskId: row.id, kind: 'cancelled', at: now, workerId: row.worker_id, lease: row.lease, detail: { from: row.status, reason } });
       });
     });

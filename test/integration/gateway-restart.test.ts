@@ -1,8 +1,8 @@
 /**
  * Gateway requests across a restart of the real coordinator process: their clients' connections died with the
  * process, so the next start cancels them (error client_gone, with the reason) instead of running them again, while
- * ordinary tasks left open are requeued and complete as before. A clean stop (SIGTERM) does the same for the
- * requests it could not answer within the grace period.
+ * ordinary tasks left open are requeued and complete as before. A clean stop (SIGTERM) cancels the requests it could
+ * not answer within the grace period itself (error shutting_down), telling their clients (503, Retry-After).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -37,7 +37,10 @@ describe('gateway requests when the coordinator restarts', () => {
         const running = await hangingChat(first.url, `[[mode:hang]] running ${how}`, clients.signal);
         assert.equal(running.status, 200);
         const runningId = running.headers.get('x-koubou-task-id')!;
-        const waiting = hangingChat(first.url, `waiting ${how}`, clients.signal).catch(() => null);
+        const waiting = hangingChat(first.url, `waiting ${how}`, clients.signal).then(
+          async (res) => ({ status: res.status, retryAfter: res.headers.get('retry-after'), text: await res.text() }),
+          () => null,
+        );
         const plain = await client.delegate({ prompt: `plain ${how}` });
         assert.equal(plain.status, 202);
         let waitingId = '';
@@ -51,6 +54,13 @@ describe('gateway requests when the coordinator restarts', () => {
         assert.equal(await first.exited, how === 'SIGKILL' ? 'SIGKILL' : 0);
         // A clean stop tells the client why its answer ends.
         if (how === 'SIGTERM') assert.match(await running.text(), /shut down/);
+        // A clean stop answers the one still waiting, still connected: 503, come back later.
+        if (how === 'SIGTERM') {
+          const answered = await waiting;
+          assert.equal(answered?.status, 503, JSON.stringify(answered));
+          assert.equal(answered?.retryAfter, '1');
+          assert.match(answered?.text ?? '', /shut down before answering/);
+        }
         clients.abort();
         await waiting;
 
@@ -59,10 +69,11 @@ describe('gateway requests when the coordinator restarts', () => {
         for (const id of [runningId, waitingId]) {
           const status = (await client2.status(id)).body;
           assert.equal(status.status, 'cancelled', `${id}: ${JSON.stringify(status)}`);
-          assert.equal(status.result.error_code, 'client_gone');
+          // After a crash the next start finds them, their clients gone; a clean stop answered them itself.
+          assert.equal(status.result.error_code, how === 'SIGKILL' ? 'client_gone' : 'shutting_down');
           const events = (await client2.get(`/task/${id}/events`)).body.events as { kind: string; reason?: string }[];
           assert.equal(events.at(-1)!.kind, 'cancelled');
-          assert.match(events.at(-1)!.reason!, /client/);
+          assert.match(events.at(-1)!.reason!, how === 'SIGKILL' ? /client/ : /shut down/);
         }
         // Nothing of them reached the backend again.
         assert.equal(fake.requests.filter((r) => r.prompt === `waiting ${how}`).length, 0);
