@@ -116,10 +116,17 @@ export function releaseVersion(value: unknown, key: string): string {
   return s;
 }
 
-/** A web origin, `http(s)://host[:port]` with no path; returned in the form browsers send (lower case, no default port). */
+/**
+ * A web origin, `http(s)://host[:port]` with no path, returned in the form browsers send (lower case, no default
+ * port); or an app's page origin as its browser engine sends it, `scheme://host` (Obsidian's app://obsidian.md,
+ * VS Code webviews' vscode-webview://…, Tauri's tauri://localhost), lower case.
+ */
 export function webOrigin(value: unknown, key: string): string {
-  const expected = 'must be an origin such as https://koubou.lan or http://192.168.1.10:8080 (scheme, host, optional port; no path, no "*")';
+  const expected =
+    'must be an origin such as https://koubou.lan, http://192.168.1.10:8080 or app://obsidian.md (scheme, host, optional port; no path, no "*")';
   const s = str(value, key).trim();
+  const app = /^([a-z][a-z0-9+.-]*):\/\/([a-z0-9.-]+)(:\d{1,5})?$/i.exec(s);
+  if (app && !['http', 'https'].includes(app[1]!.toLowerCase())) return s.toLowerCase();
   let parsed: URL;
   try {
     parsed = new URL(s);

@@ -3,8 +3,8 @@
  * requires a 403 for an invalid Origin). It stops the two ways a web page the user merely visits could use the API:
  * - DNS rebinding: the page's own name, re-pointed at 127.0.0.1, arrives as the `Host`. Only this server's names pass.
  * - Cross-origin requests: a browser names the calling page in `Origin`. Only the dashboard's own origin (the origin
- *   of this very `Host`) and `server.allowed_origins` pass. No CORS header is ever sent, so browsers also keep other
- *   pages from reading any answer.
+ *   of this very `Host`) and `server.allowed_origins` pass. CORS headers go to the listed origins alone (cors.ts), so
+ *   browsers keep every other page from reading any answer.
  * Request bodies must be `application/json`. A browser sends text/plain, application/x-www-form-urlencoded and
  * multipart/form-data cross-site without asking first (they are "simple" requests); JSON needs a CORS preflight,
  * which this server never grants. Requiring JSON holds even where a browser, an extension or a proxy leaves `Origin`
@@ -18,10 +18,12 @@
  */
 import { hostname, networkInterfaces } from 'node:os';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { HttpBindings } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
 import { HostNotAllowed, InvalidJson, OriginNotAllowed, UnsupportedMediaType } from '../errors.js';
 import { declaresBody } from './early-answer.js';
 import { SECURITY_HEADERS } from './security-headers.js';
+import { allowOrigin, preflightAnswer } from './cors.js';
 
 export interface GuardPolicy {
   /** The address the server listens on (server.host). */
@@ -68,10 +70,18 @@ export function guardRequests(policy: GuardPolicy): MiddlewareHandler {
       );
     }
     const origin = c.req.header('origin');
-    if (origin !== undefined && !sameOrigin(origin, host) && !origins.has(origin.toLowerCase())) {
+    const listed = origin !== undefined && !sameOrigin(origin, host) && origins.has(origin.toLowerCase());
+    if (origin !== undefined && !sameOrigin(origin, host) && !listed) {
       throw new OriginNotAllowed(
         `requests from pages of ${JSON.stringify(origin.slice(0, 100))} are refused; list that origin in server.allowed_origins to allow it`,
       );
+    }
+    // A listed page may read what it is answered (before the token check: a preflight carries no token).
+    const node = c.env as Partial<HttpBindings> | undefined;
+    if (listed && node?.incoming && node.outgoing) {
+      const preflight = preflightAnswer(node.incoming, origin);
+      if (preflight) return preflight;
+      allowOrigin(node.outgoing, origin);
     }
     const type = c.req.header('content-type');
     if (!METHODS_WITHOUT_BODY.has(c.req.method) && (type !== undefined || declaresBody((name) => c.req.header(name)))) {

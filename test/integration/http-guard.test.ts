@@ -14,6 +14,8 @@ import { rawRequest, upgradeStatus, type RawAnswer } from '../helpers/raw-http.j
 
 const EVIL = 'http://evil.example';
 const LISTED = 'https://dash.example';
+/** A desktop app's page, as its engine names it (Obsidian). */
+const APP = 'app://obsidian.md';
 const DELEGATE = JSON.stringify({ prompt: 'must not run' });
 const MCP_INIT = JSON.stringify({
   jsonrpc: '2.0',
@@ -45,7 +47,7 @@ describe('the request guard: Host, Origin and Content-Type', () => {
     fake = await startFakeLlm();
     koubou = await startTestCoordinator({
       backends: [{ url: fake.url }],
-      extra: { server: { allowed_hosts: ['koubou.lan'], allowed_origins: [LISTED] } },
+      extra: { server: { allowed_hosts: ['koubou.lan'], allowed_origins: [LISTED, APP] } },
     });
     port = new URL(koubou.url).port;
     routes = [
@@ -131,7 +133,9 @@ describe('the request guard: Host, Origin and Content-Type', () => {
     for (const origin of [`http://127.0.0.1:${port}`, LISTED, 'HTTPS://DASH.EXAMPLE']) {
       const submitted = await rawRequest(koubou.url, { method: 'POST', path: '/task/delegate', body: DELEGATE, headers: { origin, 'content-type': 'application/json' } });
       assert.equal(submitted.status, 202, `${origin}: ${JSON.stringify(submitted.body)}`);
-      expectNoCors(submitted, origin);
+      // Only a listed page is told it may read the answer; the dashboard's own origin needs no CORS.
+      if (origin.startsWith('http://127.0.0.1')) expectNoCors(submitted, origin);
+      else assert.equal(submitted.headers['access-control-allow-origin'], origin, origin);
       assert.equal((await rawRequest(koubou.url, { path: '/tasks', headers: { origin } })).status, 200, origin);
       assert.equal(await upgradeStatus(koubou.url, '/ws', { origin }), 101, `/ws upgrade from ${origin}`);
       const mcp = await rawRequest(koubou.url, { method: 'POST', path: '/mcp', body: MCP_INIT, headers: { ...MCP_HEADERS, origin } });
@@ -191,5 +195,30 @@ describe('the request guard: Host, Origin and Content-Type', () => {
       assert.equal(res.headers['cross-origin-resource-policy'], 'same-origin', route.path);
       assert.equal(res.headers['x-content-type-options'], 'nosniff', route.path);
     }
+  });
+
+  it('lets a listed page (server.allowed_origins, an app:// one too) preflight and read the gateway and the API, streams included; no other page', async () => {
+    for (const origin of [LISTED, APP]) {
+      const preflight = await rawRequest(koubou.url, {
+        method: 'OPTIONS',
+        path: '/v1/chat/completions',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, x-koubou-priority' },
+      });
+      assert.equal(preflight.status, 204, origin);
+      assert.equal(preflight.headers['access-control-allow-origin'], origin);
+      assert.match(String(preflight.headers['access-control-allow-methods']), /POST/);
+      assert.equal(preflight.headers['access-control-allow-headers'], 'authorization, content-type, x-koubou-priority');
+      const body = JSON.stringify({ model: 'fake-model', stream: true, messages: [{ role: 'user', content: 'from a page' }] });
+      const streamed = await rawRequest(koubou.url, { method: 'POST', path: '/v1/chat/completions', body, headers: { origin, 'content-type': 'application/json' } });
+      assert.equal(streamed.status, 200, JSON.stringify(streamed.body).slice(0, 200));
+      assert.equal(streamed.headers['access-control-allow-origin'], origin);
+      assert.match(String(streamed.headers['access-control-expose-headers']), /X-Koubou-Task-Id/);
+      const tags = await rawRequest(koubou.url, { path: '/api/tags', headers: { origin } });
+      assert.equal(tags.headers['access-control-allow-origin'], origin);
+    }
+    // Any other page: refused, and told nothing it could read.
+    const foreign = await rawRequest(koubou.url, { method: 'OPTIONS', path: '/v1/chat/completions', headers: { origin: 'app://evil.example', 'access-control-request-method': 'POST' } });
+    assert.equal(foreign.status, 403);
+    expectNoCors(foreign, 'app://evil.example');
   });
 });

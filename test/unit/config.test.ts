@@ -265,9 +265,10 @@ describe('loadConfig errors name their key', () => {
   });
 
   it('reads server.allowed_hosts and server.allowed_origins in the form Host and Origin headers use', () => {
-    const config = loadYaml(`${oneBackend}\nserver: { allowed_hosts: [Koubou.LAN, '[FE80::1]'], allowed_origins: ['https://Koubou.lan/', 'http://192.168.1.10:80'] }\n`);
+    const config = loadYaml(`${oneBackend}\nserver: { allowed_hosts: [Koubou.LAN, '[FE80::1]'], allowed_origins: ['https://Koubou.lan/', 'http://192.168.1.10:80', 'App://Obsidian.md', 'vscode-webview://1ab2c3'] }\n`);
     assert.deepEqual(config.server.allowed_hosts, ['koubou.lan', '[fe80::1]']);
-    assert.deepEqual(config.server.allowed_origins, ['https://koubou.lan', 'http://192.168.1.10']);
+    // Apps' pages (Obsidian, VS Code webviews, Tauri) send their own schemes.
+    assert.deepEqual(config.server.allowed_origins, ['https://koubou.lan', 'http://192.168.1.10', 'app://obsidian.md', 'vscode-webview://1ab2c3']);
   });
 
   it('rejects hosts with a scheme or port, origins with a path or "*", and a request timeout below the headers timeout', () => {
@@ -275,7 +276,8 @@ describe('loadConfig errors name their key', () => {
     assertConfigError(() => loadYaml(`${oneBackend}\nserver: { allowed_hosts: [ok.lan, 'koubou.lan:8765'] }\n`), 'server.allowed_hosts[1]', /without scheme or port/);
     assertConfigError(() => loadYaml(`${oneBackend}\nserver: { allowed_origins: ['*'] }\n`), 'server.allowed_origins[0]', /no "\*"/);
     assertConfigError(() => loadYaml(`${oneBackend}\nserver: { allowed_origins: ['https://koubou.lan/app'] }\n`), 'server.allowed_origins[0]', /no path/);
-    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { allowed_origins: ['ftp://koubou.lan'] }\n`), 'server.allowed_origins[0]', /origin such as/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { allowed_origins: ['app://obsidian.md/vault'] }\n`), 'server.allowed_origins[0]', /origin such as/);
+    assertConfigError(() => loadYaml(`${oneBackend}\nserver: { allowed_origins: ['null'] }\n`), 'server.allowed_origins[0]', /origin such as/);
     assertConfigError(() => loadYaml(`${oneBackend}\nserver: { headers_timeout_s: 20, request_timeout_s: 10 }\n`), 'server.request_timeout_s', /headers_timeout_s \(20\)/);
   });
 
