@@ -1,6 +1,7 @@
 /**
  * What an Ollama server says of its models (github.com/ollama/ollama docs/api.md): POST /api/show {"model"} → the
- * model's details, model_info and capabilities; GET /api/ps → {"models": [...]} of the models it has loaded; POST
+ * model's details, model_info and capabilities; GET /api/tags and /api/ps → {"models": [...]} of the models it has
+ * and of those it has loaded; POST
  * /api/generate with keep_alive 0 unloads one.
  */
 import { request } from 'undici';
@@ -39,6 +40,12 @@ export const showOllamaModel = (url: string, model: string) => askOllama(url, '/
  * once it said so. Requests still running on it finish first (Ollama expires the runner after them).
  */
 export const unloadOllamaModel = async (url: string, model: string): Promise<boolean> => (await askOllama(url, '/api/generate', { model, keep_alive: 0 })) !== null;
+
+/** The models the Ollama's /api/tags lists (each as it wrote it), or null when it does not answer. */
+export async function listedOllamaModels(url: string): Promise<Record<string, unknown>[] | null> {
+  const answer = await askOllama(url, '/api/tags');
+  return answer !== null && Array.isArray(answer.models) ? answer.models.filter(isRecord) : null;
+}
 
 /** The models the Ollama's /api/ps lists as loaded (each as it wrote it), or null when it does not answer. */
 export async function loadedOllamaModels(url: string): Promise<Record<string, unknown>[] | null> {

@@ -8,7 +8,7 @@
  * request now or that finished one within Ollama's default keep-alive.
  */
 import type { KoubouConfig } from '../config.js';
-import { loadedOllamaModels, showOllamaModel, unloadOllamaModel } from '../backends/ollama-models.js';
+import { listedOllamaModels, loadedOllamaModels, showOllamaModel, unloadOllamaModel } from '../backends/ollama-models.js';
 import { sameModel } from '../routing/capabilities.js';
 import type { ModelDirectory, ServedModel } from './models.js';
 import type { ModelUse } from './model-use.js';
@@ -21,12 +21,17 @@ const tagged = (name: string) => (name.includes(':') ? name : `${name}:latest`);
 
 const NO_DETAILS = { parent_model: '', format: '', family: '', families: null, parameter_size: '', quantization_level: '' };
 
-/** A served model as /api/tags lists it (the pool knows no size, digest or file details). */
+/** A served model as /api/tags lists it when its server says nothing of it (no size, digest or file details). */
 export function listing(m: ServedModel) {
   return { name: tagged(m.name), model: tagged(m.name), modified_at: '1970-01-01T00:00:00Z', size: 0, digest: '', details: NO_DETAILS };
 }
 
 export interface ModelFacts {
+  /**
+   * The /api/tags entries of these served models: a local Ollama backend's own entry (size, digest, details, modified_at:
+   * what Open WebUI shows) under the pool's name, else `listing`'s.
+   */
+  tags(models: readonly ServedModel[]): Promise<Record<string, unknown>[]>;
   /** The /api/show answer for a served model. */
   show(model: ServedModel): Promise<Record<string, unknown>>;
   /** The /api/ps list. */
@@ -49,6 +54,16 @@ export function modelFacts(config: Pick<KoubouConfig, 'backends'>, models: Model
   };
 
   return {
+    async tags(served) {
+      const urls = [...new Set(served.map(ollamaUrl).filter((u): u is string => u !== null))];
+      const answers = new Map(await Promise.all(urls.map(async (url) => [url, await listedOllamaModels(url)] as const)));
+      return served.map((model) => {
+        const url = ollamaUrl(model);
+        const own = url === null ? undefined : answers.get(url)?.find((m) => typeof m.name === 'string' && sameModel(m.name, model.name));
+        return own ? { ...own, name: tagged(model.name), model: tagged(model.name) } : listing(model);
+      });
+    },
+
     async unload(name) {
       const serving = config.backends.flatMap((b) => {
         const known = b.type === 'ollama' ? [b.model, ...b.models].find((m) => sameModel(m, name)) : undefined;

@@ -16,7 +16,7 @@ import { OllamaEmbeddings, OllamaLegacyEmbedding } from './embeddings.js';
 import { checkBody } from './body-check.js';
 import { chatBody, embedBody, embeddingsBody, generateBody, modelRequestBody, namedModel, unloadsNow } from './ollama-schemas.js';
 import { GatewayRefusal, shownModel } from './refusal.js';
-import { listing, type ModelFacts } from './ollama-model-facts.js';
+import type { ModelFacts } from './ollama-model-facts.js';
 import type { ServedModel } from './models.js';
 
 /** Ollama's answer to a request naming a model it does not have (server/routes.go). */
@@ -78,7 +78,7 @@ export function ollamaRoutes(deps: GatewayDeps, facts: ModelFacts): Hono {
     }),
   );
 
-  app.get('/api/tags', async (c) => c.json({ models: (await deps.models.list()).map(listing) }));
+  app.get('/api/tags', async (c) => c.json({ models: await facts.tags(await deps.models.list()) }));
 
   app.get('/api/ps', async (c) => c.json({ models: await facts.running() }));
 

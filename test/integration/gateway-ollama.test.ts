@@ -68,6 +68,12 @@ describe('gateway: Ollama protocol', () => {
   it('lists the models, the running ones, a version, and shows a model', async () => {
     const tags = await client.list();
     assert.deepEqual(tags.models.map((m) => m.name).sort(), ['oai-model:latest', 'oll-model:latest']);
+    // The Ollama backend's own entry (what Open WebUI's model picker shows); the OpenAI-compatible one says nothing of it.
+    const own = tags.models.find((m) => m.name === 'oll-model:latest')!;
+    assert.deepEqual([own.size, own.digest.length, own.details.parameter_size, own.details.quantization_level], [2019393189, 64, '3.2B', 'Q4_K_M']);
+    assert.notEqual(String(own.modified_at), '1970-01-01T00:00:00.000Z');
+    const other = tags.models.find((m) => m.name === 'oai-model:latest')!;
+    assert.deepEqual([other.size, other.digest], [0, '']);
     const ps = await client.ps();
     assert.equal(ps.models.length, 2);
     const version = (await (await fetch(`${koubou.url}/api/version`)).json()) as { version: string };
