@@ -11,6 +11,7 @@ import type { Heartbeat, SpawnWorker, WorkerDeps, WorkerMsg } from '../src/routi
 import type { CallVerdict } from '../src/supervision/backend-gate.js';
 import { buildPrompt } from '../src/tasks/prompt.js';
 import type { Task, TaskOutcome } from '../src/tasks/task.js';
+import type { FlowValve } from '../src/tasks/flow.js';
 import { runChat } from '../src/backends/chat/run.js';
 import { servedName } from '../src/routing/capabilities.js';
 import { callModel, withModel } from '../src/tasks/chat.js';
@@ -19,7 +20,7 @@ interface Running {
   taskId: string;
   lease: string;
   abort: AbortController;
-  timer: TimerHandle;
+  timer: { clear(): void };
 }
 
 interface WorkerState {
@@ -47,7 +48,7 @@ export const spawnWorker: SpawnWorker = (pool, actorName, deps, beatTo, onCrash)
         alive = false;
         deps.clock.clearInterval(state.beatTimer);
         if (state.running) {
-          deps.clock.clearTimeout(state.running.timer);
+          state.running.timer.clear();
           state.running.abort.abort(new Aborted('worker stopped'));
         }
       },
@@ -79,9 +80,8 @@ function handle(
       }
       const abort = new AbortController();
       const timeoutS = msg.task.options.timeout ?? deps.defaultTimeoutS;
-      const timer = deps.clock.setTimeout(
-        () => abort.abort(new TaskTimeout(`task ran past its ${timeoutS} s timeout`)),
-        timeoutS * 1000,
+      const timer = attemptTimer(deps, timeoutS * 1000, deps.flowOf?.(msg.task.id), () =>
+        abort.abort(new TaskTimeout(`task ran past its ${timeoutS} s timeout`)),
       );
       const lease = msg.lease;
       runTask(msg.task, lease, abort.signal, deps).finally(() => {
@@ -97,9 +97,29 @@ function handle(
       return state;
     case 'runEnded':
       if (state.running?.lease !== msg.lease) return state;
-      deps.clock.clearTimeout(state.running.timer);
+      state.running.timer.clear();
       return { ...state, running: null };
   }
+}
+
+/**
+ * The attempt's timeout (ms), moved later by the time the task's reader held the call back (a gateway client reading
+ * slower than the server writes: that time is the client's, not the server's).
+ */
+function attemptTimer(deps: WorkerDeps, ms: number, flow: FlowValve | undefined, onTimeout: () => void): { clear(): void } {
+  let counted = flow?.heldMs() ?? 0;
+  let handle: TimerHandle;
+  const arm = (wait: number) => {
+    handle = deps.clock.setTimeout(() => {
+      const held = flow?.heldMs() ?? 0;
+      const owed = held - counted;
+      counted = held;
+      if (owed >= 1) arm(owed);
+      else onTimeout();
+    }, wait);
+  };
+  arm(ms);
+  return { clear: () => deps.clock.clearTimeout(handle) };
 }
 
 /** Calls the backend and records the outcome: deferred, retry, completed or failed. Never rejects. */
@@ -153,7 +173,10 @@ interface CallResult {
 async function callBackend(task: Task, lease: string, signal: AbortSignal, deps: WorkerDeps): Promise<CallResult | null> {
   const { system, prompt } = buildPrompt(task);
   const started = deps.clock.now();
-  const seconds = () => (deps.clock.now() - started) / 1000;
+  const flow = deps.flowOf?.(task.id);
+  const heldBefore = flow?.heldMs() ?? 0;
+  // The server's time: not what the call spent held back by its reader.
+  const seconds = () => (deps.clock.now() - started - ((flow?.heldMs() ?? 0) - heldBefore)) / 1000;
   const reportOf = (verdict: CallVerdict, code: string | null) => ({ workerId: deps.id, incarnation: deps.incarnation, verdict, taskId: task.id, attempt: task.attempts, code });
   const report = (verdict: CallVerdict, code: string | null) => deps.reportCall(reportOf(verdict, code));
   // The model as this backend names it (a task may ask for `m:latest` of a backend serving `m`), else as asked.
@@ -161,7 +184,7 @@ async function callBackend(task: Task, lease: string, signal: AbortSignal, deps:
   try {
     const chat = task.options.chat;
     const result = chat
-      ? await runChat(deps.backend, { call: withModel(chat, asServed(callModel(chat))), signal, maxOutputBytes: deps.maxOutputBytes, flow: deps.flowOf?.(task.id), onDelta: (d) => deps.transitions.progress(task.id, deps.id, lease, d.content ?? '', d) })
+      ? await runChat(deps.backend, { call: withModel(chat, asServed(callModel(chat))), signal, maxOutputBytes: deps.maxOutputBytes, flow, onDelta: (d) => deps.transitions.progress(task.id, deps.id, lease, d.content ?? '', d) })
       : await deps.backend.generate({
           prompt,
           system,

@@ -147,18 +147,15 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
     if (!res.headersSent) head(200, presenter!.contentType);
     // Pieces that arrive in one turn (one read from the backend often holds several) leave in one write: Node corks
     // the socket at a response's first write in a turn and uncorks it on the next tick (_http_outgoing.js, write_).
-    backlog.wrote(true, res.write(bytes, backlog.flushed));
+    backlog.write(bytes, true, false);
   };
   const end = (bytes: string) => {
     if (finished) return;
     finished = true;
-    if (res.headersSent) res.end(bytes);
-    else {
-      const body = Buffer.from(bytes);
-      head(200, presenter!.contentType, body.length);
-      res.end(body);
-    }
-    backlog.wrote(false);
+    if (res.headersSent) return backlog.write(bytes, false, true);
+    const body = Buffer.from(bytes);
+    head(200, presenter!.contentType, body.length);
+    backlog.write(body, false, true);
   };
   const fail = (failure: SessionFailure) => {
     if (finished) return;

@@ -16,6 +16,9 @@ export interface FlowTarget {
 export class FlowValve {
   private held = false;
   private target: FlowTarget | null = null;
+  /** performance.now() when the current hold began; ms held before it. */
+  private heldSince = 0;
+  private heldBefore = 0;
 
   /** Follows the valve from now (paused at once when held); returns the unbinding, for when the read is over. */
   bind(target: FlowTarget): () => void {
@@ -30,6 +33,7 @@ export class FlowValve {
   hold(): void {
     if (this.held) return;
     this.held = true;
+    this.heldSince = performance.now();
     this.target?.pause();
   }
 
@@ -37,7 +41,16 @@ export class FlowValve {
   release(): void {
     if (!this.held) return;
     this.held = false;
+    this.heldBefore += performance.now() - this.heldSince;
     this.target?.resume();
+  }
+
+  /**
+   * Milliseconds the valve has been held in all (the current hold included): the time the call waited on its reader,
+   * which is not the server's (not counted against the attempt's timeout, nor in the backend's call times).
+   */
+  heldMs(): number {
+    return this.heldBefore + (this.held ? performance.now() - this.heldSince : 0);
   }
 
   get isHeld(): boolean {

@@ -31,7 +31,8 @@ describe('gateway: a fast backend, a slow client', () => {
   before(async () => {
     fake = await startFakeLlm({ models: ['oai-model'] });
     koubou = await startTestCoordinator({
-      backends: [{ type: 'openai', url: fake.url, model: 'oai-model' }],
+      // A 3 s attempt timeout: the time a reader holds the call back is the client's, never charged to the attempt.
+      backends: [{ type: 'openai', url: fake.url, model: 'oai-model', timeout_s: 3 }],
       log: createPinoLogger({ level: 'warn', console: 'none', ring: logs }),
       logs,
       extra: { server: { stream_buffer_bytes: BUFFER_BYTES }, tasks: { max_output_bytes: 64 * 1024 * 1024 } },
@@ -78,6 +79,21 @@ describe('gateway: a fast backend, a slow client', () => {
     assert.equal(logs.query({ level: 40, limit: 1000 }).filter((e) => /fell behind/.test(String(e.msg))).length, 0, 'nobody was given up');
   });
 
+  it('sends an answer of 8 MB asked for whole (stream: false) to a client that reads it slower than FALL_BEHIND_MS allows for one write', async () => {
+    const word = 'v'.repeat(1000);
+    const pieces = Array.from({ length: 8000 }, () => openAiChunk({ content: word }));
+    const writes = Array.from({ length: 80 }, (_, i) => pieces.slice(i * 100, i * 100 + 100).join(''));
+    fake.script([{ chunks: [openAiChunk({ role: 'assistant', content: '' }), ...writes, openAiChunk({}, 'stop'), OPENAI_DONE] }]);
+    // 64 KiB every 100 ms: about 650 KB/s, so the one JSON body takes some 12 s to read, more than 5 s of it after the
+    // sockets' buffers took what they hold.
+    const started = Date.now();
+    const { text } = await slowRead(koubou.url, '/v1/chat/completions', { model: 'oai-model', messages: [{ role: 'user', content: 'whole and slowly' }] }, 64 * 1024, 100);
+    assert.ok(Date.now() - started > FALL_BEHIND_MS, `read in ${Date.now() - started} ms`);
+    const answer = JSON.parse(text) as { choices: { message: { content: string } }[] };
+    assert.equal(answer.choices[0]!.message.content, word.repeat(8000));
+    assert.equal(logs.query({ level: 40, limit: 1000 }).filter((e) => /fell behind/.test(String(e.msg))).length, 0, 'nobody was given up');
+  });
+
   it('holds back a backend whose client reads nothing: the call stops reading it, rather than buffering its answer', async () => {
     const written = { count: 0 };
     fake.script([{ chunks: [openAiChunk({ role: 'assistant', content: '' })], repeat: { bytes: openAiChunk({ content: 'y'.repeat(8000) }), written } }]);
@@ -114,10 +130,50 @@ describe('gateway: a fast backend, a slow client', () => {
       }, FALL_BEHIND_MS + 25_000, 100);
       const task = (await api(koubou.url).status(id)).body;
       assert.equal(task.result.error_code, 'client_fell_behind');
-      assert.match(task.result.error, new RegExp(`more than ${BUFFER_BYTES} bytes of its answer waited unread for ${FALL_BEHIND_MS / 1000} s`));
+      assert.match(task.result.error, new RegExp(`the client fell behind: \\d+ bytes of its answer waited, none of them read, for ${FALL_BEHIND_MS / 1000} s`));
       const warned = logs.query({ level: 40, limit: 1000 }).find((e) => e.task === id && /gave up a gateway request whose client fell behind/.test(String(e.msg)));
       assert.ok(warned, 'a warn line names the task');
       await eventually(() => fake.inFlight === 0, 5_000);
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
+
+describe('gateway: a client that reads nothing, with the default stream_buffer_bytes', () => {
+  let fake: FakeLlm;
+  let koubou: TestCoordinator;
+  const logs = new LogRing();
+
+  before(async () => {
+    fake = await startFakeLlm({ models: ['oai-model'] });
+    koubou = await startTestCoordinator({
+      backends: [{ type: 'openai', url: fake.url, model: 'oai-model' }],
+      log: createPinoLogger({ level: 'warn', console: 'none', ring: logs }),
+      logs,
+    });
+  });
+  after(async () => {
+    await koubou.close();
+    await fake.close();
+  });
+
+  it(`gives it up after ${FALL_BEHIND_MS / 1000} s though its call is held back below the bound, freeing the backend slot`, async () => {
+    // The call stops reading the server once the response holds 16 KiB (Node's high-water mark), far below 256 KiB.
+    fake.script([{ chunks: [openAiChunk({ role: 'assistant', content: '' })], repeat: { bytes: openAiChunk({ content: 'z'.repeat(2000) }) } }]);
+    const body = JSON.stringify({ model: 'oai-model', stream: true, messages: [{ role: 'user', content: 'never read either' }] });
+    const client = stalledPost(koubou.url, '/v1/chat/completions', {}, body);
+    try {
+      let id = '';
+      await eventually(async () => {
+        const tasks = (await api(koubou.url).get('/tasks?status=cancelled')).body.tasks as { task_id: string; prompt_excerpt: string }[];
+        id = tasks.find((t) => t.prompt_excerpt === 'never read either')?.task_id ?? '';
+        return id !== '';
+      }, FALL_BEHIND_MS + 25_000, 100);
+      assert.equal((await api(koubou.url).status(id)).body.result.error_code, 'client_fell_behind');
+      await eventually(() => fake.inFlight === 0, 5_000);
+      assert.equal((await api(koubou.url).get('/health')).body.queue.in_progress, 0);
     } finally {
       client.destroy();
     }
