@@ -122,12 +122,7 @@ describe('gateway: a fast backend, a slow client', () => {
     const body = JSON.stringify({ model: 'oai-model', stream: true, messages: [{ role: 'user', content: 'never read' }] });
     const client = stalledPost(koubou.url, '/v1/chat/completions', {}, body);
     try {
-      let id = '';
-      await eventually(async () => {
-        const tasks = (await api(koubou.url).get('/tasks?status=cancelled')).body.tasks as { task_id: string; prompt_excerpt: string }[];
-        id = tasks.find((t) => t.prompt_excerpt === 'never read')?.task_id ?? '';
-        return id !== '';
-      }, FALL_BEHIND_MS + 25_000, 100);
+      const id = await givenUp(koubou.url, 'never read');
       const task = (await api(koubou.url).status(id)).body;
       assert.equal(task.result.error_code, 'client_fell_behind');
       assert.match(task.result.error, new RegExp(`the client fell behind: \\d+ bytes of its answer waited, none of them read, for ${FALL_BEHIND_MS / 1000} s`));
@@ -140,19 +135,13 @@ describe('gateway: a fast backend, a slow client', () => {
   });
 });
 
-
 describe('gateway: a client that reads nothing, with the default stream_buffer_bytes', () => {
   let fake: FakeLlm;
   let koubou: TestCoordinator;
-  const logs = new LogRing();
 
   before(async () => {
     fake = await startFakeLlm({ models: ['oai-model'] });
-    koubou = await startTestCoordinator({
-      backends: [{ type: 'openai', url: fake.url, model: 'oai-model' }],
-      log: createPinoLogger({ level: 'warn', console: 'none', ring: logs }),
-      logs,
-    });
+    koubou = await startTestCoordinator({ backends: [{ type: 'openai', url: fake.url, model: 'oai-model' }] });
   });
   after(async () => {
     await koubou.close();
@@ -165,12 +154,7 @@ describe('gateway: a client that reads nothing, with the default stream_buffer_b
     const body = JSON.stringify({ model: 'oai-model', stream: true, messages: [{ role: 'user', content: 'never read either' }] });
     const client = stalledPost(koubou.url, '/v1/chat/completions', {}, body);
     try {
-      let id = '';
-      await eventually(async () => {
-        const tasks = (await api(koubou.url).get('/tasks?status=cancelled')).body.tasks as { task_id: string; prompt_excerpt: string }[];
-        id = tasks.find((t) => t.prompt_excerpt === 'never read either')?.task_id ?? '';
-        return id !== '';
-      }, FALL_BEHIND_MS + 25_000, 100);
+      const id = await givenUp(koubou.url, 'never read either');
       assert.equal((await api(koubou.url).status(id)).body.result.error_code, 'client_fell_behind');
       await eventually(() => fake.inFlight === 0, 5_000);
       assert.equal((await api(koubou.url).get('/health')).body.queue.in_progress, 0);
@@ -204,4 +188,15 @@ function slowRead(url: string, path: string, body: object, bytes: number, everyM
     req.on('error', reject);
     req.end(json);
   });
+}
+
+/** The id of the task with this prompt once it is cancelled, waiting up to FALL_BEHIND_MS and then some. */
+async function givenUp(url: string, prompt: string): Promise<string> {
+  let id = '';
+  await eventually(async () => {
+    const tasks = (await api(url).get('/tasks?status=cancelled')).body.tasks as { task_id: string; prompt_excerpt: string }[];
+    id = tasks.find((t) => t.prompt_excerpt === prompt)?.task_id ?? '';
+    return id !== '';
+  }, FALL_BEHIND_MS + 25_000, 100);
+  return id;
 }
