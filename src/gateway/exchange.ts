@@ -63,6 +63,9 @@ export interface ImmediateRequest {
 /** What an endpoint makes of a body: a task to run, or an answer of its own; throws a GatewayRefusal for a bad one. */
 export type Prepare = (body: unknown) => TaskRequest | ImmediateRequest;
 
+/** Why a request's task is cancelled when its client closes the connection before the answer is complete. */
+const CLIENT_GONE = { code: 'client_gone', message: 'the client closed its connection before its answer was complete' };
+
 /** Seconds a client refused for a full queue is asked to wait. */
 const RETRY_AFTER_S = 1;
 
@@ -182,7 +185,7 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
     clearInterval(stillServed);
     if (finished) return;
     gone = true;
-    session?.abandon();
+    session?.abandon(CLIENT_GONE);
   });
   session = await startChatSession(deps, prepared.call, meta, {
     accepted(id) {
@@ -202,5 +205,5 @@ async function relay(res: ServerResponse, deps: GatewayDeps, prepared: TaskReque
     },
     failed: fail,
   });
-  if (gone) session.abandon();
+  if (gone) session.abandon(CLIENT_GONE);
 }

@@ -58,6 +58,8 @@ describe('gateway: queueing and disconnects', () => {
     await eventually(() => posts(tag)[0]!.aborted, 1000);
     assert.ok(Date.now() - t0 < 1000, `aborted after ${Date.now() - t0} ms`);
     await eventually(async () => (await taskStatus(taskId)) === 'cancelled');
+    const cancelled = (await (await fetch(`${koubou.url}/task/${taskId}/status`)).json()) as { result: { error_code: string; error: string } };
+    assert.equal(cancelled.result.error_code, 'client_gone', 'the task says why it was cancelled');
     const next = await client.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'after the abort' }] });
     assert.equal(next.choices[0]!.message.content, 'echo(fake-model): after the abort');
   });
